@@ -1,0 +1,540 @@
+"""The elaborated ISA IR: what every reading of a spec consumes.
+
+The loader turns a spec file (YAML or `.isa`) into this form after checking
+names and widths and inlining helpers, so the symbolic and the concrete
+interpreters never see a helper call, an untyped literal, a field name or a
+`require`/`match` (they are lowered to `If`). Every expression carries its
+width in bits; width 0 means a boolean.
+
+Spans are kept for messages but excluded from equality, so two specs that
+mean the same thing compare equal whatever syntax they were written in (the
+YAML <-> `.isa` round trip relies on it).
+
+The meaning of one instruction (the contract of both interpreters):
+* expressions read the state *before* the instruction, except that reads of
+  an element, register or storage cell that the instruction already wrote
+  see the written value;
+* `Trap` and a memory trap end the instruction and discard all its writes
+  (precise traps); `Halt` ends it and keeps them;
+* if the instruction did not write the pc, the pc advances by
+  `Isa.insn_units` storage units.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from ..errors import Span
+
+BOOL = 0  # the width of a boolean expression
+
+ROLES = ("general", "pc", "mode", "control", "timer")
+
+
+def _span() -> Span | None:
+    return field(default=None, compare=False, repr=False)
+
+
+def mask(width: int) -> int:
+    return (1 << width) - 1
+
+
+# --------------------------------------------------------------------------
+# Expressions
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lit:
+    value: int  # already reduced modulo 2**width (0/1 for booleans)
+    width: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Local:
+    """A `let`-bound value. Names are unique within one instruction."""
+
+    name: str
+    width: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Operand:
+    """The value of an instruction operand (a register number or immediate)."""
+
+    name: str
+    width: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Reg:
+    """A whole scalar state element."""
+
+    elem: str
+    width: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """`file[index]` of a register file; a `zero` register reads as 0."""
+
+    file: str
+    index: Expr
+    width: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Bits `hi..lo` of a value (fields and `x[7:0]` both become this)."""
+
+    value: Expr
+    hi: int
+    lo: int
+    span: Span | None = _span()
+
+    @property
+    def width(self) -> int:
+        return self.hi - self.lo + 1
+
+
+@dataclass(frozen=True)
+class Mem:
+    """A storage read of `nbits` (a multiple of the storage unit).
+
+    space "mem": through the translation (the guest's view, MODEL.md §2.4);
+    space "phys": untranslated. `priv` names the privilege level the access
+    is made at (`as usr`); None is the current mode. Multi-unit accesses are
+    composed in the storage's byte order.
+    """
+
+    space: str
+    addr: Expr
+    nbits: int
+    priv: str | None = None
+    span: Span | None = _span()
+
+    @property
+    def width(self) -> int:
+        return self.nbits
+
+
+# Unary ops: "neg" (two's complement), "not" (bitwise), "lnot" (boolean).
+@dataclass(frozen=True)
+class Un:
+    op: str
+    value: Expr
+    width: int
+    span: Span | None = _span()
+
+
+# Binary ops.
+#   bit-vector -> same width: add sub mul and or xor shl lshr ashr udiv urem
+#     (shift amounts have their own width; udiv/urem by zero give all ones /
+#      the dividend, as RISC-V and SMT-LIB define them)
+#   bit-vector -> bool: eq ne ult ule ugt uge slt sle sgt sge
+#   bool -> bool: land lor beq bne (boolean equality / inequality)
+ARITH_OPS = ("add", "sub", "mul", "and", "or", "xor", "shl", "lshr", "ashr", "udiv", "urem")
+COMPARE_OPS = ("eq", "ne", "ult", "ule", "ugt", "uge", "slt", "sle", "sgt", "sge")
+LOGIC_OPS = ("land", "lor", "beq", "bne")
+
+
+@dataclass(frozen=True)
+class Bin:
+    op: str
+    left: Expr
+    right: Expr
+    width: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Ite:
+    cond: Expr  # boolean
+    then: Expr
+    orelse: Expr
+    width: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Ext:
+    """`zext`/`sext` of `value` to `width` bits (width >= value's width)."""
+
+    signed: bool
+    value: Expr
+    width: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Concat:
+    """Concatenation, most significant part first."""
+
+    parts: tuple[Expr, ...]
+    width: int
+    span: Span | None = _span()
+
+
+Expr = Union[Lit, Local, Operand, Reg, FileRead, Slice, Mem, Un, Bin, Ite, Ext, Concat]
+
+
+# --------------------------------------------------------------------------
+# Statements
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegTarget:
+    """Bits hi..lo of a scalar element (the whole element when hi..lo covers it)."""
+
+    elem: str
+    hi: int
+    lo: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    """Bits hi..lo of `file[index]`. Writes to a `zero` register are dropped."""
+
+    file: str
+    index: Expr
+    hi: int
+    lo: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class MemTarget:
+    space: str  # "mem" or "phys"
+    addr: Expr
+    nbits: int
+    priv: str | None = None
+    span: Span | None = _span()
+
+
+Target = Union[RegTarget, FileTarget, MemTarget]
+
+
+@dataclass(frozen=True)
+class Let:
+    name: str
+    value: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Assign:
+    target: Target
+    value: Expr  # width == target width
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Expr
+    then: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...] = ()
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Trap:
+    """Raise the named cause; `arg` is passed to the trap delivery as `trap_arg`."""
+
+    cause: str
+    arg: Expr | None = None
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Halt:
+    span: Span | None = _span()
+
+
+Stmt = Union[Let, Assign, If, Trap, Halt]
+
+
+# --------------------------------------------------------------------------
+# The machine description
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    hi: int
+    lo: int
+    role: str | None = None  # None: the element's own role
+    readonly: bool = False
+    span: Span | None = _span()
+
+    @property
+    def width(self) -> int:
+        return self.hi - self.lo + 1
+
+
+@dataclass(frozen=True)
+class Element:
+    """A state element: a scalar register, or a register file when `count` is set."""
+
+    name: str
+    width: int
+    role: str = "general"
+    count: int | None = None
+    fields: tuple[FieldDef, ...] = ()
+    readonly: bool = False
+    zero: int | None = None  # register-file index that reads as 0 and ignores writes
+    names: tuple[str, ...] = ()  # assembler names of a file's registers (default NAME0..)
+    description: str = ""
+    span: Span | None = _span()
+
+    @property
+    def is_file(self) -> bool:
+        return self.count is not None
+
+    @property
+    def index_width(self) -> int:
+        return max(1, (self.count - 1).bit_length()) if self.count else 0
+
+    def role_mask(self, role: str) -> int:
+        """The bits of this element (of each register, for a file) that play `role`."""
+        m = mask(self.width) if self.role == role else 0
+        for f in self.fields:
+            bits = mask(f.width) << f.lo
+            if f.role == role:
+                m |= bits
+            elif f.role is not None and self.role == role:
+                m &= ~bits
+        return m
+
+    def field(self, name: str) -> FieldDef | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class ModeDef:
+    """The privilege levels, most privileged first, and where the mode lives.
+
+    `levels` pairs each level's name with its encoding; the mode is bits
+    hi..lo of scalar element `elem` (a field, as x86's `cs.rpl`, or a whole
+    element). Those bits are always control state.
+    """
+
+    levels: tuple[tuple[str, int], ...]
+    elem: str
+    hi: int
+    lo: int
+
+    @property
+    def width(self) -> int:
+        return self.hi - self.lo + 1
+
+    def code(self, level: str) -> int:
+        return dict(self.levels)[level]
+
+    def name_of(self, code: int) -> str | None:
+        return next((n for n, c in self.levels if c == code), None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.levels)
+
+    def rank(self, level: str) -> int:
+        """0 for the most privileged level."""
+        return self.names.index(level)
+
+
+@dataclass(frozen=True)
+class NoTranslation:
+    """`mem[a]` is `phys[a]`."""
+
+
+@dataclass(frozen=True)
+class RelocationBounds:
+    """Popek & Goldberg's R = (l, b): legal iff a < b, then physical a + l."""
+
+    base: str  # element holding l
+    bound: str  # element holding b
+
+
+Translation = Union[NoTranslation, RelocationBounds]
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Physical storage E: `size` units of `unit` bits; addresses wrap modulo size."""
+
+    size: int  # a power of two
+    unit: int
+    endian: str = "little"
+    translation: Translation = NoTranslation()
+
+    @property
+    def addr_width(self) -> int:
+        return max(1, (self.size - 1).bit_length())
+
+
+@dataclass(frozen=True)
+class Cause:
+    name: str
+    code: int
+    memory: bool = False  # a memory trap in Popek & Goldberg's sense
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Traps:
+    """Trap causes and the delivery semantics.
+
+    `deliver` runs on the state as it was before the trapping instruction,
+    with two extra locals: `cause` (the cause's code) and `trap_arg` (the
+    `trap(CAUSE, arg)` argument, 0 without one), both `cause_width` bits.
+    `memory_cause` is raised by an illegal translated access.
+    """
+
+    causes: tuple[Cause, ...]
+    memory_cause: str
+    deliver: tuple[Stmt, ...]
+    cause_width: int
+
+    def cause(self, name: str) -> Cause:
+        return next(c for c in self.causes if c.name == name)
+
+    def by_code(self, code: int) -> Cause | None:
+        return next((c for c in self.causes if c.code == code), None)
+
+
+@dataclass(frozen=True)
+class Context:
+    """A guest context (MODEL.md §2.3): `where` over state, and the mode map."""
+
+    name: str
+    where: Expr
+    modes: tuple[tuple[str, str], ...]  # (virtual level, real level)
+    description: str = ""
+    span: Span | None = _span()
+
+    @property
+    def virtual_modes(self) -> tuple[str, ...]:
+        return tuple(v for v, _ in self.modes)
+
+    @property
+    def real_modes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r for _, r in self.modes))
+
+    def real_of(self, virtual: str) -> str:
+        return dict(self.modes)[virtual]
+
+
+@dataclass(frozen=True)
+class OperandDef:
+    """An instruction operand.
+
+    kind "reg": a register number of register file `file` (width = the
+    file's index width); kind "imm": an immediate of `width` bits, `signed`
+    for how the assembler reads it; `pcrel`: the assembler stores
+    `target - address of the instruction`.
+    """
+
+    name: str
+    kind: str
+    width: int
+    file: str | None = None
+    signed: bool = False
+    pcrel: bool = False
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """A fixed-width bit pattern: `fixed` bits under `fixed_mask`, and where each
+    operand's bits go: (operand, operand_hi, operand_lo, word_lo) pieces."""
+
+    fixed: int
+    fixed_mask: int
+    pieces: tuple[tuple[str, int, int, int], ...]
+    assigned: bool = False  # vmcheck chose it (the spec gave none)
+
+
+@dataclass(frozen=True)
+class Instruction:
+    name: str
+    mnemonic: str
+    operands: tuple[OperandDef, ...]
+    semantics: tuple[Stmt, ...]
+    encoding: Encoding
+    syntax: str  # assembler template, e.g. "lw {rt}, {off}({base})"
+    labels: frozenset[str] = frozenset()
+    description: str = ""
+    span: Span | None = _span()
+
+    def operand(self, name: str) -> OperandDef:
+        return next(o for o in self.operands if o.name == name)
+
+
+@dataclass(frozen=True)
+class Isa:
+    name: str
+    word: int
+    modes: ModeDef
+    elements: tuple[Element, ...]
+    pc: str
+    storage: Storage
+    traps: Traps
+    host: Expr
+    contexts: tuple[Context, ...]
+    invariants: tuple[Expr, ...]
+    instructions: tuple[Instruction, ...]
+    insn_width: int  # bits of one encoded instruction, a multiple of storage.unit
+    constants: tuple[tuple[str, int], ...] = ()
+    description: str = ""
+    source: str | None = field(default=None, compare=False)  # the spec file's path
+    span: Span | None = _span()
+
+    @property
+    def insn_units(self) -> int:
+        return self.insn_width // self.storage.unit
+
+    def element(self, name: str) -> Element:
+        return self._elements[name]
+
+    def instruction(self, name: str) -> Instruction:
+        return self._instructions[name]
+
+    def context(self, name: str) -> Context:
+        return next(c for c in self.contexts if c.name == name)
+
+    @property
+    def _elements(self) -> dict[str, Element]:
+        # Cached on first use; frozen dataclasses need object.__setattr__.
+        try:
+            return self.__dict__["_elem_index"]
+        except KeyError:
+            idx = {e.name: e for e in self.elements}
+            object.__setattr__(self, "_elem_index", idx)
+            return idx
+
+    @property
+    def _instructions(self) -> dict[str, Instruction]:
+        try:
+            return self.__dict__["_insn_index"]
+        except KeyError:
+            idx = {i.name: i for i in self.instructions}
+            object.__setattr__(self, "_insn_index", idx)
+            return idx
+
+    def role_elements(self, role: str) -> list[tuple[Element, int]]:
+        """(element, bit mask) for every element with some bits in `role`."""
+        out = [(e, e.role_mask(role)) for e in self.elements]
+        if role == "control":
+            md = self.modes
+            out = [
+                (e, m | ((mask(md.width) << md.lo) if e.name == md.elem else 0)) for e, m in out
+            ]
+        return [(e, m) for e, m in out if m]

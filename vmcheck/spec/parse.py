@@ -1,0 +1,290 @@
+"""Parse semantics text (Lark) into the surface AST, with spans in the spec file.
+
+Semantics text usually sits inside a YAML block scalar, so its own line 1
+column 1 is somewhere else in the file: an `Origin` maps one to the other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..errors import Diagnostic, Span, SpecError
+from . import surface as s
+
+GRAMMAR = Path(__file__).with_name("semantics.lark")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a piece of embedded text starts in its file.
+
+    Line k (1-based) of the text is file line `line + k - 1`; its columns are
+    shifted by `first_col` on the first line and by `indent` on the others
+    (a YAML block scalar strips a uniform indentation).
+    """
+
+    file: str
+    line: int = 1
+    first_col: int = 0
+    indent: int = 0
+
+    def at(self, line: int, col: int) -> tuple[int, int]:
+        shift = self.first_col if line == 1 else self.indent
+        return self.line + line - 1, col + shift
+
+    def span(self, line: int, col: int, end_line: int | None = None, end_col: int | None = None) -> Span:
+        fl, fc = self.at(line, col)
+        if end_line is None:
+            return Span(self.file, fl, fc)
+        el, ec = self.at(end_line, end_col)
+        return Span(self.file, fl, fc, el, ec)
+
+
+@lru_cache(maxsize=None)
+def parser() -> Lark:
+    return Lark(
+        GRAMMAR.read_text(),
+        start=["block", "expr", "helpers"],
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+# Friendlier words for the terminals Lark reports as expected.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "EQUAL": "'='",
+    "COMMA": "','",
+    "COLON": "':'",
+    "SEMICOLON": "';'",
+    "MEMSPACE": "mem[...]/phys[...]",
+    "CMP_OP": "a comparison",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*'",
+    "UN_OP": "a unary operator",
+    "SHIFT_OP": "a shift",
+}
+
+
+def _expected_words(expected: set[str]) -> str:
+    words = sorted({_TERMINAL_WORDS.get(t, t.lower().strip("_") if t.isupper() else repr(t)) for t in expected})
+    if len(words) > 8:
+        return "a statement or an expression" if "a name" in words else ", ".join(words[:8]) + ", ..."
+    return ", ".join(words)
+
+
+def parse(text: str, origin: Origin, start: str = "block"):
+    """Parse `text` as `start` ('block', 'expr' or 'helpers'); raise SpecError."""
+    try:
+        tree = parser().parse(text, start=start)
+    except UnexpectedInput as e:
+        raise SpecError(_syntax_diagnostic(e, text, origin)) from None
+    return _Build(origin).transform(tree)
+
+
+def _syntax_diagnostic(e: UnexpectedInput, text: str, origin: Origin) -> Diagnostic:
+    line, col = getattr(e, "line", None), getattr(e, "column", None)
+    if isinstance(e, UnexpectedEOF) or line is None or line < 1:
+        lines = text.rstrip("\n").split("\n") or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+        what = "the text ended early"
+    elif isinstance(e, UnexpectedToken):
+        tok = e.token
+        what = "unexpected end of text" if tok.type == "$END" else f"unexpected {tok.value!r}"
+    elif isinstance(e, UnexpectedCharacters):
+        what = f"unexpected character {text[e.pos_in_stream]!r}"
+    else:
+        what = "syntax error"
+    expected = getattr(e, "expected", None) or getattr(e, "allowed", None) or set()
+    msg = f"syntax error in semantics: {what}"
+    if expected:
+        msg += f"; expected {_expected_words(set(expected))}"
+    return Diagnostic(origin.span(line, col), msg)
+
+
+def _number(tok: str) -> int:
+    return int(tok.replace("_", ""), 0)
+
+
+@v_args(meta=True)
+class _Build(Transformer):
+    """Lark tree -> surface AST. Method names follow the grammar's rules."""
+
+    def __init__(self, origin: Origin):
+        super().__init__()
+        self.origin = origin
+
+    def _sp(self, meta) -> Span | None:
+        if getattr(meta, "empty", True):
+            return None
+        return self.origin.span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok_span(self, tok: Token) -> Span:
+        return self.origin.span(tok.line, tok.column, tok.end_line, tok.end_column)
+
+    # statements
+    def block(self, meta, items):
+        return tuple(i for i in items if i is not None and not isinstance(i, Token))
+
+    def body(self, meta, items):
+        return self.block(meta, items)
+
+    def let_stmt(self, meta, items):
+        return s.LetStmt(str(items[0]), items[1], self._sp(meta))
+
+    def assign_stmt(self, meta, items):
+        return s.AssignStmt(items[0], items[1], self._sp(meta))
+
+    def if_stmt(self, meta, items):
+        cond, then, orelse = items
+        if orelse is None:
+            orelse = ()
+        elif isinstance(orelse, s.IfStmt):
+            orelse = (orelse,)
+        return s.IfStmt(cond, then, orelse, self._sp(meta))
+
+    def trap_stmt(self, meta, items):
+        return s.TrapStmt(str(items[0]), items[1], self._sp(meta))
+
+    def require_stmt(self, meta, items):
+        return s.RequireStmt(items[0], str(items[1]), items[2], self._sp(meta))
+
+    def halt_stmt(self, meta, items):
+        return s.HaltStmt(self._sp(meta))
+
+    def call_stmt(self, meta, items):
+        return s.CallStmt(str(items[0]), tuple(a for a in items[1:] if a is not None), self._sp(meta))
+
+    def match_stmt(self, meta, items):
+        return s.MatchStmt(items[0], tuple(items[1:]), self._sp(meta))
+
+    def stmt_arm(self, meta, items):
+        pats, action = items[0], items[1]
+        if not isinstance(action, tuple):
+            action = (action,)
+        return (pats, action)
+
+    def patterns(self, meta, items):
+        return tuple(items)
+
+    def default_pattern(self, meta, items):
+        return ()
+
+    # expressions
+    def number(self, meta, items):
+        return s.Num(_number(items[0]), self._sp(meta))
+
+    def true(self, meta, items):
+        return s.BoolLit(True, self._sp(meta))
+
+    def false(self, meta, items):
+        return s.BoolLit(False, self._sp(meta))
+
+    def name(self, meta, items):
+        return s.Name(str(items[0]), self._sp(meta))
+
+    def field(self, meta, items):
+        return s.FieldAccess(items[0], str(items[1]), self._sp(meta))
+
+    def index(self, meta, items):
+        return s.Index(items[0], items[1], self._sp(meta))
+
+    def slice(self, meta, items):
+        return s.SliceOf(items[0], items[1], items[2], self._sp(meta))
+
+    def mem(self, meta, items):
+        space_tok, addr, priv = items
+        word = str(space_tok)
+        space = "mem" if word.startswith("mem") else "phys"
+        digits = word[len(space):]
+        return s.MemAccess(space, int(digits) if digits else None, addr, str(priv) if priv else None, self._sp(meta))
+
+    def call(self, meta, items):
+        return s.Call(str(items[0]), tuple(a for a in items[1:] if a is not None), self._sp(meta))
+
+    def ternary(self, meta, items):
+        return s.Ternary(items[0], items[1], items[2], self._sp(meta))
+
+    def _bin(self, meta, op, left, right):
+        return s.Binary(op, left, right, self._sp(meta))
+
+    def lor(self, meta, items):
+        return self._bin(meta, "||", items[0], items[1])
+
+    def land(self, meta, items):
+        return self._bin(meta, "&&", items[0], items[1])
+
+    def bor(self, meta, items):
+        return self._bin(meta, "|", items[0], items[1])
+
+    def bxor(self, meta, items):
+        return self._bin(meta, "^", items[0], items[1])
+
+    def band(self, meta, items):
+        return self._bin(meta, "&", items[0], items[1])
+
+    def compare(self, meta, items):
+        return self._bin(meta, str(items[1]), items[0], items[2])
+
+    def shift(self, meta, items):
+        return self._bin(meta, str(items[1]), items[0], items[2])
+
+    def arith(self, meta, items):
+        return self._bin(meta, str(items[1]), items[0], items[2])
+
+    def unary(self, meta, items):
+        return s.Unary(str(items[0]), items[1], self._sp(meta))
+
+    def match_expr(self, meta, items):
+        return s.MatchExpr(items[0], tuple(items[1:]), self._sp(meta))
+
+    def expr_arm(self, meta, items):
+        return (items[0], items[1])
+
+    # helpers
+    def helpers(self, meta, items):
+        return tuple(items)
+
+    def params(self, meta, items):
+        return tuple(p for p in items if p is not None)
+
+    def param(self, meta, items):
+        return s.Param(str(items[0]), _number(items[1]), self._sp(meta))
+
+    def fn_def(self, meta, items):
+        name, params, width, *rest = items
+        lets = tuple(x for x in rest[:-1] if isinstance(x, s.LetStmt))
+        return s.FnDef(str(name), params, _number(width), lets, rest[-1], self._sp(meta))
+
+    def proc_def(self, meta, items):
+        return s.ProcDef(str(items[0]), items[1], items[2], self._sp(meta))
+
+    def __default__(self, data, children, meta):  # pragma: no cover - grammar and builder out of step
+        raise AssertionError(f"no builder for grammar rule {data!r}")
+
+
+def parse_block(text: str, origin: Origin) -> tuple[s.SStmt, ...]:
+    return parse(text, origin, "block")
+
+
+def parse_expr(text: str, origin: Origin) -> s.SExpr:
+    return parse(text, origin, "expr")
+
+
+def parse_helpers(text: str, origin: Origin) -> tuple[s.Helper, ...]:
+    return parse(text, origin, "helpers")
+
+
+__all__ = ["Origin", "parse_block", "parse_expr", "parse_helpers", "parser", "Tree"]
