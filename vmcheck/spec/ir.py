@@ -494,6 +494,7 @@ class Isa:
     insn_width: int  # bits of one encoded instruction, a multiple of storage.unit
     constants: tuple[tuple[str, int], ...] = ()
     description: str = ""
+    reset: tuple[tuple[str, int], ...] = ()  # initial values of scalar elements (others 0)
     source: str | None = field(default=None, compare=False)  # the spec file's path
     span: Span | None = _span()
 

@@ -71,9 +71,11 @@ _TERMINAL_WORDS = {
     "SEMICOLON": "';'",
     "MEMSPACE": "mem[...]/phys[...]",
     "CMP_OP": "a comparison",
-    "ADD_OP": "'+' or '-'",
-    "MUL_OP": "'*'",
-    "UN_OP": "a unary operator",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "STAR": "'*'",
+    "BANG": "'!'",
+    "TILDE": "'~'",
     "SHIFT_OP": "a shift",
 }
 
@@ -241,11 +243,29 @@ class _Build(Transformer):
     def shift(self, meta, items):
         return self._bin(meta, str(items[1]), items[0], items[2])
 
-    def arith(self, meta, items):
-        return self._bin(meta, str(items[1]), items[0], items[2])
+    def add(self, meta, items):
+        return self._bin(meta, "+", *items)
 
-    def unary(self, meta, items):
-        return s.Unary(str(items[0]), items[1], self._sp(meta))
+    def sub(self, meta, items):
+        return self._bin(meta, "-", *items)
+
+    def mul(self, meta, items):
+        return self._bin(meta, "*", *items)
+
+    def div(self, meta, items):
+        return self._bin(meta, "/", *items)
+
+    def rem(self, meta, items):
+        return self._bin(meta, "%", *items)
+
+    def neg(self, meta, items):
+        return s.Unary("-", items[0], self._sp(meta))
+
+    def inv(self, meta, items):
+        return s.Unary("~", items[0], self._sp(meta))
+
+    def lnot(self, meta, items):
+        return s.Unary("!", items[0], self._sp(meta))
 
     def match_expr(self, meta, items):
         return s.MatchExpr(items[0], tuple(items[1:]), self._sp(meta))

@@ -1,0 +1,683 @@
+"""The concrete reading of the semantics: each instruction compiled to Python.
+
+Every instruction of an `Isa` (and the trap-delivery block) becomes one
+generated Python function
+
+    execute_<name>(state, port, ops) -> Outcome
+
+whose body is the instruction's semantics written out as straight-line Python
+with `if`s: no tree walk per step. The meaning is the one in `spec/ir.py`'s
+module docstring; how the generated code keeps it:
+
+* **Precise traps.** Nothing is written to `state.v` or to storage until the
+  instruction completes. A written scalar element lives in a Python local
+  `s_<elem>` (loaded on entry, stored back on commit); each register-file write
+  and each storage write gets its own pending pair (`wi_k`/`wv_k`,
+  `ma_k`/`mv_k`), committed in program order. `Trap` returns before the
+  commit, a memory trap raises out of it: either way the state is untouched.
+* **Reads see earlier writes.** A scalar read after a write reads the local.
+  A file or storage read is compared, at run time, against the pending writes
+  that precede it in program order (latest first); which ones can precede it
+  is decided at compile time from the `if`-nesting, so the common case (no
+  earlier write) reads `state.v` or the port directly.
+* **Lazy choice.** `Ite`, `land` and `lor` evaluate only the operand they
+  need, so a storage access in the branch not taken cannot memory-trap.
+
+Generated code is an artefact to read (STYLE.md): it is emitted with an
+indenting emitter under a pseudo-filename like `<vmcheck:pg-toy:ld>`, kept
+in `CompiledIsa.source` (and in `linecache`, so tracebacks show it), and
+written out when `VMCHECK_DUMP_CODE` is set (a directory: one file per ISA;
+anything else: to stderr). Only validated identifiers and `repr()` of ints
+and of validated names are interpolated into it.
+"""
+from __future__ import annotations
+
+import linecache
+import os
+import re
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Mapping, Sequence
+
+from ..errors import InternalError
+from ..spec import ir
+from ..spec.ir import mask
+from .state import Layout, MemoryPort, MemoryTrap, Outcome, State
+
+__all__ = ["CompiledInsn", "CompiledIsa", "OK", "HALT", "compile_isa"]
+
+# Shared outcomes: the simulator's hot loop tests `out is OK`.
+OK = Outcome("ok")
+HALT = Outcome("halt")
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SPACES = ("mem", "phys")
+
+
+def _ident(name: str, what: str) -> str:
+    """`name` if it is safe to paste into generated code, else an internal error
+    (the loader should never let such a name through)."""
+    if not isinstance(name, str) or not _IDENT.match(name):
+        raise InternalError(f"{what} {name!r} is not an identifier; cannot compile it")
+    return name
+
+
+# --------------------------------------------------------------------------
+# The emitter
+# --------------------------------------------------------------------------
+
+
+class Emitter:
+    """Lines of Python with an indentation level."""
+
+    def __init__(self, level: int = 0):
+        self._lines: list[str] = []
+        self._level = level
+
+    def line(self, text: str) -> None:
+        self._lines.append("    " * self._level + text)
+
+    def extend(self, other: "Emitter") -> None:
+        self._lines.extend("    " * self._level + ln for ln in other._lines)
+
+    @contextmanager
+    def indent(self) -> Iterator[None]:
+        self._level += 1
+        mark = len(self._lines)
+        try:
+            yield
+        finally:
+            if len(self._lines) == mark:  # an empty block is not Python
+                self.line("pass")
+            self._level -= 1
+
+    def source(self) -> str:
+        return "\n".join(self._lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# Compiling one block of statements into one function
+# --------------------------------------------------------------------------
+
+# A path says where a statement sits in the `if` nesting: a tuple of
+# (if number, branch), branch True for `then`, False for `else`.
+Path_ = tuple[tuple[int, bool], ...]
+
+
+def _relation(write: Path_, read: Path_) -> str:
+    """Has a write at path `write` run when control reaches path `read`
+    (the write being earlier in program order)? "yes", "no" or "maybe"."""
+    for i, w in enumerate(write):
+        if i >= len(read):
+            return "maybe"
+        r = read[i]
+        if w != r:
+            return "no" if w[0] == r[0] else "maybe"
+    return "yes"
+
+
+@dataclass
+class _FileWrite:
+    k: int
+    file: str
+    path: Path_
+
+
+@dataclass
+class _MemWrite:
+    k: int
+    space: str
+    nbits: int
+    priv: str | None
+    path: Path_
+
+
+class _FunctionCompiler:
+    """Compiles one statement block (an instruction, or trap delivery)."""
+
+    def __init__(self, isa: ir.Isa, layout: Layout, *, advance_pc: bool, params: Sequence[str]):
+        self.isa = isa
+        self.layout = layout
+        self.advance_pc = advance_pc
+        self.params = params  # the locals that exist on entry (trap delivery's cause, trap_arg)
+        self.body = Emitter(level=2)
+        self.path: Path_ = ()
+        self.n_ifs = 0
+        self.n_tmps = 0
+        self.scalars: list[str] = []  # scalar elements written: kept in locals s_<elem>
+        self.file_writes: list[_FileWrite] = []
+        self.mem_writes: list[_MemWrite] = []
+        self.pc_writes: list[Path_] = []
+        self.uses: set[str] = set()  # port methods used: "load", "check_store", "store"
+        self.traps: dict[str, str] = {}  # constant name -> cause name, for causes without an arg
+        self.elements = {e.name: e for e in isa.elements}
+
+    # ---- helpers --------------------------------------------------------
+
+    def tmp(self) -> str:
+        self.n_tmps += 1
+        return f"_t{self.n_tmps}"
+
+    def once(self, code: str) -> tuple[str, str]:
+        """(first use, later uses) of a value to be evaluated once: a walrus
+        temporary unless `code` is already a name or an int literal."""
+        if _IDENT.match(code) or re.fullmatch(r"-?\d+", code):
+            return code, code
+        t = self.tmp()
+        return f"({t} := {code})", t
+
+    def slot(self, elem: str) -> int:
+        try:
+            return self.layout.slots[elem]
+        except KeyError:
+            raise InternalError(f"unknown state element {elem!r}") from None
+
+    def element(self, name: str) -> ir.Element:
+        try:
+            return self.elements[name]
+        except KeyError:
+            raise InternalError(f"unknown state element {name!r}") from None
+
+    @staticmethod
+    def _vindex(index: str, base: int) -> str:
+        return f"v[{index}]" if base == 0 else f"v[{index} + {base}]"
+
+    @staticmethod
+    def _space(space: str) -> str:
+        if space not in _SPACES:
+            raise InternalError(f"unknown storage space {space!r}")
+        return repr(space)
+
+    def _priv(self, priv: str | None) -> str:
+        if priv is None:
+            return "None"
+        return repr(_ident(priv, "privilege level"))
+
+    # ---- expressions ----------------------------------------------------
+
+    def expr(self, e: ir.Expr) -> str:
+        method = getattr(self, "expr_" + type(e).__name__, None)
+        if method is None:
+            raise InternalError(f"the concrete semantics has no rule for {type(e).__name__}")
+        return method(e)
+
+    def expr_Lit(self, e: ir.Lit) -> str:
+        if e.width == ir.BOOL:
+            return "True" if e.value else "False"
+        return repr(int(e.value) & mask(e.width))
+
+    def expr_Local(self, e: ir.Local) -> str:
+        return "l_" + _ident(e.name, "local")
+
+    def expr_Operand(self, e: ir.Operand) -> str:
+        return "o_" + _ident(e.name, "operand")
+
+    def expr_Reg(self, e: ir.Reg) -> str:
+        if e.elem in self.scalars:
+            return "s_" + e.elem
+        return f"v[{self.slot(e.elem)}]"
+
+    def expr_FileRead(self, e: ir.FileRead) -> str:
+        el = self.element(e.file)
+        base = self.slot(e.file)
+        first, idx = self.once(self.expr(e.index))
+        guards = self._file_guards(el, e.index.width, idx)
+        # Pending writes to this file that may precede this read, latest first.
+        code = self._vindex(idx, base)
+        pending = [w for w in self.file_writes if w.file == e.file]
+        for w in pending:
+            rel = _relation(w.path, self.path)
+            if rel == "no":
+                continue
+            # wi_k is -1 while a conditional write has not run, so one compare does.
+            code = f"(wv_{w.k} if wi_{w.k} == {idx} else {code})"
+        if guards:
+            code = f"(0 if {' or '.join(guards)} else {code})"
+        return self._first_use(code, first, idx)
+
+    def _file_guards(self, el: ir.Element, index_width: int, idx: str) -> list[str]:
+        guards = []
+        if el.zero is not None:
+            guards.append(f"{idx} == {int(el.zero)!r}")
+        if (1 << index_width) > el.count:
+            # An index past the end reads 0 and drops writes, like a zero register.
+            guards.append(f"{idx} >= {int(el.count)!r}")
+        return guards
+
+    @staticmethod
+    def _first_use(code: str, first: str, ref: str) -> str:
+        """Put the walrus `first` at the first place `ref` is evaluated.
+
+        The generated conditionals evaluate their condition first, and the
+        outermost condition is leftmost, so the first textual occurrence of
+        `ref` is the first evaluated one."""
+        if first == ref:
+            return code
+        pos = re.search(rf"(?<![A-Za-z0-9_]){re.escape(ref)}(?![A-Za-z0-9_])", code)
+        assert pos is not None
+        return code[: pos.start()] + first + code[pos.end():]
+
+    def expr_Slice(self, e: ir.Slice) -> str:
+        x = self.expr(e.value)
+        w = e.hi - e.lo + 1
+        if e.lo == 0 and e.hi == e.value.width - 1:
+            return x
+        shifted = x if e.lo == 0 else f"({x} >> {e.lo!r})"
+        if e.hi == e.value.width - 1:
+            return shifted
+        return f"({shifted} & {mask(w)!r})"
+
+    def expr_Mem(self, e: ir.Mem) -> str:
+        self.uses.add("load")
+        first, addr = self.once(self.expr(e.addr))
+        code = f"load({self._space(e.space)}, {addr}, {e.nbits!r}, {self._priv(e.priv)})"
+        for w in self.mem_writes:
+            if (w.space, w.nbits, w.priv) != (e.space, e.nbits, e.priv):
+                continue
+            if _relation(w.path, self.path) == "no":
+                continue
+            code = f"(mv_{w.k} if ma_{w.k} == {addr} else {code})"
+        return self._first_use(code, first, addr)
+
+    def expr_Un(self, e: ir.Un) -> str:
+        x = self.expr(e.value)
+        if e.op == "neg":
+            return f"(-{x} & {mask(e.width)!r})"
+        if e.op == "not":
+            return f"({x} ^ {mask(e.width)!r})"
+        if e.op == "lnot":
+            return f"(not {x})"
+        raise InternalError(f"unknown unary operator {e.op!r}")
+
+    def expr_Bin(self, e: ir.Bin) -> str:
+        op = e.op
+        if op in ("land", "lor"):
+            a, b = self.expr(e.left), self.expr(e.right)
+            return f"({a} {'and' if op == 'land' else 'or'} {b})"
+        if op in ("beq", "bne"):
+            a, b = self.expr(e.left), self.expr(e.right)
+            return f"(bool({a}) {'==' if op == 'beq' else '!='} bool({b}))"
+        if op in ir.COMPARE_OPS:
+            return self._compare(e)
+        if op in ir.ARITH_OPS:
+            return self._arith(e)
+        raise InternalError(f"unknown binary operator {op!r}")
+
+    def _compare(self, e: ir.Bin) -> str:
+        a, b = self.expr(e.left), self.expr(e.right)
+        py = {"eq": "==", "ne": "!=", "ult": "<", "ule": "<=", "ugt": ">", "uge": ">=",
+              "slt": "<", "sle": "<=", "sgt": ">", "sge": ">="}[e.op]
+        if e.op[0] == "s" and e.op != "sub":
+            # Flipping the sign bit maps signed order onto unsigned order.
+            sign = 1 << (e.left.width - 1)
+            return f"(({a} ^ {sign!r}) {py} ({b} ^ {sign!r}))"
+        return f"({a} {py} {b})"
+
+    def _arith(self, e: ir.Bin) -> str:
+        w, m = e.width, mask(e.width)
+        op = e.op
+        a, b = self.expr(e.left), self.expr(e.right)
+        if op in ("add", "sub", "mul"):
+            py = {"add": "+", "sub": "-", "mul": "*"}[op]
+            return f"(({a} {py} {b}) & {m!r})"
+        if op in ("and", "or", "xor"):
+            py = {"and": "&", "or": "|", "xor": "^"}[op]
+            return f"({a} {py} {b})"
+        if op == "shl":
+            if mask(e.right.width) < w:  # the amount cannot reach the width
+                return f"(({a} << {b}) & {m!r})"
+            # Guard: `x << 2**32` would try to build a huge integer.
+            first, amt = self.once(b)
+            return f"(({a} << {amt}) & {m!r} if {first} < {w!r} else 0)"
+        if op == "lshr":
+            return f"({a} >> {b})"
+        if op == "ashr":
+            sign = 1 << (w - 1)
+            return f"(((({a} ^ {sign!r}) - {sign!r}) >> {b}) & {m!r})"
+        if op == "udiv":
+            first, d = self.once(b)
+            return f"({a} // {d} if {first} else {m!r})"
+        if op == "urem":
+            # x % 0 = x: evaluate the dividend once too.
+            fa, xa = self.once(a)
+            fd, d = self.once(b)
+            return f"({fa} % {d} if {fd} else {xa})" if fa != xa else f"({a} % {d} if {fd} else {a})"
+        raise InternalError(f"unknown arithmetic operator {op!r}")
+
+    def expr_Ite(self, e: ir.Ite) -> str:
+        c = self.expr(e.cond)
+        return f"({self.expr(e.then)} if {c} else {self.expr(e.orelse)})"
+
+    def expr_Ext(self, e: ir.Ext) -> str:
+        x = self.expr(e.value)
+        if not e.signed or e.value.width == e.width:
+            return x
+        sign = 1 << (e.value.width - 1)
+        return f"((({x} ^ {sign!r}) - {sign!r}) & {mask(e.width)!r})"
+
+    def expr_Concat(self, e: ir.Concat) -> str:
+        parts, shift = [], e.width
+        for p in e.parts:
+            shift -= p.width
+            x = self.expr(p)
+            parts.append(f"({x} << {shift!r})" if shift else x)
+        return "(" + " | ".join(parts) + ")"
+
+    # ---- statements -----------------------------------------------------
+
+    def block(self, stmts: Sequence[ir.Stmt]) -> None:
+        for s in stmts:
+            method = getattr(self, "stmt_" + type(s).__name__, None)
+            if method is None:
+                raise InternalError(f"the concrete semantics has no rule for {type(s).__name__}")
+            method(s)
+
+    def stmt_Let(self, s: ir.Let) -> None:
+        self.body.line(f"l_{_ident(s.name, 'local')} = {self.expr(s.value)}")
+
+    def stmt_Assign(self, s: ir.Assign) -> None:
+        t = s.target
+        if isinstance(t, ir.RegTarget):
+            self._assign_reg(t, s.value)
+        elif isinstance(t, ir.FileTarget):
+            self._assign_file(t, s.value)
+        elif isinstance(t, ir.MemTarget):
+            self._assign_mem(t, s.value)
+        else:
+            raise InternalError(f"the concrete semantics has no rule for target {type(t).__name__}")
+
+    def _assign_reg(self, t: ir.RegTarget, value: ir.Expr) -> None:
+        el = self.element(t.elem)
+        val = self.expr(value)  # before the local exists: reads see the old value
+        name = "s_" + _ident(t.elem, "state element")
+        if t.elem not in self.scalars:
+            self.scalars.append(t.elem)
+        if t.lo == 0 and t.hi == el.width - 1:
+            self.body.line(f"{name} = {val}")
+        else:
+            keep = mask(el.width) & ~(mask(t.hi - t.lo + 1) << t.lo)
+            shifted = val if t.lo == 0 else f"({val} << {t.lo!r})"
+            self.body.line(f"{name} = ({name} & {keep!r}) | {shifted}")
+        if t.elem == self.isa.pc:
+            self.pc_writes.append(self.path)
+            self.body.line("pcw = True")
+
+    def _assign_file(self, t: ir.FileTarget, value: ir.Expr) -> None:
+        el = self.element(t.file)
+        k = len(self.file_writes) + len(self.mem_writes)
+        idx = self.expr(t.index)
+        self.body.line(f"wi_{k} = {idx}")
+        if t.lo == 0 and t.hi == el.width - 1:
+            val = self.expr(value)
+        else:
+            # A partial write merges into the register as it reads now.
+            cur = self.expr(ir.FileRead(t.file, ir.Local(f"_wi{k}", t.index.width), el.width))
+            cur = cur.replace(f"l__wi{k}", f"wi_{k}")
+            keep = mask(el.width) & ~(mask(t.hi - t.lo + 1) << t.lo)
+            v = self.expr(value)
+            val = f"({cur} & {keep!r}) | " + (v if t.lo == 0 else f"({v} << {t.lo!r})")
+        self.body.line(f"wv_{k} = {val}")
+        self.file_writes.append(_FileWrite(k, t.file, self.path))
+        self._index_width = getattr(self, "_index_width", {})
+        self._index_width[k] = t.index.width
+
+    def _assign_mem(self, t: ir.MemTarget, value: ir.Expr) -> None:
+        self.uses.update(("check_store", "store"))
+        k = len(self.file_writes) + len(self.mem_writes)
+        self.body.line(f"ma_{k} = {self.expr(t.addr)}")
+        self.body.line(f"mv_{k} = {self.expr(value)}")
+        self.body.line(f"check_store({self._space(t.space)}, ma_{k}, {t.nbits!r}, {self._priv(t.priv)})")
+        self.mem_writes.append(_MemWrite(k, t.space, t.nbits, t.priv, self.path))
+
+    def stmt_If(self, s: ir.If) -> None:
+        n = self.n_ifs = self.n_ifs + 1
+        outer = self.path
+        self.body.line(f"if {self.expr(s.cond)}:")
+        with self.body.indent():
+            self.path = outer + ((n, True),)
+            self.block(s.then)
+        if s.orelse:
+            self.body.line("else:")
+            with self.body.indent():
+                self.path = outer + ((n, False),)
+                self.block(s.orelse)
+        self.path = outer
+
+    def stmt_Trap(self, s: ir.Trap) -> None:
+        cause = _ident(s.cause, "trap cause")
+        try:
+            self.isa.traps.cause(cause)
+        except StopIteration:
+            raise InternalError(f"unknown trap cause {cause!r}") from None
+        if s.arg is None:
+            const = f"_trap_{cause}"
+            self.traps[const] = cause
+            self.body.line(f"return {const}")
+        else:
+            arg = self.expr(s.arg)
+            m = mask(self.isa.traps.cause_width)
+            self.body.line(f"return Outcome('trap', {cause!r}, {arg} & {m!r})")
+
+    def stmt_Halt(self, s: ir.Halt) -> None:
+        self.commit(self.body)
+        self.body.line("return _HALT")
+
+    # ---- commit ---------------------------------------------------------
+
+    def commit(self, out: Emitter) -> None:
+        """Write every pending value back, in program order, at path `self.path`."""
+        here = self.path
+        for elem in self.scalars:
+            if elem == self.isa.pc:
+                continue
+            out.line(f"v[{self.slot(elem)}] = s_{elem}")
+        self._commit_pc(out, here)
+        writes = sorted(
+            [(w.k, w) for w in self.file_writes] + [(w.k, w) for w in self.mem_writes], key=lambda p: p[0]
+        )
+        for k, w in writes:
+            rel = _relation(w.path, here)
+            if rel == "no":
+                continue
+            if isinstance(w, _FileWrite):
+                el = self.element(w.file)
+                conds = self._file_guards(el, self._index_width[k], f"wi_{k}")
+                conds = [c.replace("==", "!=").replace(">=", "<") for c in conds]
+                if rel == "maybe":
+                    conds.insert(0, f"wi_{k} >= 0")
+                store = f"{self._vindex(f'wi_{k}', self.slot(w.file))} = wv_{k}"
+            else:
+                conds = [f"ma_{k} >= 0"] if rel == "maybe" else []
+                store = f"store({self._space(w.space)}, ma_{k}, {w.nbits!r}, {self._priv(w.priv)}, mv_{k})"
+            if conds:
+                out.line(f"if {' and '.join(conds)}:")
+                with out.indent():
+                    out.line(store)
+            else:
+                out.line(store)
+
+    def _commit_pc(self, out: Emitter, here: Path_) -> None:
+        pc = self.isa.pc
+        slot = self.slot(pc)
+        rels = [_relation(p, here) for p in self.pc_writes]
+        written = pc in self.scalars
+        if "yes" in rels or (written and not self.advance_pc):
+            out.line(f"v[{slot}] = s_{pc}")
+            return
+        if not self.advance_pc:
+            return
+        cur = f"s_{pc}" if written else f"v[{slot}]"
+        nxt = f"({cur} + {self.isa.insn_units!r}) & {mask(self.element(pc).width)!r}"
+        if "maybe" in rels:
+            out.line(f"v[{slot}] = s_{pc} if pcw else {nxt}")
+        else:
+            out.line(f"v[{slot}] = {nxt}")
+
+    # ---- the whole function ----------------------------------------------
+
+    def function(self, fname: str, stmts: Sequence[ir.Stmt], operands: Sequence[str], doc: str) -> str:
+        self.block(stmts)
+        end_reachable = not (stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)))
+        if end_reachable:
+            self.path = ()
+            self.commit(self.body)
+            self.body.line("return _OK")
+
+        out = Emitter()
+        args = ", ".join(["state", "port", *self.params])
+        if operands:
+            args += ", ops"
+        out.line(f"def {fname}({args}):")
+        with out.indent():
+            out.line(repr(doc))
+            out.line("v = state.v")
+            if operands:
+                names = ", ".join("o_" + _ident(n, "operand") for n in operands)
+                out.line(f"{names}, = ops")
+            for use in ("load", "check_store", "store"):
+                if use in self.uses:
+                    out.line(f"{use} = port.{use}")
+            for elem in self.scalars:
+                out.line(f"s_{elem} = v[{self.slot(elem)}]")
+            if any(_relation(p, ()) != "yes" for p in self.pc_writes):
+                out.line("pcw = False")
+            # Conditional file/storage writes start as "not run" (-1 is no index or address).
+            for w in self.file_writes:
+                if w.path:
+                    out.line(f"wi_{w.k} = -1")
+            for w in self.mem_writes:
+                if w.path:
+                    out.line(f"ma_{w.k} = -1")
+            out.line("try:")
+            out.extend(self.body)
+            out.line("except MemoryTrap as e:")
+            with out.indent():
+                out.line("return Outcome('memtrap', e.cause)")
+        return out.source()
+
+
+# --------------------------------------------------------------------------
+# The compiled ISA
+# --------------------------------------------------------------------------
+
+
+class CompiledInsn:
+    """One instruction's generated function and what is needed to call it."""
+
+    __slots__ = ("insn", "name", "fn", "operands", "masks", "source", "filename")
+
+    def __init__(self, insn: ir.Instruction, fn: Callable, source: str, filename: str):
+        self.insn = insn
+        self.name = insn.name
+        self.fn = fn  # fn(state, port, ops_tuple) -> Outcome
+        self.operands = tuple(o.name for o in insn.operands)
+        self.masks = tuple(mask(o.width) for o in insn.operands)
+        self.source = source
+        self.filename = filename
+
+    def ops(self, operands: Mapping[str, int] | Sequence[int]) -> tuple[int, ...]:
+        """Operand values in declaration order, reduced to their widths (so a
+        negative immediate may be given as a negative int)."""
+        if isinstance(operands, Mapping):
+            missing = [n for n in self.operands if n not in operands]
+            extra = [n for n in operands if n not in self.operands]
+            if missing or extra:
+                raise ValueError(f"{self.name}: operands {list(self.operands)} expected, got {list(operands)}")
+            values = [operands[n] for n in self.operands]
+        else:
+            values = list(operands)
+            if len(values) != len(self.operands):
+                raise ValueError(f"{self.name}: {len(self.operands)} operands expected, got {len(values)}")
+        return tuple(int(x) & m for x, m in zip(values, self.masks))
+
+
+class CompiledIsa:
+    """Every instruction of an ISA, and its trap delivery, as Python functions."""
+
+    def __init__(self, isa: ir.Isa):
+        self.isa = isa
+        self.layout = Layout.of(isa)
+        self.insns: dict[str, CompiledInsn] = {}
+        sources = []
+        for insn in isa.instructions:
+            fname = "execute_" + insn.name if _IDENT.match(insn.name) else "execute"
+            filename = f"<vmcheck:{isa.name}:{insn.name}>"
+            comp = _FunctionCompiler(isa, self.layout, advance_pc=True, params=())
+            src = comp.function(fname, insn.semantics, [o.name for o in insn.operands], f"{insn.name}: {insn.syntax}")
+            fn = _load(src, fname, filename, comp.traps, isa)
+            self.insns[insn.name] = CompiledInsn(insn, fn, src, filename)
+            sources.append(f"# {filename}\n{src}")
+        # Trap delivery: the `cause` and `trap_arg` locals are its parameters.
+        comp = _FunctionCompiler(isa, self.layout, advance_pc=False, params=("l_cause", "l_trap_arg"))
+        filename = f"<vmcheck:{isa.name}:deliver>"
+        src = comp.function("deliver", isa.traps.deliver, [], "trap delivery")
+        self._deliver = _load(src, "deliver", filename, comp.traps, isa)
+        self.deliver_source = src
+        sources.append(f"# {filename}\n{src}")
+        self.source = "\n\n".join(sources)
+        self._cause_codes = {c.name: c.code for c in isa.traps.causes}
+        self._arg_mask = mask(isa.traps.cause_width)
+        _dump(isa.name, self.source)
+
+    def __getitem__(self, name: str) -> CompiledInsn:
+        return self.insns[name]
+
+    @property
+    def deliver_fn(self) -> Callable:
+        """deliver(state, port, cause_code, trap_arg) -> Outcome, unchecked."""
+        return self._deliver
+
+    def execute(self, insn: str, state: State, port: MemoryPort,
+                operands: Mapping[str, int] | Sequence[int] = ()) -> Outcome:
+        """Run one instance of `insn` on `state` (updated in place on success)."""
+        ci = self.insns[insn]
+        return ci.fn(state, port, ci.ops(operands))
+
+    def deliver(self, state: State, port: MemoryPort, cause: str, arg: int = 0) -> Outcome:
+        """Run the spec's trap delivery for `cause` on `state`.
+
+        Returns the delivery's own outcome: "ok" normally; a trap or memory
+        trap inside the delivery (a double fault) leaves the state as it was.
+        """
+        try:
+            code = self._cause_codes[cause]
+        except KeyError:
+            raise InternalError(f"unknown trap cause {cause!r}") from None
+        return self._deliver(state, port, code, int(arg) & self._arg_mask)
+
+
+def _load(src: str, fname: str, filename: str, traps: dict[str, str], isa: ir.Isa) -> Callable:
+    namespace = {"Outcome": Outcome, "MemoryTrap": MemoryTrap, "_OK": OK, "_HALT": HALT}
+    for const, cause in traps.items():
+        namespace[const] = Outcome("trap", cause, 0)
+    try:
+        code = compile(src, filename, "exec")
+    except SyntaxError as e:  # a bug in this module, never the user's
+        raise InternalError(f"generated code for {filename} does not compile: {e}\n{src}") from e
+    # Register the text so tracebacks and pdb show the generated lines.
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    exec(code, namespace)
+    return namespace[fname]
+
+
+def _dump(isa_name: str, source: str) -> None:
+    where = os.environ.get("VMCHECK_DUMP_CODE")
+    if not where:
+        return
+    if os.path.isdir(where):
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", isa_name)
+        Path(where, f"{safe}.py").write_text(source)
+    else:
+        print(source, file=sys.stderr)
+
+
+def compile_isa(isa: ir.Isa) -> CompiledIsa:
+    """The compiled form of `isa`, built once per Isa object."""
+    cached = isa.__dict__.get("_vmcheck_compiled")
+    if cached is None:
+        cached = CompiledIsa(isa)
+        # Isa is frozen; like its own indexes, the cache lives in its __dict__.
+        object.__setattr__(isa, "_vmcheck_compiled", cached)
+    return cached
