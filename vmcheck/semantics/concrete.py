@@ -122,7 +122,9 @@ def _relation(write: Path_, read: Path_) -> str:
 class _FileWrite:
     k: int
     file: str
+    index_width: int
     path: Path_
+    const: int | None  # the index, when it is a literal
 
 
 @dataclass
@@ -132,6 +134,11 @@ class _MemWrite:
     nbits: int
     priv: str | None
     path: Path_
+    const: int | None  # the address, when it is a literal
+
+
+def _const(e: ir.Expr) -> int | None:
+    return e.value if isinstance(e, ir.Lit) else None
 
 
 class _FunctionCompiler:
@@ -142,7 +149,7 @@ class _FunctionCompiler:
         self.layout = layout
         self.advance_pc = advance_pc
         self.params = params  # the locals that exist on entry (trap delivery's cause, trap_arg)
-        self.body = Emitter(level=2)
+        self.body = Emitter()
         self.path: Path_ = ()
         self.n_ifs = 0
         self.n_tmps = 0
@@ -167,6 +174,23 @@ class _FunctionCompiler:
             return code, code
         t = self.tmp()
         return f"({t} := {code})", t
+
+    def select(self, arms: list[tuple[str, str]], default: str, code: str) -> str:
+        """`(v1 if c1 else (v2 if c2 else default))`: each `{}` in the conditions
+        and in the default stands for the value `code`, evaluated once. Its first
+        evaluation is the leftmost `{}` (conditions run before their branches),
+        so that is where the walrus goes."""
+        if not arms:
+            return default.format(code)
+        first, ref = self.once(code)
+        conds = []
+        for cond, _ in arms:
+            n = cond.count("{}")
+            conds.append(cond.format(*([first] + [ref] * (n - 1)) if not conds else [ref] * n))
+        out = default.format(ref)
+        for cond, (_, value) in zip(reversed(conds), reversed(arms)):
+            out = f"({value} if {cond} else {out})"
+        return out
 
     def slot(self, elem: str) -> int:
         try:
@@ -220,44 +244,39 @@ class _FunctionCompiler:
         return f"v[{self.slot(e.elem)}]"
 
     def expr_FileRead(self, e: ir.FileRead) -> str:
-        el = self.element(e.file)
-        base = self.slot(e.file)
-        first, idx = self.once(self.expr(e.index))
-        guards = self._file_guards(el, e.index.width, idx)
-        # Pending writes to this file that may precede this read, latest first.
-        code = self._vindex(idx, base)
-        pending = [w for w in self.file_writes if w.file == e.file]
-        for w in pending:
-            rel = _relation(w.path, self.path)
-            if rel == "no":
-                continue
-            # wi_k is -1 while a conditional write has not run, so one compare does.
-            code = f"(wv_{w.k} if wi_{w.k} == {idx} else {code})"
-        if guards:
-            code = f"(0 if {' or '.join(guards)} else {code})"
-        return self._first_use(code, first, idx)
+        return self._file_read(e.file, e.index.width, self.expr(e.index), _const(e.index))
 
-    def _file_guards(self, el: ir.Element, index_width: int, idx: str) -> list[str]:
-        guards = []
-        if el.zero is not None:
-            guards.append(f"{idx} == {int(el.zero)!r}")
-        if (1 << index_width) > el.count:
-            # An index past the end reads 0 and drops writes, like a zero register.
-            guards.append(f"{idx} >= {int(el.count)!r}")
-        return guards
+    def _file_read(self, file: str, index_width: int, idx: str, const: int | None) -> str:
+        """Read register `idx` of `file`, seeing the pending writes before it."""
+        el = self.element(file)
+        arms = []  # (condition on {}, the index; value), outermost first
+        guards = self._file_guards(el, index_width)
+        if guards:
+            arms.append((" or ".join(guards), "0"))
+        # Pending writes that may precede this read, latest first. wi_k is -1
+        # while a conditional write has not run, so one compare does.
+        for w in reversed(self.file_writes):
+            if w.file != file or _relation(w.path, self.path) == "no":
+                continue
+            if const is not None and w.const is not None:
+                if const != w.const:
+                    continue
+                if _relation(w.path, self.path) == "yes":  # this write is what we read
+                    return self.select(arms, f"wv_{w.k}", idx)
+            arms.append((f"wi_{w.k} == {{}}", f"wv_{w.k}"))
+        base = self.slot(file)
+        return self.select(arms, "v[{}]" if base == 0 else f"v[{{}} + {base}]", idx)
 
     @staticmethod
-    def _first_use(code: str, first: str, ref: str) -> str:
-        """Put the walrus `first` at the first place `ref` is evaluated.
-
-        The generated conditionals evaluate their condition first, and the
-        outermost condition is leftmost, so the first textual occurrence of
-        `ref` is the first evaluated one."""
-        if first == ref:
-            return code
-        pos = re.search(rf"(?<![A-Za-z0-9_]){re.escape(ref)}(?![A-Za-z0-9_])", code)
-        assert pos is not None
-        return code[: pos.start()] + first + code[pos.end():]
+    def _file_guards(el: ir.Element, index_width: int) -> list[str]:
+        """Conditions (on `{}`, the index) under which a register reads 0 and
+        ignores writes: the zero register, and an index past the file's end."""
+        guards = []
+        if el.zero is not None:
+            guards.append(f"{{}} == {int(el.zero)!r}")
+        if (1 << index_width) > el.count:
+            guards.append(f"{{}} >= {int(el.count)!r}")
+        return guards
 
     def expr_Slice(self, e: ir.Slice) -> str:
         x = self.expr(e.value)
@@ -271,15 +290,20 @@ class _FunctionCompiler:
 
     def expr_Mem(self, e: ir.Mem) -> str:
         self.uses.add("load")
-        first, addr = self.once(self.expr(e.addr))
-        code = f"load({self._space(e.space)}, {addr}, {e.nbits!r}, {self._priv(e.priv)})"
-        for w in self.mem_writes:
-            if (w.space, w.nbits, w.priv) != (e.space, e.nbits, e.priv):
+        const = _const(e.addr)
+        arms = []
+        for w in reversed(self.mem_writes):
+            rel = _relation(w.path, self.path)
+            if (w.space, w.nbits, w.priv) != (e.space, e.nbits, e.priv) or rel == "no":
                 continue
-            if _relation(w.path, self.path) == "no":
-                continue
-            code = f"(mv_{w.k} if ma_{w.k} == {addr} else {code})"
-        return self._first_use(code, first, addr)
+            if const is not None and w.const is not None:
+                if const != w.const:
+                    continue
+                if rel == "yes":
+                    return self.select(arms, f"mv_{w.k}", self.expr(e.addr))
+            arms.append((f"ma_{w.k} == {{}}", f"mv_{w.k}"))
+        default = f"load({self._space(e.space)}, {{}}, {e.nbits!r}, {self._priv(e.priv)})"
+        return self.select(arms, default, self.expr(e.addr))
 
     def expr_Un(self, e: ir.Un) -> str:
         x = self.expr(e.value)
@@ -309,7 +333,7 @@ class _FunctionCompiler:
         a, b = self.expr(e.left), self.expr(e.right)
         py = {"eq": "==", "ne": "!=", "ult": "<", "ule": "<=", "ugt": ">", "uge": ">=",
               "slt": "<", "sle": "<=", "sgt": ">", "sge": ">="}[e.op]
-        if e.op[0] == "s" and e.op != "sub":
+        if e.op in ("slt", "sle", "sgt", "sge"):
             # Flipping the sign bit maps signed order onto unsigned order.
             sign = 1 << (e.left.width - 1)
             return f"(({a} ^ {sign!r}) {py} ({b} ^ {sign!r}))"
@@ -329,21 +353,16 @@ class _FunctionCompiler:
             if mask(e.right.width) < w:  # the amount cannot reach the width
                 return f"(({a} << {b}) & {m!r})"
             # Guard: `x << 2**32` would try to build a huge integer.
-            first, amt = self.once(b)
-            return f"(({a} << {amt}) & {m!r} if {first} < {w!r} else 0)"
+            return self.select([(f"{{}} >= {w!r}", "0")], f"(({a} << {{}}) & {m!r})", b)
         if op == "lshr":
             return f"({a} >> {b})"
         if op == "ashr":
             sign = 1 << (w - 1)
             return f"(((({a} ^ {sign!r}) - {sign!r}) >> {b}) & {m!r})"
         if op == "udiv":
-            first, d = self.once(b)
-            return f"({a} // {d} if {first} else {m!r})"
+            return self.select([("not {}", repr(m))], f"({a} // {{}})", b)
         if op == "urem":
-            # x % 0 = x: evaluate the dividend once too.
-            fa, xa = self.once(a)
-            fd, d = self.once(b)
-            return f"({fa} % {d} if {fd} else {xa})" if fa != xa else f"({a} % {d} if {fd} else {a})"
+            return f"_urem({a}, {b})"  # x % 0 = x; a call evaluates x once
         raise InternalError(f"unknown arithmetic operator {op!r}")
 
     def expr_Ite(self, e: ir.Ite) -> str:
@@ -352,6 +371,8 @@ class _FunctionCompiler:
 
     def expr_Ext(self, e: ir.Ext) -> str:
         x = self.expr(e.value)
+        if e.value.width == ir.BOOL:  # a boolean as a bit-vector: 1 (zext) or all ones (sext)
+            return f"({mask(e.width) if e.signed else 1!r} if {x} else 0)"
         if not e.signed or e.value.width == e.width:
             return x
         sign = 1 << (e.value.width - 1)
@@ -402,26 +423,21 @@ class _FunctionCompiler:
             self.body.line(f"{name} = ({name} & {keep!r}) | {shifted}")
         if t.elem == self.isa.pc:
             self.pc_writes.append(self.path)
-            self.body.line("pcw = True")
+            if self.path:  # only a conditional write needs the flag
+                self.body.line("pcw = True")
 
     def _assign_file(self, t: ir.FileTarget, value: ir.Expr) -> None:
         el = self.element(t.file)
         k = len(self.file_writes) + len(self.mem_writes)
-        idx = self.expr(t.index)
-        self.body.line(f"wi_{k} = {idx}")
-        if t.lo == 0 and t.hi == el.width - 1:
-            val = self.expr(value)
-        else:
+        self.body.line(f"wi_{k} = {self.expr(t.index)}")
+        val = self.expr(value)
+        if not (t.lo == 0 and t.hi == el.width - 1):
             # A partial write merges into the register as it reads now.
-            cur = self.expr(ir.FileRead(t.file, ir.Local(f"_wi{k}", t.index.width), el.width))
-            cur = cur.replace(f"l__wi{k}", f"wi_{k}")
+            cur = self._file_read(t.file, t.index.width, f"wi_{k}", _const(t.index))
             keep = mask(el.width) & ~(mask(t.hi - t.lo + 1) << t.lo)
-            v = self.expr(value)
-            val = f"({cur} & {keep!r}) | " + (v if t.lo == 0 else f"({v} << {t.lo!r})")
+            val = f"({cur} & {keep!r}) | " + (val if t.lo == 0 else f"({val} << {t.lo!r})")
         self.body.line(f"wv_{k} = {val}")
-        self.file_writes.append(_FileWrite(k, t.file, self.path))
-        self._index_width = getattr(self, "_index_width", {})
-        self._index_width[k] = t.index.width
+        self.file_writes.append(_FileWrite(k, t.file, t.index.width, self.path, _const(t.index)))
 
     def _assign_mem(self, t: ir.MemTarget, value: ir.Expr) -> None:
         self.uses.update(("check_store", "store"))
@@ -429,7 +445,7 @@ class _FunctionCompiler:
         self.body.line(f"ma_{k} = {self.expr(t.addr)}")
         self.body.line(f"mv_{k} = {self.expr(value)}")
         self.body.line(f"check_store({self._space(t.space)}, ma_{k}, {t.nbits!r}, {self._priv(t.priv)})")
-        self.mem_writes.append(_MemWrite(k, t.space, t.nbits, t.priv, self.path))
+        self.mem_writes.append(_MemWrite(k, t.space, t.nbits, t.priv, self.path, _const(t.addr)))
 
     def stmt_If(self, s: ir.If) -> None:
         n = self.n_ifs = self.n_ifs + 1
@@ -482,9 +498,9 @@ class _FunctionCompiler:
             if rel == "no":
                 continue
             if isinstance(w, _FileWrite):
-                el = self.element(w.file)
-                conds = self._file_guards(el, self._index_width[k], f"wi_{k}")
-                conds = [c.replace("==", "!=").replace(">=", "<") for c in conds]
+                # The write lands unless it was not run or hits a guarded index.
+                guards = self._file_guards(self.element(w.file), w.index_width)
+                conds = [f"not ({' or '.join(guards).format(*[f'wi_{k}'] * 2)})"] if guards else []
                 if rel == "maybe":
                     conds.insert(0, f"wi_{k} >= 0")
                 store = f"{self._vindex(f'wi_{k}', self.slot(w.file))} = wv_{k}"
@@ -526,9 +542,8 @@ class _FunctionCompiler:
             self.body.line("return _OK")
 
         out = Emitter()
-        args = ", ".join(["state", "port", *self.params])
-        if operands:
-            args += ", ops"
+        # Every instruction takes `ops`, so the simulator calls them all alike.
+        args = ", ".join(["state", "port", *self.params] + (["ops"] if not self.params else []))
         out.line(f"def {fname}({args}):")
         with out.indent():
             out.line(repr(doc))
@@ -551,7 +566,8 @@ class _FunctionCompiler:
                 if w.path:
                     out.line(f"ma_{w.k} = -1")
             out.line("try:")
-            out.extend(self.body)
+            with out.indent():
+                out.extend(self.body)
             out.line("except MemoryTrap as e:")
             with out.indent():
                 out.line("return Outcome('memtrap', e.cause)")
@@ -649,7 +665,7 @@ class CompiledIsa:
 
 
 def _load(src: str, fname: str, filename: str, traps: dict[str, str], isa: ir.Isa) -> Callable:
-    namespace = {"Outcome": Outcome, "MemoryTrap": MemoryTrap, "_OK": OK, "_HALT": HALT}
+    namespace = {"Outcome": Outcome, "MemoryTrap": MemoryTrap, "_OK": OK, "_HALT": HALT, "_urem": _urem}
     for const, cause in traps.items():
         namespace[const] = Outcome("trap", cause, 0)
     try:
@@ -660,6 +676,10 @@ def _load(src: str, fname: str, filename: str, traps: dict[str, str], isa: ir.Is
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     exec(code, namespace)
     return namespace[fname]
+
+
+def _urem(a: int, b: int) -> int:
+    return a % b if b else a
 
 
 def _dump(isa_name: str, source: str) -> None:

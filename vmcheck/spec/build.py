@@ -179,7 +179,7 @@ class _Builder:
         constants = self._guard(self.constants, d.get("constants"), default={}) if "constants" in d else {}
         unit = storage.unit if storage else word
         causes, memory_cause, deliver_node, cause_width = self._guard(
-            self.causes, d["traps"], storage, word, default=({}, "", None, word)
+            self.causes, d["traps"], storage, word, default=(None, "", None, word)
         )
         helpers = self._guard(self.helpers, d.get("helpers"), default={}) if "helpers" in d else {}
         machine = Machine(word, elements, modes, constants, causes, cause_width, unit, helpers)
@@ -214,7 +214,7 @@ class _Builder:
         self.errors.raise_if_any()
         return ir.Isa(
             name=name, word=word, modes=modes, elements=tuple(elements.values()), pc=pcs[0],
-            storage=storage, traps=ir.Traps(tuple(causes.values()), memory_cause, deliver, cause_width),
+            storage=storage, traps=ir.Traps(tuple((causes or {}).values()), memory_cause, deliver, cause_width),
             host=host, contexts=contexts, invariants=tuple(invariants), instructions=instructions,
             insn_width=insn_width, constants=tuple(constants.items()), description=description,
             source=source, reset=reset, span=root.span,

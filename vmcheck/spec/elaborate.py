@@ -63,7 +63,7 @@ class Machine:
     elements: dict[str, ir.Element]
     modes: ir.ModeDef | None
     constants: dict[str, int]
-    causes: dict[str, ir.Cause]
+    causes: dict[str, ir.Cause] | None  # None: the causes themselves did not load
     cause_width: int
     unit: int
     helpers: dict[str, s.Helper] = field(default_factory=dict)
@@ -142,7 +142,7 @@ class Elaborator:
         return ir.Local(f"{name}_{self._fresh}", width, span)
 
     def trap(self, cause: str, arg, scope: Scope, span) -> ir.Trap:
-        if cause not in self.m.causes:
+        if self.m.causes is not None and cause not in self.m.causes:
             close = difflib.get_close_matches(cause, sorted(self.m.causes), n=3)
             self.fail(span, f"unknown trap cause '{cause}'",
                       f"declared causes: {', '.join(sorted(self.m.causes)) or 'none'}"

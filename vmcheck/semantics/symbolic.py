@@ -1,0 +1,798 @@
+"""The IR read as z3 terms: the symbolic interpretation of one instruction.
+
+One visitor over the elaborated IR (`vmcheck.spec.ir`), with explicit
+dispatch per node type, produces for an instruction the terms of its result
+as functions of a *canonical* pre-state (one z3 constant per element, one
+per operand): the outcome (kind, cause code, trap argument), the post-state
+of every element, what it did to storage, and whether it wrote the pc.
+Callers make copies of the pre-state (the two states of a pair) with
+`SymIsa.instantiate`, which substitutes their own terms for the canonical
+constants. Results are memoized per (ISA, instruction, memory model).
+
+Two memory models (MODEL.md §2.4):
+
+* ``ARRAYS``, the spec's own translation over an array `E` of physical
+  storage (`storage.addr_width`-bit indices, `unit`-bit values), exactly as
+  the concrete machine does it: no translation, or relocation-bounds (an
+  n-unit access at virtual `a` is legal iff `a <u bound` and
+  `n-1 <u bound - a`; unit k sits at `(a + k + base) mod size`); an illegal
+  access is a memory trap with `isa.traps.memory_cause`; `phys[...]` never
+  traps and wraps modulo the size. Only the symbolic = concrete property
+  test uses it.
+* ``VIEW``, the shared view that every pair query uses: `mem[...]` reads come
+  from an array `V` over virtual addresses, faults from one uninterpreted
+  function `F(kind, priv_token, addr)` (kind 0 read, 1 write; token 0 is
+  "the state's own mode", 1 + rank(L) an access `as L` at another level L),
+  `phys[...]` from an array `P`. `V` and `F` are the same for both states of
+  a pair; `P` is a constant the caller may share or not. Writes go to write
+  logs, a written-mask array and a value array per space, both starting
+  constant, so "what they wrote" compares by array equality; reads after
+  writes within the instruction see the writes.
+
+The meaning implemented is the one stated in `vmcheck.spec.ir`'s docstring:
+reads see the pre-state except what the instruction already wrote; a trap
+(or memory trap) ends the instruction and discards its writes, `halt` ends it
+and keeps them; the pc advances by `insn_units` unless the instruction wrote
+it (a trap leaves the pre-state: delivering the trap is `SymIsa.deliver`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from ..errors import InternalError
+from ..spec import ir
+
+# Outcome kinds, encoded in a 2-bit term.
+OK, TRAP, MEMTRAP, HALT = 0, 1, 2, 3
+KIND_NAMES = ("ok", "trap", "memtrap", "halt")
+
+ARRAYS = "arrays"
+VIEW = "view"
+
+READ, WRITE = 0, 1
+CURRENT = 0  # the privilege token of an access at the state's own mode
+
+
+def _false() -> z3.BoolRef:
+    return z3.BoolVal(False)
+
+
+def _is_false(t: z3.ExprRef) -> bool:
+    return z3.is_false(t)
+
+
+def _or(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
+    if _is_false(a):
+        return b
+    if _is_false(b):
+        return a
+    return z3.Or(a, b)
+
+
+def _ite(c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+    if a.eq(b):
+        return a
+    if z3.is_true(c):
+        return a
+    if z3.is_false(c):
+        return b
+    return z3.If(c, a, b)
+
+
+def _bv(v: int, width: int) -> z3.BitVecRef:
+    return z3.BitVecVal(v, width)
+
+
+def _resize(t: z3.BitVecRef, width: int) -> z3.BitVecRef:
+    """Zero-extend or truncate a bit-vector to `width` bits."""
+    w = t.size()
+    if w == width:
+        return t
+    if w < width:
+        return z3.ZeroExt(width - w, t)
+    return z3.Extract(width - 1, 0, t)
+
+
+def _to_bv(t: z3.ExprRef, width: int) -> z3.BitVecRef:
+    if z3.is_bool(t):
+        return z3.If(t, _bv(1, width), _bv(0, width))
+    return _resize(t, width)
+
+
+# --------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class SymResult:
+    """The terms of one instruction's result over a pre-state.
+
+    `kind` is a 2-bit term (OK, TRAP, MEMTRAP, HALT), `cause` and `arg`
+    `cause_width`-bit terms (the cause's code and the trap argument; both 0
+    when the outcome is ok or halt). `post` maps every element to its value
+    after the instruction (the pre-state when it trapped; pc advanced when it
+    did not write it). `storage` is the memory model's storage after it:
+    ARRAYS `{"E": array}`; VIEW `{"mem.w", "mem.d", "phys.w", "phys.d"}`
+    (write logs, empty when it trapped).
+    """
+
+    kind: z3.BitVecRef
+    cause: z3.BitVecRef
+    arg: z3.BitVecRef
+    post: dict[str, z3.ExprRef]
+    storage: dict[str, z3.ExprRef]
+    pc_written: z3.BoolRef
+    model: str
+
+    @property
+    def trapped(self) -> z3.BoolRef:
+        return z3.Or(self.kind == TRAP, self.kind == MEMTRAP)
+
+    @property
+    def runs(self) -> z3.BoolRef:
+        """Neither traps nor memory-traps (ok or halt)."""
+        return z3.Or(self.kind == OK, self.kind == HALT)
+
+    def substitute(self, pairs: list[tuple[z3.ExprRef, z3.ExprRef]]) -> "SymResult":
+        if not pairs:
+            return self
+        s = lambda t: z3.substitute(t, *pairs)  # noqa: E731
+        return SymResult(
+            s(self.kind),
+            s(self.cause),
+            s(self.arg),
+            {k: s(v) for k, v in self.post.items()},
+            {k: s(v) for k, v in self.storage.items()},
+            s(self.pc_written),
+            self.model,
+        )
+
+    def terms(self) -> list[z3.ExprRef]:
+        return [self.kind, self.cause, self.arg, *self.post.values(), *self.storage.values()]
+
+
+# --------------------------------------------------------------------------
+# The execution environment
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Env:
+    regs: dict[str, z3.ExprRef]
+    locals: dict[str, z3.ExprRef]
+    store: dict[str, z3.ExprRef]  # memory model's state (arrays)
+    done: z3.BoolRef
+    kind: z3.BitVecRef
+    cause: z3.BitVecRef
+    arg: z3.BitVecRef
+    pc_written: z3.BoolRef
+
+    def copy(self) -> "_Env":
+        return _Env(dict(self.regs), dict(self.locals), dict(self.store), self.done, self.kind, self.cause,
+                    self.arg, self.pc_written)
+
+
+def _merge(c: z3.BoolRef, a: _Env, b: _Env) -> _Env:
+    def m(x, y):
+        return _ite(c, x, y)
+
+    locs = dict(b.locals)
+    for k, v in a.locals.items():
+        locs[k] = m(v, b.locals[k]) if k in b.locals else v
+    return _Env(
+        {k: m(v, b.regs[k]) for k, v in a.regs.items()},
+        locs,
+        {k: m(v, b.store[k]) for k, v in a.store.items()},
+        m(a.done, b.done),
+        m(a.kind, b.kind),
+        m(a.cause, b.cause),
+        m(a.arg, b.arg),
+        m(a.pc_written, b.pc_written),
+    )
+
+
+# --------------------------------------------------------------------------
+# One ISA read symbolically
+# --------------------------------------------------------------------------
+
+
+class SymIsa:
+    """The symbolic reading of one ISA: sorts, canonical constants, executor."""
+
+    def __init__(self, isa: ir.Isa):
+        self.isa = isa
+        st = isa.storage
+        self.unit = st.unit
+        self.aw = st.addr_width
+        self.cw = isa.traps.cause_width
+        self.vaw = max([self.aw, isa.word] + _address_widths(isa))  # view address width
+        self.tok_width = max(1, len(isa.modes.levels).bit_length())
+        self.fault = z3.Function(
+            "F", z3.BitVecSort(1), z3.BitVecSort(self.tok_width), z3.BitVecSort(self.vaw), z3.BoolSort()
+        )
+        self.memcode = isa.traps.cause(isa.traps.memory_cause).code
+        self._memo: dict[tuple[str, str], SymResult] = {}
+        self.canon = self.state_vars("")
+        self.canon_storage = self.storage_vars("")
+
+    # ---- constants --------------------------------------------------------
+
+    def elem_sort(self, e: ir.Element) -> z3.SortRef:
+        if e.is_file:
+            return z3.ArraySort(z3.BitVecSort(e.index_width), z3.BitVecSort(e.width))
+        return z3.BitVecSort(e.width)
+
+    def state_vars(self, tag: str) -> dict[str, z3.ExprRef]:
+        """A fresh symbolic pre-state: one constant per element, named `elem` + tag."""
+        return {e.name: z3.Const(e.name + tag, self.elem_sort(e)) for e in self.isa.elements}
+
+    def storage_vars(self, tag: str) -> dict[str, z3.ExprRef]:
+        """Storage constants: E (ARRAYS physical), V (view), P (VIEW phys)."""
+        return {
+            "E": z3.Array("E" + tag, z3.BitVecSort(self.aw), z3.BitVecSort(self.unit)),
+            "V": z3.Array("V" + tag, z3.BitVecSort(self.vaw), z3.BitVecSort(self.unit)),
+            "P": z3.Array("P" + tag, z3.BitVecSort(self.aw), z3.BitVecSort(self.unit)),
+        }
+
+    def operand_vars(self, insn: ir.Instruction, tag: str = "") -> dict[str, z3.BitVecRef]:
+        return {o.name: z3.BitVec(f"{insn.name}.{o.name}{tag}", o.width) for o in insn.operands}
+
+    def operand_domain(self, insn: ir.Instruction, ops: dict[str, z3.BitVecRef]) -> list[z3.BoolRef]:
+        out = []
+        for o in insn.operands:
+            if o.kind == "reg" and o.file is not None:
+                count = self.isa.element(o.file).count or 0
+                if count < (1 << o.width):
+                    out.append(z3.ULT(ops[o.name], _bv(count, o.width)))
+        return out
+
+    # ---- the mode -----------------------------------------------------------
+
+    def mode_of(self, regs: dict[str, z3.ExprRef]) -> z3.BitVecRef:
+        md = self.isa.modes
+        return z3.Extract(md.hi, md.lo, regs[md.elem])
+
+    def mode_in(self, regs: dict[str, z3.ExprRef], levels) -> z3.BoolRef:
+        md = self.isa.modes
+        m = self.mode_of(regs)
+        return z3.Or([m == md.code(lv) for lv in levels]) if levels else _false()
+
+    def with_mode(self, regs: dict[str, z3.ExprRef], mode: z3.BitVecRef) -> dict[str, z3.ExprRef]:
+        """`regs` with the mode bits replaced by `mode`."""
+        md = self.isa.modes
+        out = dict(regs)
+        out[md.elem] = _replace_bits(regs[md.elem], md.hi, md.lo, mode)
+        return out
+
+    # ---- predicates over a state (invariants, `where`, `host`) ---------------
+
+    def predicate(self, expr: ir.Expr, regs: dict[str, z3.ExprRef]) -> z3.BoolRef:
+        env = self._env(regs, {}, dict(self.canon_storage), ARRAYS)
+        faults: list = []
+        v = self._ev(expr, env, faults, ARRAYS)
+        return v if z3.is_bool(v) else v != 0
+
+    # ---- executing an instruction -----------------------------------------
+
+    def execute(self, insn: ir.Instruction | str, model: str = VIEW) -> SymResult:
+        """The canonical result of `insn` (memoized): over `self.canon`,
+        `self.canon_storage` and `operand_vars(insn)`."""
+        if isinstance(insn, str):
+            insn = self.isa.instruction(insn)
+        key = (insn.name, model)
+        res = self._memo.get(key)
+        if res is None:
+            res = self._run(insn.semantics, self.operand_vars(insn), model)
+            self._memo[key] = res
+        return res
+
+    def instantiate(
+        self,
+        insn: ir.Instruction | str,
+        regs: dict[str, z3.ExprRef],
+        ops: dict[str, z3.ExprRef],
+        storage: dict[str, z3.ExprRef] | None = None,
+        model: str = VIEW,
+    ) -> SymResult:
+        """The result of `insn` at the pre-state `regs` with operands `ops`."""
+        if isinstance(insn, str):
+            insn = self.isa.instruction(insn)
+        res = self.execute(insn, model)
+        canon_ops = self.operand_vars(insn)
+        pairs = [(self.canon[k], v) for k, v in regs.items() if not v.eq(self.canon[k])]
+        pairs += [(canon_ops[k], v) for k, v in ops.items() if not v.eq(canon_ops[k])]
+        for k, v in (storage or {}).items():
+            if not v.eq(self.canon_storage[k]):
+                pairs.append((self.canon_storage[k], v))
+        return res.substitute(pairs)
+
+    def deliver(
+        self, regs: dict[str, z3.ExprRef], storage: z3.ArrayRef, cause: z3.BitVecRef, arg: z3.BitVecRef
+    ) -> tuple[dict[str, z3.ExprRef], z3.ArrayRef]:
+        """The trap delivery (`isa.traps.deliver`) over ARRAYS storage, on the
+        state before the trapping instruction: (registers, storage) after it."""
+        env = self._env(regs, {}, {"E": storage}, ARRAYS)
+        env.locals["cause"] = _resize(cause, self.cw)
+        env.locals["trap_arg"] = _resize(arg, self.cw)
+        self._block(self.isa.traps.deliver, env, ARRAYS)
+        return env.regs, env.store["E"]
+
+    def _env(self, regs, ops, storage, model) -> _Env:
+        if model == ARRAYS:
+            store = {"E": storage["E"]}
+        else:
+            store = {
+                "V": storage["V"],
+                "P": storage["P"],
+                "mem.w": z3.K(z3.BitVecSort(self.vaw), z3.BoolVal(False)),
+                "mem.d": z3.K(z3.BitVecSort(self.vaw), _bv(0, self.unit)),
+                "phys.w": z3.K(z3.BitVecSort(self.aw), z3.BoolVal(False)),
+                "phys.d": z3.K(z3.BitVecSort(self.aw), _bv(0, self.unit)),
+            }
+        env = _Env(dict(regs), {}, store, _false(), _bv(OK, 2), _bv(0, self.cw), _bv(0, self.cw), _false())
+        env.locals.update({"$op." + k: v for k, v in ops.items()})
+        env.locals["$pre_mode"] = self.mode_of(regs)
+        env.locals.update({"$pre." + k: v for k, v in regs.items()})
+        return env
+
+    def _run(self, body, ops, model) -> SymResult:
+        pre = self.canon
+        env = self._env(pre, ops, self.canon_storage, model)
+        self._block(body, env, model)
+        trapped = z3.Or(env.kind == TRAP, env.kind == MEMTRAP) if not _is_false(env.done) else _false()
+        post = {}
+        pcname = self.isa.pc
+        for name, v in env.regs.items():
+            if name == pcname:
+                pw = pre[name].size()
+                adv = pre[name] + _bv(self.isa.insn_units, pw)
+                v = _ite(env.pc_written, v, adv)
+            post[name] = _ite(trapped, pre[name], v)
+        if model == ARRAYS:
+            storage = {"E": _ite(trapped, self.canon_storage["E"], env.store["E"])}
+        else:
+            empty = self._env(pre, {}, self.canon_storage, VIEW).store
+            storage = {k: _ite(trapped, empty[k], env.store[k]) for k in ("mem.w", "mem.d", "phys.w", "phys.d")}
+        return SymResult(env.kind, env.cause, env.arg, post, storage, env.pc_written, model)
+
+    # ---- statements ---------------------------------------------------------
+
+    def _block(self, stmts, env: _Env, model: str) -> None:
+        for s in stmts:
+            if z3.is_true(env.done):
+                return
+            self._stmt(s, env, model)
+
+    def _stmt(self, s, env: _Env, model: str) -> None:
+        meth = getattr(self, "_stmt_" + type(s).__name__, None)
+        if meth is None:
+            raise InternalError(f"symbolic: no rule for statement {type(s).__name__}")
+        meth(s, env, model)
+
+    def _stmt_Let(self, s: ir.Let, env: _Env, model: str) -> None:
+        faults: list = []
+        v = self._ev(s.value, env, faults, model)
+        self._apply_faults(env, faults)
+        env.locals[s.name] = v
+
+    def _stmt_Assign(self, s: ir.Assign, env: _Env, model: str) -> None:
+        faults: list = []
+        value = self._ev(s.value, env, faults, model)
+        t = s.target
+        live = lambda: z3.Not(env.done)  # noqa: E731
+        if isinstance(t, ir.RegTarget):
+            self._apply_faults(env, faults)
+            old = env.regs[t.elem]
+            new = _replace_bits(old, t.hi, t.lo, _to_bv(value, t.hi - t.lo + 1))
+            env.regs[t.elem] = _ite(live(), new, old)
+            if t.elem == self.isa.pc:
+                env.pc_written = _or(env.pc_written, live())
+        elif isinstance(t, ir.FileTarget):
+            idx = self._ev(t.index, env, faults, model)
+            self._apply_faults(env, faults)
+            e = self.isa.element(t.file)
+            arr = env.regs[t.file]
+            i = _resize(idx, e.index_width)
+            old = z3.Select(arr, i)
+            new = z3.Store(arr, i, _replace_bits(old, t.hi, t.lo, _to_bv(value, t.hi - t.lo + 1)))
+            if e.zero is not None:
+                new = z3.If(i == _bv(e.zero, e.index_width), arr, new)
+            env.regs[t.file] = _ite(live(), new, arr)
+        elif isinstance(t, ir.MemTarget):
+            addr = self._ev(t.addr, env, faults, model)
+            self._apply_faults(env, faults)
+            self._mem_write(env, model, t.space, addr, t.nbits, t.priv, _to_bv(value, t.nbits))
+        else:
+            raise InternalError(f"symbolic: no rule for target {type(t).__name__}")
+
+    def _stmt_If(self, s: ir.If, env: _Env, model: str) -> None:
+        faults: list = []
+        c = self._ev(s.cond, env, faults, model)
+        self._apply_faults(env, faults)
+        if z3.is_true(c):
+            return self._block(s.then, env, model)
+        if z3.is_false(c):
+            return self._block(s.orelse, env, model)
+        a, b = env.copy(), env.copy()
+        self._block(s.then, a, model)
+        self._block(s.orelse, b, model)
+        m = _merge(c, a, b)
+        env.__dict__.update(m.__dict__)
+
+    def _stmt_Trap(self, s: ir.Trap, env: _Env, model: str) -> None:
+        faults: list = []
+        arg = _bv(0, self.cw) if s.arg is None else _to_bv(self._ev(s.arg, env, faults, model), self.cw)
+        self._apply_faults(env, faults)
+        cause = self.isa.traps.cause(s.cause)
+        live = z3.Not(env.done)
+        env.kind = _ite(live, _bv(MEMTRAP if cause.memory else TRAP, 2), env.kind)
+        env.cause = _ite(live, _bv(cause.code, self.cw), env.cause)
+        env.arg = _ite(live, arg, env.arg)
+        env.done = z3.BoolVal(True)
+
+    def _stmt_Halt(self, s: ir.Halt, env: _Env, model: str) -> None:
+        env.kind = _ite(z3.Not(env.done), _bv(HALT, 2), env.kind)
+        env.done = z3.BoolVal(True)
+
+    def _apply_faults(self, env: _Env, faults: list) -> None:
+        """A memory trap when any of `faults` holds (and the instruction still runs)."""
+        if not faults:
+            return
+        f = faults[0] if len(faults) == 1 else z3.Or(faults)
+        faults.clear()
+        if z3.is_false(f):
+            return
+        new = z3.And(z3.Not(env.done), f)
+        env.kind = _ite(new, _bv(MEMTRAP, 2), env.kind)
+        env.cause = _ite(new, _bv(self.memcode, self.cw), env.cause)
+        env.arg = _ite(new, _bv(0, self.cw), env.arg)
+        env.done = _or(env.done, f)
+
+    # ---- memory -------------------------------------------------------------
+
+    def _units(self, nbits: int) -> int:
+        return nbits // self.unit
+
+    def _join(self, parts: list[z3.BitVecRef]) -> z3.BitVecRef:
+        """Units in address order -> the value, in the storage's byte order."""
+        if len(parts) == 1:
+            return parts[0]
+        order = parts[::-1] if self.isa.storage.endian == "little" else parts
+        return z3.Concat(order)
+
+    def _split(self, value: z3.BitVecRef, n: int) -> list[z3.BitVecRef]:
+        u = self.unit
+        pieces = [z3.Extract((k + 1) * u - 1, k * u, value) for k in range(n)]  # least significant first
+        return pieces if self.isa.storage.endian == "little" else pieces[::-1]
+
+    def _translate(self, env: _Env, addr: z3.BitVecRef, n: int):
+        """ARRAYS: (legal, [physical index of unit k])."""
+        tr = self.isa.storage.translation
+        if isinstance(tr, ir.RelocationBounds):
+            base, bound = env.regs[tr.base], env.regs[tr.bound]
+            w = max(addr.size(), base.size(), bound.size())
+            a, b, l = _resize(addr, w), _resize(bound, w), _resize(base, w)
+            legal = z3.And(z3.ULT(a, b), z3.ULT(_bv(n - 1, w), b - a))
+            idx = [_resize(a + _bv(k, w) + l, self.aw) for k in range(n)]
+            return legal, idx
+        w = max(addr.size(), self.aw)
+        a = _resize(addr, w)
+        return z3.BoolVal(True), [_resize(a + _bv(k, w), self.aw) for k in range(n)]
+
+    def _phys_index(self, addr: z3.BitVecRef, n: int) -> list[z3.BitVecRef]:
+        w = max(addr.size(), self.aw)
+        a = _resize(addr, w)
+        return [_resize(a + _bv(k, w), self.aw) for k in range(n)]
+
+    def _view_index(self, addr: z3.BitVecRef, n: int) -> list[z3.BitVecRef]:
+        a = _resize(addr, self.vaw)
+        return [a + _bv(k, self.vaw) for k in range(n)]
+
+    def priv_token(self, env_mode: z3.BitVecRef, priv: str | None) -> z3.BitVecRef:
+        if priv is None:
+            return _bv(CURRENT, self.tok_width)
+        md = self.isa.modes
+        return z3.If(env_mode == md.code(priv), _bv(CURRENT, self.tok_width), _bv(1 + md.rank(priv), self.tok_width))
+
+    def _mem_read(self, env: _Env, model: str, space: str, addr, nbits: int, priv, faults: list):
+        n = self._units(nbits)
+        if model == ARRAYS:
+            E = env.store["E"]
+            if space == "phys":
+                idx = self._phys_index(addr, n)
+            else:
+                legal, idx = self._translate(env, addr, n)
+                if not z3.is_true(legal):
+                    faults.append(z3.Not(legal))
+            return self._join([z3.Select(E, i) for i in idx])
+        if space == "phys":
+            idx = self._phys_index(addr, n)
+            W, D, base = env.store["phys.w"], env.store["phys.d"], env.store["P"]
+        else:
+            idx = self._view_index(addr, n)
+            W, D, base = env.store["mem.w"], env.store["mem.d"], env.store["V"]
+            tok = self.priv_token(env.locals["$pre_mode"], priv)
+            faults.append(z3.Or([self.fault(_bv(READ, 1), tok, i) for i in idx]))
+        return self._join([z3.If(z3.Select(W, i), z3.Select(D, i), z3.Select(base, i)) for i in idx])
+
+    def _mem_write(self, env: _Env, model: str, space: str, addr, nbits: int, priv, value) -> None:
+        n = self._units(nbits)
+        parts = self._split(value, n)
+        if model == ARRAYS:
+            if space == "phys":
+                idx = self._phys_index(addr, n)
+            else:
+                legal, idx = self._translate(env, addr, n)
+                if not z3.is_true(legal):
+                    self._apply_faults(env, [z3.Not(legal)])
+            E = old = env.store["E"]
+            for i, p in zip(idx, parts):
+                E = z3.Store(E, i, p)
+            env.store["E"] = _ite(z3.Not(env.done), E, old)
+            return
+        if space == "phys":
+            idx = self._phys_index(addr, n)
+            wk, dk = "phys.w", "phys.d"
+        else:
+            idx = self._view_index(addr, n)
+            wk, dk = "mem.w", "mem.d"
+            tok = self.priv_token(env.locals["$pre_mode"], priv)
+            self._apply_faults(env, [z3.Or([self.fault(_bv(WRITE, 1), tok, i) for i in idx])])
+        W, D = env.store[wk], env.store[dk]
+        W0, D0 = W, D
+        for i, p in zip(idx, parts):
+            W = z3.Store(W, i, z3.BoolVal(True))
+            D = z3.Store(D, i, p)
+        live = z3.Not(env.done)
+        env.store[wk] = _ite(live, W, W0)
+        env.store[dk] = _ite(live, D, D0)
+
+    # ---- expressions --------------------------------------------------------
+
+    def _ev(self, e, env: _Env, faults: list, model: str) -> z3.ExprRef:
+        meth = getattr(self, "_ev_" + type(e).__name__, None)
+        if meth is None:
+            raise InternalError(f"symbolic: no rule for expression {type(e).__name__}")
+        return meth(e, env, faults, model)
+
+    def _ev_Lit(self, e: ir.Lit, env, faults, model):
+        return z3.BoolVal(bool(e.value)) if e.width == ir.BOOL else _bv(e.value, e.width)
+
+    def _ev_Local(self, e: ir.Local, env, faults, model):
+        try:
+            return env.locals[e.name]
+        except KeyError:
+            raise InternalError(f"symbolic: local {e.name!r} read before its let") from None
+
+    def _ev_Operand(self, e: ir.Operand, env, faults, model):
+        return env.locals["$op." + e.name]
+
+    def _ev_Reg(self, e: ir.Reg, env, faults, model):
+        return env.regs[e.elem]
+
+    def _ev_FileRead(self, e: ir.FileRead, env, faults, model):
+        el = self.isa.element(e.file)
+        i = _resize(self._ev(e.index, env, faults, model), el.index_width)
+        v = z3.Select(env.regs[e.file], i)
+        if el.zero is not None:
+            v = z3.If(i == _bv(el.zero, el.index_width), _bv(0, el.width), v)
+        return v
+
+    def _ev_Slice(self, e: ir.Slice, env, faults, model):
+        return z3.Extract(e.hi, e.lo, _as_bv(self._ev(e.value, env, faults, model)))
+
+    def _ev_Mem(self, e: ir.Mem, env, faults, model):
+        addr = _as_bv(self._ev(e.addr, env, faults, model))
+        return self._mem_read(env, model, e.space, addr, e.nbits, e.priv, faults)
+
+    def _ev_Un(self, e: ir.Un, env, faults, model):
+        v = self._ev(e.value, env, faults, model)
+        if e.op == "neg":
+            return -v
+        if e.op == "not":
+            return ~v
+        if e.op == "lnot":
+            return z3.Not(v)
+        raise InternalError(f"symbolic: unknown unary op {e.op!r}")
+
+    def _ev_Bin(self, e: ir.Bin, env, faults, model):
+        op = e.op
+        if op in ("land", "lor"):
+            # short-circuit: the right side's memory faults count only when it is evaluated
+            l = self._ev(e.left, env, faults, model)
+            rf: list = []
+            r = self._ev(e.right, env, rf, model)
+            if rf:
+                f = z3.Or(rf)
+                faults.append(z3.And(l, f) if op == "land" else z3.And(z3.Not(l), f))
+            return z3.And(l, r) if op == "land" else z3.Or(l, r)
+        l = self._ev(e.left, env, faults, model)
+        r = self._ev(e.right, env, faults, model)
+        if op == "beq":
+            return l == r
+        if op == "bne":
+            return l != r
+        if op in ("shl", "lshr", "ashr"):
+            return _shift(op, l, r)
+        if op in ir.ARITH_OPS:
+            return _ARITH[op](l, r)
+        if op in ir.COMPARE_OPS:
+            return _COMPARE[op](l, r)
+        raise InternalError(f"symbolic: unknown binary op {op!r}")
+
+    def _ev_Ite(self, e: ir.Ite, env, faults, model):
+        c = self._ev(e.cond, env, faults, model)
+        tf: list = []
+        ef: list = []
+        a = self._ev(e.then, env, tf, model)
+        b = self._ev(e.orelse, env, ef, model)
+        if tf or ef:
+            faults.append(z3.If(c, z3.Or(tf) if tf else _false(), z3.Or(ef) if ef else _false()))
+        if e.width == ir.BOOL:
+            return z3.If(c, _as_bool(a), _as_bool(b))
+        return z3.If(c, a, b)
+
+    def _ev_Ext(self, e: ir.Ext, env, faults, model):
+        v = self._ev(e.value, env, faults, model)
+        if z3.is_bool(v):
+            return _to_bv(v, e.width)
+        d = e.width - v.size()
+        if d == 0:
+            return v
+        return z3.SignExt(d, v) if e.signed else z3.ZeroExt(d, v)
+
+    def _ev_Concat(self, e: ir.Concat, env, faults, model):
+        parts = [_as_bv(self._ev(p, env, faults, model)) for p in e.parts]
+        return parts[0] if len(parts) == 1 else z3.Concat(parts)
+
+
+def _as_bv(t: z3.ExprRef) -> z3.BitVecRef:
+    return z3.If(t, _bv(1, 1), _bv(0, 1)) if z3.is_bool(t) else t
+
+
+def _as_bool(t: z3.ExprRef) -> z3.BoolRef:
+    return t if z3.is_bool(t) else t != 0
+
+
+def _replace_bits(old: z3.BitVecRef, hi: int, lo: int, v: z3.BitVecRef) -> z3.BitVecRef:
+    w = old.size()
+    if lo == 0 and hi == w - 1:
+        return v
+    parts = []
+    if hi < w - 1:
+        parts.append(z3.Extract(w - 1, hi + 1, old))
+    parts.append(v)
+    if lo > 0:
+        parts.append(z3.Extract(lo - 1, 0, old))
+    return z3.Concat(parts)
+
+
+def _shift(op: str, v: z3.BitVecRef, amt: z3.BitVecRef) -> z3.BitVecRef:
+    w, aw = v.size(), amt.size()
+    if aw <= w:
+        a = _resize(amt, w)
+        return v << a if op == "shl" else (z3.LShR(v, a) if op == "lshr" else v >> a)
+    # a wider amount: shift in its width so that large amounts are not truncated
+    wide = z3.SignExt(aw - w, v) if op == "ashr" else z3.ZeroExt(aw - w, v)
+    r = wide << amt if op == "shl" else (z3.LShR(wide, amt) if op == "lshr" else wide >> amt)
+    return z3.Extract(w - 1, 0, r)
+
+
+_ARITH = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "and": lambda a, b: a & b,
+    "or": lambda a, b: a | b,
+    "xor": lambda a, b: a ^ b,
+    "udiv": z3.UDiv,
+    "urem": z3.URem,
+}
+
+_COMPARE = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "ult": z3.ULT,
+    "ule": z3.ULE,
+    "ugt": z3.UGT,
+    "uge": z3.UGE,
+    "slt": lambda a, b: a < b,
+    "sle": lambda a, b: a <= b,
+    "sgt": lambda a, b: a > b,
+    "sge": lambda a, b: a >= b,
+}
+
+
+def _address_widths(isa: ir.Isa) -> list[int]:
+    """Widths of every `mem[...]` address expression in the ISA."""
+    out: list[int] = []
+
+    def expr(e):
+        if isinstance(e, ir.Mem):
+            if e.space == "mem":
+                out.append(e.addr.width)
+            expr(e.addr)
+        elif isinstance(e, (ir.Un, ir.Ext)):
+            expr(e.value)
+        elif isinstance(e, ir.Slice):
+            expr(e.value)
+        elif isinstance(e, ir.Bin):
+            expr(e.left)
+            expr(e.right)
+        elif isinstance(e, ir.Ite):
+            expr(e.cond)
+            expr(e.then)
+            expr(e.orelse)
+        elif isinstance(e, ir.Concat):
+            for p in e.parts:
+                expr(p)
+        elif isinstance(e, ir.FileRead):
+            expr(e.index)
+
+    def stmts(ss):
+        for s in ss:
+            if isinstance(s, ir.Let):
+                expr(s.value)
+            elif isinstance(s, ir.Assign):
+                expr(s.value)
+                t = s.target
+                if isinstance(t, ir.MemTarget):
+                    if t.space == "mem":
+                        out.append(t.addr.width)
+                    expr(t.addr)
+                elif isinstance(t, ir.FileTarget):
+                    expr(t.index)
+            elif isinstance(s, ir.If):
+                expr(s.cond)
+                stmts(s.then)
+                stmts(s.orelse)
+            elif isinstance(s, ir.Trap) and s.arg is not None:
+                expr(s.arg)
+
+    for i in isa.instructions:
+        stmts(i.semantics)
+    return out
+
+
+# --------------------------------------------------------------------------
+# The per-process registry (memoization per ISA)
+# --------------------------------------------------------------------------
+
+_REGISTRY: dict[int, tuple[ir.Isa, SymIsa]] = {}
+
+
+def sym_isa(isa: ir.Isa) -> SymIsa:
+    """The (memoized) symbolic reading of `isa`."""
+    hit = _REGISTRY.get(id(isa))
+    if hit is not None and hit[0] is isa:
+        return hit[1]
+    s = SymIsa(isa)
+    _REGISTRY[id(isa)] = (isa, s)
+    return s
+
+
+def execute(isa: ir.Isa, insn: str, model: str = VIEW) -> SymResult:
+    """The canonical symbolic result of instruction `insn` of `isa`."""
+    return sym_isa(isa).execute(insn, model)
+
+
+__all__ = [
+    "ARRAYS",
+    "VIEW",
+    "OK",
+    "TRAP",
+    "MEMTRAP",
+    "HALT",
+    "KIND_NAMES",
+    "READ",
+    "WRITE",
+    "CURRENT",
+    "SymIsa",
+    "SymResult",
+    "sym_isa",
+    "execute",
+]
