@@ -158,7 +158,7 @@ class _FunctionCompiler:
         self.mem_writes: list[_MemWrite] = []
         self.pc_writes: list[Path_] = []
         self.uses: set[str] = set()  # port methods used: "load", "check_store", "store"
-        self.traps: dict[str, str] = {}  # constant name -> cause name, for causes without an arg
+        self.traps: dict[str, tuple[str, str]] = {}  # constant name -> (kind, cause), for traps without an arg
         self.elements = {e.name: e for e in isa.elements}
 
     # ---- helpers --------------------------------------------------------
@@ -263,7 +263,7 @@ class _FunctionCompiler:
                     continue
                 if _relation(w.path, self.path) == "yes":  # this write is what we read
                     return self.select(arms, f"wv_{w.k}", idx)
-            arms.append((f"wi_{w.k} == {{}}", f"wv_{w.k}"))
+            pass
         base = self.slot(file)
         return self.select(arms, "v[{}]" if base == 0 else f"v[{{}} + {base}]", idx)
 
@@ -464,17 +464,19 @@ class _FunctionCompiler:
     def stmt_Trap(self, s: ir.Trap) -> None:
         cause = _ident(s.cause, "trap cause")
         try:
-            self.isa.traps.cause(cause)
+            memory = self.isa.traps.cause(cause).memory
         except StopIteration:
             raise InternalError(f"unknown trap cause {cause!r}") from None
+        # A cause declared `memory: true` is a memory trap wherever it is raised.
+        kind = "memtrap" if memory else "trap"
         if s.arg is None:
-            const = f"_trap_{cause}"
-            self.traps[const] = cause
+            const = f"_{kind}_{cause}"
+            self.traps[const] = (kind, cause)
             self.body.line(f"return {const}")
         else:
             arg = self.expr(s.arg)
             m = mask(self.isa.traps.cause_width)
-            self.body.line(f"return Outcome('trap', {cause!r}, {arg} & {m!r})")
+            self.body.line(f"return Outcome({kind!r}, {cause!r}, {arg} & {m!r})")
 
     def stmt_Halt(self, s: ir.Halt) -> None:
         self.commit(self.body)
@@ -664,10 +666,10 @@ class CompiledIsa:
         return self._deliver(state, port, code, int(arg) & self._arg_mask)
 
 
-def _load(src: str, fname: str, filename: str, traps: dict[str, str], isa: ir.Isa) -> Callable:
+def _load(src: str, fname: str, filename: str, traps: dict[str, tuple[str, str]], isa: ir.Isa) -> Callable:
     namespace = {"Outcome": Outcome, "MemoryTrap": MemoryTrap, "_OK": OK, "_HALT": HALT, "_urem": _urem}
-    for const, cause in traps.items():
-        namespace[const] = Outcome("trap", cause, 0)
+    for const, (kind, cause) in traps.items():
+        namespace[const] = Outcome(kind, cause, 0)
     try:
         code = compile(src, filename, "exec")
     except SyntaxError as e:  # a bug in this module, never the user's

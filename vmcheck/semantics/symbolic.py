@@ -357,7 +357,9 @@ class SymIsa:
         else:
             empty = self._env(pre, {}, self.canon_storage, VIEW).store
             storage = {k: _ite(trapped, empty[k], env.store[k]) for k in ("mem.w", "mem.d", "phys.w", "phys.d")}
-        return SymResult(env.kind, env.cause, env.arg, post, storage, env.pc_written, model)
+        simp = z3.simplify
+        return SymResult(simp(env.kind), simp(env.cause), simp(env.arg), {k: simp(v) for k, v in post.items()},
+                         {k: simp(v) for k, v in storage.items()}, simp(env.pc_written), model)
 
     # ---- statements ---------------------------------------------------------
 
@@ -399,8 +401,9 @@ class SymIsa:
             i = _resize(idx, e.index_width)
             old = z3.Select(arr, i)
             new = z3.Store(arr, i, _replace_bits(old, t.hi, t.lo, _to_bv(value, t.hi - t.lo + 1)))
-            if e.zero is not None:
-                new = z3.If(i == _bv(e.zero, e.index_width), arr, new)
+            guard = _file_guard(e, idx)  # the zero register and indices past the end drop writes
+            if guard is not None:
+                new = z3.If(guard, arr, new)
             env.regs[t.file] = _ite(live(), new, arr)
         elif isinstance(t, ir.MemTarget):
             addr = self._ev(t.addr, env, faults, model)
@@ -473,7 +476,8 @@ class SymIsa:
         """ARRAYS: (legal, [physical index of unit k])."""
         tr = self.isa.storage.translation
         if isinstance(tr, ir.RelocationBounds):
-            base, bound = env.regs[tr.base], env.regs[tr.bound]
+            # the translation registers as they were before the instruction
+            base, bound = env.locals["$pre." + tr.base], env.locals["$pre." + tr.bound]
             w = max(addr.size(), base.size(), bound.size())
             a, b, l = _resize(addr, w), _resize(bound, w), _resize(base, w)
             legal = z3.And(z3.ULT(a, b), z3.ULT(_bv(n - 1, w), b - a))
@@ -576,11 +580,10 @@ class SymIsa:
 
     def _ev_FileRead(self, e: ir.FileRead, env, faults, model):
         el = self.isa.element(e.file)
-        i = _resize(self._ev(e.index, env, faults, model), el.index_width)
-        v = z3.Select(env.regs[e.file], i)
-        if el.zero is not None:
-            v = z3.If(i == _bv(el.zero, el.index_width), _bv(0, el.width), v)
-        return v
+        idx = self._ev(e.index, env, faults, model)
+        v = z3.Select(env.regs[e.file], _resize(idx, el.index_width))
+        guard = _file_guard(el, idx)
+        return v if guard is None else z3.If(guard, _bv(0, el.width), v)
 
     def _ev_Slice(self, e: ir.Slice, env, faults, model):
         return z3.Extract(e.hi, e.lo, _as_bv(self._ev(e.value, env, faults, model)))
@@ -638,8 +641,8 @@ class SymIsa:
 
     def _ev_Ext(self, e: ir.Ext, env, faults, model):
         v = self._ev(e.value, env, faults, model)
-        if z3.is_bool(v):
-            return _to_bv(v, e.width)
+        if z3.is_bool(v):  # a boolean as a bit-vector: 1 (zext) or all ones (sext)
+            return z3.If(v, _bv(ir.mask(e.width) if e.signed else 1, e.width), _bv(0, e.width))
         d = e.width - v.size()
         if d == 0:
             return v
@@ -648,6 +651,20 @@ class SymIsa:
     def _ev_Concat(self, e: ir.Concat, env, faults, model):
         parts = [_as_bv(self._ev(p, env, faults, model)) for p in e.parts]
         return parts[0] if len(parts) == 1 else z3.Concat(parts)
+
+
+def _file_guard(el: ir.Element, idx: z3.BitVecRef) -> z3.BoolRef | None:
+    """When register `idx` of file `el` reads 0 and ignores writes: the zero
+    register, and an index past the file's end (as the concrete semantics)."""
+    w = idx.size()
+    conds = []
+    if el.zero is not None:
+        conds.append(idx == _bv(el.zero, w))
+    if (1 << w) > el.count:
+        conds.append(z3.UGE(idx, _bv(el.count, w)))
+    if not conds:
+        return None
+    return conds[0] if len(conds) == 1 else z3.Or(conds)
 
 
 def _as_bv(t: z3.ExprRef) -> z3.BitVecRef:

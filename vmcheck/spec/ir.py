@@ -15,7 +15,10 @@ The meaning of one instruction (the contract of both interpreters):
   an element, register or storage cell that the instruction already wrote
   see the written value;
 * `Trap` and a memory trap end the instruction and discard all its writes
-  (precise traps); `Halt` ends it and keeps them;
+  (precise traps); `Halt` ends it and keeps them. A `Trap` whose cause is
+  declared `memory: true` (an address error raised by the semantics, like
+  MIPS's user access to kseg0) is a memory trap, exactly like an illegal
+  translated access: the outcome kind is "memtrap";
 * if the instruction did not write the pc, the pc advances by
   `Isa.insn_units` storage units.
 """

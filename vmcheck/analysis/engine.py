@@ -1,0 +1,313 @@
+"""Deciding a whole ISA: units, the process pool, the cache, the verdicts.
+
+The work is split into units, one per (instruction, guest context); each unit
+answers every query of `queries.InstructionQueries` and is cached on its own
+(`cache.py`). Units run in a process pool (`jobs` workers, forked so that the
+loaded ISA is not pickled); the report is assembled in the spec's order
+whatever order the units finish in, so the output is deterministic.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from typing import Callable, Iterable
+
+from .. import __version__
+from ..errors import InternalError, UserError, VmcheckError
+from ..spec import ir
+from . import cache as cache_mod
+from .queries import analyze_instruction
+from .results import (
+    NO,
+    THEOREMS,
+    UNKNOWN,
+    YES,
+    Answer,
+    ContextResult,
+    InstructionResult,
+    IsaVerdict,
+    LabelFinding,
+    Report,
+    TheoremResult,
+)
+
+# A declared label -> (the derived class it claims, the value it claims)
+LABEL_CLAIMS: dict[str, tuple[str, str]] = {
+    "privileged": ("privileged", YES),
+    "sensitive": ("sensitive", YES),
+    "innocuous": ("sensitive", NO),
+    "control_sensitive": ("control_sensitive", YES),
+    "mode_sensitive": ("mode_sensitive", YES),
+    "location_sensitive": ("location_sensitive", YES),
+    "behaviour_sensitive": ("behaviour_sensitive", YES),
+    "user_sensitive": ("user_sensitive", YES),
+    "timing_dependent": ("timing_dependent", YES),
+    "illegal": ("illegal", YES),
+    "unsafe": ("unsafe", YES),
+    "safe": ("unsafe", NO),
+}
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+# --------------------------------------------------------------------------
+# One unit
+# --------------------------------------------------------------------------
+
+
+def _result_to_json(r: InstructionResult) -> dict:
+    return {
+        "name": r.name, "mnemonic": r.mnemonic, "line": r.line, "labels": list(r.labels),
+        "classes": {k: a.to_json() for k, a in r.classes.items()},
+        "violates": {k: a.to_json() for k, a in r.violates.items()},
+        "seconds": r.seconds,
+    }
+
+
+def _result_from_json(d: dict) -> InstructionResult:
+    return InstructionResult(
+        d["name"], d["mnemonic"], d["line"], list(d["labels"]),
+        {k: Answer.from_json(a) for k, a in d["classes"].items()},
+        {k: Answer.from_json(a) for k, a in d["violates"].items()},
+        d.get("seconds", 0.0), cached=True,
+    )
+
+
+def _decided(r: InstructionResult) -> bool:
+    return all(a.value != UNKNOWN for a in list(r.classes.values()) + list(r.violates.values()))
+
+
+_WORKER_ISAS: list[ir.Isa] = []
+
+
+def _init_worker(isas: list[ir.Isa]) -> None:
+    global _WORKER_ISAS
+    _WORKER_ISAS = isas
+
+
+def _run_unit(task: tuple[int, str, str, float]) -> tuple[int, str, str, dict | None, int, str | None]:
+    """In a worker: (isa index, instruction, context, result JSON, solver calls, error)."""
+    i, insn_name, ctx_name, timeout = task
+    isa = _WORKER_ISAS[i]
+    try:
+        res, n = analyze_instruction(isa, isa.instruction(insn_name), isa.context(ctx_name), timeout)
+    except VmcheckError as e:
+        return i, insn_name, ctx_name, None, 0, f"{type(e).__name__}: {e}"
+    return i, insn_name, ctx_name, _result_to_json(res), n, None
+
+
+# --------------------------------------------------------------------------
+# Whole ISAs
+# --------------------------------------------------------------------------
+
+
+def check_isas(
+    isas: list[ir.Isa],
+    *,
+    context: str | None = None,
+    timeout: float = 20.0,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    instructions: Iterable[str] | None = None,
+) -> list[Report]:
+    """Decide every ISA of `isas`: a Report each.
+
+    `context` restricts to one guest context (a UserError when an ISA has no
+    context of that name); `instructions` to some instructions (explain);
+    `progress(done, total)` is called as units finish.
+    """
+    from ..semantics.symbolic import sym_isa
+
+    t0 = time.perf_counter()
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    only = set(instructions) if instructions is not None else None
+    units: list[tuple[int, ir.Instruction, ir.Context]] = []
+    for i, isa in enumerate(isas):
+        ctxs = list(isa.contexts)
+        if context is not None:
+            ctxs = [c for c in ctxs if c.name == context]
+            if not ctxs:
+                names = ", ".join(c.name for c in isa.contexts) or "none"
+                raise UserError(f"{isa.name} has no guest context '{context}' (its contexts: {names})")
+        if not ctxs:
+            raise UserError(f"{isa.name} declares no guest context: nothing to decide")
+        for insn in isa.instructions:
+            if only is not None and insn.name not in only:
+                continue
+            for ctx in ctxs:
+                units.append((i, insn, ctx))
+
+    results: dict[tuple[int, str, str], InstructionResult] = {}
+    keys: dict[tuple[int, str, str], str] = {}
+    stats = {"units": len(units), "cached": 0, "solver_calls": 0}
+    todo = []
+    for i, insn, ctx in units:
+        k = (i, insn.name, ctx.name)
+        if use_cache:
+            key = cache_mod.unit_key(isas[i], insn, ctx, sym_isa(isas[i]).vaw)
+            keys[k] = key
+            hit = cache_mod.load(key)
+            if hit is not None:
+                try:
+                    results[k] = _result_from_json(hit)
+                    stats["cached"] += 1
+                    continue
+                except (KeyError, TypeError, ValueError):
+                    pass
+        todo.append((i, insn.name, ctx.name, timeout))
+
+    total, done = len(units), len(units) - len(todo)
+    if progress:
+        progress(done, total)
+
+    def accept(out):
+        nonlocal done
+        i, name, cname, rj, n, err = out
+        if err is not None:
+            raise InternalError(f"{isas[i].name}: {name} in context {cname}: {err}")
+        res = _result_from_json(rj)
+        res.cached = False
+        results[(i, name, cname)] = res
+        stats["solver_calls"] += n
+        if use_cache and _decided(res):
+            cache_mod.store(keys[(i, name, cname)], rj)
+        done += 1
+        if progress:
+            progress(done, total)
+
+    if todo:
+        if jobs == 1 or len(todo) == 1:
+            _init_worker(isas)
+            for t in todo:
+                accept(_run_unit(t))
+        else:
+            mp = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+            with mp.Pool(min(jobs, len(todo)), initializer=_init_worker, initargs=(isas,)) as pool:
+                for out in pool.imap_unordered(_run_unit, todo, chunksize=1):
+                    accept(out)
+
+    reports = []
+    for i, isa in enumerate(isas):
+        ctx_results = []
+        for ctx in isa.contexts:
+            rs = [results[(i, insn.name, ctx.name)] for insn in isa.instructions
+                  if (i, insn.name, ctx.name) in results]
+            if not rs and (context is not None and ctx.name != context):
+                continue
+            ctx_results.append(_context_result(isa, ctx, rs))
+        reports.append(Report(
+            isa=isa.name,
+            source=isa.source,
+            version=__version__,
+            contexts=ctx_results,
+            verdicts=_verdicts(ctx_results),
+            labels=_label_findings(isa, ctx_results),
+            seconds=time.perf_counter() - t0,
+            stats=dict(stats),
+        ))
+    return reports
+
+
+def check_isa(isa: ir.Isa, **kw) -> Report:
+    """Decide one ISA (see `check_isas`)."""
+    return check_isas([isa], **kw)[0]
+
+
+# --------------------------------------------------------------------------
+# Verdicts
+# --------------------------------------------------------------------------
+
+_CLASS_WORDS = {
+    "1": "sensitive",
+    "2": "sensitive or timing dependent",
+    "3": "user sensitive",
+    "exact": "unsafe",
+}
+
+
+def _theorem(ctx: ir.Context, rs: list[InstructionResult], t: str) -> TheoremResult:
+    viol = [r.name for r in rs if r.violates[t].value == YES]
+    unk = [r.name for r in rs if r.violates[t].value == UNKNOWN]
+    if viol:
+        holds = False
+        parts = [f"{n}: {next(r for r in rs if r.name == n).violates[t].reason}" for n in viol]
+        reason = f"{len(viol)} {_CLASS_WORDS[t]} instruction(s) run in {ctx.name} without trapping: " + "; ".join(parts)
+    elif unk:
+        holds = None
+        reason = f"undecided: the solver timed out on {', '.join(unk)}"
+    else:
+        holds = True
+        reason = {
+            "1": f"every sensitive instance traps or memory-traps at every state of {ctx.name}",
+            "2": f"Theorem 1 holds and no instance reads a timer without trapping in {ctx.name}",
+            "3": f"every user-sensitive instance traps or memory-traps at every state of {ctx.name}",
+            "exact": f"no instance is unsafe in {ctx.name}: direct execution is equivalent, timing aside",
+        }[t]
+    return TheoremResult(holds, viol, unk, reason)
+
+
+def _context_result(isa: ir.Isa, ctx: ir.Context, rs: list[InstructionResult]) -> ContextResult:
+    theorems = {t: _theorem(ctx, rs, t) for t in THEOREMS}
+    note = ""
+    t1, ex = theorems["1"], theorems["exact"]
+    if t1.holds is False and ex.holds is True:
+        names = ", ".join(t1.violations)
+        note = (f"Theorem 1 fails in {ctx.name} but the exact condition holds: {names} "
+                f"{'is' if len(t1.violations) == 1 else 'are'} sensitive, yet trap{'s' if len(t1.violations) == 1 else ''} "
+                f"in {ctx.name} at every state where direct execution would misbehave. The cost: those accesses "
+                f"trap to the VMM and are emulated instead of running directly.")
+    elif t1.holds is False and ex.holds is False:
+        safe = [n for n in t1.violations if next(r for r in rs if r.name == n).violates["exact"].value == NO]
+        if safe:
+            note = (f"{', '.join(safe)} violate{'s' if len(safe) == 1 else ''} Theorem 1 but "
+                    f"{'is' if len(safe) == 1 else 'are'} safe under the exact condition (they trap in {ctx.name} "
+                    f"wherever they would misbehave).")
+    return ContextResult(ctx.name, ctx.description, dict(ctx.modes), theorems, rs, note)
+
+
+def _verdicts(ctxs: list[ContextResult]) -> dict[str, IsaVerdict]:
+    out = {}
+    for t in THEOREMS:
+        holding = [c.name for c in ctxs if c.theorems[t].holds is True]
+        if holding:
+            holds: bool | None = True
+        elif any(c.theorems[t].holds is None for c in ctxs):
+            holds = None
+        else:
+            holds = False
+        out[t] = IsaVerdict(holds, holding[0] if holding else None, {c.name: c.theorems[t].reason for c in ctxs})
+    return out
+
+
+def _derived(r: InstructionResult, cls: str) -> Answer:
+    if cls == "behaviour_sensitive":
+        a, b = r.classes["mode_sensitive"], r.classes["location_sensitive"]
+        for x in (a, b):
+            if x.value == YES:
+                return x
+        if UNKNOWN in (a.value, b.value):
+            return a if a.value == UNKNOWN else b
+        return Answer(NO, f"{a.reason}; {b.reason}", "proof", None, a.queries + b.queries)
+    return r.classes[cls]
+
+
+def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding]:
+    out = []
+    for c in ctxs:
+        for r in c.instructions:
+            for label in sorted(r.labels):
+                claim = LABEL_CLAIMS.get(label)
+                if claim is None:
+                    continue
+                cls, want = claim
+                a = _derived(r, cls)
+                if a.value in (YES, NO) and a.value != want:
+                    out.append(LabelFinding(r.name, label, c.name, f"{cls}: {a.value}", a.reason, r.line, a.witness))
+    return out
+
+
+__all__ = ["check_isa", "check_isas", "default_jobs", "LABEL_CLAIMS"]

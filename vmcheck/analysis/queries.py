@@ -1,0 +1,533 @@
+"""The existence queries of MODEL.md §2.5–§2.6, for one instruction in one context.
+
+Operands are free z3 constants constrained to their domain (a register
+operand is below its file's count) and are *shared* by every state of a
+query, so each claim is about an instance and each witness names operand
+values. States are symbolic pre-states (`SymIsa.state_vars`); memory is the
+shared view (`symbolic.VIEW`): one view `V` and fault function `F` for every
+state of a query; physical storage `P` shared by the states of a mode pair
+and of a timer pair, separate per state in the location pair and in the
+exact condition's (s, v) pair.
+
+State sets (Ctx = the guest context G):
+  range(s)  invariants, and the mode is one of G's virtual modes
+  inG(s)    invariants, G's `where`, and the mode is one of G's real modes
+  host(s)   invariants, the ISA's `host` condition
+  any(s)    invariants, and the mode is a valid level
+A result "runs" when it neither traps nor memory-traps (ok or halt); "traps"
+alone is a trap other than a memory trap. `differ(a, b)` is §2.5's: the
+outcomes differ, or both run and their non-control state, which control
+elements they changed and to what, or what they wrote (view and phys write
+logs) differ.
+
+QUERIES below names each query and its formula; an unsat answer is the proof
+of the negation.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import z3
+
+from ..errors import InternalError
+from ..semantics.symbolic import SymIsa, SymResult, sym_isa
+from ..spec import ir
+from ..spec.ir import mask
+from . import replay as rp
+from .results import NO, UNKNOWN, YES, Answer, CLASSES, InstructionResult, THEOREMS, Witness, WitnessState
+
+SAT, UNSAT, UNK = "sat", "unsat", "unknown"
+_S2 = "s'"
+
+# name -> the existence question (a proof is its unsat answer)
+QUERIES = {
+    "runs_any": "∃ operands, s ∈ any: the instance does not trap at s",
+    "runs_host": "∃ operands, h ∈ host: the instance does not trap at h",
+    "runs_G": "∃ operands, s ∈ G: the instance neither traps nor memory-traps at s",
+    "cs": "∃ operands, s ∈ range(G): it runs at s and changes a control element",
+    "ms": "∃ operands, s ∈ G, s' = s with a virtual mode v ≠ mode(s) that G maps to mode(s): it runs at s and the results differ",
+    "ls": "∃ operands, s1, s2 ∈ range(G) differing only in control elements other than the mode (own phys): it runs at s1 and the results differ",
+    "us_cs": "∃ operands, s ∈ G in the image of the least privileged virtual mode: it runs at s and changes a control element",
+    "us_ls": "∃ operands, s1 ∈ G in the image of the least privileged virtual mode, s2 differing from s1 only in control elements other than the mode: it runs at one of them and the results differ",
+    "td": "∃ operands, s1 ∈ G, s2 = s1 with other timer values: it runs at s1 and the results differ",
+    "t1_cs": "∃ operands: control sensitive (∃ s1 ∈ range(G) where it runs and changes control) and ∃ s ∈ G where it runs",
+    "t1_ls": "∃ operands: location sensitive (∃ pair s1, s2 as in `ls`) and ∃ s ∈ G where it runs",
+    "t3_ls": "∃ operands: user location sensitive (a pair as in `us_ls`) and ∃ s ∈ G where it runs",
+    "unsafe_ctrl": "∃ operands, s ∈ G: it runs at s and changes a control element (resource control breaks)",
+    "unsafe_pair": "∃ operands, s ∈ G, v (same non-control state and view, a mode G maps to mode(s), any control state, own phys): it runs at s and (it changes control at v without trapping, or the results at s and v differ)",
+}
+
+
+@dataclass
+class QueryResult:
+    name: str
+    status: str  # sat / unsat / unknown
+    witness: Witness | None = None
+    seconds: float = 0.0
+    skipped: str = ""  # decided without the solver: why
+
+
+@dataclass
+class _St:
+    """One symbolic state of a query."""
+
+    label: str
+    regs: dict[str, z3.ExprRef]
+    storage: dict[str, z3.ExprRef]
+    res: SymResult
+    role: str = ""
+
+
+class InstructionQueries:
+    """Builds and answers the queries of one instruction in one context."""
+
+    def __init__(self, isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = 20.0):
+        self.isa = isa
+        self.insn = insn
+        self.ctx = ctx
+        self.timeout_ms = max(1, int(timeout * 1000))
+        self.sym: SymIsa = sym_isa(isa)
+        self.ops = self.sym.operand_vars(insn)
+        self.dom = self.sym.operand_domain(insn, self.ops)
+        self.ctrl = isa.role_elements("control")
+        self.timer = isa.role_elements("timer")
+        md = isa.modes
+        self.mode_mask = {md.elem: mask(md.width) << md.lo}
+        self.V = self.sym.canon_storage["V"]
+        self.P = self.sym.canon_storage["P"]
+        self.results: dict[str, QueryResult] = {}
+        self.n_solved = 0
+
+    # ---- states and state sets ------------------------------------------
+
+    def state(self, label: str, tag: str, regs=None, phys=None, role: str = "") -> _St:
+        regs = regs if regs is not None else self.sym.state_vars(tag)
+        storage = {"V": self.V, "P": phys if phys is not None else self.P}
+        res = self.sym.instantiate(self.insn, regs, self.ops, storage)
+        return _St(label, regs, storage, res, role)
+
+    def fresh_phys(self, tag: str):
+        return z3.Array("P" + tag, z3.BitVecSort(self.sym.aw), z3.BitVecSort(self.sym.unit))
+
+    def inv(self, s: _St) -> list[z3.BoolRef]:
+        out = [self.sym.predicate(i, s.regs) for i in self.isa.invariants]
+        out.append(self.sym.mode_in(s.regs, self.isa.modes.names))
+        return out
+
+    def in_range(self, s: _St) -> list[z3.BoolRef]:
+        return self.inv(s) + [self.sym.mode_in(s.regs, self.ctx.virtual_modes)]
+
+    def in_G(self, s: _St) -> list[z3.BoolRef]:
+        return self.inv(s) + [self.sym.predicate(self.ctx.where, s.regs),
+                              self.sym.mode_in(s.regs, self.ctx.real_modes)]
+
+    def in_host(self, s: _St) -> list[z3.BoolRef]:
+        return self.inv(s) + [self.sym.predicate(self.isa.host, s.regs)]
+
+    def mode_is(self, s: _St, level: str) -> z3.BoolRef:
+        return self.sym.mode_of(s.regs) == self.isa.modes.code(level)
+
+    def variant(self, base: _St, masks: list[tuple[ir.Element, int]], tag: str) -> tuple[dict, list]:
+        """Registers equal to `base`'s except the bits in `masks`, which are free."""
+        regs = dict(base.regs)
+        cons = []
+        for e, m in masks:
+            if not m:
+                continue
+            full = mask(e.width)
+            if e.is_file:
+                fresh = z3.Const(e.name + tag, self.sym.elem_sort(e))
+                regs[e.name] = fresh
+                if m != full:
+                    for i in range(e.count):
+                        k = z3.BitVecVal(i, e.index_width)
+                        cons.append(z3.Select(fresh, k) & ~m & full == z3.Select(base.regs[e.name], k) & ~m & full)
+            else:
+                fresh = z3.BitVec(e.name + tag, e.width)
+                if m == full:
+                    regs[e.name] = fresh
+                else:
+                    regs[e.name] = (base.regs[e.name] & (full & ~m)) | (fresh & m)
+        return regs, cons
+
+    def ctrl_without_mode(self) -> list[tuple[ir.Element, int]]:
+        out = []
+        for e, m in self.ctrl:
+            m &= ~self.mode_mask.get(e.name, 0)
+            if m:
+                out.append((e, m))
+        return out
+
+    # ---- comparisons ------------------------------------------------------
+
+    @staticmethod
+    def _meq(a, b, e: ir.Element, m: int) -> z3.BoolRef:
+        full = mask(e.width)
+        if e.is_file:
+            if m == full:
+                return a == b
+            return z3.And([z3.Select(a, i) & m == z3.Select(b, i) & m for i in range(e.count)])
+        if m == full:
+            return a == b
+        return a & m == b & m
+
+    def ctrl_changed(self, s: _St, masks=None) -> z3.BoolRef:
+        masks = self.ctrl if masks is None else masks
+        parts = [z3.Not(self._meq(s.regs[e.name], s.res.post[e.name], e, m)) for e, m in masks]
+        return z3.Or(parts) if parts else z3.BoolVal(False)
+
+    def differ(self, a: _St, b: _St, special=None) -> z3.BoolRef:
+        special = self.ctrl if special is None else special
+        ra, rb = a.res, b.res
+        outcome = z3.Or(ra.kind != rb.kind, z3.And(ra.trapped, ra.cause != rb.cause))
+        smask: dict[str, int] = {}
+        for e, m in special:
+            smask[e.name] = smask.get(e.name, 0) | m
+        parts = []
+        for e in self.isa.elements:
+            nm = mask(e.width) & ~smask.get(e.name, 0)
+            if nm:
+                parts.append(z3.Not(self._meq(ra.post[e.name], rb.post[e.name], e, nm)))
+        for e, m in special:
+            ca = z3.Not(self._meq(a.regs[e.name], ra.post[e.name], e, m))
+            cb = z3.Not(self._meq(b.regs[e.name], rb.post[e.name], e, m))
+            parts.append(z3.Or(ca != cb, z3.And(ca, z3.Not(self._meq(ra.post[e.name], rb.post[e.name], e, m)))))
+        for k in ("mem.w", "mem.d", "phys.w", "phys.d"):
+            parts.append(ra.storage[k] != rb.storage[k])
+        return z3.Or(outcome, z3.And(ra.runs, rb.runs, z3.Or(parts)))
+
+    # ---- solving ------------------------------------------------------------
+
+    def solve(self, name: str, cons: list, states: list[_St], claim: Callable[[dict], tuple[bool, list[str]]],
+              summary: Callable[[dict, list[str]], str]) -> QueryResult:
+        t0 = time.perf_counter()
+        solver = z3.Solver()
+        solver.set("timeout", self.timeout_ms)
+        solver.add(self.dom)
+        solver.add(cons)
+        r = solver.check()
+        self.n_solved += 1
+        if r == z3.unsat:
+            out = QueryResult(name, UNSAT, seconds=time.perf_counter() - t0)
+        elif r == z3.sat:
+            w = self._witness(name, solver.model(), states, claim, summary)
+            out = QueryResult(name, SAT, w, time.perf_counter() - t0)
+        else:
+            out = QueryResult(name, UNK, seconds=time.perf_counter() - t0)
+        self.results[name] = out
+        return out
+
+    def skip(self, name: str, status: str, why: str) -> QueryResult:
+        out = QueryResult(name, status, skipped=why)
+        self.results[name] = out
+        return out
+
+    def _witness(self, name, model, states, claim, summary) -> Witness:
+        reps = {}
+        for s in states:
+            reps[s.label] = rp.replay(self.sym, self.insn, model, self.ops, s.label, s.regs, s.storage, s.res, s.role)
+        ok, differs = claim(reps)
+        opvals = {k: rp._int(model, v) for k, v in self.ops.items()}
+        if not ok:
+            raise InternalError(
+                f"witness does not reproduce: query {name} for {self.insn.name} with {opvals}: "
+                f"the concrete results do not have the property the solver found ({differs})")
+        memory = {}
+        for r in reps.values():
+            for (space, a), v in r.reads.items():
+                memory[(space, a)] = v
+        wstates = []
+        for r in reps.values():
+            wstates.append(WitnessState(
+                label=r.label,
+                mode=r.mode,
+                pre=rp.state_dict(self.isa, r.pre),
+                outcome=r.outcome_text(),
+                post=None if r.trapped else rp.state_dict(self.isa, r.post),
+                changed=rp.all_changed(self.isa, r),
+                writes=[{"space": sp, "addr": a, "value": v} for (sp, a), v in sorted(r.writes.items())],
+                role=r.role,
+            ))
+        mem = [{"space": sp, "addr": a, ("fault" if v == "fault" else "value"): (True if v == "fault" else v)}
+               for (sp, a), v in sorted(memory.items(), key=lambda kv: (kv[0][0], kv[0][1]))]
+        w = Witness(name, opvals, wstates, differs, mem)
+        w.summary = summary(reps, differs)
+        return w
+
+    # ---- the claims, re-checked on the concrete results ---------------------
+
+    def _ops_text(self, w_ops: dict[str, int] | None = None) -> str:
+        return ""
+
+    def _claim_not_trap(self, label):
+        return lambda r: (r[label].kind != "trap", [])
+
+    def _claim_runs(self, label):
+        return lambda r: (r[label].runs, [])
+
+    def _claim_runs_changes(self, label):
+        def f(r):
+            ch = rp.changed(self.isa, r[label], self.ctrl)
+            return r[label].runs and bool(ch), [f"changes {', '.join(ch)} at {label}"] if ch else []
+        return f
+
+    def _claim_differ(self, a, b, runs: tuple[str, ...], special=None):
+        special = self.ctrl if special is None else special
+
+        def f(r):
+            d = rp.differences(self.isa, r[a], r[b], special)
+            return any(r[x].runs for x in runs) and bool(d), d
+        return f
+
+    # ---- the queries --------------------------------------------------------
+
+    def run_all(self) -> dict[str, QueryResult]:
+        isa, ctx = self.isa, self.ctx
+        R = self.results
+
+        # illegal / runs anywhere
+        s = self.state("s", "", role="any state")
+        self.solve("runs_any", self.inv(s) + [s.res.kind != 1], [s], self._claim_not_trap("s"),
+                   lambda r, d: f"does not trap at s (mode {r['s'].mode}): {r['s'].outcome_text()}")
+        if R["runs_any"].status == UNSAT:
+            for q in QUERIES:
+                if q != "runs_any":
+                    self.skip(q, UNSAT, "illegal: it traps in every state")
+            return R
+
+        h = self.state("h", "", role="host")
+        self.solve("runs_host", self.in_host(h) + [h.res.kind != 1], [h], self._claim_not_trap("h"),
+                   lambda r, d: f"runs in the host at h (mode {r['h'].mode}): {r['h'].outcome_text()}")
+        g = self.state("s", "", role="in G, runs")
+        self.solve("runs_G", self.in_G(g) + [g.res.runs], [g], self._claim_runs("s"),
+                   lambda r, d: f"runs in {ctx.name} at s (mode {r['s'].mode}) without trapping")
+        runs_g = R["runs_G"].status
+
+        # control sensitive
+        s = self.state("s", "", role="in range, runs, changes control")
+        self.solve("cs", self.in_range(s) + [s.res.runs, self.ctrl_changed(s)], [s], self._claim_runs_changes("s"),
+                   lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+
+        # mode sensitive in G
+        pairs = [(v, r) for v, r in ctx.modes if v != r]
+        if runs_g == UNSAT:
+            self.skip("ms", UNSAT, f"it never runs in {ctx.name}")
+        elif not pairs:
+            self.skip("ms", UNSAT, f"{ctx.name} maps no virtual mode to another real mode")
+        else:
+            s = self.state("s", "", role="in G, runs")
+            mv = z3.BitVec("mode'", isa.modes.width)
+            s2 = self.state("s'", "'", regs=self.sym.with_mode(s.regs, mv), role="s with a virtual mode")
+            md = isa.modes
+            choice = z3.Or([z3.And(self.sym.mode_of(s.regs) == md.code(r), mv == md.code(v)) for v, r in pairs])
+            self.solve("ms", self.in_G(s) + self.inv(s2) + [choice, s.res.runs, self.differ(s, s2)], [s, s2],
+                       self._claim_differ("s", "s'", ("s",)),
+                       lambda r, d: f"at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
+
+        # location (config) sensitive
+        s1 = self.state("s1", "", role="runs")
+        regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
+        s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state")
+        ls_cons = self.in_range(s1) + self.inv(s2) + cons2 + [s1.res.runs, self.differ(s1, s2)]
+        if not self.ctrl_without_mode():
+            ls_cons = ls_cons  # phys still separate: a phys access can be location sensitive
+        self.solve("ls", ls_cons, [s1, s2], self._claim_differ("s1", "s2", ("s1",)),
+                   lambda r, d: f"at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+
+        # user sensitive in G
+        least = max(ctx.virtual_modes, key=isa.modes.rank)
+        uimg = ctx.real_of(least)
+        if runs_g == UNSAT:
+            self.skip("us_cs", UNSAT, f"it never runs in {ctx.name}")
+        else:
+            s = self.state("s", "", role=f"in G at {uimg}, runs, changes control")
+            self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s)], [s],
+                       self._claim_runs_changes("s"),
+                       lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+        s1 = self.state("s1", "", role=f"in G at {uimg}")
+        regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
+        s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state")
+        us_ls = self.in_G(s1) + [self.mode_is(s1, uimg)] + self.inv(s2) + cons2 + [
+            z3.Or(s1.res.runs, s2.res.runs), self.differ(s1, s2)]
+        self.solve("us_ls", us_ls, [s1, s2], self._claim_differ("s1", "s2", ("s1", "s2")),
+                   lambda r, d: f"at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+
+        # timing dependent in G
+        if not self.timer:
+            self.skip("td", UNSAT, "the ISA has no timer elements")
+        elif runs_g == UNSAT:
+            self.skip("td", UNSAT, f"it never runs in {ctx.name}")
+        else:
+            s1 = self.state("s1", "", role="in G, runs")
+            regs2, cons2 = self.variant(s1, self.timer, "#t")
+            s2 = self.state("s2", "#t", regs=regs2, role="s1 with other timer values")
+            special = self.ctrl + self.timer
+            self.solve("td", self.in_G(s1) + self.inv(s2) + cons2 + [s1.res.runs, self.differ(s1, s2, special)],
+                       [s1, s2], self._claim_differ("s1", "s2", ("s1",), special),
+                       lambda r, d: "the result depends on the timer: " + "; ".join(d[:2]))
+
+        # Theorem 1 (shared operands): sensitive and runs somewhere in G
+        for q, base in (("t1_cs", "cs"), ("t1_ls", "ls")):
+            if R[base].status == UNSAT:
+                self.skip(q, UNSAT, f"not {base}")
+            elif runs_g == UNSAT:
+                self.skip(q, UNSAT, f"it never runs in {ctx.name}")
+            else:
+                self._t_query(q, base)
+        # Theorem 3: user location sensitive and runs in G
+        if R["us_ls"].status == UNSAT:
+            self.skip("t3_ls", UNSAT, "not user location sensitive")
+        elif runs_g == UNSAT:
+            self.skip("t3_ls", UNSAT, f"it never runs in {ctx.name}")
+        else:
+            self._t_query("t3_ls", "us_ls", uimg)
+
+        # the exact condition
+        if runs_g == UNSAT:
+            self.skip("unsafe_ctrl", UNSAT, f"it never runs in {ctx.name}")
+            self.skip("unsafe_pair", UNSAT, f"it never runs in {ctx.name}")
+        else:
+            s = self.state("s", "", role="in G, runs, changes control")
+            self.solve("unsafe_ctrl", self.in_G(s) + [s.res.runs, self.ctrl_changed(s)], [s],
+                       self._claim_runs_changes("s"),
+                       lambda r, d: f"runs in {ctx.name} at s (mode {r['s'].mode}) and {d[0] if d else 'changes control'}")
+            s = self.state("s", "", role="in G, runs")
+            regsv, consv = self.variant(s, self.ctrl, "#v")
+            v = self.state("v", "#v", regs=regsv, phys=self.fresh_phys("#v"), role="the virtual state")
+            md = isa.modes
+            choice = z3.Or([z3.And(self.sym.mode_of(s.regs) == md.code(r), self.sym.mode_of(v.regs) == md.code(w))
+                            for w, r in ctx.modes])
+            bad = z3.Or(z3.And(v.res.runs, self.ctrl_changed(v)), self.differ(s, v))
+
+            def claim(r):
+                ch = rp.changed(isa, r["v"], self.ctrl)
+                d = rp.differences(isa, r["s"], r["v"], self.ctrl)
+                why = ([f"changes {', '.join(ch)} at v without trapping"] if ch else []) + d
+                return r["s"].runs and bool(why), why
+
+            self.solve("unsafe_pair", self.in_G(s) + self.inv(v) + consv + [choice, s.res.runs, bad], [s, v], claim,
+                       lambda r, d: f"at s (real mode {r['s'].mode}) and v (virtual mode {r['v'].mode}): "
+                       + "; ".join(d[:2]))
+        return R
+
+    def _t_query(self, q: str, base: str, uimg: str | None = None) -> None:
+        g = self.state("g", "#g", role="in G, runs")
+        cons = self.in_G(g) + [g.res.runs]
+        if base == "cs":
+            s1 = self.state("s1", "", role="in range, runs, changes control")
+            cons += self.in_range(s1) + [s1.res.runs, self.ctrl_changed(s1)]
+            states = [s1, g]
+            inner = self._claim_runs_changes("s1")
+        else:
+            s1 = self.state("s1", "", role="runs" if base == "ls" else f"in G at {uimg}")
+            regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
+            s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state")
+            if base == "ls":
+                cons += self.in_range(s1) + [s1.res.runs]
+                runs = ("s1",)
+            else:
+                cons += self.in_G(s1) + [self.mode_is(s1, uimg), z3.Or(s1.res.runs, s2.res.runs)]
+                runs = ("s1", "s2")
+            cons += self.inv(s2) + cons2 + [self.differ(s1, s2)]
+            states = [s1, s2, g]
+            inner = self._claim_differ("s1", "s2", runs)
+
+        def claim(r):
+            ok, d = inner(r)
+            return ok and r["g"].runs, d
+
+        what = {"t1_cs": "control sensitive", "t1_ls": "location sensitive", "t3_ls": "user location sensitive"}[q]
+        self.solve(q, cons, states, claim,
+                   lambda r, d: f"{what} ({'; '.join(d[:2])}) and runs in {self.ctx.name} at g (mode {r['g'].mode})")
+
+
+# --------------------------------------------------------------------------
+# From query results to the classes of one instruction
+# --------------------------------------------------------------------------
+
+
+def _from(q: QueryResult, yes_on_sat: bool, what: str) -> Answer:
+    """The answer that a query alone decides: sat means `yes_on_sat`."""
+    if q.status == UNK:
+        return Answer(UNKNOWN, f"{what}: the solver timed out on `{q.name}`", "timeout", None, [q.name], q.seconds)
+    if q.status == SAT:
+        val = YES if yes_on_sat else NO
+        return Answer(val, q.witness.summary if q.witness else what, "witness", q.witness, [q.name], q.seconds)
+    val = NO if yes_on_sat else YES
+    why = q.skipped or f"unsat: {QUERIES[q.name]} has no solution"
+    return Answer(val, why, "proof", None, [q.name], q.seconds)
+
+
+def _any(answers: list[Answer]) -> Answer:
+    """yes when one is yes (its witness), no when all are no (every proof), else unknown."""
+    for a in answers:
+        if a.value == YES:
+            return Answer(YES, a.reason, a.evidence, a.witness, [q for b in answers for q in b.queries],
+                          sum(b.seconds for b in answers))
+    qs = [q for b in answers for q in b.queries]
+    secs = sum(b.seconds for b in answers)
+    unk = [a for a in answers if a.value == UNKNOWN]
+    if unk:
+        return Answer(UNKNOWN, unk[0].reason, "timeout", None, qs, secs)
+    return Answer(NO, "; ".join(dict.fromkeys(a.reason for a in answers)), "proof", None, qs, secs)
+
+
+def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answer], dict[str, Answer]]:
+    """The classes (CLASSES) and theorem violations (THEOREMS) from the query results."""
+    c: dict[str, Answer] = {}
+    runs_any = R["runs_any"]
+    if runs_any.status == UNSAT:
+        c["illegal"] = Answer(YES, "it traps in every state (unsat: " + QUERIES["runs_any"] + ")", "proof", None,
+                              ["runs_any"])
+    else:
+        c["illegal"] = _from(runs_any, False, "illegal")
+    g, hst = R["runs_G"], R["runs_host"]
+    if c["illegal"].value == YES:
+        c["privileged"] = Answer(NO, "illegal: it traps in every state, the host's included", "proof", None,
+                                 ["runs_any"])
+    elif g.status == SAT:
+        c["privileged"] = Answer(NO, "it " + (g.witness.summary if g.witness else f"runs in {ctx.name}"),
+                                 "witness", g.witness, ["runs_G"], g.seconds)
+    elif g.status == UNK or hst.status == UNK:
+        c["privileged"] = Answer(UNKNOWN, "the solver timed out", "timeout", None, ["runs_G", "runs_host"])
+    elif hst.status == SAT:
+        c["privileged"] = Answer(
+            YES, f"traps or memory-traps at every state of {ctx.name} (unsat: {QUERIES['runs_G']}) "
+            f"and {hst.witness.summary if hst.witness else 'runs in the host'}",
+            "proof", hst.witness, ["runs_G", "runs_host"], g.seconds + hst.seconds)
+    else:
+        c["privileged"] = Answer(NO, "it traps in every host state (unsat: " + QUERIES["runs_host"] + ")",
+                                 "proof", None, ["runs_host"])
+    c["control_sensitive"] = _from(R["cs"], True, "control sensitive")
+    c["mode_sensitive"] = _from(R["ms"], True, "mode sensitive")
+    c["location_sensitive"] = _from(R["ls"], True, "location sensitive")
+    c["sensitive"] = _any([c["control_sensitive"], c["mode_sensitive"], c["location_sensitive"]])
+    c["user_sensitive"] = _any([_from(R["us_cs"], True, "user control sensitive"),
+                                _from(R["us_ls"], True, "user location sensitive")])
+    c["timing_dependent"] = _from(R["td"], True, "timing dependent")
+    c["unsafe"] = _any([_from(R["unsafe_ctrl"], True, "unsafe"), _from(R["unsafe_pair"], True, "unsafe")])
+    v: dict[str, Answer] = {}
+    v["1"] = _any([_from(R["t1_cs"], True, "violates Theorem 1"), _from(R["ms"], True, "violates Theorem 1"),
+                   _from(R["t1_ls"], True, "violates Theorem 1")])
+    v["2"] = _any([v["1"], c["timing_dependent"]])
+    v["3"] = _any([_from(R["us_cs"], True, "violates Theorem 3"), _from(R["t3_ls"], True, "violates Theorem 3")])
+    v["exact"] = c["unsafe"]
+    return c, v
+
+
+def analyze_instruction(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = 20.0
+                        ) -> tuple[InstructionResult, int]:
+    """Every class of `insn` in `ctx`: (result, number of solver calls)."""
+    t0 = time.perf_counter()
+    q = InstructionQueries(isa, insn, ctx, timeout)
+    R = q.run_all()
+    classes, violates = classify(R, ctx)
+    line = insn.span.line if insn.span else None
+    res = InstructionResult(insn.name, insn.mnemonic, line, sorted(insn.labels), classes, violates,
+                            time.perf_counter() - t0)
+    return res, q.n_solved
+
+
+__all__ = ["QUERIES", "QueryResult", "InstructionQueries", "classify", "analyze_instruction"]

@@ -1,0 +1,116 @@
+"""`vmcheck run SPEC PROGRAM`: run a program on the bare simulated machine.
+
+Exit code 0 when the program halts, 1 when it stops otherwise (step limit,
+double fault, undecodable word), 2 for a bad spec, program or call.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..machine import HALTED, Machine, StepEvent, assemble_file, disassemble
+from ..semantics.state import Outcome
+from .common import SPEC, load
+
+
+@click.command()
+@click.argument("spec", type=SPEC)
+@click.argument("program", type=click.Path(dir_okay=False))
+@click.option("--trace", is_flag=True, help="Print one line per step: address, instruction, outcome.")
+@click.option("--max-steps", type=click.IntRange(min=0), default=1_000_000, show_default=True,
+              help="Stop after this many steps.")
+@click.option("--dump-storage", is_flag=True, help="Also print every nonzero storage unit.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool, fmt: str) -> None:
+    """Assemble PROGRAM for SPEC, load it at its .org addresses, reset the
+    machine and run it until it halts or --max-steps; print the final state."""
+    isa = load(spec)
+    prog = assemble_file(isa, program)
+    machine = Machine(isa)
+    machine.load_image(prog.image)
+    machine.reset()
+
+    events: list[dict] = []
+    labels = {addr: name for name, addr in sorted(prog.symbols.items(), key=lambda kv: -kv[1])}
+
+    def on_step(ev: StepEvent) -> None:
+        if fmt == "json":
+            events.append(_event_json(isa, ev))
+        else:
+            click.echo(_event_text(isa, ev, labels))
+
+    result = machine.run(max_steps, trace=on_step if trace else None)
+
+    if fmt == "json":
+        out = {
+            "spec": isa.name,
+            "program": program,
+            "stop": result.reason,
+            "detail": result.detail,
+            "steps": result.steps,
+            "registers": machine.registers(),
+        }
+        if dump_storage:
+            out["storage"] = {str(a): x for a, x in machine.storage.nonzero()}
+        if trace:
+            out["trace"] = events
+        click.echo(json.dumps(out, indent=2))
+    else:
+        _print_text(isa, machine, result, program, dump_storage)
+    sys.exit(0 if result.reason == HALTED else 1)
+
+
+def _outcome_text(out: Outcome | None) -> str:
+    if out is None:
+        return "undecodable"
+    if out.kind == "trap":
+        return f"trap {out.cause}" + (f" (arg {out.arg})" if out.arg else "")
+    if out.kind == "memtrap":
+        return f"memory trap {out.cause}"
+    return out.kind
+
+
+def _event_text(isa, ev: StepEvent, labels: dict[int, str]) -> str:
+    if ev.word is None:
+        what = "(fetch faults)"
+    elif ev.insn is None:
+        what = f"(word {ev.word:#x})"
+    else:
+        what = disassemble(isa, ev.insn, ev.ops, ev.pc)
+    label = labels.get(ev.phys, "") if ev.phys is not None else ""  # labels are physical addresses
+    line = f"{ev.step:>8}  {ev.pc:#07x} {label[:12]:>12}  {what:<28} {_outcome_text(ev.outcome)}"
+    if ev.stop:
+        line += f"  -> {ev.stop}"
+    return line.rstrip()
+
+
+def _event_json(isa, ev: StepEvent) -> dict:
+    return {
+        "step": ev.step,
+        "pc": ev.pc,
+        "word": ev.word,
+        "insn": ev.insn.name if ev.insn else None,
+        "text": disassemble(isa, ev.insn, ev.ops, ev.pc) if ev.insn else None,
+        "operands": dict(zip((o.name for o in ev.insn.operands), ev.ops)) if ev.insn else {},
+        "outcome": None if ev.outcome is None else
+        {"kind": ev.outcome.kind, "cause": ev.outcome.cause, "arg": ev.outcome.arg},
+        "stop": ev.stop,
+    }
+
+
+def _print_text(isa, machine: Machine, result, program: str, dump_storage: bool) -> None:
+    why = result.reason + (f" ({result.detail})" if result.detail else "")
+    click.echo(f"{program}: {why} after {result.steps} step(s)")
+    regs = machine.registers()
+    width = max(len(n) for n in regs)
+    hexw = (isa.word + 3) // 4
+    for name, value in regs.items():
+        click.echo(f"  {name:<{width}}  {value:#0{hexw + 2}x}  {value}")
+    if dump_storage:
+        cells = machine.storage.nonzero()
+        uw = (isa.storage.unit + 3) // 4
+        click.echo(f"storage ({len(cells)} nonzero unit(s)):")
+        for addr, value in cells:
+            click.echo(f"  {addr:>6}  {value:#0{uw + 2}x}  {value}")

@@ -1,0 +1,138 @@
+"""The allocator: where the guest's storage lives and what real control state it runs under.
+
+Guest-physical storage is a window of the real machine's storage. With
+Popek & Goldberg's relocation-bounds translation the real machine is given
+twice the guest's storage and the guest the upper half, so guest-physical
+address p is real address `size + p` and the lower half (the real trap
+vectors among it) belongs to the VMM; the real relocation register is the
+guest's virtual one composed with the VMM's, and the real bound is cut so
+that no access can leave the window. Without a translation the real
+machine cannot confine the guest, so the window is the whole storage.
+
+The real control state for a virtual state (`real_control`) is the virtual
+one, with the mode mapped by the guest context, the translation composed,
+and the bits that the context's `where` pins (`eflags.IOPL == 0`) forced.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..errors import UserError
+from ..machine.storage import Storage
+from ..semantics.state import State
+from ..spec import ir
+from ..spec.ir import mask
+from .evaluate import evaluate, pinned_bits
+
+
+class _Cells:
+    """The window's view of the real cell list, for code that indexes `cells` directly."""
+
+    __slots__ = ("real", "base")
+
+    def __init__(self, real: list[int], base: int):
+        self.real, self.base = real, base
+
+    def __getitem__(self, i: int) -> int:
+        return self.real[self.base + i]
+
+    def __setitem__(self, i: int, value: int) -> None:
+        self.real[self.base + i] = value
+
+    def __len__(self) -> int:
+        return len(self.real) - self.base
+
+
+class WindowStorage(Storage):
+    """Guest-physical storage: `size` units of `real` starting at `base`, wrapping inside."""
+
+    __slots__ = ("real", "base")
+
+    def __init__(self, real: Storage, base: int, size: int):
+        # Not Storage.__init__: the cells are the real machine's.
+        self.real, self.base = real, base
+        self.size, self.unit, self.little = size, real.unit, real.little
+        self.amask, self.umask = size - 1, real.umask
+        self.cells = _Cells(real.cells, base) if base else real.cells
+        self.decoded = {}  # the virtual machine's own decode cache (hybrid VMM)
+        self.code_units = real.code_units
+
+    def write(self, addr: int, n: int, value: int) -> None:
+        super().write(addr, n, value)
+        # The real machine caches decoded words by real address: drop those too.
+        if self.real.decoded:
+            for a in range(addr - self.code_units + 1, addr + n):
+                self.real.decoded.pop(self.base + (a & self.amask), None)
+
+    def snapshot(self) -> list[int]:
+        return self.real.cells[self.base:self.base + self.size]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    real_isa: ir.Isa  # the ISA of the real machine (more storage than the guest's)
+    base: int  # guest-physical 0 is real `base`
+    size: int  # guest storage units
+
+
+def allocate(isa: ir.Isa) -> Allocation:
+    if isinstance(isa.storage.translation, ir.RelocationBounds):
+        size = isa.storage.size
+        real = replace(isa, storage=replace(isa.storage, size=2 * size))
+        return Allocation(real, size, size)
+    return Allocation(isa, 0, isa.storage.size)
+
+
+class ControlMap:
+    """Computes the real control state for a virtual state, in one guest context."""
+
+    def __init__(self, isa: ir.Isa, context: ir.Context, alloc: Allocation):
+        self.isa, self.context, self.alloc = isa, context, alloc
+        md = isa.modes
+        self.mode_slot = (md.elem, md.hi, md.lo)
+        self.real_code = {md.code(v): md.code(r) for v, r in context.modes}
+        self.pins = pinned_bits(context.where)
+        for elem, hi, lo, _ in self.pins:
+            el = isa.element(elem)
+            ctl = dict((e.name, m) for e, m in isa.role_elements("control")).get(elem, 0)
+            bits = mask(hi - lo + 1) << lo
+            if ctl & bits != bits:
+                raise UserError(f"context '{context.name}': where pins {elem}[{hi}:{lo}], which is not control state"
+                                f" of '{el.name}'; a VMM can only set control state")
+        self.control = [(e.name, m) for e, m in isa.role_elements("control") if not e.is_file]
+        tr = isa.storage.translation
+        self.reloc = (tr.base, tr.bound) if isinstance(tr, ir.RelocationBounds) else None
+
+    def virtual_mode(self, vstate: State) -> int:
+        elem, hi, lo = self.mode_slot
+        return (vstate.get(elem) >> lo) & mask(hi - lo + 1)
+
+    def apply(self, vstate: State, real: State) -> None:
+        """Write into `real` the control bits for `vstate` (non-control bits untouched)."""
+        for name, m in self.control:
+            real.set(name, (real.get(name) & ~m) | (vstate.get(name) & m))
+        elem, hi, lo = self.mode_slot
+        vmode = self.virtual_mode(vstate)
+        if vmode not in self.real_code:
+            raise UserError(f"the guest entered mode {vmode}, which context '{self.context.name}' does not map")
+        _set_bits(real, elem, hi, lo, self.real_code[vmode])
+        for elem, hi, lo, value in self.pins:
+            _set_bits(real, elem, hi, lo, value)
+        if self.reloc:
+            base, bound = self.reloc
+            size = self.alloc.size
+            l = vstate.get(base) % size
+            real.set(base, self.alloc.base + l)
+            real.set(bound, min(vstate.get(bound), size - l))
+
+    def check(self, real: State) -> None:
+        if not evaluate(self.context.where, real):
+            raise UserError(
+                f"context '{self.context.name}': its where condition is not a conjunction of "
+                "`control == constant` that the reference VMM can establish"
+            )
+
+
+def _set_bits(state: State, elem: str, hi: int, lo: int, value: int) -> None:
+    m = mask(hi - lo + 1) << lo
+    state.set(elem, (state.get(elem) & ~m) | ((value << lo) & m))

@@ -1,0 +1,141 @@
+"""Random guest programs, run natively and under the VMM.
+
+Programs are drawn from the spec's own instructions and operand kinds,
+seeded so that a campaign is reproducible; a program that diverges is
+shrunk (instructions dropped while the divergence, at the same instruction,
+persists) and printed as assembly. Immediates favour the values that find
+corner cases: 0, ±1, small numbers, the extremes of the field.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ..machine.assembler import disassemble
+from ..machine.decode import encode, representable
+from ..spec import ir
+from ..spec.ir import mask
+from .confirm import Comparison, Divergence, compare_run
+
+Program = tuple[tuple[str, tuple[int, ...]], ...]
+
+
+@dataclass(frozen=True)
+class FuzzFinding:
+    seed: int
+    divergence: Divergence
+    program: Program  # the shrunk program
+    listing: str
+
+
+@dataclass
+class FuzzReport:
+    programs: int
+    steps: int
+    findings: list[FuzzFinding]
+    counters: dict[str, int]
+
+    @property
+    def diverging(self) -> set[str]:
+        return {f.divergence.insn for f in self.findings if f.divergence.insn}
+
+
+def _immediate(rng: random.Random, op: ir.OperandDef, length: int, units: int) -> int:
+    if op.pcrel:
+        return rng.randint(-2, length) * units
+    w = op.width
+    lo, hi = (-(1 << (w - 1)), (1 << (w - 1)) - 1) if op.signed else (0, mask(w))
+    pick = rng.random()
+    if pick < 0.5:
+        x = rng.choice([0, 1, 2, 3, 4, 8, 16, -1 if op.signed else hi])
+    elif pick < 0.8:
+        x = rng.randint(max(lo, -64), min(hi, 255))
+    else:
+        x = rng.randint(lo, hi)
+    return x & mask(w)
+
+
+def random_program(isa: ir.Isa, rng: random.Random, length: int) -> Program:
+    out = []
+    for _ in range(length):
+        insn = rng.choice(isa.instructions)
+        ops = []
+        for op in insn.operands:
+            for _try in range(8):
+                if op.kind == "reg":
+                    x = rng.randrange(isa.element(op.file).count)
+                else:
+                    x = _immediate(rng, op, length, isa.insn_units)
+                if representable(insn, op.name, x):
+                    break
+            else:
+                x = 0
+            ops.append(x)
+        out.append((insn.name, tuple(ops)))
+    return tuple(out)
+
+
+def image_of(isa: ir.Isa, program: Program, origin: int) -> list[tuple[int, int]]:
+    """Storage units for `program` placed at `origin` (in the storage's byte order)."""
+    n, unit = isa.insn_units, isa.storage.unit
+    image = []
+    for k, (name, ops) in enumerate(program):
+        word = encode(isa.instruction(name), ops)
+        for u in range(n):
+            part = (word >> (unit * u)) & mask(unit)
+            pos = u if isa.storage.endian == "little" else n - 1 - u
+            image.append((origin + k * n + pos, part))
+    return image
+
+
+def listing(isa: ir.Isa, program: Program, origin: int) -> str:
+    lines = [f"        .org {origin}"]
+    for k, (name, ops) in enumerate(program):
+        addr = origin + k * isa.insn_units
+        lines.append(f"        {disassemble(isa, isa.instruction(name), ops, addr)}")
+    return "\n".join(lines)
+
+
+def _origin(isa: ir.Isa) -> int:
+    return dict(isa.reset).get(isa.pc, 0)
+
+
+def _run(isa, context, kind, program: Program, max_steps: int) -> Comparison:
+    return compare_run(isa, context, image_of(isa, program, _origin(isa)), kind=kind, max_steps=max_steps)
+
+
+def shrink(isa, context, kind, program: Program, insn: str | None, max_steps: int) -> Program:
+    """Drop instructions while the run still diverges first at `insn`."""
+    changed = True
+    while changed and len(program) > 1:
+        changed = False
+        for i in range(len(program) - 1, -1, -1):
+            candidate = program[:i] + program[i + 1:]
+            c = _run(isa, context, kind, candidate, max_steps)
+            if c.divergence is not None and c.divergence.insn == insn:
+                program, changed = candidate, True
+    return program
+
+
+def fuzz(isa: ir.Isa, context: ir.Context, *, kind: str, programs: int, seed: int = 0,
+         length: int = 24, max_steps: int = 200, shrink_findings: bool = True) -> FuzzReport:
+    findings: list[FuzzFinding] = []
+    seen: set[str | None] = set()
+    steps = 0
+    totals: dict[str, int] = {}
+    for n in range(programs):
+        rng = random.Random(f"{seed}:{n}")
+        program = random_program(isa, rng, length)
+        c = _run(isa, context, kind, program, max_steps)
+        steps += c.steps
+        for k, v in c.counters.as_dict().items():
+            totals[k] = totals.get(k, 0) + v
+        d = c.divergence
+        if d is None or d.insn in seen:
+            continue
+        seen.add(d.insn)
+        if shrink_findings:
+            program = shrink(isa, context, kind, program, d.insn, max_steps)
+            d = _run(isa, context, kind, program, max_steps).divergence or d
+        findings.append(FuzzFinding(n, d, program, listing(isa, program, _origin(isa))))
+    return FuzzReport(programs, steps, findings, totals)
