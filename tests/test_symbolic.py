@@ -205,7 +205,10 @@ def test_trap_delivery_equals_concrete():
         sym = sym_isa(isa)
         layout = Layout.of(isa)
         for cause in isa.traps.causes:
-            state = State(layout, [(7 * i + 3) & 0xFF for i in range(layout.size)])
+            state = State(layout)
+            for e in isa.elements:
+                for i in range(e.count or 1):
+                    state.set(e.name, (7 * (layout.slots[e.name] + i) + 3) & mask(e.width), i)
             storage = Storage(isa.storage, isa.insn_units)
             for a in range(16):
                 storage.write(a, 1, (a * 37 + 5) & mask(isa.storage.unit))

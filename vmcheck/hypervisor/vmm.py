@@ -167,8 +167,7 @@ class VMM:
         if self.kind == HYBRID and self.virtual_mode != self._user_code:
             return self._interpret()
         m = self.machine
-        real = m.state
-        pc = real.v[self._pc]
+        pc = m.state.v[self._pc]
         try:
             phys = m.port.fetch(pc)
         except MemoryTrap as e:
@@ -177,18 +176,30 @@ class VMM:
         if fn is None:
             self.stopped, self.detail = UNDECODABLE, f"word {word:#x} at pc {pc:#x}"
             return GuestStep(pc, None, (), "undecodable")
+        return self._direct(pc, ci.insn, ops)
+
+    def execute(self, insn: ir.Instruction, ops: tuple[int, ...]) -> GuestStep:
+        """One given instance, as if the guest had fetched it (witness replays)."""
+        pc = self.vstate.v[self._pc]
+        if self.kind == HYBRID and self.virtual_mode != self._user_code:
+            return self._interpret((insn, ops))
+        return self._direct(pc, insn, ops)
+
+    def _direct(self, pc: int, insn: ir.Instruction, ops) -> GuestStep:
+        """Run an instruction directly on the real machine; the dispatcher on a trap."""
+        real = self.machine.state
         before = [real.v[s] & msk for s, msk, _ in self._ctl_slots]
-        out = fn(real, m.port, ops)
+        out = self.compiled[insn.name].fn(real, self.machine.port, ops)
         if out is not OK and out.kind != "halt":
-            return self._dispatch(pc, ci.insn, ops, out)
+            return self._dispatch(pc, insn, ops, out)
         self.counters.direct += 1
         changed = tuple(name for (s, msk, name), b in zip(self._ctl_slots, before) if real.v[s] & msk != b)
         if changed:
-            self.counters.breaches.append(Breach(self.counters.guest_steps - 1, pc, ci.name, changed))
+            self.counters.breaches.append(Breach(self.counters.guest_steps - 1, pc, insn.name, changed))
         self.sync_virtual()
         if out.kind == "halt":
             self.stopped = HALTED
-        return GuestStep(pc, ci.name, ops, "direct")
+        return GuestStep(pc, insn.name, ops, "direct")
 
     def _dispatch(self, pc: int, insn: ir.Instruction | None, ops, real_out: Outcome) -> GuestStep:
         """Entered on every trap the guest raised on the real machine."""
@@ -233,10 +244,10 @@ class VMM:
             return GuestStep(pc, None, (), "undecodable")
         return found
 
-    def _interpret(self) -> GuestStep:
+    def _interpret(self, given=None) -> GuestStep:
         """Hybrid VMM: one instruction run on the virtual machine alone."""
         pc = self.vstate.v[self._pc]
-        fetched = self._virtual_fetch(pc)
+        fetched = given or self._virtual_fetch(pc)
         if isinstance(fetched, GuestStep):
             return fetched
         insn, ops = fetched

@@ -114,7 +114,7 @@ def _relation(write: Path_, read: Path_) -> str:
             return "maybe"
         r = read[i]
         if w != r:
-            return "no" if w[0] == r[0] else "maybe"
+            return "no" if w[0] == r[0] else "yes"
     return "yes"
 
 
@@ -263,7 +263,7 @@ class _FunctionCompiler:
                     continue
                 if _relation(w.path, self.path) == "yes":  # this write is what we read
                     return self.select(arms, f"wv_{w.k}", idx)
-            pass
+            arms.append((f"wi_{w.k} == {{}}", f"wv_{w.k}"))
         base = self.slot(file)
         return self.select(arms, "v[{}]" if base == 0 else f"v[{{}} + {base}]", idx)
 

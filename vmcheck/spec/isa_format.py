@@ -1,0 +1,667 @@
+"""The `.isa` front-end: compact spec text -> the same node tree as the YAML reader.
+
+The grammar (`isa.lark`) covers the whole file; semantics text (instruction
+bodies, `deliver`, `helpers`, and the `host`/`where`/`invariant`
+conditions) is captured raw and handed on as a string scalar with an
+`Origin`, exactly as the YAML reader does with a block scalar, so the
+semantics parser later reports its errors at the right line and column of
+the `.isa` file. `build.py` then checks the tree: this module only knows the
+syntax, never what a spec may mean.
+
+A short example (pg-toy, cut down)::
+
+    isa pg-toy
+    word 32
+    modes supervisor, user
+    state {
+      pc:   32 role pc "P, relative to the relocation register"
+      m:    1 role mode
+      r[8]: 32
+    }
+    storage size 4096 unit 32 translation relocation rl bound rb
+    traps {
+      cause PRIV = 1
+      cause MEM = 2 memory
+      memory_cause MEM
+      deliver { pc = phys[9] }
+    }
+    host m == supervisor
+    guest classic: supervisor -> user, user -> user where true
+    instruction halt labels privileged {
+      require m == supervisor else PRIV
+      halt
+    }
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from ..errors import Diagnostic, Span, SpecError
+from .nodes import Node
+from .parse import Origin
+
+GRAMMAR = Path(__file__).with_name("isa.lark")
+
+# The declarations a file is made of, as the parser names their keywords.
+DECLARATIONS = (
+    "isa", "description", "references", "word", "insn_width", "modes", "mode", "state", "reset",
+    "storage", "traps", "constants", "helpers", "host", "guest", "invariant", "instruction",
+)
+# Attribute keywords of a state element and of a field: a name equal to one of
+# these must be written `like_this` where it could start an element or a field.
+ELEMENT_ATTRIBUTES = ("role", "readonly", "zero", "names")
+
+
+@lru_cache(maxsize=None)
+def parser() -> Lark:
+    return Lark(GRAMMAR.read_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+@lru_cache(maxsize=None)
+def keywords() -> frozenset[str]:
+    """Every keyword of the `.isa` grammar (names equal to one are written `name`)."""
+    out = set()
+    for t in parser().terminals:
+        p = t.pattern
+        if p.type == "str" and re.fullmatch(r"[A-Za-z_]\w*", p.value):
+            out.add(p.value)
+    return frozenset(out)
+
+
+def read_isa(text: str, file: str) -> Node:
+    """Parse `.isa` text into a Node tree; syntax errors become SpecError at their line."""
+    if not text.strip() or _only_comments(text):
+        raise SpecError(Diagnostic(Span(file, 1, 1), "the spec file is empty"))
+    try:
+        tree = parser().parse(text)
+    except UnexpectedInput as e:
+        raise SpecError(_syntax_diagnostic(e, text, file)) from None
+    try:
+        return _Build(file, text).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, SpecError):
+            raise e.orig_exc from None
+        raise
+
+
+def _only_comments(text: str) -> bool:
+    return all(not ln.strip() or ln.lstrip().startswith(("#", "//")) for ln in text.splitlines())
+
+
+# ---- syntax errors -----------------------------------------------------------------
+
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "QNAME": "a name",
+    "ISA_NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a string",
+    "LONG_STRING": "a string",
+    "LINE_CODE": "a condition",
+    "CODE_TEXT": "semantics",
+    "$END": "the end of the file",
+}
+
+
+def _terminal_word(name: str) -> str:
+    if name in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[name]
+    try:
+        p = parser().get_terminal(name).pattern
+    except KeyError:  # pragma: no cover - Lark names every terminal it expects
+        return name.lower()
+    return f"'{p.value}'" if p.type == "str" else name.lower()
+
+
+def _expected_words(expected: set[str]) -> str:
+    words = {_terminal_word(t) for t in expected}
+    decls = {f"'{d}'" for d in DECLARATIONS}
+    out = []
+    if decls <= words:
+        words -= decls
+        words.discard("the end of the file")
+        out.append("a declaration (isa, word, modes, state, storage, traps, host, guest, instruction, ...)")
+    if "semantics" in words:
+        words -= {"semantics", "'{'"}
+    out.extend(sorted(words, key=lambda w: (not w.startswith("'"), w)))
+    return ", ".join(out) if len(out) <= 10 else ", ".join(out[:10]) + ", ..."
+
+
+def _word_at(text: str, pos: int) -> str:
+    m = re.compile(r'"""|"[^"\n]*"?|`\w*`?|\w+|\S').match(text, pos)
+    return m.group(0) if m else text[pos:pos + 1]
+
+
+def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    expected = set(getattr(e, "expected", None) or getattr(e, "allowed", None) or ())
+    stack = []
+    ip = getattr(e, "interactive_parser", None)
+    if ip is not None:
+        stack = list(ip.parser_state.value_stack)
+    at_end = isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END")
+
+    if at_end:
+        # An unclosed brace is the usual cause: point at it, not at the end.
+        opened = [t for t in stack if isinstance(t, Token) and t.type == "LBRACE"]
+        if opened and "RBRACE" in expected:
+            b = opened[-1]
+            return Diagnostic(_tok_span(file, b), "syntax error: unexpected end of file; expected '}' to close this '{'")
+        lines = text.split("\n")
+        span = Span(file, len(lines), len(lines[-1]) + 1)
+        return Diagnostic(span, f"syntax error: unexpected end of file; expected {_expected_words(expected)}")
+
+    line, col, pos = e.line, e.column, e.pos_in_stream
+    word = _word_at(text, pos)
+    hint = None
+    if word.startswith('"') and (len(word) == 1 or not word.endswith('"')) and not word.startswith('"""'):
+        return Diagnostic(Span(file, line, col), "syntax error: unterminated string; expected a closing '\"' on the same line",
+                          'a string that spans lines is written """like this"""')
+    if word == '"""':
+        return Diagnostic(Span(file, line, col), 'syntax error: unterminated string; expected a closing \'"""\'')
+
+    # `pc: 32 rol pc`: a misspelt attribute reads as the next element's name,
+    # and the error surfaces one token later. Point at the misspelling.
+    prev = stack[-1] if stack else None
+    if (isinstance(prev, Tree) and prev.data == "name" and expected <= {"COLON", "LSQB"}
+            and prev.children and isinstance(prev.children[0], Token)):
+        tok = prev.children[0]
+        close = difflib.get_close_matches(str(tok), ELEMENT_ATTRIBUTES, n=1)
+        if close:
+            return Diagnostic(_tok_span(file, tok), f"syntax error: unexpected '{tok}'; expected an attribute "
+                              f"({', '.join(ELEMENT_ATTRIBUTES)}), a description, or the next element",
+                              f"did you mean '{close[0]}'?")
+
+    kw = [w.strip("'") for w in (_terminal_word(t) for t in expected) if w.startswith("'")]
+    close = difflib.get_close_matches(word, [k for k in kw if k.isidentifier()], n=1, cutoff=0.7)
+    if close:
+        hint = f"did you mean '{close[0]}'?"
+    if re.fullmatch(r"[A-Za-z_]\w*", word) and word in keywords() and expected & {"NAME", "QNAME"}:
+        hint = f"'{word}' is a keyword here; write the name as `{word}`"
+    what = f"'{word}'"
+    if isinstance(e, UnexpectedCharacters) and not re.fullmatch(r"\w+", word):
+        what = f"character '{word}'"
+    return Diagnostic(Span(file, line, col, line, col + len(word)),
+                      f"syntax error: unexpected {what}; expected {_expected_words(expected)}", hint)
+
+
+def _tok_span(file: str, tok: Token) -> Span:
+    return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+# ---- strings and numbers --------------------------------------------------------------
+
+_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r", "0": "\0", "\n": ""}
+
+
+def _unescape(body: str, file: str, line: int, col: int) -> str:
+    """Resolve backslash escapes: \\\\ \\" \\n \\t \\r \\0 \\xHH \\uHHHH \\UHHHHHHHH, and a
+    backslash at the end of a line, which joins it to the next."""
+    out, i = [], 0
+    while True:
+        j = body.find("\\", i)
+        if j < 0:
+            out.append(body[i:])
+            return "".join(out)
+        out.append(body[i:j])
+        c = body[j + 1:j + 2]
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+            i = j + 2
+            continue
+        n = {"x": 2, "u": 4, "U": 8}.get(c)
+        digits = body[j + 2:j + 2 + n] if n else ""
+        if n and re.fullmatch(r"[0-9A-Fa-f]+", digits) and len(digits) == n and int(digits, 16) <= 0x10FFFF:
+            out.append(chr(int(digits, 16)))
+            i = j + 2 + n
+            continue
+        before = body[:j]
+        ln = line + before.count("\n")
+        cl = (len(before) - before.rfind("\n")) if "\n" in before else col + len(before)
+        raise SpecError(Diagnostic(Span(file, ln, cl), f"syntax error: unknown escape '\\{c}' in a string",
+                                   'escapes: \\\\ \\" \\n \\t \\r \\0 \\xHH \\uHHHH, and \\ at the end of a line'))
+
+
+def long_string_value(raw: str) -> str:
+    """The text of a `\"\"\"...\"\"\"` string, without its delimiters (before escapes).
+
+    After the opening quotes, a line break starts the text; the common indentation
+    of its lines (and of the line holding the closing quotes) is removed; the text
+    ends with a line break when the closing quotes sit on a line of their own.
+    """
+    if not raw.startswith("\n") and not raw.startswith("\r\n"):
+        return raw
+    lines = raw.split("\n")[1:]
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    significant = [ln for ln in lines[:-1] if ln.strip()] + [lines[-1]]
+    indent = os.path.commonprefix([ln[:len(ln) - len(ln.lstrip(" \t"))] for ln in significant])
+    out = [ln[len(indent):] if ln.startswith(indent) else ln.lstrip(" \t") for ln in lines]
+    if not lines[-1].strip():
+        out[-1] = ""
+    return "\n".join(out)
+
+
+def parse_number(text: str) -> int | None:
+    t = text.replace("_", "")
+    try:
+        if re.fullmatch(r"0[xX][0-9a-fA-F]+", t):
+            return int(t, 16)
+        if re.fullmatch(r"0[bB][01]+", t):
+            return int(t, 2)
+        if re.fullmatch(r"[0-9]+", t):
+            return int(t, 10)
+    except ValueError:  # pragma: no cover
+        pass
+    return None
+
+
+def code_text(raw: str, file: str, line: int, col: int) -> tuple[str, Origin]:
+    """Semantics text captured between braces, re-cut as a YAML block scalar would be.
+
+    `line`/`col` (1-based) is where `raw` starts. A body that starts on the brace's
+    line keeps that line; otherwise it starts on the next line. The lines after the
+    first lose their common indentation; a body whose closing brace sits on a line
+    of its own ends with a line break. The Origin maps the text back to the file.
+    """
+    lines = raw.split("\n")
+    first, rest = lines[0], lines[1:]
+    final_newline = bool(rest) and not rest[-1].strip()
+    if final_newline:
+        rest = rest[:-1]
+    if not first.strip() and not any(ln.strip() for ln in rest):
+        return "", Origin(file, line, col - 1, col - 1)
+    head: list[str] = []
+    if first.strip():
+        lead = len(first) - len(first.lstrip(" \t"))
+        head, first_col, start_line = [first[lead:]], col - 1 + lead, line
+    else:
+        first_col, start_line = None, line + 1
+    if not final_newline:
+        if rest:
+            rest[-1] = rest[-1].rstrip(" \t")
+        else:
+            head[0] = head[0].rstrip(" \t")
+    indent = os.path.commonprefix([ln[:len(ln) - len(ln.lstrip(" \t"))] for ln in rest if ln.strip()])
+    tail = [ln[len(indent):] if ln.strip() else "" for ln in rest]
+    if first_col is None:
+        first_col = len(indent)
+    text_lines = head + tail
+    text = "\n".join(text_lines) + ("\n" if final_newline else "")
+    return text, Origin(file, start_line, first_col, len(indent))
+
+
+# ---- the tree -> Node transformer -------------------------------------------------------
+
+
+class _Named:
+    """A name as written: its text and span."""
+
+    __slots__ = ("text", "span")
+
+    def __init__(self, text: str, span: Span):
+        self.text, self.span = text, span
+
+
+class _Entry:
+    """One `key value` of a mapping being built: `value` a Node, `kspan` where the key is."""
+
+    __slots__ = ("key", "value", "kspan")
+
+    def __init__(self, key: str, value: Node, kspan: Span):
+        self.key, self.value, self.kspan = key, value, kspan
+
+
+@v_args(meta=True)
+class _Build(Transformer):
+    """Lark tree -> Node tree. Method names follow the grammar's rules."""
+
+    def __init__(self, file: str, text: str):
+        super().__init__()
+        self.file = file
+        self.text = text
+
+    # ---- helpers ----
+
+    def _span(self, meta) -> Span:
+        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tspan(self, tok: Token) -> Span:
+        return _tok_span(self.file, tok)
+
+    def _kw(self, meta, word: str) -> Span:
+        """The span of the keyword a rule starts with."""
+        return Span(self.file, meta.line, meta.column, meta.line, meta.column + len(word))
+
+    def _mapping(self, entries, span: Span, what: str) -> Node:
+        out: dict[str, Node] = {}
+        keys: dict[str, Span] = {}
+        for en in entries:
+            if en.key in out:
+                raise SpecError(Diagnostic(en.kspan, f"duplicate {what.format(key=en.key)} (first at line {keys[en.key].line})"))
+            out[en.key] = en.value
+            keys[en.key] = en.kspan
+        return Node(out, span, key_spans=keys)
+
+    def _text(self, n: _Named) -> Node:
+        return Node(n.text, n.span)
+
+    # ---- tokens ----
+
+    def name(self, meta, items):
+        tok = items[0]
+        text = str(tok)[1:-1] if tok.type == "QNAME" else str(tok)
+        return _Named(text, self._tspan(tok))
+
+    def number(self, meta, items):
+        tok = items[0]
+        v = parse_number(str(tok))
+        if v is None:
+            raise SpecError(Diagnostic(self._tspan(tok), f"syntax error: bad number '{tok}'; expected a decimal, "
+                                       "0x hexadecimal or 0b binary number"))
+        return Node(v, self._tspan(tok))
+
+    def string(self, meta, items):
+        tok = items[0]
+        if tok.type == "LONG_STRING":
+            raw = long_string_value(str(tok)[3:-3])
+            value = _unescape(raw, self.file, tok.line, tok.column + 3)
+        else:
+            value = _unescape(str(tok)[1:-1], self.file, tok.line, tok.column + 1)
+        return Node(value, self._tspan(tok))
+
+    def code_block(self, meta, items):
+        lbrace = meta.start_pos + 1
+        raw = self.text[lbrace:meta.end_pos - 1]
+        text, origin = code_text(raw, self.file, meta.line, meta.column + 1)
+        return Node(text, self._span(meta), origin)
+
+    def _code(self, item, keyword_line: int, keyword: str) -> Node:
+        if isinstance(item, Node):
+            return item
+        tok: Token = item  # LINE_CODE
+        if tok.line != keyword_line:
+            raise SpecError(Diagnostic(self._tspan(tok), f"syntax error: the condition after '{keyword}' must start on "
+                                       f"the same line (line {keyword_line})", "or write it in braces: { ... }"))
+        text = str(tok).rstrip()
+        span = Span(self.file, tok.line, tok.column, tok.line, tok.column + len(text))
+        return Node(text, span, Origin(self.file, tok.line, tok.column - 1, tok.column - 1))
+
+    # ---- the file ----
+
+    def start(self, meta, items):
+        if not items:  # pragma: no cover - read_isa rejects an empty file first
+            raise SpecError(Diagnostic(Span(self.file, 1, 1), "the spec file is empty"))
+        top: list[_Entry] = []
+        host = None
+        guests: list[_Entry] = []
+        invariants: list[tuple[Node, Span]] = []
+        insns: list[_Entry] = []
+        for kind, payload in items:
+            if kind == "host":
+                if host is not None:
+                    raise SpecError(Diagnostic(payload.kspan, f"duplicate 'host' (first at line {host.kspan.line})"))
+                host = payload
+            elif kind == "guest":
+                guests.append(payload)
+            elif kind == "invariant":
+                invariants.append(payload)
+            elif kind == "instruction":
+                insns.append(payload)
+            else:
+                top.append(payload)
+        if host is not None or guests:
+            first = min([e.kspan for e in ([host] if host else []) + guests], key=lambda s: (s.line, s.col))
+            ctx: list[_Entry] = []
+            if host is not None:
+                ctx.append(host)
+            if guests:
+                gnode = self._mapping(guests, guests[0].kspan, "guest context '{key}'")
+                ctx.append(_Entry("guest", gnode, guests[0].kspan))
+            top.append(_Entry("contexts", self._mapping(ctx, first, "'{key}'"), first))
+        if invariants:
+            top.append(_Entry("invariants", Node([n for n, _ in invariants], invariants[0][1]), invariants[0][1]))
+        if insns:
+            top.append(_Entry("instructions", self._mapping(insns, insns[0].kspan, "instruction '{key}'"), insns[0].kspan))
+        root_span = Span(self.file, meta.line, meta.column)
+        return self._mapping(_in_file_order(top), root_span, "'{key}'")
+
+    # ---- simple declarations ----
+
+    def _decl(self, meta, word: str, value: Node):
+        return ("top", _Entry(word, value, self._kw(meta, word)))
+
+    def isa_decl(self, meta, items):
+        v = items[0]
+        if isinstance(v, Token):
+            v = Node(str(v), self._tspan(v))
+        return self._decl(meta, "isa", v)
+
+    def description_decl(self, meta, items):
+        return self._decl(meta, "description", items[0])
+
+    def references_decl(self, meta, items):
+        return self._decl(meta, "references", Node(list(items), items[0].span))
+
+    def word_decl(self, meta, items):
+        return self._decl(meta, "word", items[0])
+
+    def insn_width_decl(self, meta, items):
+        return self._decl(meta, "insn_width", items[0])
+
+    def modes_list(self, meta, items):
+        return self._decl(meta, "modes", Node([self._text(n) for n in items], items[0].span))
+
+    def modes_map(self, meta, items):
+        return self._decl(meta, "modes", self._mapping(items, items[0].kspan, "level '{key}'"))
+
+    def level(self, meta, items):
+        n, v = items
+        return _Entry(n.text, v, n.span)
+
+    def assignment(self, meta, items):
+        return self.level(meta, items)
+
+    def mode_decl(self, meta, items):
+        e, f = items
+        text = e.text + (f".{f.text}" if f is not None else "")
+        return self._decl(meta, "mode", Node(text, e.span))
+
+    def reset_decl(self, meta, items):
+        return self._decl(meta, "reset", self._mapping(items, items[0].kspan, "reset of '{key}'"))
+
+    def constants_decl(self, meta, items):
+        return self._decl(meta, "constants", self._mapping(items, items[0].kspan, "constant '{key}'"))
+
+    def helpers_decl(self, meta, items):
+        return self._decl(meta, "helpers", items[0])
+
+    # ---- state ----
+
+    def state_decl(self, meta, items):
+        span = self._kw(meta, "state")
+        node = self._mapping(items, span, "state element '{key}'")
+        return self._decl(meta, "state", node)
+
+    def element(self, meta, items):
+        n, count, width, *attrs = items
+        entries = [_Entry("width", width, width.span)]
+        if count is not None:
+            entries.append(_Entry("count", count, count.span))
+        entries += attrs
+        return _Entry(n.text, self._mapping(entries, n.span, "'{key}' of state element '%s'" % n.text), n.span)
+
+    def role(self, meta, items):
+        return _Entry("role", self._text(items[0]), self._kw(meta, "role"))
+
+    def readonly(self, meta, items):
+        span = self._kw(meta, "readonly")
+        return _Entry("readonly", Node(True, span), span)
+
+    def zero(self, meta, items):
+        return _Entry("zero", items[0], self._kw(meta, "zero"))
+
+    def names(self, meta, items):
+        return _Entry("names", Node([self._text(n) for n in items], items[0].span), self._kw(meta, "names"))
+
+    def description(self, meta, items):
+        return _Entry("description", items[0], items[0].span)
+
+    def fields(self, meta, items):
+        span = self._span(meta)
+        return _Entry("fields", self._mapping(items, span, "field '{key}'"), span)
+
+    def field(self, meta, items):
+        n, hi, lo, *attrs = items
+        if lo is None:
+            where = _Entry("bit", hi, hi.span)
+        else:
+            text = f"{hi.value}:{lo.value}"
+            where = _Entry("bits", Node(text, Span(self.file, hi.span.line, hi.span.col, lo.span.end_line, lo.span.end_col)), hi.span)
+        if not attrs:
+            return _Entry(n.text, where.value, n.span)
+        node = self._mapping([where] + attrs, n.span, "'{key}' of field '%s'" % n.text)
+        return _Entry(n.text, node, n.span)
+
+    # ---- storage and traps ----
+
+    def storage_decl(self, meta, items):
+        return self._decl(meta, "storage", self._mapping(items, self._kw(meta, "storage"), "storage '{key}'"))
+
+    def _attr(self, meta, word: str, value: Node) -> _Entry:
+        return _Entry(word, value, self._kw(meta, word))
+
+    def size(self, meta, items):
+        return self._attr(meta, "size", items[0])
+
+    def unit(self, meta, items):
+        return self._attr(meta, "unit", items[0])
+
+    def endian(self, meta, items):
+        return self._attr(meta, "endian", self._text(items[0]))
+
+    def no_translation(self, meta, items):
+        span = self._kw(meta, "translation")
+        none = Span(self.file, meta.end_line, meta.end_column - 4, meta.end_line, meta.end_column)
+        return _Entry("translation", Node("none", none), span)
+
+    def translation(self, meta, items):
+        rel, bound = items
+        span = self._kw(meta, "translation")
+        node = Node({"relocation": self._text(rel), "bound": self._text(bound)}, span,
+                    key_spans={"relocation": rel.span, "bound": bound.span})
+        return _Entry("translation", node, span)
+
+    def traps_decl(self, meta, items):
+        span = self._kw(meta, "traps")
+        causes = [i[1] for i in items if isinstance(i, tuple)]
+        rest = [i for i in items if not isinstance(i, tuple)]
+        entries = []
+        if causes:
+            first = next(i[2] for i in items if isinstance(i, tuple))
+            entries.append(_Entry("causes", self._mapping(causes, causes[0].kspan, "cause '{key}'"), first))
+        entries += rest
+        return self._decl(meta, "traps", self._mapping(entries, span, "'{key}' in traps"))
+
+    def cause(self, meta, items):
+        n, code, *attrs = items
+        if attrs:
+            value = self._mapping([_Entry("code", code, code.span)] + attrs, n.span, "'{key}' of cause '%s'" % n.text)
+        else:
+            value = code
+        return ("cause", _Entry(n.text, value, n.span), self._kw(meta, "cause"))
+
+    def memory(self, meta, items):
+        span = self._kw(meta, "memory")
+        return _Entry("memory", Node(True, span), span)
+
+    def memory_cause(self, meta, items):
+        return self._attr(meta, "memory_cause", self._text(items[0]))
+
+    def cause_width(self, meta, items):
+        return self._attr(meta, "cause_width", items[0])
+
+    def deliver(self, meta, items):
+        return self._attr(meta, "deliver", items[0])
+
+    # ---- contexts and invariants ----
+
+    def host_decl(self, meta, items):
+        return ("host", _Entry("host", self._code(items[0], meta.line, "host"), self._kw(meta, "host")))
+
+    def guest_decl(self, meta, items):
+        n = items[0]
+        pairs = [i for i in items[1:-2]]
+        desc, where = items[-2], items[-1]
+        modes = self._mapping(pairs, pairs[0].kspan, "virtual level '{key}'")
+        entries = []
+        if desc is not None:
+            entries.append(_Entry("description", desc, desc.span))
+        if where is not None:
+            entries.append(where)
+        entries.append(_Entry("modes", modes, pairs[0].kspan))
+        return ("guest", _Entry(n.text, self._mapping(entries, n.span, "'{key}' of guest context '%s'" % n.text), n.span))
+
+    def where(self, meta, items):
+        return _Entry("where", self._code(items[0], meta.line, "where"), self._kw(meta, "where"))
+
+    def mode_pair(self, meta, items):
+        v, r = items
+        return _Entry(v.text, self._text(r), v.span)
+
+    def invariant_decl(self, meta, items):
+        node = self._code(items[0], meta.line, "invariant")
+        return ("invariant", (node, self._kw(meta, "invariant")))
+
+    # ---- instructions ----
+
+    def instruction_decl(self, meta, items):
+        n, ops, *attrs, body = items
+        entries = []
+        if ops is not None:
+            entries.append(ops)
+        entries += attrs
+        entries.append(_Entry("semantics", body, body.span))
+        node = self._mapping(entries, n.span, "'{key}' of instruction '%s'" % n.text)
+        return ("instruction", _Entry(n.text, node, n.span))
+
+    def operands(self, meta, items):
+        ops = [o for o in items if o is not None]
+        span = self._span(meta)
+        return _Entry("operands", Node(ops, span), span)
+
+    def operand(self, meta, items):
+        n, kind, file, pcrel = items
+        text = str(kind) + (f"({file.text})" if file is not None else "") + (f" {pcrel}" if pcrel is not None else "")
+        end = pcrel if pcrel is not None else None
+        kspan = Span(self.file, kind.line, kind.column, *( (end.end_line, end.end_column) if end is not None
+                                                            else (meta.end_line, meta.end_column)))
+        return Node({n.text: Node(text, kspan)}, n.span, key_spans={n.text: n.span})
+
+    def mnemonic(self, meta, items):
+        v = items[0]
+        return self._attr(meta, "mnemonic", self._text(v) if isinstance(v, _Named) else v)
+
+    def syntax(self, meta, items):
+        return self._attr(meta, "syntax", items[0])
+
+    def encoding(self, meta, items):
+        return self._attr(meta, "encoding", items[0])
+
+    def labels(self, meta, items):
+        return self._attr(meta, "labels", Node([self._text(n) for n in items], items[0].span))
+
+    def __default__(self, data, children, meta):  # pragma: no cover - grammar and builder out of step
+        raise AssertionError(f"no builder for grammar rule {data!r}")
+
+
+def _in_file_order(entries: list[_Entry]) -> list[_Entry]:
+    return sorted(entries, key=lambda e: (e.kspan.line, e.kspan.col))
+
+
+__all__ = ["read_isa", "keywords", "parser", "code_text", "long_string_value", "parse_number", "DECLARATIONS"]

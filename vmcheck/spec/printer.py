@@ -1,0 +1,800 @@
+"""Print a spec's node tree as YAML or as `.isa` text (what `vmcheck fmt` writes).
+
+Both printers walk the tree by the kinds of `build.FORMAT`, so a key the
+format gains is printed in its place. Semantics text is copied verbatim
+(comments included) and only re-indented. What is lost: comments outside
+semantics, the spelling of numbers (`0x180` prints as 384 in YAML), and
+equivalent spellings (`{bit: 9}` prints as `9`, `readonly: false` not at all).
+
+Each string is printed in the plainest style that reads back to the same
+text; for YAML the choice is checked by loading the candidate, so a style
+that YAML would read differently is never used.
+"""
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from functools import lru_cache
+
+import yaml
+
+from ..errors import Diagnostic, SpecError
+from .build import FORMAT
+from .isa_format import ELEMENT_ATTRIBUTES
+from .nodes import Node
+from .nodes import _Loader  # the loader `read_yaml` uses: the same YAML 1.2 booleans
+
+WIDTH = 100  # lines are kept under this where the text allows
+INDENT = "  "
+
+# Strings that hold semantics or conditions (printed as code, kept verbatim).
+_CODE_KEYS = {("traps", "deliver"), ("spec", "helpers"), ("contexts", "host"), ("guest", "where")}
+
+
+class _Unprintable(SpecError):
+    pass
+
+
+def _fail(node: Node, message: str):
+    raise _Unprintable(Diagnostic(node.span, f"cannot print this spec: {message}"))
+
+
+def _ordered(d: dict[str, Node], kind: str) -> list[tuple[str, Node]]:
+    """The entries of a FORMAT mapping in FORMAT order (unknown keys last, as written)."""
+    order = list(FORMAT[kind])
+    known = [(k, d[k]) for k in order if k in d]
+    return known + [(k, v) for k, v in d.items() if k not in FORMAT[kind]]
+
+
+# =====================================================================================
+# YAML
+# =====================================================================================
+
+
+def to_yaml(node: Node) -> str:
+    """The spec as YAML: block style for structure, flow style for short mappings,
+    `|` blocks for multi-line semantics, keys in FORMAT order."""
+    if node.kind != "mapping":
+        _fail(node, "the spec must be a mapping")
+    out: list[str] = []
+    prev_multi = False
+    for i, (key, value) in enumerate(_ordered(node.value, "spec")):
+        lines = _Yaml().entry(key, value, 0, "spec")
+        multi = len(lines) > 1
+        if i and (multi or prev_multi):
+            out.append("")
+        out.extend(lines)
+        prev_multi = multi
+    return "\n".join(out) + "\n"
+
+
+@lru_cache(maxsize=4096)
+def _loads(text: str):
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return _Loads_failed
+
+
+_Loads_failed = object()
+
+
+def _plain_ok(s: str, flow: bool) -> bool:
+    """`s` can be written without quotes (in a flow collection when `flow`)."""
+    if not s or s != s.strip() or "\n" in s or "\t" in s:
+        return False
+    if s[0] in "-?:,[]{}#&*!|>'\"%@`" or ": " in s or " #" in s or s.endswith(":"):
+        return False
+    if flow and any(c in s for c in ",[]{}"):
+        return False
+    if any(not c.isprintable() for c in s):
+        return False
+    doc = f"[{s}]" if flow else f"k: {s}"
+    got = _loads(doc)
+    want = [s] if flow else {"k": s}
+    return got == want
+
+
+def _double_quoted(s: str) -> str:
+    q = json.dumps(s, ensure_ascii=False)
+    return "".join(c if c.isprintable() or c in "\n" else
+                   (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}") for c in q)
+
+
+def _key(k: str) -> str:
+    return k if _plain_ok(k, True) and re.fullmatch(r"[A-Za-z_][\w.-]*", k) else _double_quoted(k)
+
+
+def _scalar(node: Node, flow: bool) -> str:
+    v = node.value
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if v is None:
+        return "null"
+    if isinstance(v, float):  # pragma: no cover - a spec has no floats, but keep them
+        return repr(v)
+    s = str(v)
+    return s if _plain_ok(s, flow) else _double_quoted(s)
+
+
+def _block_scalar(s: str, indent: int, code: bool) -> list[str] | None:
+    """`|` (or, for long prose, `>`) block lines for `s`, or None if no block style
+    reads back as exactly `s`. The first line is the indicator."""
+    if not s.strip() or "\r" in s or any(not (c.isprintable() or c in "\n\t") for c in s):
+        return None
+    pad = " " * indent
+    candidates = []
+    body = s.rstrip("\n")
+    trail = len(s) - len(body)
+    chomp = {0: "-", 1: ""}.get(trail, "+")
+    if "\n" not in body and not code and len(body) + indent > WIDTH and "  " not in body:
+        wrapped = textwrap.wrap(body, width=max(40, WIDTH - indent), break_long_words=False,
+                                break_on_hyphens=False)
+        if chomp != "+":
+            candidates.append([">" + chomp] + [pad + ln for ln in wrapped])
+    lines = body.split("\n") + [""] * (trail - 1 if trail > 1 else 0)
+    ind = str(len(INDENT)) if lines[0][:1] in (" ", "\t") else ""
+    candidates.append(["|" + ind + chomp] + [pad + ln if ln else "" for ln in lines])
+    for cand in candidates:
+        doc = "k: " + cand[0] + "\n" + "\n".join(ln[indent - len(INDENT):] if ln else "" for ln in cand[1:]) + "\n"
+        if _loads(doc) == {"k": s}:
+            return cand
+    return None
+
+
+class _Yaml:
+    def entry(self, key: str, node: Node, indent: int, parent: str) -> list[str]:
+        """`key: value` at `indent`, as lines."""
+        pad = " " * indent
+        head = f"{pad}{_key(key)}:"
+        kind = self.kind_of(parent, key)
+        if node.kind == "text":
+            code = (parent, key) in _CODE_KEYS or (parent == "instruction" and key == "semantics")
+            s = node.value
+            one = _scalar(node, False)
+            if "\n" not in s and len(head) + 1 + len(one) <= WIDTH:
+                return [f"{head} {one}"]
+            block = _block_scalar(s, indent + len(INDENT), code)
+            if block is not None:
+                return [f"{head} {block[0]}"] + block[1:]
+            return [f"{head} {_double_quoted(s)}"]
+        if node.kind not in ("mapping", "list"):
+            return [f"{head} {_scalar(node, False)}"]
+        if kind not in _BLOCK_KINDS:
+            flow = self.flow(node, kind)
+            if flow is not None and len(head) + 1 + len(flow) <= WIDTH:
+                return [f"{head} {flow}"]
+        if node.kind == "list":
+            if not node.value:
+                return [f"{head} []"]
+            out = [head]
+            for item in node.value:
+                out.extend(self.item(item, indent + len(INDENT), kind))
+            return out
+        if not node.value:
+            return [f"{head} {{}}"]
+        out = [head]
+        items = _ordered(node.value, kind) if kind in FORMAT else list(node.value.items())
+        for k, v in items:
+            out.extend(self.entry(k, v, indent + len(INDENT), kind))
+        return out
+
+    def item(self, node: Node, indent: int, kind: str) -> list[str]:
+        """`- value` at `indent`."""
+        pad = " " * indent
+        if node.kind == "text":
+            code = kind == "invariants"
+            s = node.value
+            one = _scalar(node, False)
+            if "\n" not in s and len(pad) + 2 + len(one) <= WIDTH:
+                return [f"{pad}- {one}"]
+            block = _block_scalar(s, indent + len(INDENT), code)
+            if block is not None:
+                return [f"{pad}- {block[0]}"] + block[1:]
+            return [f"{pad}- {_double_quoted(s)}"]
+        if node.kind in ("mapping", "list"):
+            flow = self.flow(node, kind)
+            if flow is not None and len(pad) + 2 + len(flow) <= WIDTH:
+                return [f"{pad}- {flow}"]
+            if node.kind == "mapping" and node.value:
+                lines: list[str] = []
+                for k, v in node.value.items():
+                    lines.extend(self.entry(k, v, indent + len(INDENT), kind))
+                return [f"{pad}- " + lines[0].lstrip()] + lines[1:]
+            _fail(node, "a nested list is not part of the spec format")
+        return [f"{pad}- {_scalar(node, False)}"]
+
+    def flow(self, node: Node, kind: str) -> str | None:
+        """The node in flow style, or None when it holds multi-line text."""
+        if node.kind == "list":
+            parts = []
+            for item in node.value:
+                if item.kind == "mapping" and len(item.value) == 1:
+                    (k, v), = item.value.items()
+                    inner = self.flow(v, k)
+                    if inner is None:
+                        return None
+                    parts.append(f"{_key(k)}: {inner}")  # `[rd: reg]`: a one-pair mapping
+                else:
+                    inner = self.flow(item, kind)
+                    if inner is None:
+                        return None
+                    parts.append(inner)
+            return "[" + ", ".join(parts) + "]"
+        if node.kind == "mapping":
+            parts = []
+            items = _ordered(node.value, kind) if kind in FORMAT else list(node.value.items())
+            for k, v in items:
+                inner = self.flow(v, self.kind_of(kind, k))
+                if inner is None:
+                    return None
+                parts.append(f"{_key(k)}: {inner}")
+            return "{" + ", ".join(parts) + "}"
+        if node.kind == "text" and "\n" in node.value:
+            return None
+        return _scalar(node, True)
+
+    @staticmethod
+    def kind_of(parent: str, key: str) -> str:
+        """The kind of the value under `key` in a mapping of kind `parent`."""
+        return _KIND_BY_KEY.get((parent, key)) or _KIND_BY_PARENT.get(parent) or key
+
+
+_KIND_BY_KEY = {
+    ("spec", "state"): "state", ("spec", "storage"): "storage", ("spec", "traps"): "traps",
+    ("spec", "contexts"): "contexts", ("spec", "instructions"): "instructions",
+    ("spec", "invariants"): "invariants", ("spec", "constants"): "constants",
+    ("spec", "references"): "references", ("element", "fields"): "fields",
+    ("storage", "translation"): "translation", ("traps", "causes"): "causes",
+    ("contexts", "guest"): "guests",
+}
+_KIND_BY_PARENT = {"state": "element", "fields": "field", "causes": "cause", "guests": "guest",
+                   "instructions": "instruction"}
+
+
+# Mappings always written in block style (one entry a line).
+_BLOCK_KINDS = {"state", "storage", "traps", "causes", "contexts", "guests", "guest", "invariants",
+                "constants", "instructions", "instruction", "references"}
+
+
+# =====================================================================================
+# .isa
+# =====================================================================================
+
+# The order of declarations in a printed `.isa` file: the machine first, the
+# instructions last (YAML keeps FORMAT's order).
+ISA_ORDER = ("isa", "description", "references", "word", "insn_width", "modes", "mode", "state", "reset",
+             "storage", "traps", "constants", "helpers", "contexts", "invariants", "instructions")
+
+
+def to_isa(node: Node) -> str:
+    """The spec as `.isa` text (see `isa_format.py` for the syntax)."""
+    return _Isa().spec(node)
+
+
+def _isa_name(n: str, node: Node | None = None, escape: tuple[str, ...] = ()) -> str:
+    """A name; backquoted when it is one of the keywords that may follow it (`escape`)."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n):
+        if node is not None:
+            _fail(node, f"'{n}' is not a name (letters, digits, _)")
+        raise _Unprintable(f"cannot print this spec: '{n}' is not a name")
+    return f"`{n}`" if n in escape else n
+
+
+def _isa_short_string(s: str) -> str:
+    out = []
+    for c in s:
+        if c in '\\"':
+            out.append("\\" + c)
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\t":
+            out.append("\\t")
+        elif c == "\r":
+            out.append("\\r")
+        elif not c.isprintable() or c in "\x85\u2028\u2029":
+            out.append(f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
+def _isa_long_string(s: str, indent: int) -> str | None:
+    """`\"\"\"` text over several lines, or None when it would not read back as `s`."""
+    from .isa_format import _unescape, long_string_value
+
+    if "\r" in s:
+        return None
+    pad = " " * indent
+    body = s[:-1] if s.endswith("\n") else s
+    out_lines = []
+    for ln in body.split("\n"):
+        esc = ln.replace("\\", "\\\\").replace('"""', '\\"""')
+        esc = "".join(c if c.isprintable() or c == "\t" else f"\\u{ord(c):04x}" for c in esc)
+        if esc[:1] in (" ", "\t"):
+            esc = ("\\x20" if esc[0] == " " else "\\t") + esc[1:]
+        if esc[-1:] in (" ", "\t"):
+            esc = esc[:-1] + ("\\x20" if esc[-1] == " " else "\\t")
+        if esc.endswith('"'):
+            esc = esc[:-1] + '\\"'
+        if len(esc) + indent > WIDTH and " " in esc:
+            out_lines.extend(_wrap_continued(esc, WIDTH - indent))
+        else:
+            out_lines.append(esc)
+    text = '"""\n' + "\n".join(pad + ln if ln else "" for ln in out_lines)
+    text += ("\n" + pad + '"""') if s.endswith("\n") else '"""'
+    raw = text[3:-3]
+    try:
+        if _unescape(long_string_value(raw), "", 1, 1) != s:
+            return None
+    except SpecError:  # pragma: no cover - the escapes above are all valid
+        return None
+    return text
+
+
+def _wrap_continued(line: str, width: int) -> list[str]:
+    """Cut a long line at single spaces, ending each piece but the last with `\\`
+    (which joins it to the next line again). Never cuts inside an escape."""
+    pieces, cur = [], ""
+    for word in re.split(r"(?<=[^ ]) (?=[^ ])", line):
+        if cur and len(cur) + 1 + len(word) + 2 > width:
+            pieces.append(cur + " \\")
+            cur = word
+        else:
+            cur = f"{cur} {word}" if cur else word
+    pieces.append(cur)
+    # A piece must not end in an odd run of backslashes before the joining one.
+    return pieces if all(not re.search(r"(?<!\\)(\\\\)*\\ \\$", p) for p in pieces[:-1]) else [line]
+
+
+def _isa_string(node: Node, indent: int, room: int) -> str:
+    if node.kind != "text":
+        _fail(node, f"expected text, not {node.kind} {node.value!r}")
+    s = node.value
+    short = _isa_short_string(s)
+    if "\n" not in s and len(short) <= room:
+        return short
+    long = _isa_long_string(s, indent)
+    return long if long is not None else short
+
+
+def _isa_number(node: Node, hex_from: int | None = None) -> str:
+    if node.kind != "integer":
+        _fail(node, f"expected a whole number, not {node.kind} {node.value!r}")
+    v = node.value
+    if v < 0:
+        _fail(node, f"a negative number ({v}) cannot be written in .isa")
+    return hex(v) if hex_from is not None and v >= hex_from else str(v)
+
+
+def _is_line_code(s: str) -> bool:
+    """Can the condition sit after its keyword on one line?"""
+    return bool(s.strip()) and "\n" not in s.strip() and not re.search(r"[{}#]|//", s) and s == s.strip()
+
+
+class _Isa:
+    def spec(self, node: Node) -> str:
+        if node.kind != "mapping":
+            _fail(node, "the spec must be a mapping")
+        d = node.value
+        for k in d:
+            if k not in FORMAT["spec"]:
+                _fail(d[k], f"unknown key '{k}'")
+        sections: list[list[str]] = []
+        for key in ISA_ORDER:
+            if key in d:
+                lines = getattr(self, "s_" + key)(d[key])
+                if lines:
+                    sections.append(lines)
+        # Short one-line declarations sit together; a block gets blank lines around it.
+        out: list[str] = []
+        prev_multi = False
+        for lines in sections:
+            multi = len(lines) > 1
+            if out and (multi or prev_multi):
+                out.append("")
+            out.extend(lines)
+            prev_multi = multi
+        return "\n".join(out) + "\n"
+
+    # ---- header ----
+
+    def s_isa(self, n: Node) -> list[str]:
+        if n.kind == "text" and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*", n.value):
+            return [f"isa {n.value}"]
+        return [f"isa {_isa_string(n, 2, WIDTH)}"]
+
+    def s_description(self, n: Node) -> list[str]:
+        if n.value is None:
+            return []
+        return f"description {_isa_string(n, 2, WIDTH - 12)}".split("\n")
+
+    def s_references(self, n: Node) -> list[str]:
+        if n.kind != "list":
+            _fail(n, "references must be a list of text")
+        if not n.value:
+            return []
+        items = [_isa_string(r, 4, WIDTH - 4) for r in n.value]
+        one = "references " + ", ".join(items)
+        if len(one) <= WIDTH and "\n" not in one:
+            return [one]
+        lines = ["references"]
+        for i, it in enumerate(items):
+            sep = "," if i < len(items) - 1 else ""
+            it_lines = it.split("\n")
+            lines.append("  " + it_lines[0])
+            lines.extend(it_lines[1:])
+            lines[-1] += sep
+        return lines
+
+    def s_word(self, n: Node) -> list[str]:
+        return [f"word {_isa_number(n)}"]
+
+    def s_insn_width(self, n: Node) -> list[str]:
+        return [f"insn_width {_isa_number(n)}"]
+
+    def s_modes(self, n: Node) -> list[str]:
+        if n.kind == "list":
+            return ["modes " + ", ".join(_isa_name(x.value, x) for x in n.value)]
+        if n.kind == "mapping":
+            return ["modes " + ", ".join(f"{_isa_name(k, v)} = {_isa_number(v)}" for k, v in n.value.items())]
+        _fail(n, "modes must be a list or a mapping")
+
+    def s_mode(self, n: Node) -> list[str]:
+        if n.kind != "text" or not re.fullmatch(r"\s*\w+(\.\w+)?\s*", n.value):
+            _fail(n, "mode must be ELEMENT or ELEMENT.FIELD")
+        parts = n.value.strip().split(".")
+        return ["mode " + ".".join(_isa_name(p, n) for p in parts)]
+
+    def _assignments(self, word: str, n: Node, hex_from: int | None = None) -> list[str]:
+        if n.kind != "mapping":
+            _fail(n, f"{word} must be a mapping")
+        if not n.value:
+            return []
+        items = [f"{_isa_name(k, v)} = {_isa_number(v, hex_from)}" for k, v in n.value.items()]
+        one = f"{word} " + ", ".join(items)
+        if len(one) <= WIDTH:
+            return [one]
+        return [word] + [f"  {it}," for it in items[:-1]] + [f"  {items[-1]}"]
+
+    def s_reset(self, n: Node) -> list[str]:
+        return self._assignments("reset", n)
+
+    def s_constants(self, n: Node) -> list[str]:
+        return self._assignments("constants", n, hex_from=256)
+
+    # ---- state ----
+
+    def s_state(self, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            _fail(n, "state must be a mapping")
+        heads = {}
+        for name, el in n.value.items():
+            if el.kind != "mapping":
+                _fail(el, f"state element '{name}' must be a mapping")
+            count = el.value.get("count")
+            heads[name] = _isa_name(name, el, ELEMENT_ATTRIBUTES) + (f"[{_isa_number(count)}]" if count is not None else "") + ":"
+        col = max((len(h) for h in heads.values()), default=0)
+        lines = ["state {"]
+        for name, el in n.value.items():
+            lines.extend(self.element(heads[name].ljust(col), el))
+        lines.append("}")
+        return lines
+
+    def element(self, head: str, n: Node) -> list[str]:
+        d = n.value
+        for k in d:
+            if k not in FORMAT["element"]:
+                _fail(d[k], f"unknown key '{k}' in a state element")
+        if "width" not in d:
+            _fail(n, "a state element needs a width")
+        parts = [f"{INDENT}{head} {_isa_number(d['width'])}"]
+        if "role" in d:
+            parts.append(f"role {_isa_name(d['role'].value, d['role'])}")
+        if "zero" in d:
+            parts.append(f"zero {_isa_number(d['zero'])}")
+        if "names" in d:
+            nn = d["names"]
+            if nn.kind != "list":
+                _fail(nn, "names must be a list")
+            parts.append("names (" + ", ".join(_isa_name(x.value, x) for x in nn.value) + ")")
+        if self._flag(d, "readonly"):
+            parts.append("readonly")
+        line = " ".join(parts)
+        desc = d.get("description")
+        if desc is not None and desc.value is not None:
+            s = _isa_string(desc, 2 * len(INDENT), WIDTH - len(line) - 1)
+            line += " " + s.split("\n")[0]
+            extra = s.split("\n")[1:]
+        else:
+            extra = []
+        lines = [line] + extra
+        if "fields" in d and d["fields"].value is not None:
+            f = d["fields"]
+            if f.kind != "mapping":
+                _fail(f, "fields must be a mapping")
+            if f.value:
+                fl = [self.field(k, v) for k, v in f.value.items()]
+                one = "{ " + "; ".join(fl) + " }"
+                if all("\n" not in x for x in fl) and len(lines[-1]) + 1 + len(one) <= WIDTH:
+                    lines[-1] += " " + one
+                else:
+                    lines[-1] += " {"
+                    for x in fl:
+                        lines.extend(2 * INDENT + y if i == 0 else y for i, y in enumerate(x.split("\n")))
+                    lines.append(INDENT + "}")
+        return lines
+
+    @staticmethod
+    def _flag(d: dict[str, Node], key: str) -> bool:
+        v = d.get(key)
+        if v is None:
+            return False
+        if v.kind != "boolean":
+            _fail(v, f"{key} must be true or false")
+        return v.value
+
+    def field(self, name: str, n: Node) -> str:
+        head = f"{_isa_name(name, n, ELEMENT_ATTRIBUTES)}: "
+        if n.kind != "mapping":
+            return head + self.bits(n)
+        d = n.value
+        for k in d:
+            if k not in FORMAT["field"]:
+                _fail(d[k], f"unknown key '{k}' in field '{name}'")
+        where = d.get("bit") or d.get("bits")
+        if where is None:
+            _fail(n, f"field '{name}' needs bit or bits")
+        parts = [head + self.bits(where)]
+        if "role" in d:
+            parts.append(f"role {_isa_name(d['role'].value, d['role'])}")
+        if self._flag(d, "readonly"):
+            parts.append("readonly")
+        if d.get("description") is not None and d["description"].value is not None:
+            parts.append(_isa_string(d["description"], 3 * len(INDENT), WIDTH))
+        return " ".join(parts)
+
+    @staticmethod
+    def bits(n: Node) -> str:
+        if n.kind == "integer":
+            return str(n.value)
+        m = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", str(n.value)) if n.kind == "text" else None
+        if m is None:
+            _fail(n, f"bits must be N or \"HI:LO\", not {n.value!r}")
+        hi, lo = int(m.group(1)), int(m.group(2))
+        return f"{hi}:{lo}"
+
+    # ---- storage and traps ----
+
+    def s_storage(self, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            _fail(n, "storage must be a mapping")
+        parts = ["storage"]
+        for k, v in _ordered(n.value, "storage"):
+            if k in ("size", "unit"):
+                parts.append(f"{k} {_isa_number(v)}")
+            elif k == "endian":
+                parts.append(f"endian {_isa_name(v.value, v)}")
+            elif k == "translation":
+                if v.kind == "text" and v.value == "none":
+                    parts.append("translation none")
+                elif v.kind == "mapping" and set(v.value) == {"relocation", "bound"}:
+                    r, b = v.value["relocation"], v.value["bound"]
+                    parts.append(f"translation relocation {_isa_name(r.value, r)} bound {_isa_name(b.value, b)}")
+                else:
+                    _fail(v, "translation must be none or {relocation, bound}")
+            else:
+                _fail(v, f"unknown key '{k}' in storage")
+        return [" ".join(parts)]
+
+    def s_traps(self, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            _fail(n, "traps must be a mapping")
+        d = n.value
+        lines = ["traps {"]
+        for k in d:
+            if k not in FORMAT["traps"]:
+                _fail(d[k], f"unknown key '{k}' in traps")
+        if "cause_width" in d:
+            lines.append(f"{INDENT}cause_width {_isa_number(d['cause_width'])}")
+        if "causes" in d:
+            c = d["causes"]
+            if c.kind != "mapping":
+                _fail(c, "causes must be a mapping")
+            for name, v in c.value.items():
+                lines.append(INDENT + self.cause(name, v))
+        if "memory_cause" in d:
+            mc = d["memory_cause"]
+            lines.append(f"{INDENT}memory_cause {_isa_name(mc.value, mc)}")
+        if "deliver" in d:
+            lines.extend(self.code_block(f"{INDENT}deliver", d["deliver"], INDENT))
+        lines.append("}")
+        return lines
+
+    def cause(self, name: str, n: Node) -> str:
+        head = f"cause {_isa_name(name, n)} = "
+        if n.kind != "mapping":
+            return head + _isa_number(n)
+        d = n.value
+        for k in d:
+            if k not in FORMAT["cause"]:
+                _fail(d[k], f"unknown key '{k}' in cause '{name}'")
+        if "code" not in d:
+            _fail(n, f"cause '{name}' needs a code")
+        parts = [head + _isa_number(d["code"])]
+        if self._flag(d, "memory"):
+            parts.append("memory")
+        if d.get("description") is not None and d["description"].value is not None:
+            parts.append(_isa_string(d["description"], 2 * len(INDENT), WIDTH))
+        return " ".join(parts)
+
+    # ---- semantics text ----
+
+    def code_block(self, head: str, n: Node, indent: str, inline_ok: bool = True) -> list[str]:
+        """`head { text }`, on one line when the text is one short line without comments."""
+        s = self.code_text(n)
+        stripped = s.strip()
+        if (inline_ok and "\n" not in stripped and not re.search(r"#|//", stripped)
+                and len(head) + len(stripped) + 5 <= WIDTH):
+            return [f"{head} {{ {stripped} }}" if stripped else f"{head} {{}}"]
+        body = textwrap.dedent(s.strip("\n"))
+        lines = [f"{head} {{"]
+        lines.extend((indent + INDENT + ln).rstrip() if ln.strip() else "" for ln in body.split("\n"))
+        lines.append(f"{indent}}}")
+        return lines
+
+    @staticmethod
+    def code_text(n: Node) -> str:
+        if n.kind in ("integer", "boolean"):  # `where: true` read by YAML as a boolean
+            return str(n.value).lower()
+        if n.kind != "text":
+            _fail(n, f"expected semantics text, not {n.kind}")
+        return n.value
+
+    def code(self, head: str, n: Node, indent: str = "") -> list[str]:
+        """A condition: `head TEXT` on one line, or in braces."""
+        s = self.code_text(n)
+        if _is_line_code(s):
+            return [f"{head} {s}"]
+        return self.code_block(head, n, indent)
+
+    def s_helpers(self, n: Node) -> list[str]:
+        return self.code_block("helpers", n, "", inline_ok=False)
+
+    def s_contexts(self, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            _fail(n, "contexts must be a mapping")
+        d = n.value
+        for k in d:
+            if k not in FORMAT["contexts"]:
+                _fail(d[k], f"unknown key '{k}' in contexts")
+        lines = []
+        if "host" in d:
+            lines.extend(self.code("host", d["host"]))
+        g = d.get("guest")
+        if g is not None:
+            if g.kind != "mapping":
+                _fail(g, "guest must be a mapping")
+            for name, c in g.value.items():
+                lines.extend(self.guest(name, c))
+        return lines
+
+    def guest(self, name: str, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            _fail(n, f"guest context '{name}' must be a mapping")
+        d = n.value
+        for k in d:
+            if k not in FORMAT["guest"]:
+                _fail(d[k], f"unknown key '{k}' in guest context '{name}'")
+        mm = d.get("modes")
+        if mm is None or mm.kind != "mapping" or not mm.value:
+            _fail(n, f"guest context '{name}' needs modes: a mapping virtual -> real")
+        pairs = ", ".join(f"{_isa_name(v, r)} -> {_isa_name(r.value, r) if r.kind == 'text' else _fail(r, 'a level name')}"
+                          for v, r in mm.value.items())
+        parts = [f"guest {_isa_name(name, n)}: {pairs}"]
+        if d.get("description") is not None and d["description"].value is not None:
+            parts.append(_isa_string(d["description"], 2 * len(INDENT), WIDTH))
+        where = None
+        if "where" in d:
+            where = self.code("where", d["where"], INDENT)
+        one = " ".join(parts + ([where[0]] if where and len(where) == 1 else []))
+        if "\n" not in one and len(one) <= WIDTH and (where is None or len(where) == 1):
+            return [one]
+        lines = [parts[0]]
+        for p in parts[1:]:
+            p_lines = p.split("\n")
+            lines.append(2 * INDENT + p_lines[0])
+            lines.extend(p_lines[1:])
+        if where:
+            lines.append(2 * INDENT + where[0])
+            lines.extend(where[1:])
+        return lines
+
+    def s_invariants(self, n: Node) -> list[str]:
+        if n.kind != "list":
+            _fail(n, "invariants must be a list")
+        lines = []
+        for inv in n.value:
+            lines.extend(self.code("invariant", inv))
+        return lines
+
+    # ---- instructions ----
+
+    def s_instructions(self, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            _fail(n, "instructions must be a mapping")
+        out: list[str] = []
+        prev_multi = False
+        for name, insn in n.value.items():
+            lines = self.instruction(name, insn)
+            multi = len(lines) > 1
+            if out and (multi or prev_multi):
+                out.append("")
+            out.extend(lines)
+            prev_multi = multi
+        return out
+
+    def instruction(self, name: str, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            _fail(n, f"instruction '{name}' must be a mapping")
+        d = n.value
+        for k in d:
+            if k not in FORMAT["instruction"]:
+                _fail(d[k], f"unknown key '{k}' in instruction '{name}'")
+        head = f"instruction {_isa_name(name, n)}"
+        if "operands" in d:
+            head += "(" + ", ".join(self.operand(o) for o in self._list(d["operands"], "operands")) + ")"
+        attrs = []
+        if "mnemonic" in d:
+            m = d["mnemonic"]
+            if m.kind == "text" and re.fullmatch(r"[A-Za-z_]\w*", m.value):
+                attrs.append(f"mnemonic {_isa_name(m.value, m)}")
+            else:
+                attrs.append(f"mnemonic {_isa_string(m, 4, WIDTH)}")
+        if "syntax" in d:
+            attrs.append(f"syntax {_isa_string(d['syntax'], 4, WIDTH)}")
+        if "encoding" in d:
+            attrs.append(f"encoding {_isa_string(d['encoding'], 4, WIDTH)}")
+        if "labels" in d:
+            labels = self._list(d["labels"], "labels")
+            if labels:
+                attrs.append("labels " + ", ".join(_isa_name(x.value, x) if x.kind == "text" else _fail(x, "a label name")
+                                                   for x in labels))
+        if d.get("description") is not None and d["description"].value is not None:
+            attrs.append(_isa_string(d["description"], 4, WIDTH - 4))
+        if "semantics" not in d:
+            _fail(n, f"instruction '{name}' has no semantics")
+        one = " ".join([head] + attrs)
+        if "\n" in one or len(one) > WIDTH - 4:
+            lines = [head]
+            for a in attrs:
+                lines.extend((2 * INDENT + ln) if i == 0 else ln for i, ln in enumerate(a.split("\n")))
+            last = lines.pop()
+        else:
+            lines, last = [], one
+        lines.extend(self.code_block(last, d["semantics"], ""))
+        return lines
+
+    @staticmethod
+    def _list(n: Node, what: str) -> list[Node]:
+        if n.kind != "list":
+            _fail(n, f"{what} must be a list")
+        return n.value
+
+    def operand(self, n: Node) -> str:
+        if n.kind != "mapping" or len(n.value) != 1:
+            _fail(n, "an operand must be NAME: KIND")
+        (name, kind), = n.value.items()
+        if kind.kind != "text":
+            _fail(kind, "an operand kind must be text")
+        m = re.fullmatch(r"\s*(\w+)\s*(?:\(\s*(\w+)\s*\))?(?:\s+(\w+))?\s*", kind.value)
+        if m is None:
+            _fail(kind, f"unknown operand kind '{kind.value}'")
+        k = m.group(1) + (f"({_isa_name(m.group(2), kind)})" if m.group(2) else "") + (f" {m.group(3)}" if m.group(3) else "")
+        return f"{_isa_name(name, n)}: {k}"
+
+
+__all__ = ["to_yaml", "to_isa", "ISA_ORDER", "WIDTH"]
