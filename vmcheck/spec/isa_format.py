@@ -141,10 +141,14 @@ def _word_at(text: str, pos: int) -> str:
 
 def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
     expected = set(getattr(e, "expected", None) or getattr(e, "allowed", None) or ())
-    stack = []
+    stack: list = []
     ip = getattr(e, "interactive_parser", None)
     if ip is not None:
         stack = list(ip.parser_state.value_stack)
+        try:
+            expected = set(ip.accepts())  # exact; LALR's lookahead sets merge contexts
+        except Exception:  # pragma: no cover - keep Lark's own set
+            pass
     at_end = isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END")
 
     if at_end:
@@ -159,25 +163,30 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
 
     line, col, pos = e.line, e.column, e.pos_in_stream
     word = _word_at(text, pos)
-    hint = None
-    if word.startswith('"') and (len(word) == 1 or not word.endswith('"')) and not word.startswith('"""'):
+    if word.startswith('"') and text[max(0, pos - 2):pos] == '""':  # `"""` read as `""` then `"`
+        return Diagnostic(Span(file, line, col - 2), 'syntax error: unterminated string; expected a closing \'"""\'')
+    if word.startswith('"') and (len(word) == 1 or not word.endswith('"')):
         return Diagnostic(Span(file, line, col), "syntax error: unterminated string; expected a closing '\"' on the same line",
                           'a string that spans lines is written """like this"""')
-    if word == '"""':
-        return Diagnostic(Span(file, line, col), 'syntax error: unterminated string; expected a closing \'"""\'')
 
-    # `pc: 32 rol pc`: a misspelt attribute reads as the next element's name,
-    # and the error surfaces one token later. Point at the misspelling.
     prev = stack[-1] if stack else None
-    if (isinstance(prev, Tree) and prev.data == "name" and expected <= {"COLON", "LSQB"}
-            and prev.children and isinstance(prev.children[0], Token)):
-        tok = prev.children[0]
-        close = difflib.get_close_matches(str(tok), ELEMENT_ATTRIBUTES, n=1)
-        if close:
-            return Diagnostic(_tok_span(file, tok), f"syntax error: unexpected '{tok}'; expected an attribute "
-                              f"({', '.join(ELEMENT_ATTRIBUTES)}), a description, or the next element",
-                              f"did you mean '{close[0]}'?")
+    if isinstance(prev, Tree) and prev.data == "name" and prev.children:
+        prev = prev.children[0]
+    if isinstance(prev, Token):
+        # `pc: 32 rol pc`: a misspelt attribute reads as the next element's name,
+        # and the error surfaces one token later. Point at the misspelling.
+        if prev.type == "NAME" and expected <= {"COLON", "LSQB"}:
+            close = difflib.get_close_matches(str(prev), ELEMENT_ATTRIBUTES, n=1)
+            if close:
+                return Diagnostic(_tok_span(file, prev), f"syntax error: unexpected '{prev}'; expected an attribute "
+                                  f"({', '.join(ELEMENT_ATTRIBUTES)}), a description, or the next element",
+                                  f"did you mean '{close[0]}'?")
+        # `role: 2` after an element: the attribute keyword, not a name.
+        if str(prev) in ELEMENT_ATTRIBUTES and prev.type != "NAME" and word == ":":
+            return Diagnostic(_tok_span(file, prev), f"syntax error: unexpected ':' after the keyword '{prev}'; "
+                              "expected a name", f"to name an element or a field '{prev}', write `{prev}`")
 
+    hint = None
     kw = [w.strip("'") for w in (_terminal_word(t) for t in expected) if w.startswith("'")]
     close = difflib.get_close_matches(word, [k for k in kw if k.isidentifier()], n=1, cutoff=0.7)
     if close:
