@@ -43,8 +43,9 @@ _KEYWORD = re.compile(r"\s*([A-Za-z_.][\w.]*)")
 _NUMBER = re.compile(r"(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*)\Z")
 _SYMBOL = re.compile(r"[A-Za-z_][\w.]*\Z")
 _TERM = re.compile(r"\s*([+-])?\s*([^\s+-]+)\s*")
-# What an operand may contain: not the separators templates use.
-_OPERAND_TEXT = r"[^\s,()\[\]{}]+?"
+# What an operand may contain: not the separators templates use (spaces are
+# fine: `end - start`).
+_OPERAND_TEXT = r"[^,()\[\]{}]+?"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ from pathlib import Path
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import Lexer
+from lark.parsers.lalr_analysis import Shift
 
 from ..errors import Diagnostic, Span, SpecError
 from .nodes import Node
@@ -59,9 +61,98 @@ DECLARATIONS = (
 ELEMENT_ATTRIBUTES = ("role", "readonly", "zero", "names")
 
 
+class _IsaLexer(Lexer):
+    """Tokens for the LALR parser, chosen by what the parser can take next.
+
+    At each position the candidate tokens (a keyword, punctuation, a name, a
+    number, a string, semantics text...) are tried in order, and the first one
+    the parse table accepts wins. The test follows the table's reductions to
+    the shift, so it is exact, unlike Lark's contextual lexer, whose states
+    merge lookaheads from every context (after `pc: 32`, `mode` would read as
+    the `mode` declaration). So a word is a keyword only where the grammar can
+    take that keyword: elements may be named `state` or `mode`, and semantics
+    may say `mode = mpp`. Only where a keyword and a name both fit (an element
+    named `role` after another element) must the name be written `role`.
+    """
+
+    __future_interface__ = 2
+
+    def __init__(self, conf):
+        self.ignore = [re.compile(t.pattern.to_regexp()) for t in conf.terminals if t.name in conf.ignore]
+        strs = [t for t in conf.terminals if t.pattern.type == "str"]
+        self.keywords = {t.pattern.value: t.name for t in strs if re.fullmatch(r"[A-Za-z_]\w*", t.pattern.value)}
+        self.puncts = sorted(((t.pattern.value, t.name) for t in strs if t.pattern.value not in self.keywords),
+                             key=lambda p: -len(p[0]))
+        by_name = {t.name: t for t in conf.terminals}
+        order = ("LONG_STRING", "STRING", "QNAME", "NAME", "NUMBER", "ISA_NAME", "CODE_TEXT", "LINE_CODE")
+        self.regexps = [(n, re.compile(by_name[n].pattern.to_regexp())) for n in order]
+
+    @staticmethod
+    def accepts(parser_state, term: str) -> bool:
+        states = parser_state.parse_conf.states
+        stack = list(parser_state.state_stack)
+        while True:
+            action = states[stack[-1]].get(term)
+            if action is None:
+                return False
+            kind, arg = action
+            if kind is Shift:
+                return True
+            if arg.expansion:
+                del stack[-len(arg.expansion):]
+            stack.append(states[stack[-1]][arg.origin.name][1])
+
+    def candidates(self, text: str, pos: int):
+        if text.startswith('"""', pos):
+            m = self.regexps[0][1].match(text, pos)
+            if m:
+                yield "LONG_STRING", m.group(0)
+        m = re.compile(r"[A-Za-z_]\w*").match(text, pos)
+        if m and m.group(0) in self.keywords:
+            yield self.keywords[m.group(0)], m.group(0)
+        for value, name in self.puncts:
+            if text.startswith(value, pos):
+                yield name, value
+        for name, rx in self.regexps[1:]:
+            m = rx.match(text, pos)
+            if m and m.group(0):
+                yield name, m.group(0)
+
+    def lex(self, lexer_state, parser_state):
+        text_slice = lexer_state.text
+        text = getattr(text_slice, "text", text_slice)
+        end = getattr(text_slice, "end", len(text))
+        ctr = lexer_state.line_ctr
+        while ctr.char_pos < end:
+            pos = ctr.char_pos
+            skipped = False
+            for rx in self.ignore:
+                m = rx.match(text, pos)
+                if m and m.group(0):
+                    ctr.feed(m.group(0))
+                    skipped = True
+                    break
+            if skipped:
+                continue
+            found = list(self.candidates(text, pos))
+            if not found:
+                allowed = {t for t in (*self.keywords.values(), *(n for _, n in self.puncts), *(n for n, _ in self.regexps))
+                           if self.accepts(parser_state, t)}
+                raise UnexpectedCharacters(text, pos, ctr.line, ctr.column, allowed=allowed, state=parser_state)
+            # The first candidate the parser takes; if none, the first one, so the
+            # parser reports the error with what it expected.
+            kind, value = next(((k, v) for k, v in found if self.accepts(parser_state, k)), found[0])
+            line, col = ctr.line, ctr.column
+            ctr.feed(value)
+            tok = Token(kind, value, pos, line, col, ctr.line, ctr.column, ctr.char_pos)
+            lexer_state.last_token = tok
+            yield tok
+
+
 @lru_cache(maxsize=None)
 def parser() -> Lark:
-    return Lark(GRAMMAR.read_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return Lark(GRAMMAR.read_text(), parser="lalr", lexer=_IsaLexer, propagate_positions=True,
+                maybe_placeholders=True)
 
 
 @lru_cache(maxsize=None)
@@ -275,8 +366,9 @@ def code_text(raw: str, file: str, line: int, col: int) -> tuple[str, Origin]:
 
     `line`/`col` (1-based) is where `raw` starts. A body that starts on the brace's
     line keeps that line; otherwise it starts on the next line. The lines after the
-    first lose their common indentation; a body whose closing brace sits on a line
-    of its own ends with a line break. The Origin maps the text back to the file.
+    first lose their common indentation; a body of several lines whose closing brace
+    sits on a line of its own ends with a line break. The Origin maps the text back
+    to the file.
     """
     lines = raw.split("\n")
     first, rest = lines[0], lines[1:]
@@ -301,7 +393,8 @@ def code_text(raw: str, file: str, line: int, col: int) -> tuple[str, Origin]:
     if first_col is None:
         first_col = len(indent)
     text_lines = head + tail
-    text = "\n".join(text_lines) + ("\n" if final_newline else "")
+    # One line needs no line break (YAML would write it plain); several end with one, like `|`.
+    text = "\n".join(text_lines) + ("\n" if final_newline and len(text_lines) > 1 else "")
     return text, Origin(file, start_line, first_col, len(indent))
 
 

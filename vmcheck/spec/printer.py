@@ -130,7 +130,7 @@ def _block_scalar(s: str, indent: int, code: bool) -> list[str] | None:
     body = s.rstrip("\n")
     trail = len(s) - len(body)
     chomp = {0: "-", 1: ""}.get(trail, "+")
-    if "\n" not in body and not code and len(body) + indent > WIDTH and "  " not in body:
+    if "\n" not in body and not code and "  " not in body:
         wrapped = textwrap.wrap(body, width=max(40, WIDTH - indent), break_long_words=False,
                                 break_on_hyphens=False)
         if chomp != "+":
@@ -162,6 +162,8 @@ class _Yaml:
                 return [f"{head} {block[0]}"] + block[1:]
             return [f"{head} {_double_quoted(s)}"]
         if node.kind not in ("mapping", "list"):
+            if parent == "constants" and node.kind == "integer" and node.value >= 256:
+                return [f"{head} {node.value:#x}"]  # as .isa prints them
             return [f"{head} {_scalar(node, False)}"]
         if kind not in _BLOCK_KINDS:
             flow = self.flow(node, kind)
@@ -335,6 +337,20 @@ def _isa_long_string(s: str, indent: int) -> str | None:
     return text
 
 
+def _wrap_items(head: str, items: list[str], tail: str, indent: str) -> list[str]:
+    """`head` + items joined by ", " + `tail`, cut after commas to stay under WIDTH."""
+    lines, cur = [], head
+    for i, it in enumerate(items):
+        piece = it + ("," if i < len(items) - 1 else tail)
+        if cur.strip() and cur != head and len(cur) + 1 + len(piece) > WIDTH:
+            lines.append(cur.rstrip())
+            cur = indent + piece
+        else:
+            cur = cur + (" " if cur != head and not cur.endswith(" ") else "") + piece
+    lines.append(cur)
+    return lines
+
+
 def _wrap_continued(line: str, width: int) -> list[str]:
     """Cut a long line at single spaces, ending each piece but the last with `\\`
     (which joins it to the next line again). Never cuts inside an escape."""
@@ -350,12 +366,14 @@ def _wrap_continued(line: str, width: int) -> list[str]:
     return pieces if all(not re.search(r"(?<!\\)(\\\\)*\\ \\$", p) for p in pieces[:-1]) else [line]
 
 
-def _isa_string(node: Node, indent: int, room: int) -> str:
+def _isa_string(node: Node, indent: int, room: int | None = None) -> str:
+    """A string: `"..."` when it is one line (and, if `room` is given, fits in it),
+    else a triple-quoted string over several lines."""
     if node.kind != "text":
         _fail(node, f"expected text, not {node.kind} {node.value!r}")
     s = node.value
     short = _isa_short_string(s)
-    if "\n" not in s and len(short) <= room:
+    if "\n" not in s and (room is None or len(short) <= room):
         return short
     long = _isa_long_string(s, indent)
     return long if long is not None else short
@@ -372,7 +390,7 @@ def _isa_number(node: Node, hex_from: int | None = None) -> str:
 
 def _is_line_code(s: str) -> bool:
     """Can the condition sit after its keyword on one line?"""
-    return bool(s.strip()) and "\n" not in s.strip() and not re.search(r"[{}#]|//", s) and s == s.strip()
+    return bool(s.strip()) and "\n" not in s.strip() and not re.search(r"[{}#]|//", s)
 
 
 class _Isa:
@@ -405,7 +423,7 @@ class _Isa:
     def s_isa(self, n: Node) -> list[str]:
         if n.kind == "text" and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*", n.value):
             return [f"isa {n.value}"]
-        return [f"isa {_isa_string(n, 2, WIDTH)}"]
+        return [f"isa {_isa_string(n, 2)}"]
 
     def s_description(self, n: Node) -> list[str]:
         if n.value is None:
@@ -417,7 +435,7 @@ class _Isa:
             _fail(n, "references must be a list of text")
         if not n.value:
             return []
-        items = [_isa_string(r, 4, WIDTH - 4) for r in n.value]
+        items = [_isa_string(r, 4) for r in n.value]
         one = "references " + ", ".join(items)
         if len(one) <= WIDTH and "\n" not in one:
             return [one]
@@ -438,9 +456,9 @@ class _Isa:
 
     def s_modes(self, n: Node) -> list[str]:
         if n.kind == "list":
-            return ["modes " + ", ".join(_isa_name(x.value, x) for x in n.value)]
+            return _wrap_items("modes ", [_isa_name(x.value, x) for x in n.value], "", "  ")
         if n.kind == "mapping":
-            return ["modes " + ", ".join(f"{_isa_name(k, v)} = {_isa_number(v)}" for k, v in n.value.items())]
+            return _wrap_items("modes ", [f"{_isa_name(k, v)} = {_isa_number(v)}" for k, v in n.value.items()], "", "  ")
         _fail(n, "modes must be a list or a mapping")
 
     def s_mode(self, n: Node) -> list[str]:
@@ -455,10 +473,7 @@ class _Isa:
         if not n.value:
             return []
         items = [f"{_isa_name(k, v)} = {_isa_number(v, hex_from)}" for k, v in n.value.items()]
-        one = f"{word} " + ", ".join(items)
-        if len(one) <= WIDTH:
-            return [one]
-        return [word] + [f"  {it}," for it in items[:-1]] + [f"  {items[-1]}"]
+        return _wrap_items(f"{word} ", items, "", "  ")
 
     def s_reset(self, n: Node) -> list[str]:
         return self._assignments("reset", n)
@@ -500,18 +515,24 @@ class _Isa:
             nn = d["names"]
             if nn.kind != "list":
                 _fail(nn, "names must be a list")
-            parts.append("names (" + ", ".join(_isa_name(x.value, x) for x in nn.value) + ")")
+            names = [_isa_name(x.value, x) for x in nn.value]
         if self._flag(d, "readonly"):
             parts.append("readonly")
         line = " ".join(parts)
+        if "names" in d:
+            wrapped = _wrap_items(line + " names (", names, ")", " " * (len(line) + 8))
+            line = wrapped[-1]
+            pre = wrapped[:-1]
+        else:
+            pre = []
         desc = d.get("description")
         if desc is not None and desc.value is not None:
-            s = _isa_string(desc, 2 * len(INDENT), WIDTH - len(line) - 1)
+            s = _isa_string(desc, 2 * len(INDENT))
             line += " " + s.split("\n")[0]
             extra = s.split("\n")[1:]
         else:
             extra = []
-        lines = [line] + extra
+        lines = pre + [line] + extra
         if "fields" in d and d["fields"].value is not None:
             f = d["fields"]
             if f.kind != "mapping":
@@ -554,7 +575,7 @@ class _Isa:
         if self._flag(d, "readonly"):
             parts.append("readonly")
         if d.get("description") is not None and d["description"].value is not None:
-            parts.append(_isa_string(d["description"], 3 * len(INDENT), WIDTH))
+            parts.append(_isa_string(d["description"], 3 * len(INDENT)))
         return " ".join(parts)
 
     @staticmethod
@@ -628,7 +649,7 @@ class _Isa:
         if self._flag(d, "memory"):
             parts.append("memory")
         if d.get("description") is not None and d["description"].value is not None:
-            parts.append(_isa_string(d["description"], 2 * len(INDENT), WIDTH))
+            parts.append(_isa_string(d["description"], 2 * len(INDENT)))
         return " ".join(parts)
 
     # ---- semantics text ----
@@ -658,7 +679,7 @@ class _Isa:
         """A condition: `head TEXT` on one line, or in braces."""
         s = self.code_text(n)
         if _is_line_code(s):
-            return [f"{head} {s}"]
+            return [f"{head} {s.strip()}"]
         return self.code_block(head, n, indent)
 
     def s_helpers(self, n: Node) -> list[str]:
@@ -696,10 +717,10 @@ class _Isa:
                           for v, r in mm.value.items())
         parts = [f"guest {_isa_name(name, n)}: {pairs}"]
         if d.get("description") is not None and d["description"].value is not None:
-            parts.append(_isa_string(d["description"], 2 * len(INDENT), WIDTH))
+            parts.append(_isa_string(d["description"], 2 * len(INDENT)))
         where = None
         if "where" in d:
-            where = self.code("where", d["where"], INDENT)
+            where = self.code("where", d["where"], 2 * INDENT)
         one = " ".join(parts + ([where[0]] if where and len(where) == 1 else []))
         if "\n" not in one and len(one) <= WIDTH and (where is None or len(where) == 1):
             return [one]
@@ -753,28 +774,36 @@ class _Isa:
             if m.kind == "text" and re.fullmatch(r"[A-Za-z_]\w*", m.value):
                 attrs.append(f"mnemonic {_isa_name(m.value, m)}")
             else:
-                attrs.append(f"mnemonic {_isa_string(m, 4, WIDTH)}")
+                attrs.append(f"mnemonic {_isa_string(m, 4)}")
         if "syntax" in d:
-            attrs.append(f"syntax {_isa_string(d['syntax'], 4, WIDTH)}")
+            attrs.append(f"syntax {_isa_string(d['syntax'], 4)}")
         if "encoding" in d:
-            attrs.append(f"encoding {_isa_string(d['encoding'], 4, WIDTH)}")
+            attrs.append(f"encoding {_isa_string(d['encoding'], 4)}")
         if "labels" in d:
             labels = self._list(d["labels"], "labels")
             if labels:
                 attrs.append("labels " + ", ".join(_isa_name(x.value, x) if x.kind == "text" else _fail(x, "a label name")
                                                    for x in labels))
         if d.get("description") is not None and d["description"].value is not None:
-            attrs.append(_isa_string(d["description"], 4, WIDTH - 4))
+            attrs.append(_isa_string(d["description"], 4))
         if "semantics" not in d:
             _fail(n, f"instruction '{name}' has no semantics")
-        one = " ".join([head] + attrs)
-        if "\n" in one or len(one) > WIDTH - 4:
-            lines = [head]
-            for a in attrs:
-                lines.extend((2 * INDENT + ln) if i == 0 else ln for i, ln in enumerate(a.split("\n")))
-            last = lines.pop()
-        else:
-            lines, last = [], one
+        # The header: as many attributes a line as fit, then `{`.
+        lines: list[str] = []
+        cur = head
+        for a in attrs:
+            if "\n" in a:
+                a_lines = a.split("\n")
+                lines.append(cur)
+                lines.append(2 * INDENT + a_lines[0])
+                lines.extend(a_lines[1:-1])
+                cur = a_lines[-1]
+            elif len(cur) + 1 + len(a) <= WIDTH - 2:
+                cur += " " + a
+            else:
+                lines.append(cur)
+                cur = 2 * INDENT + a
+        last = cur
         lines.extend(self.code_block(last, d["semantics"], ""))
         return lines
 
