@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from vmcheck.cli import main
 from vmcheck.errors import SpecError
 from vmcheck.spec.build import LABELS, build_isa
-from vmcheck.spec.isa_format import code_text, keywords, read_isa
+from vmcheck.spec.isa_format import EXAMPLE, code_text, keywords, read_isa
 from vmcheck.spec.library import bundled
 from vmcheck.spec.load import load_spec, read_nodes
 from vmcheck.spec.nodes import read_yaml
@@ -67,6 +67,48 @@ def test_features_example_loads_and_round_trips():
     assert [c.name for c in isa.contexts] == ["classic", "nested"]
     assert isa.instruction("br").mnemonic == "b.al"
     _round_trips(node, isa, "features")
+
+
+def test_module_example_loads_and_round_trips():
+    node = read_isa(EXAMPLE, "example.isa")
+    isa = build_isa(node, "example.isa")
+    assert [i.name for i in isa.instructions] == ["li", "ld", "halt"]
+    _round_trips(node, isa, "example")
+
+
+def _walk(node, path="spec"):
+    yield path, node
+    if isinstance(node.value, dict):
+        for k, v in node.value.items():
+            yield from _walk(v, f"{path}.{k}")
+    elif isinstance(node.value, list):
+        for i, v in enumerate(node.value):
+            yield from _walk(v, f"{path}[{i}]")
+
+
+def test_every_node_and_key_has_a_span_and_semantics_have_origins():
+    path = DATA / "features.isa"
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    code_paths = re.compile(r"spec\.(instructions\.\w+\.semantics|traps\.deliver|helpers|contexts\.host|"
+                            r"contexts\.guest\.\w+\.where|invariants\[\d+\])$")
+    n_code = 0
+    for where, node in _walk(read_isa(text, str(path))):
+        sp = node.span
+        assert sp is not None and sp.file == str(path) and 1 <= sp.line <= len(lines) and sp.col >= 1, where
+        if isinstance(node.value, dict):
+            assert set(node.key_spans) == set(node.value), where
+            for k, ks in node.key_spans.items():
+                assert 1 <= ks.line <= len(lines) and ks.col >= 1, f"{where}.{k}"
+        if code_paths.search(where):
+            n_code += 1
+            o = node.origin
+            assert o is not None and o.file == str(path), where
+            # The text's first character is where the origin says it is.
+            first = node.value.lstrip()[:1]
+            if first:
+                assert lines[o.line - 1][o.first_col] == first, where
+    assert n_code == 7 + 1 + 1 + 1 + 2 + 2  # instructions, deliver, helpers, host, guests' where, invariants
 
 
 def test_pg_toy_example_is_printer_output():
@@ -451,7 +493,7 @@ def random_specs(draw) -> dict:
     return spec
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(random_specs())
 def test_random_specs_round_trip(spec):
     text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)

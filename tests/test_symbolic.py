@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(ROOT.glob("isa_specs/*/*.yaml"))
 EXAMPLES = 2
 BATCH = 100
+Z3_CHECKED = 2  # per instruction, also evaluated by z3 itself
 assert EXAMPLES * BATCH >= 200
 
 _ISAS: dict[Path, object] = {}
@@ -112,107 +113,149 @@ def _kind(isa, outcome) -> tuple[str, str | None, int]:
     return kind, cause, outcome.arg
 
 
-class _Batch:
-    """Evaluates an instruction's symbolic result at a batch of concrete
-    instances with a handful of z3 calls.
+# ---------------------------------------------------------------------------
+# Evaluating the symbolic result at concrete instances
+#
+# z3's own evaluation (substitute, then simplify) costs milliseconds per
+# instance, mostly in building the substitution from Python; with ~600
+# bundled instructions x 200 instances that is minutes. So the z3 terms of
+# the result are evaluated by `_TermEvaluator`, which compiles each z3 term
+# (the same terms the theorem engine solves over) once into Python; and on
+# the first instances of every instruction the evaluator is itself checked
+# against z3's substitute-and-simplify.
+# ---------------------------------------------------------------------------
 
-    Each canonical constant x of width w is replaced, once per batch, by
-    `Extract(w-1, 0, LShR(X, j * w))`, where the numeral X holds the batch's
-    values of x side by side and j is a free index; one substitution per
-    instance then sets j, and one simplification of the concatenated copies
-    evaluates them all. Storage is the constant-zero array with each
-    instance's seeded cells stored into it (padded to the same count with
-    stores of 0 to address 0 innermost, which change nothing).
-    """
-
-    def __init__(self, isa, insn, sym, res):
-        self.isa, self.insn, self.sym, self.res = isa, insn, sym, res
-        self.opvars = sym.operand_vars(insn)
-        parts, self.fields = [], []
-
-        def add(name, t):
-            parts.append(t)
-            self.fields.append((name, t.size()))
-
-        add(("kind",), res.kind)
-        add(("cause",), res.cause)
-        add(("arg",), res.arg)
-        for e in isa.elements:
-            post = res.post[e.name]
-            if e.is_file:
-                for i in range(e.count):
-                    add((e.name, i), z3.Select(post, z3.BitVecVal(i, e.index_width)))
-            else:
-                add((e.name, 0), post)
-        # every address the symbolic reading may store to (taken branch or not)
-        self.store_idx = list(_store_index_terms(res.storage["E"]))
-        for k, t in enumerate(self.store_idx):
-            add(("store", k), t)
-        self.term = z3.simplify(z3.Concat(parts)) if len(parts) > 1 else parts[0]
-        self.j = z3.BitVec("batch.j", 32)
-
-    def _lane(self, values: list[int], w: int, n: int) -> z3.BitVecRef:
-        big = 0
-        for v in reversed(values):
-            big = (big << w) | (v & mask(w))
-        total = max(w * n, 32)
-        shift = z3.ZeroExt(total - 32, self.j) * z3.BitVecVal(w, total) if total > 32 else self.j * w
-        return z3.Extract(w - 1, 0, z3.LShR(z3.BitVecVal(big, total), shift))
-
-    def evaluate(self, terms: z3.ExprRef, insts: list) -> list[int]:
-        """The value of the bit-vector `terms` at each (values, cells, ops) of `insts`."""
-        isa, sym, n = self.isa, self.sym, len(insts)
-        pairs = []
-        for e in isa.elements:
-            var = sym.canon[e.name]
-            if e.is_file:
-                arr = z3.K(z3.BitVecSort(e.index_width), z3.BitVecVal(0, e.width))
-                for i in range(e.count):
-                    arr = z3.Store(arr, z3.BitVecVal(i, e.index_width),
-                                   self._lane([v[e.name][i] for v, _, _ in insts], e.width, n))
-                pairs.append((var, arr))
-            else:
-                pairs.append((var, self._lane([v[e.name] for v, _, _ in insts], e.width, n)))
-        for k, var in self.opvars.items():
-            pairs.append((var, self._lane([o[k] for _, _, o in insts], var.size(), n)))
-        most = max(len(c) for _, c, _ in insts)
-        E = z3.K(z3.BitVecSort(sym.aw), z3.BitVecVal(0, sym.unit))
-        for slot in range(most):
-            addrs, vals = [], []
-            for _, c, _ in insts:
-                items = sorted(c.items())
-                pad = most - len(items)
-                a, v = items[slot - pad] if slot >= pad else (0, 0)
-                addrs.append(a)
-                vals.append(v)
-            E = z3.Store(E, self._lane(addrs, sym.aw, n), self._lane(vals, sym.unit, n))
-        pairs.append((sym.canon_storage["E"], E))
-        general = _subst(terms, pairs)
-        copies = [_subst(general, [(self.j, z3.BitVecVal(i, 32))]) for i in range(n)]
-        got = z3.simplify(z3.Concat(copies) if n > 1 else copies[0])
-        assert z3.is_bv_value(got), f"not a constant after substitution: {got}"
-        # (binary: a decimal string of a numeral this wide takes quadratic time)
-        big, w = int(z3.Z3_get_numeral_binary_string(got.ctx.ref(), got.as_ast()) or "0", 2), terms.size()
-        return [(big >> (w * (n - 1 - i))) & mask(w) for i in range(n)]
-
-    def unpack(self, value: int) -> dict:
-        out = {}
-        for name, w in reversed(self.fields):
-            out[name] = value & mask(w)
-            value >>= w
-        return out
+_OPS_N = {  # n-ary bit-vector ops, folded left
+    z3.Z3_OP_BADD: "+", z3.Z3_OP_BMUL: "*", z3.Z3_OP_BAND: "&", z3.Z3_OP_BOR: "|", z3.Z3_OP_BXOR: "^",
+}
 
 
-def _store_index_terms(t):
-    seen, stack = set(), [t]
-    while stack:
-        x = stack.pop()
-        if x.get_id() in seen or not z3.is_app(x):
-            continue
-        seen.add(x.get_id())
-        if z3.is_app_of(x, z3.Z3_OP_STORE):
-            yield x.arg(1)
-        stack.extend(x.children())
+class _TermEvaluator:
+    """A z3 term DAG compiled to one Python function of the canonical constants."""
+
+    def __init__(self, terms: list, names: dict):
+        self.lines = []
+        self.ids: dict[int, str] = {}
+        self.names = names  # canonical constant name -> env key
+        outs = [self._node(t) for t in terms]
+        body = "\n".join("    " + ln for ln in self.lines)
+        src = f"def _eval(env):\n{body}\n    return ({', '.join(outs)},)\n"
+        ns = {"_sel": _sel, "_store": _store, "_sx": _sx}
+        exec(compile(src, "<symbolic-terms>", "exec"), ns)
+        self.fn = ns["_eval"]
+        self.src = src
+
+    def __call__(self, env):
+        return self.fn(env)
+
+    def _node(self, root) -> str:
+        stack = [(root, False)]
+        while stack:
+            t, ready = stack.pop()
+            if t.get_id() in self.ids:
+                continue
+            kids = t.children() if z3.is_app(t) else []
+            if not ready:
+                stack.append((t, True))
+                stack.extend((k, False) for k in kids if k.get_id() not in self.ids)
+                continue
+            self.ids[t.get_id()] = self._emit(t, [self.ids[k.get_id()] for k in kids])
+        return self.ids[root.get_id()]
+
+    def _emit(self, t, a: list[str]) -> str:
+        k = t.decl().kind()
+        w = t.size() if z3.is_bv(t) else 0
+        m = mask(w) if w else 0
+        if k == z3.Z3_OP_BNUM:
+            return repr(t.as_long())
+        if k == z3.Z3_OP_TRUE:
+            return "True"
+        if k == z3.Z3_OP_FALSE:
+            return "False"
+        if k == z3.Z3_OP_UNINTERPRETED and not a:
+            return f"env[{self.names[t.decl().name()]!r}]"
+        if k in _OPS_N:
+            e = f" {_OPS_N[k]} ".join(a)
+            e = f"(({e}) & {m})" if k in (z3.Z3_OP_BADD, z3.Z3_OP_BMUL) else f"({e})"
+        elif k == z3.Z3_OP_BSUB:
+            e = f"(({a[0]} - {a[1]}) & {m})"
+        elif k == z3.Z3_OP_BNEG:
+            e = f"((-{a[0]}) & {m})"
+        elif k == z3.Z3_OP_BNOT:
+            e = f"({a[0]} ^ {m})"
+        elif k == z3.Z3_OP_CONCAT:
+            parts, shift = [], w
+            for kid, code in zip(t.children(), a):
+                shift -= kid.size()
+                parts.append(f"({code} << {shift})" if shift else code)
+            e = "(" + " | ".join(parts) + ")"
+        elif k == z3.Z3_OP_EXTRACT:
+            hi, lo = t.params()
+            e = f"(({a[0]} >> {lo}) & {mask(hi - lo + 1)})"
+        elif k == z3.Z3_OP_ZERO_EXT:
+            e = a[0]
+        elif k == z3.Z3_OP_SIGN_EXT:
+            e = f"(_sx({a[0]}, {t.children()[0].size()}) & {m})"
+        elif k == z3.Z3_OP_BSHL:
+            e = f"((({a[0]} << {a[1]}) & {m}) if {a[1]} < {w} else 0)"
+        elif k == z3.Z3_OP_BLSHR:
+            e = f"(({a[0]} >> {a[1]}) if {a[1]} < {w} else 0)"
+        elif k == z3.Z3_OP_BASHR:
+            e = f"((_sx({a[0]}, {w}) >> min({a[1]}, {w})) & {m})"
+        elif k in (z3.Z3_OP_BUDIV, z3.Z3_OP_BUDIV_I):
+            e = f"(({a[0]} // {a[1]}) if {a[1]} else {m})"
+        elif k in (z3.Z3_OP_BUREM, z3.Z3_OP_BUREM_I):
+            e = f"(({a[0]} % {a[1]}) if {a[1]} else {a[0]})"
+        elif k in (z3.Z3_OP_ULEQ, z3.Z3_OP_ULT, z3.Z3_OP_UGEQ, z3.Z3_OP_UGT):
+            op = {z3.Z3_OP_ULEQ: "<=", z3.Z3_OP_ULT: "<", z3.Z3_OP_UGEQ: ">=", z3.Z3_OP_UGT: ">"}[k]
+            e = f"({a[0]} {op} {a[1]})"
+        elif k in (z3.Z3_OP_SLEQ, z3.Z3_OP_SLT, z3.Z3_OP_SGEQ, z3.Z3_OP_SGT):
+            op = {z3.Z3_OP_SLEQ: "<=", z3.Z3_OP_SLT: "<", z3.Z3_OP_SGEQ: ">=", z3.Z3_OP_SGT: ">"}[k]
+            n = t.children()[0].size()
+            e = f"(_sx({a[0]}, {n}) {op} _sx({a[1]}, {n}))"
+        elif k == z3.Z3_OP_EQ:
+            e = f"({a[0]} == {a[1]})"
+        elif k == z3.Z3_OP_DISTINCT:
+            e = f"(len({{{', '.join(a)}}}) == {len(a)})"
+        elif k == z3.Z3_OP_ITE:
+            e = f"({a[1]} if {a[0]} else {a[2]})"
+        elif k == z3.Z3_OP_AND:
+            e = "(" + " and ".join(a) + ")"
+        elif k == z3.Z3_OP_OR:
+            e = "(" + " or ".join(a) + ")"
+        elif k == z3.Z3_OP_NOT:
+            e = f"(not {a[0]})"
+        elif k in (z3.Z3_OP_XOR, z3.Z3_OP_IFF):
+            e = f"({a[0]} {'!=' if k == z3.Z3_OP_XOR else '=='} {a[1]})"
+        elif k == z3.Z3_OP_IMPLIES:
+            e = f"((not {a[0]}) or {a[1]})"
+        elif k == z3.Z3_OP_SELECT:
+            e = f"_sel({a[0]}, {a[1]})"
+        elif k == z3.Z3_OP_STORE:
+            e = f"_store({a[0]}, {a[1]}, {a[2]})"
+        elif k == z3.Z3_OP_CONST_ARRAY:
+            e = f"({a[0]}, None)"
+        else:
+            raise NotImplementedError(f"no evaluation rule for z3 operator {t.decl()} in {t}")
+        name = f"t{len(self.lines)}"
+        self.lines.append(f"{name} = {e}")
+        return name
+
+
+def _sx(v: int, w: int) -> int:
+    return v - (1 << w) if v >> (w - 1) else v
+
+
+def _sel(arr, i):
+    default, cells = arr
+    return cells.get(i, default) if cells else default
+
+
+def _store(arr, i, v):
+    default, cells = arr
+    new = dict(cells) if cells else {}
+    new[i] = v
+    return default, new
 
 
 def _subst(t, pairs):
@@ -222,6 +265,77 @@ def _subst(t, pairs):
     for i, (a, b) in enumerate(pairs):
         src[i], dst[i] = a.as_ast(), b.as_ast()
     return z3.z3._to_expr_ref(z3.Z3_substitute(t.ctx.ref(), t.as_ast(), n, src, dst), t.ctx)
+
+
+class _Reading:
+    """One instruction's symbolic result (ARRAYS), evaluable at a concrete instance."""
+
+    def __init__(self, isa, insn, sym, res):
+        self.isa, self.insn, self.sym, self.res = isa, insn, sym, res
+        self.opvars = sym.operand_vars(insn)
+        self.terms, self.keys = [], []
+        for key, t in (("kind", res.kind), ("cause", res.cause), ("arg", res.arg)):
+            self.terms.append(t)
+            self.keys.append(key)
+        for e in isa.elements:
+            self.terms.append(res.post[e.name])
+            self.keys.append(e.name)
+        self.terms.append(res.storage["E"])
+        self.keys.append("$E")
+        names = {sym.canon[e.name].decl().name(): e.name for e in isa.elements}
+        names[sym.canon_storage["E"].decl().name()] = "$E"
+        names.update({v.decl().name(): "$op." + k for k, v in self.opvars.items()})
+        self.eval = _TermEvaluator(self.terms, names)
+
+    def env(self, values, cells, ops) -> dict:
+        env = {}
+        for e in self.isa.elements:
+            v = values[e.name]
+            env[e.name] = (0, dict(enumerate(v))) if e.is_file else v
+        env["$E"] = (0, dict(cells))
+        for k, v in ops.items():
+            env["$op." + k] = v
+        return env
+
+    def evaluate(self, values, cells, ops) -> dict:
+        return dict(zip(self.keys, self.eval(self.env(values, cells, ops))))
+
+    def evaluate_z3(self, values, cells, ops) -> dict:
+        """The same through z3: substitute the instance, simplify (slow; checks the evaluator)."""
+        sym, pairs = self.sym, []
+        for e in self.isa.elements:
+            var = sym.canon[e.name]
+            if e.is_file:
+                arr = z3.K(z3.BitVecSort(e.index_width), z3.BitVecVal(0, e.width))
+                for i, x in enumerate(values[e.name]):
+                    arr = z3.Store(arr, z3.BitVecVal(i, e.index_width), z3.BitVecVal(x, e.width))
+                pairs.append((var, arr))
+            else:
+                pairs.append((var, z3.BitVecVal(values[e.name], e.width)))
+        E = z3.K(z3.BitVecSort(sym.aw), z3.BitVecVal(0, sym.unit))
+        for a, v in sorted(cells.items()):
+            E = z3.Store(E, z3.BitVecVal(a, sym.aw), z3.BitVecVal(v, sym.unit))
+        pairs.append((sym.canon_storage["E"], E))
+        pairs += [(self.opvars[k], z3.BitVecVal(v, self.opvars[k].size())) for k, v in ops.items()]
+        out = {}
+        for key, t in zip(self.keys, self.terms):
+            r = z3.simplify(_subst(t, pairs))
+            if z3.is_array(r):
+                probe = sorted(set(cells) | set(_store_indices(r)))
+                out[key] = {a: z3.simplify(z3.Select(r, z3.BitVecVal(a, sym.aw))).as_long() for a in probe}
+            elif z3.is_bv(r) and not z3.is_bv_value(r):
+                raise AssertionError(f"not a constant after substitution: {r}")
+            else:
+                out[key] = r.as_long()
+        return out
+
+
+def _store_indices(t):
+    while z3.is_app_of(t, z3.Z3_OP_STORE):
+        idx = z3.simplify(t.arg(1))
+        if z3.is_bv_value(idx):
+            yield idx.as_long()
+        t = t.arg(0)
 
 
 class _LoggingStorage(Storage):
@@ -234,69 +348,64 @@ class _LoggingStorage(Storage):
         Storage.write(self, addr, n, value)
 
 
-def _check_batch(b: _Batch, storage, insts):
-    isa, insn, sym = b.isa, b.insn, b.sym
+def _check(reading: _Reading, storage: _LoggingStorage, inst, against_z3: bool = False) -> None:
+    isa, insn = reading.isa, reading.insn
+    values, cells, ops = inst
     layout = Layout.of(isa)
-    ex = compile_isa(isa)
-    concrete = []
-    for values, cells, ops in insts:
-        state = State(layout)
-        for name, v in values.items():
-            if isinstance(v, list):
-                for i, x in enumerate(v):
-                    state.set(name, x, i)
-            else:
-                state.set(name, v)
-        storage.log = []
-        for a, v in cells.items():
-            storage.cells[a] = v
-        port = make_port(isa, storage, state, layout)
-        o = ex.execute(insn.name, state, port, ops)
-        touched = set(cells)
-        for a, n in storage.log:
-            touched.update((a + k) & storage.amask for k in range(n))
-        after = {a: storage.cells[a] for a in touched}
-        for a in touched:  # back to all zero for the next instance
-            storage.cells[a] = 0
-        concrete.append((o, state, after))
+    state = State(layout)
+    for e in isa.elements:
+        v = values[e.name]
+        if e.is_file:
+            for i, x in enumerate(v):
+                state.set(e.name, x, i)
+        else:
+            state.set(e.name, v)
+    storage.log = []
+    for a, v in cells.items():
+        storage.cells[a] = v
+    port = make_port(isa, storage, state, layout)
+    out = compile_isa(isa).execute(insn.name, state, port, ops)
+    touched = set(cells)
+    for a, n in storage.log:
+        touched.update((a + k) & storage.amask for k in range(n))
+    after = {a: storage.cells[a] for a in touched}
+    for a in touched:  # back to all zero for the next instance
+        storage.cells[a] = 0
 
-    values = b.evaluate(b.term, insts)
-    probes = []
-    for (vals, cells, ops), (o, state, after), packed in zip(insts, concrete, values):
-        sv = b.unpack(packed)
-        ctx = f"{insn.name} ops={ops} state={vals} cells={cells}"
-        kind = KIND_NAMES[sv[("kind",)]]
-        ckind, ccause, carg = _kind(isa, o)
-        assert kind == ckind, f"outcome kind: symbolic {kind}, concrete {ckind} ({ccause}): {ctx}"
-        if kind in ("trap", "memtrap"):
-            assert isa.traps.by_code(sv[("cause",)]).name == ccause, ctx
-            assert sv[("arg",)] == carg, ctx
-        for e in isa.elements:
-            for i in range(e.count or 1):
-                got, want = sv[(e.name, i)], state.get(e.name, i)
-                assert got == want, f"{e.name}[{i}]: symbolic {got:#x}, concrete {want:#x}: {ctx}"
-        cand = {sv[("store", k)] & storage.amask for k in range(len(b.store_idx))}
-        probes.append(sorted(set(after) | cand))
-
-    # storage: every cell seeded, written concretely, or possibly stored symbolically
-    most = max((len(p) for p in probes), default=0)
-    if most == 0:
-        return
-    Epost = b.res.storage["E"]
-    k = z3.BitVec("batch.probe", sym.aw)
-    sel = z3.Select(Epost, k)
-    # probe slot s of instance i reads the address in lane i of slot s
-    slots = []
-    for s in range(most):
-        addrs = [p[s] if s < len(p) else 0 for p in probes]
-        slots.append(z3.substitute(sel, (k, b._lane(addrs, sym.aw, len(insts)))))
-    term = z3.Concat(slots) if len(slots) > 1 else slots[0]
-    got = b.evaluate(term, insts)
-    for (vals, cells, ops), (o, state, after), p, g in zip(insts, concrete, probes, got):
-        for s in range(len(p)):
-            v = (g >> (sym.unit * (most - 1 - s))) & mask(sym.unit)
-            want = after.get(p[s], 0)
-            assert v == want, f"storage[{p[s]:#x}]: symbolic {v:#x}, concrete {want:#x}: {insn.name} ops={ops} state={vals} cells={cells}"
+    sv = reading.evaluate(values, cells, ops)
+    ctx = f"{insn.name} ops={ops} state={values} cells={cells}"
+    if against_z3:
+        zv = reading.evaluate_z3(values, cells, ops)
+        for key in reading.keys:
+            got = sv[key]
+            if key == "$E":
+                got = {a: _sel(got, a) for a in zv[key]}
+            elif isinstance(got, tuple):
+                got = _sel(got, 0) if False else got
+            if isinstance(got, tuple):  # a register file: compare register by register below
+                e = isa.element(key)
+                zfile = zv[key]
+                assert [_sel(got, i) for i in range(e.count)] == [_sel(zfile, i) for i in range(e.count)] \
+                    if isinstance(zfile, tuple) else True, f"evaluator vs z3 on {key}: {ctx}"
+                continue
+            assert got == zv[key], f"evaluator vs z3 on {key}: {got} != {zv[key]}: {ctx}"
+    kind = KIND_NAMES[sv["kind"]]
+    ckind, ccause, carg = _kind(isa, out)
+    assert kind == ckind, f"outcome kind: symbolic {kind}, concrete {ckind} ({ccause}): {ctx}"
+    if kind in ("trap", "memtrap"):
+        assert isa.traps.by_code(sv["cause"]).name == ccause, ctx
+        assert sv["arg"] == carg, ctx
+    for e in isa.elements:
+        if e.is_file:
+            got = [_sel(sv[e.name], i) for i in range(e.count)]
+            want = [state.get(e.name, i) for i in range(e.count)]
+        else:
+            got, want = sv[e.name], state.get(e.name)
+        assert got == want, f"{e.name}: symbolic {got}, concrete {want}: {ctx}"
+    E = sv["$E"]
+    for a in sorted(touched | set(E[1] or {})):
+        got, want = _sel(E, a), after.get(a, 0)
+        assert got == want, f"storage[{a:#x}]: symbolic {got:#x}, concrete {want:#x}: {ctx}"
 
 
 @pytest.mark.skipif(not SPECS, reason="no bundled specs")
@@ -305,14 +414,18 @@ def test_symbolic_equals_concrete(path, name):
     isa = _isa(path)
     insn = isa.instruction(name)
     sym = sym_isa(isa)
-    batch = _Batch(isa, insn, sym, sym.execute(insn, ARRAYS))
+    reading = _Reading(isa, insn, sym, sym.execute(insn, ARRAYS))
     storage = _LoggingStorage(isa.storage, isa.insn_units)
+    first = [True]
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+              suppress_health_check=list(HealthCheck))
     @given(st.randoms(use_true_random=False))
     def prop(rnd):
-        _check_batch(batch, storage, [_example(rnd, isa, insn) for _ in range(BATCH)])
+        for i in range(BATCH):
+            # the first instances also through z3's own substitute-and-simplify
+            _check(reading, storage, _example(rnd, isa, insn), against_z3=first[0] and i < Z3_CHECKED)
+        first[0] = False
 
     prop()
 

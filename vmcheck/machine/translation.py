@@ -65,6 +65,9 @@ class IdentityPort(_Port):
     def translate(self, addr: int, n: int) -> int:
         return addr
 
+    def fetch(self, addr: int) -> int:
+        return addr & self.storage.amask
+
 
 class RelocationPort(_Port):
     """`RelocationBounds`: legal iff a < bound and n-1 < bound - a; physical a + base."""
@@ -83,6 +86,14 @@ class RelocationPort(_Port):
         if addr >= bound or n - 1 >= bound - addr:
             raise MemoryTrap(self.cause, addr)
         return addr + v[self.base]
+
+    def fetch(self, addr: int) -> int:
+        # Once per step: the same check as translate(), without the extra call.
+        v = self.state.v
+        bound = v[self.bound]
+        if addr >= bound or self.fetch_units - 1 >= bound - addr:
+            raise MemoryTrap(self.cause, addr)
+        return (addr + v[self.base]) & self.storage.amask
 
     # The common one-unit cases, without the generic call chain.
     def load(self, space: str, addr: int, nbits: int, priv: str | None) -> int:

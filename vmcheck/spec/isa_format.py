@@ -8,29 +8,8 @@ semantics parser later reports its errors at the right line and column of
 the `.isa` file. `build.py` then checks the tree: this module only knows the
 syntax, never what a spec may mean.
 
-A short example (pg-toy, cut down)::
-
-    isa pg-toy
-    word 32
-    modes supervisor, user
-    state {
-      pc:   32 role pc "P, relative to the relocation register"
-      m:    1 role mode
-      r[8]: 32
-    }
-    storage size 4096 unit 32 translation relocation rl bound rb
-    traps {
-      cause PRIV = 1
-      cause MEM = 2 memory
-      memory_cause MEM
-      deliver { pc = phys[9] }
-    }
-    host m == supervisor
-    guest classic: supervisor -> user, user -> user where true
-    instruction halt labels privileged {
-      require m == supervisor else PRIV
-      halt
-    }
+`EXAMPLE` below is a complete small spec in this syntax (the tests load it);
+`tests/data/features.isa` uses every construct.
 """
 from __future__ import annotations
 
@@ -50,6 +29,43 @@ from .nodes import Node
 from .parse import Origin
 
 GRAMMAR = Path(__file__).with_name("isa.lark")
+
+EXAMPLE = """\
+# Popek & Goldberg's machine, cut down (isa_specs/pg-toy has all of it)
+isa pg-mini
+description "relocation-bounds addressing and a supervisor/user mode bit"
+word 32
+modes supervisor, user               # most privileged first: codes 0, 1
+state {
+  pc:   32 role pc "P, relative to the relocation register"
+  m:    1 role mode
+  rl:   32 role control
+  rb:   32 role control
+  r[8]: 32 "general registers"
+}
+reset pc = 16, rb = 4096
+storage size 4096 unit 32 translation relocation rl bound rb
+traps {
+  cause PRIV = 1
+  cause MEM = 2 memory "address outside the bound"
+  memory_cause MEM
+  deliver {
+    phys[0] = pc
+    m = phys[8][0]
+    pc = phys[9]
+  }
+}
+host m == supervisor
+guest classic: supervisor -> user, user -> user where true
+instruction li(rd: reg, imm: simm16) "load an immediate" { r[rd] = sext(imm, 32) }
+instruction ld(rd: reg, off: simm16, rs: reg) syntax "ld {rd}, {off}({rs})" {
+  r[rd] = mem[r[rs] + sext(off, 32)]
+}
+instruction halt labels privileged {
+  require m == supervisor else PRIV
+  halt
+}
+"""
 
 # The declarations a file is made of, as the parser names their keywords.
 DECLARATIONS = (
@@ -136,8 +152,8 @@ class _IsaLexer(Lexer):
                 continue
             found = list(self.candidates(text, pos))
             if not found:
-                allowed = {t for t in (*self.keywords.values(), *(n for _, n in self.puncts), *(n for n, _ in self.regexps))
-                           if self.accepts(parser_state, t)}
+                terms = [*self.keywords.values(), *(n for _, n in self.puncts), *(n for n, _ in self.regexps)]
+                allowed = {t for t in terms if self.accepts(parser_state, t)}
                 raise UnexpectedCharacters(text, pos, ctr.line, ctr.column, allowed=allowed, state=parser_state)
             # The first candidate the parser takes; if none, the first one, so the
             # parser reports the error with what it expected.
@@ -247,7 +263,8 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         opened = [t for t in stack if isinstance(t, Token) and t.type == "LBRACE"]
         if opened and "RBRACE" in expected:
             b = opened[-1]
-            return Diagnostic(_tok_span(file, b), "syntax error: unexpected end of file; expected '}' to close this '{'")
+            return Diagnostic(_tok_span(file, b),
+                              "syntax error: unexpected end of file; expected '}' to close this '{'")
         lines = text.split("\n")
         span = Span(file, len(lines), len(lines[-1]) + 1)
         return Diagnostic(span, f"syntax error: unexpected end of file; expected {_expected_words(expected)}")
@@ -257,7 +274,8 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
     if word.startswith('"') and text[max(0, pos - 2):pos] == '""':  # `"""` read as `""` then `"`
         return Diagnostic(Span(file, line, col - 2), 'syntax error: unterminated string; expected a closing \'"""\'')
     if word.startswith('"') and (len(word) == 1 or not word.endswith('"')):
-        return Diagnostic(Span(file, line, col), "syntax error: unterminated string; expected a closing '\"' on the same line",
+        return Diagnostic(Span(file, line, col),
+                          "syntax error: unterminated string; expected a closing '\"' on the same line",
                           'a string that spans lines is written """like this"""')
 
     prev = stack[-1] if stack else None
@@ -445,7 +463,8 @@ class _Build(Transformer):
         keys: dict[str, Span] = {}
         for en in entries:
             if en.key in out:
-                raise SpecError(Diagnostic(en.kspan, f"duplicate {what.format(key=en.key)} (first at line {keys[en.key].line})"))
+                first = keys[en.key].line
+                raise SpecError(Diagnostic(en.kspan, f"duplicate {what.format(key=en.key)} (first at line {first})"))
             out[en.key] = en.value
             keys[en.key] = en.kspan
         return Node(out, span, key_spans=keys)
@@ -529,7 +548,8 @@ class _Build(Transformer):
         if invariants:
             top.append(_Entry("invariants", Node([n for n, _ in invariants], invariants[0][1]), invariants[0][1]))
         if insns:
-            top.append(_Entry("instructions", self._mapping(insns, insns[0].kspan, "instruction '{key}'"), insns[0].kspan))
+            inode = self._mapping(insns, insns[0].kspan, "instruction '{key}'")
+            top.append(_Entry("instructions", inode, insns[0].kspan))
         root_span = Span(self.file, meta.line, meta.column)
         return self._mapping(_in_file_order(top), root_span, "'{key}'")
 
@@ -624,7 +644,8 @@ class _Build(Transformer):
             where = _Entry("bit", hi, hi.span)
         else:
             text = f"{hi.value}:{lo.value}"
-            where = _Entry("bits", Node(text, Span(self.file, hi.span.line, hi.span.col, lo.span.end_line, lo.span.end_col)), hi.span)
+            span = Span(self.file, hi.span.line, hi.span.col, lo.span.end_line, lo.span.end_col)
+            where = _Entry("bits", Node(text, span), hi.span)
         if not attrs:
             return _Entry(n.text, where.value, n.span)
         node = self._mapping([where] + attrs, n.span, "'{key}' of field '%s'" % n.text)
@@ -707,7 +728,8 @@ class _Build(Transformer):
         if where is not None:
             entries.append(where)
         entries.append(_Entry("modes", modes, pairs[0].kspan))
-        return ("guest", _Entry(n.text, self._mapping(entries, n.span, "'{key}' of guest context '%s'" % n.text), n.span))
+        node = self._mapping(entries, n.span, "'{key}' of guest context '%s'" % n.text)
+        return ("guest", _Entry(n.text, node, n.span))
 
     def where(self, meta, items):
         return _Entry("where", self._code(items[0], meta.line, "where"), self._kw(meta, "where"))
@@ -766,4 +788,5 @@ def _in_file_order(entries: list[_Entry]) -> list[_Entry]:
     return sorted(entries, key=lambda e: (e.kspan.line, e.kspan.col))
 
 
-__all__ = ["read_isa", "keywords", "parser", "code_text", "long_string_value", "parse_number", "DECLARATIONS"]
+__all__ = ["EXAMPLE", "DECLARATIONS", "read_isa", "keywords", "parser", "code_text", "long_string_value",
+           "parse_number"]

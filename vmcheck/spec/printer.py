@@ -33,7 +33,7 @@ _CODE_KEYS = {("traps", "deliver"), ("spec", "helpers"), ("contexts", "host"), (
 
 
 class _Unprintable(SpecError):
-    pass
+    """A node tree the printers cannot write (one that `build_isa` would reject)."""
 
 
 def _fail(node: Node, message: str):
@@ -69,15 +69,16 @@ def to_yaml(node: Node) -> str:
     return "\n".join(out) + "\n"
 
 
+_NOT_YAML = object()
+
+
 @lru_cache(maxsize=4096)
 def _loads(text: str):
+    """What `read_yaml`'s loader makes of a small document (to test a candidate style)."""
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:
-        return _Loads_failed
-
-
-_Loads_failed = object()
+        return _NOT_YAML
 
 
 def _plain_ok(s: str, flow: bool) -> bool:
@@ -458,7 +459,8 @@ class _Isa:
         if n.kind == "list":
             return _wrap_items("modes ", [_isa_name(x.value, x) for x in n.value], "", "  ")
         if n.kind == "mapping":
-            return _wrap_items("modes ", [f"{_isa_name(k, v)} = {_isa_number(v)}" for k, v in n.value.items()], "", "  ")
+            codes = [f"{_isa_name(k, v)} = {_isa_number(v)}" for k, v in n.value.items()]
+            return _wrap_items("modes ", codes, "", "  ")
         _fail(n, "modes must be a list or a mapping")
 
     def s_mode(self, n: Node) -> list[str]:
@@ -491,7 +493,8 @@ class _Isa:
             if el.kind != "mapping":
                 _fail(el, f"state element '{name}' must be a mapping")
             count = el.value.get("count")
-            heads[name] = _isa_name(name, el, ELEMENT_ATTRIBUTES) + (f"[{_isa_number(count)}]" if count is not None else "") + ":"
+            index = f"[{_isa_number(count)}]" if count is not None else ""
+            heads[name] = _isa_name(name, el, ELEMENT_ATTRIBUTES) + index + ":"
         col = max((len(h) for h in heads.values()), default=0)
         lines = ["state {"]
         for name, el in n.value.items():
@@ -713,8 +716,7 @@ class _Isa:
         mm = d.get("modes")
         if mm is None or mm.kind != "mapping" or not mm.value:
             _fail(n, f"guest context '{name}' needs modes: a mapping virtual -> real")
-        pairs = ", ".join(f"{_isa_name(v, r)} -> {_isa_name(r.value, r) if r.kind == 'text' else _fail(r, 'a level name')}"
-                          for v, r in mm.value.items())
+        pairs = ", ".join(f"{_isa_name(v, r)} -> {self.name_of(r, 'a real level')}" for v, r in mm.value.items())
         parts = [f"guest {_isa_name(name, n)}: {pairs}"]
         if d.get("description") is not None and d["description"].value is not None:
             parts.append(_isa_string(d["description"], 2 * len(INDENT)))
@@ -782,8 +784,7 @@ class _Isa:
         if "labels" in d:
             labels = self._list(d["labels"], "labels")
             if labels:
-                attrs.append("labels " + ", ".join(_isa_name(x.value, x) if x.kind == "text" else _fail(x, "a label name")
-                                                   for x in labels))
+                attrs.append("labels " + ", ".join(self.name_of(x, "a label") for x in labels))
         if d.get("description") is not None and d["description"].value is not None:
             attrs.append(_isa_string(d["description"], 4))
         if "semantics" not in d:
@@ -808,6 +809,12 @@ class _Isa:
         return lines
 
     @staticmethod
+    def name_of(n: Node, what: str) -> str:
+        if n.kind != "text":
+            _fail(n, f"{what} must be a name, not {n.kind} {n.value!r}")
+        return _isa_name(n.value, n)
+
+    @staticmethod
     def _list(n: Node, what: str) -> list[Node]:
         if n.kind != "list":
             _fail(n, f"{what} must be a list")
@@ -822,7 +829,11 @@ class _Isa:
         m = re.fullmatch(r"\s*(\w+)\s*(?:\(\s*(\w+)\s*\))?(?:\s+(\w+))?\s*", kind.value)
         if m is None:
             _fail(kind, f"unknown operand kind '{kind.value}'")
-        k = m.group(1) + (f"({_isa_name(m.group(2), kind)})" if m.group(2) else "") + (f" {m.group(3)}" if m.group(3) else "")
+        k = m.group(1)
+        if m.group(2):
+            k += f"({_isa_name(m.group(2), kind)})"
+        if m.group(3):
+            k += f" {m.group(3)}"
         return f"{_isa_name(name, n)}: {k}"
 
 

@@ -29,7 +29,6 @@ user:   addi r3, r0, 23
         addi r0, r0, 1
         sc                              # r3 += 100
         mfspr r6, 8                     # mflr: a user-level SPR
-        mftb r7, 268                    # the time base, readable here
         addi r0, r0, 2
         sc                              # exit
         b user
