@@ -327,6 +327,43 @@ def test_halt_keeps_writes(tmp_path):
     assert s.get("pc") == 4  # a halting instruction completes: the pc advances
 
 
+def test_reads_see_pending_stores_cell_by_cell(tmp_path):
+    # Through the simulator's port, which can say which cells an access
+    # touches: a phys store behind a mem address, and overlapping widths.
+    from vmcheck.machine import Machine
+
+    isa = load_spec(str(_write(tmp_path, LAB.format(instructions="").replace(
+        "storage: {size: 256, unit: 8}",
+        "storage: {size: 256, unit: 8, translation: {relocation: rl, bound: rb}}").replace(
+        "  q:  {count: 4, width: 8}", "  q:  {count: 4, width: 8}\n  rl: {width: 8, role: control}\n"
+        "  rb: {width: 8, role: control}") + textwrap.indent(textwrap.dedent("""
+        ov:
+          operands: [a: imm8]
+          semantics: |
+            mem32[a] = 0x44332211
+            phys[a + rl + 1] = 0xAA
+            mem16[a + 2] = 0xCCBB
+            y = mem32[a][31:16]
+            x = mem32[a][15:8]
+            r[1] = mem[a]
+            r[2] = phys[a + rl + 4]
+    """), "  "))))
+    m = Machine(isa)
+    m.state.set("rl", 100)
+    m.state.set("rb", 200)
+    m.storage.write(104 + 10, 1, 0x77)
+    out = compile_isa(isa).execute("ov", m.state, m.port, {"a": 10})
+    assert out is OK
+    assert (m.state.get("y"), m.state.get("x"), m.state.get("r", 1), m.state.get("r", 2)) == (0xCCBB, 0xAA, 0x11, 0x77)
+    assert m.storage.read(110, 4) == 0xCCBBAA11
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "spec.yaml"
+    p.write_text(text)
+    return p
+
+
 def test_stores_commit_in_program_order(tmp_path):
     isa = lab(tmp_path, """
         so:

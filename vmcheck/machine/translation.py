@@ -11,7 +11,9 @@ translation. The relocation registers are read from the state as it was
 before the instruction (its own pending writes are not visible to the
 translation).
 
-`fetch` is the simulator's instruction fetch: the same check with access kind
+`cells` names the physical units an access touches, so that a read can see
+the instruction's own pending stores to the same cells whatever the widths
+and spaces involved. `fetch` is the simulator's instruction fetch: the same check with access kind
 "execute", returning the physical address of the first unit.
 """
 from __future__ import annotations
@@ -24,14 +26,24 @@ __all__ = ["IdentityPort", "RelocationPort", "make_port"]
 
 
 class _Port:
-    __slots__ = ("storage", "state", "cause", "unit", "fetch_units")
+    __slots__ = ("storage", "state", "cause", "unit", "little", "fetch_units")
 
     def __init__(self, isa: ir.Isa, storage: Storage, state: State):
         self.storage = storage
         self.state = state
         self.cause = isa.traps.memory_cause
         self.unit = isa.storage.unit
+        self.little = isa.storage.endian == "little"
         self.fetch_units = isa.insn_units
+
+    def cells(self, space: str, addr: int, nbits: int, priv: str | None) -> list[int]:
+        """The physical units an access touches, its unit k first: how the
+        compiled semantics finds what a read shares with the instruction's
+        pending stores (`semantics.concrete._mload`)."""
+        n = nbits // self.unit
+        first = addr if space == "phys" else self.translate(addr, n)
+        amask = self.storage.amask
+        return [(first + k) & amask for k in range(n)]
 
     def check_store(self, space: str, addr: int, nbits: int, priv: str | None) -> None:
         if space != "phys":

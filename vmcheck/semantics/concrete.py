@@ -134,7 +134,6 @@ class _MemWrite:
     nbits: int
     priv: str | None
     path: Path_
-    const: int | None  # the address, when it is a literal
 
 
 def _const(e: ir.Expr) -> int | None:
@@ -160,6 +159,7 @@ class _FunctionCompiler:
         self.uses: set[str] = set()  # port methods used: "load", "check_store", "store"
         self.traps: dict[str, tuple[str, str]] = {}  # constant name -> (kind, cause), for traps without an arg
         self.elements = {e.name: e for e in isa.elements}
+        self.pending = False  # keep the list `pend` of stores for reads after them (see function())
 
     # ---- helpers --------------------------------------------------------
 
@@ -290,20 +290,13 @@ class _FunctionCompiler:
 
     def expr_Mem(self, e: ir.Mem) -> str:
         self.uses.add("load")
-        const = _const(e.addr)
-        arms = []
-        for w in reversed(self.mem_writes):
-            rel = _relation(w.path, self.path)
-            if (w.space, w.nbits, w.priv) != (e.space, e.nbits, e.priv) or rel == "no":
-                continue
-            if const is not None and w.const is not None:
-                if const != w.const:
-                    continue
-                if rel == "yes":
-                    return self.select(arms, f"mv_{w.k}", self.expr(e.addr))
-            arms.append((f"ma_{w.k} == {{}}", f"mv_{w.k}"))
-        default = f"load({self._space(e.space)}, {{}}, {e.nbits!r}, {self._priv(e.priv)})"
-        return self.select(arms, default, self.expr(e.addr))
+        addr = self.expr(e.addr)
+        args = f"{self._space(e.space)}, {addr}, {e.nbits!r}, {self._priv(e.priv)}"
+        if any(_relation(w.path, self.path) != "no" for w in self.mem_writes):
+            # A store of this instruction may overlap the cells read (another
+            # width, `phys` behind `mem`...): only the port knows; see _mload.
+            return f"_mload(port, pend, {args})"
+        return f"load({args})"
 
     def expr_Un(self, e: ir.Un) -> str:
         x = self.expr(e.value)
@@ -444,8 +437,11 @@ class _FunctionCompiler:
         k = len(self.file_writes) + len(self.mem_writes)
         self.body.line(f"ma_{k} = {self.expr(t.addr)}")
         self.body.line(f"mv_{k} = {self.expr(value)}")
-        self.body.line(f"check_store({self._space(t.space)}, ma_{k}, {t.nbits!r}, {self._priv(t.priv)})")
-        self.mem_writes.append(_MemWrite(k, t.space, t.nbits, t.priv, self.path, _const(t.addr)))
+        args = f"{self._space(t.space)}, ma_{k}, {t.nbits!r}, {self._priv(t.priv)}"
+        self.body.line(f"check_store({args})")
+        if self.pending:
+            self.body.line(f"pend.append(({args}, mv_{k}))")
+        self.mem_writes.append(_MemWrite(k, t.space, t.nbits, t.priv, self.path))
 
     def stmt_If(self, s: ir.If) -> None:
         n = self.n_ifs = self.n_ifs + 1
@@ -536,6 +532,7 @@ class _FunctionCompiler:
     # ---- the whole function ----------------------------------------------
 
     def function(self, fname: str, stmts: Sequence[ir.Stmt], operands: Sequence[str], doc: str) -> str:
+        self.pending = _reads_after_store(stmts)
         self.block(stmts)
         end_reachable = not (stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)))
         if end_reachable:
@@ -567,6 +564,8 @@ class _FunctionCompiler:
             for w in self.mem_writes:
                 if w.path:
                     out.line(f"ma_{w.k} = -1")
+            if self.pending:
+                out.line("pend = []  # stores so far: (space, addr, nbits, priv, value)")
             out.line("try:")
             with out.indent():
                 out.extend(self.body)
@@ -667,7 +666,8 @@ class CompiledIsa:
 
 
 def _load(src: str, fname: str, filename: str, traps: dict[str, tuple[str, str]], isa: ir.Isa) -> Callable:
-    namespace = {"Outcome": Outcome, "MemoryTrap": MemoryTrap, "_OK": OK, "_HALT": HALT, "_urem": _urem}
+    namespace = {"Outcome": Outcome, "MemoryTrap": MemoryTrap, "_OK": OK, "_HALT": HALT, "_urem": _urem,
+                 "_mload": _mload}
     for const, (kind, cause) in traps.items():
         namespace[const] = Outcome(kind, cause, 0)
     try:
@@ -682,6 +682,87 @@ def _load(src: str, fname: str, filename: str, traps: dict[str, tuple[str, str]]
 
 def _urem(a: int, b: int) -> int:
     return a % b if b else a
+
+
+def _mload(port: MemoryPort, pend: list, space: str, addr: int, nbits: int, priv: str | None) -> int:
+    """A storage read that sees the instruction's pending stores, cell by cell.
+
+    The read is checked (and its old value fetched) by the port as usual.
+    Which storage cells two accesses share depends on the translation, so a
+    port that can say it offers `cells(space, addr, nbits, priv)` (the cells an
+    access touches, unit k first... any hashable names) with `unit` and
+    `little`; each unit read is then taken from the latest pending store to
+    the same cell. A port without `cells` gets whole-access matching: the
+    latest store with the same space, address, width and privilege.
+    """
+    value = port.load(space, addr, nbits, priv)
+    if not pend:
+        return value
+    cells = getattr(port, "cells", None)
+    if cells is None:
+        for p in reversed(pend):
+            if p[0] == space and p[1] == addr and p[2] == nbits and p[3] == priv:
+                return p[4]
+        return value
+    unit, little = port.unit, port.little
+    mine = cells(space, addr, nbits, priv)
+    where = {c: k for k, c in enumerate(mine)}
+    units = None
+    for sp, sa, sn, spv, sv in pend:  # program order: later stores win
+        theirs = cells(sp, sa, sn, spv)
+        if where.keys().isdisjoint(theirs):
+            continue
+        if units is None:
+            units = _split(value, len(mine), unit, little)
+        stored = _split(sv, len(theirs), unit, little)
+        for j, c in enumerate(theirs):
+            k = where.get(c)
+            if k is not None:
+                units[k] = stored[j]
+    if units is None:
+        return value
+    out = 0
+    for u in (reversed(units) if little else units):
+        out = (out << unit) | u
+    return out
+
+
+def _split(value: int, n: int, unit: int, little: bool) -> list[int]:
+    """The units of an n-unit value, unit k (the k-th address) first."""
+    m = (1 << unit) - 1
+    parts = [(value >> (unit * k)) & m for k in range(n)]  # least significant first
+    return parts if little else parts[::-1]
+
+
+def _reads_after_store(stmts: Sequence[ir.Stmt]) -> bool:
+    """Does some storage read come after some store, in program order?"""
+    seen = False
+
+    def reads(node) -> bool:
+        if isinstance(node, ir.Mem):
+            return True
+        if isinstance(node, tuple):
+            return any(reads(x) for x in node)
+        if hasattr(node, "__dataclass_fields__"):
+            return any(reads(getattr(node, f)) for f in node.__dataclass_fields__ if f != "span")
+        return False
+
+    def walk(block) -> bool:
+        nonlocal seen
+        for st in block:
+            if isinstance(st, ir.If):
+                if seen and reads(st.cond):
+                    return True
+                if walk(st.then) or walk(st.orelse):
+                    return True
+                continue
+            if seen and reads(st):
+                return True
+            if isinstance(st, ir.Assign) and isinstance(st.target, ir.MemTarget):
+                seen = True
+        return False
+
+    return walk(stmts)
 
 
 def _dump(isa_name: str, source: str) -> None:

@@ -1,0 +1,185 @@
+"""`vmcheck check SPEC...`: classify every instruction, decide Theorems 1–3
+and the exact condition per guest context, print the verdict.
+
+Exit code (decided from the reports in `results.combined_exit_code`): 0 the
+asked theorem holds for every spec, 1 it fails for one, 2 a bad spec or
+call, 3 undecided (a solver timeout the verdict depends on).
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..analysis import (
+    CLASSES,
+    NO,
+    THEOREM_TITLES,
+    THEOREMS,
+    UNKNOWN,
+    YES,
+    Report,
+    check_isas,
+    combined_exit_code,
+    default_jobs,
+)
+from ..errors import UserError
+from .common import load
+
+THEOREM_CHOICES = ["1", "2", "3", "exact"]
+
+_MARK = {True: "[green]✓ holds[/]", False: "[red]✗ fails[/]", None: "[yellow]? undecided[/]"}
+_CELL = {YES: "[bold]yes[/]", NO: "[dim]no[/]", UNKNOWN: "[yellow]?[/]"}
+_SHORT = {  # column headers of the class table (a legend is printed under it)
+    "illegal": "ill",
+    "privileged": "priv",
+    "control_sensitive": "ctl",
+    "mode_sensitive": "mode",
+    "location_sensitive": "loc",
+    "sensitive": "sens",
+    "user_sensitive": "user",
+    "timing_dependent": "time",
+    "unsafe": "unsafe",
+}
+_LEGEND = ("ill illegal · priv privileged · ctl control sensitive · mode mode sensitive · loc location sensitive · "
+           "sens sensitive · user user sensitive · time timing dependent · unsafe unsafe (exact condition) · "
+           "T1 T2 T3 exact: ✗ the instruction violates it")
+_WHY = {  # the classes that make an instance violate each theorem, most telling first
+    "1": ("control_sensitive", "mode_sensitive", "location_sensitive"),
+    "2": ("control_sensitive", "mode_sensitive", "location_sensitive", "timing_dependent"),
+    "3": ("user_sensitive",),
+    "exact": ("unsafe",),
+}
+
+
+def run_checks(specs, *, context, timeout, jobs, use_cache, show_progress: bool) -> list[Report]:
+    """Load the specs and decide them, with a progress bar on stderr."""
+    isas = [load(s) for s in specs]
+    err = Console(stderr=True)
+    if not show_progress or not err.is_terminal:
+        return check_isas(isas, context=context, timeout=timeout, jobs=jobs, use_cache=use_cache)
+    with Progress(TextColumn("solving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as prog:
+        task = prog.add_task("solving", total=None)
+
+        def cb(done, total):
+            prog.update(task, completed=done, total=total)
+
+        return check_isas(isas, context=context, timeout=timeout, jobs=jobs, use_cache=use_cache, progress=cb)
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.option("--theorem", "theorem", type=click.Choice(THEOREM_CHOICES), default="1", show_default=True,
+              help="The theorem the exit code reports on.")
+@click.option("--context", "context", default=None, metavar="NAME", help="Decide only this guest context.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S",
+              help="Seconds per solver query; a query that runs out is 'unknown'.")
+@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: core count).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .vmcheck-cache/.")
+def check(specs, theorem, context, fmt, timeout, jobs, no_cache) -> None:
+    """Decide whether each SPEC is virtualizable: Popek & Goldberg's Theorems
+    1 (VMM), 2 (recursive VMM) and 3 (hybrid VMM) and the exact
+    trap-and-emulate condition, per guest context, with a witness or a proof
+    for every class of every instruction."""
+    if timeout <= 0:
+        raise UserError("--timeout must be a positive number of seconds")
+    if jobs is not None and jobs < 1:
+        raise UserError("--jobs must be at least 1")
+    reports = run_checks(specs, context=context, timeout=timeout, jobs=jobs or default_jobs(),
+                         use_cache=not no_cache, show_progress=fmt == "text")
+    code = combined_exit_code(reports, theorem)
+    if fmt == "json":
+        docs = [r.to_json() for r in reports]
+        out = docs[0] if len(docs) == 1 else docs
+        click.echo(json.dumps(out, indent=2, sort_keys=False))
+    else:
+        console = Console(highlight=False)
+        for r in reports:
+            render_text(console, r, theorem)
+        if len(reports) > 1:
+            console.print(f"[bold]overall[/]: exit {code}")
+    sys.exit(code)
+
+
+# --------------------------------------------------------------------------
+# Text rendering
+# --------------------------------------------------------------------------
+
+
+def _why(res, t: str) -> str:
+    for c in _WHY[t]:
+        a = res.classes[c]
+        if a.value == YES:
+            return c.replace("_", " ")
+    return "sensitive"
+
+
+def render_text(console: Console, r: Report, theorem: str = "1") -> None:
+    src = f" [dim]({escape(r.source)})[/]" if r.source else ""
+    console.print(f"[bold]{escape(r.isa)}[/]{src}")
+    for t in THEOREMS:
+        v = r.verdicts[t]
+        where = f" in context [bold]{escape(v.context)}[/]" if v.context else ""
+        star = " [dim](asked)[/]" if t == theorem else ""
+        console.print(f"  {THEOREM_TITLES[t]}: {_MARK[v.holds]}{where}{star}")
+    for c in r.contexts:
+        modes = ", ".join(f"{v}→{rm}" for v, rm in c.modes.items())
+        console.print()
+        console.print(f"[bold]context {escape(c.name)}[/] {{{escape(modes)}}}"
+                      + (f" [dim]— {escape(c.description)}[/]" if c.description else ""))
+        for t in THEOREMS:
+            tr = c.theorems[t]
+            console.print(f"  {THEOREM_TITLES[t]}: {_MARK[tr.holds]}")
+        offenders = []
+        for t in THEOREMS:
+            for name in c.theorems[t].violations:
+                if name not in [o[0] for o in offenders]:
+                    offenders.append((name, t))
+        if offenders:
+            console.print("  [bold]offending instructions[/]:")
+            for name, t in offenders:
+                res = c.instruction(name)
+                ts = ", ".join(x for x in THEOREMS if res.violates[x].value == YES)
+                cls = _why(res, t)
+                reason = res.violates[t].reason
+                console.print(f"    [red]✗[/] [bold]{escape(name)}[/] {escape(f'[{cls}; violates {ts}]')}: "
+                              f"{escape(reason)}")
+        unknown = sorted({n for t in THEOREMS for n in c.theorems[t].unknown})
+        if unknown:
+            console.print(f"  [yellow]undecided (solver timeout)[/]: {escape(', '.join(unknown))}")
+        if c.note:
+            console.print(f"  [cyan]note[/]: {escape(c.note)}")
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, caption=_LEGEND,
+                      caption_justify="left", caption_style="dim")
+        table.add_column("instruction", no_wrap=True)
+        for cl in CLASSES:
+            table.add_column(_SHORT[cl], justify="center")
+        for t in THEOREMS:
+            table.add_column(f"T{t}" if t != "exact" else "exact", justify="center")
+        for res in c.instructions:
+            row = [escape(res.name)] + [_CELL[res.classes[cl].value] for cl in CLASSES]
+            row += [{YES: "[red]✗[/]", NO: "[green]✓[/]", UNKNOWN: "[yellow]?[/]"}[res.violates[t].value]
+                    for t in THEOREMS]
+            table.add_row(*row)
+        console.print(table)
+    if r.labels:
+        console.print()
+        console.print("[bold]declared labels contradicted by the semantics[/]:")
+        for f in r.labels:
+            line = f":{f.line}" if f.line else ""
+            console.print(f"  [magenta]![/] {escape(f.instruction)}{line} labelled [bold]{escape(f.label)}[/] "
+                          f"in {escape(f.context)}: {escape(f.derived)} — {escape(f.reason)}")
+    stats = r.stats
+    console.print(f"[dim]{stats.get('units', 0)} units, {stats.get('cached', 0)} cached, "
+                  f"{stats.get('solver_calls', 0)} solver calls, {r.seconds:.1f}s[/]")
+    v = r.verdicts[theorem]
+    console.print(f"[bold]verdict[/]: {escape(r.isa)}: {THEOREM_TITLES[theorem]} {_MARK[v.holds]}"
+                  + (f" (context {escape(v.context)})" if v.context else "")
+                  + f" → exit {r.exit_code(theorem)}")
