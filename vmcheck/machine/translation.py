@@ -11,7 +11,7 @@ translation. The relocation registers are read from the state as it was
 before the instruction (its own pending writes are not visible to the
 translation).
 
-`cells` names the physical units an access touches, so that a read can see
+`cells_of` names the physical units an access touches, so that a read can see
 the instruction's own pending stores to the same cells whatever the widths
 and spaces involved. `fetch` is the simulator's instruction fetch: the same check with access kind
 "execute", returning the physical address of the first unit.
@@ -36,7 +36,7 @@ class _Port:
         self.little = isa.storage.endian == "little"
         self.fetch_units = isa.insn_units
 
-    def cells(self, space: str, addr: int, nbits: int, priv: str | None) -> list[int]:
+    def cells_of(self, space: str, addr: int, nbits: int, priv: str | None) -> list[int]:
         """The physical units an access touches, its unit k first: how the
         compiled semantics finds what a read shares with the instruction's
         pending stores (`semantics.concrete._mload`)."""

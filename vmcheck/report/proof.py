@@ -331,6 +331,13 @@ def _ranges(idx: list[int]) -> str:
     return ",".join(out)
 
 
+def _between(cols: list[Any]) -> bool:
+    """Do the states differ: before (even columns) or after (odd columns, where both ran)?"""
+    pre = {v for v in cols[0::2] if v is not None}
+    post = {v for v in cols[1::2] if v is not None and v != "—"}
+    return len(pre) > 1 or len(post) > 1
+
+
 def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple[Table, list[str]]:
     """The witness's states as before/after columns; rows whose values differ
     between the states are marked, values the instance changed are bold.
@@ -356,8 +363,7 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
     for s in states:
         modes.append(s.mode or "?")
         modes.append(_mode_name(isa, s.post) if s.post is not None else "—")
-    rows.append(Row(["mode (level)"] + [m or "?" for m in modes],
-                    "differs" if len(set(modes[0::2]) | set(m for m in modes[1::2] if m != "—")) > 1 else ""))
+    rows.append(Row(["mode (level)"] + [m or "?" for m in modes], "differs" if _between(modes) else ""))
     md = isa.modes
     for e in isa.elements:
         if e.is_file:
@@ -375,7 +381,7 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
                     continue
                 name = e.names[i] if e.names and i < len(e.names) else f"{e.name}[{i}]"
                 cells = ["—" if v is None else _hex(v) for v in vals]
-                rows.append(Row([Code(name)] + cells, "differs" if len(set(real)) > 1 else "",
+                rows.append(Row([Code(name)] + cells, "differs" if _between(vals) else "",
                                 [""] + ["changed" if c else "" for c in changed]))
             for v, idx in quiet.items():
                 which = "*" if len(idx) == n else _ranges(idx)
@@ -399,7 +405,7 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
             else:
                 cells.append(_hex(v) + (f" ({f})" if f else ""))
         rows.append(Row([[Code(e.name), f" ({role})" if role != "general" else ""]] + cells,
-                        "differs" if len(set(real)) > 1 else "", [""] + ["changed" if c else "" for c in changed]))
+                        "differs" if _between(vals) else "", [""] + ["changed" if c else "" for c in changed]))
     outcome_row = ["outcome"]
     for s in states:
         outcome_row += [Em(s.role or ""), s.outcome]
@@ -636,13 +642,14 @@ class ProofReport:
 
     def model_section(self) -> Section:
         b: list = []
-        b.append(Para(["Popek and Goldberg model a third-generation computer by its state ", Code("S = ⟨E, M, P, R⟩"),
+        b.append(Para(["Popek and Goldberg (1974) model a third-generation computer by its state ",
+                       Code("S = ⟨E, M, P, R⟩"),
                        ": executable storage E, a processor mode M (supervisor or user), a program counter P and a "
                        "relocation-bounds register R. An instruction is a function from states to states. It ",
                        Em("traps"), " when it leaves storage alone except that the old program status word is "
                        "saved and a new one is loaded; a ", Em("memory trap"), " is a trap caused by an address "
-                       "outside the bounds. They then sort instructions by how they relate to the mode and the "
-                       "resources (", PG1974, "):"]))
+                       "outside the bounds. They sort instructions by how they relate to the mode and the "
+                       "resources:"]))
         b.append(Defs([
             ("privileged", "traps in user mode and does not trap in supervisor mode, at every pair of states "
                                    "that differ only in the mode (and do not memory-trap)."),
@@ -667,6 +674,8 @@ class ProofReport:
                                     "virtual supervisor mode and runs only virtual user mode directly, can be built "
                                     "if every user-sensitive instruction is privileged."],
         ])], "The three theorems, in our words"))
+        b.append(Para(["Source: ", PG1974, " The statements above paraphrase the paper's; the theorems' "
+                       "names and numbering are the paper's."], "small"))
         b.append(Para(Strong("How vmcheck applies them to a real ISA")))
         b.append(Para(["Real machines have more state than ⟨E, M, P, R⟩. The spec names what plays each role: the "
                        "program counter, the mode (an ordered set of privilege levels), ", Em("control"),

@@ -217,7 +217,8 @@ p.note, p.small { color: var(--muted); font-size: 0.9em; }
 ul, ol { margin: 0.3rem 0 0.8rem; padding-left: 1.4rem; }
 li { margin: 0.15rem 0; }
 dl { margin: 0.4rem 0 0.9rem; }
-dt { font-weight: 600; margin-top: 0.45rem; }
+dt { font-weight: 600; margin-top: 0.45rem; break-after: avoid; page-break-after: avoid; }
+dd { break-inside: avoid; }
 dd { margin: 0.1rem 0 0 1.3rem; }
 
 header.cover { border-bottom: 3px solid var(--accent); padding-bottom: 1rem; margin-bottom: 1.2rem; }
@@ -275,7 +276,9 @@ tbody tr:nth-child(even):not(.differs) td { background: #fbfcfd; }
 .callout.info { border-left-color: var(--info); background: #f3f9ff; }
 .keep { break-inside: avoid; page-break-inside: avoid; }
 .keep.block { border: 1px solid var(--rule); border-radius: 6px; padding: 0.2rem 1rem 0.4rem; margin: 0.9rem 0 1.2rem; }
-.keep.block > h4 { margin-top: 0.7rem; }
+.keep.block > h4 { margin-top: 0.7rem; font-size: 1.05rem; }
+.keep > h4 { font-weight: 600; }
+.keep > h4 em { font-weight: normal; }
 footer.doc { margin-top: 2.5rem; padding-top: 0.6rem; border-top: 1px solid var(--rule); color: var(--muted); font-size: 0.8rem; overflow-wrap: anywhere; }
 
 @page {

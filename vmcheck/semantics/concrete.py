@@ -689,27 +689,27 @@ def _mload(port: MemoryPort, pend: list, space: str, addr: int, nbits: int, priv
 
     The read is checked (and its old value fetched) by the port as usual.
     Which storage cells two accesses share depends on the translation, so a
-    port that can say it offers `cells(space, addr, nbits, priv)` (the cells an
-    access touches, unit k first... any hashable names) with `unit` and
-    `little`; each unit read is then taken from the latest pending store to
-    the same cell. A port without `cells` gets whole-access matching: the
+    port that can tell offers `cells_of(space, addr, nbits, priv)`: the cells
+    an access touches, unit k first (any hashable names), with `unit` and
+    `little`. Each unit read is then taken from the latest pending store to
+    the same cell. A port without `cells_of` gets whole-access matching: the
     latest store with the same space, address, width and privilege.
     """
     value = port.load(space, addr, nbits, priv)
     if not pend:
         return value
-    cells = getattr(port, "cells", None)
-    if cells is None:
+    cells_of = getattr(port, "cells_of", None)
+    if cells_of is None:
         for p in reversed(pend):
             if p[0] == space and p[1] == addr and p[2] == nbits and p[3] == priv:
                 return p[4]
         return value
     unit, little = port.unit, port.little
-    mine = cells(space, addr, nbits, priv)
+    mine = cells_of(space, addr, nbits, priv)
     where = {c: k for k, c in enumerate(mine)}
     units = None
     for sp, sa, sn, spv, sv in pend:  # program order: later stores win
-        theirs = cells(sp, sa, sn, spv)
+        theirs = cells_of(sp, sa, sn, spv)
         if where.keys().isdisjoint(theirs):
             continue
         if units is None:

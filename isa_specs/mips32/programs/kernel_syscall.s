@@ -1,10 +1,10 @@
 # A small MIPS32 kernel: boot, enter a user process, serve its system calls.
 #
 # Boot runs from the reset vector 0xBFC00000 (kseg1; physical byte 0 of this
-# 64 KiB machine) with BEV = ERL = 1. It clears the system-call counter, a
+# 64 KiB machine) in kernel mode with BEV = 1. It clears the system-call counter, a
 # kernel variable in kseg0 (0x80001000: unmapped, physical 0x1000), points
 # EPC at the user program (kuseg 0x2000), sets Status to UM | EXL (still
-# kernel mode, now with BEV and ERL clear) and ERETs into user mode.
+# kernel mode, now with BEV clear) and ERETs into user mode.
 #
 # The user program makes two system calls with $v0 = 1 ("how many calls so
 # far?") and one with $v0 = 10 (exit). Each SYSCALL enters the general
@@ -28,7 +28,7 @@ boot:   lui $t0, 0x8000             # kseg0 base
         sw $zero, 0x1000($t0)       # calls = 0 (kseg0: physical 0x1000)
         ori $t1, $zero, 0x2000      # the user program's entry (kuseg)
         mtc0 $t1, $14, 0            # EPC
-        ori $t1, $zero, 0x12        # Status = UM | EXL: BEV = ERL = 0, CU0 = 0
+        ori $t1, $zero, 0x12        # Status = UM | EXL: BEV = 0, CU0 = 0
         mtc0 $t1, $12, 0
         eret                        # to 0x2000 in user mode
 
