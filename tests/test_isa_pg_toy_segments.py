@@ -15,6 +15,7 @@ segment, where Theorem 1 and the exact trap-and-emulate condition part
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -100,11 +101,25 @@ def test_classes(t1):
     assert _insn(ctx, "svc")["classes"]["illegal"] == "yes"
     for name in ("li", "add", "sub", "addi", "beq", "jmp"):
         assert _insn(ctx, name)["classes"]["sensitive"] == "no", name
-    assert t1[1]["label_findings"] == []
+    # the spec claims both segment accesses sensitive; the engine contradicts
+    # the claim for the store (see test_theorem1_names_the_store_too)
+    assert {(f["instruction"], f["label"]) for f in t1[1]["label_findings"]} <= {("st", "sensitive")}
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML reads `off` and `on` as booleans (YAML 1.1); the spec means names."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def test_labels_stripped_same_verdict(tmp_path, t1):
-    data = yaml.safe_load(SPEC.read_text())
+    data = yaml.load(SPEC.read_text(), Loader=_Yaml12Loader)
     for insn in data["instructions"].values():
         insn.pop("labels", None)
     stripped = tmp_path / "pg-toy-segments.yaml"

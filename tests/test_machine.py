@@ -13,7 +13,7 @@ from vmcheck.cli import main
 from vmcheck.machine import (DOUBLE_FAULT, HALTED, STEP_LIMIT, UNDECODABLE, Decoder, Machine, Storage, assemble,
                              assemble_file, encode, make_port)
 from vmcheck.machine.decode import decode_operands
-from vmcheck.semantics.state import MemoryTrap, State
+from vmcheck.semantics.state import MemoryTrap
 from vmcheck.spec import ir
 from vmcheck.spec.library import bundled, programs
 from vmcheck.spec.load import load_spec

@@ -14,6 +14,7 @@ that the whole run stays fast; per instruction it checks
 """
 from __future__ import annotations
 
+import random
 import sys
 from pathlib import Path
 
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(ROOT.glob("isa_specs/*/*.yaml"))
 EXAMPLES = 2
 BATCH = 100
-Z3_CHECKED = 2  # per instruction, also evaluated by z3 itself
+Z3_CHECKED = 1  # per instruction, also evaluated by z3 itself
 assert EXAMPLES * BATCH >= 200
 
 _ISAS: dict[Path, object] = {}
@@ -58,15 +59,15 @@ def _cases():
 
 def _value(rnd, width: int, near: list[int]) -> int:
     """Values that exercise boundaries: small, near interesting numbers, extremes, anything."""
-    m = mask(width)
-    k = rnd.randrange(4 if near else 3)
+    m = (1 << width) - 1
+    k = rnd.getrandbits(2)
     if k == 0:
-        return rnd.randint(0, min(m, 40))
+        return rnd.getrandbits(6) & m
     if k == 1:
-        return rnd.choice([0, 1, m, m >> 1, (m >> 1) + 1])
-    if k == 2:
-        return rnd.randint(0, m)
-    return (rnd.choice(near) + rnd.randint(-4, 4)) & m
+        return (0, 1, m, m >> 1, (m >> 1) + 1, m - 1, 2, 4)[rnd.getrandbits(3)] & m
+    if k == 2 or not near:
+        return rnd.getrandbits(width)
+    return (near[rnd.getrandbits(1)] + rnd.getrandbits(3) - 4) & m
 
 
 def _example(rnd, isa, insn):
@@ -272,6 +273,7 @@ class _Reading:
 
     def __init__(self, isa, insn, sym, res):
         self.isa, self.insn, self.sym, self.res = isa, insn, sym, res
+        self.layout = Layout.of(isa)
         self.opvars = sym.operand_vars(insn)
         self.terms, self.keys = [], []
         for key, t in (("kind", res.kind), ("cause", res.cause), ("arg", res.arg)):
@@ -320,9 +322,13 @@ class _Reading:
         out = {}
         for key, t in zip(self.keys, self.terms):
             r = z3.simplify(_subst(t, pairs))
-            if z3.is_array(r):
+            if z3.is_array(r) and key == "$E":
                 probe = sorted(set(cells) | set(_store_indices(r)))
                 out[key] = {a: z3.simplify(z3.Select(r, z3.BitVecVal(a, sym.aw))).as_long() for a in probe}
+            elif z3.is_array(r):
+                e = self.isa.element(key)
+                out[key] = [z3.simplify(z3.Select(r, z3.BitVecVal(i, e.index_width))).as_long()
+                            for i in range(e.count)]
             elif z3.is_bv(r) and not z3.is_bv_value(r):
                 raise AssertionError(f"not a constant after substitution: {r}")
             else:
@@ -351,19 +357,18 @@ class _LoggingStorage(Storage):
 def _check(reading: _Reading, storage: _LoggingStorage, inst, against_z3: bool = False) -> None:
     isa, insn = reading.isa, reading.insn
     values, cells, ops = inst
-    layout = Layout.of(isa)
-    state = State(layout)
+    flat = []
     for e in isa.elements:
         v = values[e.name]
         if e.is_file:
-            for i, x in enumerate(v):
-                state.set(e.name, x, i)
+            flat.extend(v)
         else:
-            state.set(e.name, v)
+            flat.append(v)
+    state = State(reading.layout, flat)
     storage.log = []
     for a, v in cells.items():
         storage.cells[a] = v
-    port = make_port(isa, storage, state, layout)
+    port = make_port(isa, storage, state, reading.layout)
     out = compile_isa(isa).execute(insn.name, state, port, ops)
     touched = set(cells)
     for a, n in storage.log:
@@ -380,14 +385,8 @@ def _check(reading: _Reading, storage: _LoggingStorage, inst, against_z3: bool =
             got = sv[key]
             if key == "$E":
                 got = {a: _sel(got, a) for a in zv[key]}
-            elif isinstance(got, tuple):
-                got = _sel(got, 0) if False else got
-            if isinstance(got, tuple):  # a register file: compare register by register below
-                e = isa.element(key)
-                zfile = zv[key]
-                assert [_sel(got, i) for i in range(e.count)] == [_sel(zfile, i) for i in range(e.count)] \
-                    if isinstance(zfile, tuple) else True, f"evaluator vs z3 on {key}: {ctx}"
-                continue
+            elif isinstance(got, tuple):  # a register file
+                got = [_sel(got, i) for i in range(len(zv[key]))]
             assert got == zv[key], f"evaluator vs z3 on {key}: {got} != {zv[key]}: {ctx}"
     kind = KIND_NAMES[sv["kind"]]
     ckind, ccause, carg = _kind(isa, out)
@@ -420,8 +419,9 @@ def test_symbolic_equals_concrete(path, name):
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
-    @given(st.randoms(use_true_random=False))
-    def prop(rnd):
+    @given(st.integers(0, 2**64 - 1))
+    def prop(seed):
+        rnd = random.Random(seed)
         for i in range(BATCH):
             # the first instances also through z3's own substitute-and-simplify
             _check(reading, storage, _example(rnd, isa, insn), against_z3=first[0] and i < Z3_CHECKED)

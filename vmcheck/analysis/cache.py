@@ -76,7 +76,7 @@ def store(key: str, value: dict[str, Any]) -> None:
         d.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, sort_keys=True)
+            json.dump(value, f)
         os.replace(tmp, d / f"{key}.json")
     except OSError:
         pass  # a cache that cannot be written is only slower

@@ -32,7 +32,7 @@ from typing import Callable
 import z3
 
 from ..errors import InternalError
-from ..semantics.symbolic import SymIsa, SymResult, sym_isa
+from ..semantics.symbolic import SymIsa, SymResult, fresh_context, sym_isa
 from ..spec import ir
 from ..spec.ir import mask
 from . import replay as rp
@@ -456,7 +456,7 @@ def _from(q: QueryResult, yes_on_sat: bool, what: str) -> Answer:
         val = YES if yes_on_sat else NO
         return Answer(val, q.witness.summary if q.witness else what, "witness", q.witness, [q.name], q.seconds)
     val = NO if yes_on_sat else YES
-    why = q.skipped or f"unsat: {QUERIES[q.name]} has no solution"
+    why = q.skipped or f"proved: query `{q.name}` is unsat"
     return Answer(val, why, "proof", None, [q.name], q.seconds)
 
 
@@ -521,6 +521,7 @@ def analyze_instruction(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, time
                         ) -> tuple[InstructionResult, int]:
     """Every class of `insn` in `ctx`: (result, number of solver calls)."""
     t0 = time.perf_counter()
+    fresh_context()  # the same witnesses whatever ran before in this process
     q = InstructionQueries(isa, insn, ctx, timeout)
     R = q.run_all()
     classes, violates = classify(R, ctx)

@@ -433,7 +433,8 @@ def assemble_file(isa: ir.Isa, path: str | Path) -> Program:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(Diagnostic(None, f"cannot read program '{path}': {getattr(e, 'strerror', None) or e}")) from None
+        why = getattr(e, "strerror", None) or e
+        raise SpecError(Diagnostic(None, f"cannot read program '{path}': {why}")) from None
     return assemble(isa, text, str(path))
 
 

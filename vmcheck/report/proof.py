@@ -384,8 +384,13 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
                 rows.append(Row([Code(name)] + cells, "differs" if _between(vals) else "",
                                 [""] + ["changed" if c else "" for c in changed]))
             for v, idx in quiet.items():
-                which = "*" if len(idx) == n else _ranges(idx)
-                same.append(f"{e.name}[{which}] = {_hex(v) if v is not None else '—'}")
+                val = _hex(v) if v is not None else "—"
+                if len(idx) == n:
+                    same.append(f"{e.name}[*] = {val}")
+                elif e.names:
+                    same.append(f"{' '.join(e.names[i] for i in idx)} = {val}")
+                else:
+                    same.append(f"{e.name}[{_ranges(idx)}] = {val}")
             continue
         vals = cols_of(lambda d: d.get(e.name) if d is not None else None)
         real = [v for v in vals if v is not None]
@@ -413,23 +418,19 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
     return Table(header, rows, caption, cls="witness compact"), same
 
 
-def witness_blocks(isa: ir.Isa, w: Witness, *, full: bool = True) -> list:
-    """A witness: its query, operands, state table, storage read and written, and what differs."""
+def witness_blocks(isa: ir.Isa, w: Witness) -> list:
+    """A witness in full: the query, the instance, the state table, storage read and written, what differs."""
     out: list = []
     ops = ", ".join(f"{k} = {_hex(v)}" for k, v in w.operands.items()) or "none"
-    out.append(Para([Strong("Query "), Code(w.query), " (sat): ", QUERIES.get(w.query, ""), "."]))
-    out.append(Para([Strong("Instance: "), "operands ", Code(ops), "."]))
-    if not full:
-        out.append(Para([Strong("Witness: "), w.summary]))
-        return out
+    out.append(Para([Strong("Witness"), " of query ", Code(w.query), " (sat: ", QUERIES.get(w.query, w.query),
+                     "). ", Strong("Instance: "), Code(ops), "."]))
     table, same = witness_table(isa, w)
     out.append(table)
     if same:
         out.append(Para([Strong("Equal in every column: "), Code(", ".join(same))], "small"))
     if w.memory:
         cells = [f"{m.get('space', 'mem')}[{_hex(m.get('addr'))}] = "
-                 + ("fault" if "fault" in m and m.get("value") is None else _hex(m.get("value")))
-                 + (f" ({m['fault']})" if m.get("fault") else "")
+                 + ("fault" if m.get("fault") else _hex(m.get("value")))
                  for m in w.memory]
         out.append(Para([Strong("Storage read (the shared view): "), Code("; ".join(cells))], "small"))
     writes = []
@@ -440,8 +441,6 @@ def witness_blocks(isa: ir.Isa, w: Witness, *, full: bool = True) -> list:
         out.append(Para([Strong("Storage written: "), Code("; ".join(writes))], "small"))
     if w.differs:
         out.append(Para([Strong("What differs: "), "; ".join(w.differs)]))
-    out.append(Para(["Marked rows (≠) differ between the states; ", Strong("bold"),
-                     " values are those the instance changed."], "small"))
     return out
 
 
@@ -781,47 +780,61 @@ class ProofReport:
         if not violating:
             blocks.append(Para(["No instruction violates any theorem in ", Code(c.name), "."]))
             return Section(["Violations in ", Code(c.name)], _anchor("viol", c.name), blocks)
-        blocks.append(Para(["Each instruction that violates a theorem in ", Code(c.name),
-                            ", with the witness that refutes its obligation. A witness gives operand values and "
-                            "concrete states; replaying the semantics on them by hand gives the table."]))
+        blocks.append(Para(["Each instruction that violates a theorem in ", Code(c.name), ", with the witness "
+                            "that refutes its obligation: operand values and concrete states, before and after the "
+                            "instance. Running the semantics by hand on the ", Em("before"), " columns gives the ",
+                            Em("after"), " columns. Highlighted rows (marked ≠ in Markdown) are the elements whose "
+                            "values differ between the states; ", Strong("bold"), " values are those the instance "
+                            "changed; elements equal in every column are listed under the table."]))
         conf = inp.confirmations.get(c.name)
         for r in violating:
             insn = isa.instruction(r.name)
             theorems = [t for t in THEOREMS if r.violates[t].value == YES]
-            head: list = []
+            body: list = []
             meta: list = [Code(insn.mnemonic)]
             if r.line:
                 meta += [f" · spec line {r.line}"]
             meta += [" · labels: ", ", ".join(sorted(r.labels)) or "none",
                      " · violates: ", ", ".join(_SHORT_TITLE[t] for t in theorems)]
-            head.append(Para(meta, "small"))
+            body.append(Para(meta, "small"))
             if insn.description:
-                head.append(Para(insn.description.strip()))
+                body.append(Para(insn.description.strip()))
             sem = inp.semantics(r.name)
             if sem is not None and not inp.brief:
-                head.append(CodeBlock(sem, "Semantics (from the spec):"))
-            parts: list = [Keep(head, _anchor("w", c.name, r.name), [Badge("fail", "✗"), " ", Code(r.name)],
-                                cls="block")]
+                body.append(CodeBlock(sem))
+            full = [t for t in theorems if t in inp.theorems] or theorems[:1]
+            if inp.brief:
+                full = []
             shown: dict[str, str] = {}
-            full_set = set(inp.theorems) if any(t in inp.theorems for t in theorems) else {theorems[0]}
+            others: list[Row] = []
             for t in theorems:
                 a = r.violates[t]
                 w = a.witness
-                title = [THEOREM_TITLES[t], ": obligation ", Em(_statement(t, r.name, c.name)), " — refuted"]
-                body: list = []
-                if w is None:
-                    body.append(Para(a.reason))
-                else:
-                    key = json.dumps(w.to_json(), sort_keys=True)
-                    if key in shown:
-                        body.append(Para(["The same witness as for ", shown[key], ": ", w.summary]))
+                key = json.dumps(w.to_json(), sort_keys=True) if w is not None else None
+                if t in full and key not in shown:
+                    body.append(Para([Strong([THEOREM_TITLES[t], ": refuted. "]), "Obligation: ",
+                                      Em(_statement(t, r.name, c.name)), "."]))
+                    if w is None:
+                        body.append(Para(a.reason))
                     else:
                         shown[key] = _SHORT_TITLE[t]
-                        body.extend(witness_blocks(isa, w, full=(t in full_set) and not inp.brief))
-                parts.append(Keep(body, "", title, cls=""))
+                        body.extend(witness_blocks(isa, w))
+                    continue
+                if key is not None and key in shown:
+                    ev: Text = [f"the same witness as for {shown[key]}"]
+                elif w is not None:
+                    ops = ", ".join(f"{k} = {_hex(v)}" for k, v in w.operands.items()) or "no operands"
+                    ev = ["query ", Code(w.query), " (sat), ", Code(ops), ": ", w.summary]
+                else:
+                    ev = a.reason
+                others.append(Row([THEOREM_TITLES[t], ev], "fail"))
+            if others:
+                title = "Refuted likewise" if full else "Refuted"
+                body.append(Table(["theorem", "witness"], others, title, cls="compact"))
             if conf is not None:
-                parts.extend(self._replay_blocks(conf, r.name))
-            blocks.extend(parts)
+                body.extend(self._replay_blocks(conf, r.name))
+            blocks.append(Keep(body, _anchor("w", c.name, r.name), [Badge("fail", "✗"), " ", Code(r.name)],
+                               cls="block"))
         return Section(["Violations in ", Code(c.name)], _anchor("viol", c.name), blocks)
 
     def _replay_blocks(self, conf, name: str) -> list:
@@ -854,7 +867,7 @@ class ProofReport:
                              "produce the witness's fault pattern).")
             else:
                 return []
-        return [Keep([Bullets(items)], "", [f"Under the reference {conf.vmm} VMM"], cls="")]
+        return [Para(Strong(f"Under the reference {conf.vmm} VMM")), Bullets(items)]
 
     def t1_vs_exact_section(self, c: ContextResult) -> Section:
         blocks: list = []

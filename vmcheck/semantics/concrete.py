@@ -134,6 +134,7 @@ class _MemWrite:
     nbits: int
     priv: str | None
     path: Path_
+    addr: int | None  # the address, when it is a literal
 
 
 def _const(e: ir.Expr) -> int | None:
@@ -289,14 +290,25 @@ class _FunctionCompiler:
         return f"({shifted} & {mask(w)!r})"
 
     def expr_Mem(self, e: ir.Mem) -> str:
-        self.uses.add("load")
         addr = self.expr(e.addr)
         args = f"{self._space(e.space)}, {addr}, {e.nbits!r}, {self._priv(e.priv)}"
-        if any(_relation(w.path, self.path) != "no" for w in self.mem_writes):
+        if any(_relation(w.path, self.path) != "no" and not self._apart(w, e) for w in self.mem_writes):
             # A store of this instruction may overlap the cells read (another
             # width, `phys` behind `mem`...): only the port knows; see _mload.
             return f"_mload(port, pend, {args})"
+        self.uses.add("load")
         return f"load({args})"
+
+    def _apart(self, w: _MemWrite | ir.MemTarget, e: ir.Mem) -> bool:
+        """Are a store and a read surely of different cells? Decidable here
+        only for `phys` at literal addresses: phys is storage itself, whose
+        addresses wrap modulo the size, whatever the port."""
+        waddr = w.addr if isinstance(w, _MemWrite) else _const(w.addr)
+        if not (w.space == e.space == "phys" and waddr is not None and isinstance(e.addr, ir.Lit)):
+            return False
+        size, unit = self.isa.storage.size, self.isa.storage.unit
+        theirs = {(waddr + k) % size for k in range(w.nbits // unit)}
+        return theirs.isdisjoint((e.addr.value + k) % size for k in range(e.nbits // unit))
 
     def expr_Un(self, e: ir.Un) -> str:
         x = self.expr(e.value)
@@ -441,7 +453,7 @@ class _FunctionCompiler:
         self.body.line(f"check_store({args})")
         if self.pending:
             self.body.line(f"pend.append(({args}, mv_{k}))")
-        self.mem_writes.append(_MemWrite(k, t.space, t.nbits, t.priv, self.path))
+        self.mem_writes.append(_MemWrite(k, t.space, t.nbits, t.priv, self.path, _const(t.addr)))
 
     def stmt_If(self, s: ir.If) -> None:
         n = self.n_ifs = self.n_ifs + 1
@@ -532,7 +544,7 @@ class _FunctionCompiler:
     # ---- the whole function ----------------------------------------------
 
     def function(self, fname: str, stmts: Sequence[ir.Stmt], operands: Sequence[str], doc: str) -> str:
-        self.pending = _reads_after_store(stmts)
+        self.pending = _reads_after_store(stmts, self._apart)
         self.block(stmts)
         end_reachable = not (stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)))
         if end_reachable:
@@ -734,32 +746,33 @@ def _split(value: int, n: int, unit: int, little: bool) -> list[int]:
     return parts if little else parts[::-1]
 
 
-def _reads_after_store(stmts: Sequence[ir.Stmt]) -> bool:
-    """Does some storage read come after some store, in program order?"""
-    seen = False
+def _reads_after_store(stmts: Sequence[ir.Stmt], apart: Callable) -> bool:
+    """Does some storage read come after a store that it may overlap, in
+    program order? (`apart(store_target, read)` says when they cannot.)"""
+    stores: list[ir.MemTarget] = []
 
-    def reads(node) -> bool:
+    def reads(node) -> list[ir.Mem]:
         if isinstance(node, ir.Mem):
-            return True
+            return [node, *reads(node.addr)]
         if isinstance(node, tuple):
-            return any(reads(x) for x in node)
+            return [m for x in node for m in reads(x)]
         if hasattr(node, "__dataclass_fields__"):
-            return any(reads(getattr(node, f)) for f in node.__dataclass_fields__ if f != "span")
-        return False
+            return [m for f in node.__dataclass_fields__ if f != "span" for m in reads(getattr(node, f))]
+        return []
+
+    def overlaps(node) -> bool:
+        return any(not apart(t, r) for r in reads(node) for t in stores)
 
     def walk(block) -> bool:
-        nonlocal seen
         for st in block:
             if isinstance(st, ir.If):
-                if seen and reads(st.cond):
-                    return True
-                if walk(st.then) or walk(st.orelse):
+                if overlaps(st.cond) or walk(st.then) or walk(st.orelse):
                     return True
                 continue
-            if seen and reads(st):
+            if overlaps(st):
                 return True
             if isinstance(st, ir.Assign) and isinstance(st.target, ir.MemTarget):
-                seen = True
+                stores.append(st.target)
         return False
 
     return walk(stmts)

@@ -792,6 +792,18 @@ def sym_isa(isa: ir.Isa) -> SymIsa:
     return s
 
 
+def fresh_context() -> None:
+    """Start a new z3 context for what follows (and forget every memoized reading).
+
+    z3's answers (which model a sat query gets) depend on everything the
+    context has seen before; the theorem engine calls this before each unit
+    of work so that a witness is the same whatever ran before it in the
+    process (a pool worker, `--jobs 1`, a test suite).
+    """
+    _REGISTRY.clear()
+    z3.z3._main_ctx = None
+
+
 def execute(isa: ir.Isa, insn: str, model: str = VIEW) -> SymResult:
     """The canonical symbolic result of instruction `insn` of `isa`."""
     return sym_isa(isa).execute(insn, model)
@@ -812,4 +824,5 @@ __all__ = [
     "SymResult",
     "sym_isa",
     "execute",
+    "fresh_context",
 ]
