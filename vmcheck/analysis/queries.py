@@ -26,17 +26,17 @@ of the negation.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import z3
 
 from ..errors import InternalError
-from ..semantics.symbolic import SymIsa, SymResult, fresh_context, sym_isa
+from ..semantics.symbolic import TRAP, SymIsa, SymResult, fresh_context, sym_isa
 from ..spec import ir
 from ..spec.ir import mask
 from . import replay as rp
-from .results import NO, UNKNOWN, YES, Answer, CLASSES, InstructionResult, THEOREMS, Witness, WitnessState
+from .results import NO, UNKNOWN, YES, Answer, InstructionResult, Witness, WitnessState
 
 SAT, UNSAT, UNK = "sat", "unsat", "unknown"
 _S2 = "s'"
@@ -258,9 +258,6 @@ class InstructionQueries:
 
     # ---- the claims, re-checked on the concrete results ---------------------
 
-    def _ops_text(self, w_ops: dict[str, int] | None = None) -> str:
-        return ""
-
     def _claim_not_trap(self, label):
         return lambda r: (r[label].kind != "trap", [])
 
@@ -289,7 +286,7 @@ class InstructionQueries:
 
         # illegal / runs anywhere
         s = self.state("s", "", role="any state")
-        self.solve("runs_any", self.inv(s) + [s.res.kind != 1], [s], self._claim_not_trap("s"),
+        self.solve("runs_any", self.inv(s) + [s.res.kind != TRAP], [s], self._claim_not_trap("s"),
                    lambda r, d: f"does not trap at s (mode {r['s'].mode}): {r['s'].outcome_text()}")
         if R["runs_any"].status == UNSAT:
             for q in QUERIES:
@@ -298,7 +295,7 @@ class InstructionQueries:
             return R
 
         h = self.state("h", "", role="host")
-        self.solve("runs_host", self.in_host(h) + [h.res.kind != 1], [h], self._claim_not_trap("h"),
+        self.solve("runs_host", self.in_host(h) + [h.res.kind != TRAP], [h], self._claim_not_trap("h"),
                    lambda r, d: f"runs in the host at h (mode {r['h'].mode}): {r['h'].outcome_text()}")
         g = self.state("s", "", role="in G, runs")
         self.solve("runs_G", self.in_G(g) + [g.res.runs], [g], self._claim_runs("s"),
@@ -330,9 +327,8 @@ class InstructionQueries:
         s1 = self.state("s1", "", role="runs")
         regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
         s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state")
+        # (even without control elements other than the mode, phys is separate: a phys access can be location sensitive)
         ls_cons = self.in_range(s1) + self.inv(s2) + cons2 + [s1.res.runs, self.differ(s1, s2)]
-        if not self.ctrl_without_mode():
-            ls_cons = ls_cons  # phys still separate: a phys access can be location sensitive
         self.solve("ls", ls_cons, [s1, s2], self._claim_differ("s1", "s2", ("s1",)),
                    lambda r, d: f"at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
 

@@ -10,7 +10,7 @@ two readings and raises `InternalError`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import z3

@@ -275,7 +275,8 @@ tbody tr:nth-child(even):not(.differs) td { background: #fbfcfd; }
 .callout.unknown { border-left-color: var(--unknown); background: #fffbea; }
 .callout.info { border-left-color: var(--info); background: #f3f9ff; }
 .keep { break-inside: avoid; page-break-inside: avoid; }
-.keep.block { border: 1px solid var(--rule); border-radius: 6px; padding: 0.2rem 1rem 0.4rem; margin: 0.9rem 0 1.2rem; }
+.keep.block { border: 1px solid var(--rule); border-radius: 6px; padding: 0.2rem 1rem 0.4rem; margin: 0.9rem 0 1.2rem;
+  break-inside: auto; page-break-inside: auto; }
 .keep.block > h4 { margin-top: 0.7rem; font-size: 1.05rem; }
 .keep > h4 { font-weight: 600; }
 .keep > h4 em { font-weight: normal; }
@@ -534,7 +535,8 @@ class MarkdownRenderer:
             elif isinstance(x, Em):
                 parts.append(_md_wrap("*", self.text(x.parts, cell)))
             elif isinstance(x, Badge):
-                parts.append(f"{_BADGE_SIGN[_kind(x.kind)]} **{md_escape(x.text, cell=cell)}**")
+                sign = _BADGE_SIGN[_kind(x.kind)]
+                parts.append(sign if x.text in ("✓", "✗", "?") else f"{sign} **{md_escape(x.text, cell=cell)}**")
             elif isinstance(x, Ref):
                 parts.append(f"[{self.text(x.parts, cell)}](#{_anchor(x.anchor).lower()})")
             else:

@@ -37,8 +37,7 @@ it (a trap leaves the pre-state: delivering the trap is `SymIsa.deliver`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import z3
 

@@ -1,0 +1,233 @@
+"""The CI gate: the composite GitHub Action (`action.yml`), the pre-commit
+hooks (`.pre-commit-hooks.yaml`) and the README's "Use as a CI gate" section.
+
+The structure of each file is checked, and the action's own shell steps are
+run here with the environment GitHub would give them, so a broken script is
+caught before a user's workflow finds it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from vmcheck.cli import main
+from vmcheck.spec.library import bundled
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+
+
+def step(name: str) -> dict:
+    return next(s for s in ACTION["runs"]["steps"] if s.get("name") == name)
+
+
+# --------------------------------------------------------------------------
+# action.yml
+# --------------------------------------------------------------------------
+
+
+def test_action_is_a_composite_action_with_the_documented_inputs():
+    assert ACTION["name"] == "vmcheck" and ACTION["description"]
+    assert ACTION["runs"]["using"] == "composite"
+    inputs = ACTION["inputs"]
+    assert inputs["specs"]["required"] is True
+    assert inputs["theorem"]["default"] == "1"
+    assert inputs["python-version"]["default"].startswith("3.")
+    assert all(i.get("description") for i in inputs.values())
+    assert ACTION["outputs"]["exit-code"]["value"] == "${{ steps.check.outputs.exit-code }}"
+
+
+def test_action_steps_install_check_upload_summarize_and_gate():
+    steps = ACTION["runs"]["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    assert any(u.startswith("actions/setup-python@") for u in uses)
+    assert any(u.startswith("github/codeql-action/upload-sarif@") for u in uses)
+    for s in steps:
+        if "run" in s:
+            assert s["shell"] == "bash", s["name"]
+            # inputs reach the scripts through env: an input spliced into a script is a script injection
+            assert "${{" not in s["run"], s["name"]
+    install = step("Install vmcheck")
+    assert install["env"]["VMCHECK_ACTION_PATH"] == "${{ github.action_path }}"
+    assert 'pip install' in install["run"] and '"$VMCHECK_ACTION_PATH"' in install["run"]
+    check = step("vmcheck check")
+    assert check["id"] == "check"
+    assert re.search(r"vmcheck check .*--format sarif\s*> vmcheck\.sarif", check["run"].replace("\\\n", " "))
+    assert "set +e" in check["run"] and 'exit-code=$code' in check["run"]
+    upload = step("Upload SARIF")
+    assert upload["with"]["sarif_file"] == "${{ steps.check.outputs.sarif }}"
+    assert upload["if"].startswith("always()")
+    summary = step("Job summary")
+    assert "GITHUB_STEP_SUMMARY" in summary["run"] and "vmcheck report" in summary["run"]
+    gate = step("Gate")
+    assert gate is steps[-1] and gate["run"] == 'exit "$VMCHECK_EXIT_CODE"'
+    assert gate["env"]["VMCHECK_EXIT_CODE"] == "${{ steps.check.outputs.exit-code }}"
+
+
+def _check_supports_sarif() -> bool:
+    r = CliRunner().invoke(main, ["check", "--help"])
+    return "sarif" in r.output
+
+
+def _run_step(name: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    s = step(name)
+    full = dict(os.environ)
+    full.update({k: str(v) for k, v in s.get("env", {}).items() if "${{" not in str(v)})
+    full.update(env)
+    full["PATH"] = str(Path(sys.executable).parent) + os.pathsep + full.get("PATH", "")
+    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", s["run"]], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture
+def github(tmp_path):
+    out, summary = tmp_path / "output.txt", tmp_path / "summary.md"
+    out.touch()
+    summary.touch()
+    env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
+           "VMCHECK_THEOREM": "1", "VMCHECK_TIMEOUT": "20", "VMCHECK_SUMMARY": "true", "VMCHECK_REPORT_DIR": "",
+           "VMCHECK_CACHE_DIR": str(ROOT / ".vmcheck-cache")}
+    return tmp_path, env, out, summary
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the action's steps are bash scripts")
+def test_action_steps_run_a_failing_spec_end_to_end(github):
+    if not _check_supports_sarif():
+        pytest.skip("`vmcheck check --format sarif` is not available in this build yet")
+    cwd, env, out, summary = github
+    spec = cwd / "specs" / "broken.yaml"
+    spec.parent.mkdir()
+    shutil.copy(bundled()["pg-toy-broken"], spec)
+    r = _run_step("vmcheck check", cwd, {**env, "VMCHECK_SPECS": "specs/*.yaml\npg-toy"})
+    assert r.returncode == 0, r.stderr  # the step records the exit code; the Gate step fails
+    o = _outputs(out)
+    assert o["exit-code"] == "1" and o["sarif"] == "vmcheck.sarif"
+    sarif = json.loads((cwd / "vmcheck.sarif").read_text())
+    assert sarif["version"] == "2.1.0"
+    assert any("getm" in res["message"]["text"] for res in sarif["runs"][0]["results"])
+    assert (cwd / "vmcheck-specs.txt").read_text().split() == ["specs/broken.yaml", "pg-toy"]
+
+    r = _run_step("Job summary", cwd, {**env, "VMCHECK_EXIT_CODE": o["exit-code"],
+                                       "VMCHECK_REPORT_DIR": str(cwd / "reports")})
+    assert r.returncode == 0, r.stderr
+    text = summary.read_text()
+    assert text.startswith("## vmcheck: Theorem 1 fails (exit 1)")
+    assert "# pg-toy-broken: virtualizability proof report" in text and "getm" in text
+    assert "# pg-toy: virtualizability proof report" in text
+    assert (cwd / "reports" / "broken.html").is_file() and (cwd / "reports" / "pg-toy.html").is_file()
+
+    r = _run_step("Gate", cwd, {"VMCHECK_EXIT_CODE": o["exit-code"]})
+    assert r.returncode == 1
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the action's steps are bash scripts")
+def test_action_check_step_with_a_bad_spec_keeps_exit_2_and_no_sarif(github):
+    cwd, env, out, summary = github
+    (cwd / "bad.yaml").write_text("isa: bad\nword: 32\n")
+    r = _run_step("vmcheck check", cwd, {**env, "VMCHECK_SPECS": "bad.yaml"})
+    assert r.returncode == 0, r.stderr
+    o = _outputs(out)
+    assert o["exit-code"] == "2" and o["sarif"] == ""
+    assert not (cwd / "vmcheck.sarif").exists()
+    r = _run_step("Job summary", cwd, {**env, "VMCHECK_EXIT_CODE": "2"})
+    assert r.returncode == 0, r.stderr
+    assert "could not be decided" in summary.read_text()
+
+
+# --------------------------------------------------------------------------
+# .pre-commit-hooks.yaml
+# --------------------------------------------------------------------------
+
+
+def hook(hid: str) -> dict:
+    return next(h for h in HOOKS if h["id"] == hid)
+
+
+def test_pre_commit_hooks_are_declared():
+    assert {h["id"] for h in HOOKS} == {"vmcheck-lint", "vmcheck-check"}
+    for h in HOOKS:
+        assert h["language"] == "python"
+        assert h["name"] and h["description"]
+        assert h["entry"].split()[0] == "vmcheck"
+    assert hook("vmcheck-lint")["entry"] == "vmcheck lint"
+    assert hook("vmcheck-check")["entry"] == "vmcheck check"
+    assert hook("vmcheck-check")["require_serial"] is True
+
+
+@pytest.mark.parametrize("path, matched", [
+    ("isa_specs/x86-32/x86-32.yaml", True),
+    ("isa_specs/mine.yml", True),
+    ("hw/isa_specs/riscv/riscv.yaml", True),
+    ("tests/data/pg-toy.isa", True),
+    ("cpu.isa", True),
+    (".github/workflows/ci.yml", False),
+    ("action.yml", False),
+    ("isa_specs/x86-32/README.md", False),
+    ("isa_specs/x86-32/programs/kernel_user.s", False),
+])
+def test_pre_commit_hooks_select_spec_files(path, matched):
+    for h in HOOKS:
+        assert bool(re.search(h["files"], path)) is matched, (h["id"], path)
+
+
+def test_pre_commit_hook_entries_run_on_the_files_they_select():
+    files = [str(p.relative_to(ROOT)) for p in sorted(ROOT.glob("isa_specs/pg-toy*/*.yaml"))]
+    files = [f for f in files if re.search(hook("vmcheck-lint")["files"], f)]
+    assert files
+    for hid, code in (("vmcheck-lint", 0), ("vmcheck-check", None)):
+        h = hook(hid)
+        args = shlex.split(h["entry"])[1:] + list(h.get("args", [])) + files
+        r = CliRunner().invoke(main, args)
+        if code is None:  # check: pg-toy-broken fails Theorem 1, the others hold
+            assert r.exit_code == 1, r.output
+            assert "pg-toy-broken" in r.output
+        else:
+            assert r.exit_code == code, r.output
+
+
+# --------------------------------------------------------------------------
+# README
+# --------------------------------------------------------------------------
+
+
+def readme_section() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- ci-gate -->(.*?)<!-- /ci-gate -->", text, re.S)
+    assert m, "README.md has no <!-- ci-gate --> section"
+    return m.group(1)
+
+
+def test_readme_ci_gate_section_has_a_working_workflow_snippet():
+    sec = readme_section()
+    assert "## Use as a CI gate" in sec
+    blocks = re.findall(r"```yaml\n(.*?)```", sec, re.S)
+    workflow = next(yaml.safe_load(b) for b in blocks if "jobs:" in b)
+    job = next(iter(workflow["jobs"].values()))
+    assert workflow["permissions"]["security-events"] == "write"
+    steps = job["steps"]
+    assert any(s.get("uses", "").startswith("actions/checkout@") for s in steps)
+    gate = next(s for s in steps if "vmcheck" in s.get("uses", ""))
+    assert set(gate["with"]) <= set(ACTION["inputs"])
+    assert "specs" in gate["with"]
+    hooks = next(yaml.safe_load(b) for b in blocks if "repos:" in b)
+    ids = {h["id"] for r in hooks["repos"] for h in r["hooks"]}
+    assert ids <= {h["id"] for h in HOOKS} and ids
+    for word in ("exit", "SARIF", "JUnit", "schema"):
+        assert word in sec
+    for name in ("check", "confirm", "diff", "run", "spec"):
+        assert f"vmcheck/schemas/{name}.schema.json" in sec
