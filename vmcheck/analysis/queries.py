@@ -179,6 +179,10 @@ class InstructionQueries:
         return z3.Or(parts) if parts else z3.BoolVal(False)
 
     def differ(self, a: _St, b: _St, special=None) -> z3.BoolRef:
+        """§2.5's difference. When the two states have physical storage of their
+        own (location and exact pairs: relocation moves storage), a write to
+        `phys` is never the same result: the relocated result would have
+        written the relocated cell."""
         special = self.ctrl if special is None else special
         ra, rb = a.res, b.res
         outcome = z3.Or(ra.kind != rb.kind, z3.And(ra.trapped, ra.cause != rb.cause))
@@ -196,6 +200,9 @@ class InstructionQueries:
             parts.append(z3.Or(ca != cb, z3.And(ca, z3.Not(self._meq(ra.post[e.name], rb.post[e.name], e, m)))))
         for k in ("mem.w", "mem.d", "phys.w", "phys.d"):
             parts.append(ra.storage[k] != rb.storage[k])
+        if not a.storage["P"].eq(b.storage["P"]):
+            none = z3.K(z3.BitVecSort(self.sym.aw), z3.BoolVal(False))
+            parts += [ra.storage["phys.w"] != none, rb.storage["phys.w"] != none]
         return z3.Or(outcome, z3.And(ra.runs, rb.runs, z3.Or(parts)))
 
     # ---- solving ------------------------------------------------------------
@@ -270,11 +277,11 @@ class InstructionQueries:
             return r[label].runs and bool(ch), [f"changes {', '.join(ch)} at {label}"] if ch else []
         return f
 
-    def _claim_differ(self, a, b, runs: tuple[str, ...], special=None):
+    def _claim_differ(self, a, b, runs: tuple[str, ...], special=None, phys_separate: bool = True):
         special = self.ctrl if special is None else special
 
         def f(r):
-            d = rp.differences(self.isa, r[a], r[b], special)
+            d = rp.differences(self.isa, r[a], r[b], special, phys_separate)
             return any(r[x].runs for x in runs) and bool(d), d
         return f
 
@@ -320,7 +327,7 @@ class InstructionQueries:
             md = isa.modes
             choice = z3.Or([z3.And(self.sym.mode_of(s.regs) == md.code(r), mv == md.code(v)) for v, r in pairs])
             self.solve("ms", self.in_G(s) + self.inv(s2) + [choice, s.res.runs, self.differ(s, s2)], [s, s2],
-                       self._claim_differ("s", "s'", ("s",)),
+                       self._claim_differ("s", "s'", ("s",), phys_separate=False),
                        lambda r, d: f"at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
 
         # location (config) sensitive
@@ -361,7 +368,7 @@ class InstructionQueries:
             s2 = self.state("s2", "#t", regs=regs2, role="s1 with other timer values")
             special = self.ctrl + self.timer
             self.solve("td", self.in_G(s1) + self.inv(s2) + cons2 + [s1.res.runs, self.differ(s1, s2, special)],
-                       [s1, s2], self._claim_differ("s1", "s2", ("s1",), special),
+                       [s1, s2], self._claim_differ("s1", "s2", ("s1",), special, phys_separate=False),
                        lambda r, d: "the result depends on the timer: " + "; ".join(d[:2]))
 
         # Theorem 1 (shared operands): sensitive and runs somewhere in G
@@ -399,7 +406,7 @@ class InstructionQueries:
 
             def claim(r):
                 ch = rp.changed(isa, r["v"], self.ctrl)
-                d = rp.differences(isa, r["s"], r["v"], self.ctrl)
+                d = rp.differences(isa, r["s"], r["v"], self.ctrl, True)
                 why = ([f"changes {', '.join(ch)} at v without trapping"] if ch else []) + d
                 return r["s"].runs and bool(why), why
 

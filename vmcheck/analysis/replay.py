@@ -251,10 +251,12 @@ def all_changed(isa: ir.Isa, r: Replayed) -> list[str]:
     return [e.name for e in isa.elements if _masked(r.pre, e, mask(e.width)) != _masked(r.post, e, mask(e.width))]
 
 
-def differences(isa: ir.Isa, a: Replayed, b: Replayed, special: list[tuple[ir.Element, int]]) -> list[str]:
+def differences(isa: ir.Isa, a: Replayed, b: Replayed, special: list[tuple[ir.Element, int]],
+                phys_separate: bool = False) -> list[str]:
     """What differs between two results (MODEL.md §2.5): the outcomes; else the
     state outside the `special` bits; which `special` elements changed and to
-    what; what they wrote."""
+    what; what they wrote. With `phys_separate` (each state has physical
+    storage of its own) any write to phys is a difference."""
     if a.kind != b.kind or (a.trapped and a.outcome.cause != b.outcome.cause):
         return [f"outcome: {a.outcome_text()} at {a.label}, {b.outcome_text()} at {b.label}"]
     if a.trapped:
@@ -282,6 +284,12 @@ def differences(isa: ir.Isa, a: Replayed, b: Replayed, special: list[tuple[ir.El
             sa = f"changed to {_fmt(e, pa)}" if ca else "unchanged"
             sb = f"changed to {_fmt(e, pb)}" if cb else "unchanged"
             out.append(f"{e.name}: {sa} at {a.label}, {sb} at {b.label}")
+    if phys_separate:
+        for r in (a, b):
+            cells = [f"phys[{x:#x}]={v:#x}" for (sp, x), v in sorted(r.writes.items()) if sp == "phys"]
+            if cells:
+                out.append(f"writes physical storage at {r.label} ({', '.join(cells)}), which does not move "
+                           f"with the state")
     if a.writes != b.writes:
         def w(r):
             return ", ".join(f"{s}[{x:#x}]={v:#x}" for (s, x), v in sorted(r.writes.items())) or "nothing"

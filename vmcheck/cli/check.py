@@ -29,6 +29,7 @@ from ..analysis import (
     default_jobs,
 )
 from ..errors import UserError
+from ..report.sarif import github_annotations, in_github_actions, sarif
 from .common import load
 
 THEOREM_CHOICES = ["1", "2", "3", "exact"]
@@ -78,7 +79,8 @@ def run_checks(specs, *, context, timeout, jobs, use_cache, show_progress: bool)
 @click.option("--theorem", "theorem", type=click.Choice(THEOREM_CHOICES), default="1", show_default=True,
               help="The theorem the exit code reports on.")
 @click.option("--context", "context", default=None, metavar="NAME", help="Decide only this guest context.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
+              help="sarif: SARIF 2.1.0 for code scanning, one result per violation and contradicted label.")
 @click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S",
               help="Seconds per solver query; a query that runs out is 'unknown'.")
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: core count).")
@@ -95,7 +97,12 @@ def check(specs, theorem, context, fmt, timeout, jobs, no_cache) -> None:
     reports = run_checks(specs, context=context, timeout=timeout, jobs=jobs or default_jobs(),
                          use_cache=not no_cache, show_progress=fmt == "text")
     code = combined_exit_code(reports, theorem)
-    if fmt == "json":
+    if in_github_actions():  # annotations on the spec's lines in the workflow run
+        for line in github_annotations(reports, theorem):
+            click.echo(line, err=True)
+    if fmt == "sarif":
+        click.echo(json.dumps(sarif(reports, theorem), indent=2))
+    elif fmt == "json":
         docs = [r.to_json() for r in reports]
         out = docs[0] if len(docs) == 1 else docs
         click.echo(json.dumps(out, indent=2, sort_keys=False))
