@@ -58,9 +58,11 @@ def test_action_steps_install_check_upload_summarize_and_gate():
             assert s["shell"] == "bash", s["name"]
             # inputs reach the scripts through env: an input spliced into a script is a script injection
             assert "${{" not in s["run"], s["name"]
+            # vmcheck reads VMCHECK_* itself (VMCHECK_SPECS is the bundled library's folder)
+            assert not any(k.startswith("VMCHECK_") for k in s.get("env", {})), s["name"]
     install = step("Install vmcheck")
-    assert install["env"]["VMCHECK_ACTION_PATH"] == "${{ github.action_path }}"
-    assert 'pip install' in install["run"] and '"$VMCHECK_ACTION_PATH"' in install["run"]
+    assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}"
+    assert 'pip install' in install["run"] and '"$ACTION_PATH"' in install["run"]
     check = step("vmcheck check")
     assert check["id"] == "check"
     assert re.search(r"vmcheck check .*--format sarif\s*> vmcheck\.sarif", check["run"].replace("\\\n", " "))
@@ -71,8 +73,8 @@ def test_action_steps_install_check_upload_summarize_and_gate():
     summary = step("Job summary")
     assert "GITHUB_STEP_SUMMARY" in summary["run"] and "vmcheck report" in summary["run"]
     gate = step("Gate")
-    assert gate is steps[-1] and gate["run"] == 'exit "$VMCHECK_EXIT_CODE"'
-    assert gate["env"]["VMCHECK_EXIT_CODE"] == "${{ steps.check.outputs.exit-code }}"
+    assert gate is steps[-1] and gate["run"] == 'exit "$ACTION_EXIT_CODE"'
+    assert gate["env"]["ACTION_EXIT_CODE"] == "${{ steps.check.outputs.exit-code }}"
 
 
 def _check_supports_sarif() -> bool:
@@ -96,7 +98,7 @@ def github(tmp_path):
     out.touch()
     summary.touch()
     env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
-           "VMCHECK_THEOREM": "1", "VMCHECK_TIMEOUT": "20", "VMCHECK_SUMMARY": "true", "VMCHECK_REPORT_DIR": "",
+           "ACTION_THEOREM": "1", "ACTION_TIMEOUT": "20", "ACTION_SUMMARY": "true", "ACTION_REPORT_DIR": "",
            "VMCHECK_CACHE_DIR": str(ROOT / ".vmcheck-cache")}
     return tmp_path, env, out, summary
 
@@ -113,7 +115,7 @@ def test_action_steps_run_a_failing_spec_end_to_end(github):
     spec = cwd / "specs" / "broken.yaml"
     spec.parent.mkdir()
     shutil.copy(bundled()["pg-toy-broken"], spec)
-    r = _run_step("vmcheck check", cwd, {**env, "VMCHECK_SPECS": "specs/*.yaml\npg-toy"})
+    r = _run_step("vmcheck check", cwd, {**env, "ACTION_SPECS": "specs/*.yaml\npg-toy"})
     assert r.returncode == 0, r.stderr  # the step records the exit code; the Gate step fails
     o = _outputs(out)
     assert o["exit-code"] == "1" and o["sarif"] == "vmcheck.sarif"
@@ -122,8 +124,8 @@ def test_action_steps_run_a_failing_spec_end_to_end(github):
     assert any("getm" in res["message"]["text"] for res in sarif["runs"][0]["results"])
     assert (cwd / "vmcheck-specs.txt").read_text().split() == ["specs/broken.yaml", "pg-toy"]
 
-    r = _run_step("Job summary", cwd, {**env, "VMCHECK_EXIT_CODE": o["exit-code"],
-                                       "VMCHECK_REPORT_DIR": str(cwd / "reports")})
+    r = _run_step("Job summary", cwd, {**env, "ACTION_EXIT_CODE": o["exit-code"],
+                                       "ACTION_REPORT_DIR": str(cwd / "reports")})
     assert r.returncode == 0, r.stderr
     text = summary.read_text()
     assert text.startswith("## vmcheck: Theorem 1 fails (exit 1)")
@@ -131,7 +133,7 @@ def test_action_steps_run_a_failing_spec_end_to_end(github):
     assert "# pg-toy: virtualizability proof report" in text
     assert (cwd / "reports" / "broken.html").is_file() and (cwd / "reports" / "pg-toy.html").is_file()
 
-    r = _run_step("Gate", cwd, {"VMCHECK_EXIT_CODE": o["exit-code"]})
+    r = _run_step("Gate", cwd, {"ACTION_EXIT_CODE": o["exit-code"]})
     assert r.returncode == 1
 
 
@@ -139,12 +141,12 @@ def test_action_steps_run_a_failing_spec_end_to_end(github):
 def test_action_check_step_with_a_bad_spec_keeps_exit_2_and_no_sarif(github):
     cwd, env, out, summary = github
     (cwd / "bad.yaml").write_text("isa: bad\nword: 32\n")
-    r = _run_step("vmcheck check", cwd, {**env, "VMCHECK_SPECS": "bad.yaml"})
+    r = _run_step("vmcheck check", cwd, {**env, "ACTION_SPECS": "bad.yaml"})
     assert r.returncode == 0, r.stderr
     o = _outputs(out)
     assert o["exit-code"] == "2" and o["sarif"] == ""
     assert not (cwd / "vmcheck.sarif").exists()
-    r = _run_step("Job summary", cwd, {**env, "VMCHECK_EXIT_CODE": "2"})
+    r = _run_step("Job summary", cwd, {**env, "ACTION_EXIT_CODE": "2"})
     assert r.returncode == 0, r.stderr
     assert "could not be decided" in summary.read_text()
 

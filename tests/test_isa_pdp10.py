@@ -69,6 +69,30 @@ def test_jrst_violates_through_its_mode_changing_instances(t1):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("f,violates,privileged", [
+    (0, "no", "no"),     # JRST: a jump
+    (1, "yes", "no"),    # JRST 1: Popek & Goldberg's example
+    (2, "yes", "no"),    # JRSTF
+    (3, "yes", "no"),
+    (4, "no", "yes"),    # halt: illegal in user mode
+    (8, "no", "yes"),    # dismiss: illegal in user mode
+])
+def test_jrst_instances(f, violates, privileged):
+    # One instance of the entry: the AC field fixed, everything else free.
+    from vmcheck.analysis import InstructionQueries, classify
+    from vmcheck.spec.load import load_spec
+
+    isa = load_spec(SPEC)
+    ctx = isa.contexts[0]
+    q = InstructionQueries(isa, isa.instruction("jrst"), ctx)
+    q.dom = list(q.dom) + [q.ops["f"] == f]
+    classes, verdicts = classify(q.run_all(), ctx)
+    assert verdicts["1"].value == violates
+    assert verdicts["3"].value == "no"
+    assert classes["privileged"].value == privileged
+
+
+@pytest.mark.slow
 def test_theorem3_holds():
     code, report = _check(SPEC, "--theorem", "3")
     assert code == 0

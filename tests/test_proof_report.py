@@ -93,8 +93,22 @@ def test_the_report_says_where_theorem_1_and_the_exact_condition_part(tmp_path):
     assert "| resource control | 0 breach(es)" in md
     assert re.search(r"\| efficiency \| \d+ of \d+ guest instructions ran directly", md)
     assert "| `kernel_segment.s` |" in md
-    # declared vs derived: pg-toy-segments labels `ld` innocuous, which the semantics contradict
-    assert "Contradicted labels" in md
+
+
+def test_contradicted_labels_are_reported_with_their_evidence(tmp_path):
+    text = BROKEN.read_text(encoding="utf-8")
+    old = "    description: read the mode bit into a register (unguarded)\n"
+    assert old in text
+    spec = tmp_path / "labelled.yaml"
+    spec.write_text(text.replace(old, old + "    labels: [privileged, innocuous]\n"), encoding="utf-8")
+    out = tmp_path / "r.md"
+    report([str(spec), "-o", str(out)])
+    md = out.read_text(encoding="utf-8")
+    table = md.split("*Contradicted labels*", 1)[1]
+    assert re.search(r"\| `getm` \(line \d+\) \| `privileged` \| `classic` \| privileged: no \| witness of `runs_G`",
+                     table)
+    assert re.search(r"\| `getm` \(line \d+\) \| `innocuous` \| `classic` \| sensitive: yes \| witness of `ms`", table)
+    assert "**2 declared label(s)** are contradicted" in md
 
 
 def test_confirm_shows_each_violation_replayed_under_the_vmm(tmp_path):
@@ -103,7 +117,7 @@ def test_confirm_shows_each_violation_replayed_under_the_vmm(tmp_path):
     md = out.read_text(encoding="utf-8")
     block = md.split("#### ❌ `getm`", 1)[1].split("## 5 ", 1)[0]
     assert "**Under the reference classic VMM**" in block
-    assert re.search(r"Witness replay \(`rd = 0x\w+`\): the VMM ran it direct; \*\*diverged\*\*", block)
+    assert re.search(r"Witness replay \(`rd = 0x\w+`\): the VMM ran it directly; \*\*diverged\*\*", block)
     assert "Program `getm.s`: step 0 at pc" in block
     assert "What the classic VMM did agrees with the engine's verdict" in md
 
@@ -237,11 +251,12 @@ def test_html_report_prints_to_a4_pdf_in_headless_chromium(tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           timeout=120).stdout
     flat = re.sub(r"\s+", "", text)
-    from vmcheck.analysis.engine import check_isas  # noqa: F401  (the report already decided it: cached)
+    from vmcheck.analysis.engine import check_isas
+    from vmcheck.spec.load import load_spec
 
-    md = report([name, "-o", "-", "--brief"]).stdout
-    violating = sorted(set(re.findall(r"#### ❌ `(\w+)`", md)))
-    assert violating, "the largest spec is expected to fail Theorem 1"
+    decided = check_isas([load_spec(name)])[0]  # the report decided it already: served from the cache
+    violating = sorted({i for c in decided.contexts for t in c.theorems.values() for i in t.violations})
+    assert violating and decided.verdicts["1"].holds is False, "the largest spec is expected to fail Theorem 1"
     for insn in violating:
         assert insn in flat, f"{insn} is missing from the PDF's text"
     assert re.search(r"fails\s+Theorem\s+1\s+in\s+every\s+guest\s+context", text)

@@ -15,7 +15,8 @@ from ..semantics.state import Outcome
 from .common import SPEC, load
 
 
-@click.command()
+@click.command(epilog="Exit status: 0 when the program halts, 1 when it stops otherwise "
+                     "(step limit, double fault, undecodable word), 2 for a bad spec, program or call.")
 @click.argument("spec", type=SPEC)
 @click.argument("program", type=click.Path(dir_okay=False))
 @click.option("--trace", is_flag=True, help="Print one line per step: address, instruction, outcome.")

@@ -164,6 +164,18 @@ class VMM:
     # ---- one guest instruction -----------------------------------------------
 
     def step(self) -> GuestStep:
+        gs = self._step()
+        self._tick()
+        return gs
+
+    def _tick(self) -> None:
+        """Timers count guest instructions, whichever way the VMM ran them, as on the bare machine."""
+        for v in (self.machine.state.v, self.vstate.v):
+            for slot, keep, inc, fmask in self.machine._timers:
+                x = v[slot]
+                v[slot] = (x & keep) | ((x + inc) & fmask)
+
+    def _step(self) -> GuestStep:
         if self.kind == HYBRID and self.virtual_mode != self._user_code:
             return self._interpret()
         m = self.machine

@@ -260,7 +260,7 @@ def obligation(r: InstructionResult, ctx: ContextResult, t: str) -> Obligation:
     if r.classes["illegal"].value == YES:
         why: list = ["illegal: it traps in every state (", Code("runs_any"), " unsat)"]
     elif key.value == NO:
-        why = [f"not {word}: "] + _join(_query_evidence(key, ctx.name))
+        why = ["safe: " if t == "exact" else f"not {word}: "] + _join(_query_evidence(key, ctx.name))
     elif never:
         why = [f"{word} (", key.reason, "), but it traps or memory-traps at every state of ", Code(ctx.name),
                ": ", Code("runs_G"), " unsat"]
@@ -510,8 +510,17 @@ class ProofReport:
             text = ["In each guest context some sensitive instance runs without trapping: "] + _join(
                 [[Ref(_anchor("viol", n), Code(n)), f" ({len(v)} instruction{'s' if len(v) != 1 else ''}"]
                  + ([": "] + _join([Ref(_anchor("w", n, i), Code(i)) for i in v], ", ") if len(v) <= 6 else [])
-                 + [")"] for n, v in viol.items()], "; ") + [". So no classic trap-and-emulate VMM exists for it "
-                                                              "in these contexts."]
+                 + [")"] for n, v in viol.items()], "; ") + ["."]
+            ex = rep.verdicts["exact"]
+            if ex.holds is True:
+                text += [" Theorem 1 is sufficient, not necessary: the exact condition holds in ", Code(ex.context or ""),
+                         ", so a classic trap-and-emulate VMM still works there, at a cost (",
+                         Ref(_anchor("exact", ex.context or ""), "see below"), ")."]
+            elif ex.holds is False:
+                text += [" The exact condition fails too: no classic trap-and-emulate VMM can run this ISA's guests "
+                         "directly in these contexts."]
+            else:
+                text += [" The exact condition is undecided."]
         else:
             kind, title = "unknown", ["Theorem 1 is undecided for ", Code(rep.isa)]
             text = ["The solver timed out on a query the verdict depends on; no context is proved to satisfy it."]
@@ -616,7 +625,7 @@ class ProofReport:
         for role, rs in by_role.items():
             if not rs:
                 continue
-            rows.append(Row([Strong(titles[role]), "", "", ""], "sub"))
+            rows.append(Row([Strong(titles[role])], "sub"))
             rows.extend(rs)
         blocks.append(Table(["element", "bits", "fields", "description"], rows, "State elements by role",
                             cls="compact"))
@@ -861,10 +870,10 @@ class ProofReport:
             if rp.diverged:
                 diffs = "; ".join(f"{d.what}: native {_hex(d.native)}, virtual {_hex(d.virtual)}"
                                   for d in rp.differences[:4])
-                items.append(["Witness replay (", Code(ops), f"): the VMM ran it {rp.how}; ",
+                items.append(["Witness replay (", Code(ops), f"): the VMM {_HOW.get(rp.how, rp.how)}; ",
                               Strong("diverged"), f" — {diffs}"])
             else:
-                items.append(["Witness replay (", Code(ops), f"): the VMM ran it {rp.how}; same as native"
+                items.append(["Witness replay (", Code(ops), f"): the VMM {_HOW.get(rp.how, rp.how)}; same as native"
                               + (f" ({rp.note})" if rp.note else "")])
         for p in conf.programs:
             d = p.comparison.divergence
@@ -1085,12 +1094,19 @@ class ProofReport:
                 title.append(f" · line {insn.span.line}")
             if insn.labels:
                 title.append(" · labels: " + ", ".join(sorted(insn.labels)))
-            body: list = [Para([Strong(title)] + ([" — ", insn.description.strip()] if insn.description else [])
+            desc = insn.description.strip()
+            if desc and desc[-1] not in ".!?":
+                desc += "."
+            body: list = [Para([Strong(title)] + ([" — ", desc] if desc else [])
                                + ([" Operands: ", Code(ops), "."] if ops else []), "small")]
             if sem is not None:
                 body.append(CodeBlock(sem))
             blocks.append(Keep(body, _anchor("sem", insn.name)))
         return Section("Appendix: instruction semantics", "semantics", blocks, new_page=True)
+
+
+_HOW = {"direct": "ran it directly", "emulated": "emulated it", "reflected": "reflected its trap to the guest",
+        "interpreted": "interpreted it"}
 
 
 def _SENS(r: InstructionResult) -> Text:

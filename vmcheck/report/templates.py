@@ -196,7 +196,7 @@ code, pre, .mono {
   font-family: "DejaVu Sans Mono", "Noto Sans Mono", "Liberation Mono", Menlo, Consolas, monospace;
   font-size: 0.86em;
 }
-code { background: var(--soft); border-radius: 3px; padding: 0 0.2em; overflow-wrap: anywhere; }
+code { background: var(--soft); border-radius: 3px; padding: 0 0.2em; overflow-wrap: break-word; }
 pre {
   background: var(--soft); border: 1px solid var(--rule); border-left: 3px solid var(--accent);
   border-radius: 4px; padding: 0.55rem 0.8rem; margin: 0.4rem 0 0.9rem;
@@ -253,7 +253,8 @@ tr.differs td { background: var(--mark); }
 tr.differs td:first-child { box-shadow: inset 3px 0 0 var(--unknown); }
 tr.fail td:first-child { box-shadow: inset 3px 0 0 var(--fail); }
 tr.unknown td:first-child { box-shadow: inset 3px 0 0 var(--unknown); }
-tr.sub td { color: var(--muted); }
+tr.sub td { color: var(--accent); background: #f3f6f9; padding-top: 0.4rem; }
+tr.sub { break-after: avoid; page-break-after: avoid; }
 tbody tr:nth-child(even):not(.differs) td { background: #fbfcfd; }
 
 .badge {
@@ -399,8 +400,12 @@ class HtmlRenderer:
                 f"<th{num if i in t.numeric else ''}>{self.text(h)}</th>"
                 for i, h in enumerate(t.header)) + "</tr></thead>")
         o.append("<tbody>")
+        ncol = max([len(t.header)] + [len(r.cells) for r in t.rows])
         for r in t.rows:
             rc = f' class="{_cls(r.mark)}"' if r.mark else ""
+            if r.mark == "sub" and len(r.cells) == 1:  # a group heading across the table
+                o.append(f'<tr{rc}><td colspan="{ncol}">{self.text(r.cells[0])}</td></tr>')
+                continue
             cells = []
             for i, c in enumerate(r.cells):
                 classes = []
