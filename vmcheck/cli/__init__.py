@@ -34,6 +34,10 @@ class VmcheckGroup(click.Group):
             sys.exit(3)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # `vmcheck ... | head`: the reader left; not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except Exception:  # a bug: keep the details, show a short message
             fd, path = tempfile.mkstemp(prefix="vmcheck-crash-", suffix=".txt")
             with os.fdopen(fd, "w") as f:
