@@ -228,3 +228,44 @@ def test_cache_and_jobs_give_the_same_report(machines, tmp_path, monkeypatch):
     assert warm.stats["solver_calls"] == 0
     assert json.dumps(cold.to_json()) == json.dumps(warm.to_json())
     assert any((tmp_path / "cache").rglob("*.json"))
+
+
+ONE_TO_ONE = """
+isa: one-to-one
+word: 8
+modes: [H, K, U]
+state:
+  pc: {width: 8, role: pc}
+  m:  {width: 2, role: mode}
+  r:  {count: 4, width: 8}
+storage: {size: 256, unit: 8}
+traps:
+  causes: {PRIV: 1}
+  deliver: |
+    m = H
+contexts:
+  host: m == H
+  guest:
+    own_world: {modes: {K: K, U: U}}        # EL2 / VT-x style: the guest's levels are its own
+    merged: {modes: {K: U, U: U}}           # Popek & Goldberg style: both run in U
+instructions:
+  ret0:
+    description: drop to U (like JRST 1, it never traps)
+    semantics: m = U
+  add:
+    operands: [rd: reg, rs: reg]
+    semantics: r[rd] = r[rd] + r[rs]
+"""
+
+
+def test_mode_change_between_one_to_one_modes_is_not_a_control_change(tmp_path):
+    """A return to user mode is the guest's own business where the map is one-to-one
+    (the VMM reads the virtual mode off the real one), and a breach where it merges modes."""
+    p = tmp_path / "one.yaml"
+    p.write_text(ONE_TO_ONE)
+    rep = check_isa(load_spec(str(p)), jobs=1, use_cache=False)
+    own, merged = rep.context("own_world"), rep.context("merged")
+    assert own.theorems["1"].holds and own.theorems["exact"].holds
+    assert own.instruction("ret0").classes["control_sensitive"].value == NO
+    assert merged.theorems["1"].violations == ["ret0"] and merged.theorems["exact"].violations == ["ret0"]
+    assert merged.instruction("ret0").classes["control_sensitive"].value == YES

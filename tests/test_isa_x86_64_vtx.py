@@ -101,7 +101,7 @@ def test_program_runs(program):
         assert regs["rdx"] == 0x23               # CS read at ring 3
     if program.stem == "vmm_guest":
         assert regs["rbx"] & 0x200 == 0          # the guest saw its own IF clear
-        assert regs["g_rflags"] & 0x200          # ... and set it again with STI, no VM exit
+        assert regs["vmcs_guest_rflags"] & 0x200  # ... and set it again with STI, no VM exit
         assert regs["r12"] == 1                  # one CPUID exit handled
         assert regs["r13"] == 7                  # the guest ran past it
         assert regs["exit_reason"] == 12         # the last exit: HLT

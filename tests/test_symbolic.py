@@ -29,6 +29,7 @@ from vmcheck.semantics.concrete import compile_isa
 from vmcheck.semantics.state import Layout, State
 from vmcheck.semantics.symbolic import ARRAYS, KIND_NAMES, sym_isa
 from vmcheck.spec.ir import mask
+from vmcheck.errors import UserError
 from vmcheck.spec.load import load_spec
 
 sys.set_int_max_str_digits(0)  # batches are evaluated as one wide numeral
@@ -52,7 +53,12 @@ def _isa(path: Path):
 def _cases():
     out = []
     for path in SPECS:
-        for insn in _isa(path).instructions:
+        try:
+            isa = _isa(path)
+        except UserError:  # reported by the test itself, not as a collection error
+            out.append(pytest.param(path, None, id=f"{path.parent.name}:loads"))
+            continue
+        for insn in isa.instructions:
             out.append(pytest.param(path, insn.name, id=f"{path.parent.name}:{insn.name}"))
     return out
 
@@ -410,7 +416,8 @@ def _check(reading: _Reading, storage: _LoggingStorage, inst, against_z3: bool =
 @pytest.mark.skipif(not SPECS, reason="no bundled specs")
 @pytest.mark.parametrize("path,name", _cases())
 def test_symbolic_equals_concrete(path, name):
-    isa = _isa(path)
+    isa = _isa(path)  # a spec that does not load fails here
+    assert name is not None
     insn = isa.instruction(name)
     sym = sym_isa(isa)
     reading = _Reading(isa, insn, sym, sym.execute(insn, ARRAYS))
@@ -433,7 +440,10 @@ def test_symbolic_equals_concrete(path, name):
 def test_trap_delivery_equals_concrete():
     """The symbolic trap delivery (ARRAYS) equals the concrete one, for every cause."""
     for path in SPECS:
-        isa = _isa(path)
+        try:
+            isa = _isa(path)
+        except UserError:
+            continue  # test_symbolic_equals_concrete[...:loads] reports it
         sym = sym_isa(isa)
         layout = Layout.of(isa)
         for cause in isa.traps.causes:

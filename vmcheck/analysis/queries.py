@@ -95,6 +95,17 @@ class InstructionQueries:
         self.timer = isa.role_elements("timer")
         md = isa.modes
         self.mode_mask = {md.elem: mask(md.width) << md.lo}
+        # Modes between which a change is not a control change: where the map is
+        # one-to-one (a real mode with a single virtual preimage), the VMM reads
+        # the guest's new virtual mode off the real one, so the guest changing it
+        # directly takes no resource from the VMM (ARM EL2, VT-x, ring compression).
+        pre: dict[str, list[str]] = {}
+        for v, r in ctx.modes:
+            pre.setdefault(r, []).append(v)
+        self.transparent = {
+            "real": [md.code(r) for r, vs in pre.items() if len(vs) == 1],
+            "virtual": [md.code(v) for v, r in ctx.modes if len(pre[r]) == 1],
+        }
         self.V = self.sym.canon_storage["V"]
         self.P = self.sym.canon_storage["P"]
         self.results: dict[str, QueryResult] = {}
@@ -173,9 +184,23 @@ class InstructionQueries:
             return a == b
         return a & m == b & m
 
-    def ctrl_changed(self, s: _St, masks=None) -> z3.BoolRef:
+    def ctrl_changed(self, s: _St, side: str, masks=None) -> z3.BoolRef:
+        """Some control element changed at `s` (a state of the `side` "real" or
+        "virtual"); a mode change between two transparent modes does not count."""
         masks = self.ctrl if masks is None else masks
-        parts = [z3.Not(self._meq(s.regs[e.name], s.res.post[e.name], e, m)) for e, m in masks]
+        md = self.isa.modes
+        mbits = self.mode_mask[md.elem]
+        parts = []
+        for e, m in masks:
+            rest = m & ~mbits if e.name == md.elem else m
+            if rest:
+                parts.append(z3.Not(self._meq(s.regs[e.name], s.res.post[e.name], e, rest)))
+            if e.name == md.elem and m & mbits:
+                before, after = self.sym.mode_of(s.regs), self.sym.mode_of(s.res.post)
+                codes = self.transparent[side]
+                transparent = z3.And(z3.Or([before == c for c in codes]), z3.Or([after == c for c in codes])) \
+                    if codes else z3.BoolVal(False)
+                parts.append(z3.And(before != after, z3.Not(transparent)))
         return z3.Or(parts) if parts else z3.BoolVal(False)
 
     def differ(self, a: _St, b: _St, special=None) -> z3.BoolRef:
@@ -311,7 +336,7 @@ class InstructionQueries:
 
         # control sensitive
         s = self.state("s", "", role="in range, runs, changes control")
-        self.solve("cs", self.in_range(s) + [s.res.runs, self.ctrl_changed(s)], [s], self._claim_runs_changes("s"),
+        self.solve("cs", self.in_range(s) + [s.res.runs, self.ctrl_changed(s, "virtual")], [s], self._claim_runs_changes("s"),
                    lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
 
         # mode sensitive in G
@@ -346,7 +371,7 @@ class InstructionQueries:
             self.skip("us_cs", UNSAT, f"it never runs in {ctx.name}")
         else:
             s = self.state("s", "", role=f"in G at {uimg}, runs, changes control")
-            self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s)], [s],
+            self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s, "real")], [s],
                        self._claim_runs_changes("s"),
                        lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
         s1 = self.state("s1", "", role=f"in G at {uimg}")
@@ -393,7 +418,7 @@ class InstructionQueries:
             self.skip("unsafe_pair", UNSAT, f"it never runs in {ctx.name}")
         else:
             s = self.state("s", "", role="in G, runs, changes control")
-            self.solve("unsafe_ctrl", self.in_G(s) + [s.res.runs, self.ctrl_changed(s)], [s],
+            self.solve("unsafe_ctrl", self.in_G(s) + [s.res.runs, self.ctrl_changed(s, "real")], [s],
                        self._claim_runs_changes("s"),
                        lambda r, d: f"runs in {ctx.name} at s (mode {r['s'].mode}) and {d[0] if d else 'changes control'}")
             s = self.state("s", "", role="in G, runs")
@@ -402,7 +427,7 @@ class InstructionQueries:
             md = isa.modes
             choice = z3.Or([z3.And(self.sym.mode_of(s.regs) == md.code(r), self.sym.mode_of(v.regs) == md.code(w))
                             for w, r in ctx.modes])
-            bad = z3.Or(z3.And(v.res.runs, self.ctrl_changed(v)), self.differ(s, v))
+            bad = z3.Or(z3.And(v.res.runs, self.ctrl_changed(v, "virtual")), self.differ(s, v))
 
             def claim(r):
                 ch = rp.changed(isa, r["v"], self.ctrl)
@@ -420,7 +445,7 @@ class InstructionQueries:
         cons = self.in_G(g) + [g.res.runs]
         if base == "cs":
             s1 = self.state("s1", "", role="in range, runs, changes control")
-            cons += self.in_range(s1) + [s1.res.runs, self.ctrl_changed(s1)]
+            cons += self.in_range(s1) + [s1.res.runs, self.ctrl_changed(s1, "virtual")]
             states = [s1, g]
             inner = self._claim_runs_changes("s1")
         else:

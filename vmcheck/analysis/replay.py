@@ -101,7 +101,7 @@ class ModelPort:
 
     def _check(self, kind: int, space: str, addr: int, nbits: int, priv: str | None) -> list[int]:
         units = self._units(space, addr, nbits)
-        if space == "mem":
+        if space == "mem" and self.memory_cause:
             for a in units:
                 if self._fault(kind, priv, a):
                     if kind == READ:

@@ -91,6 +91,12 @@ class ControlMap:
         md = isa.modes
         self.mode_slot = (md.elem, md.hi, md.lo)
         self.real_code = {md.code(v): md.code(r) for v, r in context.modes}
+        # A real mode with a single virtual preimage tells the VMM the guest's
+        # virtual mode: a direct change between such modes is the guest's own.
+        pre: dict[int, list[int]] = {}
+        for v, r in self.real_code.items():
+            pre.setdefault(r, []).append(v)
+        self.virtual_of = {r: vs[0] for r, vs in pre.items() if len(vs) == 1}
         self.pins = pinned_bits(context.where)
         for elem, hi, lo, _ in self.pins:
             el = isa.element(elem)
@@ -106,6 +112,16 @@ class ControlMap:
     def virtual_mode(self, vstate: State) -> int:
         elem, hi, lo = self.mode_slot
         return (vstate.get(elem) >> lo) & mask(hi - lo + 1)
+
+    def follow_mode(self, before: int, real: State, vstate: State) -> bool:
+        """After a direct instruction: if the real mode moved between two modes the map
+        reads back one-to-one, move the virtual mode with it; True when it did."""
+        elem, hi, lo = self.mode_slot
+        after = (real.get(elem) >> lo) & mask(hi - lo + 1)
+        if after == before or before not in self.virtual_of or after not in self.virtual_of:
+            return False
+        _set_bits(vstate, elem, hi, lo, self.virtual_of[after])
+        return True
 
     def apply(self, vstate: State, real: State) -> None:
         """Write into `real` the control bits for `vstate` (non-control bits untouched)."""

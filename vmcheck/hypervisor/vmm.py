@@ -99,6 +99,8 @@ class VMM:
         self.detail = ""
         self._pc = self.layout.slots[isa.pc]
         md = isa.modes
+        self._mode_slot = self.layout.slots[md.elem]
+        self._mode_bits = ((1 << md.width) - 1) << md.lo
         ranks = sorted(context.virtual_modes, key=md.rank)
         self._user_code = md.code(ranks[-1])  # the least privileged virtual mode runs directly
         ctl = dict((e.name, m) for e, m in isa.role_elements("control"))
@@ -201,10 +203,14 @@ class VMM:
         """Run an instruction directly on the real machine; the dispatcher on a trap."""
         real = self.machine.state
         before = [real.v[s] & msk for s, msk, _ in self._ctl_slots]
+        real_mode = self.cmap.virtual_mode(real)
         out = self.compiled[insn.name].fn(real, self.machine.port, ops)
         if out is not OK and out.kind != "halt":
             return self._dispatch(pc, insn, ops, out)
         self.counters.direct += 1
+        if self.cmap.follow_mode(real_mode, real, self.vstate):  # the guest's own mode change
+            before = [(b & ~self._mode_bits) | (real.v[s] & self._mode_bits) if s == self._mode_slot else b
+                      for (s, _, _), b in zip(self._ctl_slots, before)]
         changed = tuple(name for (s, msk, name), b in zip(self._ctl_slots, before) if real.v[s] & msk != b)
         if changed:
             self.counters.breaches.append(Breach(self.counters.guest_steps - 1, pc, insn.name, changed))

@@ -41,7 +41,6 @@ from ..analysis.results import (
     InstructionResult,
     Report,
     Witness,
-    WitnessState,
 )
 from ..spec import ir
 from ..spec.nodes import Node
@@ -254,7 +253,8 @@ def obligation(r: InstructionResult, ctx: ContextResult, t: str) -> Obligation:
         return Obligation("fail", key_text, traps, how)
     if v.value == UNKNOWN:
         return Obligation("unknown", key_text, traps,
-                          [Strong("undecided"), ": ", v.reason, " — queries ", _join([Code(q) for q in v.queries], ", ")])
+                          [Strong("undecided"), ": ", v.reason, " — queries "]
+                          + _join([Code(q) for q in v.queries], ", "))
     ev = _query_evidence(v, ctx.name)
     word = _KEY_WORD[t]
     if r.classes["illegal"].value == YES:
@@ -411,7 +411,8 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
             else:
                 cells.append(_hex(v) + (f" ({f})" if f else ""))
         rows.append(Row([[Code(e.name), f" ({role})" if role != "general" else ""]] + cells,
-                        "differs" if _between(vals, compared) else "", [""] + ["changed" if c else "" for c in changed]))
+                        "differs" if _between(vals, compared) else "",
+                        [""] + ["changed" if c else "" for c in changed]))
     outcome_row = ["outcome"]
     for s in states:
         outcome_row += [Em(s.role or ""), s.outcome]
@@ -513,7 +514,8 @@ class ProofReport:
                  + [")"] for n, v in viol.items()], "; ") + ["."]
             ex = rep.verdicts["exact"]
             if ex.holds is True:
-                text += [" Theorem 1 is sufficient, not necessary: the exact condition holds in ", Code(ex.context or ""),
+                text += [" Theorem 1 is sufficient, not necessary: the exact condition holds in ",
+                         Code(ex.context or ""),
                          ", so a classic trap-and-emulate VMM still works there, at a cost (",
                          Ref(_anchor("exact", ex.context or ""), "see below"), ")."]
             elif ex.holds is False:
@@ -530,7 +532,8 @@ class ProofReport:
         rows = []
         for t in THEOREMS:
             v = rep.verdicts[t]
-            cells: list[Text] = [THEOREM_TITLES[t], [_holds_badge(v.holds)] + ([" in ", Code(v.context)] if v.context else [])]
+            isa_cell: list = [_holds_badge(v.holds)] + ([" in ", Code(v.context)] if v.context else [])
+            cells: list[Text] = [THEOREM_TITLES[t], isa_cell]
             for c in rep.contexts:
                 tr = c.theorems[t]
                 cell: list = [_holds_badge(tr.holds)]
@@ -665,12 +668,12 @@ class ProofReport:
                        "resources:"]))
         b.append(Defs([
             ("privileged", "traps in user mode and does not trap in supervisor mode, at every pair of states "
-                                   "that differ only in the mode (and do not memory-trap)."),
+                           "that differ only in the mode (and do not memory-trap)."),
             ("control sensitive", "can change the mode or the resources (R) of the machine."),
             ("behaviour sensitive", "its effect depends on the mode (mode sensitive) or on where it runs in "
-                                            "real storage, i.e. on R (location sensitive)."),
+                                    "real storage, i.e. on R (location sensitive)."),
             ("sensitive / innocuous", "sensitive is control or behaviour sensitive; innocuous is not "
-                                              "sensitive."),
+                                      "sensitive."),
             ("user sensitive", "control or location sensitive at some state in user mode."),
         ]))
         b.append(Para(["A virtual machine monitor is a control program made of a dispatcher, an allocator and "
@@ -703,17 +706,17 @@ class ProofReport:
                        "or a trap and its cause)."]))
         b.append(Defs([
             ("privileged in G", "traps at every state of G at which it does not memory-trap, and does not "
-                                        "trap at some host state."),
+                                "trap at some host state."),
             ("control sensitive", "at some state where it neither traps nor memory-traps, it changes a "
-                                          "control element."),
+                                  "control element."),
             ("mode sensitive in G", "at some state s of G where it runs, and s' = s with a virtual mode that "
-                                            "G maps to the mode of s, the results differ."),
+                                    "G maps to the mode of s, the results differ."),
             ("location sensitive", "two states that differ only in control elements other than the mode, "
-                                           "one of which runs it, give different results."),
+                                   "one of which runs it, give different results."),
             ("user sensitive in G", "control or location sensitive at a state of G whose real mode is the "
-                                            "image of the least privileged virtual mode."),
+                                    "image of the least privileged virtual mode."),
             ("timing dependent in G", "its result depends on a timer element at some state of G where it "
-                                              "runs."),
+                                      "runs."),
         ]))
         b.append(Bullets([
             [Strong("Theorem 1 in G: "), "every sensitive instance traps or memory-traps at every state of G, so the "
@@ -784,7 +787,8 @@ class ProofReport:
         for n, r in enumerate(c.instructions, 1):
             ob = obligation(r, c, t)
             counts[ob.status] += 1
-            mark = {"pass": Badge("pass", "✓"), "fail": Badge("fail", "✗"), "unknown": Badge("unknown", "?")}[ob.status]
+            mark = {"pass": Badge("pass", "✓"), "fail": Badge("fail", "✗"),
+                    "unknown": Badge("unknown", "?")}[ob.status]
             rows.append(Row([str(n), [Code(r.name)] + ([f" (line {r.line})"] if r.line else []),
                              ob.key, ob.traps, ob.discharge, mark],
                             "" if ob.status == "pass" else ob.status))
@@ -1009,7 +1013,7 @@ class ProofReport:
             rows = [
                 Row(["equivalence", [f"{len(conf.observed)} diverging instruction(s)"]
                      + ([": "] + _join([Code(x) for x in conf.observed], ", ") if conf.observed else [])
-                     + ([f"; engine expects: "] + _join([Code(x) for x in conf.engine_violations], ", ")
+                     + (["; the engine expects: "] + _join([Code(x) for x in conf.engine_violations], ", ")
                         if conf.engine_violations else ["; the engine expects none"]),
                      Badge("pass", "as expected") if eq_ok else Badge("fail", "unexpected")]),
                 Row(["resource control", f"{tot.get('resource_control_breaches', 0)} breach(es): real control state "

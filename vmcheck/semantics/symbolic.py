@@ -213,7 +213,8 @@ class SymIsa:
         self.fault = z3.Function(
             "F", z3.BitVecSort(1), z3.BitVecSort(self.tok_width), z3.BitVecSort(self.vaw), z3.BoolSort()
         )
-        self.memcode = isa.traps.cause(isa.traps.memory_cause).code
+        # Without a memory cause (no translation, no address errors) nothing memory-traps.
+        self.memcode = isa.traps.cause(isa.traps.memory_cause).code if isa.traps.memory_cause else None
         self._memo: dict[tuple[str, str], SymResult] = {}
         self.canon = self.state_vars("")
         self.canon_storage = self.storage_vars("")
@@ -442,7 +443,8 @@ class SymIsa:
 
     def _apply_faults(self, env: _Env, faults: list) -> None:
         """A memory trap when any of `faults` holds (and the instruction still runs)."""
-        if not faults:
+        if not faults or self.memcode is None:
+            faults.clear()
             return
         f = faults[0] if len(faults) == 1 else z3.Or(faults)
         faults.clear()

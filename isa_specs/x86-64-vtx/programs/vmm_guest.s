@@ -6,7 +6,8 @@
 # CPUID (an unconditional VM exit: the VMM counts it and resumes the guest past
 # it) and HLT (a VM exit by HLT exiting: the VMM halts the machine).
 # Expected: rbx = the guest's RFLAGS image with IF clear (0x2 here), r12 = 1
-# (one CPUID exit), r13 = 7, mode root0, exit_reason = 12 (HLT).
+# (one CPUID exit), r13 = 7, mode root0, exit_reason = 12 (HLT), and the
+# guest's RFLAGS saved in the VMCS with IF set again (by its STI).
 
         .org 0x1000
 start:  movl rax, 0x2000             # CR4.VMXE
@@ -38,6 +39,9 @@ start:  movl rax, 0x2000             # CR4.VMXE
         vmwrite rdx, rax
         movl rdx, 0x6C14
         movl rax, 0x8000
+        vmwrite rdx, rax
+        movl rdx, 0x6C04             # host CR4: VMXE stays set after each VM exit
+        movl rax, 0x2000
         vmwrite rdx, rax
         movl r12, 0
         vmlaunch
