@@ -17,7 +17,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..errors import UserError
+from ..errors import UserError, VmcheckError
+
+
+class LeftContext(VmcheckError):
+    """The guest entered a mode its context does not map (e.g. the hypervisor's own
+    level): outside what this VMM virtualizes, so a run ends there."""
+
+    def __init__(self, context: str, mode: int):
+        super().__init__(f"the guest entered mode {mode}, which context '{context}' does not map")
+        self.mode = mode
 from ..machine.storage import Storage
 from ..semantics.state import State
 from ..spec import ir
@@ -130,7 +139,7 @@ class ControlMap:
         elem, hi, lo = self.mode_slot
         vmode = self.virtual_mode(vstate)
         if vmode not in self.real_code:
-            raise UserError(f"the guest entered mode {vmode}, which context '{self.context.name}' does not map")
+            raise LeftContext(self.context.name, vmode)
         _set_bits(real, elem, hi, lo, self.real_code[vmode])
         for elem, hi, lo, value in self.pins:
             _set_bits(real, elem, hi, lo, value)

@@ -17,6 +17,7 @@ from ..machine.simulator import Machine, StepEvent, register_name
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
+from .allocator import LeftContext
 from .vmm import CLASSIC, VMM, Counters, GuestStep
 
 STORAGE_EVERY_STEP = 8192
@@ -116,7 +117,12 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
             native_history.append((ev.pc, ev.outcome.cause))
             if native.state.v == before and len(native_history) > 1 and native_history[-2] == native_history[-1]:
                 stop = TRAP_LOOP  # a trap whose delivery returns to the same trap, for ever
-        gs = vmm.step()
+        try:
+            gs = vmm.step()
+        except LeftContext as e:  # the guest left what this context virtualizes: the comparison ends here
+            native.stopped = vmm.stopped = f"left the context ({e})"
+            steps += 1
+            break
         steps += 1
         if keep_trace:
             trace.append((ev, gs))
@@ -134,7 +140,7 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
         diffs = _storage_diffs(native.storage.cells, vmm.window.snapshot())
         if diffs:
             divergence = Divergence(steps, native.pc, None, (), "end of run", tuple(diffs))
-    if divergence is None and native.stopped != vmm.stopped:
+    if divergence is None and native.stopped != vmm.stopped and not str(vmm.stopped).startswith("left"):
         divergence = Divergence(steps, native.pc, None, (), "end of run",
                                 (Difference("stop", native.stopped, vmm.stopped),))
     return Comparison(native.stopped, vmm.stopped, steps, divergence, vmm.counters, trace)

@@ -30,7 +30,8 @@ from ..machine.translation import make_port
 from ..semantics.concrete import OK, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
-from .allocator import ControlMap, WindowStorage, allocate
+from ..errors import UserError
+from .allocator import ControlMap, LeftContext, WindowStorage, allocate
 
 CLASSIC, HYBRID = "classic", "hybrid"
 
@@ -129,7 +130,10 @@ class VMM:
         self.history.clear()
         self.stopped, self.detail = None, ""
         self.machine.reset()
-        self.sync_real()
+        try:
+            self.sync_real()
+        except LeftContext as e:
+            raise UserError(f"{e}: the spec's reset state is outside guest context '{self.context.name}'") from None
         self.cmap.check(self.machine.state)
 
     def start_from(self, vstate: State) -> None:
