@@ -227,9 +227,18 @@ def largest_spec() -> str:
 def test_html_report_prints_to_a4_pdf_in_headless_chromium(tmp_path):
     if CHROMIUM is None:
         pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
+    from vmcheck.analysis.engine import check_isas
+    from vmcheck.report.proof import make_input, render
+    from vmcheck.spec.load import load_spec
+
     name = largest_spec()
+    # What `vmcheck report NAME -o r.html` does, with the engine run once for the whole test.
+    decided = check_isas([load_spec(name)])[0]
+    violating = sorted({i for c in decided.contexts for t in c.theorems.values() for i in t.violations})
+    assert violating and decided.verdicts["1"].holds is False, "the largest spec is expected to fail Theorem 1"
     page = tmp_path / "r.html"
-    r = report([name, "-o", str(page)])
+    page.write_text(render(make_input(name, report=decided), "html"), encoding="utf-8")
+
     pdf = tmp_path / "out.pdf"
     profile = tmp_path / "profile"
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -237,8 +246,7 @@ def test_html_report_prints_to_a4_pdf_in_headless_chromium(tmp_path):
            f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert pdf.is_file() and pdf.stat().st_size > 10_000, proc.stderr[-2000:]
-    head = pdf.read_bytes()[:8]
-    assert head.startswith(b"%PDF-")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
     pages = len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
     if shutil.which("pdfinfo"):
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=60).stdout
@@ -250,15 +258,9 @@ def test_html_report_prints_to_a4_pdf_in_headless_chromium(tmp_path):
                     f"the PDF has {pages} pages, its text was not checked")
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           timeout=120).stdout
-    flat = re.sub(r"\s+", "", text)
-    from vmcheck.analysis.engine import check_isas
-    from vmcheck.spec.load import load_spec
-
-    decided = check_isas([load_spec(name)])[0]  # the report decided it already: served from the cache
-    violating = sorted({i for c in decided.contexts for t in c.theorems.values() for i in t.violations})
-    assert violating and decided.verdicts["1"].holds is False, "the largest spec is expected to fail Theorem 1"
+    flat = re.sub(r"\s+", "", text)  # a long name may wrap in a narrow table cell
     for insn in violating:
         assert insn in flat, f"{insn} is missing from the PDF's text"
     assert re.search(r"fails\s+Theorem\s+1\s+in\s+every\s+guest\s+context", text)
     assert "SHA-256" in text and hashlib.sha256(find_bundled(name).read_bytes()).hexdigest() in flat
-    assert r.exit_code == 0
+    assert f"vmcheck {__version__}" in text

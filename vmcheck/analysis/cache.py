@@ -4,8 +4,9 @@ The key hashes everything a unit's answer depends on: the instruction's IR,
 the parts of the ISA every query reads (elements, modes, storage, traps,
 host, invariants, pc, instruction width, the view's address width), the
 context, vmcheck's version and the source of the reading and the queries
-(so a changed engine never serves stale answers). Only fully decided
-results are stored: an answer with a solver timeout is recomputed next time.
+(so a changed engine never serves stale answers). A result with a solver
+timeout is stored under the key and the time limit, so it is served again
+only for the same `--timeout`.
 
 Where: `$VMCHECK_CACHE_DIR` if set, else `.vmcheck-cache/` in the current
 directory.
@@ -17,6 +18,7 @@ import json
 import os
 import tempfile
 from functools import lru_cache
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +57,10 @@ def _isa_digest(isa: ir.Isa, vaw: int) -> str:
 
 def unit_key(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, vaw: int) -> str:
     h = hashlib.sha256()
-    for part in (str(SCHEMA), __version__, _engine_digest(), _isa_digest(isa, vaw), repr(insn), repr(ctx)):
+    # Labels and descriptions are claims and prose: they change no answer, so a spec
+    # stripped of its labels reuses the results of the labelled one.
+    bare = replace(insn, labels=frozenset(), description="")
+    for part in (str(SCHEMA), __version__, _engine_digest(), _isa_digest(isa, vaw), repr(bare), repr(ctx)):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()

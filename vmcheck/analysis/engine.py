@@ -150,10 +150,17 @@ def check_isas(
         if use_cache:
             key = cache_mod.unit_key(isas[i], insn, ctx, sym_isa(isas[i]).vaw)
             keys[k] = key
-            hit = cache_mod.load(key)
+            # A decided answer holds for any time limit; an undecided one only for the
+            # limit it ran out of, so a longer --timeout tries again.
+            hit = cache_mod.load(key) or cache_mod.load(f"{key}-t{timeout:g}")
             if hit is not None:
                 try:
-                    results[k] = _result_from_json(hit)
+                    res = _result_from_json(hit)
+                    # What the key leaves out (labels, where the entry stands in the file) is
+                    # taken from the spec as it is now.
+                    res.labels = sorted(insn.labels)
+                    res.line = insn.span.line if insn.span else None
+                    results[k] = res
                     stats["cached"] += 1
                     continue
                 except (KeyError, TypeError, ValueError):
@@ -173,8 +180,9 @@ def check_isas(
         res.cached = False
         results[(i, name, cname)] = res
         stats["solver_calls"] += n
-        if use_cache and _decided(res):
-            cache_mod.store(keys[(i, name, cname)], rj)
+        if use_cache:
+            key = keys[(i, name, cname)]
+            cache_mod.store(key if _decided(res) else f"{key}-t{timeout:g}", rj)
         done += 1
         if progress:
             progress(done, total)

@@ -767,6 +767,20 @@ class ProofReport:
             rows.append(Row([THEOREM_TITLES[t], _holds_badge(tr.holds), why],
                             "" if tr.holds else ("fail" if tr.holds is False else "unknown")))
         sec.blocks.append(Table(["theorem", "verdict", "why"], rows, cls="compact"))
+        undecided = []
+        for r in c.instructions:
+            unk = [_CLASS_WORDS[k] for k in CLASSES if r.classes[k].value == UNKNOWN]
+            if unk:
+                undecided.append([Code(r.name), ": ", ", ".join(unk)])
+        if undecided:
+            affects = any(c.theorems[t].unknown for t in THEOREMS)
+            sec.blocks.append(Callout("unknown", [Para(
+                ["The solver timed out (", f"{inp.timeout:g}", " s per query) on some classes: "]
+                + _join(undecided, "; ")
+                + [". They are reported as undecided, never guessed"]
+                + ([", and the theorems marked undecided above depend on them."] if affects else
+                   ["; no verdict above depends on them (each such instruction is decided by another query)."]))],
+                "Undecided answers"))
 
         if not inp.brief:
             for t in inp.theorems:
