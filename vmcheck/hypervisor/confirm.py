@@ -97,6 +97,7 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
     vmm = VMM(isa, context, kind)
     vmm.load_image(image)
     vmm.reset()
+    native.state.v[:] = vmm.vstate.v  # the guest boots natively where it boots under the VMM
     if start is not None:
         native.state.v[:] = start.v
         vmm.start_from(start)

@@ -78,6 +78,24 @@ class GuestStep:
     cause: str | None = None
 
 
+def guest_reset(isa: ir.Isa, context: ir.Context) -> State:
+    """The state a guest boots in: the spec's reset values, except that a reset mode the
+    context does not virtualize (a hypervisor's own level, as VMX root) becomes the
+    context's most privileged virtual mode, where a guest kernel starts."""
+    from ..semantics.state import Layout
+
+    st = State(Layout.of(isa))
+    for name, value in isa.reset:
+        st.set(name, value)
+    md = isa.modes
+    m = (st.get(md.elem) >> md.lo) & ((1 << md.width) - 1)
+    if md.name_of(m) not in context.virtual_modes:
+        top = min(context.virtual_modes, key=md.rank)
+        bits = ((1 << md.width) - 1) << md.lo
+        st.set(md.elem, (st.get(md.elem) & ~bits) | (md.code(top) << md.lo))
+    return st
+
+
 class VMM:
     """One virtual machine of `isa` in guest context `context`."""
 
@@ -122,10 +140,7 @@ class VMM:
         self.window.load_image(image)
 
     def reset(self) -> None:
-        v = self.vstate.v
-        v[:] = [0] * len(v)
-        for name, value in self.isa.reset:
-            self.vstate.set(name, value)
+        self.vstate.v[:] = guest_reset(self.isa, self.context).v
         self.counters = Counters()
         self.history.clear()
         self.stopped, self.detail = None, ""
