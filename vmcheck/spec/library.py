@@ -1,16 +1,43 @@
-"""The bundled ISA library: `isa_specs/<name>/<name>.yaml|.isa`."""
+"""The bundled ISA library, `isa_specs/<name>/<name>.yaml|.isa`, and the docs.
+
+Both live at the top of the repository and ship inside the package as
+`vmcheck/isa_specs` and `vmcheck/docs` (pyproject.toml maps them), so an
+installed vmcheck finds them through `importlib.resources` and a source
+checkout finds them beside the package.
+"""
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
+
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def _data_dir(name: str) -> Path:
+    """`vmcheck/<name>` as installed, else `<name>/` of the source checkout."""
+    try:
+        installed = resources.files("vmcheck") / name
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - vmcheck always imports
+        installed = None
+    # Installed from a wheel the package is a directory on disk; a zipped install is not
+    # supported (the specs are read as files by the loader and by error messages).
+    if isinstance(installed, Path) and installed.is_dir():
+        return installed
+    return _CHECKOUT / name
 
 
 def specs_dir() -> Path:
-    """VMCHECK_SPECS if set, else `isa_specs/` beside the package (a source checkout)."""
+    """VMCHECK_SPECS if set, else the bundled library."""
     env = os.environ.get("VMCHECK_SPECS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "isa_specs"
+    return _data_dir("isa_specs")
+
+
+def docs_dir() -> Path:
+    """The shipped documentation (docs/*.md)."""
+    return _data_dir("docs")
 
 
 def bundled() -> dict[str, Path]:
