@@ -29,8 +29,9 @@ SCHEMA = 1
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("VMCHECK_CACHE_DIR")
-    return Path(env) if env else Path.cwd() / ".vmcheck-cache"
+    from ..paths import cache_dir as where  # $VMCHECK_CACHE_DIR, else the user's cache directory
+
+    return where()
 
 
 @lru_cache(maxsize=1)

@@ -1,67 +1,153 @@
-"""The `vmcheck` command: one verb per user task (ARCHITECTURE.md, "The CLI").
+"""The `vmcheck` command: one verb per user task (docs/architecture.md, "The CLI").
 
-Each verb lives in its own module and registers itself on `main` in
-`COMMANDS` below. Errors are turned into exit codes in one place,
-`VmcheckGroup.invoke`: the user's errors exit 2 with their diagnostics,
-vmcheck's own exit 3 with a request to report them.
+Each verb lives in its own module; `main` lists them below. Errors become
+exit codes in one place, `VmcheckGroup.invoke`: the user's errors exit 2
+with their diagnostics, a bug in vmcheck exits 70 (EX_SOFTWARE) with a
+request to report it, Ctrl-C exits 130 (see `interrupt`).
+
+Start-up matters (`vmcheck --help`, `vmcheck specs`): the verb modules
+import only click at module level; the engine, z3, rich and lark are
+imported inside the verbs that use them.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-import tempfile
-import traceback
 
 import click
 
 from .. import __version__
 from ..errors import InternalError, UserError
+from . import interrupt
+from .check import check
+from .common import EXIT_BAD_INPUT, EXIT_INTERNAL
+from .confirm import confirm
+from .diff import diff
+from .docs import docs
+from .explain import explain
+from .fmt import fmt
+from .lint import lint
+from .report import report
+from .run import run
+from .specs import specs
 
-# module name -> the click command object it defines under the same name
-COMMANDS = ["specs", "lint", "fmt", "run", "check", "explain", "confirm", "report", "diff"]
+VERBS = [specs, lint, fmt, run, check, explain, confirm, report, diff, docs]
 
 
 class VmcheckGroup(click.Group):
+    def list_commands(self, ctx):  # the order of a user's day, not the alphabet
+        return [v.name for v in VERBS]
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except UserError as e:
             click.echo(e.render(), err=True)
             sys.exit(e.exit_code)
-        except InternalError as e:
-            click.echo(f"vmcheck: internal error: {e}\nPlease report this with the spec that caused it.", err=True)
-            sys.exit(3)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            interrupt.finish()
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
         except BrokenPipeError:  # `vmcheck ... | head`: the reader left; not an error
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            _silence_stdout()
             sys.exit(0)
-        except Exception:  # a bug: keep the details, show a short message
-            fd, path = tempfile.mkstemp(prefix="vmcheck-crash-", suffix=".txt")
-            with os.fdopen(fd, "w") as f:
-                traceback.print_exc(file=f)
-            click.echo(
-                f"vmcheck: internal error ({sys.exc_info()[1]!r}).\n"
-                f"Please report it; the details are in {path}",
-                err=True,
-            )
-            sys.exit(3)
+        except OSError as e:
+            if e.errno is not None and getattr(e, "filename", None) is None and _is_stdout_error(e):
+                _silence_stdout()
+                click.echo(f"vmcheck: cannot write the output: {e.strerror}", err=True)
+                sys.exit(EXIT_BAD_INPUT)
+            _internal_error(e)
+        except InternalError as e:
+            _internal_error(e)
+        except Exception as e:  # a bug: keep the details, show a short message
+            _internal_error(e)
 
 
-@click.group(cls=VmcheckGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="vmcheck")
+def _is_stdout_error(e: OSError) -> bool:
+    import errno
+
+    return e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _internal_error(e: BaseException) -> None:
+    """Exit 70: what happened, on which input, and where the traceback is."""
+    import tempfile
+    import traceback
+
+    path = None
+    try:
+        fd, path = tempfile.mkstemp(prefix="vmcheck-crash-", suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(f"vmcheck {__version__}, Python {sys.version.split()[0]}\n")
+            f.write("command: " + " ".join(sys.argv) + "\n\n")
+            traceback.print_exc(file=f)
+    except OSError:
+        path = None
+    what = str(e) if isinstance(e, InternalError) else f"{type(e).__name__}: {e}"
+    where = f"; the details are in {path}" if path else ""
+    click.echo(
+        f"vmcheck: internal error: {what}\n"
+        f"This is a bug in vmcheck, not in your input. Please report it with the input "
+        f"({' '.join(sys.argv[1:]) or 'no arguments'}){where}.",
+        err=True,
+    )
+    sys.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=VmcheckGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80},
+             epilog="\b\nExit codes (every verb; `vmcheck VERB --help` lists its own):\n"
+                    "  0    success (check: the theorem holds)\n"
+                    "  1    a negative answer (check: the theorem fails; diff: NEW is worse)\n"
+                    "  2    bad input: a spec, program or option is wrong\n"
+                    "  3    undecided (check, explain: a solver timeout the answer depends on)\n"
+                    "  70   internal error: a bug in vmcheck (please report it)\n"
+                    "  130  interrupted (Ctrl-C)\n\n"
+                    "\b\nStart with:\n"
+                    "  vmcheck specs            the bundled ISA library\n"
+                    "  vmcheck check pg-toy     decide Popek & Goldberg's machine\n"
+                    "  vmcheck docs tutorial    from an empty file to a checked ISA")
+@click.version_option(__version__, "-V", "--version", prog_name="vmcheck")
 def main() -> None:
     """Decide whether an instruction set can be virtualized by trap-and-emulate
     (Popek & Goldberg, 1974), from the ISA's executable semantics."""
 
 
-for _name in COMMANDS:
+for _verb in VERBS:
+    main.add_command(_verb)
+
+
+def run_main() -> None:
+    """The `vmcheck` program: Ctrl-C handling, then the verbs, then a checked flush."""
+    interrupt.install()
     try:
-        _mod = importlib.import_module(f".{_name}", __name__)
-    except ModuleNotFoundError as _e:  # a verb not built yet
-        if _e.name != f"{__name__}.{_name}":
-            raise
-        continue
-    main.add_command(getattr(_mod, _name))
+        # Not standalone: click would turn a Ctrl-C into "Aborted!" and exit 1.
+        code = main.main(standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        interrupt.finish()
+    except click.ClickException as e:
+        e.show()
+        code = e.exit_code
+    except SystemExit as e:
+        code = e.code
+    _flush_stdout()
+    sys.exit(code if code is not None else 0)
+
+
+def _flush_stdout() -> None:
+    """Flush now, so a full disk is a clean error (exit 2) rather than a message at exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as e:
+        _silence_stdout()
+        click.echo(f"vmcheck: cannot write the output: {e.strerror}", err=True)
+        sys.exit(EXIT_BAD_INPUT)

@@ -11,32 +11,21 @@ import json
 import sys
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from ..analysis import (
-    CLASSES,
-    NO,
-    THEOREM_TITLES,
-    THEOREMS,
-    UNKNOWN,
-    YES,
-    Report,
-    check_isas,
-    combined_exit_code,
-    default_jobs,
+from .common import (
+    SPEC,
+    context_option,
+    format_option,
+    load,
+    solver_options,
+    verb,
 )
-from ..errors import UserError
-from ..report.sarif import github_annotations, in_github_actions, sarif
-from .common import load
 
 THEOREM_CHOICES = ["1", "2", "3", "exact"]
 
 _MARK = {True: "[green]✓ holds[/]", False: "[red]✗ fails[/]", None: "[yellow]? undecided[/]"}
-_CELL = {YES: "[bold]yes[/]", NO: "[dim]no[/]", UNKNOWN: "[yellow]?[/]"}
-_SHORT = {  # column headers of the class table (a legend is printed under it)
+_CELL = {"yes": "[bold]yes[/]", "no": "[dim]no[/]", "unknown": "[yellow]?[/]"}
+_SHORT = {  # column headers of the class table, at most 4 letters so the table fits 80 columns
     "illegal": "ill",
     "privileged": "priv",
     "control_sensitive": "ctl",
@@ -45,11 +34,11 @@ _SHORT = {  # column headers of the class table (a legend is printed under it)
     "sensitive": "sens",
     "user_sensitive": "user",
     "timing_dependent": "time",
-    "unsafe": "unsafe",
+    "unsafe": "unsf",
 }
-_LEGEND = ("ill illegal · priv privileged · ctl control sensitive · mode mode sensitive · loc location sensitive · "
-           "sens sensitive · user user sensitive · time timing dependent · unsafe unsafe (exact condition) · "
-           "T1 T2 T3 exact: ✗ the instruction violates it")
+_LEGEND = ("ill illegal · priv privileged · ctl control sensitive · mode mode sensitive · loc location "
+           "sensitive · sens sensitive · user user sensitive · time timing dependent · unsf unsafe (exact "
+           "condition) · T1 T2 T3 exact: ✗ the instruction violates it")
 _WHY = {  # the classes that make an instance violate each theorem, most telling first
     "1": ("control_sensitive", "mode_sensitive", "location_sensitive"),
     "2": ("control_sensitive", "mode_sensitive", "location_sensitive", "timing_dependent"),
@@ -58,44 +47,53 @@ _WHY = {  # the classes that make an instance violate each theorem, most telling
 }
 
 
-def run_checks(specs, *, context, timeout, jobs, use_cache, show_progress: bool) -> list[Report]:
-    """Load the specs and decide them, with a progress bar on stderr."""
-    isas = [load(s) for s in specs]
-    err = Console(stderr=True)
-    if not show_progress or not err.is_terminal:
-        return check_isas(isas, context=context, timeout=timeout, jobs=jobs, use_cache=use_cache)
-    with Progress(TextColumn("solving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as prog:
-        task = prog.add_task("solving", total=None)
+def run_checks(specs, *, context, timeout, jobs, use_cache, quiet: bool, verb_name: str = "check") -> list:
+    """Load the specs and decide them, with progress on stderr."""
+    from ..analysis import check_isas
+    from .progress import progress
 
-        def cb(done, total):
-            prog.update(task, completed=done, total=total)
+    with progress(verb_name, quiet=quiet) as rep:
+        rep.stage("loading")
+        isas = [load(s) for s in specs]
+        rep.stage("solving")
+        reports = check_isas(isas, context=context, timeout=timeout, jobs=jobs, use_cache=use_cache,
+                             progress=rep.update)
+    if context is None and use_cache:
+        _record_verdicts(isas, reports)
+    return reports
 
-        return check_isas(isas, context=context, timeout=timeout, jobs=jobs, use_cache=use_cache, progress=cb)
+
+def _record_verdicts(isas, reports) -> None:
+    """Remember each whole spec's verdicts for `vmcheck specs`."""
+    from pathlib import Path
+
+    from .verdicts import record
+
+    for isa, r in zip(isas, reports):
+        if isa.source and Path(isa.source).is_file():
+            record(Path(isa.source), {t: r.verdicts[t].holds for t in THEOREM_CHOICES})
 
 
-@click.command()
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@verb(exits=[("0", "the asked theorem holds (for every SPEC)"),
+             ("1", "it fails: some instance violates it in every guest context"),
+             ("3", "undecided: a solver timeout the verdict depends on (raise --timeout)")],
+      examples=["vmcheck check pg-toy", "vmcheck check isa/my.yaml --theorem exact --format sarif > out.sarif"])
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...", type=SPEC)
 @click.option("--theorem", "theorem", type=click.Choice(THEOREM_CHOICES), default="1", show_default=True,
               help="The theorem the exit code reports on.")
-@click.option("--context", "context", default=None, metavar="NAME", help="Decide only this guest context.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
-              help="sarif: SARIF 2.1.0 for code scanning, one result per violation and contradicted label.")
-@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S",
-              help="Seconds per solver query; a query that runs out is 'unknown'.")
-@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: core count).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write .vmcheck-cache/.")
-def check(specs, theorem, context, fmt, timeout, jobs, no_cache) -> None:
+@context_option
+@format_option("text", "json", "sarif",
+               help="json: the report (schema check.schema.json); sarif: SARIF 2.1.0 for code scanning.")
+@solver_options
+def check(specs, theorem, context, fmt, timeout, jobs, no_cache, quiet) -> None:
     """Decide whether each SPEC is virtualizable: Popek & Goldberg's Theorems
     1 (VMM), 2 (recursive VMM) and 3 (hybrid VMM) and the exact
     trap-and-emulate condition, per guest context, with a witness or a proof
     for every class of every instruction."""
-    if timeout <= 0:
-        raise UserError("--timeout must be a positive number of seconds")
-    if jobs is not None and jobs < 1:
-        raise UserError("--jobs must be at least 1")
+    from ..analysis import combined_exit_code, default_jobs
+    from ..report.sarif import github_annotations, in_github_actions, sarif
     reports = run_checks(specs, context=context, timeout=timeout, jobs=jobs or default_jobs(),
-                         use_cache=not no_cache, show_progress=fmt == "text")
+                         use_cache=not no_cache, quiet=quiet)
     code = combined_exit_code(reports, theorem)
     if in_github_actions():  # annotations on the spec's lines in the workflow run
         for line in github_annotations(reports, theorem):
@@ -107,11 +105,13 @@ def check(specs, theorem, context, fmt, timeout, jobs, no_cache) -> None:
         out = docs[0] if len(docs) == 1 else docs
         click.echo(json.dumps(out, indent=2, sort_keys=False))
     else:
-        console = Console(highlight=False)
+        from .render import console
+
+        con = console()
         for r in reports:
-            render_text(console, r, theorem)
+            render_text(con, r, theorem)
         if len(reports) > 1:
-            console.print(f"[bold]overall[/]: exit {code}")
+            con.print(f"[bold]overall[/]: exit {code}")
     sys.exit(code)
 
 
@@ -123,12 +123,18 @@ def check(specs, theorem, context, fmt, timeout, jobs, no_cache) -> None:
 def _why(res, t: str) -> str:
     for c in _WHY[t]:
         a = res.classes[c]
-        if a.value == YES:
+        if a.value == "yes":
             return c.replace("_", " ")
     return "sensitive"
 
 
-def render_text(console: Console, r: Report, theorem: str = "1") -> None:
+def render_text(console, r, theorem: str = "1") -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..analysis import CLASSES, NO, THEOREM_TITLES, THEOREMS, UNKNOWN, YES
+    from .render import say
+
     src = f" [dim]({escape(r.source)})[/]" if r.source else ""
     console.print(f"[bold]{escape(r.isa)}[/]{src}")
     for t in THEOREMS:
@@ -156,20 +162,23 @@ def render_text(console: Console, r: Report, theorem: str = "1") -> None:
                 ts = ", ".join(x for x in THEOREMS if res.violates[x].value == YES)
                 cls = _why(res, t)
                 reason = res.violates[t].reason
-                console.print(f"    [red]✗[/] [bold]{escape(name)}[/] {escape(f'[{cls}; violates {ts}]')}: "
-                              f"{escape(reason)}")
+                say(console, f"[red]✗[/] [bold]{escape(name)}[/] {escape(f'[{cls}; violates {ts}]')}: "
+                             f"{escape(reason)}", 4)
         unknown = sorted({n for t in THEOREMS for n in c.theorems[t].unknown})
         if unknown:
             console.print(f"  [yellow]undecided (solver timeout)[/]: {escape(', '.join(unknown))}")
         if c.note:
             console.print(f"  [cyan]note[/]: {escape(c.note)}")
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, caption=_LEGEND,
-                      caption_justify="left", caption_style="dim")
-        table.add_column("instruction", no_wrap=True)
+        # One space between columns and headers of at most 5 letters: 13 verdict columns take
+        # 57 columns, leaving 22 for the instruction's name (a longer name folds, headers never shrink).
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, padding=(0, 0, 0, 1),
+                      caption=_LEGEND, caption_justify="left", caption_style="dim")
+        table.add_column("instruction", overflow="fold", ratio=1)
         for cl in CLASSES:
-            table.add_column(_SHORT[cl], justify="center")
+            table.add_column(_SHORT[cl], justify="center", no_wrap=True, min_width=len(_SHORT[cl]))
         for t in THEOREMS:
-            table.add_column(f"T{t}" if t != "exact" else "exact", justify="center")
+            head = f"T{t}" if t != "exact" else "exact"
+            table.add_column(head, justify="center", no_wrap=True, min_width=len(head))
         for res in c.instructions:
             row = [escape(res.name)] + [_CELL[res.classes[cl].value] for cl in CLASSES]
             row += [{YES: "[red]✗[/]", NO: "[green]✓[/]", UNKNOWN: "[yellow]?[/]"}[res.violates[t].value]

@@ -1,26 +1,190 @@
-"""What several verbs share: naming a spec, printing to the terminal."""
+"""What the verbs share: the options that mean the same in every verb (declared
+once here, so they are spelled the same everywhere), the exit codes, the help
+text layout, and naming a spec.
+
+This module is imported for `vmcheck --help`, so it imports nothing heavy:
+the engine, z3, rich and lark are imported inside the verbs that use them.
+"""
 from __future__ import annotations
+
+import math
+from typing import Callable
 
 import click
 
-from ..spec.load import load_spec
+# Exit codes. 0-3 are the verdict codes of `check`; the others are the same for every verb.
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 70      # sysexits.h EX_SOFTWARE: a bug in vmcheck, never a verdict
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+_COMMON_EXITS = [
+    ("2", "bad input: a spec, program or option is wrong (FILE:LINE:COL errors)"),
+    ("70", "internal error: a bug in vmcheck (please report it)"),
+    ("130", "interrupted (Ctrl-C)"),
+]
+
+
+def verb(*, exits: list[tuple[str, str]], examples: list[str], **kw) -> Callable:
+    """`click.command` with an epilog listing the verb's exit codes and examples.
+
+    `exits` are the verb's own codes (0, 1, 3); 2, 70 and 130 are added, as every
+    verb has them.
+    """
+    rows = sorted(exits + _COMMON_EXITS, key=lambda row: int(row[0]))
+    width = max(len(code) for code, _ in rows)
+    lines = ["\b", "Exit codes:"] + [f"  {code:<{width}}  {text}" for code, text in rows]
+    lines += ["", "\b", "Examples:" if len(examples) > 1 else "Example:"] + [f"  {e}" for e in examples]
+    return click.command(epilog="\n".join(lines), context_settings={"max_content_width": 80}, **kw)
+
+
+# --------------------------------------------------------------------------
+# Option types
+# --------------------------------------------------------------------------
+
+
+class Seconds(click.ParamType):
+    """A positive, finite number of seconds (`nan`, `inf`, 0 and negatives are refused)."""
+
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            x = float(value)
+        else:
+            try:
+                x = float(str(value).strip())
+            except ValueError:
+                self.fail(f"'{value}' is not a number of seconds", param, ctx)
+        if not math.isfinite(x) or x <= 0:
+            self.fail(f"'{value}' is not a positive, finite number of seconds", param, ctx)
+        return x
+
+
+# Input files are read whole; this bounds what a mistaken argument (a disk image, a log)
+# can make vmcheck read. The largest bundled spec is under 100 KB.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+
+def input_file_problem(path: str) -> str | None:
+    """Why `path` cannot be read as an input file, or None when it can.
+
+    Checked before anything opens the file: a FIFO or a device (`/dev/zero`) is
+    refused by its type without being opened, so nothing blocks or reads without end.
+    """
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return e.strerror or str(e)
+    if stat.S_ISDIR(st.st_mode):
+        return "is a directory"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file (a FIFO, device or socket)"
+    if st.st_size > MAX_INPUT_BYTES:
+        return f"is {st.st_size:,} bytes, over the {MAX_INPUT_BYTES:,}-byte limit for an input file"
+    if not os.access(path, os.R_OK):
+        return "permission denied"
+    return None
+
+
+def _name_problem(value: str) -> str | None:
+    for part in value.replace("\\", "/").split("/"):
+        if len(part.encode("utf-8", "surrogateescape")) > 255:
+            return "a file name is over 255 bytes"
+    return None
 
 
 class SpecParam(click.ParamType):
-    """A spec file's path, or a bundled spec's short name (`pg-toy`)."""
+    """A spec file's path, or a bundled spec's short name (`pg-toy`).
+
+    A name that is not a file is left to the loader, which knows the bundled
+    names; a path that exists must be a readable regular file (or a directory
+    holding one spec, as the loader allows).
+    """
 
     name = "SPEC"
 
     def convert(self, value, param, ctx):
-        return value  # resolved by `load`, which reports errors with exit 2
+        import os
+
+        problem = _name_problem(value)
+        if problem is None and os.path.lexists(value) and not os.path.isdir(value):
+            problem = input_file_problem(value)
+        if problem:
+            self.fail(f"{value}: {problem}", param, ctx)
+        return value
+
+
+class InputFile(click.ParamType):
+    """A file vmcheck reads (a program): it must exist and be a readable regular file."""
+
+    name = "FILE"
+
+    def convert(self, value, param, ctx):
+        problem = _name_problem(value) or input_file_problem(value)
+        if problem:
+            self.fail(f"{value}: {problem}", param, ctx)
+        return value
+
+
+INPUT_FILE = InputFile()
 
 
 SPEC = SpecParam()
+SECONDS = Seconds()
 
 
-def spec_argument(**kw):
-    return click.argument("spec", type=SPEC, **kw)
+# --------------------------------------------------------------------------
+# Shared options: one declaration each
+# --------------------------------------------------------------------------
+
+
+def timeout_option(f):
+    return click.option("--timeout", type=SECONDS, default=20.0, show_default=True, metavar="S",
+                        help="Solver seconds per query; a query that runs out is 'unknown'.")(f)
+
+
+def jobs_option(f):
+    return click.option("--jobs", "-j", type=click.IntRange(1), default=None, metavar="N",
+                        help="Solver processes (default: the core count).")(f)
+
+
+def context_option(f):
+    return click.option("--context", default=None, metavar="NAME", help="Only this guest context.")(f)
+
+
+def no_cache_option(f):
+    return click.option("--no-cache", is_flag=True,
+                        help="Neither read nor write the result cache.")(f)
+
+
+def quiet_option(f):
+    return click.option("--quiet", "-q", is_flag=True,
+                        help="No progress on stderr (stdout is the same either way).")(f)
+
+
+def format_option(*choices: str, help: str | None = None):
+    """`--format` with the verb's own choices, the first one the default."""
+    def deco(f):
+        return click.option("--format", "fmt", type=click.Choice(list(choices)), default=choices[0],
+                            show_default=True, help=help)(f)
+    return deco
+
+
+def solver_options(f):
+    """The options of every verb that runs the theorem engine."""
+    for opt in (quiet_option, no_cache_option, jobs_option, timeout_option):
+        f = opt(f)
+    return f
+
+
+def spec_argument(name: str = "spec", **kw):
+    return click.argument(name, type=SPEC, **kw)
 
 
 def load(spec: str):
+    from ..spec.load import load_spec
+
     return load_spec(spec)

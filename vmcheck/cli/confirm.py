@@ -6,21 +6,20 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from ..analysis.engine import check_isas
-from ..hypervisor.campaign import CLASSIC, HYBRID, Confirmation, confirm_context
-from ..spec.library import programs as bundled_programs
-from .common import SPEC, load
+from .common import INPUT_FILE, context_option, format_option, load, solver_options, spec_argument, verb
+
+CLASSIC, HYBRID = "classic", "hybrid"  # the VMM kinds of vmcheck.hypervisor.campaign
 
 
-@click.command()
-@click.argument("spec", type=SPEC)
-@click.argument("programs", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@verb(exits=[("0", "what was observed agrees with the engine"),
+             ("1", "a run contradicts the engine's verdict")],
+      examples=["vmcheck confirm pg-toy-broken --fuzz 500", "vmcheck confirm pdp10 --vmm hybrid --format junit"])
+@spec_argument()
+@click.argument("programs", nargs=-1, type=INPUT_FILE, metavar="[PROGRAM...]")
 @click.option("--vmm", "kind", type=click.Choice([CLASSIC, HYBRID]), default=CLASSIC, show_default=True,
               help="classic trap-and-emulate, or hybrid (interprets all of virtual supervisor mode).")
-@click.option("--context", help="Guest context to run in (default: every one).")
+@context_option
 @click.option("--fuzz", "fuzz_n", type=click.IntRange(0), default=0, show_default=True,
               help="Also run this many random guest programs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fuzzer.")
@@ -28,26 +27,31 @@ from .common import SPEC, load
               help="Guest instructions per program run.")
 @click.option("--witnesses/--no-witnesses", default=True, show_default=True,
               help="Replay the theorem engine's witnesses.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
-@click.option("--timeout", type=float, default=20.0, show_default=True, help="Solver seconds per query.")
-@click.option("--jobs", type=click.IntRange(1), default=None, help="Solver processes (default: the core count).")
-@click.option("--no-cache", is_flag=True, help="Do not reuse cached solver results.")
-def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, fmt, timeout, jobs, no_cache):
+@format_option("text", "json", "junit", help="json: schema confirm.schema.json; junit: JUnit XML.")
+@solver_options
+def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, fmt, timeout, jobs, no_cache,
+            quiet):
     """Run SPEC's sample programs (or PROGRAMs), the engine's witnesses and random
     programs natively and under the reference VMM, and judge what happens
-    against the theorem engine's verdict.
+    against the theorem engine's verdict."""
+    from ..analysis.engine import check_isas
+    from ..hypervisor.campaign import confirm_context
+    from ..spec.library import programs as bundled_programs
+    from .progress import progress
 
-    Exit 0 when what was observed agrees with the engine, 1 when it
-    contradicts it, 2 for bad input."""
-    isa = load(spec)
-    report = check_isas([isa], context=context, timeout=timeout, jobs=jobs, use_cache=not no_cache)[0]
-    paths = [Path(p) for p in programs] or bundled_programs(spec) or \
-        sorted((Path(isa.source).parent / "programs").glob("*.s"))
-    results = [
-        confirm_context(isa, ctx, kind=kind, programs=paths, fuzz_programs=fuzz_n, seed=seed,
-                        max_steps=max_steps, witnesses=witnesses)
-        for ctx in report.contexts
-    ]
+    with progress("confirm", quiet=quiet) as rep:
+        rep.stage("loading")
+        isa = load(spec)
+        rep.stage("solving")
+        report = check_isas([isa], context=context, timeout=timeout, jobs=jobs, use_cache=not no_cache,
+                            progress=rep.update)[0]
+        paths = [Path(p) for p in programs] or bundled_programs(spec) or \
+            sorted((Path(isa.source).parent / "programs").glob("*.s"))
+        results = []
+        for ctx in report.contexts:
+            rep.stage(f"running under the VMM ({ctx.name})")
+            results.append(confirm_context(isa, ctx, kind=kind, programs=paths, fuzz_programs=fuzz_n, seed=seed,
+                                           max_steps=max_steps, witnesses=witnesses, progress=rep.update))
     if fmt == "json":
         click.echo(json.dumps({"isa": isa.name, "source": isa.source, "vmm": kind,
                                "theorem1": report.verdicts["1"].to_json(),
@@ -66,8 +70,13 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
-def _print(isa, report, results: list[Confirmation]) -> None:
-    con = Console()
+def _print(isa, report, results) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .render import console, say
+
+    con = console()
     for r in results:
         t1 = "holds" if not r.theorem1_violations else "fails: " + ", ".join(r.theorem1_violations)
         judged = "exact condition" if r.judged_by == "exact" else "Theorem 3"
@@ -75,21 +84,29 @@ def _print(isa, report, results: list[Confirmation]) -> None:
         con.print(f"[bold]{isa.name}[/bold], context [bold]{r.context}[/bold], {r.vmm} VMM")
         con.print(f"  engine: {judged} {engine}; Theorem 1 {t1}")
         if r.programs:
-            table = Table(title="sample programs", title_justify="left")
-            for col in ("program", "steps", "direct", "emulated (priv)", "emulated (other)", "reflected",
-                        "interpreted", "breaches", "result"):
-                table.add_column(col)
+            # Counts only in the table (short columns fit 80); a divergence is told under it.
+            table = Table(title="sample programs", title_justify="left", box=None, pad_edge=False,
+                          padding=(0, 0, 0, 2), header_style="bold")
+            table.add_column("program", overflow="fold", ratio=1)
+            for col in ("steps", "direct", "emul.", "other", "refl.", "interp.", "breach"):
+                table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
+            table.add_column("result", no_wrap=True, min_width=8)
+            diverged = []
             for p in r.programs:
                 c, k = p.comparison, p.comparison.counters
-                res = "[green]equivalent[/green]" if c.equivalent else f"[red]diverged[/red]: {c.divergence.summary(isa)}"
-                table.add_row(p.name, str(c.steps), f"{k.direct} ({_pct(k.direct, c.steps)})",
+                res = "[green]same[/green]" if c.equivalent else "[red]diverged[/red]"
+                if not c.equivalent:
+                    diverged.append(f"{p.name}: {c.divergence.summary(isa)}")
+                table.add_row(escape(p.name), str(c.steps), f"{k.direct} ({_pct(k.direct, c.steps)})",
                               str(k.emulated_privileged), str(k.emulated_other), str(k.reflected),
                               str(k.interpreted), str(len(k.breaches)), res)
             con.print(table)
+            say(con, "[dim]emul. privileged instructions emulated · other other trapped instances "
+                     "emulated · refl. traps reflected to the guest · interp. interpreted[/dim]")
+            for line in diverged:
+                say(con, f"[red]diverged[/red] {escape(line)}")
         if r.replays:
-            table = Table(title="witness replays", title_justify="left")
-            for col in ("instruction", "operands", "expect", "VMM ran it", "observed"):
-                table.add_column(col)
+            con.print("witness replays")
             for rp in r.replays:
                 ops = ", ".join(f"{k}={v:#x}" for k, v in rp.operands.items())
                 expect = "divergence" if rp.purpose == "violation" else "same as native"
@@ -99,8 +116,10 @@ def _print(isa, report, results: list[Confirmation]) -> None:
                 else:
                     seen = "same as native" + (f" ({rp.note})" if rp.note else "")
                 colour = "green" if rp.agrees else ("yellow" if rp.purpose == "violation" else "red")
-                table.add_row(rp.insn, ops, expect, rp.how, f"[{colour}]{seen}[/{colour}]")
-            con.print(table)
+                mark = "✓" if rp.agrees else "✗"
+                say(con, f"[{colour}]{mark}[/{colour}] [bold]{escape(rp.insn)}[/bold]"
+                          f"{escape(f' ({ops})') if ops else ''}: expected {expect}; VMM: {escape(rp.how)}; "
+                          f"[{colour}]{escape(seen)}[/{colour}]")
         if r.fuzz is not None:
             f = r.fuzz
             direct = f.counters.get("direct", 0)

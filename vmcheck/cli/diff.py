@@ -6,24 +6,28 @@ import sys
 
 import click
 
-from ..analysis.engine import check_isas
-from ..report.diff import diff_reports
-from .common import SPEC, load
+from .common import format_option, load, solver_options, spec_argument, verb
 
 
-@click.command()
-@click.argument("old", type=SPEC)
-@click.argument("new", type=SPEC)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--timeout", type=float, default=20.0, show_default=True, help="Solver seconds per query.")
-@click.option("--jobs", type=click.IntRange(1), default=None, help="Solver processes (default: the core count).")
-@click.option("--no-cache", is_flag=True, help="Do not reuse cached solver results.")
-def diff(old, new, fmt, timeout, jobs, no_cache):
+@verb(exits=[("0", "NEW is not worse than OLD"),
+             ("1", "NEW is worse: a theorem no longer holds, or a new violation")],
+      examples=["vmcheck diff isa/old.yaml isa/new.yaml", "vmcheck diff pg-toy pg-toy-broken --format json"])
+@spec_argument("old")
+@spec_argument("new")
+@format_option("text", "json", help="json: schema diff.schema.json.")
+@solver_options
+def diff(old, new, fmt, timeout, jobs, no_cache, quiet):
     """Compare two versions of a spec: instructions added and removed, classes
-    changed, verdicts per theorem. Exit 1 when NEW is worse (a new violation,
-    or a theorem that no longer holds), 0 otherwise, 2 for bad input."""
-    a, b = load(old), load(new)
-    ra, rb = check_isas([a, b], timeout=timeout, jobs=jobs, use_cache=not no_cache)
+    changed, verdicts per theorem."""
+    from ..analysis.engine import check_isas
+    from ..report.diff import diff_reports
+    from .progress import progress
+
+    with progress("diff", quiet=quiet) as rep:
+        rep.stage("loading")
+        a, b = load(old), load(new)
+        rep.stage("solving")
+        ra, rb = check_isas([a, b], timeout=timeout, jobs=jobs, use_cache=not no_cache, progress=rep.update)
     d = diff_reports(ra, rb, old, new)
     if fmt == "json":
         click.echo(json.dumps(d.to_json(), indent=2, sort_keys=True))

@@ -5,15 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from ..analysis import CLASSES, NO, QUERIES, THEOREM_TITLES, THEOREMS, UNKNOWN, YES, check_isas
-from ..analysis.results import Answer, Witness
 from ..errors import UserError
-from .common import load
+from .common import context_option, load, solver_options, spec_argument, verb
 
+YES, NO, UNKNOWN = "yes", "no", "unknown"  # the answers of vmcheck.analysis.results
 _VAL = {YES: "[bold]yes[/]", NO: "no", UNKNOWN: "[yellow]unknown[/]"}
 _TITLES = {
     "illegal": "illegal",
@@ -57,7 +53,10 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def render_witness(console: Console, w: Witness) -> None:
+def render_witness(console, w) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     ops = ", ".join(f"{k}={v:#x}" for k, v in w.operands.items()) or "(no operands)"
     console.print(f"      operands: {escape(ops)}")
     differing = set()
@@ -97,7 +96,11 @@ def render_witness(console: Console, w: Witness) -> None:
         console.print(f"      [red]differs[/]: {escape(d)}")
 
 
-def render_answer(console: Console, title: str, a: Answer) -> None:
+def render_answer(console, title: str, a) -> None:
+    from rich.markup import escape
+
+    from ..analysis import QUERIES
+
     ev = {"witness": "witness", "proof": "proof", "timeout": "solver timeout"}.get(a.evidence, a.evidence)
     console.print(f"  [bold]{escape(title)}[/]: {_VAL[a.value]}  [dim]({ev})[/]")
     console.print(f"    {escape(a.reason)}")
@@ -109,16 +112,23 @@ def render_answer(console: Console, title: str, a: Answer) -> None:
         render_witness(console, a.witness)
 
 
-@click.command()
-@click.argument("spec")
+@verb(exits=[("0", "every answer was decided"),
+             ("3", "some answer is undecided (a solver timeout; raise --timeout)")],
+      examples=["vmcheck explain pg-toy-broken getm", "vmcheck explain mips32 lw --context deprivileged"])
+@spec_argument()
 @click.argument("instr")
-@click.option("--context", "context", default=None, metavar="NAME", help="Only this guest context.")
-@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S")
-@click.option("--no-cache", is_flag=True, help="Do not read or write .vmcheck-cache/.")
-def explain(spec, instr, context, timeout, no_cache) -> None:
+@context_option
+@solver_options
+def explain(spec, instr, context, timeout, jobs, no_cache, quiet) -> None:
     """Explain one instruction of SPEC: its semantics and, per guest context,
     every class with its proof or its witness (pairs of states side by side,
     what differs highlighted)."""
+    from rich.markup import escape
+
+    from ..analysis import CLASSES, QUERIES, THEOREM_TITLES, THEOREMS, check_isas
+    from .progress import progress
+    from .render import console as make_console
+
     isa = load(spec)
     names = [i.name for i in isa.instructions]
     if instr not in names:
@@ -132,9 +142,11 @@ def explain(spec, instr, context, timeout, no_cache) -> None:
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UserError(f"{isa.name} has no instruction '{instr}'{hint}")
     insn = isa.instruction(instr)
-    report = check_isas([isa], context=context, timeout=timeout, jobs=1, use_cache=not no_cache,
-                        instructions=[instr])[0]
-    console = Console(highlight=False)
+    with progress("explain", quiet=quiet) as rep:
+        rep.stage(f"solving {instr}")
+        report = check_isas([isa], context=context, timeout=timeout, jobs=jobs or 1, use_cache=not no_cache,
+                            instructions=[instr], progress=rep.update)[0]
+    console = make_console()
     where = f" ({insn.span})" if insn.span else ""
     console.print(f"[bold]{escape(insn.name)}[/] — {escape(insn.syntax)}{escape(where)}")
     if insn.description:

@@ -5,26 +5,26 @@ what the report says, `vmcheck check` is the gate), 2 for a bad spec or call.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from ..analysis.results import THEOREMS
 from ..errors import UserError
-from ..hypervisor.campaign import CLASSIC, HYBRID
-from ..report.proof import FORMATS, format_of, make_input, render
-from .common import SPEC
+from .common import context_option, solver_options, spec_argument, verb
+
+CLASSIC, HYBRID = "classic", "hybrid"  # the VMM kinds of vmcheck.hypervisor.campaign
+THEOREMS = ("1", "2", "3", "exact")
 
 
-@click.command()
-@click.argument("spec", type=SPEC)
+@verb(exits=[("0", "the report was written (whatever the verdict: `vmcheck check` is the gate)")],
+      examples=["vmcheck report pg-toy -o pg-toy.html", "vmcheck report isa/my.yaml -o - --brief >> summary.md"])
+@spec_argument()
 @click.option("-o", "--output", required=True, metavar="FILE",
-              help="FILE.html (self-contained, prints on A4) or FILE.md; '-' writes Markdown to stdout.")
+              help="FILE.html (self-contained, prints on A4) or FILE.md; '-' writes Markdown to stdout. "
+                   "Never the spec itself; written atomically.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "html", "md"]), default="auto", show_default=True,
               help="Override the format the output's suffix implies.")
 @click.option("--confirm", is_flag=True,
               help="Also run the sample programs, every witness and random programs under the reference VMM.")
-@click.option("--context", default=None, metavar="NAME", help="Decide only this guest context.")
+@context_option
 @click.option("--theorem", "theorems", type=click.Choice(list(THEOREMS)), multiple=True, default=("1",),
               show_default=True, help="Argue this theorem instruction by instruction (repeatable).")
 @click.option("--brief", is_flag=True,
@@ -36,20 +36,20 @@ from .common import SPEC
 @click.option("--seed", type=int, default=0, show_default=True, help="With --confirm: the fuzzer's seed.")
 @click.option("--max-steps", type=click.IntRange(1), default=10_000, show_default=True,
               help="With --confirm: guest instructions per program run.")
-@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S", help="Solver seconds per query.")
-@click.option("--jobs", "-j", type=click.IntRange(1), default=None, metavar="N",
-              help="Solver processes (default: the core count).")
-@click.option("--no-cache", is_flag=True, help="Do not reuse cached solver results.")
+@solver_options
 def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, seed, max_steps, timeout, jobs,
-           no_cache):
+           no_cache, quiet):
     """Write the proof report for SPEC: the ISA at a glance, the model and
     Theorems 1-3, the verdict per theorem and guest context, each
     instruction's proof obligation and how it was discharged (the unsat
     queries, or a witness as before/after tables), the contradicted labels,
     and with --confirm what the reference VMM observed. The header names the
     spec file's SHA-256 and the vmcheck version."""
-    if timeout <= 0:
-        raise UserError("--timeout must be a positive number of seconds")
+    from ..report.proof import FORMATS, format_of, make_input, render
+    from ..spec.load import resolve
+    from .output import check_not_an_input, check_suffix, write_text
+    from .progress import progress
+
     if fmt == "auto":
         if output == "-":
             fmt = "md"
@@ -58,17 +58,30 @@ def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, se
             if fmt is None:
                 raise UserError(f"cannot tell the report format from '{output}': name a file ending in "
                                 f"{', '.join(FORMATS)}, or give --format html|md")
-    inp = make_input(spec, context=context, theorems=theorems, timeout=timeout, jobs=jobs, use_cache=not no_cache,
-                     confirm=confirm, vmm=vmm, fuzz=fuzz_n, seed=seed, max_steps=max_steps, brief=brief)
-    text = render(inp, fmt)
+    if output != "-":  # refuse before the minutes of solving, not after
+        check_not_an_input(output, [resolve(spec)])
+        check_suffix(output, fmt)
+    with progress("report", quiet=quiet) as rep:
+        rep.stage("solving")
+        decided = _decide(spec, context, timeout, jobs, not no_cache, rep.update)
+        rep.stage("confirming" if confirm else "writing")
+        inp = make_input(spec, context=context, theorems=theorems, timeout=timeout, jobs=jobs,
+                         use_cache=not no_cache, confirm=confirm, vmm=vmm, fuzz=fuzz_n, seed=seed,
+                         max_steps=max_steps, brief=brief, report=decided)
+        text = render(inp, fmt)
     if output == "-":
         click.echo(text, nl=False)
         return
-    out = Path(output)
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise UserError(f"cannot write the report to {output}: {e.strerror}") from None
+    write_text(output, text)
     v = inp.report.verdicts["1"].holds
     verdict = {True: "holds", False: "fails", None: "is undecided"}[v]
     click.echo(f"{output}: {fmt} proof report of {inp.report.isa} (Theorem 1 {verdict})", err=True)
+
+
+def _decide(spec, context, timeout, jobs, use_cache, progress):
+    """The engine's report, decided here so that its progress shows (make_input would decide it silently)."""
+    from ..analysis.engine import check_isas
+    from .common import load
+
+    return check_isas([load(spec)], context=context, timeout=timeout, jobs=jobs, use_cache=use_cache,
+                      progress=progress)[0]

@@ -10,23 +10,25 @@ import sys
 
 import click
 
-from ..machine import HALTED, Machine, StepEvent, assemble_file, disassemble
-from ..semantics.state import Outcome
-from .common import SPEC, load
+from .common import INPUT_FILE, format_option, load, spec_argument, verb
 
 
-@click.command(epilog="Exit status: 0 when the program halts, 1 when it stops otherwise "
-                     "(step limit, double fault, undecodable word), 2 for a bad spec, program or call.")
-@click.argument("spec", type=SPEC)
-@click.argument("program", type=click.Path(dir_okay=False))
+@verb(exits=[("0", "the program halted"),
+             ("1", "it stopped otherwise (step limit, double fault, undecodable word)")],
+      examples=["vmcheck run pg-toy isa_specs/pg-toy/programs/svc.s --trace",
+                "vmcheck run mips32 boot.s --format json --max-steps 5000"])
+@spec_argument()
+@click.argument("program", type=INPUT_FILE)
 @click.option("--trace", is_flag=True, help="Print one line per step: address, instruction, outcome.")
 @click.option("--max-steps", type=click.IntRange(min=0), default=1_000_000, show_default=True,
               help="Stop after this many steps.")
 @click.option("--dump-storage", is_flag=True, help="Also print every nonzero storage unit.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("text", "json", help="json: schema run.schema.json.")
 def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool, fmt: str) -> None:
     """Assemble PROGRAM for SPEC, load it at its .org addresses, reset the
     machine and run it until it halts or --max-steps; print the final state."""
+    from ..machine import HALTED, Machine, assemble_file
+
     isa = load(spec)
     prog = assemble_file(isa, program)
     machine = Machine(isa)
@@ -36,7 +38,7 @@ def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool
     events: list[dict] = []
     labels = {addr: name for name, addr in sorted(prog.symbols.items(), key=lambda kv: -kv[1])}
 
-    def on_step(ev: StepEvent) -> None:
+    def on_step(ev) -> None:
         if fmt == "json":
             events.append(_event_json(isa, ev))
         else:
@@ -63,7 +65,7 @@ def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool
     sys.exit(0 if result.reason == HALTED else 1)
 
 
-def _outcome_text(out: Outcome | None) -> str:
+def _outcome_text(out) -> str:
     if out is None:
         return "undecodable"
     if out.kind == "trap":
@@ -73,7 +75,9 @@ def _outcome_text(out: Outcome | None) -> str:
     return out.kind
 
 
-def _event_text(isa, ev: StepEvent, labels: dict[int, str]) -> str:
+def _event_text(isa, ev, labels: dict[int, str]) -> str:
+    from ..machine import disassemble
+
     if ev.word is None:
         what = "(fetch faults)"
     elif ev.insn is None:
@@ -87,7 +91,9 @@ def _event_text(isa, ev: StepEvent, labels: dict[int, str]) -> str:
     return line.rstrip()
 
 
-def _event_json(isa, ev: StepEvent) -> dict:
+def _event_json(isa, ev) -> dict:
+    from ..machine import disassemble
+
     return {
         "step": ev.step,
         "pc": ev.pc,
@@ -101,7 +107,7 @@ def _event_json(isa, ev: StepEvent) -> dict:
     }
 
 
-def _print_text(isa, machine: Machine, result, program: str, dump_storage: bool) -> None:
+def _print_text(isa, machine, result, program: str, dump_storage: bool) -> None:
     why = result.reason + (f" ({result.detail})" if result.detail else "")
     click.echo(f"{program}: {why} after {result.steps} step(s)")
     regs = machine.registers()

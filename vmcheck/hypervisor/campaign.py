@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..analysis.results import ContextResult
 from ..machine.assembler import assemble_file
@@ -96,8 +97,12 @@ class Confirmation:
 
 def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASSIC,
                     programs: list[Path] = (), fuzz_programs: int = 0, seed: int = 0,
-                    max_steps: int = 10_000, witnesses: bool = True) -> Confirmation:
+                    max_steps: int = 10_000, witnesses: bool = True,
+                    progress: Callable[[int, int], None] | None = None) -> Confirmation:
+    """`progress(done, total)` is called after each program, the witnesses and the fuzzing."""
     context = isa.context(ctx_result.name)
+    total, step = len(programs) + 2, iter(range(1, len(programs) + 3))
+    tick = (lambda: progress(next(step), total)) if progress else (lambda: None)
     judged_by = "exact" if kind == CLASSIC else "3"
     engine = sorted(ctx_result.theorems[judged_by].violations)
     out = Confirmation(context.name, kind, judged_by, engine, sorted(ctx_result.theorems["1"].violations))
@@ -107,6 +112,7 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
         prog = assemble_file(isa, path)
         c = compare_run(isa, context, prog.image, kind=kind, max_steps=max_steps)
         out.programs.append(ProgramRun(Path(path).name, c))
+        tick()
         if c.divergence is not None and c.divergence.insn:
             observed.add(c.divergence.insn)
         for b in c.counters.breaches:
@@ -131,10 +137,12 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
                 out.contradictions.append(f"the emulation of {rp.insn} differs from native execution: "
                                           + "; ".join(f"{d.what}" for d in rp.differences[:3]))
 
+    tick()
     if fuzz_programs:
         out.fuzz = fuzz(isa, context, kind=kind, programs=fuzz_programs, seed=seed)
         observed |= {d for d in out.fuzz.diverging if d}
 
+    tick()
     out.observed = sorted(observed)
     for name in out.observed:
         if name not in engine:

@@ -67,3 +67,20 @@ def programs(name: str) -> list[Path]:
     spec = bundled().get(name)
     root = spec.parent if spec else Path(name).parent
     return sorted((root / "programs").glob("*.s"))
+
+
+def peek(path: Path) -> tuple[int, list[str]] | None:
+    """(instruction count, guest context names) of a YAML spec, read without
+    building it (for `vmcheck specs`, which lists the library in well under a
+    second); None when the file is not a YAML spec of the usual shape."""
+    if path.suffix not in (".yaml", ".yml"):
+        return None
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        guest = doc["contexts"]["guest"]
+        return len(doc["instructions"]), [str(k) for k in guest]
+    except Exception:  # noqa: BLE001 - any surprise means "not the usual shape"
+        return None
