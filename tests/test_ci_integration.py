@@ -65,7 +65,7 @@ def test_action_steps_install_check_upload_summarize_and_gate():
     assert 'pip install' in install["run"] and '"$ACTION_PATH"' in install["run"]
     check = step("vmcheck check")
     assert check["id"] == "check"
-    assert re.search(r"vmcheck check .*--format sarif\s*> vmcheck\.sarif", check["run"].replace("\\\n", " "))
+    assert re.search(r"vmcheck check .*--format sarif\s*> \"\$out/vmcheck\.sarif\"", check["run"].replace("\\\n", " "))
     assert "set +e" in check["run"] and 'exit-code=$code' in check["run"]
     upload = step("Upload SARIF")
     assert upload["with"]["sarif_file"] == "${{ steps.check.outputs.sarif }}"
@@ -77,78 +77,112 @@ def test_action_steps_install_check_upload_summarize_and_gate():
     assert gate["env"]["ACTION_EXIT_CODE"] == "${{ steps.check.outputs.exit-code }}"
 
 
-def _check_supports_sarif() -> bool:
-    r = CliRunner().invoke(main, ["check", "--help"])
-    return "sarif" in r.output
+def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    # GitHub runs a `shell: bash` step as `bash --noprofile --norc -eo pipefail {0}`.
+    return subprocess.run(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=900)
 
 
-def _run_step(name: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    s = step(name)
-    full = dict(os.environ)
-    full.update({k: str(v) for k, v in s.get("env", {}).items() if "${{" not in str(v)})
-    full.update(env)
-    full["PATH"] = str(Path(sys.executable).parent) + os.pathsep + full.get("PATH", "")
-    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", s["run"]], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=900)
+@pytest.fixture(scope="session")
+def action_python(tmp_path_factory) -> Path:
+    """A fresh venv with vmcheck installed by the action's own "Install vmcheck" step
+    (`pip install "$ACTION_PATH"`, a regular install, not an editable one), as on a runner."""
+    if shutil.which("bash") is None:
+        pytest.skip("the action's steps are bash scripts")
+    venv = tmp_path_factory.mktemp("action-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {**os.environ, "ACTION_PATH": str(ROOT), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("PYTHONPATH", None)
+    r = _bash(step("Install vmcheck")["run"], tmp_path_factory.mktemp("ws"), env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return venv / "bin"
 
 
 @pytest.fixture
-def github(tmp_path):
+def github(tmp_path, action_python):
+    """A scratch workspace outside the checkout, and the environment a runner gives a step."""
+    ws, runner_temp = tmp_path / "workspace", tmp_path / "runner-temp"
+    ws.mkdir()
+    runner_temp.mkdir()
     out, summary = tmp_path / "output.txt", tmp_path / "summary.md"
     out.touch()
     summary.touch()
-    env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
-           "ACTION_THEOREM": "1", "ACTION_TIMEOUT": "20", "ACTION_SUMMARY": "true", "ACTION_REPORT_DIR": "",
-           "VMCHECK_CACHE_DIR": str(ROOT / ".vmcheck-cache")}
-    return tmp_path, env, out, summary
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VMCHECK_SPECS")}
+    env.update({"PATH": f"{action_python}{os.pathsep}{os.environ['PATH']}",
+                "GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
+                "GITHUB_WORKSPACE": str(ws), "RUNNER_TEMP": str(runner_temp),
+                # the inputs' documented defaults, as GitHub passes them
+                **{f"ACTION_{k.upper().replace('-', '_')}": str(v.get("default", ""))
+                   for k, v in ACTION["inputs"].items()}})
+    env["ACTION_REPORT_DIR"] = ""
+    return ws, env, out, summary
+
+
+def _run_step(name: str, env: dict[str, str], **extra: str) -> subprocess.CompletedProcess:
+    s = step(name)
+    return _bash(s["run"], Path(env["GITHUB_WORKSPACE"]), {**env, **extra})
 
 
 def _outputs(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="the action's steps are bash scripts")
+def _run_action(env: dict[str, str], specs: str, **inputs: str) -> tuple[dict[str, str], int]:
+    """The action's shell steps in order, as GitHub would run them (the Upload SARIF step
+    is GitHub's own action; its input is checked instead). Returns (outputs, Gate's exit)."""
+    env = {**env, "ACTION_SPECS": specs, **inputs}
+    r = _run_step("vmcheck check", env)
+    assert r.returncode == 0, r.stderr  # the step records the exit code; the Gate step fails
+    o = _outputs(Path(env["GITHUB_OUTPUT"]))
+    r = _run_step("Job summary", env, ACTION_EXIT_CODE=o["exit-code"])
+    assert r.returncode == 0, r.stderr
+    gate = _run_step("Gate", env, ACTION_EXIT_CODE=o["exit-code"])
+    return o, gate.returncode
+
+
+def test_action_runs_the_readme_example_on_a_bundled_spec(github):
+    """README: `specs: pg-toy` must work from a plain install (the bundled library ships)."""
+    ws, env, out, summary = github
+    o, gate = _run_action(env, "pg-toy")
+    assert o["exit-code"] == "0" and gate == 0
+    assert json.loads(Path(o["sarif"]).read_text())["runs"][0]["results"] == []
+    assert summary.read_text().startswith("## vmcheck: Theorem 1 holds (exit 0)")
+    assert list(ws.iterdir()) == []  # nothing left in the user's repository (no .vmcheck-cache/)
+
+
 def test_action_steps_run_a_failing_spec_end_to_end(github):
-    if not _check_supports_sarif():
-        pytest.skip("`vmcheck check --format sarif` is not available in this build yet")
-    cwd, env, out, summary = github
-    spec = cwd / "specs" / "broken.yaml"
+    ws, env, out, summary = github
+    spec = ws / "specs" / "broken.yaml"
     spec.parent.mkdir()
     shutil.copy(bundled()["pg-toy-broken"], spec)
-    r = _run_step("vmcheck check", cwd, {**env, "ACTION_SPECS": "specs/*.yaml\npg-toy"})
-    assert r.returncode == 0, r.stderr  # the step records the exit code; the Gate step fails
-    o = _outputs(out)
-    assert o["exit-code"] == "1" and o["sarif"] == "vmcheck.sarif"
-    sarif = json.loads((cwd / "vmcheck.sarif").read_text())
+    o, gate = _run_action(env, "specs/*.yaml\npg-toy", ACTION_REPORT_DIR=str(ws / "reports"))
+    assert o["exit-code"] == "1" and gate == 1
+    sarif = json.loads(Path(o["sarif"]).read_text())
     assert sarif["version"] == "2.1.0"
     assert any("getm" in res["message"]["text"] for res in sarif["runs"][0]["results"])
-    assert (cwd / "vmcheck-specs.txt").read_text().split() == ["specs/broken.yaml", "pg-toy"]
-
-    r = _run_step("Job summary", cwd, {**env, "ACTION_EXIT_CODE": o["exit-code"],
-                                       "ACTION_REPORT_DIR": str(cwd / "reports")})
-    assert r.returncode == 0, r.stderr
+    assert Path(o["sarif"]).parent == Path(env["RUNNER_TEMP"])
     text = summary.read_text()
     assert text.startswith("## vmcheck: Theorem 1 fails (exit 1)")
     assert "# pg-toy-broken: virtualizability proof report" in text and "getm" in text
     assert "# pg-toy: virtualizability proof report" in text
-    assert (cwd / "reports" / "broken.html").is_file() and (cwd / "reports" / "pg-toy.html").is_file()
-
-    r = _run_step("Gate", cwd, {"ACTION_EXIT_CODE": o["exit-code"]})
-    assert r.returncode == 1
+    assert (ws / "reports" / "broken.html").is_file() and (ws / "reports" / "pg-toy.html").is_file()
+    assert sorted(p.name for p in ws.iterdir()) == ["reports", "specs"]
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="the action's steps are bash scripts")
 def test_action_check_step_with_a_bad_spec_keeps_exit_2_and_no_sarif(github):
-    cwd, env, out, summary = github
-    (cwd / "bad.yaml").write_text("isa: bad\nword: 32\n")
-    r = _run_step("vmcheck check", cwd, {**env, "ACTION_SPECS": "bad.yaml"})
-    assert r.returncode == 0, r.stderr
-    o = _outputs(out)
-    assert o["exit-code"] == "2" and o["sarif"] == ""
-    assert not (cwd / "vmcheck.sarif").exists()
-    r = _run_step("Job summary", cwd, {**env, "ACTION_EXIT_CODE": "2"})
-    assert r.returncode == 0, r.stderr
+    ws, env, out, summary = github
+    (ws / "bad.yaml").write_text("isa: bad\nword: 32\n")
+    o, gate = _run_action(env, "bad.yaml")
+    assert o["exit-code"] == "2" and o["sarif"] == "" and gate == 2
+    assert not (Path(env["RUNNER_TEMP"]) / "vmcheck.sarif").exists()
     assert "could not be decided" in summary.read_text()
+
+
+def test_action_upload_step_takes_the_check_steps_sarif_output():
+    upload = step("Upload SARIF")
+    assert upload["uses"] == "github/codeql-action/upload-sarif@v4"
+    assert "steps.check.outputs.sarif != ''" in upload["if"]
+    assert step("Set up Python")["uses"] == "actions/setup-python@v6"
 
 
 # --------------------------------------------------------------------------

@@ -23,4 +23,4 @@ def say(con, text: str, indent: int = 2) -> None:
     """Print `text` (rich markup) indented, its wrapped lines under its first."""
     from rich.padding import Padding
 
-    con.print(Padding(text, (0, 0, 0, indent)))
+    con.print(Padding(text, (0, 0, 0, indent), expand=False))
