@@ -267,3 +267,18 @@ def test_readme_ci_gate_section_has_a_working_workflow_snippet():
         assert word in sec
     for name in ("check", "confirm", "diff", "run", "spec"):
         assert f"vmcheck/schemas/{name}.schema.json" in sec
+
+
+def test_readme_pre_commit_rev_names_this_version_and_a_tag():
+    import vmcheck
+
+    hooks = next(yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", readme_section(), re.S)
+                 if "repos:" in b)
+    rev = hooks["repos"][0]["rev"]
+    assert rev == f"v{vmcheck.__version__}"
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: cannot list the tags")
+    tags = subprocess.run(["git", "tag", "--list"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    if not tags:
+        pytest.skip("this checkout has no tags (a shallow clone)")
+    assert rev in tags, f"tag the release the README names: git tag {rev}"
