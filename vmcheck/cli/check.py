@@ -50,8 +50,10 @@ _WHY = {  # the classes that make an instance violate each theorem, most telling
 def run_checks(specs, *, context, timeout, jobs, use_cache, quiet: bool, verb_name: str = "check") -> list:
     """Load the specs and decide them, with progress on stderr."""
     from ..analysis import check_isas
+    from .interrupt import solver_ready
     from .progress import progress
 
+    solver_ready()
     with progress(verb_name, quiet=quiet) as rep:
         rep.stage("loading")
         isas = [load(s) for s in specs]

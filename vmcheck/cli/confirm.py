@@ -37,7 +37,10 @@ def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, f
     from ..analysis.engine import check_isas
     from ..hypervisor.campaign import confirm_context
     from ..spec.library import programs as bundled_programs
+    from .interrupt import solver_ready
     from .progress import progress
+
+    solver_ready()
 
     with progress("confirm", quiet=quiet) as rep:
         rep.stage("loading")

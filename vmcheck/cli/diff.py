@@ -21,7 +21,10 @@ def diff(old, new, fmt, timeout, jobs, no_cache, quiet):
     changed, verdicts per theorem."""
     from ..analysis.engine import check_isas
     from ..report.diff import diff_reports
+    from .interrupt import solver_ready
     from .progress import progress
+
+    solver_ready()
 
     with progress("diff", quiet=quiet) as rep:
         rep.stage("loading")

@@ -126,9 +126,11 @@ def explain(spec, instr, context, timeout, jobs, no_cache, quiet) -> None:
     from rich.markup import escape
 
     from ..analysis import CLASSES, QUERIES, THEOREM_TITLES, THEOREMS, check_isas
+    from .interrupt import solver_ready
     from .progress import progress
     from .render import console as make_console
 
+    solver_ready()
     isa = load(spec)
     names = [i.name for i in isa.instructions]
     if instr not in names:

@@ -10,6 +10,12 @@ blocked on that pipe sees it, gives the main thread a moment to unwind on its
 own (it does at once when it is in Python code or waiting for worker
 processes), and otherwise stops the worker processes and ends the process.
 
+z3 also has its own Ctrl-C handling: by default (solver parameter `ctrl_c`) it
+installs a C SIGINT handler for the length of each query and turns the signal
+into an "unknown" answer ("interrupted from keyboard"), which Python never
+sees. The run would go on, and the engine could record that answer like a
+timeout; `solver_ready()` turns it off before any query runs.
+
 z3 offers `Context.interrupt()` (Z3_interrupt, callable from another thread)
 to cancel a running query, but a cancelled query answers "unknown", which the
 engine would record like a timeout; ending the process records nothing.
@@ -48,6 +54,14 @@ def install() -> None:
     signal.set_wakeup_fd(w, warn_on_full_buffer=False)
     signal.signal(signal.SIGINT, _handler)
     threading.Thread(target=_watch, args=(r,), name="vmcheck-sigint", daemon=True).start()
+
+
+def solver_ready() -> None:
+    """Leave SIGINT to us: no z3 query may swallow a Ctrl-C (see above). Forked
+    solver workers inherit the setting. Called by the verbs that run the engine."""
+    import z3
+
+    z3.set_param("ctrl_c", False)
 
 
 def installed() -> bool:

@@ -82,6 +82,8 @@ def _decide(spec, context, timeout, jobs, use_cache, progress):
     """The engine's report, decided here so that its progress shows (make_input would decide it silently)."""
     from ..analysis.engine import check_isas
     from .common import load
+    from .interrupt import solver_ready
 
+    solver_ready()
     return check_isas([load(spec)], context=context, timeout=timeout, jobs=jobs, use_cache=use_cache,
                       progress=progress)[0]
