@@ -185,6 +185,11 @@ def spec_argument(name: str = "spec", **kw):
 
 
 def load(spec: str):
+    """The spec's IR; a file that cannot be read (an I/O error, a device) is bad input, exit 2."""
+    from ..errors import UserError
     from ..spec.load import load_spec
 
-    return load_spec(spec)
+    try:
+        return load_spec(spec)
+    except OSError as e:
+        raise UserError(f"{spec}: cannot read the spec: {e.strerror or e}") from None
