@@ -180,3 +180,23 @@ def test_the_schemas_ship_as_package_data():
     assert "**/*.json" in patterns
     for name in schemas.NAMES:
         assert schemas.path(name).parent == root / "vmcheck" / "schemas"
+
+
+@pytest.mark.parametrize("name", sorted(YAML_SPECS))
+def test_every_bundled_spec_is_portable_yaml_that_the_shipped_schema_accepts(name):
+    """A standard YAML 1.1 reader (PyYAML's safe_load) reads `off:` as the boolean false, so the
+    bundled specs quote such keys ("off":); read plainly, each validates against the schema."""
+    doc = yaml.safe_load(YAML_SPECS[name].read_text(encoding="utf-8"))
+    assert_valid("spec", doc)
+
+
+def test_the_loader_still_accepts_unquoted_yaml_1_1_booleans_as_names(tmp_path):
+    from vmcheck.spec.load import load_spec
+
+    text = PG_TOY.read_text(encoding="utf-8")
+    assert '"off":' in text
+    unquoted = tmp_path / "pg-toy.yaml"
+    unquoted.write_text(text.replace('"off":', "off:"), encoding="utf-8")
+    a, b = load_spec(PG_TOY), load_spec(unquoted)
+    assert [i.operands for i in a.instructions] == [i.operands for i in b.instructions]
+    assert any(o.name == "off" for i in b.instructions for o in i.operands)
