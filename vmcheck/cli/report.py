@@ -14,7 +14,7 @@ CLASSIC, HYBRID = "classic", "hybrid"  # the VMM kinds of vmcheck.hypervisor.cam
 THEOREMS = ("1", "2", "3", "exact")
 
 
-@verb(exits=[("0", "the report was written (whatever the verdict: `vmcheck check` is the gate)")],
+@verb(exits=[("0", "the report was written, whatever the verdict (the gate is `check`)")],
       examples=["vmcheck report pg-toy -o pg-toy.html", "vmcheck report isa/my.yaml -o - --brief >> summary.md"])
 @spec_argument()
 @click.option("-o", "--output", required=True, metavar="FILE",
