@@ -93,7 +93,7 @@ def broken(tmp_path):
 def test_exit_0_and_json_shape():
     res = run(str(PG_TOY), "--format", "json")
     assert res.exit_code == 0, res.output
-    doc = json.loads(res.output)
+    doc = json.loads(res.stdout)
     jsonschema.validate(doc, SCHEMA)
     assert doc["isa"] == "pg-toy"
     assert doc["contexts"][0]["theorems"]["1"] == {**doc["contexts"][0]["theorems"]["1"], "holds": True,
@@ -116,7 +116,7 @@ def test_bundled_short_name():
 def test_exit_1_names_the_offender(broken):
     res = run(str(broken), "--format", "json")
     assert res.exit_code == 1
-    doc = json.loads(res.output)
+    doc = json.loads(res.stdout)
     jsonschema.validate(doc, SCHEMA)
     assert doc["contexts"][0]["theorems"]["1"]["violations"] == ["rdm"]
     assert doc["contexts"][0]["theorems"]["3"]["holds"] is True
@@ -142,7 +142,7 @@ def test_text_output(broken):
 def test_several_specs(broken):
     res = run(str(PG_TOY), str(broken), "--format", "json")
     assert res.exit_code == 1
-    docs = json.loads(res.output)
+    docs = json.loads(res.stdout)
     assert [d["isa"] for d in docs] == ["pg-toy", "pg-toy"]
     for d in docs:
         jsonschema.validate(d, SCHEMA)
@@ -172,7 +172,7 @@ def test_exit_3_when_undecided(monkeypatch):
     monkeypatch.setattr(z3.Solver, "check", lambda self, *a: z3.unknown)
     res = run(str(PG_TOY), "--format", "json")
     assert res.exit_code == 3, res.output
-    doc = json.loads(res.output)
+    doc = json.loads(res.stdout)
     jsonschema.validate(doc, SCHEMA)
     assert doc["verdict"]["1"]["holds"] is None
     assert doc["contexts"][0]["theorems"]["1"]["unknown"]
@@ -181,7 +181,7 @@ def test_exit_3_when_undecided(monkeypatch):
 def test_context_option(broken):
     res = run(str(broken), "--context", "classic", "--format", "json")
     assert res.exit_code == 1
-    assert [c["name"] for c in json.loads(res.output)["contexts"]] == ["classic"]
+    assert [c["name"] for c in json.loads(res.stdout)["contexts"]] == ["classic"]
 
 
 def test_explain(broken):

@@ -4,6 +4,11 @@ On a terminal: a rich progress bar that disappears when the work is done. Elsewh
 (a CI log, a pipe): a plain line every few seconds, so a log shows the run is
 alive without filling up. `--quiet` silences both. Standard output is never
 touched: it carries the verb's text, JSON or SARIF.
+
+Progress goes to the process's own stderr (`sys.__stderr__`): it is a side
+channel to the person or the log watching, not part of the verb's output, so
+a caller that captures `sys.stderr` in-process (click's CliRunner, a test
+parsing JSON from the mixed output) does not receive it.
 """
 from __future__ import annotations
 
@@ -60,7 +65,7 @@ class _Bar:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+                             TimeElapsedColumn(), console=Console(file=_stream()), transient=True)
         self.prog.start()
         self.task = self.prog.add_task(verb, total=None)
         self.verb = verb
@@ -86,10 +91,14 @@ class _Silent:
         pass
 
 
+def _stream():
+    return sys.__stderr__
+
+
 def _write(text: str) -> None:
     try:
-        sys.stderr.write(text)
-        sys.stderr.flush()
+        _stream().write(text)
+        _stream().flush()
     except (OSError, ValueError):
         pass
 
@@ -99,7 +108,7 @@ def progress(verb: str, *, quiet: bool = False) -> Iterator[_Plain | _Bar | _Sil
     """A reporter with `stage(what)` and `update(done, total)` (an engine `progress` callback)."""
     if quiet:
         rep: _Plain | _Bar | _Silent = _Silent()
-    elif sys.stderr is not None and sys.stderr.isatty():
+    elif _stream() is not None and _stream().isatty():
         rep = _Bar(verb)
     else:
         rep = _Plain(verb)
