@@ -243,7 +243,7 @@ def test_pre_commit_hook_entries_run_on_the_files_they_select():
 
 def readme_section() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    m = re.search(r"<!-- ci-gate -->(.*?)<!-- /ci-gate -->", text, re.S)
+    m = re.search(r"<!-- ci-gate -->(.*?)<!-- /ci-gate -->", text, re.DOTALL)
     assert m, "README.md has no <!-- ci-gate --> section"
     return m.group(1)
 
@@ -251,7 +251,7 @@ def readme_section() -> str:
 def test_readme_ci_gate_section_has_a_working_workflow_snippet():
     sec = readme_section()
     assert "## Use as a CI gate" in sec
-    blocks = re.findall(r"```yaml\n(.*?)```", sec, re.S)
+    blocks = re.findall(r"```yaml\n(.*?)```", sec, re.DOTALL)
     workflow = next(yaml.safe_load(b) for b in blocks if "jobs:" in b)
     job = next(iter(workflow["jobs"].values()))
     assert workflow["permissions"]["security-events"] == "write"
@@ -272,7 +272,7 @@ def test_readme_ci_gate_section_has_a_working_workflow_snippet():
 def test_readme_pre_commit_rev_names_this_version_and_a_tag():
     import vmcheck
 
-    hooks = next(yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", readme_section(), re.S)
+    hooks = next(yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", readme_section(), re.DOTALL)
                  if "repos:" in b)
     rev = hooks["repos"][0]["rev"]
     assert rev == f"v{vmcheck.__version__}"

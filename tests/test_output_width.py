@@ -35,7 +35,7 @@ def test_specs_lists_every_name_whole():
     out = text_of("specs")
     assert_fits(out)
     for name in bundled():
-        assert re.search(rf"^{re.escape(name)}\s", out, re.M), name
+        assert re.search(rf"^{re.escape(name)}\s", out, re.MULTILINE), name
     for head in ("Thm 1", "Thm 2", "Thm 3", "exact", "guest contexts"):
         assert head in out
 

@@ -100,7 +100,7 @@ def test_the_installed_cli_checks_a_bundled_spec_and_lists_the_library(installed
 def _readme_tour() -> list[tuple[str, int]]:
     """The README tour's commands with the exit code each states (0 when it states none)."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"Try:\n\n```sh\n(.*?)```", text, re.S).group(1)
+    block = re.search(r"Try:\n\n```sh\n(.*?)```", text, re.DOTALL).group(1)
     out = []
     for line in block.splitlines():
         cmd, _, comment = line.partition("#")

@@ -8,7 +8,7 @@ the engine, z3, rich and lark are imported inside the verbs that use them.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import click
 

@@ -11,7 +11,7 @@ from ..errors import UserError
 from .common import verb
 
 
-def _pages() -> dict[str, "object"]:
+def _pages() -> dict[str, object]:
     from ..spec.library import docs_dir
 
     root = docs_dir()

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 # Seconds between plain progress lines; VMCHECK_PROGRESS_SECONDS changes it (tests set 0).
 DEFAULT_INTERVAL = 5.0
