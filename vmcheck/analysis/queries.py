@@ -32,7 +32,7 @@ from typing import Callable
 import z3
 
 from ..errors import InternalError
-from ..semantics.symbolic import TRAP, SymIsa, SymResult, fresh_context, sym_isa
+from ..semantics.symbolic import HALT, TRAP, SymIsa, SymResult, fresh_context, sym_isa
 from ..spec import ir
 from ..spec.ir import mask
 from . import replay as rp
@@ -95,17 +95,16 @@ class InstructionQueries:
         self.timer = isa.role_elements("timer")
         md = isa.modes
         self.mode_mask = {md.elem: mask(md.width) << md.lo}
-        # Modes between which a change is not a control change: where the map is
-        # one-to-one (a real mode with a single virtual preimage), the VMM reads
-        # the guest's new virtual mode off the real one, so the guest changing it
-        # directly takes no resource from the VMM (ARM EL2, VT-x, ring compression).
+        # MODEL.md §2.5: a mode change is the guest's own (no resource of the
+        # VMM changes hands) only between modes the context maps to themselves
+        # and to which no other virtual mode maps (ARMv8 {EL1: EL1, EL0: EL0}).
+        # Under any other map a state's mode cannot be read both as the virtual
+        # and as the real mode, so a change there is control: ring compression's
+        # call gate takes real user code to a real mode the guest was never given.
         pre: dict[str, list[str]] = {}
         for v, r in ctx.modes:
             pre.setdefault(r, []).append(v)
-        self.transparent = {
-            "real": [md.code(r) for r, vs in pre.items() if len(vs) == 1],
-            "virtual": [md.code(v) for v, r in ctx.modes if len(pre[r]) == 1],
-        }
+        self.own_modes = [md.code(v) for v, r in ctx.modes if v == r and pre[r] == [v]]
         self.V = self.sym.canon_storage["V"]
         self.P = self.sym.canon_storage["P"]
         self.results: dict[str, QueryResult] = {}
@@ -184,24 +183,26 @@ class InstructionQueries:
             return a == b
         return a & m == b & m
 
-    def ctrl_changed(self, s: _St, side: str, masks=None) -> z3.BoolRef:
-        """Some control element changed at `s` (a state of the `side` "real" or
-        "virtual"); a mode change between two transparent modes does not count."""
-        masks = self.ctrl if masks is None else masks
+    def ctrl_changed(self, s: _St, own_modes: bool = True) -> z3.BoolRef:
+        """Control changed at `s` (MODEL.md §2.5): a control element changed, or the
+        machine stopped (the processor is the VMM's). With `own_modes`, a mode
+        change between two of the guest's own modes does not count; Theorem 3
+        counts every mode change (a hybrid VMM must regain control whenever the
+        guest leaves virtual user mode)."""
         md = self.isa.modes
         mbits = self.mode_mask[md.elem]
-        parts = []
-        for e, m in masks:
+        parts = [s.res.kind == HALT]
+        for e, m in self.ctrl:
             rest = m & ~mbits if e.name == md.elem else m
             if rest:
                 parts.append(z3.Not(self._meq(s.regs[e.name], s.res.post[e.name], e, rest)))
             if e.name == md.elem and m & mbits:
                 before, after = self.sym.mode_of(s.regs), self.sym.mode_of(s.res.post)
-                codes = self.transparent[side]
-                transparent = z3.And(z3.Or([before == c for c in codes]), z3.Or([after == c for c in codes])) \
+                codes = self.own_modes if own_modes else []
+                own = z3.And(z3.Or([before == c for c in codes]), z3.Or([after == c for c in codes])) \
                     if codes else z3.BoolVal(False)
-                parts.append(z3.And(before != after, z3.Not(transparent)))
-        return z3.Or(parts) if parts else z3.BoolVal(False)
+                parts.append(z3.And(before != after, z3.Not(own)))
+        return z3.Or(parts)
 
     def differ(self, a: _St, b: _St, special=None) -> z3.BoolRef:
         """§2.5's difference. When the two states have physical storage of their
@@ -298,8 +299,8 @@ class InstructionQueries:
 
     def _claim_runs_changes(self, label):
         def f(r):
-            ch = rp.changed(self.isa, r[label], self.ctrl)
-            return r[label].runs and bool(ch), [f"changes {', '.join(ch)} at {label}"] if ch else []
+            ch = rp.control_changes(self.isa, r[label], self.ctrl)
+            return r[label].runs and bool(ch), [f"{'; '.join(ch)} at {label}"] if ch else []
         return f
 
     def _claim_differ(self, a, b, runs: tuple[str, ...], special=None, phys_separate: bool = True):
@@ -336,7 +337,7 @@ class InstructionQueries:
 
         # control sensitive
         s = self.state("s", "", role="in range, runs, changes control")
-        self.solve("cs", self.in_range(s) + [s.res.runs, self.ctrl_changed(s, "virtual")], [s], self._claim_runs_changes("s"),
+        self.solve("cs", self.in_range(s) + [s.res.runs, self.ctrl_changed(s)], [s], self._claim_runs_changes("s"),
                    lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
 
         # mode sensitive in G
@@ -371,7 +372,7 @@ class InstructionQueries:
             self.skip("us_cs", UNSAT, f"it never runs in {ctx.name}")
         else:
             s = self.state("s", "", role=f"in G at {uimg}, runs, changes control")
-            self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s, "real")], [s],
+            self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s, own_modes=False)], [s],
                        self._claim_runs_changes("s"),
                        lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
         s1 = self.state("s1", "", role=f"in G at {uimg}")
@@ -418,7 +419,7 @@ class InstructionQueries:
             self.skip("unsafe_pair", UNSAT, f"it never runs in {ctx.name}")
         else:
             s = self.state("s", "", role="in G, runs, changes control")
-            self.solve("unsafe_ctrl", self.in_G(s) + [s.res.runs, self.ctrl_changed(s, "real")], [s],
+            self.solve("unsafe_ctrl", self.in_G(s) + [s.res.runs, self.ctrl_changed(s)], [s],
                        self._claim_runs_changes("s"),
                        lambda r, d: f"runs in {ctx.name} at s (mode {r['s'].mode}) and {d[0] if d else 'changes control'}")
             s = self.state("s", "", role="in G, runs")
@@ -427,12 +428,12 @@ class InstructionQueries:
             md = isa.modes
             choice = z3.Or([z3.And(self.sym.mode_of(s.regs) == md.code(r), self.sym.mode_of(v.regs) == md.code(w))
                             for w, r in ctx.modes])
-            bad = z3.Or(z3.And(v.res.runs, self.ctrl_changed(v, "virtual")), self.differ(s, v))
+            bad = z3.Or(z3.And(v.res.runs, self.ctrl_changed(v)), self.differ(s, v))
 
             def claim(r):
-                ch = rp.changed(isa, r["v"], self.ctrl)
+                ch = rp.control_changes(isa, r["v"], self.ctrl)
                 d = rp.differences(isa, r["s"], r["v"], self.ctrl, True)
-                why = ([f"changes {', '.join(ch)} at v without trapping"] if ch else []) + d
+                why = ([f"{'; '.join(ch)} at v without trapping"] if ch else []) + d
                 return r["s"].runs and bool(why), why
 
             self.solve("unsafe_pair", self.in_G(s) + self.inv(v) + consv + [choice, s.res.runs, bad], [s, v], claim,
@@ -445,7 +446,7 @@ class InstructionQueries:
         cons = self.in_G(g) + [g.res.runs]
         if base == "cs":
             s1 = self.state("s1", "", role="in range, runs, changes control")
-            cons += self.in_range(s1) + [s1.res.runs, self.ctrl_changed(s1, "virtual")]
+            cons += self.in_range(s1) + [s1.res.runs, self.ctrl_changed(s1)]
             states = [s1, g]
             inner = self._claim_runs_changes("s1")
         else:

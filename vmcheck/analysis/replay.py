@@ -245,6 +245,16 @@ def changed(isa: ir.Isa, r: Replayed, masks: list[tuple[ir.Element, int]]) -> li
     return [e.name for e, m in masks if _masked(r.pre, e, m) != _masked(r.post, e, m)]
 
 
+def control_changes(isa: ir.Isa, r: Replayed, masks: list[tuple[ir.Element, int]]) -> list[str]:
+    """How the instance took control from the VMM when it ran (MODEL.md §2.5):
+    the control elements it changed, and stopping the machine."""
+    ch = changed(isa, r, masks)
+    out = [f"changes {', '.join(ch)}"] if ch else []
+    if r.kind == "halt":
+        out.append("stops the machine")
+    return out
+
+
 def all_changed(isa: ir.Isa, r: Replayed) -> list[str]:
     if r.trapped:
         return []

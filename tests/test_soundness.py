@@ -1,0 +1,110 @@
+"""Machines built to break the engine's rules (issue: sound verdicts).
+
+Each is a small spec, decided with the cache off, whose right verdict follows
+from MODEL.md §2.3–§2.5; before these rules were fixed the engine said
+"holds" for each of them.
+"""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from vmcheck.analysis import NO, YES, check_isa
+from vmcheck.cli import main
+from vmcheck.spec.load import load_spec
+
+from small_machines import PG_TOY, three_mode_machine
+
+
+def decide(tmp_path, text: str, name: str = "m"):
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(text)
+    return check_isa(load_spec(str(p)), jobs=1, use_cache=False)
+
+
+GATE = """
+  gate:
+    description: a call gate from user code into the most privileged mode
+    semantics: |
+      if m == user { m = supervisor
+        pc = 64 }
+"""
+
+
+def test_gate_under_ring_compression_is_control_sensitive(tmp_path):
+    """Hole 1: {supervisor: kernel, user: user} is one-to-one but not the identity;
+    a gate to real supervisor hands the guest the host's mode without a trap."""
+    rep = decide(tmp_path, three_mode_machine(modes="{supervisor: kernel, user: user}") + GATE)
+    ctx = rep.context("ring_compression")
+    gate = ctx.instruction("gate")
+    assert gate.classes["control_sensitive"].value == YES
+    assert gate.violates["1"].value == YES
+    assert gate.violates["3"].value == YES
+    assert gate.violates["exact"].value == YES
+    assert ctx.theorems["1"].holds is False
+    # the innocent instructions stay innocent
+    assert ctx.instruction("li").violates["1"].value == NO
+
+
+def test_own_mode_change_under_identity_map_is_not_control(tmp_path):
+    """MODEL.md §2.5's exception stays for modes mapped to themselves: a return
+    from supervisor to user under the identity map is the guest's own."""
+    ret = """
+  ret:
+    description: return to user mode from the (virtual) supervisor
+    semantics: |
+      require m == supervisor else PRIV
+      m = user
+"""
+    rep = decide(tmp_path, three_mode_machine(modes="{supervisor: supervisor, user: user}",
+                                              where="hv == 0") + ret)
+    r = rep.context("ring_compression").instruction("ret")
+    assert r.classes["control_sensitive"].value == NO
+    assert r.violates["1"].value == NO
+
+
+def test_theorem3_counts_every_change_out_of_user_mode(tmp_path):
+    """Hole 2: under the identity map a gate from user to supervisor is the
+    guest's own for Theorem 1, but a hybrid VMM runs only virtual user mode
+    directly, so leaving it without a trap violates Theorem 3."""
+    gate1 = GATE.replace("gate:", "gate1:")
+    setr = """
+  setr:
+    operands: [rs: reg, rt: reg]
+    semantics: |
+      require m == supervisor else PRIV
+      rl = r[rs]
+      rb = r[rt]
+"""
+    rep = decide(tmp_path, three_mode_machine(modes="{supervisor: supervisor, user: user}",
+                                              where="hv == 0") + gate1 + setr)
+    ctx = rep.context("ring_compression")
+    g = ctx.instruction("gate1")
+    assert g.classes["user_sensitive"].value == YES
+    assert g.violates["3"].value == YES
+    assert ctx.theorems["3"].holds is False
+
+
+def _pg_toy_without_halt_guard() -> str:
+    text = PG_TOY.read_text()
+    guarded = "      require m == supervisor else PRIV\n      halt\n"
+    assert guarded in text
+    return text.replace(guarded, "      halt\n").replace("  halt:\n    labels: [privileged]\n", "  halt:\n")
+
+
+def test_halt_without_trap_is_control_sensitive(tmp_path):
+    """Hole 6: a guest that stops the real machine has taken the processor."""
+    rep = decide(tmp_path, _pg_toy_without_halt_guard())
+    h = rep.context("classic").instruction("halt")
+    assert h.classes["control_sensitive"].value == YES
+    assert "stops the machine" in h.classes["control_sensitive"].reason
+    assert h.violates["1"].value == YES
+    assert rep.context("classic").theorems["1"].holds is False
+
+
+def test_diff_reports_removed_halt_guard_as_worse(tmp_path):
+    new = tmp_path / "new.yaml"
+    new.write_text(_pg_toy_without_halt_guard())
+    r = CliRunner().invoke(main, ["diff", str(PG_TOY), str(new)], env={"VMCHECK_CACHE_DIR": str(tmp_path / "c")})
+    assert r.exit_code == 1, r.output
+    assert "halt" in r.output
