@@ -108,3 +108,56 @@ def test_diff_reports_removed_halt_guard_as_worse(tmp_path):
     r = CliRunner().invoke(main, ["diff", str(PG_TOY), str(new)], env={"VMCHECK_CACHE_DIR": str(tmp_path / "c")})
     assert r.exit_code == 1, r.output
     assert "halt" in r.output
+
+
+NO_PROTECTION = """
+isa: pg-unprotected
+word: 32
+modes: [supervisor, user]
+state:
+  pc: {width: 32, role: pc}
+  m:  {width: 1, role: mode}
+  r:  {count: 4, width: 32}
+storage: {size: 4096, unit: 32, translation: none}
+traps:
+  causes: {PRIV: 1}
+  deliver: |
+    phys[0] = pc
+    m = supervisor
+    pc = phys[9]
+contexts:
+  host: m == supervisor
+  guest:
+    classic: {modes: {supervisor: user, user: user}}
+instructions:
+  li:
+    operands: [rd: reg, imm: simm16]
+    semantics: r[rd] = sext(imm, 32)
+  ld:
+    operands: [rd: reg, rs: reg]
+    semantics: r[rd] = mem[r[rs]]
+  st:
+    operands: [rt: reg, rs: reg]
+    semantics: mem[r[rs]] = r[rt]
+  setm:
+    operands: [rs: reg]
+    semantics: |
+      require m == supervisor else PRIV
+      m = r[rs][0]
+"""
+
+
+def test_machine_without_memory_protection_fails_theorem1(tmp_path):
+    """Hole 3: with no relocation-bounds register and no memory cause the guest's
+    stores reach the VMM and the trap vectors: the view is physical storage."""
+    rep = decide(tmp_path, NO_PROTECTION)
+    ctx = rep.context("classic")
+    st = ctx.instruction("st")
+    assert st.classes["location_sensitive"].value == YES
+    assert st.violates["1"].value == YES
+    assert ctx.instruction("ld").violates["1"].value == YES
+    assert ctx.instruction("li").violates["1"].value == NO
+    assert ctx.instruction("setm").violates["1"].value == NO
+    assert ctx.theorems["1"].holds is False
+    w = st.violates["1"].witness
+    assert any(x["space"] == "phys" for s in w.states for x in s.writes)

@@ -74,12 +74,16 @@ class ModelPort:
         self.unit = isa.storage.unit
         self.little = isa.storage.endian == "little"
         self.memory_cause = isa.traps.memory_cause
+        self.unprotected = sym.unprotected  # the view is physical storage (MODEL.md §2.4)
 
     def _token(self, priv: str | None) -> int:
         if priv is None:
             return CURRENT
         md = self.sym.isa.modes
         return CURRENT if md.code(priv) == self.mode_code else 1 + md.rank(priv)
+
+    def _space(self, space: str) -> str:
+        return "phys" if self.unprotected else space
 
     def _units(self, space: str, addr: int, nbits: int) -> list[int]:
         n = nbits // self.unit
@@ -110,6 +114,7 @@ class ModelPort:
         return units
 
     def load(self, space: str, addr: int, nbits: int, priv: str | None) -> int:
+        space = self._space(space)
         units = self._check(READ, space, addr, nbits, priv)
         arr = self.V if space == "mem" else self.P
         w = self.sym.vaw if space == "mem" else self.sym.aw
@@ -128,6 +133,7 @@ class ModelPort:
         self._check(WRITE, space, addr, nbits, priv)
 
     def store(self, space: str, addr: int, nbits: int, priv: str | None, value: int) -> None:
+        space = self._space(space)
         units = self._units(space, addr, nbits)
         n = len(units)
         parts = [(value >> (k * self.unit)) & mask(self.unit) for k in range(n)]  # least significant first
