@@ -25,6 +25,12 @@ CLASSES = (
     "user_sensitive",
     "timing_dependent",
     "unsafe",
+    # Popek & Goldberg's own classes, over every mode and no context (what labels claim)
+    "pg_control_sensitive",
+    "pg_mode_sensitive",
+    "pg_location_sensitive",
+    "pg_sensitive",
+    "breaks_invariants",
 )
 
 THEOREMS = ("1", "2", "3", "exact")
