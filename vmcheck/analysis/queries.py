@@ -351,7 +351,7 @@ class InstructionQueries:
         # control sensitive
         s = self.state("s", "", role="in range, runs, changes control")
         self.solve("cs", self.in_range(s) + [s.res.runs, self.ctrl_changed(s)], [s], self._claim_runs_changes("s"),
-                   lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+                   lambda r, d: f"control sensitive: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
 
         # mode sensitive in G
         pairs = [(v, r) for v, r in ctx.modes if v != r]
@@ -367,7 +367,7 @@ class InstructionQueries:
             choice = z3.Or([z3.And(self.sym.mode_of(s.regs) == md.code(r), mv == md.code(v)) for v, r in pairs])
             self.solve("ms", self.in_G(s) + self.inv(s2) + [choice, s.res.runs, self.differ(s, s2)], [s, s2],
                        self._claim_differ("s", "s'", ("s",), phys_separate=False),
-                       lambda r, d: f"at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
+                       lambda r, d: f"mode sensitive: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
 
         # location (config) sensitive
         s1 = self.state("s1", "", role="runs")
@@ -376,7 +376,7 @@ class InstructionQueries:
         # (even without control elements other than the mode, phys is separate: a phys access can be location sensitive)
         ls_cons = self.in_range(s1) + self.inv(s2) + cons2 + [s1.res.runs, self.differ(s1, s2)]
         self.solve("ls", ls_cons, [s1, s2], self._claim_differ("s1", "s2", ("s1",)),
-                   lambda r, d: f"at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+                   lambda r, d: f"location sensitive: at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
 
         # user sensitive in G
         least = max(ctx.virtual_modes, key=isa.modes.rank)
@@ -387,14 +387,14 @@ class InstructionQueries:
             s = self.state("s", "", role=f"in G at {uimg}, runs, changes control")
             self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s, own_modes=False)], [s],
                        self._claim_runs_changes("s"),
-                       lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+                       lambda r, d: f"user control sensitive: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
         s1 = self.state("s1", "", role=f"in G at {uimg}")
         regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
         s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state")
         us_ls = self.in_G(s1) + [self.mode_is(s1, uimg)] + self.inv(s2) + cons2 + [
             z3.Or(s1.res.runs, s2.res.runs), self.differ(s1, s2)]
         self.solve("us_ls", us_ls, [s1, s2], self._claim_differ("s1", "s2", ("s1", "s2")),
-                   lambda r, d: f"at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+                   lambda r, d: f"user location sensitive: at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
 
         # timing dependent in G
         if not self.timer:
@@ -510,20 +510,20 @@ class InstructionQueries:
         s = self.state("s", "", role="any state, runs, changes control")
         self.solve("pg_cs", self.inv(s) + [s.res.runs, self.ctrl_changed(s, own_modes=False)], [s],
                    self._claim_runs_changes("s"),
-                   lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+                   lambda r, d: f"control sensitive over all modes: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
         s = self.state("s", "", role="any state, runs")
         mv = z3.BitVec("mode'", self.isa.modes.width)
         s2 = self.state("s'", "'", regs=self.sym.with_mode(s.regs, mv), role="s in another mode, runs")
         self.solve("pg_ms", self.inv(s) + self.inv(s2) + [mv != self.sym.mode_of(s.regs), s.res.runs, s2.res.runs,
                                                        self.differ(s, s2)], [s, s2],
                    self._claim_differ("s", "s'", ("s", "s'"), phys_separate=False, both=True),
-                   lambda r, d: f"at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
+                   lambda r, d: f"mode sensitive over all modes: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
         s1 = self.state("s1", "", role="any state, runs")
         regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
         s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state, runs")
         self.solve("pg_ls", self.inv(s1) + self.inv(s2) + cons2 + [s1.res.runs, s2.res.runs, self.differ(s1, s2)],
                    [s1, s2], self._claim_differ("s1", "s2", ("s1", "s2"), both=True),
-                   lambda r, d: f"at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+                   lambda r, d: f"location sensitive over all modes: at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
 
     def _t_query(self, q: str, base: str, uimg: str | None = None) -> None:
         g = self.state("g", "#g", role="in G, runs")

@@ -301,11 +301,17 @@ def differences(isa: ir.Isa, a: Replayed, b: Replayed, special: list[tuple[ir.El
             sb = f"changed to {_fmt(e, pb)}" if cb else "unchanged"
             out.append(f"{e.name}: {sa} at {a.label}, {sb} at {b.label}")
     if phys_separate:
+        # The two states hold different control state (translation): relocated
+        # with it, a result would write relocated cells, but phys[...] names the
+        # same cells whatever the control state, so equal-looking writes differ.
+        moved = [f"{e.name} {_fmt(e, _masked(a.pre, e, m))} at {a.label}, {_fmt(e, _masked(b.pre, e, m))} at {b.label}"
+                 for e, m in special if _masked(a.pre, e, m) != _masked(b.pre, e, m)]
+        because = f" although the control state differs ({'; '.join(moved[:2])})" if moved else ""
         for r in (a, b):
             cells = [f"phys[{x:#x}]={v:#x}" for (sp, x), v in sorted(r.writes.items()) if sp == "phys"]
             if cells:
-                out.append(f"writes physical storage at {r.label} ({', '.join(cells)}), which does not move "
-                           f"with the state")
+                out.append(f"writes physical storage at {r.label} ({', '.join(cells)}), the same cells{because}: "
+                           f"physical storage does not move with the state")
     if a.writes != b.writes:
         def w(r):
             return ", ".join(f"{s}[{x:#x}]={v:#x}" for (s, x), v in sorted(r.writes.items())) or "nothing"
