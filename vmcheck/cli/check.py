@@ -134,7 +134,7 @@ def render_text(console, r, theorem: str = "1") -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..analysis import CLASSES, NO, THEOREM_TITLES, THEOREMS, UNKNOWN, YES
+    from ..analysis import CONTEXT_CLASSES, NO, THEOREM_TITLES, THEOREMS, UNKNOWN, YES
     from .render import say
 
     src = f" [dim]({escape(r.source)})[/]" if r.source else ""
@@ -176,13 +176,13 @@ def render_text(console, r, theorem: str = "1") -> None:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, padding=(0, 0, 0, 1),
                       caption=_LEGEND, caption_justify="left", caption_style="dim")
         table.add_column("instruction", overflow="fold", ratio=1)
-        for cl in CLASSES:
+        for cl in CONTEXT_CLASSES:
             table.add_column(_SHORT[cl], justify="center", no_wrap=True, min_width=len(_SHORT[cl]))
         for t in THEOREMS:
             head = f"T{t}" if t != "exact" else "exact"
             table.add_column(head, justify="center", no_wrap=True, min_width=len(head))
         for res in c.instructions:
-            row = [escape(res.name)] + [_CELL[res.classes[cl].value] for cl in CLASSES]
+            row = [escape(res.name)] + [_CELL[res.classes[cl].value] for cl in CONTEXT_CLASSES]
             row += [{YES: "[red]✗[/]", NO: "[green]✓[/]", UNKNOWN: "[yellow]?[/]"}[res.violates[t].value]
                     for t in THEOREMS]
             table.add_row(*row)
