@@ -48,7 +48,8 @@ def parse_cell(cell: str) -> tuple[str, str | None, list[str]]:
     plain = cell.replace("*", "")
     word = plain.split(":")[0].split("(")[0].strip()
     ctx = re.search(r"context `([^`]+)`", plain)
-    named = re.findall(r"`([^`]+)`", plain.split(":", 1)[1]) if ":" in plain else []
+    # only backticked instruction names: `getm`, `ld` (not notation such as LDM/STM `^`)
+    named = re.findall(r"`([A-Za-z][A-Za-z0-9_.]*)`", plain.split(":", 1)[1]) if ":" in plain else []
     return word, ctx.group(1) if ctx else None, named
 
 
