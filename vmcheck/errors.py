@@ -3,7 +3,7 @@
 Two families, kept apart on purpose (see STYLE.md): `UserError` is the user's
 fault (a bad spec, program or call) and ends the run with exit code 2 and a
 message that points at the offending text; `InternalError` is ours and ends
-it with exit code 3 and a request to report it.
+it with exit code 70 (EX_SOFTWARE) and a request to report it.
 """
 from __future__ import annotations
 
@@ -86,9 +86,9 @@ class SpecError(UserError):
 
 
 class InternalError(VmcheckError):
-    """A bug in vmcheck: exit code 3."""
+    """A bug in vmcheck: exit code 70 (EX_SOFTWARE; 3 means "undecided")."""
 
-    exit_code = 3
+    exit_code = 70
 
 
 @dataclass
