@@ -22,8 +22,10 @@ def specs() -> None:
 
     rows = []
     missing = []
-    for name, path in bundled().items():
-        shape = peek(path)
+    library = bundled()
+    shapes = _shapes(library, peek)
+    for name, path in library.items():
+        shape = shapes[name]
         n, ctxs = (str(shape[0]), ", ".join(shape[1])) if shape else ("?", "?")
         v = recall(path)
         if v is None:
@@ -40,6 +42,46 @@ def specs() -> None:
         click.echo(f"· not decided yet ({len(missing)} of {len(rows)}): run `vmcheck check NAME`")
         click.echo("  (seconds to minutes per spec; the verdicts then show here).")
     click.echo(f"The specs are in {specs_dir()}.")
+
+
+def _shapes(library: dict, peek) -> dict:
+    """Each spec's (instruction count, contexts), remembered per file size and mtime so
+    that a second `vmcheck specs` reads no YAML at all."""
+    import json
+    import os
+    import tempfile
+
+    from ..paths import cache_dir
+
+    store = cache_dir() / "specs-listing.json"
+    try:
+        with open(store, encoding="utf-8") as f:
+            known = json.load(f)
+        if not isinstance(known, dict):
+            known = {}
+    except (OSError, ValueError):
+        known = {}
+    out, now = {}, {}
+    for name, path in library.items():
+        st = path.stat()
+        key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
+        hit = known.get(key)
+        if not (isinstance(hit, list) and len(hit) == 2 and isinstance(hit[0], int)
+                and isinstance(hit[1], list) and all(isinstance(c, str) for c in hit[1])):
+            shape = peek(path)
+            hit = [shape[0], shape[1]] if shape else None
+        out[name] = hit
+        now[key] = hit
+    if now != known:
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=store.parent, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(now, f)
+            os.replace(tmp, store)
+        except OSError:
+            pass  # a cache that cannot be written is only slower
+    return out
 
 
 def _print_table(header: list[str], rows: list[list[str]], width: int = 80) -> None:
