@@ -3,13 +3,19 @@
 A document a reviewer can print and check by hand. It says what vmcheck
 decided about one ISA and why: the ISA at a glance, the model and the
 theorems it applies (Popek & Goldberg 1974, and the exact trap-and-emulate
-condition of MODEL.md §2.6), the verdict per theorem and guest context, and
+condition of docs/model.md §2.6), the verdict per theorem and guest context, and
 the argument instruction by instruction: each proof obligation and how it
 was discharged (the unsat queries of a proof, or a witness shown as
 before/after tables with the differing elements marked), the declared labels
 the semantics contradict, where Theorem 1 and the exact condition part and
 what that costs, and, with `--confirm`, what the reference hypervisor
 observed when the witnesses and programs were run under it.
+
+The first page is a summary that stands alone (the verdict per theorem and
+context, a chart of the classes per context, the violating instructions);
+the body explains the ISA, the model and each context; the per-instruction
+detail (every obligation, every witness, every instruction's semantics) is
+in the appendices, so a reader who wants the answer stops after page one.
 
 This module decides the content (a `templates.Doc`); `templates.py` renders
 it as self-contained HTML or as Markdown, escaping every piece of spec text.
@@ -54,6 +60,8 @@ from .templates import (
     Doc,
     Em,
     Keep,
+    Bar,
+    BarChart,
     Para,
     Ref,
     Row,
@@ -483,9 +491,11 @@ class ProofReport:
         sections.append(self.labels_section())
         if not inp.brief:
             sections.append(self.confirmation_section())
+            sections.append(self.argument_appendix())
             sections.append(self.appendix_section())
         footer = f"{rep.isa} · spec SHA-256 {inp.sha256} · vmcheck {__version__}"
-        return Doc(f"{rep.isa}: virtualizability proof report", subtitle, meta, sections, footer)
+        return Doc(f"{rep.isa}: virtualizability proof report", subtitle, meta, sections, footer,
+                   front=0 if inp.brief else 1)
 
     def _confirm_meta(self) -> Text:
         if not self.inp.confirmations:
@@ -544,7 +554,7 @@ class ProofReport:
                 cells.append(cell)
             rows.append(Row(cells, "" if v.holds is True else ("fail" if v.holds is False else "unknown")))
         blocks.append(Table(header, rows, "Verdict per theorem and guest context", cls="verdicts"))
-        blocks.append(Para(["A theorem holds for the ISA when it holds in some guest context (MODEL.md §2.3): a VMM "
+        blocks.append(Para(["A theorem holds for the ISA when it holds in some guest context (docs/model.md §2.3): a VMM "
                             "may choose how to deprivilege the guest. Theorem 2 adds to Theorem 1 that no instance "
                             "reads a timer without trapping; Theorem 3 asks only user-sensitive instances to trap "
                             "(a hybrid VMM interprets virtual supervisor mode); the exact condition is necessary and "
@@ -563,16 +573,39 @@ class ProofReport:
                 if tr.unknown:
                     items.append([Strong([Code(c.name), f", {THEOREM_TITLES[t]}: "]), "undecided (solver timeout) on "]
                                  + _join([Code(n) for n in tr.unknown], ", "))
+        blocks.append(self.class_chart())
         if items:
-            blocks.append(Para(Strong("Violations")))
+            blocks.append(Para(Strong("Violating instructions")))
             blocks.append(Bullets(items))
-        notes = [c for c in rep.contexts if c.note]
-        for c in notes:
-            blocks.append(Callout("info", [Para(c.note)], ["Theorem 1 and the exact condition in ", Code(c.name)]))
+        if self.inp.brief:  # the full report has these in each context's section
+            for c in rep.contexts:
+                if c.note:
+                    blocks.append(Callout("info", [Para(c.note)],
+                                          ["Theorem 1 and the exact condition in ", Code(c.name)]))
         if rep.labels:
             blocks.append(Para([Strong(f"{len(rep.labels)} declared label(s)"), " are contradicted by the semantics (",
                                 Ref("labels", "details"), ")."]))
         return Section("Verdict", "verdict", blocks)
+
+    def class_chart(self) -> BarChart:
+        """How each context's instructions fall under Theorem 1: the front page's figure."""
+        bars = []
+        for c in self.rep.contexts:
+            n = {"fail": 0, "unknown": 0, "pass": 0, "muted": 0}
+            for r in c.instructions:
+                v = r.violates["1"].value
+                if v == YES:
+                    n["fail"] += 1
+                elif v == UNKNOWN:
+                    n["unknown"] += 1
+                elif r.classes["sensitive"].value == YES:
+                    n["pass"] += 1
+                else:
+                    n["muted"] += 1
+            bars.append(Bar(c.name, list(n.items())))
+        legend = [("fail", "violates Theorem 1"), ("unknown", "undecided"), ("pass", "sensitive, traps"),
+                  ("muted", "innocuous or illegal")]
+        return BarChart(bars, legend, "Instructions per guest context, by Theorem 1 class")
 
     # ---- 2. the ISA -----------------------------------------------------
 
@@ -652,7 +685,7 @@ class ProofReport:
         if refs:
             blocks.append(Para(Strong("The spec's references")))
             blocks.append(Bullets(list(refs)))
-        return Section("The ISA at a glance", "isa", blocks, new_page=True)
+        return Section("The ISA at a glance", "isa", blocks)
 
     # ---- 3. the model ---------------------------------------------------
 
@@ -740,13 +773,13 @@ class ProofReport:
         b.append(Para(["range(G): the invariants hold and the mode is one of G's virtual modes; G: the invariants and ",
                        Code("where"), " hold and the mode is one of G's real modes; host: the invariants and the "
                        "spec's host condition hold; any: the invariants hold."], "small"))
-        return Section("The model and the theorems", "model", b, new_page=True)
+        return Section("The model and the theorems", "model", b)
 
     # ---- 4. one guest context ---------------------------------------------
 
     def context_section(self, c: ContextResult) -> Section:
         inp = self.inp
-        sec = Section(["Guest context ", Code(c.name)], _anchor("ctx", c.name), [], new_page=not inp.brief)
+        sec = Section(["Guest context ", Code(c.name)], _anchor("ctx", c.name), [])
         w = inp.source_text("contexts", "guest", c.name, "where") or "true"
         mm = _join([[Code(v), " → ", Code(r)] for v, r in c.modes.items()], ", ")
         sec.blocks.append(Table([], [
@@ -782,12 +815,38 @@ class ProofReport:
                    ["; no verdict above depends on them (each such instruction is decided by another query)."]))],
                 "Undecided answers"))
 
-        if not inp.brief:
-            for t in inp.theorems:
-                sec.blocks.append(self.argument_section(c, t))
-        sec.blocks.append(self.violations_section(c))
+        if inp.brief:
+            sec.blocks.append(self.violations_section(c))
+        else:
+            sec.blocks.append(self.detail_pointer(c))
         sec.blocks.append(self.t1_vs_exact_section(c))
         return sec
+
+    def detail_pointer(self, c: ContextResult) -> Para:
+        """Where the per-instruction detail of a context is (appendix A)."""
+        violating = [r.name for r in c.instructions if any(r.violates[t].value == YES for t in THEOREMS)]
+        text: list = ["Appendix A argues each theorem instruction by instruction (",
+                      _join([Ref(_anchor("arg", c.name, t), THEOREM_TITLES[t]) for t in self.inp.theorems], ", "),
+                      ") and gives "]
+        if violating:
+            text += ["the witness of each violation: "] + _join(
+                [Ref(_anchor("w", c.name, n), Code(n)) for n in violating], ", ") + ["."]
+        else:
+            text += [Ref(_anchor("viol", c.name), "the violations"), " (none)."]
+        return Para(text)
+
+    def argument_appendix(self) -> Section:
+        """Appendix A: for each context, the obligation of every instruction
+        and the witness of every violation."""
+        blocks: list = [Para(["The per-instruction detail behind the verdicts: for each guest context, the proof "
+                              "obligation of every instruction under each argued theorem and how it was "
+                              "discharged, then each violation with its witness."], "small")]
+        for c in self.rep.contexts:
+            for t in self.inp.theorems:
+                blocks.append(self.argument_section(c, t))
+            blocks.append(self.violations_section(c))
+        return Section("Appendix A: the argument, instruction by instruction", "appendix-a", blocks,
+                       new_page=True, label="A")
 
     def argument_section(self, c: ContextResult, t: str) -> Section:
         key = _KEY_WORD[t]
@@ -810,7 +869,8 @@ class ProofReport:
                             cls="compact", numeric=(0,)))
         blocks.append(Para([f"{counts['pass']} obligation(s) proved, {counts['fail']} refuted, "
                             f"{counts['unknown']} undecided."], "small"))
-        return Section([THEOREM_TITLES[t], ", instruction by instruction"], _anchor("arg", c.name, t), blocks)
+        return Section([THEOREM_TITLES[t], ", instruction by instruction, in ", Code(c.name)],
+                       _anchor("arg", c.name, t), blocks)
 
     def violations_section(self, c: ContextResult) -> Section:
         isa, inp = self.isa, self.inp
@@ -839,9 +899,14 @@ class ProofReport:
             if insn.description:
                 head.append(Para(insn.description.strip()))
             sem = inp.semantics(r.name)
-            if sem is not None and not inp.brief:
+            long_sem = sem is not None and sem.count("\n") >= _KEEP_LINES
+            if sem is not None and not inp.brief and not long_sem:
                 head.append(CodeBlock(sem))
             body: list = [Keep(head, "", [Badge("fail", "✗"), " ", Code(r.name)])]
+            if sem is not None and not inp.brief and long_sem:
+                # Kept with its heading, a long listing would push the whole
+                # block to the next page and leave a half-empty one behind.
+                body.append(CodeBlock(sem))
             full = [t for t in theorems if t in inp.theorems] or theorems[:1]
             if inp.brief:
                 full = []
@@ -1000,7 +1065,7 @@ class ProofReport:
                                 "programs, every witness and random programs natively and under the reference "
                                 "VMM, and shows what they did (", Code("vmcheck confirm"), " does the same on its "
                                 "own)."]))
-            return Section("Empirical confirmation", "confirm", blocks, new_page=True)
+            return Section("Empirical confirmation", "confirm", blocks)
         blocks.append(Para(["The reference VMM runs the guest directly in the context's real modes and keeps the "
                             "guest's virtual control state apart; every trap enters its dispatcher, which emulates "
                             "the instruction on the virtual state or reflects the trap to the guest. Each program "
@@ -1086,7 +1151,7 @@ class ProofReport:
                     sub.append(Keep([Para([Code(x.divergence.insn or "?"), f" (program {x.seed}, shrunk): ",
                                            x.divergence.summary(isa)], "small"), CodeBlock(x.listing)]))
             blocks.append(Section(["Guest context ", Code(name), f", {conf.vmm} VMM"], _anchor("confirm", name), sub))
-        return Section("Empirical confirmation", "confirm", blocks, new_page=True)
+        return Section("Empirical confirmation", "confirm", blocks)
 
     # ---- appendix: semantics --------------------------------------------------
 
@@ -1120,8 +1185,12 @@ class ProofReport:
             if sem is not None:
                 body.append(CodeBlock(sem))
             blocks.append(Keep(body, _anchor("sem", insn.name)))
-        return Section("Appendix: instruction semantics", "semantics", blocks, new_page=True)
+        return Section("Appendix B: instruction semantics", "semantics", blocks, new_page=True, label="B")
 
+
+# A semantics listing of this many lines or more may start on one page and
+# end on the next instead of moving, whole, with its heading.
+_KEEP_LINES = 12
 
 _HOW = {"direct": "ran it directly", "emulated": "emulated it", "reflected": "reflected its trap to the guest",
         "interpreted": "interpreted it"}
