@@ -1206,8 +1206,9 @@ def _SENS(r: InstructionResult) -> Text:
 
 
 def _derived(r: InstructionResult, cls: str) -> Answer:
-    if cls == "behaviour_sensitive":
-        a, b = r.classes["mode_sensitive"], r.classes["location_sensitive"]
+    if cls in ("behaviour_sensitive", "pg_behaviour_sensitive"):  # not a class of its own: mode or location
+        pre = cls.removesuffix("behaviour_sensitive")
+        a, b = r.classes[pre + "mode_sensitive"], r.classes[pre + "location_sensitive"]
         for x in (a, b):
             if x.value == YES:
                 return x
