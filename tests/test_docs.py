@@ -372,7 +372,7 @@ def test_relative_links_between_docs_resolve():
 
 
 def test_docs_pages_exist():
-    for name in ("model.md", "format.md", "tutorial.md", "architecture.md", "security.md"):
+    for name in ("model.md", "format.md", "tutorial.md", "architecture.md", "security.md", "literature.md"):
         assert (DOCS / name).is_file(), name
         assert len((DOCS / name).read_text(encoding="utf-8")) > 1500, name
 

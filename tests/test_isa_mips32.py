@@ -1,5 +1,5 @@
 """MIPS32 Release 2 without VZ: the verdicts derived from the spec's semantics
-(isa_specs/mips32/README.md; LITERATURE.md's MIPS32 row; docs/model.md §2.6, §2.8).
+(isa_specs/mips32/README.md; docs/literature.md's MIPS32 row; docs/model.md §2.6, §2.8).
 
 * Theorem 1 (and 2) fails in the `deprivileged` context on the loads and
   stores: in kernel mode kseg0/kseg1 reach physical memory without the TLB
