@@ -187,6 +187,13 @@ def test_front_page_has_verdict_chart_and_violations_before_the_contents(broken)
     assert rest.index("Appendix A") < rest.index("Theorem 1 (VMM), instruction by instruction") \
         < rest.index('id="w-classic-getm"') < rest.index("Appendix B")
     assert '<span class="num">A.1</span>' in rest and '<span class="num">B</span>' in rest
+    # the violations, one row per context and theorem; a repeated list is not repeated
+    assert re.search(r"\| `classic` \| Theorem 2 \| those of Theorem 1 \| — \|", md)
+    # a violating instruction's semantics are printed once, with its witness; appendix B points there
+    assert h.count("r[rd] = zext(m, 32)") == 1
+    assert "Semantics: shown with its witness" in h.split("Appendix B", 1)[1]
+    # the header is short enough to share the front page with the summary
+    assert h.split('<table class="meta">', 1)[1].split("</table>", 1)[0].count("<tr>") == 4
     # the Markdown has the chart as a table of counts, on the front page too
     head = md.split("**Contents**", 1)[0]
     assert re.search(r"\| classic \| 1 \| 0 \| \d+ \| \d+ \| 14 \|", head)  # 1 violating of 14

@@ -436,7 +436,10 @@ def witness_blocks(isa: ir.Isa, w: Witness) -> list:
                         "). ", Strong("Instance: "), Code(ops), "."]), table]
     if same:
         head.append(Para([Strong("Equal in every column: "), Code(", ".join(same))], "small"))
-    out: list = [Keep(head)]
+    # A short witness moves to the next page whole; a long one may start on
+    # this page and continue on the next (its header row repeats), rather
+    # than leave most of a page empty.
+    out: list = [Keep(head)] if len(table.rows) <= _KEEP_ROWS else head
     if w.memory:
         cells = [f"{m.get('space', 'mem')}[{_hex(m.get('addr'))}] = "
                  + ("fault" if m.get("fault") else _hex(m.get("value")))
@@ -463,6 +466,9 @@ class ProofReport:
         self.inp = inp
         self.isa = inp.isa
         self.rep = inp.report
+        # instruction -> the anchor of the witness block that already shows its
+        # semantics (appendix B points there instead of printing them twice)
+        self.semantics_shown: dict[str, str] = {}
 
     # ---- the whole document ---------------------------------------------
 
@@ -474,14 +480,14 @@ class ProofReport:
         if t1.context:
             subtitle += [" (guest context ", Code(t1.context), ")"]
         subtitle += [". A per-instruction argument after Popek & Goldberg (1974)."]
+        # Four rows: the header shares the front page with the whole summary.
         meta: list[tuple[str, Text]] = [
             ("Spec file", Code(inp.spec_path)),
             ("Spec SHA-256", Code(inp.sha256)),
-            ("vmcheck", Code(__version__)),
-            ("Solver", [Code(_z3_version()), f", {inp.timeout:g} s per query"]),
-            ("Guest contexts", _join([Code(c.name) for c in rep.contexts], ", ")),
-            ("Argued", _join([THEOREM_TITLES[t] for t in inp.theorems], ", ")),
-            ("Confirmation", self._confirm_meta()),
+            ("Checked by", [Code(f"vmcheck {__version__}"), ", ", Code(_z3_version()),
+                            f", {inp.timeout:g} s per query"]),
+            ("Argued", _join([THEOREM_TITLES[t] for t in inp.theorems], ", ")
+             + ["; confirmation: ", self._confirm_meta()]),
         ]
         sections = [self.verdict_section()]
         if not inp.brief:
@@ -559,24 +565,10 @@ class ProofReport:
                             "reads a timer without trapping; Theorem 3 asks only user-sensitive instances to trap "
                             "(a hybrid VMM interprets virtual supervisor mode); the exact condition is necessary and "
                             "sufficient for the reference VMM."], "small"))
-        items = []
-        for c in rep.contexts:
-            for t in THEOREMS:
-                tr = c.theorems[t]
-                if tr.violations and t != "1" and tr.violations == c.theorems["1"].violations:
-                    items.append([Strong([Code(c.name), f", {THEOREM_TITLES[t]}: "]),
-                                  "the same instructions as Theorem 1"])
-                elif tr.violations:
-                    items.append([Strong([Code(c.name), f", {THEOREM_TITLES[t]}: "]),
-                                  f"{len(tr.violations)} violating instruction(s): "]
-                                 + _join([Ref(_anchor("w", c.name, n), Code(n)) for n in tr.violations], ", "))
-                if tr.unknown:
-                    items.append([Strong([Code(c.name), f", {THEOREM_TITLES[t]}: "]), "undecided (solver timeout) on "]
-                                 + _join([Code(n) for n in tr.unknown], ", "))
         blocks.append(self.class_chart())
-        if items:
-            blocks.append(Para(Strong("Violating instructions")))
-            blocks.append(Bullets(items))
+        violations = self.violations_table()
+        if violations is not None:
+            blocks.append(violations)
         if self.inp.brief:  # the full report has these in each context's section
             for c in rep.contexts:
                 if c.note:
@@ -586,6 +578,45 @@ class ProofReport:
             blocks.append(Para([Strong(f"{len(rep.labels)} declared label(s)"), " are contradicted by the semantics (",
                                 Ref("labels", "details"), ")."]))
         return Section("Verdict", "verdict", blocks)
+
+    def violations_table(self) -> Table | None:
+        """The front page's list of violating (and undecided) instructions,
+        one row per context and theorem. A theorem whose list repeats or
+        extends Theorem 1's says so instead of repeating it, and a long list
+        is cut (appendix A has every one), so the summary stays one page."""
+        rows = []
+        for c in self.rep.contexts:
+            t1 = c.theorems["1"].violations
+            for t in THEOREMS:
+                tr = c.theorems[t]
+                if not tr.violations and not tr.unknown:
+                    continue
+                names = self._names_against(c.name, tr.violations, t1 if t != "1" else [])
+                undecided: Text = _join([Code(n) for n in tr.unknown], ", ") if tr.unknown else "—"
+                rows.append(Row([Code(c.name), _SHORT_TITLE[t].replace("the exact", "exact"), names, undecided],
+                                "fail" if tr.violations else "unknown"))
+        if not rows:
+            return None
+        return Table(["context", "theorem", "violating instructions", "undecided"], rows, "Violating instructions",
+                     cls="compact front")
+
+    def _names_against(self, ctx: str, names: list[str], base: list[str]) -> Text:
+        def refs(ns: list[str]) -> list:
+            out = _join([Ref(_anchor("w", ctx, n), Code(n)) for n in ns[:_FRONT_NAMES]], ", ")
+            if len(ns) > _FRONT_NAMES:
+                out += [f" and {len(ns) - _FRONT_NAMES} more (", Ref("appendix-a", "appendix A"), ")"]
+            return out
+
+        if not names:
+            return "none"
+        have, b = set(names), set(base)
+        if b and have == b:
+            return "those of Theorem 1"
+        if b and b < have:
+            return ["those of Theorem 1, and "] + refs([n for n in names if n not in b])
+        if b and have < b and len(b - have) < len(have):
+            return ["those of Theorem 1 except "] + refs([n for n in base if n not in have])
+        return [f"{len(names)}: "] + refs(names)
 
     def class_chart(self) -> BarChart:
         """How each context's instructions fall under Theorem 1: the front page's figure."""
@@ -907,6 +938,8 @@ class ProofReport:
                 # Kept with its heading, a long listing would push the whole
                 # block to the next page and leave a half-empty one behind.
                 body.append(CodeBlock(sem))
+            if sem is not None and not inp.brief:
+                self.semantics_shown.setdefault(r.name, _anchor("w", c.name, r.name))
             full = [t for t in theorems if t in inp.theorems] or theorems[:1]
             if inp.brief:
                 full = []
@@ -1158,8 +1191,9 @@ class ProofReport:
     def appendix_section(self) -> Section:
         inp, isa = self.inp, self.isa
         blocks: list = [Para(["Every instruction's semantics as the spec states it, after the spec's helpers "
-                              "(which are inlined where they are called). Together with the witness tables, this is "
-                              "what a hand check needs."],
+                              "(which are inlined where they are called); a violating instruction's are printed once, "
+                              "with its witness in appendix A. Together with the witness tables, this is what a hand "
+                              "check needs."],
                              "small")]
         deliver = inp.source_text("traps", "deliver")
         if deliver:
@@ -1182,11 +1216,20 @@ class ProofReport:
                 desc += "."
             body: list = [Para([Strong(title)] + ([" — ", desc] if desc else [])
                                + ([" Operands: ", Code(ops), "."] if ops else []), "small")]
-            if sem is not None:
+            shown = self.semantics_shown.get(insn.name)
+            if shown is not None:
+                body.append(Para(["Semantics: shown with its witness (", Ref(shown, "appendix A"), ")."], "small"))
+            elif sem is not None:
                 body.append(CodeBlock(sem))
             blocks.append(Keep(body, _anchor("sem", insn.name)))
         return Section("Appendix B: instruction semantics", "semantics", blocks, new_page=True, label="B")
 
+
+# The front page names at most this many instructions per row (appendix A has all).
+_FRONT_NAMES = 45
+
+# A witness table of at most this many rows is kept on one page.
+_KEEP_ROWS = 14
 
 # A semantics listing of this many lines or more may start on one page and
 # end on the next instead of moving, whole, with its heading.

@@ -292,6 +292,7 @@ table.witness td, table.witness th { font-family: "DejaVu Sans Mono", "Noto Sans
 table.witness th { font-family: inherit; }
 table.witness td.changed { font-weight: 700; }
 table.kv th { width: 12rem; }
+table.front td:nth-child(-n+2), table.front th:nth-child(-n+2) { white-space: nowrap; width: 1%; }
 tr.differs td { background: var(--mark); }
 tr.differs td:first-child { box-shadow: inset 3px 0 0 var(--unknown); }
 tr.fail td:first-child { box-shadow: inset 3px 0 0 var(--fail); }
