@@ -38,7 +38,7 @@ LITERATURE = ({"cps", "mrs_cpsr", "msr_cpsr", "srsdb", "rfeia"} | USER_REGISTER_
               | set(DP_S) | {f"{n}_imm" for n in DP_S} | UNPRIVILEGED_ACCESS)
 # WFI, which the row says hypervisors treat as sensitive too: executable in
 # User mode, and with no interrupt modelled it stops the machine without a
-# trap, which MODEL.md §2.5 counts as control (README).
+# trap, which docs/model.md §2.5 counts as control (README).
 WAITS = {"wfi"}
 
 
