@@ -804,6 +804,9 @@ class ProofReport:
         b.append(Para(["range(G): the invariants hold and the mode is one of G's virtual modes; G: the invariants and ",
                        Code("where"), " hold and the mode is one of G's real modes; host: the invariants and the "
                        "spec's host condition hold; any: the invariants hold."], "small"))
+        b.append(Para(["The definitions in full, with the corner cases they must get right and why: "
+                       "docs/model.md (§2.5 the classes, §2.6 the exact condition, §3 the reference hypervisor) "
+                       "in vmcheck's repository and package."], "small"))
         return Section("The model and the theorems", "model", b)
 
     # ---- 4. one guest context ---------------------------------------------
