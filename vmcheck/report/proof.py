@@ -879,8 +879,9 @@ class ProofReport:
             for t in self.inp.theorems:
                 blocks.append(self.argument_section(c, t))
             blocks.append(self.violations_section(c))
-        return Section("Appendix A: the argument, instruction by instruction", "appendix-a", blocks,
-                       new_page=True, label="A")
+        # No forced page break before an appendix: the page before would end
+        # with whatever little of the previous section is left.
+        return Section("Appendix A: the argument, instruction by instruction", "appendix-a", blocks, label="A")
 
     def argument_section(self, c: ContextResult, t: str) -> Section:
         key = _KEY_WORD[t]
@@ -1225,7 +1226,7 @@ class ProofReport:
             elif sem is not None:
                 body.append(CodeBlock(sem))
             blocks.append(Keep(body, _anchor("sem", insn.name)))
-        return Section("Appendix B: instruction semantics", "semantics", blocks, new_page=True, label="B")
+        return Section("Appendix B: instruction semantics", "semantics", blocks, label="B")
 
 
 # The front page names at most this many instructions per row (appendix A has all).
