@@ -1,4 +1,4 @@
-"""The `vmcheck` command: one verb per user task (docs/architecture.md, "The CLI").
+"""The `vmcheck` command: one verb per user task (docs/architecture.md, "report and cli").
 
 Each verb lives in its own module; `main` lists them below. Errors become
 exit codes in one place, `VmcheckGroup.invoke`: the user's errors exit 2
