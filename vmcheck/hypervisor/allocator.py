@@ -9,23 +9,25 @@ guest's virtual one composed with the VMM's, and the real bound is cut so
 that no access can leave the window. Without a translation the real
 machine cannot confine the guest, so the window is the whole storage.
 
-The real control state for a virtual state (`real_control`) is the virtual
-one, with the mode mapped by the guest context, the translation composed,
-and the bits that the context's `where` pins (`eflags.IOPL == 0`) forced.
+The real control state for a virtual state (`ControlMap.build`) is the
+VMM's own, never the guest's: the host's control values, the real mode the
+guest context maps the virtual mode to, the bits that the context's `where`
+pins (`eflags.IOPL == 0`), and the translation composed; it must satisfy
+the spec's invariants.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..errors import UserError, VmcheckError
+from ..errors import InternalError, UserError, VmcheckError
 
 
 class LeftContext(VmcheckError):
     """The guest entered a mode its context does not map (e.g. the hypervisor's own
     level): outside what this VMM virtualizes, so a run ends there."""
 
-    def __init__(self, context: str, mode: int):
-        super().__init__(f"the guest entered mode {mode}, which context '{context}' does not map")
+    def __init__(self, context: str, mode):
+        super().__init__(f"the guest entered virtual mode {mode}, which context '{context}' does not map")
         self.mode = mode
 from ..machine.storage import Storage
 from ..semantics.state import State
@@ -115,6 +117,7 @@ class ControlMap:
                 raise UserError(f"context '{context.name}': where pins {elem}[{hi}:{lo}], which is not control state"
                                 f" of '{el.name}'; a VMM can only set control state")
         self.control = [(e.name, m) for e, m in isa.role_elements("control") if not e.is_file]
+        self.host = _host_state(isa)
         tr = isa.storage.translation
         self.reloc = (tr.base, tr.bound) if isinstance(tr, ir.RelocationBounds) else None
 
@@ -122,24 +125,37 @@ class ControlMap:
         elem, hi, lo = self.mode_slot
         return (vstate.get(elem) >> lo) & mask(hi - lo + 1)
 
-    def follow_mode(self, before: int, real: State, vstate: State) -> bool:
-        """After a direct instruction: if the real mode moved between two modes the map
-        reads back one-to-one, move the virtual mode with it; True when it did."""
-        elem, hi, lo = self.mode_slot
-        after = (real.get(elem) >> lo) & mask(hi - lo + 1)
-        if after == before or before not in self.virtual_of or after not in self.virtual_of:
-            return False
-        _set_bits(vstate, elem, hi, lo, self.virtual_of[after])
-        return True
+    def read_back_mode(self, real: State, vstate: State) -> None:
+        """At a trap: the guest may have changed the real mode itself (MODEL.md §2.5: between
+        modes the context maps one-to-one, the guest's own change). Where the real mode has
+        a single virtual preimage, that preimage is the guest's virtual mode now."""
+        r = self.virtual_mode(real)
+        vmode = self.virtual_mode(vstate)
+        if self.real_code.get(vmode) != r and r in self.virtual_of:
+            elem, hi, lo = self.mode_slot
+            _set_bits(vstate, elem, hi, lo, self.virtual_of[r])
 
-    def apply(self, vstate: State, real: State) -> None:
-        """Write into `real` the control bits for `vstate` (non-control bits untouched)."""
+    def own_mode_change(self, before: int, after: int, virtual_after: int) -> bool:
+        """A real mode change made without a trap is the guest's own (not a resource-control
+        breach) exactly when the map is one-to-one on the modes involved and the real
+        post-mode is the image of the virtual post-mode (MODEL.md §2.5)."""
+        return (before in self.virtual_of and after in self.virtual_of
+                and self.virtual_of[after] == virtual_after)
+
+    def build(self, vstate: State, real: State) -> None:
+        """Write into `real` the control state the guest runs under (non-control bits untouched).
+
+        It comes from the VMM's side only: the host's own values of every control
+        element (the spec's reset values: the guest's virtual control state is never
+        copied, since a real VMM keeps the resources its own), the real mode the
+        context maps the virtual mode to, the bits `where` pins, and the allocator's
+        composed relocation. The result must satisfy the spec's invariants."""
         for name, m in self.control:
-            real.set(name, (real.get(name) & ~m) | (vstate.get(name) & m))
+            real.set(name, (real.get(name) & ~m) | (self.host.get(name) & m))
         elem, hi, lo = self.mode_slot
         vmode = self.virtual_mode(vstate)
         if vmode not in self.real_code:
-            raise LeftContext(self.context.name, vmode)
+            raise LeftContext(self.context.name, self.isa.modes.name_of(vmode) or vmode)
         _set_bits(real, elem, hi, lo, self.real_code[vmode])
         for elem, hi, lo, value in self.pins:
             _set_bits(real, elem, hi, lo, value)
@@ -149,6 +165,12 @@ class ControlMap:
             l = vstate.get(base) % size
             real.set(base, self.alloc.base + l)
             real.set(bound, min(vstate.get(bound), size - l))
+        broken = [i for i, inv in enumerate(self.isa.invariants) if not evaluate(inv, real)]
+        if broken:
+            raise InternalError(
+                f"the reference VMM built a real state for context '{self.context.name}' that breaks the "
+                f"spec's invariant {broken[0] + 1} (mode {self.isa.modes.name_of(self.real_code[vmode])}): "
+                "the host's control values do not suit this real mode")
 
     def check(self, real: State) -> None:
         if not evaluate(self.context.where, real):
@@ -156,6 +178,16 @@ class ControlMap:
                 f"context '{self.context.name}': its where condition is not a conjunction of "
                 "`control == constant` that the reference VMM can establish"
             )
+
+
+def _host_state(isa: ir.Isa) -> State:
+    """The real machine as the VMM found it: the spec's reset values (others 0)."""
+    from ..semantics.state import Layout
+
+    st = State(Layout.of(isa))
+    for name, value in isa.reset:
+        st.set(name, value)
+    return st
 
 
 def _set_bits(state: State, elem: str, hi: int, lo: int, value: int) -> None:

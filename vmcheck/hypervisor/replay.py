@@ -7,11 +7,12 @@ VMM with that as its virtual state (the VMM derives the real state itself),
 writes the storage cells the witness read into guest storage, runs the one
 instance both ways and compares what the guest can see.
 
-The engine decides over the *shared view* (MODEL.md §2.4), in which faults
-are free; the simulator has the spec's own translation. So a witness whose
-divergence rests on a fault pattern the concrete translation cannot produce
-(an access at a named privilege, say) does not reproduce; the replay says
-so instead of calling it a divergence.
+A witness may not reproduce, and the replay says why instead of calling
+it a divergence: its virtual state is in a mode the context does not map;
+its real state `s` has control values this VMM never gives a guest (it
+builds the real state from the context, MODEL.md §3); or it rests on the
+*shared view* (MODEL.md §2.4), whose faults are free, while the simulator
+has the spec's own translation.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from ..analysis.results import Witness
 from ..machine.simulator import Machine
 from ..semantics.state import MemoryTrap, State
 from ..spec import ir
-from .confirm import Difference, _Observer, _storage_diffs
-from .vmm import VMM
+from .confirm import Difference, Lockstep, _Observer, _storage_diffs, breach_differences
+from .vmm import LEFT_CONTEXT, VMM
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class Replay:
     diverged: bool
     how: str  # how the VMM ran it
     differences: tuple[Difference, ...]
-    note: str = ""
+    note: str = ""  # why a violation was not reproduced, or that the guest left the context
+    breach: bool = False  # a directly executed instance changed real control state
 
     @property
     def agrees(self) -> bool:
@@ -88,10 +90,11 @@ def replay_witness(isa: ir.Isa, context: ir.Context, kind: str, insn_name: str, 
     vmm.reset()
     start = State(vmm.layout)
     _fill(isa, start, st.pre)
-    try:
-        vmm.start_from(start)
-    except Exception as e:  # the virtual mode is outside the context's map
-        return Replay(insn_name, dict(w.operands), purpose, False, "not run", (), f"cannot start the VMM: {e}")
+    vmm.start_from(start)
+    if vmm.stopped == LEFT_CONTEXT:
+        return Replay(insn_name, dict(w.operands), purpose, False, "not run", (),
+                      f"not run: the witness's state '{st.label}' is in a mode this context does not "
+                      f"virtualize ({vmm.detail})")
     for cell in w.memory:  # guest-physical storage is the native machine's physical storage
         if "value" in cell and isinstance(cell["value"], int):
             try:
@@ -105,14 +108,41 @@ def replay_witness(isa: ir.Isa, context: ir.Context, kind: str, insn_name: str, 
     if out.trapped:
         native_history.append((native.pc, out.cause))
         native._finish(out)
+    eye = Lockstep(vmm)
+    eye.note()
     gs = vmm.execute(insn, ops)
-    diffs = _Observer(isa).diff(native.state.v, vmm.vstate.v)
+    md = isa.modes
+    breach = eye.breach(gs, (native.state.get(md.elem) >> md.lo) & ((1 << md.width) - 1), 0)
+    diffs = _Observer(isa).diff(native.state.v, vmm.guest_view().v)
     if native_history != vmm.history:
         diffs.append(Difference("trap history", native_history, vmm.history))
     if not diffs:
         diffs = _storage_diffs(native.storage.cells, vmm.window.snapshot())
+    if breach is not None:
+        diffs = [*breach_differences(breach), *diffs]
     note = ""
+    if vmm.stopped == LEFT_CONTEXT:
+        note = (f"the guest then left the context ({vmm.detail}): the VMM cannot run it further, a limit "
+                "of this context that no verdict is about")
     if purpose == "violation" and not diffs:
-        note = ("not reproduced on the simulator: the witness rests on the abstract view "
-                "(a fault or translation the spec's concrete translation does not produce)")
-    return Replay(insn_name, dict(w.operands), purpose, bool(diffs), gs.how, tuple(diffs), note)
+        note = _why_not_reproduced(isa, vmm, w, st, gs) + (f"; {note}" if note else "")
+    return Replay(insn_name, dict(w.operands), purpose, bool(diffs), gs.how, tuple(diffs), note,
+                  breach=breach is not None)
+
+
+def _why_not_reproduced(isa: ir.Isa, vmm: VMM, w: Witness, st, gs) -> str:
+    """The true reason a violation's witness showed nothing on the simulator."""
+    real = next((s for s in w.states if s.label == "s"), None)
+    if real is not None and st.label != "s":
+        mine = vmm.machine.state
+        ctl = [e.name for e, m in isa.role_elements("control") if not e.is_file and e.name != isa.modes.elem
+               and e.name in real.pre and (real.pre[e.name] ^ mine.get(e.name)) & m]
+        if ctl:
+            return ("not reproduced: the witness's real state 's' has control state this VMM does not give the "
+                    f"guest ({', '.join(ctl)}: it runs the guest with the host's values and the context's)")
+    if any("fault" in c for c in w.memory) or any(s.writes and any(x.get("space") not in ("mem", "phys")
+                                                                  for x in s.writes) for s in w.states):
+        return ("not reproduced: the witness rests on the abstract view (a fault pattern or an access "
+                "the spec's concrete translation does not produce)")
+    return (f"not reproduced: the VMM ran it ({gs.how}) with the same result as native execution from the "
+            "witness's virtual state")
