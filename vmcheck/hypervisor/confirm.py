@@ -43,6 +43,7 @@ class Divergence:
     ops: tuple[int, ...]
     how: str  # how the VMM ran it: direct, emulated, reflected, interpreted
     differences: tuple[Difference, ...]
+    breach: Breach | None = None  # the run ended at a resource-control breach (this instruction's)
 
     def summary(self, isa: ir.Isa) -> str:
         what = self.insn or "(fetch)"
@@ -125,22 +126,25 @@ class Lockstep:
             return None
         v = vmm.machine.state.v
         changed: list[str] = []
+        control = False  # a breach under the classic rules too (not only a change out of user mode)
         for (slot, m, name), b in zip(self.slots, self.before):
             diff = (v[slot] ^ b) & m
             if slot == self.mode_slot and diff & self.mode_bits:
                 r1, r2 = (b & self.mode_bits) >> self.mode_lo, (v[slot] & self.mode_bits) >> self.mode_lo
-                own = vmm.kind == CLASSIC and native_mode is not None and \
-                    vmm.cmap.own_mode_change(r1, r2, native_mode)
-                if not own:
+                own = native_mode is not None and vmm.cmap.own_mode_change(r1, r2, native_mode)
+                control |= not own
+                if not own or vmm.kind != CLASSIC:  # a hybrid VMM must regain control at any mode change
                     changed.append(f"{name} (mode {_mode_name(vmm.isa, r1)} -> {_mode_name(vmm.isa, r2)})")
                 diff &= ~self.mode_bits
             if diff:
                 changed.append(name)
+                control = True
         if vmm.stopped == HALTED:
             changed.append("(halted the real machine)")
+            control = True
         if not changed:
             return None
-        b = Breach(step, gs.pc, gs.insn, tuple(changed))
+        b = Breach(step, gs.pc, gs.insn, tuple(changed), control)
         vmm.counters.breaches.append(b)
         return b
 
@@ -205,7 +209,7 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
             diffs = _storage_diffs(native.storage.cells,
                                    vmm.machine.storage.cells if same_cells else vmm.window.snapshot())
         if breach is not None:
-            divergence = _divergence(steps - 1, ev, gs, [*breach_differences(breach), *diffs])
+            divergence = _divergence(steps - 1, ev, gs, [*breach_differences(breach), *diffs], breach)
             break
         if diffs:
             divergence = _divergence(steps - 1, ev, gs, diffs)
@@ -227,9 +231,9 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
     return Comparison(native.stopped, vmm.stopped, steps, divergence, vmm.counters, trace)
 
 
-def _divergence(step: int, ev: StepEvent, gs: GuestStep, diffs) -> Divergence:
+def _divergence(step: int, ev: StepEvent, gs: GuestStep, diffs, breach: Breach | None = None) -> Divergence:
     insn = ev.insn.name if ev.insn is not None else gs.insn
-    return Divergence(step, ev.pc, insn, tuple(ev.ops), gs.how, tuple(diffs))
+    return Divergence(step, ev.pc, insn, tuple(ev.ops), gs.how, tuple(diffs), breach)
 
 
 def _storage_diffs(a, b) -> list[Difference]:

@@ -23,7 +23,7 @@ from ..machine.simulator import Machine
 from ..semantics.state import MemoryTrap, State
 from ..spec import ir
 from .confirm import Difference, Lockstep, _Observer, _storage_diffs, breach_differences
-from .vmm import LEFT_CONTEXT, VMM
+from .vmm import LEFT_CONTEXT, VMM, Breach
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Replay:
     how: str  # how the VMM ran it
     differences: tuple[Difference, ...]
     note: str = ""  # why a violation was not reproduced, or that the guest left the context
-    breach: bool = False  # a directly executed instance changed real control state
+    breach: Breach | None = None  # a directly executed instance changed real control state
 
     @property
     def agrees(self) -> bool:
@@ -127,7 +127,7 @@ def replay_witness(isa: ir.Isa, context: ir.Context, kind: str, insn_name: str, 
     if purpose == "violation" and not diffs:
         note = _why_not_reproduced(isa, vmm, w, st, gs) + (f"; {note}" if note else "")
     return Replay(insn_name, dict(w.operands), purpose, bool(diffs), gs.how, tuple(diffs), note,
-                  breach=breach is not None)
+                  breach=breach)
 
 
 def _why_not_reproduced(isa: ir.Isa, vmm: VMM, w: Witness, st, gs) -> str:

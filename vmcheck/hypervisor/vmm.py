@@ -48,12 +48,14 @@ LEFT_CONTEXT = "left the context"
 
 @dataclass
 class Breach:
-    """A direct instruction changed real control state: the VMM never saw it."""
+    """A direct instruction changed real control state: the VMM never saw it (observed by
+    the test harness, `confirm.Lockstep`)."""
 
     step: int
     pc: int
     insn: str
     elements: tuple[str, ...]
+    control: bool = True  # also a control change under the classic rules (False: only left user mode)
 
 
 @dataclass
