@@ -17,6 +17,7 @@ the spec's invariants.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 
 from ..errors import InternalError, UserError, VmcheckError
@@ -165,12 +166,29 @@ class ControlMap:
             l = vstate.get(base) % size
             real.set(base, self.alloc.base + l)
             real.set(bound, min(vstate.get(bound), size - l))
-        broken = [i for i, inv in enumerate(self.isa.invariants) if not evaluate(inv, real)]
-        if broken:
-            raise InternalError(
-                f"the reference VMM built a real state for context '{self.context.name}' that breaks the "
-                f"spec's invariant {broken[0] + 1} (mode {self.isa.modes.name_of(self.real_code[vmode])}): "
-                "the host's control values do not suit this real mode")
+        if not self._invariants_hold(real):
+            self._repair(vstate, real)
+
+    def _invariants_hold(self, real: State) -> bool:
+        return all(evaluate(inv, real) for inv in self.isa.invariants)
+
+    def _repair(self, vstate: State, real: State) -> None:
+        """The host's values do not suit the guest's real mode (VAX: a nonzero IPL outside
+        kernel mode). Try, for the control elements the VMM is free to choose (not the mode,
+        not what `where` pins, not the relocation), zero and then the guest's own value,
+        until every invariant holds; the VMM never runs the guest in a state that breaks one."""
+        fixed = {self.mode_slot[0], *(p[0] for p in self.pins), *(self.reloc or ())}
+        free = [(n, m) for n, m in self.control if n not in fixed]
+        for choice in itertools.product((0, 1), repeat=min(len(free), 8)):
+            for (name, m), use_virtual in zip(free, choice):
+                value = vstate.get(name) if use_virtual else 0
+                real.set(name, (real.get(name) & ~m) | (value & m))
+            if self._invariants_hold(real):
+                return
+        vmode = self.virtual_mode(vstate)
+        raise InternalError(
+            f"the reference VMM cannot build a real state for context '{self.context.name}' (virtual mode "
+            f"{self.isa.modes.name_of(vmode)}) that satisfies the spec's invariants")
 
     def check(self, real: State) -> None:
         if not evaluate(self.context.where, real):

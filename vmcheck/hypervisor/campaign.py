@@ -181,6 +181,7 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
             priv = r.classes["privileged"]
             if priv.value == "yes" and priv.witness is not None:
                 out.replays.append(replay_witness(isa, context, kind, r.name, priv.witness, "emulation"))
+        out.left_context += sum(rp.left for rp in out.replays)
         for rp in out.replays:
             if rp.purpose == "emulation" and rp.diverged:
                 out.contradictions.append(f"the emulation of {rp.insn} differs from native execution: "

@@ -51,7 +51,11 @@ class Divergence:
             insn = isa.instruction(self.insn)
             ops = ", ".join(f"{o.name}={v:#x}" for o, v in zip(insn.operands, self.ops))
             what = f"{self.insn} {ops}".strip()
-        diffs = "; ".join(f"{d.what}: native {_fmt(d.native)}, virtual {_fmt(d.virtual)}" for d in self.differences[:4])
+        seen = [d for d in self.differences if not d.what.startswith("real ")]
+        diffs = "; ".join(f"{d.what}: native {_fmt(d.native)}, virtual {_fmt(d.virtual)}" for d in seen[:4])
+        if self.breach is not None:
+            diffs = (f"resource-control breach: real {', '.join(self.breach.elements)} changed without a trap"
+                     + (f"; {diffs}" if diffs else ""))
         return f"step {self.step} at pc {self.pc:#x}: {what} ({self.how}): {diffs}"
 
 
@@ -159,7 +163,7 @@ def _mode_of(isa: ir.Isa, state: State) -> int:
 
 
 def breach_differences(b: Breach) -> tuple[Difference, ...]:
-    return tuple(Difference(f"real {e}", "set by the VMM", "changed without a trap") for e in b.elements)
+    return tuple(Difference(f"real {e}", "as the VMM set it", "changed without a trap") for e in b.elements)
 
 
 def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC, max_steps: int = 10_000,

@@ -36,6 +36,7 @@ class Replay:
     differences: tuple[Difference, ...]
     note: str = ""  # why a violation was not reproduced, or that the guest left the context
     breach: Breach | None = None  # a directly executed instance changed real control state
+    left: bool = False  # the guest then entered a mode the context does not map
 
     @property
     def agrees(self) -> bool:
@@ -58,6 +59,21 @@ def _fill(isa: ir.Isa, state: State, pre: dict) -> None:
                 state.set(e.name, x, i)
         else:
             state.set(e.name, val)
+
+
+def _as_virtual(isa: ir.Isa, context: ir.Context, state: State) -> None:
+    """A witness with a real state only (`s`, control sensitive there): the guest runs
+    there believing it is in a virtual mode that the context maps to `s`'s mode. Take
+    the most privileged such mode (the guest kernel), keeping everything else."""
+    md = isa.modes
+    code = (state.get(md.elem) >> md.lo) & ((1 << md.width) - 1)
+    name = md.name_of(code)
+    if name in context.virtual_modes:
+        return
+    pre = sorted((v for v, r in context.modes if r == name), key=md.rank)
+    if pre:
+        bits = ((1 << md.width) - 1) << md.lo
+        state.set(md.elem, (state.get(md.elem) & ~bits) | (md.code(pre[0]) << md.lo))
 
 
 def _place_cells(isa: ir.Isa, machine_port, storage, w: Witness) -> None:
@@ -90,6 +106,8 @@ def replay_witness(isa: ir.Isa, context: ir.Context, kind: str, insn_name: str, 
     vmm.reset()
     start = State(vmm.layout)
     _fill(isa, start, st.pre)
+    _as_virtual(isa, context, start)
+    native.state.v[:] = start.v
     vmm.start_from(start)
     if vmm.stopped == LEFT_CONTEXT:
         return Replay(insn_name, dict(w.operands), purpose, False, "not run", (),
@@ -127,13 +145,13 @@ def replay_witness(isa: ir.Isa, context: ir.Context, kind: str, insn_name: str, 
     if purpose == "violation" and not diffs:
         note = _why_not_reproduced(isa, vmm, w, st, gs) + (f"; {note}" if note else "")
     return Replay(insn_name, dict(w.operands), purpose, bool(diffs), gs.how, tuple(diffs), note,
-                  breach=breach)
+                  breach=breach, left=vmm.stopped == LEFT_CONTEXT)
 
 
 def _why_not_reproduced(isa: ir.Isa, vmm: VMM, w: Witness, st, gs) -> str:
     """The true reason a violation's witness showed nothing on the simulator."""
     real = next((s for s in w.states if s.label == "s"), None)
-    if real is not None and st.label != "s":
+    if real is not None:
         mine = vmm.machine.state
         ctl = [e.name for e, m in isa.role_elements("control") if not e.is_file and e.name != isa.modes.elem
                and e.name in real.pre and (real.pre[e.name] ^ mine.get(e.name)) & m]
