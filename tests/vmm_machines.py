@@ -25,13 +25,14 @@ def _operands(sem: str) -> list[str]:
 
 def machine_text(name: str, *, modes: list[str], context: dict[str, str], instructions: dict[str, str],
                  where: str = "true", control: dict[str, int] | None = None, invariants: list[str] = (),
-                 reset: dict[str, int] | None = None, host: str | None = None) -> str:
+                 reset: dict[str, int] | None = None, host: str | None = None, relocation: bool = True) -> str:
+    """`relocation=False`: no relocation-bounds register and no memory cause, no protection."""
     width = max(1, (len(modes) - 1).bit_length())
+    reloc = {"rl": {"width": 32, "role": "control"}, "rb": {"width": 32, "role": "control"}} if relocation else {}
     state = {
         "pc": {"width": 32, "role": "pc"},
         "m": {"width": width, "role": "mode"},
-        "rl": {"width": 32, "role": "control"},
-        "rb": {"width": 32, "role": "control"},
+        **reloc,
         **{c: {"width": w, "role": "control"} for c, w in (control or {}).items()},
         "r": {"count": 8, "width": 32},
     }
@@ -47,14 +48,17 @@ def machine_text(name: str, *, modes: list[str], context: dict[str, str], instru
         "word": 32,
         "modes": list(modes),
         "state": state,
-        "reset": {"pc": 16, "rb": 4096, **(reset or {})},
-        "storage": {"size": 4096, "unit": 32, "translation": {"relocation": "rl", "bound": "rb"}},
+        "reset": {"pc": 16, **({"rb": 4096} if relocation else {}), **(reset or {})},
+        "storage": {"size": 4096, "unit": 32,
+                    "translation": {"relocation": "rl", "bound": "rb"} if relocation else "none"},
         "traps": {
-            "causes": {"PRIV": 1, "MEM": {"code": 2, "memory": True}, "SVC": 3},
-            "memory_cause": "MEM",
+            "causes": {"PRIV": 1, "SVC": 3, **({"MEM": {"code": 2, "memory": True}} if relocation else {})},
+            **({"memory_cause": "MEM"} if relocation else {}),
             "deliver": (
-                "phys[0] = zext(m, 32)\nphys[1] = pc\nphys[2] = rl\nphys[3] = rb\nphys[4] = cause\n"
-                f"phys[5] = trap_arg\nm = phys[8][{width - 1}:0]\npc = phys[9]\nrl = phys[10]\nrb = phys[11]\n"
+                "phys[0] = zext(m, 32)\nphys[1] = pc\n"
+                + ("phys[2] = rl\nphys[3] = rb\n" if relocation else "")
+                + f"phys[4] = cause\nphys[5] = trap_arg\nm = phys[8][{width - 1}:0]\npc = phys[9]\n"
+                + ("rl = phys[10]\nrb = phys[11]\n" if relocation else "")
             ),
         },
         "contexts": {"host": host or f"m == {modes[0]}", "guest": {"g": {"where": where, "modes": dict(context)}}},
