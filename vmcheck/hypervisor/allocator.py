@@ -138,10 +138,11 @@ class ControlMap:
 
     def own_mode_change(self, before: int, after: int, virtual_after: int) -> bool:
         """A real mode change made without a trap is the guest's own (not a resource-control
-        breach) exactly when the map is one-to-one on the modes involved and the real
-        post-mode is the image of the virtual post-mode (MODEL.md §2.5)."""
-        return (before in self.virtual_of and after in self.virtual_of
-                and self.virtual_of[after] == virtual_after)
+        breach) only between modes the context maps to themselves (`v -> v`, no other virtual
+        mode mapped to `v`), the post-mode being the one the guest reached natively
+        (MODEL.md §2.5, as the engine decides it)."""
+        own = {r for r, v in self.virtual_of.items() if r == v}
+        return before in own and after in own and after == virtual_after
 
     def build(self, vstate: State, real: State) -> None:
         """Write into `real` the control state the guest runs under (non-control bits untouched).
