@@ -23,6 +23,14 @@ def _operands(sem: str) -> list[str]:
     return ops
 
 
+def _new_mode(modes: list[str], width: int) -> str:
+    """The new PSW's mode, kept to the declared levels (an undeclared code enters the supervisor)."""
+    if len(modes) == 1 << width:
+        return f"m = phys[8][{width - 1}:0]\n"
+    return (f"let nm = phys[8][{width - 1}:0]\n"
+            f"if nm < {len(modes)} {{ m = nm }} else {{ m = {modes[0]} }}\n")
+
+
 def machine_text(name: str, *, modes: list[str], context: dict[str, str], instructions: dict[str, str],
                  where: str = "true", control: dict[str, int] | None = None, invariants: list[str] = (),
                  reset: dict[str, int] | None = None, host: str | None = None, relocation: bool = True) -> str:
@@ -57,7 +65,7 @@ def machine_text(name: str, *, modes: list[str], context: dict[str, str], instru
             "deliver": (
                 "phys[0] = zext(m, 32)\nphys[1] = pc\n"
                 + ("phys[2] = rl\nphys[3] = rb\n" if relocation else "")
-                + f"phys[4] = cause\nphys[5] = trap_arg\nm = phys[8][{width - 1}:0]\npc = phys[9]\n"
+                + f"phys[4] = cause\nphys[5] = trap_arg\n{_new_mode(modes, width)}pc = phys[9]\n"
                 + ("rl = phys[10]\nrb = phys[11]\n" if relocation else "")
             ),
         },
