@@ -39,7 +39,7 @@ from vmcheck.spec.load import load_spec
 sys.path.insert(0, str(Path(__file__).parent))
 from vmm_machines import machine_text  # noqa: E402
 
-LAW_EXAMPLES = int(os.environ.get("VMCHECK_LAW_EXAMPLES", "40"))
+LAW_EXAMPLES = int(os.environ.get("VMCHECK_LAW_EXAMPLES", "60"))
 LAW_FUZZ = int(os.environ.get("VMCHECK_LAW_FUZZ", "25"))
 LAW_SEED = int(os.environ.get("VMCHECK_LAW_SEED", "0"))
 
