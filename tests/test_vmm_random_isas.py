@@ -37,7 +37,7 @@ from vmcheck.hypervisor.campaign import confirm_context
 from vmcheck.spec.load import load_spec
 
 sys.path.insert(0, str(Path(__file__).parent))
-from vmm_machines import machine_text  # noqa: E402
+from vmm_machines import machine_text
 
 LAW_EXAMPLES = int(os.environ.get("VMCHECK_LAW_EXAMPLES", "60"))
 LAW_FUZZ = int(os.environ.get("VMCHECK_LAW_FUZZ", "25"))

@@ -25,7 +25,7 @@ from vmcheck.semantics.state import Layout, State
 from vmcheck.spec.load import load_spec
 
 sys.path.insert(0, str(Path(__file__).parent))
-from vmm_machines import write_machine  # noqa: E402
+from vmm_machines import write_machine
 
 LI = "r[rd] = sext(imm, 32)"
 PG2 = dict(modes=["supervisor", "user"], context={"supervisor": "user", "user": "user"})
