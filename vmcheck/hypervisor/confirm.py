@@ -167,8 +167,12 @@ def breach_differences(b: Breach) -> tuple[Difference, ...]:
 
 
 def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC, max_steps: int = 10_000,
-                start: State | None = None, keep_trace: bool = False) -> Comparison:
-    """Run `image` natively and under the VMM in `context`; stop at the first divergence."""
+                start: State | None = None, keep_trace: bool = False, storage_every_step: bool = False) -> Comparison:
+    """Run `image` natively and under the VMM in `context`; stop at the first divergence.
+
+    A large storage is compared only at the end of the run; when it differs there,
+    the run is made again comparing it after every step, so that the difference is
+    blamed on the instruction that made it rather than on no instruction."""
     native = Machine(isa)
     native.load_image(image)
     vmm = VMM(isa, context, kind)
@@ -180,7 +184,7 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
         vmm.start_from(start)
     obs = _Observer(isa)
     eye = Lockstep(vmm)
-    small = isa.storage.size <= STORAGE_EVERY_STEP
+    small = storage_every_step or isa.storage.size <= STORAGE_EVERY_STEP
     # Without relocation the guest's storage is the real storage itself: compare it in place, every step.
     same_cells = vmm.alloc.base == 0 and len(vmm.machine.storage.cells) == len(native.storage.cells)
     native_history: list[tuple[int, str]] = []
@@ -228,7 +232,8 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
     if divergence is None and not small:
         diffs = _storage_diffs(native.storage.cells, vmm.window.snapshot())
         if diffs:
-            divergence = Divergence(steps, native.pc, None, (), "end of run", tuple(diffs))
+            return compare_run(isa, context, image, kind=kind, max_steps=max_steps, start=start,
+                               keep_trace=keep_trace, storage_every_step=True)
     if divergence is None and native.stopped != vmm.stopped:
         divergence = Divergence(steps, native.pc, None, (), "end of run",
                                 (Difference("stop", native.stopped, vmm.stopped),))
