@@ -153,7 +153,8 @@ def _why_not_reproduced(isa: ir.Isa, vmm: VMM, w: Witness, st, gs) -> str:
     real = next((s for s in w.states if s.label == "s"), None)
     if real is not None:
         mine = vmm.machine.state
-        ctl = [e.name for e, m in isa.role_elements("control") if not e.is_file and e.name != isa.modes.elem
+        composed = {isa.modes.elem, *(vmm.cmap.reloc or ())}  # mapped and composed, not chosen
+        ctl = [e.name for e, m in isa.role_elements("control") if not e.is_file and e.name not in composed
                and e.name in real.pre and (real.pre[e.name] ^ mine.get(e.name)) & m]
         if ctl:
             return ("not reproduced: the witness's real state 's' has control state this VMM does not give the "
