@@ -6,11 +6,12 @@ memory protection at all, and a handful of instructions from guarded and
 unguarded reads and writes of the mode and of control state, gates that change
 the mode, loads and stores, halts, supervisor calls and innocuous ALU ops; and a
 random guest context (a mode map, a `where` pinning control bits). The engine
-decides it (`vmcheck.analysis.check_isa`) and the classic reference VMM runs the
+decides it (`vmcheck.analysis.check_isa`) and the reference VMMs (classic, hybrid) run the
 engine's witnesses and fuzzed programs in every context. The laws:
 
 * where Theorem 1 holds in a context, no breach and no divergence is observed
-  there (and nothing the VMM observes contradicts any verdict, anywhere);
+  there under the classic VMM, and where Theorem 3 holds, none under the hybrid
+  VMM (and nothing either VMM observes contradicts any verdict, anywhere);
 * Theorem 1 implies the exact condition and Theorem 3, in every context;
 * every unsafe instruction violates Theorem 1.
 
@@ -29,11 +30,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from vmcheck.analysis import YES, check_isa
-from vmcheck.hypervisor.campaign import confirm_context
+from vmcheck.hypervisor.campaign import CLASSIC, HYBRID, confirm_context
 from vmcheck.spec.load import load_spec
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -42,6 +43,9 @@ from vmm_machines import machine_text
 LAW_EXAMPLES = int(os.environ.get("VMCHECK_LAW_EXAMPLES", "60"))
 LAW_FUZZ = int(os.environ.get("VMCHECK_LAW_FUZZ", "25"))
 LAW_SEED = int(os.environ.get("VMCHECK_LAW_SEED", "0"))
+# Shrinking a failing ISA can take minutes; the generated ISAs are small already, so
+# CI reports the first failure as drawn. VMCHECK_LAW_SHRINK=1 shrinks it.
+PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if os.environ.get("VMCHECK_LAW_SHRINK") else [])
 
 
 @st.composite
@@ -112,7 +116,7 @@ def _decide(tmp_dir: Path, text: str):
 
 
 @seed(LAW_SEED)
-@settings(max_examples=LAW_EXAMPLES, deadline=None, derandomize=LAW_SEED == 0,
+@settings(max_examples=LAW_EXAMPLES, deadline=None, derandomize=LAW_SEED == 0, phases=PHASES,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
 @given(text=isas())
@@ -125,11 +129,68 @@ def test_laws_on_random_isas(tmp_path, text):
         for r in ctx.instructions:
             if r.violates["exact"].value == YES:
                 assert r.violates["1"].value == YES, f"{r.name} is unsafe but does not violate Theorem 1:\n{text}"
-        conf = confirm_context(isa, ctx, fuzz_programs=LAW_FUZZ, seed=1, max_steps=120)
-        assert conf.agrees, f"{conf.contradictions}\n{text}"
-        if t["1"]:
-            assert not conf.observed, f"Theorem 1 holds, yet {conf.observed} misbehaved:\n{text}"
-            assert conf.totals().get("resource_control_breaches", 0) == 0, text
+        for kind, theorem in ((CLASSIC, "1"), (HYBRID, "3")):
+            if kind == HYBRID and not _user_runs_as_itself(isa, ctx):
+                continue  # see test_theorem_3_where_the_least_privileged_mode_runs_elsewhere
+            conf = confirm_context(isa, ctx, kind=kind, fuzz_programs=LAW_FUZZ, seed=1, max_steps=120)
+            assert conf.agrees, f"{kind} VMM: {conf.contradictions}\n{text}"
+            if t[theorem]:
+                assert not conf.observed, f"Theorem {theorem} holds, yet the {kind} VMM saw {conf.observed}:\n{text}"
+                assert conf.totals().get("resource_control_breaches", 0) == 0, text
+
+
+def _user_runs_as_itself(isa, ctx) -> bool:
+    """Popek & Goldberg's hybrid setting: the least privileged virtual mode runs in itself."""
+    least = max(ctx.modes, key=isa.modes.rank)
+    return ctx.modes[least] == least
+
+
+# Found by the hybrid law (the smallest machine it shrank to): the context's least
+# privileged virtual mode, kernel, runs in real supervisor mode, so a hybrid VMM runs
+# virtual kernel code directly in real supervisor and a mode read sees supervisor where
+# the guest expects kernel. Theorem 3's "user sensitive" (MODEL.md §2.5: control or
+# location sensitive in the image of the least privileged virtual mode) leaves mode
+# sensitivity out, which is right only where that mode runs as itself (PG's u -> u).
+THEOREM_3_GAP = """\
+isa: law
+word: 32
+modes: [supervisor, kernel, user]
+state:
+  pc: {width: 32, role: pc}
+  m: {width: 2, role: mode}
+  rl: {width: 32, role: control}
+  rb: {width: 32, role: control}
+  r: {count: 8, width: 32}
+reset: {pc: 16, rb: 4096}
+storage: {size: 4096, unit: 32, translation: {relocation: rl, bound: rb}}
+traps:
+  causes: {PRIV: 1, SVC: 3, MEM: {code: 2, memory: true}}
+  memory_cause: MEM
+  deliver: |
+    phys[0] = zext(m, 32)
+    phys[1] = pc
+    phys[4] = cause
+    let nm = phys[8][1:0]
+    if nm < 3 { m = nm } else { m = supervisor }
+    pc = phys[9]
+contexts:
+  host: m == supervisor
+  guest:
+    g: {modes: {supervisor: supervisor, kernel: supervisor}}
+instructions:
+  li: {operands: [rd: reg, imm: simm16], semantics: "r[rd] = sext(imm, 32)"}
+  rdm: {operands: [rd: reg], semantics: "r[rd] = zext(m, 32)"}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="engine/MODEL gap (reported to the lead): Theorem 3 ignores mode "
+                   "sensitivity where the least privileged virtual mode does not run as itself")
+def test_theorem_3_where_the_least_privileged_mode_runs_elsewhere(tmp_path):
+    isa, report = _decide(tmp_path, THEOREM_3_GAP)
+    ctx = report.contexts[0]
+    conf = confirm_context(isa, ctx, kind=HYBRID, fuzz_programs=10, seed=1, max_steps=60)
+    assert conf.observed == ["rdm"]  # the hybrid VMM shows it diverging ...
+    assert conf.agrees, conf.contradictions  # ... where the engine says Theorem 3 holds
 
 
 def test_the_generator_reaches_every_kind_of_machine():
