@@ -194,8 +194,8 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
     stop = None
     left = vmm.stopped == LEFT_CONTEXT  # a start state outside the context: nothing to run
     while steps < max_steps and not left and not (native.stopped and vmm.stopped):
-        if native.stopped or vmm.stopped:
-            divergence = _divergence(steps, ev, gs, [Difference("stop", native.stopped, vmm.stopped)])
+        if native.stopped or vmm.stopped:  # (never before the first step: both start running)
+            divergence = _divergence(steps, ev, gs, [Difference("stop", native.stopped, vmm.stopped)])  # noqa: F821
             break
         before = native.state.v[:]
         ev = native.step()
