@@ -148,7 +148,7 @@ def _user_runs_as_itself(isa, ctx) -> bool:
 # Found by the hybrid law (the smallest machine it shrank to): the context's least
 # privileged virtual mode, kernel, runs in real supervisor mode, so a hybrid VMM runs
 # virtual kernel code directly in real supervisor and a mode read sees supervisor where
-# the guest expects kernel. Theorem 3's "user sensitive" (MODEL.md §2.5: control or
+# the guest expects kernel. Theorem 3's "user sensitive" (docs/model.md §2.5: control or
 # location sensitive in the image of the least privileged virtual mode) leaves mode
 # sensitivity out, which is right only where that mode runs as itself (PG's u -> u).
 THEOREM_3_GAP = """\

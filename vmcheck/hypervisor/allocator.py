@@ -127,7 +127,7 @@ class ControlMap:
         return (vstate.get(elem) >> lo) & mask(hi - lo + 1)
 
     def read_back_mode(self, real: State, vstate: State) -> None:
-        """At a trap: the guest may have changed the real mode itself (MODEL.md §2.5: between
+        """At a trap: the guest may have changed the real mode itself (docs/model.md §2.5: between
         modes the context maps one-to-one, the guest's own change). Where the real mode has
         a single virtual preimage, that preimage is the guest's virtual mode now."""
         r = self.virtual_mode(real)
@@ -140,7 +140,7 @@ class ControlMap:
         """A real mode change made without a trap is the guest's own (not a resource-control
         breach) only between modes the context maps to themselves (`v -> v`, no other virtual
         mode mapped to `v`), the post-mode being the one the guest reached natively
-        (MODEL.md §2.5, as the engine decides it)."""
+        (docs/model.md §2.5, as the engine decides it)."""
         own = {r for r, v in self.virtual_of.items() if r == v}
         return before in own and after in own and after == virtual_after
 

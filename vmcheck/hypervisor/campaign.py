@@ -3,10 +3,10 @@
 For one guest context and one VMM, everything that can show the verdict
 executing is run, and what was observed is held against what the theorem
 engine decided. The classic VMM relies on the exact trap-and-emulate
-condition (MODEL.md §2.6), the hybrid VMM on Theorem 3: the violations of
+condition (docs/model.md §2.6), the hybrid VMM on Theorem 3: the violations of
 that theorem are what the runs must show.
 
-Every observation is held against every verdict it bears on (MODEL.md §3):
+Every observation is held against every verdict it bears on (docs/model.md §3):
 a divergence or a resource-control breach at an instruction proves it
 violates the exact condition and Theorem 1 (classic VMM) or Theorem 3
 (hybrid VMM; a breach that changes control, not only the mode, Theorem 1
@@ -203,7 +203,7 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
 
 
 def _judge(out: Confirmation, ctx_result: ContextResult, seen: list[Sighting]) -> None:
-    """Hold every sighting against every verdict it bears on (MODEL.md §3)."""
+    """Hold every sighting against every verdict it bears on (docs/model.md §3)."""
     observed: set[str] = set()
     done: set[tuple[str, str]] = set()
     for s in seen:

@@ -99,11 +99,11 @@ class _Observer:
 
 
 class Lockstep:
-    """The test harness's eye on the real machine (not the VMM's: MODEL.md §3).
+    """The test harness's eye on the real machine (not the VMM's: docs/model.md §3).
 
     Before each guest step it notes the real control state the VMM set up;
     after a directly executed instruction it compares: a control element the
-    instruction changed, a mode change that is not the guest's own (MODEL.md
+    instruction changed, a mode change that is not the guest's own (docs/model.md
     §2.5; for the hybrid VMM, any change out of virtual user mode), or the real
     machine stopped without a trap is a resource-control breach, attributed to
     that instruction. From there on the real machine is no longer what the VMM

@@ -10,8 +10,8 @@ instance both ways and compares what the guest can see.
 A witness may not reproduce, and the replay says why instead of calling
 it a divergence: its virtual state is in a mode the context does not map;
 its real state `s` has control values this VMM never gives a guest (it
-builds the real state from the context, MODEL.md §3); or it rests on the
-*shared view* (MODEL.md §2.4), whose faults are free, while the simulator
+builds the real state from the context, docs/model.md §3); or it rests on the
+*shared view* (docs/model.md §2.4), whose faults are free, while the simulator
 has the spec's own translation.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The reference VMM: trap-and-emulate (classic) and hybrid, on the simulated machine.
 
-It runs the way a real VMM runs on hardware (MODEL.md §3): the guest's
+It runs the way a real VMM runs on hardware (docs/model.md §3): the guest's
 instructions execute directly on the real machine, in the real mode that the
 guest context maps the guest's virtual mode to, under real control state the
 VMM builds from the context and its allocator; the VMM keeps the guest's
@@ -18,7 +18,7 @@ learns of the guest only at a trap:
 Between two traps the VMM reads nothing of the real machine: a mode change
 the guest makes without a trap is invisible to it, as on hardware. Whether a
 directly executed instruction changed real control state (a resource-control
-breach) is observed by the test harness (`confirm.observe_direct`), never
+breach) is observed by the test harness (`confirm.Lockstep`), never
 used by the VMM.
 
 The *hybrid* VMM (Theorem 3) interprets every instruction while the guest
@@ -26,7 +26,7 @@ believes it is in a mode other than the least privileged one, and runs only
 virtual user mode directly. The counters show the three VMM properties:
 instructions run directly (efficiency), breaches the harness observed
 (resource control), and emulations split into privileged instructions and
-other trapped instances (MODEL.md §2.6's cost).
+other trapped instances (docs/model.md §2.6's cost).
 """
 from __future__ import annotations
 
