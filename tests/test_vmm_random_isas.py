@@ -125,7 +125,9 @@ def test_laws_on_random_isas(tmp_path, text):
     for ctx in report.contexts:
         t = {k: v.holds for k, v in ctx.theorems.items()}
         if t["1"]:
-            assert t["exact"] and t["3"], f"Theorem 1 holds but {t} in {ctx.name}:\n{text}"
+            assert t["exact"], f"Theorem 1 holds but {t} in {ctx.name}:\n{text}"
+            if not _guest_changes_between_own_modes(isa, ctx):  # see test_theorem_1_without_theorem_3
+                assert t["3"], f"Theorem 1 holds but {t} in {ctx.name}:\n{text}"
         for r in ctx.instructions:
             if r.violates["exact"].value == YES:
                 assert r.violates["1"].value == YES, f"{r.name} is unsafe but does not violate Theorem 1:\n{text}"
@@ -137,6 +139,13 @@ def test_laws_on_random_isas(tmp_path, text):
             if t[theorem]:
                 assert not conf.observed, f"Theorem {theorem} holds, yet the {kind} VMM saw {conf.observed}:\n{text}"
                 assert conf.totals().get("resource_control_breaches", 0) == 0, text
+
+
+def _guest_changes_between_own_modes(isa, ctx) -> bool:
+    """Two or more virtual modes map to themselves alone: a change between them without a
+    trap is the guest's own for Theorem 1 (docs/model.md §2.5) but counts for Theorem 3."""
+    real = list(ctx.modes.values())
+    return sum(1 for v, r in ctx.modes.items() if v == r and real.count(r) == 1) >= 2
 
 
 def _user_runs_as_itself(isa, ctx) -> bool:
@@ -191,6 +200,50 @@ def test_theorem_3_where_the_least_privileged_mode_runs_elsewhere(tmp_path):
     conf = confirm_context(isa, ctx, kind=HYBRID, fuzz_programs=10, seed=1, max_steps=60)
     assert conf.observed == ["rdm"]  # the hybrid VMM shows it diverging ...
     assert conf.agrees, conf.contradictions  # ... where the engine says Theorem 3 holds
+
+
+# Found by the long run (VMCHECK_LAW_EXAMPLES=300 VMCHECK_LAW_SEED=7), reduced by hand:
+# under the identity map an unprivileged gate from user to supervisor is the guest's own
+# mode change, so Theorem 1 (and the exact condition) hold, while Theorem 3 counts every
+# change out of user mode and fails. "Theorem 1 implies Theorem 3" does not hold as the
+# definitions stand (docs/model.md §2.5); reported to the lead.
+THEOREM_1_WITHOUT_3 = """\
+isa: gate-identity
+word: 32
+modes: [supervisor, user]
+state:
+  pc: {width: 32, role: pc}
+  m: {width: 1, role: mode}
+  rl: {width: 32, role: control}
+  rb: {width: 32, role: control}
+  r: {count: 8, width: 32}
+reset: {pc: 16, rb: 4096}
+storage: {size: 4096, unit: 32, translation: {relocation: rl, bound: rb}}
+traps:
+  causes: {PRIV: 1, MEM: {code: 2, memory: true}}
+  memory_cause: MEM
+  deliver: |
+    phys[0] = zext(m, 32)
+    phys[1] = pc
+    m = phys[8][0]
+    pc = phys[9]
+contexts:
+  host: m == supervisor
+  guest:
+    g: {modes: {supervisor: supervisor, user: user}}
+instructions:
+  li: {operands: [rd: reg, imm: simm16], semantics: "r[rd] = sext(imm, 32)"}
+  gate: {semantics: "if m == user {\n  m = supervisor\n  pc = 64\n}\n"}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="engine/model: Theorem 1 excludes a change between self-mapped "
+                   "modes, Theorem 3 counts it, so Theorem 1 does not imply Theorem 3 (reported to the lead)")
+def test_theorem_1_without_theorem_3(tmp_path):
+    isa, report = _decide(tmp_path, THEOREM_1_WITHOUT_3)
+    t = {k: v.holds for k, v in report.contexts[0].theorems.items()}
+    assert t["1"] and t["exact"]
+    assert t["3"], t
 
 
 def test_the_generator_reaches_every_kind_of_machine():
