@@ -30,9 +30,15 @@ def verb(*, exits: list[tuple[str, str]], examples: list[str], **kw) -> Callable
     `exits` are the verb's own codes (0, 1, 3); 2, 70 and 130 are added, as every
     verb has them.
     """
+    import textwrap
+
     rows = sorted(exits + _COMMON_EXITS, key=lambda row: int(row[0]))
     width = max(len(code) for code, _ in rows)
-    lines = ["\b", "Exit codes:"] + [f"  {code:<{width}}  {text}" for code, text in rows]
+    lines = ["\b", "Exit codes:"]
+    for code, text in rows:  # "\b" keeps click from re-flowing: wrap to 80 columns here
+        wrapped = textwrap.wrap(text, 80 - 2 - (2 + width + 2))
+        lines.append(f"  {code:<{width}}  {wrapped[0]}")
+        lines += [" " * (2 + width + 2) + more for more in wrapped[1:]]
     lines += ["", "\b", "Examples:" if len(examples) > 1 else "Example:"] + [f"  {e}" for e in examples]
     return click.command(epilog="\n".join(lines), context_settings={"max_content_width": 80}, **kw)
 

@@ -12,8 +12,11 @@ from .common import INPUT_FILE, context_option, format_option, load, solver_opti
 CLASSIC, HYBRID = "classic", "hybrid"  # the VMM kinds of vmcheck.hypervisor.campaign
 
 
-@verb(exits=[("0", "what was observed agrees with the engine"),
-             ("1", "a run contradicts the engine's verdict")],
+@verb(exits=[("0", "confirmed: nothing contradicts the engine, and every violation of the theorem "
+                   "the VMM is judged by (classic: exact condition; hybrid: Theorem 3) was shown executing"),
+             ("1", "a contradiction: a divergence or resource-control breach at an instruction the engine "
+                   "proved innocent of it, or an emulation that differs from native execution"),
+             ("4", "no contradiction, but some violations were not reproduced (each listed with the reason)")],
       examples=["vmcheck confirm pg-toy-broken --fuzz 500", "vmcheck confirm pdp10 --vmm hybrid --format junit"])
 @spec_argument()
 @click.argument("programs", nargs=-1, type=INPUT_FILE, metavar="[PROGRAM...]")
@@ -33,7 +36,13 @@ def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, f
             quiet):
     """Run SPEC's sample programs (or PROGRAMs), the engine's witnesses and random
     programs natively and under the reference VMM, and judge what happens
-    against the theorem engine's verdict."""
+    against every verdict of the theorem engine. --jobs also shards the --fuzz
+    programs (the same results for any value).
+
+    A guest that enters a mode its context does not map, through a trap
+    the VMM handled, ends its run: a limit of the context, not a violation
+    (the verdicts are about states in the context). Entering it without a
+    trap is a resource-control breach."""
     from ..analysis.engine import check_isas
     from ..hypervisor.campaign import confirm_context
     from ..spec.library import programs as bundled_programs
@@ -54,19 +63,27 @@ def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, f
         for ctx in report.contexts:
             rep.stage(f"running under the VMM ({ctx.name})")
             results.append(confirm_context(isa, ctx, kind=kind, programs=paths, fuzz_programs=fuzz_n, seed=seed,
-                                           max_steps=max_steps, witnesses=witnesses, progress=rep.update))
+                                           max_steps=max_steps, witnesses=witnesses, jobs=jobs or 1,
+                                           progress=rep.update))
     if fmt == "json":
         click.echo(json.dumps({"isa": isa.name, "source": isa.source, "vmm": kind,
                                "theorem1": report.verdicts["1"].to_json(),
                                "contexts": [r.to_json() for r in results],
-                               "agrees": all(r.agrees for r in results)}, indent=2, sort_keys=True))
+                               "agrees": all(r.agrees for r in results),
+                               "confirmed": all(r.confirmed for r in results)}, indent=2, sort_keys=True))
     elif fmt == "junit":
         from ..report.junit import confirmation_junit
 
         click.echo(confirmation_junit(isa, results))
     else:
         _print(isa, report, results)
-    sys.exit(0 if all(r.agrees for r in results) else 1)
+    sys.exit(exit_code(results))
+
+
+def exit_code(results: list) -> int:
+    if not all(r.agrees for r in results):
+        return 1
+    return 0 if all(r.confirmed for r in results) else 4
 
 
 def _pct(part: int, whole: int) -> str:
@@ -132,7 +149,8 @@ def _print(isa, report, results) -> None:
                       f"{f.counters.get('emulated_other', 0)} emulated other trapped instances, "
                       f"{f.counters.get('reflected', 0)} reflected; {len(f.findings)} diverging instruction(s)")
             for finding in f.findings:
-                con.print(f"    [red]{finding.divergence.insn}[/red] (program {finding.seed}, shrunk): "
+                what = "resource-control breach" if finding.divergence.breach else "diverged"
+                con.print(f"    [red]{finding.divergence.insn}[/red] {what} (program {finding.seed}, shrunk): "
                           f"{finding.divergence.summary(isa)}")
                 con.print("      " + finding.listing.replace("\n", "\n      "))
         tot = r.totals()
@@ -141,10 +159,18 @@ def _print(isa, report, results) -> None:
                   f" guest instructions; resource control: {tot.get('resource_control_breaches', 0)} breach(es); "
                   f"equivalence: {len(r.observed)} diverging instruction(s)"
                   + (f" ({', '.join(r.observed)})" if r.observed else ""))
-        if r.unconfirmed:
-            con.print(f"  [yellow]not shown executing[/yellow]: {', '.join(r.unconfirmed)}")
-        if r.agrees:
-            con.print("  [green]observation agrees with the engine[/green]\n")
+        if r.left_context:
+            say(con, f"{r.left_context} run(s) ended when the guest, through a trap the VMM handled, entered a "
+                     "mode this context does not map: a limit of the context (no verdict is about states "
+                     "outside it), not a violation")
+        for d in r.decided:
+            say(con, f"[yellow]decided by observation[/yellow]: {escape(d)}")
+        for n in r.unconfirmed:
+            say(con, f"[yellow]not shown executing[/yellow]: {escape(n)}: {escape(r.unconfirmed_reasons.get(n, ''))}")
+        if r.confirmed:
+            con.print("  [green]observation agrees with the engine: confirmed[/green]\n")
+        elif r.agrees:
+            con.print("  [green]observation agrees with the engine[/green] (some violations not reproduced)\n")
         else:
             for c in r.contradictions:
                 con.print(f"  [red]contradiction[/red]: {c}")
