@@ -108,6 +108,7 @@ def _internal_error(e: BaseException) -> None:
                     "  1    a negative answer (check: the theorem fails; diff: NEW is worse)\n"
                     "  2    bad input: a spec, program or option is wrong\n"
                     "  3    undecided (check, explain: a solver timeout the answer depends on)\n"
+                    "  4    confirm: no contradiction, but some violations not reproduced\n"
                     "  70   internal error: a bug in vmcheck (please report it)\n"
                     "  130  interrupted (Ctrl-C)\n\n"
                     "\b\nStart with:\n"
