@@ -167,7 +167,7 @@ class Configuration:
             "blockers": [b.to_json() for b in self.blockers],
             "culprits": [b.to_json() for b in self.culprits],
             "verdict": self.verdict.to_json() if self.verdict else None,
-            "reason": self.reason, "seconds": round(self.seconds, 3),
+            "reason": self.reason,
         }
 
 

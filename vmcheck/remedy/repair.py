@@ -71,7 +71,7 @@ class Repair:
         return {"isa": self.isa, "context": self.context, "theorem": self.theorem, "host_only": self.host_only,
                 "cause": self.cause, "cause_why": self.cause_why, "guards": [g.to_json() for g in self.guards],
                 "holds": self.holds, "verdict": self.verdict.to_json() if self.verdict else None,
-                "reason": self.reason, "rounds": self.rounds, "seconds": round(self.seconds, 3)}
+                "reason": self.reason, "rounds": self.rounds}
 
 
 def host_only(isa: ir.Isa, ctx: ir.Context) -> str:
