@@ -170,18 +170,30 @@ def test_paravirt_lists_getm_and_the_patched_program_has_no_site(tmp_path):
     assert doc["hypercall"] == "svc"
     [site] = doc["sites"]
     assert (site["line"], site["text"], site["instruction"], site["violates"]) == (5, "getm r1", "getm", "yes")
-    assert site["replacement"] == "svc 256" and site["address"] == 16
-    assert "svc 256" in out.read_text() and "was `getm r1`" in out.read_text()
+    assert site["replacement"] == "svc 0x8000" and site["address"] == 16
+    assert "svc 0x8000" in out.read_text() and "was `getm r1`" in out.read_text()
     again = json.loads(run(["paravirt", "pg-toy-broken", str(out), "--format", "json"], (0,)).stdout)
     assert again["sites"] == []
 
 
 def test_paravirt_text_names_file_line_and_hypercall():
     r = run(["paravirt", "pg-toy-broken", str(GETM)], (1,))
-    assert f"{GETM}:5: 0x10  getm r1  ->  svc 256" in r.output
+    assert f"{GETM}:5: 0x10  getm r1  ->  svc 0x8000" in r.output
 
 
 def test_the_verbs_say_their_exit_codes_and_an_example():
     for verb in ("configure", "repair", "paravirt"):
         r = run([verb, "--help"], (0,))
         assert "Exit codes" in r.output and "Example" in r.output
+
+
+@pytest.mark.slow
+def test_configure_x86_32_proves_no_setting_and_names_robin_and_irvine_instructions():
+    """Robin & Irvine (2000): SGDT, SIDT, SLDT, SMSW, STR, PUSHF, POPF and the
+    segment-register reads run at CPL 3 whatever IOPL, CR0 or CR4 hold."""
+    doc = json.loads(run(["configure", "x86-32", "--format", "json"], (1,)).stdout)
+    valid("configure", doc)
+    assert doc["found"] is False
+    named = {c["instruction"] for c in doc["culprits"]}
+    assert {"sgdt", "sidt", "sldt", "smsw", "str", "pushf", "popf"} <= named
+    assert all(c["units"] and all(u == {} for u in c["units"]) for c in doc["culprits"])

@@ -34,14 +34,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import z3
 
 from ..analysis import NO, UNKNOWN, YES, Report, TheoremResult, check_isas
 from ..errors import UserError
-from ..semantics.symbolic import _replace_bits, fresh_context, sym_isa  # the engine's own bit splice
+from ..semantics.symbolic import (  # the engine's own bit splice
+    _replace_bits,
+    fresh_context,
+    sym_isa,
+)
 from ..spec import ir
 from ..spec.ir import mask
 
@@ -404,9 +408,10 @@ def configure(isa: ir.Isa, context: str, theorem: str = "1", *, base_text: str =
             return _done(out, t0)
         if ch.status == "unsat":
             out.found = False
-            core = [out.blockers[k] for k in ch.core]
-            hopeless = [b for b in core if b.unfixable]
-            out.culprits = hopeless or core
+            # Every entry whose violation no pinnable state decides is named; when
+            # there is none, the blockers that together leave no setting.
+            hopeless = [b for b in out.blockers if b.unfixable]
+            out.culprits = hopeless or [out.blockers[k] for k in ch.core]
             what = ", ".join(dict.fromkeys(b.instruction for b in out.culprits))
             out.reason = (f"no setting of the pinnable control state makes Theorem {theorem} hold in {context}: "
                           + (f"{what} run(s) in {context} whatever that state holds, so no setting makes "
@@ -431,5 +436,17 @@ def _done(out: Configuration, t0: float) -> Configuration:
     return out
 
 
-__all__ = ["Pin", "pinnable", "Blocker", "Configuration", "configure", "choose", "where_of", "where_text",
-           "THEOREM_KEYS", "NO", "YES", "UNKNOWN"]
+__all__ = [
+    "NO",
+    "THEOREM_KEYS",
+    "UNKNOWN",
+    "YES",
+    "Blocker",
+    "Configuration",
+    "Pin",
+    "choose",
+    "configure",
+    "pinnable",
+    "where_of",
+    "where_text",
+]

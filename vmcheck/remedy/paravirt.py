@@ -18,7 +18,7 @@ from pathlib import Path
 from ..analysis import YES, Report
 from ..errors import UserError
 from ..machine.assembler import Program, assemble_file, disassemble
-from ..machine.decode import Decoder, encode
+from ..machine.decode import Decoder
 from ..spec import ir
 from .repair import selectors
 
@@ -70,8 +70,9 @@ def hypercall_entry(isa: ir.Isa) -> ir.Instruction | None:
 
 def _word(isa: ir.Isa, units: dict[int, int], addr: int) -> int | None:
     n, u = isa.insn_units, isa.storage.unit
-    parts = [units.get(addr + k) for k in range(n)]
-    if any(p is None for p in parts):
+    got = [units.get(addr + k) for k in range(n)]
+    parts = [p for p in got if p is not None]
+    if len(parts) != n:
         return None
     if isa.storage.endian == "big":
         parts = parts[::-1]
@@ -94,13 +95,15 @@ def sites(isa: ir.Isa, rep: Report, program: Program, source: str, context: str,
     dec = Decoder(isa)
     code_op = next((o for o in hc.operands if o.kind == "imm"), None) if hc else None
     used = set()
-    if hc is not None:
+    if hc is not None and code_op is not None:
         for addr in program.lines:
             w = _word(isa, units, addr)
             d = dec.decode(w) if w is not None else None
             if d is not None and d[0].name == hc.name:
                 used.add(dict(zip((o.name for o in hc.operands), d[1])).get(code_op.name, 0))
-    next_code = max([0xFF] + sorted(used)) + 1  # hypercall codes above those the program already uses
+    # Hypercall codes: the upper half of the operand's range is the VMM's, above
+    # every code the program itself already uses.
+    next_code = max([(1 << (code_op.width - 1)) - 1 if code_op else 0] + sorted(used)) + 1
     for addr in sorted(program.lines):
         line = program.lines[addr]
         if line is None or line > len(lines) or _statement(lines[line - 1]).startswith("."):
@@ -124,8 +127,9 @@ def sites(isa: ir.Isa, rep: Report, program: Program, source: str, context: str,
             code = next_code
             next_code += 1
             hv = [code if o is code_op else 0 for o in hc.operands]
+            if code_op is not None and code >> code_op.width:
+                raise UserError(f"{program.file}: more sites than free hypercall codes of {hc.name}")
             repl = disassemble(isa, hc, hv, addr)
-            encode(hc, hv)  # the code must fit the operand
         else:
             code, repl = None, ""
         out.sites.append(Site(addr, line, disassemble(isa, insn, vals, addr), insn.name, ops, verdict, reason, repl,

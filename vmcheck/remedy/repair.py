@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 from ..analysis import YES, Report, TheoremResult, check_isas
 from ..errors import UserError
@@ -170,7 +171,7 @@ def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "
     if context not in names:
         raise UserError(f"{isa.name} has no guest context '{context}' (its contexts: {', '.join(names)})")
     ctx = isa.context(context)
-    engine = {"timeout": timeout, "jobs": jobs, "use_cache": use_cache, "context": context}
+    engine: dict[str, Any] = {"timeout": timeout, "jobs": jobs, "use_cache": use_cache, "context": context}
     rep = check_isas([isa], **engine)[0]
     cond = host_only(isa, ctx)
     cause, why = privileged_cause(isa, rep, context)
@@ -212,9 +213,9 @@ def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "
     final = build_isa(fixed, source or isa.source)
     whole = check_isas([final], **engine)[0].context(context).theorems[theorem]
     out.holds, out.verdict = whole.holds, whole
-    n = len(out.guards)
-    out.reason = (f"Theorem {theorem} already holds in {context}" if not n else
-                  f"guarding {n} entr{'y' if n == 1 else 'ies'} makes Theorem {theorem} hold in {context}"
+    k = len(out.guards)
+    out.reason = (f"Theorem {theorem} already holds in {context}" if not k else
+                  f"guarding {k} entr{'y' if k == 1 else 'ies'} makes Theorem {theorem} hold in {context}"
                   if whole.holds else f"the repaired spec still fails: {whole.reason}")
     return _done(out, t0), fixed
 
@@ -224,4 +225,4 @@ def _done(out: Repair, t0: float) -> Repair:
     return out
 
 
-__all__ = ["Guard", "Repair", "repair", "host_only", "privileged_cause", "guard_line", "THEOREMS"]
+__all__ = ["THEOREMS", "Guard", "Repair", "guard_line", "host_only", "privileged_cause", "repair"]
