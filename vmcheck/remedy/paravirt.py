@@ -5,7 +5,7 @@ dispatches on.
 
 Each instruction of the assembled program is decoded and matched against the
 engine's verdict for its entry. An entry violates when one of its instances
-does (MODEL.md §2.2); a site is "yes" when the entry has no operand a guard
+does (docs/model.md §2.2); a site is "yes" when the entry has no operand a guard
 could select on (`repair.selectors`) or its selector values are those of the
 engine's witness, and "depends" (on operand values) otherwise.
 """

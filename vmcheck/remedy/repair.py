@@ -16,7 +16,7 @@ operand values of the engine's witness only; while the engine still finds a
 violating instance, its values are added (up to `max_values`), and past that
 the whole entry is guarded. Every guarded value was a witness of a violation,
 so none can be left out: the instance set is minimal. Register operands are
-never guarded on (their contents are state, MODEL.md §2.2).
+never guarded on (their contents are state, docs/model.md §2.2).
 
 Entries are decided independently, so only the guarded entries are decided
 again each round; the repaired spec is then decided whole.
@@ -129,7 +129,7 @@ def guard_line(cond: str, cause: str, g: Guard) -> str:
 def selectors(insn: ir.Instruction) -> list[str]:
     """Operands a guard may test: immediates that select an operation (at most
     12 bits, not a branch offset), narrowest first. Register numbers name state
-    (MODEL.md §2.2) and wide immediates are addresses or data."""
+    (docs/model.md §2.2) and wide immediates are addresses or data."""
     ops = [o for o in insn.operands if o.kind != "reg" and not o.pcrel and o.width <= 12]
     return [o.name for o in sorted(ops, key=lambda o: o.width)]
 
