@@ -197,3 +197,23 @@ def test_configure_x86_32_proves_no_setting_and_names_robin_and_irvine_instructi
     named = {c["instruction"] for c in doc["culprits"]}
     assert {"sgdt", "sidt", "sldt", "smsw", "str", "pushf", "popf"} <= named
     assert all(c["units"] and all(u == {} for u in c["units"]) for c in doc["culprits"])
+
+
+@pytest.mark.slow
+def test_configure_x86_64_vtx_finds_the_vmcs_exiting_controls(tmp_path):
+    """From a VT-x context that pins nothing, the exact condition needs the
+    exiting controls the bundled `vtx` context sets (HLT, INVLPG, RDPMC, RDTSC,
+    CR3 load/store, MOV-DR, I/O, MSR, descriptor-table, WBINVD exiting)."""
+    path, node = read_spec("x86-64-vtx")
+    open_spec = tmp_path / "vtx-open.yaml"
+    write_spec(add_context(node, "vtx", "open", "true", "pins nothing"), open_spec, path)
+    doc = json.loads(run(["configure", str(open_spec), "--context", "open", "--theorem", "exact",
+                          "--format", "json"], (0,)).stdout)
+    valid("configure", doc)
+    bundled = load_spec("x86-64-vtx").context("vtx")
+    assert doc["found"] is True and doc["verdict"]["holds"] is True
+    for unit in ("proc_ctls.hlt_exiting", "proc_ctls.rdtsc_exiting", "proc_ctls.cr3_load_exiting",
+                 "proc_ctls2.dt_exiting", "proc_ctls.use_msr_bitmaps"):
+        assert unit in doc["setting"], unit
+    assert doc["setting"]["proc_ctls.use_msr_bitmaps"] == 0 and doc["setting"]["proc_ctls2.dt_exiting"] == 1
+    assert bundled.name == "vtx"

@@ -48,6 +48,7 @@ from ..semantics.symbolic import (  # the engine's own bit splice
 )
 from ..spec import ir
 from ..spec.ir import mask
+from .specedit import title
 
 # The theorems a configuration is searched for, and the engine's key for each.
 THEOREM_KEYS = {"1": "1", "3": "3", "exact": "exact"}
@@ -373,7 +374,7 @@ def configure(isa: ir.Isa, context: str, theorem: str = "1", *, base_text: str =
     rep, tr = _decide(isa, base, theorem, None, **engine)
     cur = base
     out.base_holds, out.base_violations = tr.holds, list(tr.violations)
-    say(f"{context}: Theorem {theorem} {_word(tr.holds)}" + (f" ({', '.join(tr.violations)})" if tr.violations else ""))
+    say(f"{context}: {title(theorem)} {_word(tr.holds)}" + (f" ({', '.join(tr.violations)})" if tr.violations else ""))
     suspects = tr.violations
     rel = _Relevance(isa, base, pins)
     setting: dict[str, int] = {}
@@ -385,8 +386,8 @@ def configure(isa: ir.Isa, context: str, theorem: str = "1", *, base_text: str =
             out.found, out.setting, out.verdict = True, setting, tr
             out.pinned_bits = sum(p.width for p in pins if p.name in setting)
             out.where = where_text(base_text, pins, setting)
-            out.reason = (f"Theorem {theorem} holds in {context} as it is" if not setting else
-                          f"pinning {out.pinned_bits} bit(s) makes Theorem {theorem} hold in {context}; no setting "
+            out.reason = (f"{title(theorem)} holds in {context} as it is" if not setting else
+                          f"pinning {out.pinned_bits} bit(s) makes {title(theorem)} hold in {context}; no setting "
                           f"with fewer does (each of the {len(out.blockers)} blocker(s) is a necessary condition)")
             return _done(out, t0)
         new = 0
@@ -413,7 +414,7 @@ def configure(isa: ir.Isa, context: str, theorem: str = "1", *, base_text: str =
             hopeless = [b for b in out.blockers if b.unfixable]
             out.culprits = hopeless or [out.blockers[k] for k in ch.core]
             what = ", ".join(dict.fromkeys(b.instruction for b in out.culprits))
-            out.reason = (f"no setting of the pinnable control state makes Theorem {theorem} hold in {context}: "
+            out.reason = (f"no setting of the pinnable control state makes {title(theorem)} hold in {context}: "
                           + (f"{what} run(s) in {context} whatever that state holds, so no setting makes "
                              f"{'it' if len(hopeless) == 1 else 'them'} trap"
                              if hopeless else f"no setting makes all of {what} trap at once"))

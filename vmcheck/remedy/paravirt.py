@@ -21,6 +21,7 @@ from ..machine.assembler import Program, assemble_file, disassemble
 from ..machine.decode import Decoder
 from ..spec import ir
 from .repair import selectors
+from .specedit import title
 
 
 @dataclass
@@ -134,8 +135,8 @@ def sites(isa: ir.Isa, rep: Report, program: Program, source: str, context: str,
             code, repl = None, ""
         out.sites.append(Site(addr, line, disassemble(isa, insn, vals, addr), insn.name, ops, verdict, reason, repl,
                               code))
-    out.reason = (f"{len(out.sites)} site(s) use instructions that violate Theorem {theorem} in {context}"
-                  if out.sites else f"no site uses an instruction that violates Theorem {theorem} in {context}")
+    out.reason = (f"{len(out.sites)} site(s) use instructions that violate {title(theorem)} in {context}"
+                  if out.sites else f"no site uses an instruction that violates {title(theorem)} in {context}")
     if out.sites and hc is None:
         out.reason += f"; {isa.name} has no trap instruction with an immediate operand to make hypercalls with"
     return out

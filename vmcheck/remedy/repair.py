@@ -34,7 +34,7 @@ from ..errors import UserError
 from ..spec import ir
 from ..spec.build import build_isa
 from ..spec.nodes import Node
-from .specedit import guard_semantics
+from .specedit import guard_semantics, title
 
 THEOREMS = ("1", "3", "exact")
 
@@ -177,7 +177,7 @@ def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "
     cause, why = privileged_cause(isa, rep, context)
     out = Repair(isa.name, context, theorem, cond, cause, why)
     tr = rep.context(context).theorems[theorem]
-    say(f"{context}: Theorem {theorem} " + ("holds" if tr.holds else "fails" if tr.holds is False else "undecided")
+    say(f"{context}: {title(theorem)} " + ("holds" if tr.holds else "fails" if tr.holds is False else "undecided")
         + (f" ({', '.join(tr.violations)})" if tr.violations else ""))
     if tr.holds is None:
         out.reason = f"undecided in {context}: {tr.reason}"
@@ -193,7 +193,7 @@ def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "
             g = _next_guard(guards.get(n), insn, rep.context(context).instruction(n).violates[theorem].witness,
                             max_values)
             if g is None:
-                out.reason = f"{n} still violates Theorem {theorem} with every instance guarded (please report this)"
+                out.reason = f"{n} still violates {title(theorem)} with every instance guarded (please report this)"
                 return _done(out, t0), fixed
             g.line = guard_line(cond, cause, g)
             guards[n] = g
@@ -214,8 +214,8 @@ def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "
     whole = check_isas([final], **engine)[0].context(context).theorems[theorem]
     out.holds, out.verdict = whole.holds, whole
     k = len(out.guards)
-    out.reason = (f"Theorem {theorem} already holds in {context}" if not k else
-                  f"guarding {k} entr{'y' if k == 1 else 'ies'} makes Theorem {theorem} hold in {context}"
+    out.reason = (f"{title(theorem)} already holds in {context}" if not k else
+                  f"guarding {k} entr{'y' if k == 1 else 'ies'} makes {title(theorem)} hold in {context}"
                   if whole.holds else f"the repaired spec still fails: {whole.reason}")
     return _done(out, t0), fixed
 
