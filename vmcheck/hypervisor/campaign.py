@@ -98,7 +98,7 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
                     programs: list[Path] = (), fuzz_programs: int = 0, seed: int = 0,
                     max_steps: int = 10_000, witnesses: bool = True) -> Confirmation:
     context = isa.context(ctx_result.name)
-    judged_by = "exact" if kind == CLASSIC else "3"
+    judged_by = "3" if kind == HYBRID else "exact"  # translate: the instances it replaces
     engine = sorted(ctx_result.theorems[judged_by].violations)
     out = Confirmation(context.name, kind, judged_by, engine, sorted(ctx_result.theorems["1"].violations))
     observed: set[str] = set()
@@ -117,7 +117,7 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
     if witnesses:
         for r in ctx_result.instructions:
             if r.name in engine:
-                w = (r.violates[judged_by].witness or r.classes["unsafe"].witness) if kind == CLASSIC \
+                w = (r.violates[judged_by].witness or r.classes["unsafe"].witness) if kind != HYBRID \
                     else r.violates["3"].witness
                 if w is not None:
                     out.replays.append(replay_witness(isa, context, kind, r.name, w, "violation"))

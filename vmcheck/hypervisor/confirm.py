@@ -19,6 +19,7 @@ from ..spec import ir
 from ..spec.ir import mask
 from .allocator import LeftContext
 from .vmm import CLASSIC, VMM, Counters, GuestStep
+from .translate import make_vmm
 
 STORAGE_EVERY_STEP = 8192
 TRAP_LOOP = "trap loop"  # units: compare storage after each step up to this size
@@ -94,7 +95,7 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
     """Run `image` natively and under the VMM in `context`; stop at the first divergence."""
     native = Machine(isa)
     native.load_image(image)
-    vmm = VMM(isa, context, kind)
+    vmm = make_vmm(isa, context, kind)  # classic, hybrid or translate (translate.py)
     vmm.load_image(image)
     vmm.reset()
     native.state.v[:] = vmm.vstate.v  # the guest boots natively where it boots under the VMM
