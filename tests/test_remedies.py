@@ -216,4 +216,69 @@ def test_configure_x86_64_vtx_finds_the_vmcs_exiting_controls(tmp_path):
                  "proc_ctls2.dt_exiting", "proc_ctls.use_msr_bitmaps"):
         assert unit in doc["setting"], unit
     assert doc["setting"]["proc_ctls.use_msr_bitmaps"] == 0 and doc["setting"]["proc_ctls2.dt_exiting"] == 1
-    assert bundled.name == "vtx"
+    pinned = {k for k, _ in (part.split(" == ") for part in bundled_where(bundled))}
+    assert set(doc["setting"]) <= pinned  # nothing the bundled context leaves free
+
+
+def bundled_where(ctx) -> list[str]:
+    from vmcheck.remedy.specedit import base_where
+    _, node = read_spec("x86-64-vtx")
+    return base_where(node, ctx.name).split(" && ")
+
+
+# ---- confirm --vmm translate ---------------------------------------------------
+
+SMC = """\
+# the guest rewrites `patch` into getm after running it once
+        .org 16
+start:  li r4, 0
+        ld r2, code(r0)
+patch:  li r1, 7
+        addi r4, r4, 1
+        li r5, 2
+        beq r4, r5, done
+        st r2, patch(r0)
+        jmp patch
+done:   halt
+code:   getm r1
+"""
+
+
+def confirm_json(args: list[str], codes=(0,)) -> dict:
+    return json.loads(run(["confirm", *args, "--format", "json"], codes).stdout)
+
+
+def test_translate_vmm_removes_the_getm_divergence_and_counts_its_cost():
+    classic = confirm_json(["pg-toy-broken", str(GETM), "--no-witnesses"])["contexts"][0]
+    assert classic["programs"][0]["equivalent"] is False
+    doc = confirm_json(["pg-toy-broken", str(GETM), "--vmm", "translate"])
+    valid("confirm", doc)
+    c = doc["contexts"][0]
+    assert doc["vmm"] == "translate" and c["agrees"] and c["observed"] == []
+    assert c["programs"][0]["equivalent"] is True
+    counters = c["programs"][0]["counters"]
+    assert counters["translated"] == 1 and counters["vmm_calls"] == 1 and counters["blocks_scanned"] >= 1
+    assert not any(r["diverged"] for r in c["replays"])
+
+
+def test_translate_vmm_rescans_code_the_guest_rewrites(tmp_path):
+    prog = tmp_path / "smc.s"
+    prog.write_text(SMC)
+    classic = confirm_json(["pg-toy-broken", str(prog), "--no-witnesses"])["contexts"][0]["programs"][0]
+    assert classic["equivalent"] is False and classic["divergence"]["instruction"] == "getm"
+    tr = confirm_json(["pg-toy-broken", str(prog), "--no-witnesses", "--vmm", "translate"])["contexts"][0]
+    p = tr["programs"][0]
+    assert p["equivalent"] is True
+    assert p["counters"]["rescans"] == 1 and p["counters"]["vmm_calls"] == 1
+
+
+@pytest.mark.slow
+def test_translate_vmm_pdp10_classic_context_has_no_divergence():
+    classic = confirm_json(["pdp10", "--context", "classic", "--fuzz", "100", "--seed", "1"])["contexts"][0]
+    assert classic["observed"]  # the classic VMM diverges on JRST and friends
+    c = confirm_json(["pdp10", "--context", "classic", "--fuzz", "100", "--seed", "1", "--vmm", "translate"]
+                     )["contexts"][0]
+    assert c["observed"] == [] and c["contradictions"] == []
+    assert all(p["equivalent"] for p in c["programs"]) and c["fuzz"]["findings"] == []
+    assert not any(r["diverged"] for r in c["replays"])
+    assert c["totals"]["translated"] > 0
