@@ -272,6 +272,27 @@ def test_translate_vmm_rescans_code_the_guest_rewrites(tmp_path):
     assert p["counters"]["rescans"] == 1 and p["counters"]["vmm_calls"] == 1
 
 
+def test_translate_vmm_drops_a_translation_whose_word_no_longer_decodes(tmp_path):
+    """Found by fuzzing armv7-a: a translated instance overwritten by a word
+    that decodes to nothing must stop the guest, as natively, not run again."""
+    prog = tmp_path / "undecodable.s"
+    prog.write_text("""\
+        .org 16
+start:  li r4, 0
+patch:  getm r1
+        addi r4, r4, 1
+        li r5, 2
+        beq r4, r5, done
+        li r2, -1
+        st r2, patch(r0)
+        jmp patch
+done:   halt
+""")
+    p = confirm_json(["pg-toy-broken", str(prog), "--no-witnesses", "--vmm", "translate"])["contexts"][0]["programs"][0]
+    assert p["equivalent"] is True and p["native_stop"] == p["virtual_stop"] == "undecodable instruction"
+    assert p["counters"]["rescans"] == 1 and p["counters"]["vmm_calls"] == 1
+
+
 @pytest.mark.slow
 def test_translate_vmm_pdp10_classic_context_has_no_divergence():
     classic = confirm_json(["pdp10", "--context", "classic", "--fuzz", "100", "--seed", "1"])["contexts"][0]

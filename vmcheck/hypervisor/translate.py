@@ -134,7 +134,8 @@ class TranslatingVMM(VMM):
         e = self.code.get(phys)
         word = self._word_at(phys)
         if e is not None and e.word != word:
-            self.stats.rescans += 1  # the guest wrote over translated code
+            self.stats.rescans += 1  # the guest wrote over translated code: its translation goes
+            del self.code[phys]
             e = None
         if e is None:
             self._scan(phys)
