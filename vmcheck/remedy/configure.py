@@ -17,18 +17,19 @@ A blocker says: "pin one of these units to a value other than the witness's".
 It lists only the units the violation can depend on: for a state whose only
 part in the violation is that the instance runs there (`g` of Theorem 1's
 queries), the units that decide whether it traps; for any other state in G,
-the units that the instance's whole result depends on; always, the units the
-invariants and the base `where` read. A unit outside the list can be pinned to
-anything and the witness, moved to that value, still violates (the test is an
-SMT query per unit), so every setting that breaks no blocker's list is shown
+the units that the instance's whole result depends on (what it changes, not
+what it keeps); always, the units the invariants or the base `where` tie to
+other state. A unit outside the list can be pinned to any value a state of the
+context has, and the witness, moved to that value, still violates (each is an
+SMT query per unit, an unknown answer keeps the unit), so every setting that breaks no blocker's list is shown
 wrong by a witness: the blockers are necessary, and when Optimize finds none
 that satisfies them all, no setting exists. The entries whose blocker lists no
 unit at all are those no setting can make trap.
 
 Violations only shrink as a setting pins more (every context-dependent query
 asks for a state in G), so only entries that violate in the base context are
-re-decided for each candidate; the answer is then decided again, every entry,
-on the written context.
+re-decided for each candidate; `vmcheck configure` then decides the answer
+again, every entry, on the configured (or written) context.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 
 import z3
 
-from ..analysis import NO, UNKNOWN, YES, Report, TheoremResult, check_isas
+from ..analysis import Report, TheoremResult, check_isas
 from ..errors import UserError
 from ..semantics.symbolic import (  # the engine's own bit splice
     _replace_bits,
@@ -438,10 +439,7 @@ def _done(out: Configuration, t0: float) -> Configuration:
 
 
 __all__ = [
-    "NO",
     "THEOREM_KEYS",
-    "UNKNOWN",
-    "YES",
     "Blocker",
     "Configuration",
     "Pin",
