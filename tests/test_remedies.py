@@ -214,8 +214,9 @@ def test_configure_x86_64_vtx_finds_the_vmcs_exiting_controls(tmp_path):
     path, node = read_spec("x86-64-vtx")
     open_spec = tmp_path / "vtx-open.yaml"
     write_spec(add_context(node, "vtx", "open", "true", "pins nothing"), open_spec, path)
+    # (a generous time limit: the whole configured context is decided, far CALL's queries included)
     doc = json.loads(run(["configure", str(open_spec), "--context", "open", "--theorem", "exact",
-                          "--format", "json"], (0,)).stdout)
+                          "--timeout", "120", "--format", "json"], (0,)).stdout)
     valid("configure", doc)
     bundled = load_spec("x86-64-vtx").context("vtx")
     assert doc["found"] is True and doc["verdict"]["holds"] is True
