@@ -115,5 +115,7 @@ def _text(res, out) -> None:
             ops = ", ".join(f"{k} = {v:#x}" for k, v in b.operands.items())
             click.echo(f"    {b.instruction} ({ops}): {b.reason}")
     click.echo(f"  {res.reason}")
+    if out is not None and not (res.found and res.setting):
+        click.echo(f"  nothing written to {out}: there is no configured context to add")
     if res.not_pinnable:
         click.echo(f"  not pinnable: {'; '.join(res.not_pinnable)}")
