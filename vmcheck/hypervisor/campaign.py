@@ -199,6 +199,9 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
         out.left_context += out.fuzz.left_context
 
     _judge(out, ctx_result, seen)
+    if kind == "translate":  # judged by its own rule (translate.py)
+        from .translate import judge_translated
+        judge_translated(out)
     return out
 
 
