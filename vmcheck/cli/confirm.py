@@ -9,7 +9,7 @@ import click
 
 from .common import INPUT_FILE, context_option, format_option, load, solver_options, spec_argument, verb
 
-CLASSIC, HYBRID = "classic", "hybrid"  # the VMM kinds of vmcheck.hypervisor.campaign
+CLASSIC, HYBRID, TRANSLATE = "classic", "hybrid", "translate"  # the VMM kinds of vmcheck.hypervisor
 
 
 @verb(exits=[("0", "confirmed: nothing contradicts the engine, and every violation of the theorem "
@@ -20,8 +20,9 @@ CLASSIC, HYBRID = "classic", "hybrid"  # the VMM kinds of vmcheck.hypervisor.cam
       examples=["vmcheck confirm pg-toy-broken --fuzz 500", "vmcheck confirm pdp10 --vmm hybrid --format junit"])
 @spec_argument()
 @click.argument("programs", nargs=-1, type=INPUT_FILE, metavar="[PROGRAM...]")
-@click.option("--vmm", "kind", type=click.Choice([CLASSIC, HYBRID]), default=CLASSIC, show_default=True,
-              help="classic trap-and-emulate, or hybrid (interprets all of virtual supervisor mode).")
+@click.option("--vmm", "kind", type=click.Choice([CLASSIC, HYBRID, TRANSLATE]), default=CLASSIC, show_default=True,
+              help="classic trap-and-emulate, hybrid (interprets all of virtual supervisor mode), or translate "
+                   "(binary translation: unsafe instances become calls into the VMM).")
 @context_option
 @click.option("--fuzz", "fuzz_n", type=click.IntRange(0), default=0, show_default=True,
               help="Also run this many random guest programs.")
