@@ -122,7 +122,15 @@ def test_report_refuses_to_overwrite_its_spec(spec, tmp_path):
     link = tmp_path / "link.md"
     link.symlink_to(spec)
     r = CliRunner().invoke(main, ["report", str(spec), "-o", str(link)])
-    assert r.exit_code == 2 and "input spec" in r.output, r.output
+    assert r.exit_code == 2 and "it is the input" in r.output, r.output
+    assert spec.read_bytes() == before
+
+
+@pytest.mark.parametrize("verb", ["configure", "repair"])
+def test_write_refuses_to_overwrite_its_spec(spec, verb):
+    before = spec.read_bytes()
+    r = CliRunner().invoke(main, [verb, str(spec), "--write", str(spec)])
+    assert r.exit_code == 2 and "it is the input" in r.output, r.output
     assert spec.read_bytes() == before
 
 
@@ -135,7 +143,7 @@ def test_report_refuses_a_spec_suffix(spec, tmp_path):
 def test_fmt_refuses_its_input_and_the_wrong_syntax(spec, tmp_path):
     before = spec.read_bytes()
     r = CliRunner().invoke(main, ["fmt", str(spec), "-o", str(spec)])
-    assert r.exit_code == 2 and "input spec" in r.output
+    assert r.exit_code == 2 and "it is the input" in r.output
     r = CliRunner().invoke(main, ["fmt", str(spec), "--to", "isa", "-o", str(spec)])
     assert r.exit_code == 2
     r = CliRunner().invoke(main, ["fmt", str(spec), "--to", "isa", "-o", str(tmp_path / "x.yaml")])

@@ -55,6 +55,10 @@ def configure(spec, theorem, context, out, fmt, timeout, jobs, no_cache) -> None
     if out is not None and out.suffix not in (".yaml", ".yml", ".isa"):
         raise UserError(f"{out}: --write needs a .yaml, .yml or .isa file name")
     path, node = read_spec(spec)
+    if out is not None:  # never the spec itself: --write OUT names a new file
+        from .output import check_not_an_input
+
+        check_not_an_input(str(out), [path])
     isa = build_isa(node, str(path))
     context = context or (isa.contexts[0].name if isa.contexts else None)
     if context is None:

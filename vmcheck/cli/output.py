@@ -30,8 +30,7 @@ def check_not_an_input(output: str, inputs: list[Path]) -> None:
         except OSError:
             same = False
         if same:
-            raise UserError(f"refusing to write to {output}: it is the input spec {inp} "
-                            f"(name another file with -o)")
+            raise UserError(f"refusing to write to {output}: it is the input {inp} (name another file)")
 
 
 def check_suffix(output: str, syntax: str) -> None:

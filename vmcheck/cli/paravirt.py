@@ -52,6 +52,11 @@ def paravirt(spec, program, theorem, context, out, fmt, timeout, jobs, no_cache)
     if context not in names:
         raise UserError(f"{isa.name} has no guest context '{context}' (its contexts: {', '.join(names) or 'none'})")
     prog, text = load_program(isa, program)
+    if out is not None:  # never the program or the spec itself: --write OUT names a new file
+        from ..spec.load import resolve
+        from .output import check_not_an_input
+
+        check_not_an_input(str(out), [Path(program), resolve(spec)])
     rep = check_isas([isa], context=context, timeout=timeout, jobs=jobs, use_cache=not no_cache)[0]
     res = sites(isa, rep, prog, text, context, theorem)
     undecided = [r.name for r in rep.context(context).instructions if r.violates[theorem].value == UNKNOWN]

@@ -52,6 +52,10 @@ def repair(spec, theorem, context, out, fmt, timeout, jobs, no_cache) -> None:
     if out is not None and out.suffix not in (".yaml", ".yml", ".isa"):
         raise UserError(f"{out}: --write needs a .yaml, .yml or .isa file name")
     path, node = read_spec(spec)
+    if out is not None:  # never the spec itself: --write OUT names a new file
+        from .output import check_not_an_input
+
+        check_not_an_input(str(out), [path])
     isa = build_isa(node, str(path))
     log = (lambda m: click.echo(f"  {m}", err=True)) if fmt == "text" else None
     res, fixed = find_repair(isa, node, context, theorem, source=str(path), timeout=timeout, jobs=jobs,
