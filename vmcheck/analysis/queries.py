@@ -35,11 +35,25 @@ from ..errors import InternalError
 from ..semantics.symbolic import HALT, TRAP, SymIsa, SymResult, fresh_context, sym_isa
 from ..spec import ir
 from ..spec.ir import mask
+from . import prepass
 from . import replay as rp
 from .results import NO, UNKNOWN, YES, Answer, InstructionResult, Witness, WitnessState
 
 SAT, UNSAT, UNK = "sat", "unsat", "unknown"
 _S2 = "s'"
+
+# The solver's limit (issue 13.1): z3 resource units (`rlimit`) per query, not
+# seconds, so that a spec gets the same answers, unknowns included, on any
+# machine at any load. Chosen from bench/profile_queries.py: the most any query
+# of a bundled spec needs is about 1/40 of it (see DEFAULT_BUDGET's commit).
+DEFAULT_BUDGET = 200_000_000
+# The wall-clock safety net per solver call (seconds): generous, so that it ends
+# only a runaway call; an unknown it causes is not cached.
+DEFAULT_TIMEOUT = 300.0
+# The first round of a split query gives each case this share of the budget,
+# so that a cheap satisfiable case is found before an expensive one runs long.
+_FIRST_ROUND_SHARE = 64
+_MIN_SLICE = 200_000
 
 # name -> the existence question (a proof is its unsat answer)
 QUERIES = {
@@ -67,6 +81,66 @@ class QueryResult:
     witness: Witness | None = None
     seconds: float = 0.0
     skipped: str = ""  # decided without the solver: why
+    rlimit: int = 0  # z3 resource units the solver spent on it
+    cases: int = 1  # how many solver cases it was split into
+    unknown_why: str = ""  # "budget" (deterministic) or "timeout" (the wall-clock safety net)
+    budget: int = 0  # the budget it was given
+
+
+def _trivially_false(t: z3.ExprRef) -> bool:
+    """False by its and/or structure alone (no solver)."""
+    if z3.is_false(t):
+        return True
+    if z3.is_and(t):
+        return any(_trivially_false(c) for c in t.children())
+    if z3.is_or(t):
+        return all(_trivially_false(c) for c in t.children())
+    return False
+
+
+def _disjuncts(t: z3.ExprRef) -> list[z3.ExprRef]:
+    """`t` as a disjunction of cases: an Or's disjuncts, and an And over an Or
+    distributed over it (only the first such Or, so the count stays linear)."""
+    if z3.is_or(t):
+        return [d for c in t.children() if not _trivially_false(c) for d in _disjuncts(c)]
+    if z3.is_and(t):
+        kids = t.children()
+        for j, k in enumerate(kids):
+            if z3.is_or(k):
+                rest = kids[:j] + kids[j + 1:]
+                return [z3.And(rest + [d]) for d in _disjuncts(k)]
+    return [t]
+
+
+def _split(cons: list) -> tuple[list, list]:
+    """(the conjuncts every case shares, the cases): `∧ cons` = base ∧ (c1 ∨ … ∨ cn),
+    split at the conjunct with the most disjuncts."""
+    best, cases = -1, [z3.BoolVal(True)]
+    for i, c in enumerate(cons):
+        ds = _disjuncts(c)
+        if len(ds) > max(1, len(cases)):
+            best, cases = i, ds
+    if best < 0:
+        return list(cons), cases
+    return cons[:best] + cons[best + 1:], cases
+
+
+def _proved(claim: z3.BoolRef) -> bool:
+    """A small side fact, proved by a solver with a small fixed budget."""
+    if z3.is_true(z3.simplify(claim)):
+        return True
+    s = z3.Solver()
+    s.set("rlimit", 100_000)
+    s.add(z3.Not(claim))
+    return s.check() == z3.unsat
+
+
+def _rlimit_count(solver: z3.Solver) -> int:
+    st = solver.statistics()
+    for k in st.keys():
+        if k == "rlimit count":
+            return int(st.get_key_value(k))
+    return 0
 
 
 @dataclass
@@ -78,16 +152,27 @@ class _St:
     storage: dict[str, z3.ExprRef]
     res: SymResult
     role: str = ""
+    tag: str = ""
 
 
 class InstructionQueries:
     """Builds and answers the queries of one instruction in one context."""
 
-    def __init__(self, isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = 20.0):
+    def __init__(self, isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = DEFAULT_TIMEOUT,
+                 budget: int = DEFAULT_BUDGET, use_prepass: bool = True):
         self.isa = isa
         self.insn = insn
         self.ctx = ctx
         self.timeout_ms = max(1, int(timeout * 1000))
+        self.budget = max(1, int(budget))
+        # The dependency argument (prepass.py): when it holds, `ctrl_changed` is false
+        # at every state and `differ` at every pair that differs only in control,
+        # mode or timer bits, so every sensitivity query is decided without a solver.
+        self.independent = prepass.independence(isa, insn) if use_prepass else None
+        self._by_dependency = False  # the query being built used the argument
+        self._solver: z3.Solver | None = None  # one incremental solver for every query
+        self._res_memo: dict[tuple, SymResult] = {}
+        self._free_bits: dict[str, int] | None = None
         self.sym: SymIsa = sym_isa(isa)
         self.ops = self.sym.operand_vars(insn)
         self.dom = self.sym.operand_domain(insn, self.ops)
@@ -115,8 +200,12 @@ class InstructionQueries:
     def state(self, label: str, tag: str, regs=None, phys=None, role: str = "") -> _St:
         regs = regs if regs is not None else self.sym.state_vars(tag)
         storage = {"V": self.V, "P": phys if phys is not None else self.P}
-        res = self.sym.instantiate(self.insn, regs, self.ops, storage)
-        return _St(label, regs, storage, res, role)
+        # Queries share states (the same registers give the same terms): instantiate once.
+        key = (tuple(v.get_id() for v in regs.values()), storage["P"].get_id())
+        res = self._res_memo.get(key)
+        if res is None:
+            res = self._res_memo[key] = self.sym.instantiate(self.insn, regs, self.ops, storage)
+        return _St(label, regs, storage, res, role, tag)
 
     def fresh_phys(self, tag: str):
         return z3.Array("P" + tag, z3.BitVecSort(self.sym.aw), z3.BitVecSort(self.sym.unit))
@@ -189,6 +278,9 @@ class InstructionQueries:
         change between two of the guest's own modes does not count; Theorem 3
         counts every mode change (a hybrid VMM must regain control whenever the
         guest leaves virtual user mode)."""
+        if self.independent is not None:
+            self._by_dependency = True
+            return z3.BoolVal(False)
         md = self.isa.modes
         mbits = self.mode_mask[md.elem]
         parts = [s.res.kind == HALT]
@@ -210,6 +302,9 @@ class InstructionQueries:
         `phys` is never the same result: the relocated result would have
         written the relocated cell."""
         special = self.ctrl if special is None else special
+        if self.independent is not None and self._only_control_apart(a, b):
+            self._by_dependency = True
+            return z3.BoolVal(False)
         ra, rb = a.res, b.res
         outcome = z3.Or(ra.kind != rb.kind, z3.And(ra.trapped, ra.cause != rb.cause))
         smask: dict[str, int] = {}
@@ -233,24 +328,101 @@ class InstructionQueries:
 
     # ---- solving ------------------------------------------------------------
 
+    def _only_control_apart(self, a: _St, b: _St) -> bool:
+        """Whether `a` and `b` share the view and differ at most in control, mode
+        or timer bits (so the dependency argument applies to the pair)."""
+        if not a.storage["V"].eq(b.storage["V"]):
+            return False
+        free = self._free_bits
+        if free is None:
+            free = self._free_bits = prepass.sensitive_bits(self.isa)
+        for e in self.isa.elements:
+            ta, tb = a.regs[e.name], b.regs[e.name]
+            if ta.eq(tb):
+                continue
+            keep = mask(e.width) & ~free.get(e.name, 0)
+            if not keep:
+                continue
+            if e.is_file or not _proved(ta & keep == tb & keep):
+                return False
+        return True
+
     def solve(self, name: str, cons: list, states: list[_St], claim: Callable[[dict], tuple[bool, list[str]]],
               summary: Callable[[dict, list[str]], str]) -> QueryResult:
+        """Decide `∃ … . ∧ cons` (issue 13.2): false by construction (the dependency
+        argument) needs no solver; otherwise the query is split into cases, one per
+        disjunct of its widest disjunction, answered by the instruction's one
+        incremental solver within the budget: sat at the first satisfiable case
+        (its model is the witness), unsat when every case is, unknown otherwise."""
         t0 = time.perf_counter()
-        solver = z3.Solver()
-        solver.set("timeout", self.timeout_ms)
-        solver.add(self.dom)
-        solver.add(cons)
-        r = solver.check()
+        by_dependency, self._by_dependency = self._by_dependency, False
+        if any(_trivially_false(c) for c in cons):
+            why = self.independent.reason if by_dependency and self.independent else ""
+            out = QueryResult(name, UNSAT, seconds=time.perf_counter() - t0, skipped=why, cases=0)
+            self.results[name] = out
+            return out
+        base, cases = _split(cons)
+        solver = self._base_solver()
+        solver.push()
+        solver.add(base)
+        status, model, spent, why = self._cases(solver, cases)
+        solver.pop()
         self.n_solved += 1
-        if r == z3.unsat:
-            out = QueryResult(name, UNSAT, seconds=time.perf_counter() - t0)
-        elif r == z3.sat:
-            w = self._witness(name, solver.model(), states, claim, summary)
-            out = QueryResult(name, SAT, w, time.perf_counter() - t0)
-        else:
-            out = QueryResult(name, UNK, seconds=time.perf_counter() - t0)
+        out = QueryResult(name, status, rlimit=spent, cases=len(cases), unknown_why=why, budget=self.budget)
+        if status == SAT:
+            out.witness = self._witness(name, model, states, claim, summary)
+        out.seconds = time.perf_counter() - t0
         self.results[name] = out
         return out
+
+    def _base_solver(self) -> z3.Solver:
+        """The instruction's solver: its operand domain asserted once, every query
+        pushed and popped on top (the states' terms are shared between queries)."""
+        if self._solver is None:
+            self._solver = z3.Solver()
+            self._solver.set("timeout", self.timeout_ms)
+            self._solver.add(self.dom)
+        return self._solver
+
+    def _cases(self, solver: z3.Solver, cases: list) -> tuple[str, z3.ModelRef | None, int, str]:
+        """(status, model when sat, resource units spent, why unknown). Two rounds:
+        every case with a small share of the budget first, so a cheap sat case is
+        found before an expensive one runs long; then the undecided cases in
+        order, each with whatever budget is left. All of it counted in z3's
+        resource units, so it is the same on any machine."""
+        spent = 0
+        undecided = list(range(len(cases)))
+        why = ""
+        rounds = [max(_MIN_SLICE, self.budget // _FIRST_ROUND_SHARE), self.budget] if len(cases) > 1 \
+            else [self.budget]
+        for limit in rounds:
+            still = []
+            for i in undecided:
+                left = self.budget - spent
+                if left <= 0:
+                    still.append(i)
+                    continue
+                solver.push()
+                solver.add(cases[i])
+                solver.set("rlimit", min(limit, left))
+                r0 = _rlimit_count(solver)
+                r = solver.check()
+                spent += _rlimit_count(solver) - r0
+                if r == z3.sat:
+                    model = solver.model()
+                    solver.pop()
+                    return SAT, model, spent, ""
+                if r != z3.unsat:
+                    reason = solver.reason_unknown()
+                    why = "timeout" if ("timeout" in reason or "cancel" in reason) else "budget"
+                    still.append(i)
+                solver.pop()
+                if why == "timeout":  # the safety net ran out: the rest would too
+                    return UNK, None, spent, why
+            undecided = still
+            if not undecided:
+                return UNSAT, None, spent, ""
+        return UNK, None, spent, why or "budget"
 
     def skip(self, name: str, status: str, why: str) -> QueryResult:
         out = QueryResult(name, status, skipped=why)
@@ -477,10 +649,16 @@ class InstructionQueries:
 # --------------------------------------------------------------------------
 
 
+def unknown_text(q: QueryResult) -> str:
+    if q.unknown_why == "timeout":
+        return f"unknown (the wall-clock safety net ran out on `{q.name}` before the budget)"
+    return f"unknown (budget {q.budget:,} exhausted on `{q.name}`)"
+
+
 def _from(q: QueryResult, yes_on_sat: bool, what: str) -> Answer:
     """The answer that a query alone decides: sat means `yes_on_sat`."""
     if q.status == UNK:
-        return Answer(UNKNOWN, f"{what}: the solver timed out on `{q.name}`", "timeout", None, [q.name], q.seconds)
+        return Answer(UNKNOWN, f"{what}: {unknown_text(q)}", q.unknown_why or "budget", None, [q.name], q.seconds)
     if q.status == SAT:
         val = YES if yes_on_sat else NO
         return Answer(val, q.witness.summary if q.witness else what, "witness", q.witness, [q.name], q.seconds)
@@ -499,7 +677,7 @@ def _any(answers: list[Answer]) -> Answer:
     secs = sum(b.seconds for b in answers)
     unk = [a for a in answers if a.value == UNKNOWN]
     if unk:
-        return Answer(UNKNOWN, unk[0].reason, "timeout", None, qs, secs)
+        return Answer(UNKNOWN, unk[0].reason, unk[0].evidence, None, qs, secs)
     return Answer(NO, "; ".join(dict.fromkeys(a.reason for a in answers)), "proof", None, qs, secs)
 
 
@@ -520,7 +698,8 @@ def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answ
         c["privileged"] = Answer(NO, "it " + (g.witness.summary if g.witness else f"runs in {ctx.name}"),
                                  "witness", g.witness, ["runs_G"], g.seconds)
     elif g.status == UNK or hst.status == UNK:
-        c["privileged"] = Answer(UNKNOWN, "the solver timed out", "timeout", None, ["runs_G", "runs_host"])
+        q = g if g.status == UNK else hst
+        c["privileged"] = Answer(UNKNOWN, unknown_text(q), q.unknown_why or "budget", None, ["runs_G", "runs_host"])
     elif hst.status == SAT:
         c["privileged"] = Answer(
             YES, f"traps or memory-traps at every state of {ctx.name} (unsat: {QUERIES['runs_G']}) "
@@ -546,12 +725,12 @@ def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answ
     return c, v
 
 
-def analyze_instruction(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = 20.0
-                        ) -> tuple[InstructionResult, int]:
+def analyze_instruction(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = DEFAULT_TIMEOUT,
+                        budget: int = DEFAULT_BUDGET) -> tuple[InstructionResult, int]:
     """Every class of `insn` in `ctx`: (result, number of solver calls)."""
     t0 = time.perf_counter()
     fresh_context()  # the same witnesses whatever ran before in this process
-    q = InstructionQueries(isa, insn, ctx, timeout)
+    q = InstructionQueries(isa, insn, ctx, timeout, budget)
     R = q.run_all()
     classes, violates = classify(R, ctx)
     line = insn.span.line if insn.span else None
@@ -560,4 +739,5 @@ def analyze_instruction(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, time
     return res, q.n_solved
 
 
-__all__ = ["QUERIES", "QueryResult", "InstructionQueries", "classify", "analyze_instruction"]
+__all__ = ["QUERIES", "QueryResult", "InstructionQueries", "classify", "analyze_instruction", "DEFAULT_BUDGET",
+           "DEFAULT_TIMEOUT", "unknown_text"]
