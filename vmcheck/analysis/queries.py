@@ -36,20 +36,13 @@ from ..semantics.symbolic import HALT, TRAP, SymIsa, SymResult, fresh_context, s
 from ..spec import ir
 from ..spec.ir import mask
 from . import prepass
+from .budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from . import replay as rp
 from .results import NO, UNKNOWN, YES, Answer, InstructionResult, Witness, WitnessState
 
 SAT, UNSAT, UNK = "sat", "unsat", "unknown"
 _S2 = "s'"
 
-# The solver's limit (issue 13.1): z3 resource units (`rlimit`) per query, not
-# seconds, so that a spec gets the same answers, unknowns included, on any
-# machine at any load. Chosen from bench/profile_queries.py: the most any query
-# of a bundled spec needs is about 1/40 of it (see DEFAULT_BUDGET's commit).
-DEFAULT_BUDGET = 200_000_000
-# The wall-clock safety net per solver call (seconds): generous, so that it ends
-# only a runaway call; an unknown it causes is not cached.
-DEFAULT_TIMEOUT = 300.0
 # The first round of a split query gives each case this share of the budget,
 # so that a cheap satisfiable case is found before an expensive one runs long.
 _FIRST_ROUND_SHARE = 64

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT, check_limits
 from ..analysis.engine import check_isas
 from ..hypervisor.campaign import CLASSIC, HYBRID, Confirmation, confirm_context
 from ..spec.library import programs as bundled_programs
@@ -29,10 +30,14 @@ from .common import SPEC, load
 @click.option("--witnesses/--no-witnesses", default=True, show_default=True,
               help="Replay the theorem engine's witnesses.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
-@click.option("--timeout", type=float, default=20.0, show_default=True, help="Solver seconds per query.")
+@click.option("--budget", type=int, default=DEFAULT_BUDGET, show_default=True, metavar="N",
+              help="Solver resource units (z3 rlimit) per query; a query that exhausts them is 'unknown', "
+                   "the same on any machine at any load.")
+@click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True,
+              help="Wall-clock safety net per solver call, seconds (the budget decides; this stops a runaway call).")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Solver processes (default: the core count).")
 @click.option("--no-cache", is_flag=True, help="Do not reuse cached solver results.")
-def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, fmt, timeout, jobs, no_cache):
+def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, fmt, budget, timeout, jobs, no_cache):
     """Run SPEC's sample programs (or PROGRAMs), the engine's witnesses and random
     programs natively and under the reference VMM, and judge what happens
     against the theorem engine's verdict.
@@ -40,7 +45,8 @@ def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, f
     Exit 0 when what was observed agrees with the engine, 1 when it
     contradicts it, 2 for bad input."""
     isa = load(spec)
-    report = check_isas([isa], context=context, timeout=timeout, jobs=jobs, use_cache=not no_cache)[0]
+    check_limits(budget, timeout)
+    report = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache)[0]
     paths = [Path(p) for p in programs] or bundled_programs(spec) or \
         sorted((Path(isa.source).parent / "programs").glob("*.s"))
     results = [

@@ -113,8 +113,9 @@ class ProofInput:
     confirmations: dict[str, Any] = field(default_factory=dict)  # context -> hypervisor.campaign.Confirmation
     confirm_options: dict[str, Any] = field(default_factory=dict)
     theorems: tuple[str, ...] = ("1",)  # the theorems argued instruction by instruction
-    timeout: float = 20.0
+    timeout: float = 300.0  # the wall-clock safety net per solver call
     brief: bool = False  # verdict, violations and findings only (for CI summaries)
+    budget: int = 200_000_000  # solver resource units per query (analysis.budget)
 
     # ---- source text from the node tree ----------------------------------
 
@@ -470,7 +471,7 @@ class ProofReport:
             ("Spec file", Code(inp.spec_path)),
             ("Spec SHA-256", Code(inp.sha256)),
             ("vmcheck", Code(__version__)),
-            ("Solver", [Code(_z3_version()), f", {inp.timeout:g} s per query"]),
+            ("Solver", [Code(_z3_version()), f", budget {inp.budget:,} resource units per query"]),
             ("Guest contexts", _join([Code(c.name) for c in rep.contexts], ", ")),
             ("Argued", _join([THEOREM_TITLES[t] for t in inp.theorems], ", ")),
             ("Confirmation", self._confirm_meta()),
@@ -775,7 +776,7 @@ class ProofReport:
         if undecided:
             affects = any(c.theorems[t].unknown for t in THEOREMS)
             sec.blocks.append(Callout("unknown", [Para(
-                ["The solver timed out (", f"{inp.timeout:g}", " s per query) on some classes: "]
+                ["The solver exhausted its budget (", f"{inp.budget:,}", " resource units per query) on some classes: "]
                 + _join(undecided, "; ")
                 + [". They are reported as undecided, never guessed"]
                 + ([", and the theorems marked undecided above depend on them."] if affects else
@@ -1180,7 +1181,8 @@ def format_of(path: str) -> str | None:
     return FORMATS.get(Path(path).suffix.lower())
 
 
-def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str] = ("1",), timeout: float = 20.0,
+def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str] = ("1",), timeout: float = 300.0,
+               budget: int = 200_000_000,
                jobs: int | None = None, use_cache: bool = True, confirm: bool = False, vmm: str = "classic",
                fuzz: int = 0, seed: int = 0, max_steps: int = 10_000, brief: bool = False,
                report: Report | None = None) -> ProofInput:
@@ -1195,7 +1197,8 @@ def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str]
     nodes = read_nodes(path)
     isa = build_isa(nodes, str(path))
     if report is None:
-        report = check_isas([isa], context=context, timeout=timeout, jobs=jobs, use_cache=use_cache)[0]
+        report = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=jobs,
+                            use_cache=use_cache)[0]
     confirmations: dict[str, Any] = {}
     options: dict[str, Any] = {}
     if confirm:
@@ -1209,7 +1212,7 @@ def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str]
                                                     max_steps=max_steps)
     order = [t for t in THEOREMS if t in set(theorems)] or ["1"]
     return ProofInput(isa, report, shown_path(path), spec_sha256(path), nodes, confirmations, options,
-                      tuple(order), timeout, brief)
+                      tuple(order), timeout, brief, budget)
 
 
 def shown_path(path: Path) -> str:
