@@ -397,17 +397,21 @@ class InstructionQueries:
                     continue
                 solver.push()
                 solver.add(cases[i])
-                solver.set("rlimit", min(limit, left))
+                given = min(limit, left)
+                solver.set("rlimit", given)
                 r0 = _rlimit_count(solver)
                 r = solver.check()
-                spent += _rlimit_count(solver) - r0
+                used = _rlimit_count(solver) - r0
+                spent += used
                 if r == z3.sat:
                     model = solver.model()
                     solver.pop()
                     return SAT, model, spent, ""
                 if r != z3.unsat:
+                    # z3 names an exhausted rlimit "canceled" in incremental mode: the count decides
                     reason = solver.reason_unknown()
-                    why = "timeout" if ("timeout" in reason or "cancel" in reason) else "budget"
+                    why = "budget" if used >= given or not ("timeout" in reason or "cancel" in reason) \
+                        else "timeout"
                     still.append(i)
                 solver.pop()
                 if why == "timeout":  # the safety net ran out: the rest would too
