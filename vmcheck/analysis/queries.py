@@ -46,6 +46,11 @@ _S2 = "s'"
 # The first round of a split query gives each case this share of the budget,
 # so that a cheap satisfiable case is found before an expensive one runs long.
 _FIRST_ROUND_SHARE = 64
+# A query is first tried whole with this share of the budget.
+_WHOLE_SHARE = 100
+# How queries are solved: "incremental" (one solver per instruction, push/pop),
+# "fresh" (a new solver per case), "mono" (no splitting, a new solver per query).
+_STRATEGY = "incremental"
 _MIN_SLICE = 200_000
 
 # name -> the existence question (a proof is its unsat answer)
@@ -92,17 +97,23 @@ def _trivially_false(t: z3.ExprRef) -> bool:
 
 
 def _disjuncts(t: z3.ExprRef) -> list[z3.ExprRef]:
-    """`t` as a disjunction of cases: an Or's disjuncts, and an And over an Or
-    distributed over it (only the first such Or, so the count stays linear)."""
+    """`t` as a disjunction of cases: an Or's disjuncts, and an And over Ors
+    distributed over its widest Or (only that one, so the count stays linear)."""
     if z3.is_or(t):
         return [d for c in t.children() if not _trivially_false(c) for d in _disjuncts(c)]
     if z3.is_and(t):
         kids = t.children()
-        for j, k in enumerate(kids):
-            if z3.is_or(k):
-                rest = kids[:j] + kids[j + 1:]
-                return [z3.And(rest + [d]) for d in _disjuncts(k)]
+        ors = [(_or_width(k), j) for j, k in enumerate(kids) if z3.is_or(k)]
+        if ors:
+            j = max(ors, key=lambda wj: (wj[0], -wj[1]))[1]  # the widest Or, the first of equals
+            rest = kids[:j] + kids[j + 1:]
+            return [z3.And(rest + [d]) for d in _disjuncts(kids[j])]
     return [t]
+
+
+def _or_width(t: z3.ExprRef) -> int:
+    """How many disjuncts a nest of Ors has (Ors only, not distributed Ands)."""
+    return sum(_or_width(c) for c in t.children()) if z3.is_or(t) else 1
 
 
 def _split(cons: list) -> tuple[list, list]:
@@ -126,6 +137,15 @@ def _proved(claim: z3.BoolRef) -> bool:
     s.set("rlimit", 100_000)
     s.add(z3.Not(claim))
     return s.check() == z3.unsat
+
+
+def _why_unknown(solver: z3.Solver, used: int, given: int) -> str:
+    """"budget" when the resource count ran out (z3 may call that "canceled"),
+    "timeout" when the wall-clock safety net did."""
+    reason = solver.reason_unknown()
+    if used >= given or not ("timeout" in reason or "cancel" in reason):
+        return "budget"
+    return "timeout"
 
 
 def _rlimit_count(solver: z3.Solver) -> int:
@@ -349,17 +369,14 @@ class InstructionQueries:
         (its model is the witness), unsat when every case is, unknown otherwise."""
         t0 = time.perf_counter()
         by_dependency, self._by_dependency = self._by_dependency, False
-        if any(_trivially_false(c) for c in cons):
+        # (only the dependency argument makes a formula false by construction)
+        if any(z3.is_false(c) for c in cons) or (by_dependency and any(_trivially_false(c) for c in cons)):
             why = self.independent.reason if by_dependency and self.independent else ""
             out = QueryResult(name, UNSAT, seconds=time.perf_counter() - t0, skipped=why, cases=0)
             self.results[name] = out
             return out
-        base, cases = _split(cons)
-        solver = self._base_solver()
-        solver.push()
-        solver.add(base)
-        status, model, spent, why = self._cases(solver, cases)
-        solver.pop()
+        base, cases = _split(cons) if _STRATEGY != "mono" else (list(cons), [z3.BoolVal(True)])
+        status, model, spent, why = self._cases(cons, base, cases)
         self.n_solved += 1
         out = QueryResult(name, status, rlimit=spent, cases=len(cases), unknown_why=why, budget=self.budget)
         if status == SAT:
@@ -377,25 +394,69 @@ class InstructionQueries:
             self._solver.add(self.dom)
         return self._solver
 
-    def _cases(self, solver: z3.Solver, cases: list) -> tuple[str, z3.ModelRef | None, int, str]:
+    def _cases(self, cons: list, base: list, cases: list) -> tuple[str, z3.ModelRef | None, int, str]:
         """(status, model when sat, resource units spent, why unknown). Two rounds:
         every case with a small share of the budget first, so a cheap sat case is
         found before an expensive one runs long; then the undecided cases in
         order, each with whatever budget is left. All of it counted in z3's
         resource units, so it is the same on any machine."""
         spent = 0
+        if len(cases) > 1 and _STRATEGY == "incremental":
+            # Most queries are cheap whole: one fresh solver (z3's non-incremental
+            # preprocessing) with a share of the budget; only a query that
+            # exhausts it is split.
+            whole = max(_MIN_SLICE, self.budget // _WHOLE_SHARE)
+            r, model, spent, why = self._check_fresh(cons, min(whole, self.budget))
+            if r != UNK or why == "timeout" or spent >= self.budget:
+                return r, model, spent, why
+        incremental = _STRATEGY == "incremental"
+        if incremental:
+            solver = self._base_solver()
+            solver.push()
+            solver.add(base)
+        try:
+            r, model, more, why = self._rounds(base, cases, solver if incremental else None, self.budget - spent)
+            return r, model, spent + more, why
+        finally:
+            if incremental:
+                solver.pop()
+
+    def _check_fresh(self, cons: list, limit: int) -> tuple[str, z3.ModelRef | None, int, str]:
+        solver = z3.Solver()
+        solver.set("timeout", self.timeout_ms)
+        solver.add(self.dom)
+        solver.add(cons)
+        solver.set("rlimit", limit)
+        r0 = _rlimit_count(solver)
+        r = solver.check()
+        used = _rlimit_count(solver) - r0
+        if r == z3.sat:
+            return SAT, solver.model(), used, ""
+        if r == z3.unsat:
+            return UNSAT, None, used, ""
+        return UNK, None, used, _why_unknown(solver, used, limit)
+
+    def _rounds(self, base: list, cases: list, solver: z3.Solver | None, budget: int):
+        incremental = solver is not None
+        spent = 0
         undecided = list(range(len(cases)))
         why = ""
-        rounds = [max(_MIN_SLICE, self.budget // _FIRST_ROUND_SHARE), self.budget] if len(cases) > 1 \
-            else [self.budget]
+        rounds = [max(_MIN_SLICE, budget // _FIRST_ROUND_SHARE), budget] if len(cases) > 1 \
+            else [budget]
         for limit in rounds:
             still = []
             for i in undecided:
-                left = self.budget - spent
+                left = budget - spent
                 if left <= 0:
                     still.append(i)
                     continue
-                solver.push()
+                if incremental:
+                    solver.push()
+                else:
+                    solver = z3.Solver()
+                    solver.set("timeout", self.timeout_ms)
+                    solver.add(self.dom)
+                    solver.add(base)
                 solver.add(cases[i])
                 given = min(limit, left)
                 solver.set("rlimit", given)
@@ -405,15 +466,15 @@ class InstructionQueries:
                 spent += used
                 if r == z3.sat:
                     model = solver.model()
-                    solver.pop()
+                    if incremental:
+                        solver.pop()
                     return SAT, model, spent, ""
                 if r != z3.unsat:
                     # z3 names an exhausted rlimit "canceled" in incremental mode: the count decides
-                    reason = solver.reason_unknown()
-                    why = "budget" if used >= given or not ("timeout" in reason or "cancel" in reason) \
-                        else "timeout"
+                    why = _why_unknown(solver, used, given)
                     still.append(i)
-                solver.pop()
+                if incremental:
+                    solver.pop()
                 if why == "timeout":  # the safety net ran out: the rest would too
                     return UNK, None, spent, why
             undecided = still
