@@ -111,6 +111,30 @@ def _disjuncts(t: z3.ExprRef) -> list[z3.ExprRef]:
     return [t]
 
 
+def _index_diseqs(t: z3.ExprRef) -> z3.ExprRef:
+    """`t` with every array disequality `A != B` that occurs positively under
+    And/Or replaced by `A[k] != B[k]` for a fresh index `k`: the same
+    satisfiability (arrays differ iff they differ at some index, and `k` is
+    existential like every constant of a query), but no extensionality for the
+    solver to reason about. Write logs and register files compared whole were
+    the hardest cases of x86-64's far call."""
+    if z3.is_and(t) or z3.is_or(t):
+        kids = t.children()
+        new = [_index_diseqs(c) for c in kids]
+        if all(n.eq(c) for n, c in zip(new, kids)):
+            return t
+        return z3.And(new) if z3.is_and(t) else z3.Or(new)
+    pair = None
+    if z3.is_not(t) and z3.is_eq(t.arg(0)):
+        pair = t.arg(0).children()
+    elif z3.is_distinct(t) and t.num_args() == 2:
+        pair = t.children()
+    if pair is not None and z3.is_array(pair[0]):
+        k = z3.FreshConst(pair[0].domain(), "k")
+        return z3.Select(pair[0], k) != z3.Select(pair[1], k)
+    return t
+
+
 def _or_width(t: z3.ExprRef) -> int:
     """How many disjuncts a nest of Ors has (Ors only, not distributed Ands)."""
     return sum(_or_width(c) for c in t.children()) if z3.is_or(t) else 1
