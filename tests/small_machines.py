@@ -53,6 +53,6 @@ instructions:
   setm:
     operands: [rs: reg]
     semantics: |
-      require m == supervisor else PRIV
+      require m == supervisor && r[rs][1:0] != 3 else PRIV
       m = r[rs][1:0]
 """

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..semantics.symbolic import unprotected
 from ..spec import ir
 from ..spec.ir import mask
 
@@ -91,8 +92,7 @@ class _Walker:
     def __init__(self, isa: ir.Isa):
         self.isa = isa
         self.bits = sensitive_bits(isa)
-        tr = isa.storage.translation
-        self.protected = bool(isa.traps.memory_cause) or not isinstance(tr, ir.NoTranslation)
+        self.protected = not unprotected(isa)
 
     # ---- statements ------------------------------------------------------
 
