@@ -68,7 +68,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--json", dest="json_out", default=None)
-    ap.add_argument("--strategy", choices=["incremental", "fresh", "mono"], default="incremental",
+    ap.add_argument("--strategy", choices=["whole+fresh", "whole+incremental", "mono"], default="whole+fresh",
                     help="how queries are solved (analysis.queries._STRATEGY): for comparing them")
     ap.add_argument("--no-prepass", action="store_true", help="solve what the dependency pre-pass would decide")
     ap.add_argument("--only", action="append", default=None, metavar="INSN", help="only these instructions")

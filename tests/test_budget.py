@@ -16,7 +16,7 @@ from vmcheck.spec.load import load_spec
 
 from test_analysis import PG_TOY
 
-TINY = 2_000  # enough for the simplest queries of pg-toy, not for all
+TINY = 1_000  # enough for the simplest queries of pg-toy, not for all
 
 
 def _unknowns(res):

@@ -46,12 +46,14 @@ _S2 = "s'"
 
 # The first round of a split query gives each case this share of the budget,
 # so that a cheap satisfiable case is found before an expensive one runs long.
-_FIRST_ROUND_SHARE = 64
+_FIRST_ROUND_SHARE = 200
 # A query is first tried whole with this share of the budget.
 _WHOLE_SHARE = 100
-# How queries are solved: "incremental" (one solver per instruction, push/pop),
-# "fresh" (a new solver per case), "mono" (no splitting, a new solver per query).
-_STRATEGY = "incremental"
+# How queries are solved (bench/profile_queries.py --strategy compares them):
+# "whole+fresh": whole first, then split, a new solver per case (z3's
+# non-incremental preprocessing, which the hard cases need); "whole+incremental":
+# the split on the instruction's one solver with push/pop; "mono": whole only.
+_STRATEGY = "whole+fresh"
 _MIN_SLICE = 200_000
 
 # name -> the existence question (a proof is its unsat answer)
@@ -404,6 +406,7 @@ class InstructionQueries:
             out = QueryResult(name, UNSAT, seconds=time.perf_counter() - t0, skipped=why, cases=0)
             self.results[name] = out
             return out
+        cons = [_index_diseqs(c) for c in cons]
         base, cases = _split(cons) if _STRATEGY != "mono" else (list(cons), [z3.BoolVal(True)])
         status, model, spent, why = self._cases(cons, base, cases)
         self.n_solved += 1
@@ -431,7 +434,7 @@ class InstructionQueries:
         order, each with whatever budget is left. All of it counted in z3's
         resource units, so it is the same on any machine."""
         spent = 0
-        if len(cases) > 1 and _STRATEGY == "incremental":
+        if len(cases) > 1 and _STRATEGY.startswith("whole"):
             # Most queries are cheap whole: one fresh solver (z3's non-incremental
             # preprocessing) with a share of the budget; only a query that
             # exhausts it is split.
@@ -439,7 +442,7 @@ class InstructionQueries:
             r, model, spent, why = self._check_fresh(cons, min(whole, self.budget))
             if r != UNK or why == "timeout" or spent >= self.budget:
                 return r, model, spent, why
-        incremental = _STRATEGY == "incremental"
+        incremental = _STRATEGY.endswith("incremental")
         if incremental:
             solver = self._base_solver()
             solver.push()
