@@ -8,13 +8,12 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
+from test_analysis import PG_TOY
 
 from vmcheck.analysis import UNKNOWN, check_isa
 from vmcheck.analysis.queries import analyze_instruction
 from vmcheck.cli import main
 from vmcheck.spec.load import load_spec
-
-from test_analysis import PG_TOY
 
 TINY = 1_000  # enough for the simplest queries of pg-toy, not for all
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from test_analysis import ARM, MIPS, PG_EXTRA, PG_TOY, RISCV, X86
 
-from vmcheck.analysis import NO, YES
-from vmcheck.analysis import prepass
+from vmcheck.analysis import NO, YES, prepass
 from vmcheck.analysis.queries import InstructionQueries, classify
 from vmcheck.cli import main
 from vmcheck.semantics.symbolic import fresh_context
 from vmcheck.spec.load import load_spec
-
-from test_analysis import ARM, MIPS, PG_EXTRA, PG_TOY, RISCV, X86
 
 # Two modes, a control bit, a timer, relocation through control registers, and
 # a trap delivery that differs by mode (it saves the pc in a user-only cell).

@@ -37,8 +37,8 @@ from ..semantics.symbolic import HALT, TRAP, SymIsa, SymResult, fresh_context, s
 from ..spec import ir
 from ..spec.ir import mask
 from . import prepass
-from .budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from . import replay as rp
+from .budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from .results import NO, UNKNOWN, YES, Answer, InstructionResult, Witness, WitnessState
 
 SAT, UNSAT, UNK = "sat", "unsat", "unknown"
@@ -180,11 +180,9 @@ def _why_unknown(solver: z3.Solver, used: int, given: int) -> str:
 
 
 def _rlimit_count(solver: z3.Solver) -> int:
+    """z3's resource count so far (it counts for the whole context: take differences)."""
     st = solver.statistics()
-    for k in st.keys():
-        if k == "rlimit count":
-            return int(st.get_key_value(k))
-    return 0
+    return int(st.get_key_value("rlimit count")) if "rlimit count" in st.keys() else 0  # noqa: SIM118
 
 
 @dataclass
