@@ -22,6 +22,20 @@ logs) differ.
 
 QUERIES below names each query and its formula; an unsat answer is the proof
 of the negation.
+
+How a query is decided (`solve`, issue 13): every query built with `differ`
+or `ctrl_changed` is false by construction when the dependency argument of
+`prepass.py` holds (no solver; the argument is the answer's reason). Otherwise
+the query is tried whole by a fresh solver with 1/100 of its *budget* (z3
+resource units, `budget.py`: the same answer on any machine at any load), and
+when that is not enough it is split at its widest disjunction (the "results
+differ" one: one case per element and outcome), each case solved on its own,
+first all with a small share of the budget (a cheap sat case is found before
+an expensive one runs long), then the undecided ones with what is left. Array
+disequalities (write logs, register files) are read at a fresh index, which
+spares the solver extensionality. Sat at the first satisfiable case (its
+model is the witness, replayed), unsat when every case is, unknown when the
+budget runs out.
 """
 from __future__ import annotations
 
