@@ -33,12 +33,12 @@ CONTEXT = "usr"
 DP_S = ["ands", "eors", "subs", "rsbs", "adds", "adcs", "sbcs", "rscs", "orrs", "movs", "bics", "mvns"]
 UNPRIVILEGED_ACCESS = {"ldrt", "strt", "ldrbt", "strbt", "ldrht", "strht"}
 USER_REGISTER_FORMS = {"ldm_usr", "ldm_eret", "stm_usr"}
-# LITERATURE.md, ARMv7-A row: the sensitive unprivileged instructions
+# docs/literature.md, ARMv7-A row: the sensitive unprivileged instructions
 LITERATURE = ({"cps", "mrs_cpsr", "msr_cpsr", "srsdb", "rfeia"} | USER_REGISTER_FORMS
               | set(DP_S) | {f"{n}_imm" for n in DP_S} | UNPRIVILEGED_ACCESS)
 # WFI, which the row says hypervisors treat as sensitive too: executable in
 # User mode, and with no interrupt modelled it stops the machine without a
-# trap, which MODEL.md §2.5 counts as control (README).
+# trap, which docs/model.md §2.5 counts as control (README).
 WAITS = {"wfi"}
 
 

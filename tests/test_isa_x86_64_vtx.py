@@ -67,7 +67,7 @@ GATES = {"int", "syscall", "call_far"}
 
 @pytest.mark.slow
 def test_theorem3_fails_on_the_gates_out_of_ring3(t1):
-    """MODEL.md §2.5: for Theorem 3 every change out of the least privileged
+    """docs/model.md §2.5: for Theorem 3 every change out of the least privileged
     virtual mode counts, so the guest's own gates into ring 0 violate it."""
     ctx = _context(t1[1], "vtx")
     assert ctx["theorems"]["3"]["holds"] is False

@@ -1,7 +1,7 @@
 """Machines built to break the engine's rules (issue: sound verdicts).
 
 Each is a small spec, decided with the cache off, whose right verdict follows
-from MODEL.md §2.3–§2.5; before these rules were fixed the engine said
+from docs/model.md §2.3–§2.5; before these rules were fixed the engine said
 "holds" for each of them.
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_gate_under_ring_compression_is_control_sensitive(tmp_path):
 
 
 def test_own_mode_change_under_identity_map_is_not_control(tmp_path):
-    """MODEL.md §2.5's exception stays for modes mapped to themselves: a return
+    """docs/model.md §2.5's exception stays for modes mapped to themselves: a return
     from supervisor to user under the identity map is the guest's own."""
     ret = """
   ret:

@@ -1,6 +1,6 @@
 """The theorem engine: Popek & Goldberg's classes, Theorems 1–3 and the exact
 trap-and-emulate condition, decided per guest context by SMT existence
-queries over the symbolic semantics (MODEL.md §2.5–§2.7).
+queries over the symbolic semantics (docs/model.md §2.5–§2.7).
 
 `check_isa(isa)` / `check_isas([...])` return `Report`s: plain dataclasses
 with a `to_json()`, from which reports and the CLI render and

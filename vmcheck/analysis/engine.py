@@ -247,7 +247,7 @@ def check_isas(
 
 
 def _raise_on_invariant_breaks(isa: ir.Isa, rs: list[InstructionResult]) -> None:
-    """MODEL.md §2.3: an invariant that an instruction (or the trap delivery after
+    """docs/model.md §2.3: an invariant that an instruction (or the trap delivery after
     it) breaks is a wrong claim in the spec, so nothing decided on it can be
     trusted: an error at the instruction, with the state that breaks it."""
     seen: set[str] = set()

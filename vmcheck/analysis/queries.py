@@ -1,4 +1,4 @@
-"""The existence queries of MODEL.md §2.5–§2.6, for one instruction in one context.
+"""The existence queries of docs/model.md §2.5–§2.6, for one instruction in one context.
 
 Operands are free z3 constants constrained to their domain (a register
 operand is below its file's count) and are *shared* by every state of a
@@ -236,7 +236,7 @@ class InstructionQueries:
         self.timer = isa.role_elements("timer")
         md = isa.modes
         self.mode_mask = {md.elem: mask(md.width) << md.lo}
-        # MODEL.md §2.5: a mode change is the guest's own (no resource of the
+        # docs/model.md §2.5: a mode change is the guest's own (no resource of the
         # VMM changes hands) only between modes the context maps to themselves
         # and to which no other virtual mode maps (ARMv8 {EL1: EL1, EL0: EL0}).
         # Under any other map a state's mode cannot be read both as the virtual
@@ -329,7 +329,7 @@ class InstructionQueries:
         return a & m == b & m
 
     def ctrl_changed(self, s: _St, own_modes: bool = True) -> z3.BoolRef:
-        """Control changed at `s` (MODEL.md §2.5): a control element changed, or the
+        """Control changed at `s` (docs/model.md §2.5): a control element changed, or the
         machine stopped (the processor is the VMM's). With `own_modes`, a mode
         change between two of the guest's own modes does not count; Theorem 3
         counts every mode change (a hybrid VMM must regain control whenever the
@@ -724,7 +724,7 @@ class InstructionQueries:
         return R
 
     def _invariants(self) -> None:
-        """MODEL.md §2.3: invariants are claims, checked to be inductive: from a
+        """docs/model.md §2.3: invariants are claims, checked to be inductive: from a
         state that satisfies them, the instance's result (or, when it traps, the
         state the trap delivery makes) satisfies them too."""
         if not self.isa.invariants:

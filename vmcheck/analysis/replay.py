@@ -1,6 +1,6 @@
 """Witness replay: a solver's model run on the concrete semantics.
 
-Every witness is replayed before it is shown (MODEL.md §2.7): the model's
+Every witness is replayed before it is shown (docs/model.md §2.7): the model's
 pre-state becomes a concrete `State`, the model's view (`V`, the fault
 function `F`) and physical storage (`P`) are served by a `ModelPort`, and
 the instance runs through the compiled concrete executor. The concrete
@@ -74,7 +74,7 @@ class ModelPort:
         self.unit = isa.storage.unit
         self.little = isa.storage.endian == "little"
         self.memory_cause = isa.traps.memory_cause
-        self.unprotected = sym.unprotected  # the view is physical storage (MODEL.md §2.4)
+        self.unprotected = sym.unprotected  # the view is physical storage (docs/model.md §2.4)
 
     def _token(self, priv: str | None) -> int:
         if priv is None:
@@ -252,7 +252,7 @@ def changed(isa: ir.Isa, r: Replayed, masks: list[tuple[ir.Element, int]]) -> li
 
 
 def control_changes(isa: ir.Isa, r: Replayed, masks: list[tuple[ir.Element, int]]) -> list[str]:
-    """How the instance took control from the VMM when it ran (MODEL.md §2.5):
+    """How the instance took control from the VMM when it ran (docs/model.md §2.5):
     the control elements it changed, and stopping the machine."""
     ch = changed(isa, r, masks)
     out = [f"changes {', '.join(ch)}"] if ch else []
@@ -269,7 +269,7 @@ def all_changed(isa: ir.Isa, r: Replayed) -> list[str]:
 
 def differences(isa: ir.Isa, a: Replayed, b: Replayed, special: list[tuple[ir.Element, int]],
                 phys_separate: bool = False) -> list[str]:
-    """What differs between two results (MODEL.md §2.5): the outcomes; else the
+    """What differs between two results (docs/model.md §2.5): the outcomes; else the
     state outside the `special` bits; which `special` elements changed and to
     what; what they wrote. With `phys_separate` (each state has physical
     storage of its own) any write to phys is a difference."""

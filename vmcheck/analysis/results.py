@@ -15,7 +15,7 @@ from typing import Any
 YES, NO, UNKNOWN = "yes", "no", "unknown"
 
 # Per-instruction classes in a guest context, in the order they are shown
-# (MODEL.md §2.5, §2.6): what the theorems are decided from.
+# (docs/model.md §2.5, §2.6): what the theorems are decided from.
 CONTEXT_CLASSES = (
     "illegal",
     "privileged",
@@ -35,7 +35,7 @@ PG_CLASSES = (
     "pg_location_sensitive",
     "pg_sensitive",
 )
-# Every class an instruction result carries ("breaks_invariants": MODEL.md §2.3).
+# Every class an instruction result carries ("breaks_invariants": docs/model.md §2.3).
 CLASSES = CONTEXT_CLASSES + PG_CLASSES + ("breaks_invariants",)
 
 THEOREMS = ("1", "2", "3", "exact")

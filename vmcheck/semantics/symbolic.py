@@ -9,7 +9,7 @@ Callers make copies of the pre-state (the two states of a pair) with
 `SymIsa.instantiate`, which substitutes their own terms for the canonical
 constants. Results are memoized per (ISA, instruction, memory model).
 
-Two memory models (MODEL.md §2.4):
+Two memory models (docs/model.md §2.4):
 
 * ``ARRAYS``, the spec's own translation over an array `E` of physical
   storage (`storage.addr_width`-bit indices, `unit`-bit values), exactly as
@@ -238,7 +238,7 @@ class SymIsa:
         )
         # Without a memory cause (no translation, no address errors) nothing memory-traps.
         self.memcode = isa.traps.cause(isa.traps.memory_cause).code if isa.traps.memory_cause else None
-        # MODEL.md §2.4: with neither a translation nor a memory cause there is no
+        # docs/model.md §2.4: with neither a translation nor a memory cause there is no
         # memory protection, so the view *is* physical storage: every access is
         # read as a phys[...] access (an unprotected store reaches the VMM's own
         # storage: location sensitive), never as a view that cannot fault.
