@@ -542,7 +542,7 @@ class ProofReport:
                 text += [" The exact condition is undecided."]
         else:
             kind, title = "unknown", ["Theorem 1 is undecided for ", Code(rep.isa)]
-            text = ["The solver timed out on a query the verdict depends on; no context is proved to satisfy it."]
+            text = ["The solver exhausted its budget on a query the verdict depends on; no context is proved to satisfy it."]
         blocks.append(Callout(kind, [Para(text)], title))
 
         header: list[Text] = ["theorem", "ISA"] + [[Code(c.name)] for c in rep.contexts]
@@ -831,7 +831,7 @@ class ProofReport:
                 why = [f"{len(tr.violations)} {word} instruction(s) run in ", Code(c.name), " without trapping: "] \
                     + _join([Ref(_anchor("w", c.name, n), Code(n)) for n in tr.violations], ", ")
             elif tr.unknown:
-                why = ["undecided: the solver timed out on "] + _join([Code(n) for n in tr.unknown], ", ")
+                why = ["undecided: the solver exhausted its budget on "] + _join([Code(n) for n in tr.unknown], ", ")
             rows.append(Row([THEOREM_TITLES[t], _holds_badge(tr.holds), why],
                             "" if tr.holds else ("fail" if tr.holds is False else "unknown")))
         sec.blocks.append(Table(["theorem", "verdict", "why"], rows, cls="compact"))
