@@ -3,7 +3,7 @@ and the exact condition per guest context, print the verdict.
 
 Exit code (decided from the reports in `results.combined_exit_code`): 0 the
 asked theorem holds for every spec, 1 it fails for one, 2 a bad spec or
-call, 3 undecided (a solver timeout the verdict depends on).
+call, 3 undecided (an exhausted solver budget the verdict depends on).
 """
 from __future__ import annotations
 

@@ -798,7 +798,7 @@ class ProofReport:
         b.append(Para(["Each class is an existence question over operands and states, put to an SMT solver (z3) over "
                        "the instruction's semantics. ", Strong("sat"), " yields a ", Em("witness"), ": operand values "
                        "and concrete states, replayed on the concrete semantics before it is recorded; ", Strong("unsat"),
-                       " is a proof that no such instance and states exist; a solver timeout is reported as ",
+                       " is a proof that no such instance and states exist; a query that exhausts the solver budget is reported as ",
                        Em("undecided"), ", never guessed. The queries, by name:"]))
         b.append(Table(["query", "the existence question (unsat proves its negation)"],
                        [Row([Code(q), text]) for q, text in QUERIES.items()], cls="compact"))
