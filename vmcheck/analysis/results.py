@@ -89,7 +89,7 @@ class Answer:
 
     value: str  # YES, NO or UNKNOWN
     reason: str  # one line: why, with operand values for a witness
-    evidence: str  # "witness", "proof" or "timeout"
+    evidence: str  # "witness", "proof", "budget" (unknown: the budget ran out) or "timeout" (the safety net)
     witness: Witness | None = None
     queries: list[str] = field(default_factory=list)  # the queries that decided it
     seconds: float = 0.0
