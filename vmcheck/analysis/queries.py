@@ -26,12 +26,12 @@ of the negation.
 How a query is decided (`solve`, issue 13): every query built with `differ`
 or `ctrl_changed` is false by construction when the dependency argument of
 `prepass.py` holds (no solver; the argument is the answer's reason). Otherwise
-the query is tried whole by a fresh solver with 1/100 of its *budget* (z3
-resource units, `budget.py`: the same answer on any machine at any load), and
-when that is not enough it is split at its widest disjunction (the "results
-differ" one: one case per element and outcome), each case solved on its own,
-first all with a small share of the budget (a cheap sat case is found before
-an expensive one runs long), then the undecided ones with what is left. Array
+the query is tried whole by a fresh solver with a small part of its *budget*
+(z3 resource units, `budget.py`: the same answer on any machine at any load),
+and when that is not enough it is split at its widest disjunction (the
+"results differ" one: one case per element and outcome), each case solved on
+its own, first all with a small slice (a cheap sat case is found before an
+expensive one runs long), then the undecided ones with what is left. Array
 disequalities (write logs, register files) are read at a fresh index, which
 spares the solver extensionality. Sat at the first satisfiable case (its
 model is the witness, replayed), unsat when every case is, unknown when the
@@ -58,17 +58,18 @@ from .results import NO, UNKNOWN, YES, Answer, InstructionResult, Witness, Witne
 SAT, UNSAT, UNK = "sat", "unsat", "unknown"
 _S2 = "s'"
 
-# The first round of a split query gives each case this share of the budget,
-# so that a cheap satisfiable case is found before an expensive one runs long.
-_FIRST_ROUND_SHARE = 200
-# A query is first tried whole with this share of the budget.
-_WHOLE_SHARE = 100
+# Resource units (capped by what is left of the budget) for trying a query
+# whole, and for each case in the first round of a split query (so that a cheap
+# satisfiable case is found before an expensive one runs long). Fixed, not a
+# share of the budget: a larger budget only decides later where to stop, so an
+# answer found under one budget is found the same way under any larger one.
+_WHOLE_SLICE = 2_000_000
+_CASE_SLICE = 1_000_000
 # How queries are solved (bench/profile_queries.py --strategy compares them):
 # "whole+fresh": whole first, then split, a new solver per case (z3's
 # non-incremental preprocessing, which the hard cases need); "whole+incremental":
 # the split on the instruction's one solver with push/pop; "mono": whole only.
 _STRATEGY = "whole+fresh"
-_MIN_SLICE = 200_000
 
 # name -> the existence question (a proof is its unsat answer)
 QUERIES = {
@@ -450,7 +451,7 @@ class InstructionQueries:
             # Most queries are cheap whole: one fresh solver (z3's non-incremental
             # preprocessing) with a share of the budget; only a query that
             # exhausts it is split.
-            whole = max(_MIN_SLICE, self.budget // _WHOLE_SHARE)
+            whole = _WHOLE_SLICE
             r, model, spent, why = self._check_fresh(cons, min(whole, self.budget))
             if r != UNK or why == "timeout" or spent >= self.budget:
                 return r, model, spent, why
@@ -486,7 +487,7 @@ class InstructionQueries:
         spent = 0
         undecided = list(range(len(cases)))
         why = ""
-        rounds = [max(_MIN_SLICE, budget // _FIRST_ROUND_SHARE), budget] if len(cases) > 1 \
+        rounds = [_CASE_SLICE, budget] if len(cases) > 1 \
             else [budget]
         for limit in rounds:
             still = []
