@@ -4,13 +4,15 @@ show them without importing the engine.
 The limit that decides is a *budget*: z3 resource units (`rlimit`) per query,
 not seconds, so a spec gets the same answers, unknowns included, on any
 machine at any load. The budget was chosen from `bench/profile_queries.py`:
-well above what the most expensive query of every bundled spec spends. A
+the most expensive queries of the bundled specs spend 106 million units
+(armv7-a `stm_usr` location pair, x86-64-vtx far call exact condition, both
+unsat), so 300 million leaves a margin of almost three. A
 wall-clock *safety net* per solver call remains, generous, only to stop a
 runaway call; an unknown it causes is never cached.
 """
 from __future__ import annotations
 
-DEFAULT_BUDGET = 200_000_000
+DEFAULT_BUDGET = 300_000_000
 DEFAULT_TIMEOUT = 300.0
 
 

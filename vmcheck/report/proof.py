@@ -123,7 +123,7 @@ class ProofInput:
     theorems: tuple[str, ...] = ("1",)  # the theorems argued instruction by instruction
     timeout: float = 300.0  # the wall-clock safety net per solver call
     brief: bool = False  # verdict, violations and findings only (for CI summaries)
-    budget: int = 200_000_000  # solver resource units per query (analysis.budget)
+    budget: int = 300_000_000  # solver resource units per query (analysis.budget)
 
     # ---- source text from the node tree ----------------------------------
 
@@ -1299,7 +1299,7 @@ def format_of(path: str) -> str | None:
 
 
 def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str] = ("1",), timeout: float = 300.0,
-               budget: int = 200_000_000,
+               budget: int = 300_000_000,
                jobs: int | None = None, use_cache: bool = True, confirm: bool = False, vmm: str = "classic",
                fuzz: int = 0, seed: int = 0, max_steps: int = 10_000, brief: bool = False,
                report: Report | None = None) -> ProofInput:
