@@ -64,6 +64,92 @@ def _ident(name: str, what: str) -> str:
     return name
 
 
+# Python's own limits on source text: the tokenizer refuses more than 200
+# nested parentheses and 100 indentation levels, and the parser's stack runs
+# out a little past that. Generated code stays well inside them whatever the
+# spec's nesting (issue 15: what `lint` accepts must compile):
+# * an expression nested deeper than MAX_NEST parentheses is cut into
+#   temporaries (`_tN = ...`), which only pure code may be (see `spill`);
+# * `if`s nested deeper than MAX_INDENT levels, and choices (`?:`, `&&`,
+#   `||`) whose lazy side reads storage and is more than LAZY_HEIGHT nodes
+#   high, are written flat under guard variables (`_gN = ... and ...`,
+#   `if _gN: ...`) instead of as nested blocks;
+# * a register read after more than MAX_ARMS pending writes to its file is
+#   a run of flat statements instead of one nested conditional expression.
+MAX_NEST = 40
+MAX_INDENT = 24
+LAZY_HEIGHT = 4
+MAX_ARMS = 8
+
+# Generated code that may raise a memory trap: it must not be hoisted out of
+# the branch that guards it.
+_EFFECT = re.compile(r"\bload\(|_mload\(")
+
+
+def _nesting(code: str) -> int:
+    """The deepest parenthesis nesting in a piece of generated code (which
+    holds no string literals with parentheses: only names and numbers)."""
+    depth = top = 0
+    for ch in code:
+        if ch == "(":
+            depth += 1
+            if depth > top:
+                top = depth
+        elif ch == ")":
+            depth -= 1
+    return top
+
+
+def _children(node) -> list:
+    """The IR nodes directly below `node` (expressions and statements)."""
+    out = []
+    for f in getattr(node, "__dataclass_fields__", ()):
+        if f == "span":
+            continue
+        x = getattr(node, f)
+        if isinstance(x, tuple):
+            out.extend(y for y in x if hasattr(y, "__dataclass_fields__"))
+        elif hasattr(x, "__dataclass_fields__"):
+            out.append(x)
+    return out
+
+
+def _facts(roots: Sequence) -> dict[int, tuple[int, bool]]:
+    """(height, reads storage?) of every node below `roots`, by id, computed
+    without recursion: the IR may be nested deeper than Python's stack."""
+    facts: dict[int, tuple[int, bool]] = {}
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in facts:
+            continue
+        kids = _children(node)
+        if done:
+            sub = [facts[id(k)] for k in kids]
+            facts[id(node)] = (1 + max((h for h, _ in sub), default=0),
+                               isinstance(node, ir.Mem) or any(m for _, m in sub))
+        else:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in facts)
+    return facts
+
+
+@contextmanager
+def _stack_for(height: int) -> Iterator[None]:
+    """Enough Python stack to compile IR `height` nodes deep: the compiler
+    recurses a few frames per level. The front end bounds the nesting of
+    what it accepts, so the raised limit is bounded too."""
+    need = 8 * height + 400
+    old = sys.getrecursionlimit()
+    if need > old:
+        sys.setrecursionlimit(need)
+    try:
+        yield
+    finally:
+        if need > old:
+            sys.setrecursionlimit(old)
+
+
 # --------------------------------------------------------------------------
 # The emitter
 # --------------------------------------------------------------------------
@@ -92,6 +178,10 @@ class Emitter:
             if len(self._lines) == mark:  # an empty block is not Python
                 self.line("pass")
             self._level -= 1
+
+    @property
+    def level(self) -> int:
+        return self._level
 
     def source(self) -> str:
         return "\n".join(self._lines) + "\n"
@@ -161,12 +251,42 @@ class _FunctionCompiler:
         self.traps: dict[str, tuple[str, str]] = {}  # constant name -> (kind, cause), for traps without an arg
         self.elements = {e.name: e for e in isa.elements}
         self.pending = False  # keep the list `pend` of stores for reads after them (see function())
+        # Flat emission (see MAX_INDENT): the guard variable the statements
+        # being emitted run under, and the one whose `if` block is open now.
+        self.guard: str | None = None
+        self.open_guard: str | None = None
+        self.lazy = 0  # > 0 while compiling a side of a choice inline: no hoisting of storage reads
+        self.facts: dict[int, tuple[int, bool]] = {}
 
     # ---- helpers --------------------------------------------------------
 
-    def tmp(self) -> str:
+    def tmp(self, prefix: str = "_t") -> str:
         self.n_tmps += 1
-        return f"_t{self.n_tmps}"
+        return f"{prefix}{self.n_tmps}"
+
+    def emit(self, text: str) -> None:
+        """One simple statement, run only under the current guard."""
+        if self.guard is not None and self.guard != self.open_guard:
+            self.body.line(f"if {self.guard}: {text}")
+        else:
+            self.body.line(text)
+
+    def spill(self, code: str) -> str:
+        """`code` evaluated into a temporary just before the statement being
+        compiled, so the expression around it stays shallow. Only pure code
+        moves: a storage read on the lazy side of a choice stays where it is
+        (such choices are compiled flat when deep, see expr_Ite)."""
+        if self.lazy and _EFFECT.search(code):
+            return code
+        t = self.tmp()
+        self.emit(f"{t} = {code}")
+        return t
+
+    def height(self, e) -> int:
+        return self.facts[id(e)][0] if id(e) in self.facts else 1
+
+    def reads_storage(self, e) -> bool:
+        return self.facts[id(e)][1] if id(e) in self.facts else True
 
     def once(self, code: str) -> tuple[str, str]:
         """(first use, later uses) of a value to be evaluated once: a walrus
@@ -183,6 +303,8 @@ class _FunctionCompiler:
         so that is where the walrus goes."""
         if not arms:
             return default.format(code)
+        if len(arms) > MAX_ARMS and not (self.lazy and _EFFECT.search(code)):
+            return self._select_flat(arms, default, code)
         first, ref = self.once(code)
         conds = []
         for cond, _ in arms:
@@ -191,6 +313,17 @@ class _FunctionCompiler:
         out = default.format(ref)
         for cond, (_, value) in zip(reversed(conds), reversed(arms)):
             out = f"({value} if {cond} else {out})"
+        return out
+
+    def _select_flat(self, arms: list[tuple[str, str]], default: str, code: str) -> str:
+        """`select` as statements: the default first, then each arm from the
+        last to the first, so the first arm that holds wins. Every part is
+        pure (register reads and compares), so running them all is safe."""
+        key = code if _IDENT.match(code) else self.spill(code)
+        out = self.tmp()
+        self.emit(f"{out} = {default.format(key)}")
+        for cond, value in reversed(arms):
+            self.emit(f"if {cond.format(*[key] * cond.count('{}'))}: {out} = {value}")
         return out
 
     def slot(self, elem: str) -> int:
@@ -226,7 +359,35 @@ class _FunctionCompiler:
         method = getattr(self, "expr_" + type(e).__name__, None)
         if method is None:
             raise InternalError(f"the concrete semantics has no rule for {type(e).__name__}")
-        return method(e)
+        code = method(e)
+        if len(code) > MAX_NEST and _nesting(code) > MAX_NEST:
+            code = self.spill(code)
+        return code
+
+    def lazy_side(self, e: ir.Expr) -> str:
+        """A side of a choice that runs only when chosen, compiled inline."""
+        self.lazy += 1
+        try:
+            return self.expr(e)
+        finally:
+            self.lazy -= 1
+
+    def flat_choice(self, e: ir.Expr) -> bool:
+        """Compile this choice as guarded statements? Yes when a lazy side
+        reads storage and the choice is too high to stay one shallow
+        expression (storage reads cannot be hoisted out of it)."""
+        return self.height(e) > LAZY_HEIGHT and self.reads_storage(e)
+
+    def guarded_value(self, cond: str, e: ir.Expr, out: str) -> None:
+        """`out = e`, compiled and run only where `cond` (pure) holds."""
+        g = self.tmp("_g")
+        self.body.line(f"{g} = {cond}" if self.guard is None else f"{g} = {self.guard} and {cond}")
+        saved, self.guard = self.guard, g
+        saved_lazy, self.lazy = self.lazy, 0  # under its guard, the side runs only when chosen
+        try:
+            self.emit(f"{out} = {self.expr(e)}")
+        finally:
+            self.guard, self.lazy = saved, saved_lazy
 
     def expr_Lit(self, e: ir.Lit) -> str:
         if e.width == ir.BOOL:
@@ -323,8 +484,12 @@ class _FunctionCompiler:
     def expr_Bin(self, e: ir.Bin) -> str:
         op = e.op
         if op in ("land", "lor"):
-            a, b = self.expr(e.left), self.expr(e.right)
-            return f"({a} {'and' if op == 'land' else 'or'} {b})"
+            a = self.expr(e.left)
+            if self.flat_choice(e):
+                out = self.spill(f"bool({a})")
+                self.guarded_value(out if op == "land" else f"not {out}", e.right, out)
+                return out
+            return f"({a} {'and' if op == 'land' else 'or'} {self.lazy_side(e.right)})"
         if op in ("beq", "bne"):
             a, b = self.expr(e.left), self.expr(e.right)
             return f"(bool({a}) {'==' if op == 'beq' else '!='} bool({b}))"
@@ -372,7 +537,12 @@ class _FunctionCompiler:
 
     def expr_Ite(self, e: ir.Ite) -> str:
         c = self.expr(e.cond)
-        return f"({self.expr(e.then)} if {c} else {self.expr(e.orelse)})"
+        if self.flat_choice(e):
+            c, out = self.spill(f"bool({c})"), self.tmp()
+            self.guarded_value(c, e.then, out)
+            self.guarded_value(f"not {c}", e.orelse, out)
+            return out
+        return f"({self.lazy_side(e.then)} if {c} else {self.lazy_side(e.orelse)})"
 
     def expr_Ext(self, e: ir.Ext) -> str:
         x = self.expr(e.value)
@@ -398,7 +568,17 @@ class _FunctionCompiler:
             method = getattr(self, "stmt_" + type(s).__name__, None)
             if method is None:
                 raise InternalError(f"the concrete semantics has no rule for {type(s).__name__}")
-            method(s)
+            if self.guard is None or isinstance(s, ir.If):
+                method(s)
+                continue
+            # Flat emission: the statement's lines go in one `if guard:` block.
+            self.body.line(f"if {self.guard}:")
+            saved, self.open_guard = self.open_guard, self.guard
+            try:
+                with self.body.indent():
+                    method(s)
+            finally:
+                self.open_guard = saved
 
     def stmt_Let(self, s: ir.Let) -> None:
         self.body.line(f"l_{_ident(s.name, 'local')} = {self.expr(s.value)}")
@@ -458,6 +638,9 @@ class _FunctionCompiler:
     def stmt_If(self, s: ir.If) -> None:
         n = self.n_ifs = self.n_ifs + 1
         outer = self.path
+        if self.guard is not None or self.body.level >= MAX_INDENT:
+            self._flat_if(s, n)
+            return
         self.body.line(f"if {self.expr(s.cond)}:")
         with self.body.indent():
             self.path = outer + ((n, True),)
@@ -468,6 +651,24 @@ class _FunctionCompiler:
                 self.path = outer + ((n, False),)
                 self.block(s.orelse)
         self.path = outer
+
+    def _flat_if(self, s: ir.If, n: int) -> None:
+        """An `if` too deep for Python's indentation: each branch's statements
+        run under a guard variable, at this one level."""
+        outer, saved = self.path, self.guard
+        cond = self.expr(s.cond)
+        then = self.tmp("_g")
+        self.body.line(f"{then} = bool({cond})" if saved is None else f"{then} = {saved} and bool({cond})")
+        try:
+            self.guard, self.path = then, outer + ((n, True),)
+            self.block(s.then)
+            if s.orelse:
+                other = self.tmp("_g")
+                self.body.line(f"{other} = not {then}" if saved is None else f"{other} = {saved} and not {then}")
+                self.guard, self.path = other, outer + ((n, False),)
+                self.block(s.orelse)
+        finally:
+            self.guard, self.path = saved, outer
 
     def stmt_Trap(self, s: ir.Trap) -> None:
         cause = _ident(s.cause, "trap cause")
@@ -545,7 +746,10 @@ class _FunctionCompiler:
 
     def function(self, fname: str, stmts: Sequence[ir.Stmt], operands: Sequence[str], doc: str) -> str:
         self.pending = _reads_after_store(stmts, self._apart)
-        self.block(stmts)
+        self.facts = _facts(stmts)
+        height = max((h for h, _ in self.facts.values()), default=0)
+        with _stack_for(height):
+            self.block(stmts)
         end_reachable = not (stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)))
         if end_reachable:
             self.path = ()
