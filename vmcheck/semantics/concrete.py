@@ -46,7 +46,7 @@ from ..spec import ir
 from ..spec.ir import mask
 from .state import Layout, MemoryPort, MemoryTrap, Outcome, State
 
-__all__ = ["CompiledInsn", "CompiledIsa", "OK", "HALT", "compile_isa"]
+__all__ = ["CompiledInsn", "CompiledIsa", "OK", "HALT", "compile_isa", "block_ends_after"]
 
 # Shared outcomes: the simulator's hot loop tests `out is OK`.
 OK = Outcome("ok")
@@ -234,8 +234,14 @@ def _const(e: ir.Expr) -> int | None:
 class _FunctionCompiler:
     """Compiles one statement block (an instruction, or trap delivery)."""
 
-    def __init__(self, isa: ir.Isa, layout: Layout, *, advance_pc: bool, params: Sequence[str]):
+    def __init__(self, isa: ir.Isa, layout: Layout, *, advance_pc: bool, params: Sequence[str],
+                 operands: Mapping[str, int] | None = None, ret: str = ""):
         self.isa = isa
+        # Block compilation (see compile_block): operand values known when
+        # compiling, and what every `return` also hands back (the number of
+        # instructions of the block completed before this one).
+        self.operand_values = operands
+        self.ret = ret
         self.layout = layout
         self.advance_pc = advance_pc
         self.params = params  # the locals that exist on entry (trap delivery's cause, trap_arg)
@@ -397,7 +403,18 @@ class _FunctionCompiler:
     def expr_Local(self, e: ir.Local) -> str:
         return "l_" + _ident(e.name, "local")
 
+    def known(self, e: ir.Expr) -> int | None:
+        """The value of `e` when compiling: a literal, or an operand of a
+        block's instruction."""
+        if isinstance(e, ir.Lit):
+            return e.value
+        if isinstance(e, ir.Operand) and self.operand_values is not None:
+            return self.operand_values[e.name] & mask(e.width)
+        return None
+
     def expr_Operand(self, e: ir.Operand) -> str:
+        if self.operand_values is not None:
+            return repr(int(self.operand_values[e.name]) & mask(e.width))
         return "o_" + _ident(e.name, "operand")
 
     def expr_Reg(self, e: ir.Reg) -> str:
@@ -406,13 +423,17 @@ class _FunctionCompiler:
         return f"v[{self.slot(e.elem)}]"
 
     def expr_FileRead(self, e: ir.FileRead) -> str:
-        return self._file_read(e.file, e.index.width, self.expr(e.index), _const(e.index))
+        return self._file_read(e.file, e.index.width, self.expr(e.index), self.known(e.index))
 
     def _file_read(self, file: str, index_width: int, idx: str, const: int | None) -> str:
         """Read register `idx` of `file`, seeing the pending writes before it."""
         el = self.element(file)
         arms = []  # (condition on {}, the index; value), outermost first
         guards = self._file_guards(el, index_width)
+        if const is not None:  # decided now: the zero register or past the end reads 0
+            if self._guarded(el, const):
+                return "0"
+            guards = []
         if guards:
             arms.append((" or ".join(guards), "0"))
         # Pending writes that may precede this read, latest first. wi_k is -1
@@ -428,6 +449,10 @@ class _FunctionCompiler:
             arms.append((f"wi_{w.k} == {{}}", f"wv_{w.k}"))
         base = self.slot(file)
         return self.select(arms, "v[{}]" if base == 0 else f"v[{{}} + {base}]", idx)
+
+    @staticmethod
+    def _guarded(el: ir.Element, index: int) -> bool:
+        return index == el.zero or index >= el.count
 
     @staticmethod
     def _file_guards(el: ir.Element, index_width: int) -> list[str]:
@@ -618,11 +643,11 @@ class _FunctionCompiler:
         val = self.expr(value)
         if not (t.lo == 0 and t.hi == el.width - 1):
             # A partial write merges into the register as it reads now.
-            cur = self._file_read(t.file, t.index.width, f"wi_{k}", _const(t.index))
+            cur = self._file_read(t.file, t.index.width, f"wi_{k}", self.known(t.index))
             keep = mask(el.width) & ~(mask(t.hi - t.lo + 1) << t.lo)
             val = f"({cur} & {keep!r}) | " + (val if t.lo == 0 else f"({val} << {t.lo!r})")
         self.body.line(f"wv_{k} = {val}")
-        self.file_writes.append(_FileWrite(k, t.file, t.index.width, self.path, _const(t.index)))
+        self.file_writes.append(_FileWrite(k, t.file, t.index.width, self.path, self.known(t.index)))
 
     def _assign_mem(self, t: ir.MemTarget, value: ir.Expr) -> None:
         self.uses.update(("check_store", "store"))
@@ -681,15 +706,15 @@ class _FunctionCompiler:
         if s.arg is None:
             const = f"_{kind}_{cause}"
             self.traps[const] = (kind, cause)
-            self.body.line(f"return {const}")
+            self.body.line(f"return {self.ret}{const}")
         else:
             arg = self.expr(s.arg)
             m = mask(self.isa.traps.cause_width)
-            self.body.line(f"return Outcome({kind!r}, {cause!r}, {arg} & {m!r})")
+            self.body.line(f"return {self.ret}Outcome({kind!r}, {cause!r}, {arg} & {m!r})")
 
     def stmt_Halt(self, s: ir.Halt) -> None:
         self.commit(self.body)
-        self.body.line("return _HALT")
+        self.body.line(f"return {self.ret}_HALT")
 
     # ---- commit ---------------------------------------------------------
 
@@ -708,7 +733,13 @@ class _FunctionCompiler:
             rel = _relation(w.path, here)
             if rel == "no":
                 continue
-            if isinstance(w, _FileWrite):
+            if isinstance(w, _FileWrite) and w.const is not None:
+                # The index is known: the write lands at a fixed slot, or never.
+                if self._guarded(self.element(w.file), w.const):
+                    continue
+                conds = [f"wi_{k} >= 0"] if rel == "maybe" else []
+                store = f"v[{w.const + self.slot(w.file)!r}] = wv_{k}"
+            elif isinstance(w, _FileWrite):
                 # The write lands unless it was not run or hits a guarded index.
                 guards = self._file_guards(self.element(w.file), w.index_width)
                 conds = [f"not ({' or '.join(guards).format(*[f'wi_{k}'] * 2)})"] if guards else []
@@ -744,7 +775,9 @@ class _FunctionCompiler:
 
     # ---- the whole function ----------------------------------------------
 
-    def function(self, fname: str, stmts: Sequence[ir.Stmt], operands: Sequence[str], doc: str) -> str:
+    def compile_body(self, stmts: Sequence[ir.Stmt]) -> bool:
+        """The statements into `self.body`, with the commit at the end when
+        it is reachable (returned: does control fall off the end?)."""
         self.pending = _reads_after_store(stmts, self._apart)
         self.facts = _facts(stmts)
         height = max((h for h, _ in self.facts.values()), default=0)
@@ -754,8 +787,36 @@ class _FunctionCompiler:
         if end_reachable:
             self.path = ()
             self.commit(self.body)
-            self.body.line("return _OK")
+        return end_reachable
 
+    def prologue(self, out: Emitter) -> None:
+        """The locals the body expects on entry: written scalars, flags, pending writes."""
+        for elem in self.scalars:
+            out.line(f"s_{elem} = v[{self.slot(elem)}]")
+        if any(_relation(p, ()) != "yes" for p in self.pc_writes):
+            out.line("pcw = False")
+        # Conditional file/storage writes start as "not run" (-1 is no index or address).
+        for w in self.file_writes:
+            if w.path:
+                out.line(f"wi_{w.k} = -1")
+        for w in self.mem_writes:
+            if w.path:
+                out.line(f"ma_{w.k} = -1")
+        if self.pending:
+            out.line("pend = []  # stores so far: (space, addr, nbits, priv, value)")
+
+    def guarded_body(self, out: Emitter) -> None:
+        """The body inside the `try` that turns a memory trap into an outcome."""
+        out.line("try:")
+        with out.indent():
+            out.extend(self.body)
+        out.line("except MemoryTrap as e:")
+        with out.indent():
+            out.line(f"return {self.ret}Outcome('memtrap', e.cause)")
+
+    def function(self, fname: str, stmts: Sequence[ir.Stmt], operands: Sequence[str], doc: str) -> str:
+        if self.compile_body(stmts):
+            self.body.line("return _OK")
         out = Emitter()
         # Every instruction takes `ops`, so the simulator calls them all alike.
         args = ", ".join(["state", "port", *self.params] + (["ops"] if not self.params else []))
@@ -769,25 +830,8 @@ class _FunctionCompiler:
             for use in ("load", "check_store", "store"):
                 if use in self.uses:
                     out.line(f"{use} = port.{use}")
-            for elem in self.scalars:
-                out.line(f"s_{elem} = v[{self.slot(elem)}]")
-            if any(_relation(p, ()) != "yes" for p in self.pc_writes):
-                out.line("pcw = False")
-            # Conditional file/storage writes start as "not run" (-1 is no index or address).
-            for w in self.file_writes:
-                if w.path:
-                    out.line(f"wi_{w.k} = -1")
-            for w in self.mem_writes:
-                if w.path:
-                    out.line(f"ma_{w.k} = -1")
-            if self.pending:
-                out.line("pend = []  # stores so far: (space, addr, nbits, priv, value)")
-            out.line("try:")
-            with out.indent():
-                out.extend(self.body)
-            out.line("except MemoryTrap as e:")
-            with out.indent():
-                out.line("return Outcome('memtrap', e.cause)")
+            self.prologue(out)
+            self.guarded_body(out)
         return out.source()
 
 
@@ -851,11 +895,87 @@ class CompiledIsa:
         sources.append(f"# {filename}\n{src}")
         self.source = "\n\n".join(sources)
         self._cause_codes = {c.name: c.code for c in isa.traps.causes}
+        # (slot, bits kept, increment, field mask) of each timer element or
+        # field: a timer counts one per step.
+        self.timers = tuple(
+            (self.layout.slots[e.name], mask(e.width) & ~m, m & -m, m)
+            for e, m in isa.role_elements("timer")
+            if not e.is_file
+        )
+        self._blocks: dict[tuple, Callable] = {}
+        self._block_files: list[str] = []
+        self.block_ends = {insn.name: block_ends_after(isa, insn) for insn in isa.instructions}
         self._arg_mask = mask(isa.traps.cause_width)
         _dump(isa.name, self.source)
 
     def __getitem__(self, name: str) -> CompiledInsn:
         return self.insns[name]
+
+    # ---- basic blocks --------------------------------------------------------
+
+    BLOCK_CACHE = 4096  # compiled blocks kept per ISA (a fuzzing campaign makes many)
+
+    def block(self, seq: Sequence[tuple[str, tuple[int, ...]]]) -> Callable:
+        """One function running the instructions `seq` ((name, operands) in
+        order, at consecutive addresses) as the simulator's step would, each
+        followed by the timer tick:
+
+            block(state, port, alive) -> (completed, outcome)
+
+        `completed` instructions ran to the end (and ticked); `outcome` is
+        OK when all of them did, else what the next one ended with (a trap,
+        a memory trap, a halt: it is not ticked, the caller delivers and
+        ticks as a step would). The block stops early, with OK, after a
+        store when `alive[0]` became false: the store overwrote code, and
+        the rest of the block is stale. Built once per sequence per ISA."""
+        key = tuple(seq)
+        fn = self._blocks.get(key)
+        if fn is None:
+            if len(self._blocks) >= self.BLOCK_CACHE:
+                for name in self._block_files:
+                    linecache.cache.pop(name, None)
+                self._blocks.clear()
+                self._block_files.clear()
+            fn = self._compile_block(key)
+            self._blocks[key] = fn
+        return fn
+
+    def _compile_block(self, seq: tuple[tuple[str, tuple[int, ...]], ...]) -> Callable:
+        isa = self.isa
+        filename = f"<vmcheck:{isa.name}:block:{len(self._block_files)}>"
+        out = Emitter()
+        traps: dict[str, tuple[str, str]] = {}
+        uses: set[str] = set()
+        parts = []
+        for k, (name, ops) in enumerate(seq):
+            ci = self.insns[name]
+            comp = _FunctionCompiler(isa, self.layout, advance_pc=True, params=(),
+                                     operands=dict(zip(ci.operands, ops)), ret=f"{k}, ")
+            if not comp.compile_body(ci.insn.semantics) and k != len(seq) - 1:
+                raise InternalError(f"block: {name} never completes but is not the block's last")
+            traps.update(comp.traps)
+            uses |= comp.uses
+            parts.append((k, ci, ops, comp))
+        doc = "; ".join(f"{ci.name} {list(ops)}" for _, ci, ops, _ in parts)
+        out.line("def block(state, port, alive):")
+        with out.indent():
+            out.line(repr(f"block of {len(seq)}: {doc}"))
+            out.line("v = state.v")
+            for use in ("load", "check_store", "store"):
+                if use in uses:
+                    out.line(f"{use} = port.{use}")
+            for k, ci, ops, comp in parts:
+                out.line(f"# {k}: {ci.name} {list(ops)}")
+                comp.prologue(out)
+                comp.guarded_body(out)
+                for slot, keep, inc, fmask in self.timers:
+                    out.line(f"v[{slot!r}] = (v[{slot!r}] & {keep!r}) | ((v[{slot!r}] + {inc!r}) & {fmask!r})")
+                if comp.mem_writes and k != len(seq) - 1:
+                    out.line(f"if not alive[0]: return {k + 1}, _OK  # code of this block was overwritten")
+            out.line(f"return {len(seq)}, _OK")
+        src = out.source()
+        self._block_files.append(filename)
+        return _load(src, "block", filename, traps, isa)
 
     @property
     def deliver_fn(self) -> Callable:
@@ -879,6 +999,38 @@ class CompiledIsa:
         except KeyError:
             raise InternalError(f"unknown trap cause {cause!r}") from None
         return self._deliver(state, port, code, int(arg) & self._arg_mask)
+
+
+def block_ends_after(isa: ir.Isa, insn: ir.Instruction) -> bool:
+    """Must a basic block end after `insn`? Yes when it may change the pc
+    other than by stepping over itself (a jump, a branch), may halt, always
+    traps, or may write state that decides how the next instructions are
+    fetched or run: the mode, control state, the translation registers.
+    (An instruction that only *may* trap stays inside: the block returns
+    early at its trap, exactly where a step would stop.)"""
+    stmts = insn.semantics
+    if stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)):
+        return True
+    fetch = {isa.pc, isa.modes.elem}
+    fetch.update(e.name for e, _ in isa.role_elements("control"))
+    tr = isa.storage.translation
+    if isinstance(tr, ir.RelocationBounds):
+        fetch.update((tr.base, tr.bound))
+    stack = list(stmts)
+    while stack:
+        st = stack.pop()
+        if isinstance(st, ir.If):
+            stack.extend(st.then)
+            stack.extend(st.orelse)
+        elif isinstance(st, ir.Halt):
+            return True
+        elif isinstance(st, ir.Assign):
+            t = st.target
+            if isinstance(t, ir.RegTarget) and t.elem in fetch:
+                return True
+            if isinstance(t, ir.FileTarget) and t.file in fetch:
+                return True
+    return False
 
 
 def _load(src: str, fname: str, filename: str, traps: dict[str, tuple[str, str]], isa: ir.Isa) -> Callable:
