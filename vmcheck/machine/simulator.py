@@ -215,6 +215,16 @@ class Machine:
             return RunResult(TRAPPED, taken, f"{trap.kind} {trap.cause}", trap)
         return RunResult(self.stopped or STEP_LIMIT, taken, self.detail)
 
+    def complete(self, out: Outcome) -> RunResult:
+        """Finish the step that `run(stop_on_trap=True)` handed back as a
+        trap: deliver it with the spec's trap delivery, tick the timers,
+        count the step, as the run would have done itself."""
+        stop = self._finish(out)
+        self._tick()
+        self.steps += 1
+        self.stopped = stop
+        return RunResult(stop or STEP_LIMIT, 1, self.detail)
+
     def _fetch_check(self) -> tuple | None:
         """How a block's fetch is checked without calling the port: ("id",) or
         ("reloc", base slot, bound slot); None when blocks cannot run on
