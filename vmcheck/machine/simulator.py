@@ -275,7 +275,7 @@ class Machine:
                     if h >= hot:
                         blk = self._build_block(phys)
                 if blk is not None and pc + blk.units <= limit and n + blk.count <= max_steps:
-                    k, out = blk.fn(state, port, blk.alive)
+                    k, out = blk.fn(state, port, blk.alive, max_steps - n)
                     n += k
                     if out is ok:
                         continue

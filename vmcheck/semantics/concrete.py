@@ -46,7 +46,7 @@ from ..spec import ir
 from ..spec.ir import mask
 from .state import Layout, MemoryPort, MemoryTrap, Outcome, State
 
-__all__ = ["CompiledInsn", "CompiledIsa", "OK", "HALT", "compile_isa", "block_ends_after"]
+__all__ = ["CompiledInsn", "CompiledIsa", "OK", "HALT", "compile_isa", "block_kind"]
 
 # Shared outcomes: the simulator's hot loop tests `out is OK`.
 OK = Outcome("ok")
@@ -242,6 +242,9 @@ class _FunctionCompiler:
         # instructions of the block completed before this one).
         self.operand_values = operands
         self.ret = ret
+        self.pc_now: str | None = None  # block: the pc before this instruction, as code
+        self.store_pc = True  # block: does the commit store the advanced pc? (only where it is needed)
+        self.exit_lines: Callable[[str], list[str]] = lambda kind: []  # block: run before a trap or halt returns
         self.layout = layout
         self.advance_pc = advance_pc
         self.params = params  # the locals that exist on entry (trap delivery's cause, trap_arg)
@@ -420,6 +423,8 @@ class _FunctionCompiler:
     def expr_Reg(self, e: ir.Reg) -> str:
         if e.elem in self.scalars:
             return "s_" + e.elem
+        if e.elem == self.isa.pc and self.pc_now is not None:
+            return self.pc_now
         return f"v[{self.slot(e.elem)}]"
 
     def expr_FileRead(self, e: ir.FileRead) -> str:
@@ -706,14 +711,19 @@ class _FunctionCompiler:
         if s.arg is None:
             const = f"_{kind}_{cause}"
             self.traps[const] = (kind, cause)
-            self.body.line(f"return {self.ret}{const}")
+            result = const
         else:
             arg = self.expr(s.arg)
             m = mask(self.isa.traps.cause_width)
-            self.body.line(f"return {self.ret}Outcome({kind!r}, {cause!r}, {arg} & {m!r})")
+            result = f"Outcome({kind!r}, {cause!r}, {arg} & {m!r})"
+        for line in self.exit_lines("trap"):
+            self.body.line(line)
+        self.body.line(f"return {self.ret}{result}")
 
     def stmt_Halt(self, s: ir.Halt) -> None:
         self.commit(self.body)
+        for line in self.exit_lines("halt"):
+            self.body.line(line)
         self.body.line(f"return {self.ret}_HALT")
 
     # ---- commit ---------------------------------------------------------
@@ -764,9 +774,9 @@ class _FunctionCompiler:
         if "yes" in rels or (written and not self.advance_pc):
             out.line(f"v[{slot}] = s_{pc}")
             return
-        if not self.advance_pc:
+        if not self.advance_pc or not (self.store_pc or written):
             return
-        cur = f"s_{pc}" if written else f"v[{slot}]"
+        cur = f"s_{pc}" if written else (self.pc_now or f"v[{slot}]")
         nxt = f"({cur} + {self.isa.insn_units!r}) & {mask(self.element(pc).width)!r}"
         if "maybe" in rels:
             out.line(f"v[{slot}] = s_{pc} if pcw else {nxt}")
@@ -792,7 +802,10 @@ class _FunctionCompiler:
     def prologue(self, out: Emitter) -> None:
         """The locals the body expects on entry: written scalars, flags, pending writes."""
         for elem in self.scalars:
-            out.line(f"s_{elem} = v[{self.slot(elem)}]")
+            if elem == self.isa.pc and self.pc_now is not None:
+                out.line(f"s_{elem} = {self.pc_now}")
+            else:
+                out.line(f"s_{elem} = v[{self.slot(elem)}]")
         if any(_relation(p, ()) != "yes" for p in self.pc_writes):
             out.line("pcw = False")
         # Conditional file/storage writes start as "not run" (-1 is no index or address).
@@ -812,6 +825,8 @@ class _FunctionCompiler:
             out.extend(self.body)
         out.line("except MemoryTrap as e:")
         with out.indent():
+            for line in self.exit_lines("trap"):
+                out.line(line)
             out.line(f"return {self.ret}Outcome('memtrap', e.cause)")
 
     def function(self, fname: str, stmts: Sequence[ir.Stmt], operands: Sequence[str], doc: str) -> str:
@@ -904,7 +919,8 @@ class CompiledIsa:
         )
         self._blocks: dict[tuple, Callable] = {}
         self._block_files: list[str] = []
-        self.block_ends = {insn.name: block_ends_after(isa, insn) for insn in isa.instructions}
+        self._block_kinds = {insn.name: block_kind(isa, insn) for insn in isa.instructions}
+        self.block_ends = {name: kind == "end" for name, kind in self._block_kinds.items()}
         self._arg_mask = mask(isa.traps.cause_width)
         _dump(isa.name, self.source)
 
@@ -917,17 +933,12 @@ class CompiledIsa:
 
     def block(self, seq: Sequence[tuple[str, tuple[int, ...]]]) -> Callable:
         """One function running the instructions `seq` ((name, operands) in
-        order, at consecutive addresses) as the simulator's step would, each
-        followed by the timer tick:
+        order, at consecutive addresses) as the simulator's steps would:
 
-            block(state, port, alive) -> (completed, outcome)
+            block(state, port, alive, budget) -> (completed, outcome)
 
-        `completed` instructions ran to the end (and ticked); `outcome` is
-        OK when all of them did, else what the next one ended with (a trap,
-        a memory trap, a halt: it is not ticked, the caller delivers and
-        ticks as a step would). The block stops early, with OK, after a
-        store when `alive[0]` became false: the store overwrote code, and
-        the rest of the block is stale. Built once per sequence per ISA."""
+        See `_BlockCompiler` for what it assumes and how it exits. Built
+        once per sequence per ISA."""
         key = tuple(seq)
         fn = self._blocks.get(key)
         if fn is None:
@@ -941,41 +952,7 @@ class CompiledIsa:
         return fn
 
     def _compile_block(self, seq: tuple[tuple[str, tuple[int, ...]], ...]) -> Callable:
-        isa = self.isa
-        filename = f"<vmcheck:{isa.name}:block:{len(self._block_files)}>"
-        out = Emitter()
-        traps: dict[str, tuple[str, str]] = {}
-        uses: set[str] = set()
-        parts = []
-        for k, (name, ops) in enumerate(seq):
-            ci = self.insns[name]
-            comp = _FunctionCompiler(isa, self.layout, advance_pc=True, params=(),
-                                     operands=dict(zip(ci.operands, ops)), ret=f"{k}, ")
-            if not comp.compile_body(ci.insn.semantics) and k != len(seq) - 1:
-                raise InternalError(f"block: {name} never completes but is not the block's last")
-            traps.update(comp.traps)
-            uses |= comp.uses
-            parts.append((k, ci, ops, comp))
-        doc = "; ".join(f"{ci.name} {list(ops)}" for _, ci, ops, _ in parts)
-        out.line("def block(state, port, alive):")
-        with out.indent():
-            out.line(repr(f"block of {len(seq)}: {doc}"))
-            out.line("v = state.v")
-            for use in ("load", "check_store", "store"):
-                if use in uses:
-                    out.line(f"{use} = port.{use}")
-            for k, ci, ops, comp in parts:
-                out.line(f"# {k}: {ci.name} {list(ops)}")
-                comp.prologue(out)
-                comp.guarded_body(out)
-                for slot, keep, inc, fmask in self.timers:
-                    out.line(f"v[{slot!r}] = (v[{slot!r}] & {keep!r}) | ((v[{slot!r}] + {inc!r}) & {fmask!r})")
-                if comp.mem_writes and k != len(seq) - 1:
-                    out.line(f"if not alive[0]: return {k + 1}, _OK  # code of this block was overwritten")
-            out.line(f"return {len(seq)}, _OK")
-        src = out.source()
-        self._block_files.append(filename)
-        return _load(src, "block", filename, traps, isa)
+        return _BlockCompiler(self, seq).compile(f"<vmcheck:{self.isa.name}:block:{len(self._block_files)}>")
 
     @property
     def deliver_fn(self) -> Callable:
@@ -1001,36 +978,183 @@ class CompiledIsa:
         return self._deliver(state, port, code, int(arg) & self._arg_mask)
 
 
-def block_ends_after(isa: ir.Isa, insn: ir.Instruction) -> bool:
-    """Must a basic block end after `insn`? Yes when it may change the pc
-    other than by stepping over itself (a jump, a branch), may halt, always
-    traps, or may write state that decides how the next instructions are
-    fetched or run: the mode, control state, the translation registers.
-    (An instruction that only *may* trap stays inside: the block returns
-    early at its trap, exactly where a step would stop.)"""
+def block_kind(isa: ir.Isa, insn: ir.Instruction) -> str:
+    """How `insn` sits in a compiled block (see `_BlockCompiler`):
+
+    * "end": the block ends after it: it always writes the pc (a jump), may
+      halt, always traps, or may write state that decides how the next
+      instructions are fetched or run (mode or control bits, the
+      translation registers);
+    * "branch": it may write the pc under a condition: taken, the block is
+      left; not taken, it runs on;
+    * "plain": anything else. (An instruction that only *may* trap is plain:
+      the block returns at its trap, exactly where a step would stop.)
+    """
     stmts = insn.semantics
     if stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)):
-        return True
-    fetch = {isa.pc, isa.modes.elem}
-    fetch.update(e.name for e, _ in isa.role_elements("control"))
-    tr = isa.storage.translation
-    if isinstance(tr, ir.RelocationBounds):
-        fetch.update((tr.base, tr.bound))
-    stack = list(stmts)
+        return "end"
+    # The bits of each element that decide fetching and running: all of the
+    # translation registers, the control (and mode) bits of others.
+    fetch = {e.name: m for e, m in isa.role_elements("control")}
+    for name in _translation_registers(isa):
+        fetch[name] = mask(isa.element(name).width)
+    kind = "plain"
+    stack = [(st, False) for st in stmts]
     while stack:
-        st = stack.pop()
+        st, nested = stack.pop()
         if isinstance(st, ir.If):
-            stack.extend(st.then)
-            stack.extend(st.orelse)
+            stack.extend((x, True) for x in st.then + st.orelse)
         elif isinstance(st, ir.Halt):
-            return True
+            return "end"
         elif isinstance(st, ir.Assign):
             t = st.target
-            if isinstance(t, ir.RegTarget) and t.elem in fetch:
-                return True
-            if isinstance(t, ir.FileTarget) and t.file in fetch:
-                return True
+            if isinstance(t, ir.RegTarget) and t.elem == isa.pc:
+                if not nested:
+                    return "end"
+                kind = "branch"
+            elif isinstance(t, ir.RegTarget) and fetch.get(t.elem, 0) & (mask(t.hi - t.lo + 1) << t.lo):
+                return "end"  # a field write (eflags.ZF = ...) ends it only if it hits such bits
+            elif isinstance(t, ir.FileTarget) and fetch.get(t.file, 0):
+                return "end"
+    return kind
+
+
+def _touches(stmts: Sequence[ir.Stmt], elems: set[str]) -> bool:
+    """Do the statements read or write any of the scalar elements `elems`?"""
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ir.Reg, ir.RegTarget)) and node.elem in elems:
+            return True
+        stack.extend(_children(node))
     return False
+
+
+class _BlockCompiler:
+    """A run of instructions at consecutive addresses as one function
+
+        block(state, port, alive, budget) -> (completed, outcome)
+
+    The caller guarantees that the whole run may be fetched under the
+    current translation without the pc wrapping (pc + its size <= the bound,
+    or <= 2**width of the pc), and that `budget` >= its length. The function
+    does what that many steps would do:
+    * each instruction's semantics inline, operands as constants;
+    * the pc kept as `pc0 + offset`: stored only where it leaves the block
+      or is written (a trap stores the trapping instruction's pc);
+    * timer ticks added up and written where they can be seen: before an
+      instruction that reads or writes a timer, and at every exit;
+    * a conditional branch that is taken leaves the block; not taken, the
+      block runs on (a side exit);
+    * a run that ends in a jump back to its own start loops without
+      returning while `budget` allows another round;
+    * a trap, memory trap or halt at instruction k returns (done + k,
+      outcome) with the state a step would leave before delivering it;
+    * after a store, `alive[0]` false (the store overwrote code of this
+      block) returns at once: the rest of the block is stale.
+    `completed` counts the instructions that ran to completion (ticked).
+    """
+
+    def __init__(self, compiled: "CompiledIsa", seq: tuple[tuple[str, tuple[int, ...]], ...]):
+        self.compiled = compiled
+        self.isa = compiled.isa
+        self.seq = seq
+        self.pc_slot = compiled.layout.slots[self.isa.pc]
+        self.units = self.isa.insn_units
+        self.timer_elems = {e.name for e, _ in self.isa.role_elements("timer") if not e.is_file}
+
+    def ticks(self, n: int) -> list[str]:
+        """Lines adding n ticks to every timer (a timer field wraps inside its bits)."""
+        if n <= 0:
+            return []
+        return [f"v[{slot!r}] = (v[{slot!r}] & {keep!r}) | ((v[{slot!r}] + {n * inc!r}) & {fmask!r})"
+                for slot, keep, inc, fmask in self.compiled.timers]
+
+    def pc_at(self, k: int) -> str:
+        return "pc0" if k == 0 else f"(pc0 + {k * self.units!r})"
+
+    def compile(self, filename: str) -> Callable:
+        compiled, isa, seq = self.compiled, self.isa, self.seq
+        n = len(seq)
+        traps: dict[str, tuple[str, str]] = {}
+        uses: set[str] = set()
+        parts = []
+        pending = 0  # instructions completed whose ticks are not written yet
+        for k, (name, ops) in enumerate(seq):
+            ci = compiled.insns[name]
+            before = []
+            if pending and self.timer_elems and _touches(ci.insn.semantics, self.timer_elems):
+                before, pending = self.ticks(pending), 0
+            comp = _FunctionCompiler(isa, compiled.layout, advance_pc=True, params=(),
+                                     operands=dict(zip(ci.operands, ops)), ret=f"done + {k}, ")
+            comp.pc_now = self.pc_at(k)
+            comp.store_pc = k == n - 1
+            comp.exit_lines = (lambda kind, p=pending, k=k:
+                               self.ticks(p) + ([f"v[{self.pc_slot}] = {self.pc_at(k)}"] if kind == "trap" else []))
+            if not comp.compile_body(ci.insn.semantics) and k != n - 1:
+                raise InternalError(f"block: {name} never completes but is not the block's last")
+            pending += 1
+            traps.update(comp.traps)
+            uses |= comp.uses
+            parts.append((k, ci, ops, comp, before, pending, compiled._block_kinds[name]))
+        loops = parts[-1][6] != "plain" and parts[-1][3].pc_writes  # it ends by writing the pc
+
+        out = Emitter()
+        doc = "; ".join(f"{ci.name} {list(ops)}" for _, ci, ops, *_ in parts)
+        out.line("def block(state, port, alive, budget):")
+        with out.indent():
+            out.line(repr(f"block of {n}: {doc}"))
+            out.line("v = state.v")
+            for use in ("load", "check_store", "store"):
+                if use in uses:
+                    out.line(f"{use} = port.{use}")
+            out.line(f"pc0 = v[{self.pc_slot}]")
+            out.line("done = 0")
+            if loops:
+                out.line("while True:")
+                with out.indent():
+                    self._body(out, parts, pending, loop=True)
+            else:
+                self._body(out, parts, pending, loop=False)
+        src = out.source()
+        compiled._block_files.append(filename)
+        return _load(src, "block", filename, traps, isa)
+
+    def _body(self, out: Emitter, parts: list, pending: int, loop: bool) -> None:
+        n = len(parts)
+        for k, ci, ops, comp, before, after, kind in parts:
+            for line in before:
+                out.line(line)
+            out.line(f"# {k}: {ci.name} {list(ops)}")
+            comp.prologue(out)
+            comp.guarded_body(out)
+            last = k == n - 1
+            if kind == "branch" and not last:
+                out.line("if pcw:  # taken: leave the block")
+                with out.indent():
+                    for line in self.ticks(after):
+                        out.line(line)
+                    out.line(f"return done + {k + 1}, _OK")
+            if comp.mem_writes and not last:
+                out.line("if not alive[0]:  # the store overwrote code of this block")
+                with out.indent():
+                    for line in self.ticks(after):
+                        out.line(line)
+                    out.line(f"v[{self.pc_slot}] = {self.pc_at(k + 1)}")
+                    out.line(f"return done + {k + 1}, _OK")
+        for line in self.ticks(pending):
+            out.line(line)
+        out.line(f"done += {n}")
+        if loop:
+            out.line(f"if v[{self.pc_slot}] == pc0 and done + {n} <= budget and alive[0]:")
+            with out.indent():
+                out.line("continue  # it jumped back to its start: another round")
+        out.line("return done, _OK")
+
+
+def _translation_registers(isa: ir.Isa) -> list[str]:
+    tr = isa.storage.translation
+    return [tr.base, tr.bound] if isinstance(tr, ir.RelocationBounds) else []
 
 
 def _load(src: str, fname: str, filename: str, traps: dict[str, tuple[str, str]], isa: ir.Isa) -> Callable:
