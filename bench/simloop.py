@@ -79,7 +79,8 @@ def _x86_by_hand(steps: int) -> tuple[int, list[int]]:
     code = {0x1000: (MOV, 1, 1), 0x1008: (MOV, 3, M32), 0x1010: (ADD, 0, 1), 0x1018: (ADD, 2, 0),
             0x1020: (CMP, 0, 3), 0x1028: (JZ, -0x28, 0), 0x1030: (JMP, -0x20, 0)}
     r = [0] * 8
-    eip, zf, sf, cf, of, tsc = 0x1000, 0, 0, 0, 0, 0
+    eip, zf, tsc = 0x1000, 0, 0
+    flags = (0, 0, 0)  # SF, CF, OF: computed as the spec computes them, read by no instruction here
     n = 0
     while n < steps:
         op, a, b = code[eip]
@@ -87,12 +88,12 @@ def _x86_by_hand(steps: int) -> tuple[int, list[int]]:
             x, y = r[a], r[b]
             s = (x + y) & M32
             r[a] = s
-            zf, sf, cf, of = s == 0, s >> 31, s < x, ((~(x ^ y) & (x ^ s)) >> 31) & 1
+            zf, flags = s == 0, (s >> 31, s < x, ((~(x ^ y) & (x ^ s)) >> 31) & 1)
             eip += 8
         elif op == CMP:
             x, y = r[a], r[b]
             s = (x - y) & M32
-            zf, sf, cf, of = s == 0, s >> 31, x < y, (((x ^ y) & (x ^ s)) >> 31) & 1
+            zf, flags = s == 0, (s >> 31, x < y, (((x ^ y) & (x ^ s)) >> 31) & 1)  # noqa: F841
             eip += 8
         elif op == JZ:
             eip = (eip + a) & M32 if zf else eip + 8

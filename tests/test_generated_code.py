@@ -20,7 +20,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from test_concrete import LAB
 from test_symbolic import _check, _example, _LoggingStorage, _Reading
 
@@ -153,4 +152,18 @@ def test_spec_strings_reach_generated_code_only_as_repr(tmp_path):
     variant = dataclasses.replace(isa, instructions=(dataclasses.replace(f, syntax=evil),))
     compiled = compile_isa(variant)
     assert repr(f"f: {evil}") in compiled["f"].source
+    assert not Path("/tmp/vmcheck-pwned").exists()
+
+
+def test_hostile_instruction_name_stays_quoted_in_blocks_too(tmp_path):
+    """A block's source names its instructions only through repr()."""
+    isa = load_spec(str(_spec(tmp_path, "x = a")))
+    f = isa.instruction("f")
+    evil = "f\nimport os; os.system('touch /tmp/vmcheck-pwned')\n#"
+    variant = dataclasses.replace(isa, instructions=(dataclasses.replace(f, name=evil),))
+    compiled = compile_isa(variant)
+    fn = compiled.block(((evil, (1, 2)),))
+    assert callable(fn)
+    src = "".join(concrete.linecache.cache[compiled._block_files[-1]][2])
+    assert "\nimport os" not in src and repr(evil) in src
     assert not Path("/tmp/vmcheck-pwned").exists()

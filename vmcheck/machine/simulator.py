@@ -40,7 +40,6 @@ from typing import Callable, Iterable
 from ..semantics.concrete import OK, CompiledInsn, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
-from ..spec.ir import mask
 from .decode import Decoder
 from .storage import Block, Storage
 from .translation import IdentityPort, RelocationPort, make_port

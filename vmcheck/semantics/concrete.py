@@ -1125,7 +1125,7 @@ class _BlockCompiler:
         for k, ci, ops, comp, before, after, kind in parts:
             for line in before:
                 out.line(line)
-            out.line(f"# {k}: {ci.name} {list(ops)}")
+            out.line(f"# {k}: {ci.name!r} {list(ops)}")  # repr: no spec text unquoted, even in a comment
             comp.prologue(out)
             comp.guarded_body(out)
             last = k == n - 1
