@@ -114,10 +114,35 @@ def _children(node) -> list:
     return out
 
 
-def _facts(roots: Sequence) -> dict[int, tuple[int, bool]]:
-    """(height, reads storage?) of every node below `roots`, by id, computed
-    without recursion: the IR may be nested deeper than Python's stack."""
-    facts: dict[int, tuple[int, bool]] = {}
+_CSE_TYPES = (ir.Bin, ir.Un, ir.Ext, ir.Slice, ir.Concat, ir.Ite)
+CSE_HEIGHT = 8  # larger expressions are not compared (hashing one walks it)
+
+
+def _repeats(stmts: Sequence[ir.Stmt], facts: dict[int, tuple[int, bool, bool]]) -> dict:
+    """How many times each pure expression (no state read, height 2 to
+    CSE_HEIGHT) is used, counting one use per distinct parent node."""
+    counts: dict = {}
+    seen: set[int] = set()
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for kid in _children(node):
+            if type(kid) in _CSE_TYPES:
+                h, _, state = facts.get(id(kid), (0, True, True))
+                if 2 <= h <= CSE_HEIGHT and not state:
+                    counts[kid] = counts.get(kid, 0) + 1
+            stack.append(kid)
+    return counts
+
+
+def _facts(roots: Sequence) -> dict[int, tuple[int, bool, bool]]:
+    """(height, reads storage?, reads state?) of every node below `roots`,
+    by id, computed without recursion: the IR may be nested deeper than
+    Python's stack."""
+    facts: dict[int, tuple[int, bool, bool]] = {}
     stack = [(r, False) for r in roots]
     while stack:
         node, done = stack.pop()
@@ -126,8 +151,9 @@ def _facts(roots: Sequence) -> dict[int, tuple[int, bool]]:
         kids = _children(node)
         if done:
             sub = [facts[id(k)] for k in kids]
-            facts[id(node)] = (1 + max((h for h, _ in sub), default=0),
-                               isinstance(node, ir.Mem) or any(m for _, m in sub))
+            facts[id(node)] = (1 + max((h for h, _, _ in sub), default=0),
+                               isinstance(node, ir.Mem) or any(m for _, m, _ in sub),
+                               isinstance(node, (ir.Mem, ir.Reg, ir.FileRead)) or any(x for _, _, x in sub))
         else:
             stack.append((node, True))
             stack.extend((k, False) for k in kids if id(k) not in facts)
@@ -265,7 +291,15 @@ class _FunctionCompiler:
         self.guard: str | None = None
         self.open_guard: str | None = None
         self.lazy = 0  # > 0 while compiling a side of a choice inline: no hoisting of storage reads
-        self.facts: dict[int, tuple[int, bool]] = {}
+        self.facts: dict[int, tuple[int, bool, bool]] = {}
+        # Common subexpressions: an expression of locals, operands and
+        # constants only (no state) that occurs more than once is computed
+        # into a temporary `_cN` the first time and reused where that
+        # temporary is surely assigned (see `_reuse`).
+        self.repeats: dict = {}
+        self.cse: dict = {}  # expression -> (temporary, path, guard, let generation)
+        self.let_names: set[str] = set()
+        self.let_gen = 0
 
     # ---- helpers --------------------------------------------------------
 
@@ -368,10 +402,29 @@ class _FunctionCompiler:
         method = getattr(self, "expr_" + type(e).__name__, None)
         if method is None:
             raise InternalError(f"the concrete semantics has no rule for {type(e).__name__}")
+        shared = self.repeats.get(e, 0) > 1 if type(e) in _CSE_TYPES and self.repeats else False
+        if shared:
+            got = self.cse.get(e)
+            if got is not None and self._reuse(got):
+                return got[0]
         code = method(e)
         if len(code) > MAX_NEST and _nesting(code) > MAX_NEST:
             code = self.spill(code)
+        if shared and not (_IDENT.match(code) or code.isdigit()):
+            t = self.tmp("_c")
+            self.emit(f"{t} = {code}")
+            self.cse[e] = (t, self.path, self.guard, self.let_gen)
+            return t
         return code
+
+    def _reuse(self, got: tuple) -> bool:
+        """Is the temporary surely assigned here, with the locals it read
+        unchanged? Yes when it was assigned in this branch or an enclosing
+        one, under no guard or this very guard, and no `let` rebound a name
+        since."""
+        _, path, guard, gen = got
+        return (gen == self.let_gen and self.path[:len(path)] == path
+                and (guard is None or guard == self.guard))
 
     def lazy_side(self, e: ir.Expr) -> str:
         """A side of a choice that runs only when chosen, compiled inline."""
@@ -451,7 +504,8 @@ class _FunctionCompiler:
                     continue
                 if _relation(w.path, self.path) == "yes":  # this write is what we read
                     return self.select(arms, f"wv_{w.k}", idx)
-            arms.append((f"wi_{w.k} == {{}}", f"wv_{w.k}"))
+            windex = repr(w.const) if w.const is not None and not w.path else f"wi_{w.k}"
+            arms.append((f"{windex} == {{}}", f"wv_{w.k}"))
         base = self.slot(file)
         return self.select(arms, "v[{}]" if base == 0 else f"v[{{}} + {base}]", idx)
 
@@ -612,6 +666,9 @@ class _FunctionCompiler:
 
     def stmt_Let(self, s: ir.Let) -> None:
         self.body.line(f"l_{_ident(s.name, 'local')} = {self.expr(s.value)}")
+        if s.name in self.let_names:  # rebound: temporaries computed from it are stale
+            self.let_gen += 1
+        self.let_names.add(s.name)
 
     def stmt_Assign(self, s: ir.Assign) -> None:
         t = s.target
@@ -644,11 +701,16 @@ class _FunctionCompiler:
     def _assign_file(self, t: ir.FileTarget, value: ir.Expr) -> None:
         el = self.element(t.file)
         k = len(self.file_writes) + len(self.mem_writes)
-        self.body.line(f"wi_{k} = {self.expr(t.index)}")
+        known = self.known(t.index)
+        # An unconditional write at a known index needs no index variable:
+        # reads and the commit use the number itself.
+        index = repr(known) if known is not None and not self.path else f"wi_{k}"
+        if index != repr(known):
+            self.body.line(f"wi_{k} = {self.expr(t.index)}")
         val = self.expr(value)
         if not (t.lo == 0 and t.hi == el.width - 1):
             # A partial write merges into the register as it reads now.
-            cur = self._file_read(t.file, t.index.width, f"wi_{k}", self.known(t.index))
+            cur = self._file_read(t.file, t.index.width, index, known)
             keep = mask(el.width) & ~(mask(t.hi - t.lo + 1) << t.lo)
             val = f"({cur} & {keep!r}) | " + (val if t.lo == 0 else f"({val} << {t.lo!r})")
         self.body.line(f"wv_{k} = {val}")
@@ -790,7 +852,8 @@ class _FunctionCompiler:
         it is reachable (returned: does control fall off the end?)."""
         self.pending = _reads_after_store(stmts, self._apart)
         self.facts = _facts(stmts)
-        height = max((h for h, _ in self.facts.values()), default=0)
+        height = max((h for h, _, _ in self.facts.values()), default=0)
+        self.repeats = _repeats(stmts, self.facts)
         with _stack_for(height):
             self.block(stmts)
         end_reachable = not (stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)))
