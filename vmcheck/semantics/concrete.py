@@ -118,9 +118,12 @@ _CSE_TYPES = (ir.Bin, ir.Un, ir.Ext, ir.Slice, ir.Concat, ir.Ite)
 CSE_HEIGHT = 8  # larger expressions are not compared (hashing one walks it)
 
 
+_MUTABLE = re.compile(r"\bs_|\bpcw\b|load\(")
+
+
 def _repeats(stmts: Sequence[ir.Stmt], facts: dict[int, tuple[int, bool, bool]]) -> dict:
-    """How many times each pure expression (no state read, height 2 to
-    CSE_HEIGHT) is used, counting one use per distinct parent node."""
+    """How many times each expression of height 2 to CSE_HEIGHT that reads
+    no storage is used, counting one use per distinct parent node."""
     counts: dict = {}
     seen: set[int] = set()
     stack = list(stmts)
@@ -131,8 +134,8 @@ def _repeats(stmts: Sequence[ir.Stmt], facts: dict[int, tuple[int, bool, bool]])
         seen.add(id(node))
         for kid in _children(node):
             if type(kid) in _CSE_TYPES:
-                h, _, state = facts.get(id(kid), (0, True, True))
-                if 2 <= h <= CSE_HEIGHT and not state:
+                h, mem, _ = facts.get(id(kid), (0, True, True))
+                if 2 <= h <= CSE_HEIGHT and not mem:
                     counts[kid] = counts.get(kid, 0) + 1
             stack.append(kid)
     return counts
@@ -403,19 +406,31 @@ class _FunctionCompiler:
         if method is None:
             raise InternalError(f"the concrete semantics has no rule for {type(e).__name__}")
         shared = self.repeats.get(e, 0) > 1 if type(e) in _CSE_TYPES and self.repeats else False
-        if shared:
+        pure = shared and not self.facts[id(e)][2]
+        if pure:  # no state read: the same expression has the same value wherever it is assigned
             got = self.cse.get(e)
             if got is not None and self._reuse(got):
                 return got[0]
         code = method(e)
         if len(code) > MAX_NEST and _nesting(code) > MAX_NEST:
             code = self.spill(code)
-        if shared and not (_IDENT.match(code) or code.isdigit()):
-            t = self.tmp("_c")
-            self.emit(f"{t} = {code}")
-            self.cse[e] = (t, self.path, self.guard, self.let_gen)
-            return t
-        return code
+        if not shared or _IDENT.match(code) or code.isdigit():
+            return code
+        if not pure:
+            # A state read compiles to code that says which pending writes it
+            # sees; the same *code* has the same value as long as it reads
+            # nothing that changes inside the instruction (`v` changes only
+            # at the commit; written scalars `s_`, the flag `pcw` and storage
+            # reads do change).
+            if _MUTABLE.search(code):
+                return code
+            got = self.cse.get(code)
+            if got is not None and self._reuse(got):
+                return got[0]
+        t = self.tmp("_c")
+        self.emit(f"{t} = {code}")
+        self.cse[e if pure else code] = (t, self.path, self.guard, self.let_gen)
+        return t
 
     def _reuse(self, got: tuple) -> bool:
         """Is the temporary surely assigned here, with the locals it read
