@@ -22,6 +22,18 @@ module docstring; how the generated code keeps it:
   earlier write) reads `state.v` or the port directly.
 * **Lazy choice.** `Ite`, `land` and `lor` evaluate only the operand they
   need, so a storage access in the branch not taken cannot memory-trap.
+* **Always compiles.** Whatever the nesting the front end accepts, the code
+  stays inside Python's parser limits (see MAX_NEST and the notes by it):
+  deep expressions are cut into temporaries, deep `if`s and deep choices
+  that read storage are written flat under guard variables.
+* **Computed once.** An expression used more than once (an inlined helper's
+  argument, x86's flags) goes into a temporary `_cN` where that is safe.
+
+`CompiledIsa.block` compiles a run of instructions into one function for the
+simulator's fast path (`_BlockCompiler`): the same per-instruction code, with
+operands as constants, the pc as an offset from the block's start, timer
+ticks summed, side exits at taken branches, and a loop when the run jumps
+back to its own start.
 
 Generated code is an artefact to read (STYLE.md): it is emitted with an
 indenting emitter under a pseudo-filename like `<vmcheck:pg-toy:ld>`, kept
