@@ -2,7 +2,8 @@
 
 pg-toy's machine (its state, traps, contexts and its own instructions, the
 privileged ones among them) plus innocuous ALU instructions up to N in all,
-each with its own encoding (the spec gives none: vmcheck assigns them).
+each with its own encoding (the spec gives none: vmcheck assigns them), in
+64-bit instruction words.
 """
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ def generated_spec(n: int) -> str:
         extra.append(f"  alu{k}:\n"
                      f"    operands: [rd: reg, rs: reg, rt: reg]\n"
                      f"    semantics: r[rd] = (r[rs] {op} r[rt]) + {k % 4096}\n")
-    text = head.replace("isa: pg-toy", f"isa: gen{n}", 1) + sep + own + "".join(extra)
+    # 64-bit instructions at every size: 5,000 opcodes leave too few bits of
+    # a 32-bit word for pg-toy's 16-bit immediates.
+    head = head.replace("isa: pg-toy", f"isa: gen{n}", 1).replace("\nword: 32\n", "\nword: 32\ninsn_width: 64\n", 1)
+    text = head + sep + own + "".join(extra)
     return text
 
 
