@@ -286,6 +286,7 @@ class _FunctionCompiler:
         self.pc_now: str | None = None  # block: the pc before this instruction, as code
         self.store_pc = True  # block: does the commit store the advanced pc? (only where it is needed)
         self.exit_lines: Callable[[str], list[str]] = lambda kind: []  # block: run before a trap or halt returns
+        self.cached: frozenset[str] = frozenset()  # block: scalars whose current value is in a local c_<elem>
         self.layout = layout
         self.advance_pc = advance_pc
         self.params = params  # the locals that exist on entry (trap delivery's cause, trap_arg)
@@ -505,6 +506,8 @@ class _FunctionCompiler:
             return "s_" + e.elem
         if e.elem == self.isa.pc and self.pc_now is not None:
             return self.pc_now
+        if e.elem in self.cached:
+            return "c_" + e.elem
         return f"v[{self.slot(e.elem)}]"
 
     def expr_FileRead(self, e: ir.FileRead) -> str:
@@ -823,7 +826,7 @@ class _FunctionCompiler:
         for elem in self.scalars:
             if elem == self.isa.pc:
                 continue
-            out.line(f"v[{self.slot(elem)}] = s_{elem}")
+            out.line(f"c_{elem} = s_{elem}" if elem in self.cached else f"v[{self.slot(elem)}] = s_{elem}")
         self._commit_pc(out, here)
         writes = sorted(
             [(w.k, w) for w in self.file_writes] + [(w.k, w) for w in self.mem_writes], key=lambda p: p[0]
@@ -894,6 +897,8 @@ class _FunctionCompiler:
         for elem in self.scalars:
             if elem == self.isa.pc and self.pc_now is not None:
                 out.line(f"s_{elem} = {self.pc_now}")
+            elif elem in self.cached:
+                out.line(f"s_{elem} = c_{elem}")
             else:
                 out.line(f"s_{elem} = v[{self.slot(elem)}]")
         if any(_relation(p, ()) != "yes" for p in self.pc_writes):
@@ -1130,6 +1135,8 @@ class _BlockCompiler:
     or <= 2**width of the pc), and that `budget` >= its length. The function
     does what that many steps would do:
     * each instruction's semantics inline, operands as constants;
+    * scalars that the block writes kept in locals `c_<elem>`, written back
+      at every exit;
     * the pc kept as `pc0 + offset`: stored only where it leaves the block
       or is written (a trap stores the trapping instruction's pc);
     * timer ticks added up and written where they can be seen: before an
@@ -1152,6 +1159,23 @@ class _BlockCompiler:
         self.pc_slot = compiled.layout.slots[self.isa.pc]
         self.units = self.isa.insn_units
         self.timer_elems = {e.name for e, _ in self.isa.role_elements("timer") if not e.is_file}
+        # Scalars some instruction of the block writes (but the pc and the
+        # timers): kept in locals `c_<elem>` for the whole block, read from
+        # `state.v` on entry and written back at every exit.
+        written: set[str] = set()
+        for name, _ in seq:
+            stack = list(compiled.insns[name].insn.semantics)
+            while stack:
+                node = stack.pop()
+                if isinstance(node, ir.RegTarget):
+                    written.add(node.elem)
+                stack.extend(_children(node))
+        self.cached = sorted(written - self.timer_elems - {self.isa.pc})
+
+    def flush(self) -> list[str]:
+        """Lines writing the cached scalars back to the state."""
+        slots = self.compiled.layout.slots
+        return [f"v[{slots[e]!r}] = c_{e}" for e in self.cached]
 
     def ticks(self, n: int) -> list[str]:
         """Lines adding n ticks to every timer (a timer field wraps inside its bits)."""
@@ -1179,8 +1203,9 @@ class _BlockCompiler:
                                      operands=dict(zip(ci.operands, ops)), ret=f"done + {k}, ")
             comp.pc_now = self.pc_at(k)
             comp.store_pc = k == n - 1
-            comp.exit_lines = (lambda kind, p=pending, k=k:
-                               self.ticks(p) + ([f"v[{self.pc_slot}] = {self.pc_at(k)}"] if kind == "trap" else []))
+            comp.cached = frozenset(self.cached)
+            comp.exit_lines = (lambda kind, p=pending, k=k: self.ticks(p) + self.flush()
+                               + ([f"v[{self.pc_slot}] = {self.pc_at(k)}"] if kind == "trap" else []))
             if not comp.compile_body(ci.insn.semantics) and k != n - 1:
                 raise InternalError(f"block: {name} never completes but is not the block's last")
             pending += 1
@@ -1199,6 +1224,8 @@ class _BlockCompiler:
                 if use in uses:
                     out.line(f"{use} = port.{use}")
             out.line(f"pc0 = v[{self.pc_slot}]")
+            for e in self.cached:
+                out.line(f"c_{e} = v[{self.compiled.layout.slots[e]!r}]")
             out.line("done = 0")
             if loops:
                 out.line("while True:")
@@ -1222,13 +1249,13 @@ class _BlockCompiler:
             if kind == "branch" and not last:
                 out.line("if pcw:  # taken: leave the block")
                 with out.indent():
-                    for line in self.ticks(after):
+                    for line in self.ticks(after) + self.flush():
                         out.line(line)
                     out.line(f"return done + {k + 1}, _OK")
             if comp.mem_writes and not last:
                 out.line("if not alive[0]:  # the store overwrote code of this block")
                 with out.indent():
-                    for line in self.ticks(after):
+                    for line in self.ticks(after) + self.flush():
                         out.line(line)
                     out.line(f"v[{self.pc_slot}] = {self.pc_at(k + 1)}")
                     out.line(f"return done + {k + 1}, _OK")
@@ -1239,6 +1266,8 @@ class _BlockCompiler:
             out.line(f"if v[{self.pc_slot}] == pc0 and done + {n} <= budget and alive[0]:")
             with out.indent():
                 out.line("continue  # it jumped back to its start: another round")
+        for line in self.flush():
+            out.line(line)
         out.line("return done, _OK")
 
 
