@@ -35,7 +35,7 @@ operands as constants, the pc as an offset from the block's start, timer
 ticks summed, side exits at taken branches, and a loop when the run jumps
 back to its own start.
 
-Generated code is an artefact to read (STYLE.md): it is emitted with an
+Generated code is an artefact to read (docs/architecture.md, "Conventions"): it is emitted with an
 indenting emitter under a pseudo-filename like `<vmcheck:pg-toy:ld>`, kept
 in `CompiledIsa.source` (and in `linecache`, so tracebacks show it), and
 written out when `VMCHECK_DUMP_CODE` is set (a directory: one file per ISA;
