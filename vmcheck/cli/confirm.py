@@ -12,6 +12,7 @@ from rich.table import Table
 from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT, check_limits
 from ..analysis.engine import check_isas
 from ..hypervisor.campaign import CLASSIC, HYBRID, Confirmation, confirm_context
+from ..hypervisor.translate import TRANSLATE
 from ..spec.library import programs as bundled_programs
 from .common import SPEC, load
 
@@ -19,8 +20,9 @@ from .common import SPEC, load
 @click.command()
 @click.argument("spec", type=SPEC)
 @click.argument("programs", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@click.option("--vmm", "kind", type=click.Choice([CLASSIC, HYBRID]), default=CLASSIC, show_default=True,
-              help="classic trap-and-emulate, or hybrid (interprets all of virtual supervisor mode).")
+@click.option("--vmm", "kind", type=click.Choice([CLASSIC, HYBRID, TRANSLATE]), default=CLASSIC, show_default=True,
+              help="classic trap-and-emulate, hybrid (interprets all of virtual supervisor mode), or translate "
+                   "(binary translation: unsafe instances become calls into the VMM).")
 @click.option("--context", help="Guest context to run in (default: every one).")
 @click.option("--fuzz", "fuzz_n", type=click.IntRange(0), default=0, show_default=True,
               help="Also run this many random guest programs.")

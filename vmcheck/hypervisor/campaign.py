@@ -129,7 +129,7 @@ def _implied(kind: str, breach: Breach | None) -> tuple[str, ...]:
     instance ran in virtual user mode: Theorem 3; a breach that is a control
     change under the classic rules too (not only leaving user mode) is also a
     Theorem 1 and exact violation."""
-    if kind == CLASSIC:
+    if kind != HYBRID:  # classic, and translate (a classic VMM in front of which code is translated)
         return ("1", "exact")
     if breach is not None and breach.control:
         return ("3", "1", "exact")
@@ -154,7 +154,7 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
                     programs: list[Path] = (), fuzz_programs: int = 0, seed: int = 0,
                     max_steps: int = 10_000, witnesses: bool = True, jobs: int = 1) -> Confirmation:
     context = isa.context(ctx_result.name)
-    judged_by = "exact" if kind == CLASSIC else "3"
+    judged_by = "3" if kind == HYBRID else "exact"  # translate: the instances it replaces
     engine = sorted(ctx_result.theorems[judged_by].violations)
     out = Confirmation(context.name, kind, judged_by, engine, sorted(ctx_result.theorems["1"].violations))
     seen: list[Sighting] = []
@@ -174,7 +174,7 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
     if witnesses:
         for r in ctx_result.instructions:
             if r.name in engine:
-                w = (r.violates[judged_by].witness or r.classes["unsafe"].witness) if kind == CLASSIC \
+                w = (r.violates[judged_by].witness or r.classes["unsafe"].witness) if kind != HYBRID \
                     else r.violates["3"].witness
                 if w is not None:
                     out.replays.append(replay_witness(isa, context, kind, r.name, w, "violation"))
@@ -199,6 +199,9 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
         out.left_context += out.fuzz.left_context
 
     _judge(out, ctx_result, seen)
+    if kind == "translate":  # judged by its own rule (translate.py)
+        from .translate import judge_translated
+        judge_translated(out)
     return out
 
 

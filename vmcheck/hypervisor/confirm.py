@@ -23,6 +23,7 @@ from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
 from .vmm import CLASSIC, LEFT_CONTEXT, VMM, Breach, Counters, GuestStep
+from .translate import make_vmm
 
 STORAGE_EVERY_STEP = 8192
 TRAP_LOOP = "trap loop"  # units: compare storage after each step up to this size
@@ -175,7 +176,7 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
     blamed on the instruction that made it rather than on no instruction."""
     native = Machine(isa)
     native.load_image(image)
-    vmm = VMM(isa, context, kind)
+    vmm = make_vmm(isa, context, kind)  # classic, hybrid or translate (translate.py)
     vmm.load_image(image)
     vmm.reset()
     native.state.v[:] = vmm.vstate.v  # the guest boots natively where it boots under the VMM

@@ -24,6 +24,7 @@ from ..semantics.state import MemoryTrap, State
 from ..spec import ir
 from .confirm import Difference, Lockstep, _Observer, _storage_diffs, breach_differences
 from .vmm import LEFT_CONTEXT, VMM, Breach
+from .translate import make_vmm
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def replay_witness(isa: ir.Isa, context: ir.Context, kind: str, insn_name: str, 
     _fill(isa, native.state, st.pre)
     _place_cells(isa, native.port, native.storage, w)
 
-    vmm = VMM(isa, context, kind)
+    vmm = make_vmm(isa, context, kind)  # classic, hybrid or translate (translate.py)
     vmm.reset()
     start = State(vmm.layout)
     _fill(isa, start, st.pre)
