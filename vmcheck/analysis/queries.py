@@ -84,6 +84,7 @@ QUERIES = {
     "ms": "∃ operands, s ∈ G, s' = s with a virtual mode v ≠ mode(s) that G maps to mode(s): it runs at s and the results differ",
     "ls": "∃ operands, s1, s2 ∈ range(G) differing only in control elements other than the mode (own phys): it runs at s1 and the results differ",
     "us_cs": "∃ operands, s ∈ G in the image of the least privileged virtual mode: it runs at s and changes a control element",
+    "us_ms": "∃ operands, s ∈ G in the image u of the least privileged virtual mode l, when u ≠ l, and s' = s in mode l: it runs at s and the results differ",
     "us_ls": "∃ operands, s1 ∈ G in the image of the least privileged virtual mode, s2 differing from s1 only in control elements other than the mode: it runs at one of them and the results differ",
     "td": "∃ operands, s1 ∈ G, s2 = s1 with other timer values: it runs at s1 and the results differ",
     "t1_cs": "∃ operands: control sensitive (∃ s1 ∈ range(G) where it runs and changes control) and ∃ s ∈ G where it runs",
@@ -658,6 +659,22 @@ class InstructionQueries:
             self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s, own_modes=False)], [s],
                        self._claim_runs_changes("s"),
                        lambda r, d: f"user control sensitive: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+        # Theorem 3's hybrid VMM runs the least privileged virtual mode directly in
+        # its real image; Popek & Goldberg's u -> u makes a mode read harmless there,
+        # but where the image is another mode the guest sees the wrong one.
+        if runs_g == UNSAT:
+            self.skip("us_ms", UNSAT, f"it never runs in {ctx.name}")
+        elif least == uimg:
+            self.skip("us_ms", UNSAT, f"{ctx.name} runs its least privileged mode {least} as itself")
+        else:
+            s = self.state("s", "", role=f"in G at {uimg}, runs")
+            s2 = self.state("s'", "'", regs=self.sym.with_mode(s.regs, z3.BitVecVal(isa.modes.code(least),
+                                                                                     isa.modes.width)),
+                            role=f"s in virtual mode {least}")
+            self.solve("us_ms", self.in_G(s) + [self.mode_is(s, uimg)] + self.inv(s2) + [s.res.runs, self.differ(s, s2)],
+                       [s, s2], self._claim_differ("s", "s'", ("s",), phys_separate=False),
+                       lambda r, d: f"user mode sensitive: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): "
+                       + "; ".join(d[:2]))
         s1 = self.state("s1", "", role=f"in G at {uimg}")
         regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
         s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state")
@@ -895,6 +912,7 @@ def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answ
     c["location_sensitive"] = _from(R["ls"], True, "location sensitive")
     c["sensitive"] = _any([c["control_sensitive"], c["mode_sensitive"], c["location_sensitive"]])
     c["user_sensitive"] = _any([_from(R["us_cs"], True, "user control sensitive"),
+                                _from(R["us_ms"], True, "user mode sensitive"),
                                 _from(R["us_ls"], True, "user location sensitive")])
     c["timing_dependent"] = _from(R["td"], True, "timing dependent")
     c["unsafe"] = _any([_from(R["unsafe_ctrl"], True, "unsafe"), _from(R["unsafe_pair"], True, "unsafe")])
@@ -907,7 +925,8 @@ def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answ
     v["1"] = _any([_from(R["t1_cs"], True, "violates Theorem 1"), _from(R["ms"], True, "violates Theorem 1"),
                    _from(R["t1_ls"], True, "violates Theorem 1")])
     v["2"] = _any([v["1"], c["timing_dependent"]])
-    v["3"] = _any([_from(R["us_cs"], True, "violates Theorem 3"), _from(R["t3_ls"], True, "violates Theorem 3")])
+    v["3"] = _any([_from(R["us_cs"], True, "violates Theorem 3"), _from(R["us_ms"], True, "violates Theorem 3"),
+                   _from(R["t3_ls"], True, "violates Theorem 3")])
     v["exact"] = c["unsafe"]
     return c, v
 
