@@ -125,7 +125,7 @@ def bench_sim(steps: int, repeat: int) -> list[dict]:
 def bench_vmm(repeat: int, quick: bool) -> dict:
     import vmmbench
 
-    out = vmmbench.measure_vmm(repeat, user_turns=20_000 if quick else 100_000, calls=2_000 if quick else 10_000)
+    out = vmmbench.measure_vmm(repeat, user_turns=20_000 if quick else 30_000, calls=2_000 if quick else 10_000)
     for name, r in out.items():
         extra = f"trap round trip {r['trap_round_trip_us']:.1f} us" if "trap_round_trip_us" in r else \
             f"{r['guest_steps']} guest steps"
