@@ -4,9 +4,10 @@ The key hashes everything a unit's answer depends on: the instruction's IR,
 the parts of the ISA every query reads (elements, modes, storage, traps,
 host, invariants, pc, instruction width, the view's address width), the
 context, vmcheck's version and the source of the reading and the queries
-(so a changed engine never serves stale answers). A result with a solver
-timeout is stored under the key and the time limit, so it is served again
-only for the same `--timeout`.
+(so a changed engine never serves stale answers). A result with an unknown
+is stored under the key and the solver budget (`undecided_key`), so it is
+served again only for the same `--budget` (a budget gives the same answer on
+any machine, so the entry is exact); a decided one holds for any budget.
 
 Where: `$VMCHECK_CACHE_DIR` if set, else `.vmcheck-cache/` in the current
 directory.
@@ -65,6 +66,11 @@ def unit_key(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, vaw: int) -> st
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
+
+
+def undecided_key(key: str, budget: int) -> str:
+    """Where a result with an unknown is kept: per solver budget."""
+    return f"{key}-b{budget}"
 
 
 def load(key: str) -> dict[str, Any] | None:

@@ -3,7 +3,7 @@ and the exact condition per guest context, print the verdict.
 
 Exit code (decided from the reports in `results.combined_exit_code`): 0 the
 asked theorem holds for every spec, 1 it fails for one, 2 a bad spec or
-call, 3 undecided (a solver timeout the verdict depends on).
+call, 3 undecided (an exhausted solver budget the verdict depends on).
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ _WHY = {  # the classes that make an instance violate each theorem, most telling
 }
 
 
-def run_checks(specs, *, context, timeout, jobs, use_cache, quiet: bool, verb_name: str = "check") -> list:
+def run_checks(specs, *, context, timeout, budget, jobs, use_cache, quiet: bool, verb_name: str = "check") -> list:
     """Load the specs and decide them, with progress on stderr."""
     from ..analysis import check_isas
     from .interrupt import solver_ready
@@ -58,7 +58,7 @@ def run_checks(specs, *, context, timeout, jobs, use_cache, quiet: bool, verb_na
         rep.stage("loading")
         isas = [load(s) for s in specs]
         rep.stage("solving")
-        reports = check_isas(isas, context=context, timeout=timeout, jobs=jobs, use_cache=use_cache,
+        reports = check_isas(isas, context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache,
                              progress=rep.update)
     if context is None and use_cache:
         _record_verdicts(isas, reports)
@@ -87,14 +87,17 @@ def _record_verdicts(isas, reports) -> None:
 @format_option("text", "json", "sarif",
                help="json: the report (schema check.schema.json); sarif: SARIF 2.1.0 for code scanning.")
 @solver_options
-def check(specs, theorem, context, fmt, timeout, jobs, no_cache, quiet) -> None:
+def check(specs, theorem, context, fmt, budget, timeout, jobs, no_cache, quiet) -> None:
     """Decide whether each SPEC is virtualizable: Popek & Goldberg's Theorems
     1 (VMM), 2 (recursive VMM) and 3 (hybrid VMM) and the exact
     trap-and-emulate condition, per guest context, with a witness or a proof
     for every class of every instruction."""
     from ..analysis import combined_exit_code, default_jobs
     from ..report.sarif import github_annotations, in_github_actions, sarif
-    reports = run_checks(specs, context=context, timeout=timeout, jobs=jobs or default_jobs(),
+    from .common import limits
+
+    budget, timeout = limits(budget, timeout)
+    reports = run_checks(specs, context=context, timeout=timeout, budget=budget, jobs=jobs or default_jobs(),
                          use_cache=not no_cache, quiet=quiet)
     code = combined_exit_code(reports, theorem)
     if in_github_actions():  # annotations on the spec's lines in the workflow run
@@ -168,7 +171,7 @@ def render_text(console, r, theorem: str = "1") -> None:
                              f"{escape(reason)}", 4)
         unknown = sorted({n for t in THEOREMS for n in c.theorems[t].unknown})
         if unknown:
-            console.print(f"  [yellow]undecided (solver timeout)[/]: {escape(', '.join(unknown))}")
+            console.print(f"  [yellow]undecided (solver budget exhausted)[/]: {escape(', '.join(unknown))}")
         if c.note:
             console.print(f"  [cyan]note[/]: {escape(c.note)}")
         # One space between columns and headers of at most 5 letters: 13 verdict columns take

@@ -147,9 +147,28 @@ SECONDS = Seconds()
 # --------------------------------------------------------------------------
 
 
+# The defaults live in vmcheck.analysis.budget; importing it here would import the engine
+# (and z3) for `vmcheck --help`, so the options default to None and `limits` fills them in.
+def budget_option(f):
+    return click.option("--budget", type=click.IntRange(1), default=None, metavar="N",
+                        help="Solver resource units (z3 rlimit) per query; a query that exhausts them is "
+                             "'unknown', the same on any machine at any load.  [default: 300000000]")(f)
+
+
 def timeout_option(f):
-    return click.option("--timeout", type=SECONDS, default=20.0, show_default=True, metavar="S",
-                        help="Solver seconds per query; a query that runs out is 'unknown'.")(f)
+    return click.option("--timeout", type=SECONDS, default=None, metavar="S",
+                        help="Wall-clock safety net per solver call, seconds (the budget decides; this stops "
+                             "a runaway call).  [default: 300]")(f)
+
+
+def limits(budget: int | None, timeout: float | None) -> tuple[int, float]:
+    """The solver limits, defaults filled in from the engine and checked."""
+    from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT, check_limits
+
+    budget = DEFAULT_BUDGET if budget is None else budget
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    check_limits(budget, timeout)
+    return budget, timeout
 
 
 def jobs_option(f):
@@ -181,7 +200,7 @@ def format_option(*choices: str, help: str | None = None):
 
 def solver_options(f):
     """The options of every verb that runs the theorem engine."""
-    for opt in (quiet_option, no_cache_option, jobs_option, timeout_option):
+    for opt in (quiet_option, no_cache_option, jobs_option, timeout_option, budget_option):
         f = opt(f)
     return f
 

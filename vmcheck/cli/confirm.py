@@ -33,8 +33,8 @@ CLASSIC, HYBRID, TRANSLATE = "classic", "hybrid", "translate"  # the VMM kinds o
               help="Replay the theorem engine's witnesses.")
 @format_option("text", "json", "junit", help="json: schema confirm.schema.json; junit: JUnit XML.")
 @solver_options
-def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, fmt, timeout, jobs, no_cache,
-            quiet):
+def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, fmt, budget, timeout, jobs,
+            no_cache, quiet):
     """Run SPEC's sample programs (or PROGRAMs), the engine's witnesses and random
     programs natively and under the reference VMM, and judge what happens
     against every verdict of the theorem engine. --jobs also shards the --fuzz
@@ -50,13 +50,16 @@ def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, f
     from .interrupt import solver_ready
     from .progress import progress
 
+    from .common import limits
+
+    budget, timeout = limits(budget, timeout)
     solver_ready()
 
     with progress("confirm", quiet=quiet) as rep:
         rep.stage("loading")
         isa = load(spec)
         rep.stage("solving")
-        report = check_isas([isa], context=context, timeout=timeout, jobs=jobs, use_cache=not no_cache,
+        report = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache,
                             progress=rep.update)[0]
         paths = [Path(p) for p in programs] or bundled_programs(spec) or \
             sorted((Path(isa.source).parent / "programs").glob("*.s"))

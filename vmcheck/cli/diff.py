@@ -16,7 +16,7 @@ from .common import format_option, load, solver_options, spec_argument, verb
 @spec_argument("new")
 @format_option("text", "json", help="json: schema diff.schema.json.")
 @solver_options
-def diff(old, new, fmt, timeout, jobs, no_cache, quiet):
+def diff(old, new, fmt, budget, timeout, jobs, no_cache, quiet):
     """Compare two versions of a spec: instructions added and removed, classes
     changed, verdicts per theorem."""
     from ..analysis.engine import check_isas
@@ -24,13 +24,16 @@ def diff(old, new, fmt, timeout, jobs, no_cache, quiet):
     from .interrupt import solver_ready
     from .progress import progress
 
+    from .common import limits
+
+    budget, timeout = limits(budget, timeout)
     solver_ready()
 
     with progress("diff", quiet=quiet) as rep:
         rep.stage("loading")
         a, b = load(old), load(new)
         rep.stage("solving")
-        ra, rb = check_isas([a, b], timeout=timeout, jobs=jobs, use_cache=not no_cache, progress=rep.update)
+        ra, rb = check_isas([a, b], timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache, progress=rep.update)
     d = diff_reports(ra, rb, old, new)
     if fmt == "json":
         click.echo(json.dumps(d.to_json(), indent=2, sort_keys=True))

@@ -106,7 +106,8 @@ def render_answer(console, title: str, a) -> None:
 
     from ..analysis import QUERIES
 
-    ev = {"witness": "witness", "proof": "proof", "timeout": "solver timeout"}.get(a.evidence, a.evidence)
+    ev = {"witness": "witness", "proof": "proof", "budget": "solver budget exhausted",
+          "timeout": "solver safety net ran out"}.get(a.evidence, a.evidence)
     console.print(f"  [bold]{escape(title)}[/]: {_VAL[a.value]}  [dim]({ev})[/]")
     console.print(f"    {escape(a.reason)}")
     if a.evidence == "proof":
@@ -124,7 +125,7 @@ def render_answer(console, title: str, a) -> None:
 @click.argument("instr")
 @context_option
 @solver_options
-def explain(spec, instr, context, timeout, jobs, no_cache, quiet) -> None:
+def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> None:
     """Explain one instruction of SPEC: its semantics and, per guest context,
     every class with its proof or its witness (pairs of states side by side,
     what differs highlighted)."""
@@ -135,6 +136,9 @@ def explain(spec, instr, context, timeout, jobs, no_cache, quiet) -> None:
     from .progress import progress
     from .render import console as make_console
 
+    from .common import limits
+
+    budget, timeout = limits(budget, timeout)
     solver_ready()
     isa = load(spec)
     names = [i.name for i in isa.instructions]
@@ -151,7 +155,7 @@ def explain(spec, instr, context, timeout, jobs, no_cache, quiet) -> None:
     insn = isa.instruction(instr)
     with progress("explain", quiet=quiet) as rep:
         rep.stage(f"solving {instr}")
-        report = check_isas([isa], context=context, timeout=timeout, jobs=jobs or 1, use_cache=not no_cache,
+        report = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=jobs or 1, use_cache=not no_cache,
                             instructions=[instr], progress=rep.update)[0]
     console = make_console()
     where = f" ({insn.span})" if insn.span else ""

@@ -37,8 +37,8 @@ THEOREMS = ("1", "2", "3", "exact")
 @click.option("--max-steps", type=click.IntRange(1), default=10_000, show_default=True,
               help="With --confirm: guest instructions per program run.")
 @solver_options
-def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, seed, max_steps, timeout, jobs,
-           no_cache, quiet):
+def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, seed, max_steps, budget, timeout,
+           jobs, no_cache, quiet):
     """Write the proof report for SPEC: the ISA at a glance, the model and
     Theorems 1-3, the verdict per theorem and guest context, each
     instruction's proof obligation and how it was discharged (the unsat
@@ -58,14 +58,17 @@ def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, se
             if fmt is None:
                 raise UserError(f"cannot tell the report format from '{output}': name a file ending in "
                                 f"{', '.join(FORMATS)}, or give --format html|md")
+    from .common import limits
+
+    budget, timeout = limits(budget, timeout)
     if output != "-":  # refuse before the minutes of solving, not after
         check_not_an_input(output, [resolve(spec)])
         check_suffix(output, fmt)
     with progress("report", quiet=quiet) as rep:
         rep.stage("solving")
-        decided = _decide(spec, context, timeout, jobs, not no_cache, rep.update)
+        decided = _decide(spec, context, timeout, budget, jobs, not no_cache, rep.update)
         rep.stage("confirming" if confirm else "writing")
-        inp = make_input(spec, context=context, theorems=theorems, timeout=timeout, jobs=jobs,
+        inp = make_input(spec, context=context, theorems=theorems, timeout=timeout, budget=budget, jobs=jobs,
                          use_cache=not no_cache, confirm=confirm, vmm=vmm, fuzz=fuzz_n, seed=seed,
                          max_steps=max_steps, brief=brief, report=decided)
         text = render(inp, fmt)
@@ -78,12 +81,12 @@ def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, se
     click.echo(f"{output}: {fmt} proof report of {inp.report.isa} (Theorem 1 {verdict})", err=True)
 
 
-def _decide(spec, context, timeout, jobs, use_cache, progress):
+def _decide(spec, context, timeout, budget, jobs, use_cache, progress):
     """The engine's report, decided here so that its progress shows (make_input would decide it silently)."""
     from ..analysis.engine import check_isas
     from .common import load
     from .interrupt import solver_ready
 
     solver_ready()
-    return check_isas([load(spec)], context=context, timeout=timeout, jobs=jobs, use_cache=use_cache,
+    return check_isas([load(spec)], context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache,
                       progress=progress)[0]

@@ -21,13 +21,13 @@ from .common import INPUT_FILE, format_option, load, spec_argument, verb
 @click.argument("program", type=INPUT_FILE)
 @click.option("--trace", is_flag=True, help="Print one line per step: address, instruction, outcome.")
 @click.option("--max-steps", type=click.IntRange(min=0), default=1_000_000, show_default=True,
-              help="Stop after this many steps.")
+              help="Stop after this many steps (a program that never halts ends here, exit 1).")
 @click.option("--dump-storage", is_flag=True, help="Also print every nonzero storage unit.")
 @format_option("text", "json", help="json: schema run.schema.json.")
 def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool, fmt: str) -> None:
     """Assemble PROGRAM for SPEC, load it at its .org addresses, reset the
     machine and run it until it halts or --max-steps; print the final state."""
-    from ..machine import HALTED, Machine, assemble_file
+    from ..machine import HALTED, STEP_LIMIT, Machine, assemble_file
 
     isa = load(spec)
     prog = assemble_file(isa, program)
@@ -62,6 +62,9 @@ def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool
         click.echo(json.dumps(out, indent=2))
     else:
         _print_text(isa, machine, result, program, dump_storage)
+    if result.reason == STEP_LIMIT:
+        click.echo(f"{program}: did not halt within --max-steps {max_steps}; "
+                   "raise it if the program needs more steps", err=True)
     sys.exit(0 if result.reason == HALTED else 1)
 
 

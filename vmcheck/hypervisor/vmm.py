@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..machine.decode import Decoder
-from ..machine.simulator import DOUBLE_FAULT, HALTED, UNDECODABLE, Machine
+from ..machine.simulator import DOUBLE_FAULT, HALTED, TRAPPED, UNDECODABLE, Machine
 from ..machine.translation import make_port
 from ..semantics.concrete import OK, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
@@ -247,8 +247,17 @@ class VMM:
     def _step(self) -> GuestStep:
         if self._interpreting():
             return self._interpret()
+        pc = self.machine.state.v[self._pc]
+        fetched = self._real_fetch(pc)
+        if isinstance(fetched, GuestStep):
+            return fetched
+        insn, ops = fetched
+        return self._direct(pc, insn, ops)
+
+    def _real_fetch(self, pc: int):
+        """The instance at `pc` as the real machine fetches it: (instruction,
+        operands), or the step that a fetch fault or an undecodable word makes."""
         m = self.machine
-        pc = m.state.v[self._pc]
         try:
             phys = m.port.fetch(pc)
         except MemoryTrap as e:
@@ -257,7 +266,7 @@ class VMM:
         if fn is None:
             self.stopped, self.detail = UNDECODABLE, f"word {word:#x} at pc {pc:#x}"
             return GuestStep(pc, None, (), "undecodable")
-        return self._direct(pc, ci.insn, ops)
+        return ci.insn, ops
 
     def execute(self, insn: ir.Instruction, ops: tuple[int, ...]) -> GuestStep:
         """One given instance, as if the guest had fetched it (witness replays)."""
@@ -341,8 +350,39 @@ class VMM:
         return GuestStep(pc, insn.name, ops, "interpreted")
 
     def run(self, max_steps: int) -> int:
+        """Run the guest for up to `max_steps` instructions; the number run.
+
+        What `step()` repeated does, faster: between two traps the guest runs
+        on the real machine's compiled blocks (`Machine.run(stop_on_trap=True)`),
+        as on hardware, and the VMM is entered only at the trap. The lockstep
+        comparison steps one instruction at a time instead, to observe each."""
         n = 0
+        m = self.machine
         while not self.stopped and n < max_steps:
-            self.step()
-            n += 1
+            if self._interpreting():
+                self.step()
+                n += 1
+                continue
+            res = m.run(max_steps - n, stop_on_trap=True)
+            if res.steps:  # timers were ticked by the machine; the VMM reads them back at the next trap
+                self.counters.direct += res.steps
+                self._running = True
+                n += res.steps
+            if res.reason == TRAPPED:
+                pc = m.state.v[self._pc]
+                insn_ops = (None, ()) if res.trap.kind == "memtrap" and self._fetch_faults(pc) \
+                    else self._real_fetch(pc)
+                insn, ops = insn_ops
+                self._dispatch(pc, insn, ops, res.trap)
+                self._tick()
+                n += 1
+            elif res.reason in (HALTED, UNDECODABLE):
+                self.stopped, self.detail = res.reason, res.detail
         return n
+
+    def _fetch_faults(self, pc: int) -> bool:
+        try:
+            self.machine.port.fetch(pc)
+        except MemoryTrap:
+            return True
+        return False
