@@ -118,21 +118,20 @@ class _IsaLexer(Lexer):
                 del stack[-len(arg.expansion):]
             stack.append(states[stack[-1]][arg.origin.name][1])
 
+    _WORD = re.compile(r"[A-Za-z_]\w*")
+
     def candidates(self, text: str, pos: int):
+        """(terminal, lazy match) pairs in priority order; a match runs only when asked."""
         if text.startswith('"""', pos):
-            m = self.regexps[0][1].match(text, pos)
-            if m:
-                yield "LONG_STRING", m.group(0)
-        m = re.compile(r"[A-Za-z_]\w*").match(text, pos)
+            yield "LONG_STRING", lambda: _group(self.regexps[0][1].match(text, pos))
+        m = self._WORD.match(text, pos)
         if m and m.group(0) in self.keywords:
-            yield self.keywords[m.group(0)], m.group(0)
+            yield self.keywords[m.group(0)], lambda: m.group(0)
         for value, name in self.puncts:
             if text.startswith(value, pos):
-                yield name, value
+                yield name, (lambda v=value: v)
         for name, rx in self.regexps[1:]:
-            m = rx.match(text, pos)
-            if m and m.group(0):
-                yield name, m.group(0)
+            yield name, (lambda rx=rx: _group(rx.match(text, pos)))
 
     def lex(self, lexer_state, parser_state):
         text_slice = lexer_state.text
@@ -150,19 +149,34 @@ class _IsaLexer(Lexer):
                     break
             if skipped:
                 continue
-            found = list(self.candidates(text, pos))
-            if not found:
-                terms = [*self.keywords.values(), *(n for _, n in self.puncts), *(n for n, _ in self.regexps)]
-                allowed = {t for t in terms if self.accepts(parser_state, t)}
-                raise UnexpectedCharacters(text, pos, ctr.line, ctr.column, allowed=allowed, state=parser_state)
-            # The first candidate the parser takes; if none, the first one, so the
-            # parser reports the error with what it expected.
-            kind, value = next(((k, v) for k, v in found if self.accepts(parser_state, k)), found[0])
+            # The first candidate the parser takes. The parse table is asked before
+            # a pattern runs: patterns such as LINE_CODE match to the end of the
+            # line, and trying them at every token made long lines quadratic.
+            kind = value = None
+            for name, match in self.candidates(text, pos):
+                if self.accepts(parser_state, name):
+                    value = match()
+                    if value:
+                        kind = name
+                        break
+            if kind is None:
+                # None fits: take the first that matches at all, so the parser reports
+                # the error with what it expected.
+                found = [(n, v) for n, v in ((n, mt()) for n, mt in self.candidates(text, pos)) if v]
+                if not found:
+                    terms = [*self.keywords.values(), *(n for _, n in self.puncts), *(n for n, _ in self.regexps)]
+                    allowed = {t for t in terms if self.accepts(parser_state, t)}
+                    raise UnexpectedCharacters(text, pos, ctr.line, ctr.column, allowed=allowed, state=parser_state)
+                kind, value = found[0]
             line, col = ctr.line, ctr.column
             ctr.feed(value)
             tok = Token(kind, value, pos, line, col, ctr.line, ctr.column, ctr.char_pos)
             lexer_state.last_token = tok
             yield tok
+
+
+def _group(m) -> str | None:
+    return m.group(0) if m else None
 
 
 @lru_cache(maxsize=None)

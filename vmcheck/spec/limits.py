@@ -1,0 +1,108 @@
+"""The limits vmcheck puts on its input, and reading input text within them.
+
+Specs and programs come from users and CI pipelines; a reader that recurses,
+allocates or backtracks without bound turns a typo (or a hostile file) into a
+crash, a hang or an exhausted machine. Each limit is far above anything a
+real ISA needs (the bundled specs use under a tenth of each) and each is
+enforced with a FILE:LINE:COL error that names the limit (exit 2).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import Diagnostic, Span, SpecError
+
+# A spec or program file, in bytes (the largest bundled spec is 64 KB).
+MAX_FILE_BYTES = 4 << 20
+# One line, in characters (the longest bundled line is ~520).
+MAX_LINE_CHARS = 10_000
+# Nesting: YAML collections inside each other, braces in a `.isa` file,
+# expressions and statements inside each other in the semantics (after
+# helpers are inlined). Generated Python nests a few levels per level of
+# semantics, and the Python parser stops at 200 nested parentheses.
+MAX_NESTING = 50
+# Nodes of one semantics text (an instruction body, `deliver`, a condition).
+MAX_SEMANTICS_NODES = 20_000
+# YAML nodes after alias expansion (a "billion laughs" file is small but
+# expands to billions of nodes). The largest bundled spec has ~6,000.
+MAX_YAML_NODES = 200_000
+# Digits of one numeral (decimal, hex or binary) in a spec or a program:
+# enough for a 4096-bit value in binary (the widest element allowed).
+MAX_NUMBER_DIGITS = 4100
+# Storage units: the simulator holds storage in full (a list of units).
+MAX_STORAGE_UNITS = 1 << 22
+
+
+def limit_error(span: Span, what: str, limit: str) -> SpecError:
+    return SpecError(Diagnostic(span, f"{what}: the limit is {limit}"))
+
+
+def decode(data: bytes, file: str) -> str:
+    """UTF-8 text, or a SpecError at the LINE:COL of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = data[:e.start]
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
+        bad = data[e.start:e.end].hex(" ")
+        raise SpecError(Diagnostic(Span(file, line, col),
+                                   f"not UTF-8 text: byte(s) {bad} ({e.reason})",
+                                   "save the file as UTF-8")) from None
+
+
+def check_text(text: str, file: str) -> None:
+    """Reject a line longer than MAX_LINE_CHARS (checked before any parser sees it)."""
+    start = 0
+    line = 1
+    n = len(text)
+    while start < n:
+        end = text.find("\n", start)
+        if end < 0:
+            end = n
+        if end - start > MAX_LINE_CHARS:
+            raise limit_error(Span(file, line, MAX_LINE_CHARS + 1),
+                              f"line {line} is {end - start:,} characters long",
+                              f"{MAX_LINE_CHARS:,} characters per line")
+        start = end + 1
+        line += 1
+
+
+def read_source(path: Path, what: str = "spec") -> str:
+    """A spec or program file's text: bounded in size, UTF-8, lines bounded.
+
+    Reads at most MAX_FILE_BYTES + 1 bytes, so `/dev/zero` or a huge file ends
+    in an error rather than in memory exhaustion.
+    """
+    file = str(path)
+    try:
+        if path.is_dir():
+            raise SpecError(Diagnostic(None, f"cannot read {what} '{file}': it is a directory"))
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise SpecError(Diagnostic(None, f"cannot read {what} '{file}': {e.strerror or e}")) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise limit_error(Span(file, 1, 1), f"the {what} file is larger than {MAX_FILE_BYTES:,} bytes",
+                          f"{MAX_FILE_BYTES:,} bytes")
+    text = decode(data, file)
+    check_text(text, file)
+    return text
+
+
+def check_number_text(digits: str, span: Span) -> None:
+    """A numeral longer than MAX_NUMBER_DIGITS is an error (Python refuses to
+    convert decimal strings over 4,300 digits, and such values fit no width)."""
+    if len(digits) > MAX_NUMBER_DIGITS:
+        raise limit_error(span, f"a number of {len(digits):,} digits", f"{MAX_NUMBER_DIGITS:,} digits")
+
+
+LIMITS = {
+    "file size (bytes)": MAX_FILE_BYTES,
+    "line length (characters)": MAX_LINE_CHARS,
+    "nesting depth": MAX_NESTING,
+    "semantics nodes per text": MAX_SEMANTICS_NODES,
+    "YAML nodes after alias expansion": MAX_YAML_NODES,
+    "digits per number": MAX_NUMBER_DIGITS,
+    "storage units": MAX_STORAGE_UNITS,
+}
