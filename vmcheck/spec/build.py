@@ -15,6 +15,7 @@ from ..errors import Collector, Span, SpecError
 from . import ir
 from . import surface as s
 from .elaborate import Elaborator, Machine, Scope
+from .limits import MAX_EXPR_NESTING, MAX_IF_NESTING, MAX_STORAGE_UNITS, nesting
 from .nodes import Node
 from .parse import Origin, parse_block, parse_expr, parse_helpers
 
@@ -212,6 +213,16 @@ class _Builder:
         reset = self._guard(self.reset, d.get("reset"), elements, default=()) if "reset" in d else ()
 
         self.errors.raise_if_any()
+        self.check_nesting(deliver, d["traps"].span, "deliver")
+        for insn in instructions:
+            self.check_nesting(insn.semantics, insn.span, f"instruction '{insn.name}'")
+        for c in contexts:
+            self.check_nesting(c.where, c.span, f"the 'where' of context '{c.name}'")
+        for inv in invariants:
+            self.check_nesting(inv, root.span, "an invariant")
+        if host is not None:
+            self.check_nesting(host, root.span, "host")
+        self.errors.raise_if_any()
         return ir.Isa(
             name=name, word=word, modes=modes, elements=tuple(elements.values()), pc=pcs[0],
             storage=storage, traps=ir.Traps(tuple((causes or {}).values()), memory_cause, deliver, cause_width),
@@ -219,6 +230,19 @@ class _Builder:
             insn_width=insn_width, constants=tuple(constants.items()), description=description,
             source=source, reset=reset, span=root.span,
         )
+
+    def check_nesting(self, code, span: Span | None, what: str) -> None:
+        """What `lint` accepts must compile: bound the nesting the compiled form
+        inherits, now that helpers are inlined and `match`/`require` are `if`s."""
+        ds, de, deepest = nesting(code)
+        where = getattr(deepest, "span", None) or span
+        if ds > MAX_IF_NESTING:
+            self.errors.error(where, f"{what} nests {ds} if/match/require levels once helpers are inlined "
+                              f"and match arms become if/else: the limit is {MAX_IF_NESTING}",
+                              "split it into separate instructions or flatten the conditions")
+        if de > MAX_EXPR_NESTING:
+            self.errors.error(where, f"{what} nests expressions {de} levels deep once helpers are inlined: "
+                              f"the limit is {MAX_EXPR_NESTING}", "name parts of it with let")
 
     # ---- modes and state ------------------------------------------------
 
@@ -368,7 +392,9 @@ class _Builder:
         d = self.mapping(node, "storage", "storage")
         if "size" not in d or "unit" not in d:
             raise _Skip()
-        size = self.int_(d["size"], "storage size", 1)
+        # The simulator holds storage in full: bound it (2^40 units passed lint and
+        # then ran out of memory).
+        size = self.int_(d["size"], "storage size", 1, MAX_STORAGE_UNITS)
         if size & (size - 1):
             self.ctx.fail(d["size"].span, f"storage size must be a power of two, not {size}")
         unit = self.int_(d["unit"], "storage unit", 1, 4096)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ..errors import Collector, Span
 from . import ir
 from . import surface as s
+from .limits import MAX_ELABORATION_STEPS
 
 BUILTINS = ("sext", "zext", "slt", "sle", "sgt", "sge", "concat")
 
@@ -75,6 +76,7 @@ class Elaborator:
         self.errors = errors
         self._fresh = 0
         self._call_stack: list[str] = []
+        self._steps = 0  # expressions elaborated, against MAX_ELABORATION_STEPS
 
     # ---- entry points ---------------------------------------------------
 
@@ -333,6 +335,15 @@ class Elaborator:
 
     def _expr(self, e: s.SExpr, scope: Scope, want: int | None) -> ir.Expr:
         sp = getattr(e, "span", None)
+        self._steps += 1
+        if self._steps > MAX_ELABORATION_STEPS:
+            # Inlined helpers can grow exponentially (each calling the last twice):
+            # stop with one error, at the expression being elaborated.
+            if self._steps == MAX_ELABORATION_STEPS + 1:
+                self.fail(sp, f"the semantics expands to more than {MAX_ELABORATION_STEPS:,} expressions once "
+                          f"helpers are inlined: the limit is {MAX_ELABORATION_STEPS:,}",
+                          "a helper that calls another several times multiplies its size")
+            raise _Abort()
         if isinstance(e, s.Num):
             return self._lit(e.value, want, sp)
         if isinstance(e, s.BoolLit):

@@ -16,11 +16,20 @@ from ..errors import Diagnostic, Span, SpecError
 MAX_FILE_BYTES = 4 << 20
 # One line, in characters (the longest bundled line is ~520).
 MAX_LINE_CHARS = 10_000
-# Nesting: YAML collections inside each other, braces in a `.isa` file,
-# expressions and statements inside each other in the semantics (after
-# helpers are inlined). Generated Python nests a few levels per level of
-# semantics, and the Python parser stops at 200 nested parentheses.
-MAX_NESTING = 50
+# Nesting as written: YAML collections inside each other, braces inside
+# braces in a `.isa` file, levels of the semantics' syntax tree (an `if` in
+# an `if` is two levels; `a + b + c` is two). Bounded so that no reader
+# recurses past Python's stack.
+MAX_NESTING = 100
+# Nesting after helpers are inlined and `match`/`require` lowered to `if`:
+# the compiled form of an instruction nests one Python block per `if` (Python
+# allows 100) and about one parenthesis per operator (Python allows 200).
+MAX_IF_NESTING = 80
+MAX_EXPR_NESTING = 150
+# Elaboration steps for a whole spec (helpers are inlined, so a chain of
+# helpers each calling the last twice doubles per link). The largest
+# bundled spec takes ~21,000.
+MAX_ELABORATION_STEPS = 1_000_000
 # Nodes of one semantics text (an instruction body, `deliver`, a condition).
 MAX_SEMANTICS_NODES = 20_000
 # YAML nodes after alias expansion (a "billion laughs" file is small but
@@ -100,9 +109,45 @@ def check_number_text(digits: str, span: Span) -> None:
 LIMITS = {
     "file size (bytes)": MAX_FILE_BYTES,
     "line length (characters)": MAX_LINE_CHARS,
-    "nesting depth": MAX_NESTING,
+    "nesting depth as written": MAX_NESTING,
+    "if nesting after inlining": MAX_IF_NESTING,
+    "expression nesting after inlining": MAX_EXPR_NESTING,
+    "elaboration steps per spec": MAX_ELABORATION_STEPS,
     "semantics nodes per text": MAX_SEMANTICS_NODES,
     "YAML nodes after alias expansion": MAX_YAML_NODES,
     "digits per number": MAX_NUMBER_DIGITS,
     "storage units": MAX_STORAGE_UNITS,
 }
+
+
+def nesting(root) -> tuple[int, int, object]:
+    """(statement depth, expression depth, the node deepest in either) of IR
+    `root` (a statement, an expression, or a tuple of either), walked without
+    recursion. Statement depth counts `If`s inside `If`s; expression depth
+    counts expression nodes inside expression nodes."""
+    from dataclasses import fields, is_dataclass
+
+    from . import ir
+
+    best_s, best_e, deepest = 0, 0, root
+    stack = [(root, 0, 0)]
+    while stack:
+        node, ds, de = stack.pop()
+        if isinstance(node, tuple):
+            stack.extend((x, ds, de) for x in node)
+            continue
+        if not is_dataclass(node):
+            continue
+        if isinstance(node, ir.If):
+            ds += 1
+        elif not isinstance(node, (ir.Let, ir.Assign, ir.Trap, ir.Halt)):
+            de += 1
+        if ds > best_s or de > best_e:
+            best_s, best_e, deepest = max(ds, best_s), max(de, best_e), node
+        for f in fields(node):
+            if f.name != "span":
+                child = getattr(node, f.name)
+                if isinstance(child, tuple) or is_dataclass(child):
+                    # an expression inside a statement starts a new expression
+                    stack.append((child, ds, de if not isinstance(node, (ir.If, ir.Let, ir.Assign, ir.Trap)) else 0))
+    return best_s, best_e, deepest
