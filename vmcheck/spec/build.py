@@ -50,7 +50,7 @@ LABELS = (
     "illegal", "unsafe", "safe",
 )
 
-_OPERAND_RE = re.compile(r"^(?:(?P<reg>reg)(?:\((?P<file>\w+)\))?|(?P<kind>s?imm|uimm)(?P<w>\d+))(?P<pcrel>\s+pcrel)?$")
+_OPERAND_RE = re.compile(r"^(?:(?P<reg>reg)(?:\((?P<file>\w+)\))?|(?P<kind>s?imm|uimm)(?P<w>\d{1,5}))(?P<pcrel>\s+pcrel)?$")
 
 
 class _Skip(Exception):
@@ -348,7 +348,7 @@ class _Builder:
     def bit_range(self, node: Node, what: str) -> tuple[int, int]:
         if node.kind == "integer":
             return node.value, node.value
-        m = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", str(node.value))
+        m = re.fullmatch(r"\s*(\d{1,5})\s*:\s*(\d{1,5})\s*", str(node.value))
         if not m or int(m.group(1)) < int(m.group(2)):
             self.ctx.fail(node.span, f"bits of '{what}' must be N or \"HI:LO\" with HI >= LO, not {node.value!r}")
         return int(m.group(1)), int(m.group(2))
@@ -660,7 +660,7 @@ class _Builder:
                 fixed |= int(bits, 2) << pos
                 fmask |= ((1 << len(bits)) - 1) << pos
                 continue
-            m = re.fullmatch(r"(\w+)(?:\[(\d+)(?::(\d+))?\])?", tok)
+            m = re.fullmatch(r"(\w+)(?:\[(\d{1,5})(?::(\d{1,5}))?\])?", tok)
             if not m or m.group(1) not in ops:
                 self.ctx.fail(node.span, f"encoding: '{tok}' is neither bits nor an operand",
                               f"operands: {', '.join(ops) or 'none'}")

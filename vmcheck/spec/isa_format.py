@@ -25,6 +25,7 @@ from lark.lexer import Lexer
 from lark.parsers.lalr_analysis import Shift
 
 from ..errors import Diagnostic, Span, SpecError
+from .limits import MAX_NESTING, number_problem
 from .nodes import Node
 from .parse import Origin
 
@@ -204,12 +205,27 @@ def read_isa(text: str, file: str) -> Node:
         tree = parser().parse(text)
     except UnexpectedInput as e:
         raise SpecError(_syntax_diagnostic(e, text, file)) from None
+    _check_depth(tree, file)
     try:
         return _Build(file, text).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, SpecError):
             raise e.orig_exc from None
         raise
+
+
+def _check_depth(tree: Tree, file: str) -> None:
+    """Braces nested past MAX_NESTING are an error here, before the (recursive)
+    transformer walks the tree."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            m = node.meta
+            span = Span(file, m.line, m.column) if not getattr(m, "empty", True) else Span(file, 1, 1)
+            raise SpecError(Diagnostic(span, f"nested more than {MAX_NESTING} levels deep: the limit is "
+                                       f"{MAX_NESTING} levels"))
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
 
 
 def _only_comments(text: str) -> bool:
@@ -381,6 +397,8 @@ def long_string_value(raw: str) -> str:
 
 def parse_number(text: str) -> int | None:
     t = text.replace("_", "")
+    if number_problem(t):
+        return None
     try:
         if re.fullmatch(r"0[xX][0-9a-fA-F]+", t):
             return int(t, 16)
@@ -496,6 +514,10 @@ class _Build(Transformer):
     def number(self, meta, items):
         tok = items[0]
         v = parse_number(str(tok))
+        if v is not None and (why := number_problem(str(tok), v)):
+            raise SpecError(Diagnostic(self._tspan(tok), why))
+        if v is None and (why := number_problem(str(tok))):
+            raise SpecError(Diagnostic(self._tspan(tok), why))
         if v is None:
             raise SpecError(Diagnostic(self._tspan(tok), f"syntax error: bad number '{tok}'; expected a decimal, "
                                        "0x hexadecimal or 0b binary number"))

@@ -32,12 +32,16 @@ MAX_EXPR_NESTING = 150
 MAX_ELABORATION_STEPS = 1_000_000
 # Nodes of one semantics text (an instruction body, `deliver`, a condition).
 MAX_SEMANTICS_NODES = 20_000
-# YAML nodes after alias expansion (a "billion laughs" file is small but
-# expands to billions of nodes). The largest bundled spec has ~6,000.
-MAX_YAML_NODES = 200_000
-# Digits of one numeral (decimal, hex or binary) in a spec or a program:
-# enough for a 4096-bit value in binary (the widest element allowed).
-MAX_NUMBER_DIGITS = 4100
+# YAML nodes of a spec, and nodes produced by expanding aliases (a "billion
+# laughs" file is small but expands to billions of nodes). The largest
+# bundled spec has ~1,600 nodes and no alias.
+MAX_YAML_NODES = 100_000
+MAX_ALIAS_NODES = 10_000
+# Characters of one numeral (decimal, hex or binary) in a spec or a program
+# (checked before conversion: Python refuses decimal strings over 4,300
+# digits), and bits of its value (the widest element allowed is 4,096 bits).
+MAX_NUMBER_DIGITS = 4300
+MAX_NUMBER_BITS = 4096
 # Storage units: the simulator holds storage in full (a list of units).
 MAX_STORAGE_UNITS = 1 << 22
 
@@ -99,11 +103,14 @@ def read_source(path: Path, what: str = "spec") -> str:
     return text
 
 
-def check_number_text(digits: str, span: Span) -> None:
-    """A numeral longer than MAX_NUMBER_DIGITS is an error (Python refuses to
-    convert decimal strings over 4,300 digits, and such values fit no width)."""
+def number_problem(text: str, value: int | None = None) -> str | None:
+    """Why numeral `text` (value `value`, if converted) is over the limits, or None."""
+    digits = text.lstrip("+-").replace("_", "")
     if len(digits) > MAX_NUMBER_DIGITS:
-        raise limit_error(span, f"a number of {len(digits):,} digits", f"{MAX_NUMBER_DIGITS:,} digits")
+        return f"a number of {len(digits):,} digits: the limit is {MAX_NUMBER_DIGITS:,} digits"
+    if value is not None and abs(value).bit_length() > MAX_NUMBER_BITS:
+        return f"a number of {abs(value).bit_length():,} bits: the limit is {MAX_NUMBER_BITS:,} bits"
+    return None
 
 
 LIMITS = {
@@ -114,8 +121,10 @@ LIMITS = {
     "expression nesting after inlining": MAX_EXPR_NESTING,
     "elaboration steps per spec": MAX_ELABORATION_STEPS,
     "semantics nodes per text": MAX_SEMANTICS_NODES,
-    "YAML nodes after alias expansion": MAX_YAML_NODES,
+    "YAML nodes": MAX_YAML_NODES,
+    "YAML nodes produced by aliases": MAX_ALIAS_NODES,
     "digits per number": MAX_NUMBER_DIGITS,
+    "bits per number": MAX_NUMBER_BITS,
     "storage units": MAX_STORAGE_UNITS,
 }
 

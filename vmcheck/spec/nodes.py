@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from ..errors import Diagnostic, Span, SpecError
-from .limits import MAX_NESTING, MAX_NUMBER_DIGITS, MAX_YAML_NODES, limit_error
+from .limits import MAX_ALIAS_NODES, MAX_NESTING, MAX_YAML_NODES, limit_error, number_problem
 from .parse import Origin
 
 
@@ -138,6 +138,9 @@ class _Converter:
         self.file, self.lines, self.loader = file, lines, loader
         self.count = 0
         self.open: set[int] = set()  # ids of the collections being converted
+        self.done: set[int] = set()  # ids of the collections converted once
+        self.aliased = 0  # > 0 while expanding a collection met before (an alias)
+        self.alias_count = 0
 
     def convert(self, node: yaml.Node) -> Node:
         span = _span(self.file, node.start_mark)
@@ -145,6 +148,11 @@ class _Converter:
         if self.count > MAX_YAML_NODES:
             raise limit_error(span, f"the YAML expands to more than {MAX_YAML_NODES:,} nodes (aliases included)",
                               f"{MAX_YAML_NODES:,} nodes")
+        if self.aliased:
+            self.alias_count += 1
+            if self.alias_count > MAX_ALIAS_NODES:
+                raise limit_error(span, f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes",
+                                  f"{MAX_ALIAS_NODES:,} nodes")
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, span)
         if node.tag not in _COLLECTION_TAGS:
@@ -152,6 +160,8 @@ class _Converter:
                                        "a spec uses plain mappings, lists, text, numbers and true/false"))
         if id(node) in self.open:
             raise SpecError(Diagnostic(span, "recursive YAML alias: this node contains itself"))
+        again = id(node) in self.done
+        self.aliased += again
         self.open.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
@@ -159,6 +169,8 @@ class _Converter:
             return Node([self.convert(v) for v in node.value], span)
         finally:
             self.open.discard(id(node))
+            self.done.add(id(node))
+            self.aliased -= again
 
     def mapping(self, node: yaml.MappingNode, span: Span) -> Node:
         out: dict[str, Node] = {}
@@ -182,15 +194,16 @@ class _Converter:
         if node.tag not in _SCALAR_TAGS:
             raise SpecError(Diagnostic(span, f"unsupported YAML tag '{_short_tag(node.tag)}'",
                                        "a spec uses plain mappings, lists, text, numbers and true/false"))
-        if node.tag.endswith((":int", ":float")):
-            check_number = node.value.lstrip("+-").replace("_", "")
-            if len(check_number) > MAX_NUMBER_DIGITS:
-                raise limit_error(span, f"a number of {len(check_number):,} digits", f"{MAX_NUMBER_DIGITS:,} digits")
+        numeric = node.tag.endswith((":int", ":float"))
+        if numeric and (why := number_problem(node.value)):
+            raise SpecError(Diagnostic(span, why))
         try:
             value = self.loader.construct_object(node)
         except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
             what = _short_tag(node.tag).lstrip("!")
-            raise SpecError(Diagnostic(span, f"cannot read {node.value!r} as {what}")) from None
+            raise SpecError(Diagnostic(span, f"cannot read {node.value[:40]!r} as {what}")) from None
+        if isinstance(value, int) and not isinstance(value, bool) and (why := number_problem(node.value, value)):
+            raise SpecError(Diagnostic(span, why))
         origin = None
         if isinstance(value, str):
             m = node.start_mark

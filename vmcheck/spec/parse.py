@@ -14,7 +14,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ..errors import Diagnostic, Span, SpecError
 from . import surface as s
-from .limits import MAX_NESTING, MAX_NUMBER_DIGITS, MAX_SEMANTICS_NODES
+from .limits import MAX_NESTING, MAX_SEMANTICS_NODES, number_problem
 
 GRAMMAR = Path(__file__).with_name("semantics.lark")
 
@@ -144,10 +144,15 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, origin: Origin) -> Diagnos
 
 
 def _number(tok: str) -> int:
-    digits = tok.replace("_", "")
-    if len(digits) > MAX_NUMBER_DIGITS:  # the caller's span is not known here: see _Build.number
-        raise ValueError(tok)
-    return int(digits, 0)
+    """The value of a numeral; ValueError (with the reason) when it is bad or too big."""
+    why = number_problem(tok)
+    if why:
+        raise ValueError(why)
+    value = int(tok.replace("_", ""), 0)
+    why = number_problem(tok, value)
+    if why:
+        raise ValueError(why)
+    return value
 
 
 @v_args(meta=True)
@@ -222,10 +227,16 @@ class _Build(Transformer):
         try:
             return _number(tok)
         except ValueError:
-            digits = str(tok).replace("_", "")
-            if len(digits) > MAX_NUMBER_DIGITS:
-                raise SpecError(Diagnostic(self._tok_span(tok), f"a number of {len(digits):,} digits: "
-                                           f"the limit is {MAX_NUMBER_DIGITS:,} digits")) from None
+            why = number_problem(str(tok))
+            if why:
+                raise SpecError(Diagnostic(self._tok_span(tok), why)) from None
+            try:
+                value = int(str(tok).replace("_", ""), 0)
+            except ValueError:
+                value = None
+            why = number_problem(str(tok), value) if value is not None else None
+            if why:
+                raise SpecError(Diagnostic(self._tok_span(tok), why)) from None
             raise SpecError(Diagnostic(self._tok_span(tok), f"bad number '{tok}'",
                                        "numbers: 42, 0x2a, 0b101010 (with _ between digits)")) from None
 
