@@ -53,6 +53,39 @@ LABELS = (
 _OPERAND_RE = re.compile(r"^(?:(?P<reg>reg)(?:\((?P<file>\w+)\))?|(?P<kind>s?imm|uimm)(?P<w>\d{1,5}))(?P<pcrel>\s+pcrel)?$")
 
 
+def _state_reads(expr: ir.Expr):
+    """(element, bits read, span) for each state read in `expr`; element None
+    for a storage read. Walked without recursion."""
+    stack = [expr]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (ir.Slice, ir.Reg)):
+            lo, hi, base = 0, None, x
+            while isinstance(base, ir.Slice):  # slices of slices: compose the windows
+                lo, hi = base.lo + lo, base.lo + (hi if hi is not None else base.hi - base.lo)
+                base = base.value
+            if isinstance(base, ir.Reg):
+                hi = base.width - 1 if hi is None else hi
+                yield base.elem, ir.mask(hi - lo + 1) << lo, x.span or base.span
+                continue
+            stack.append(base)
+            continue
+        if isinstance(x, ir.FileRead):
+            yield x.file, ir.mask(x.width), x.span
+            stack.append(x.index)
+            continue
+        if isinstance(x, ir.Mem):
+            yield None, 0, x.span
+            stack.append(x.addr)
+            continue
+        for name in getattr(x, "__dataclass_fields__", {}):
+            child = getattr(x, name)
+            if isinstance(child, tuple):
+                stack.extend(c for c in child if hasattr(c, "__dataclass_fields__"))
+            elif hasattr(child, "__dataclass_fields__"):
+                stack.append(child)
+
+
 class _Skip(Exception):
     """A structural error was recorded; skip the rest of this part."""
 
@@ -499,6 +532,8 @@ class _Builder:
                 self._name_key(g, name)
                 cd = self.mapping(cnode, "guest", f"guest context '{name}'")
                 where = self.condition(cd["where"], el, "where") if "where" in cd else ir.Lit(1, ir.BOOL)
+                if "where" in cd:
+                    self.where_reads_control_only(where, cd["where"], el.m.elements, modes, name)
                 if "modes" not in cd:
                     raise _Skip()
                 mm = cd["modes"]
@@ -516,6 +551,28 @@ class _Builder:
             except _Skip:
                 pass
         return host, tuple(out)
+
+    def where_reads_control_only(self, where: ir.Expr, node: Node, elements: dict[str, ir.Element],
+                                 modes: ir.ModeDef | None, ctx: str) -> None:
+        """MODEL.md §2.3: `where` is what the VMM sets up, so it may read control
+        state (and the mode) only; a condition on guest state (a general
+        register, the pc, a timer, storage) is not the VMM's to promise."""
+        for elem, bits, span in _state_reads(where):
+            where = span or node.span
+            if elem is None:
+                self.errors.error(where, f"the 'where' of guest context '{ctx}' reads storage; it may read "
+                                  "control state only (what the VMM sets up)")
+                continue
+            e = elements[elem]
+            allowed = e.role_mask("control")
+            if modes is not None and modes.elem == elem:
+                allowed |= ir.mask(modes.hi - modes.lo + 1) << modes.lo
+            if bits & ~allowed:
+                role = next((f.role or e.role for f in e.fields if (ir.mask(f.width) << f.lo) & bits & ~allowed),
+                            e.role)
+                self.errors.error(where, f"the 'where' of guest context '{ctx}' constrains '{elem}', which is "
+                                  f"{role} state, not control state: a guest context may constrain only what "
+                                  "the VMM sets up (elements or fields with role: control)")
 
     def condition(self, node: Node, el: Elaborator, what: str) -> ir.Expr:
         tree = self.parsed(node, what, parse_expr)
@@ -644,6 +701,15 @@ class _Builder:
                 self.ctx.fail(node.span, f"syntax must contain {{{n}}} exactly once")
         if not re.match(r"\s*[A-Za-z_.][\w.]*", text):
             self.ctx.fail(node.span, "syntax must start with the mnemonic keyword")
+        # The assembler reads '#' and ';' as the start of a comment, so a template
+        # holding one could never be written in a program.
+        for ch in "#;":
+            if ch in text:
+                self.ctx.fail(node.span, f"syntax contains '{ch}', which starts a comment in a program: "
+                              "the assembler could never read this form", "write the operand without it")
+        stray = re.sub(r"\{\w+\}", "", text)
+        if "{" in stray or "}" in stray:
+            self.ctx.fail(node.span, "syntax has a '{' or '}' that is not part of an operand {name}")
         return text.strip()
 
     def encoding(self, node: Node, operands, insn_width: int) -> ir.Encoding:
