@@ -218,14 +218,35 @@ def _run_in(case: Case, d: Path, timeout: float) -> tuple[str, int | None, str]:
         spec = d / f"fz{case.suffix}"
         spec.write_bytes(case.data)
         (d / "programs").symlink_to(s.yaml_path.parent / "programs")
-        outcome, code, msg = _invoke(["lint", str(spec)], timeout)
+        memo: dict = {}
+        outcome, code, msg = _with_loader(memo, lambda: _invoke(["lint", str(spec)], timeout))
         if outcome == LOADED and s.programs:
-            # What lint accepts must run: run a sample program on the mutated machine.
-            outcome, code, msg = _invoke(["run", str(spec), str(s.programs[0]), "--max-steps", "2000"], timeout)
+            # What lint accepts must run: run a sample program on the mutated machine
+            # (the spec lint loaded is reused: loading it again would test nothing new).
+            outcome, code, msg = _with_loader(memo, lambda: _invoke(
+                ["run", str(spec), str(s.programs[0]), "--max-steps", "2000"], timeout))
         return outcome, code, msg
     prog = d / "fz.s"
     prog.write_bytes(case.data)
     return _with_cached_spec(lambda: _invoke(["run", str(s.yaml_path), str(prog), "--max-steps", "2000"], timeout))
+
+
+def _with_loader(memo: dict, fn):
+    """Run `fn` with the CLI's spec loader remembering what it loaded in `memo`."""
+    from vmcheck.cli import common
+    from vmcheck.spec.load import load_spec
+
+    def load(spec):
+        if spec not in memo:
+            memo[spec] = load_spec(spec)
+        return memo[spec]
+
+    saved = common.load_spec
+    common.load_spec = load
+    try:
+        return fn()
+    finally:
+        common.load_spec = saved
 
 
 def _with_cached_spec(fn):
