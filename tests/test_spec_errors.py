@@ -163,3 +163,47 @@ def test_bundled_specs_load():
     for name in ("pg-toy", "pg-toy-broken", "pg-toy-hybrid"):
         isa = load_spec(name)
         assert isa.name == name
+
+
+# ---- issue 12.4: `where` may constrain control state only (MODEL.md §2.3) ----------
+
+
+@pytest.mark.parametrize("cond,elem,role", [
+    ("r[0] == 0", "r", "general"),
+    ("pc == 16", "pc", "pc"),
+    ("rl == 0 && r[1][3:0] == 2", "r", "general"),
+])
+def test_where_over_guest_state_is_an_error_at_the_where_line(tmp_path, cond, elem, role):
+    text = mutate('where: "true"', f'where: "{cond}"')
+    diags, _ = errors_of(tmp_path, text)
+    (d,) = diags
+    assert d.span.line == line_of(text, "where:")
+    assert f"constrains '{elem}', which is {role} state, not control state" in d.message
+
+
+def test_where_over_storage_is_an_error(tmp_path):
+    text = mutate('where: "true"', 'where: "mem[0] == 1"')
+    (d,), _ = errors_of(tmp_path, text)
+    assert "reads storage" in d.message and d.span.line == line_of(text, "where:")
+
+
+def test_where_over_control_state_and_the_mode_loads(tmp_path):
+    isa, _ = load_text(tmp_path, mutate('where: "true"', 'where: "rl == 0 && rb[3:0] == 0 && m == user"'))
+    assert isa.contexts[0].name == "classic"
+
+
+@pytest.mark.parametrize("verb", [["lint"], ["check"], ["confirm"], ["explain", "--", "X", "li"]])
+def test_where_over_guest_state_fails_every_verb(tmp_path, verb):
+    p = tmp_path / "w.yaml"
+    p.write_text(mutate('where: "true"', 'where: "r[2] == 0"'))
+    args = [verb[0], str(p)] + [a for a in verb[1:] if a not in ("--", "X")]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2, r.output
+    assert f"w.yaml:{line_of(p.read_text(), 'where:')}:" in r.stderr and "'r'" in r.stderr
+
+
+def test_every_bundled_spec_passes_the_where_rule():
+    from vmcheck.spec.library import bundled_names
+
+    for name in bundled_names():
+        load_spec(name)  # raises on a `where` over guest state
