@@ -138,15 +138,25 @@ def _cached_load(path: str):
     return load_spec(path)
 
 
+# The guard counts CPU seconds (ITIMER_PROF), so a machine shared with other
+# jobs does not turn a slow case into a "hang"; a wall-clock guard at
+# WALL_FACTOR times the limit catches a case blocked without using CPU.
+WALL_FACTOR = 6
+
+
 def _guard(seconds: float):
     def fire(signum, frame):
+        _unguard()
         raise Hang()
 
+    signal.signal(signal.SIGPROF, fire)
     signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds * WALL_FACTOR)
 
 
 def _unguard():
+    signal.setitimer(signal.ITIMER_PROF, 0)
     signal.setitimer(signal.ITIMER_REAL, 0)
 
 
@@ -162,7 +172,7 @@ def _invoke(args: list[str], timeout: float) -> tuple[str, int | None, str]:
         finally:
             _unguard()
     except Hang:
-        return HANG, None, f"no answer within {timeout:g} s"
+        return HANG, None, f"no answer within {timeout:g} CPU s ({timeout * WALL_FACTOR:g} s wall)"
     err = r.stderr or ""
     if r.exception is not None and not isinstance(r.exception, SystemExit):
         kind = MEMORY if isinstance(r.exception, MemoryError) else INTERNAL
