@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     s = campaign(args.seed, args.cases, args.timeout, args.save, args.start, progress)
     for o in OUTCOMES:
         print(f"{o:16} {s.outcomes.get(o, 0)}")
-    print(f"cases {s.cases} in {s.seconds} s, peak RSS {s.peak_rss_mb} MB")
+    print(f"cases {s.cases} in {s.seconds} s ({s.cpu_seconds} CPU s), peak RSS {s.peak_rss_mb} MB")
     if args.out:
         args.out.write_text(json.dumps(s.to_json(), indent=1, default=str))
     return 1 if any(s.outcomes.get(o) for o in FAILURES) else 0

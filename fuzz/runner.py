@@ -77,6 +77,7 @@ class Summary:
     failures: list = field(default_factory=list)
     unlocated: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     peak_rss_mb: float = 0.0
     slowest: list = field(default_factory=list)
 
@@ -301,5 +302,7 @@ def campaign(seed: int, cases: int, timeout: float = 10.0, save: Path | None = N
                 progress(summary, res)
     summary.by_category = {k: dict(v) for k, v in summary.by_category.items()}
     summary.seconds = round(time.perf_counter() - t0, 1)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    summary.cpu_seconds = round(ru.ru_utime + ru.ru_stime, 1)
     summary.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return summary

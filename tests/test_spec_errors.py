@@ -207,3 +207,31 @@ def test_every_bundled_spec_passes_the_where_rule():
 
     for name in bundled_names():
         load_spec(name)  # raises on a `where` over guest state
+
+
+# ---- issue 15.7: spec text is data; names are checked before they reach code ---------
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("isa: pg-toy", 'isa: "x\\nimport os"', "the isa name must be"),
+    ("isa: pg-toy", 'isa: "../../etc/passwd"', "the isa name must be"),
+    ("  li:\n", '  "li(); import os":\n', "is not a name"),
+    ("  r:  {count: 8", '  "r\\nimport os":  {count: 8', "is not a name"),
+    ("    operands: [rd: reg, imm: simm16]", '    operands: ["rd)\\nimport os": reg, imm: simm16]', "not a name"),
+    ("    PRIV: 1", '    "PRIV\\"); import os; (\\"": 1', "is not a name"),
+    ("    description: load an immediate", '    mnemonic: "li\\nimport os"', "a mnemonic is 1-80 printable"),
+])
+def test_crafted_names_are_rejected_at_load(tmp_path, old, new, words):
+    text = mutate(old, new)
+    diags, _ = errors_of(tmp_path, text)
+    assert any(words in d.message for d in diags), [d.message for d in diags]
+
+
+def test_no_spec_key_names_a_file():
+    """A spec cannot make the tool read or write other files: no key of the
+    format takes a path (no include, no output), and the loader reads the one
+    file it was given."""
+    from vmcheck.spec.build import FORMAT
+
+    keys = {k for kind in FORMAT.values() for k in kind}
+    assert not keys & {"include", "import", "file", "path", "output", "source", "program", "programs"}

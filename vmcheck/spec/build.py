@@ -197,6 +197,11 @@ class _Builder:
             if key not in d:
                 raise _Skip()
         name = self.str_(d["isa"], "isa")
+        # The name reaches file names (generated-code dumps, reports) and every
+        # output: letters, digits and _ . + - only, as the `.isa` syntax has it.
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}", name):
+            self.errors.error(d["isa"].span, f"the isa name must be 1-64 letters, digits, _ . + or - "
+                              f"(starting with a letter, digit or _), not {name[:80]!r}")
         word = self.int_(d["word"], "word", 1, 4096)
         description = self.text_or_empty(d, "description")
         if "references" in d:
@@ -621,6 +626,9 @@ class _Builder:
     def instruction(self, name, node: Node, kspan, el: Elaborator, elements, insn_width):
         d = self.mapping(node, "instruction", f"instruction '{name}'")
         mnemonic = self.str_(d["mnemonic"], "mnemonic") if "mnemonic" in d else name.upper()
+        if not (0 < len(mnemonic) <= 80 and mnemonic.isprintable()):
+            self.ctx.fail(d["mnemonic"].span, f"a mnemonic is 1-80 printable characters on one line, "
+                          f"not {mnemonic[:80]!r}")
         operands = self.operands(d.get("operands"), elements)
         scope = Scope({o.name: ir.Operand(o.name, o.width, o.span) for o in operands})
         labels = frozenset()
