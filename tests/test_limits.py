@@ -268,3 +268,17 @@ def test_many_diagnostics_read_the_file_once(tmp_path, monkeypatch):
     text = err.render()
     assert text.count("error: bad") == 5000
     assert len(opened) == 1
+
+
+def test_a_fifo_as_a_program_does_not_block(tmp_path):
+    import os
+
+    fifo = tmp_path / "p.s"
+    os.mkfifo(fifo)
+    r = CliRunner().invoke(main, ["run", "pg-toy", str(fifo)])
+    assert r.exit_code == 2 and "FIFO" in r.stderr
+
+
+def test_an_unreadable_program_is_a_clean_error(tmp_path):
+    r = CliRunner().invoke(main, ["run", "pg-toy", str(tmp_path / "missing.s")])
+    assert r.exit_code == 2 and "cannot read program" in r.stderr and "internal error" not in r.stderr

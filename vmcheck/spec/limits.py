@@ -8,6 +8,8 @@ enforced with a FILE:LINE:COL error that names the limit (exit 2).
 """
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from ..errors import Diagnostic, Span, SpecError
@@ -89,8 +91,13 @@ def read_source(path: Path, what: str = "spec") -> str:
     """
     file = str(path)
     try:
-        if path.is_dir():
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
             raise SpecError(Diagnostic(None, f"cannot read {what} '{file}': it is a directory"))
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            # Opening a FIFO blocks until someone writes to it: never wait.
+            raise SpecError(Diagnostic(None, f"cannot read {what} '{file}': it is a FIFO or socket, "
+                                       "not a file"))
         with open(path, "rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
