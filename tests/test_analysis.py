@@ -1,6 +1,6 @@
-"""The theorem engine against MODEL.md §2.8 and the brief's end-to-end cases.
+"""The theorem engine against docs/model.md §2.8 and the brief's end-to-end cases.
 
-Each corner-case row of MODEL.md §2.8 is a tiny machine written as a YAML
+Each corner-case row of docs/model.md §2.8 is a tiny machine written as a YAML
 spec into a temporary directory, loaded with the real loader and decided by
 the engine; the expected ✗/✓ for Theorem 1, Theorem 3 and the exact
 condition are the table's. Every witness the engine shows has been replayed
@@ -59,7 +59,7 @@ def _report(path):
     return _REPORTS[path]
 
 
-# MODEL.md §2.8: (machine, context, instance, T1, T3, exact); True = ✗ (violates)
+# docs/model.md §2.8: (machine, context, instance, T1, T3, exact); True = ✗ (violates)
 ROWS = [
     ("pg", "classic", "rdm", True, False, True),  # read the mode into a register
     ("pg", "classic", "jrst1", True, False, True),  # JRST 1

@@ -196,7 +196,7 @@ def test_explain(broken):
 
 def test_explain_safe_under_the_exact_condition(tmp_path):
     """An instance that violates Theorem 1 but is safe under the exact condition
-    (MODEL.md §2.6: MIPS loads through kseg0) says so, next to the proof."""
+    (docs/model.md §2.6: MIPS loads through kseg0) says so, next to the proof."""
     from test_analysis import MIPS
 
     p = tmp_path / "mips.yaml"

@@ -6,7 +6,7 @@ semantics (isa_specs/armv8-a/README.md).
   traps exist for traps, Theorem 3 holds, and the only Theorem 1 / exact
   violation is ERET (EL1 to EL0), which ARMv8.0 cannot trap. Whether a mode
   change inside an identity-mapped guest world is a resource change is an
-  open question of MODEL.md (README, "ERET and the mode"); the literature's
+  open question of docs/model.md (README, "ERET and the mode"); the literature's
   verdict (Theorem 1 holds, `vmcheck check armv8-a` exits 0) is an expected
   failure until it is settled.
 * `el2_notraps` (the same world, trap controls clear) shows what the traps

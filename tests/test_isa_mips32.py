@@ -1,5 +1,5 @@
 """MIPS32 Release 2 without VZ: the verdicts derived from the spec's semantics
-(isa_specs/mips32/README.md; LITERATURE.md's MIPS32 row; MODEL.md §2.6, §2.8).
+(isa_specs/mips32/README.md; docs/literature.md's MIPS32 row; docs/model.md §2.6, §2.8).
 
 * Theorem 1 (and 2) fails in the `deprivileged` context on the loads and
   stores: in kernel mode kseg0/kseg1 reach physical memory without the TLB
@@ -10,7 +10,7 @@
 * the exact condition and Theorem 3 hold: every access that would behave
   differently raises an address error in user mode;
 * an instance with an absolute kseg0 address always traps in the guest, so
-  it does not violate Theorem 1 (MODEL.md §2.8);
+  it does not violate Theorem 1 (docs/model.md §2.8);
 * a copy without `labels` gets the same verdicts; the sample kernel runs
   natively and under the classic VMM with the same outcome.
 """
@@ -141,7 +141,7 @@ def test_classes(t1):
 
 
 def test_absolute_kseg0_instance_always_traps(tmp_path):
-    """MODEL.md §2.8: a load whose address is fixed in kseg0 is location
+    """docs/model.md §2.8: a load whose address is fixed in kseg0 is location
     sensitive but raises an address error at every guest state, so it does
     not violate Theorem 1. (A 16-bit offset from $zero cannot reach kseg0, so
     the instance is written as its own entry.)"""

@@ -1,6 +1,6 @@
 """pg-toy-segments: Popek & Goldberg's machine with an unmapped supervisor
 segment, where Theorem 1 and the exact trap-and-emulate condition part
-(isa_specs/pg-toy-segments/README.md, MODEL.md §2.6).
+(isa_specs/pg-toy-segments/README.md, docs/model.md §2.6).
 
 * Theorem 1 (and so 2) fails on the load and the store: they reach the
   segment's physical words in supervisor mode without relocation (location

@@ -14,7 +14,7 @@ derives from the spec's semantics (isa_specs/riscv/README.md).
   guest kernel's virtual scounteren should (Theorem 1).
 * `m_guest` (a guest that also believes it is in M-mode): loads and stores
   fail Theorem 1 and the exact condition (untranslated in M-mode) and pass
-  Theorem 3: MODEL.md section 2.8, last row.
+  Theorem 3: docs/model.md §2.8, last row.
 * A copy of the spec without labels gets the same verdicts; the sample
   kernel assembles and runs to its expected final state.
 """

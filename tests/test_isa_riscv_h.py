@@ -128,6 +128,6 @@ def test_program_runs(program):
         regs = out["registers"]
         assert regs["a0"] == 42          # 20 + the 22 the hypervisor stored with HSV.D
         assert regs["a1"] == 42          # stored by the process, loaded by the guest kernel
-        assert regs["priv"] == 5         # halted by the guest kernel in VS-mode (V = 1, S)
-        assert regs["vscause"] == 8      # the process's ecall went to the guest (hedeleg)
-        assert regs["scause"] == 0       # ... and never to the hypervisor
+        assert regs["priv"] == 1         # halted by the hypervisor in HS-mode (V = 0, S)
+        assert regs["vscause"] == 8      # the process's ecalls went to the guest (hedeleg)
+        assert regs["scause"] == 10      # the guest kernel's went to the hypervisor

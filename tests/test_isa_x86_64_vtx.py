@@ -62,6 +62,20 @@ def test_without_descriptor_table_exiting(t1):
     assert set(ctx["theorems"]["1"]["violations"]) == DT_INSTRUCTIONS
 
 
+GATES = {"int", "syscall", "call_far"}
+
+
+@pytest.mark.slow
+def test_theorem3_fails_on_the_gates_out_of_ring3(t1):
+    """docs/model.md §2.5: for Theorem 3 every change out of the least privileged
+    virtual mode counts, so the guest's own gates into ring 0 violate it."""
+    ctx = _context(t1[1], "vtx")
+    assert ctx["theorems"]["3"]["holds"] is False
+    assert set(ctx["theorems"]["3"]["violations"]) == GATES
+    no_dt = _context(t1[1], "vtx_no_dt_exiting")
+    assert set(no_dt["theorems"]["3"]["violations"]) == GATES | {"sgdt", "sidt", "sldt", "str"}
+
+
 @pytest.mark.slow
 def test_exact_condition_in_vtx():
     """No instance is unsafe in `vtx`. The proof for `call_far` may exceed the

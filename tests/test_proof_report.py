@@ -107,7 +107,7 @@ def test_contradicted_labels_are_reported_with_their_evidence(tmp_path):
     table = md.split("*Contradicted labels*", 1)[1]
     assert re.search(r"\| `getm` \(line \d+\) \| `privileged` \| `classic` \| privileged: no \| witness of `runs_G`",
                      table)
-    assert re.search(r"\| `getm` \(line \d+\) \| `innocuous` \| `classic` \| sensitive: yes \| witness of `ms`", table)
+    assert re.search(r"\| `getm` \(line \d+\) \| `innocuous` \| `classic` \| sensitive: yes \| witness of `(pg_)?ms`", table)
     assert "**2 declared label(s)** are contradicted" in md
 
 
@@ -115,7 +115,7 @@ def test_confirm_shows_each_violation_replayed_under_the_vmm(tmp_path):
     out = tmp_path / "r.md"
     report(["pg-toy-broken", "-o", str(out), "--confirm", "--fuzz", "5"])
     md = out.read_text(encoding="utf-8")
-    block = md.split("#### ❌ `getm`", 1)[1].split("## 5 ", 1)[0]
+    block = md.split("#### ❌ `getm`", 1)[1].split("\n## ", 1)[0]
     assert "**Under the reference classic VMM**" in block
     assert re.search(r"Witness replay \(`rd = 0x\w+`\): the VMM ran it directly; \*\*diverged\*\*", block)
     assert "Program `getm.s`: step 0 at pc" in block
@@ -149,6 +149,62 @@ def test_same_spec_same_report(tmp_path):
     report(["pg-toy-broken", "-o", str(tmp_path / "a.html")])
     report(["pg-toy-broken", "-o", str(tmp_path / "b.html")])
     assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+
+
+# --------------------------------------------------------------------------
+# Layout: a front page that stands alone, detail in the appendices (issue 14.9)
+# --------------------------------------------------------------------------
+
+
+def _outside_code(h: str) -> str:
+    """The HTML body with code and preformatted blocks removed."""
+    body = h.split("<body>", 1)[1]
+    return re.sub(r"<(pre|code)\b.*?</\1>", "", body, flags=re.S)
+
+
+def test_html_shows_backquoted_text_as_code_never_as_raw_backquotes(broken, hostile):
+    for h in (broken[1], hostile[0]):
+        assert "`" not in _outside_code(h)
+    # the query table's texts name other queries in backquotes: rendered as code
+    assert "<code>ms</code>" in broken[1] or "<code>ls</code>" in broken[1]
+    assert "<code>x</code>" in hostile[0]  # a description's `x`
+
+
+def test_code_spans_split_only_paired_backquotes():
+    assert render_html(Doc("t", "", [], [Section("s", "s", [Para("a `b<c` d ` e")])], "f")).count(
+        "a <code>b&lt;c</code> d ` e") == 1
+
+
+def test_front_page_has_verdict_chart_and_violations_before_the_contents(broken):
+    md, h = broken
+    front, rest = h.split('<nav class="toc after-front">', 1)
+    assert "Verdict per theorem and guest context" in front
+    assert "<svg" in front and "<rect" in front and "violates Theorem 1" in front
+    assert "Violating instructions" in front and "getm" in front
+    assert "instruction by instruction" not in front.split("<main>", 1)[1]
+    # per-instruction detail is in appendix A, the semantics in appendix B
+    rest = rest.split("</nav>", 1)[1]
+    assert rest.index("Appendix A") < rest.index("Theorem 1 (VMM), instruction by instruction") \
+        < rest.index('id="w-classic-getm"') < rest.index("Appendix B")
+    assert '<span class="num">A.1</span>' in rest and '<span class="num">B</span>' in rest
+    # the violations, one row per context and theorem; a repeated list is not repeated
+    assert re.search(r"\| `classic` \| Theorem 2 \| those of Theorem 1 \| — \|", md)
+    # a violating instruction's semantics are printed once, with its witness; appendix B points there
+    assert h.count("r[rd] = zext(m, 32)") == 1
+    assert "Semantics: shown with its witness" in h.split("Appendix B", 1)[1]
+    # the header is short enough to share the front page with the summary
+    assert h.split('<table class="meta">', 1)[1].split("</table>", 1)[0].count("<tr>") == 4
+    # the Markdown has the chart as a table of counts, on the front page too
+    head = md.split("**Contents**", 1)[0]
+    assert re.search(r"\| classic \| 1 \| 0 \| \d+ \| \d+ \| 14 \|", head)  # 1 violating of 14
+
+
+def test_the_only_forced_page_break_ends_the_front_page(broken):
+    _, h = broken
+    assert 'class="new-page"' not in h  # no section starts a page of its own: no half-empty page before it
+    assert h.count('class="toc after-front"') == 1
+    style = h.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert "table.kv, table.verdicts, figure, .callout { break-inside: avoid" in style
 
 
 # --------------------------------------------------------------------------
@@ -196,7 +252,7 @@ def test_markdown_escapes_user_text(hostile):
     prose = re.sub(r"(`+).*?\1", "", md)
     assert "<script" not in prose and "<img" not in prose and "<b>" not in prose
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
-    assert "\\`x\\` \\*y\\*" in md  # markup characters are shown, not interpreted
+    assert "`x` \\*y\\*" in md  # a backquoted span is code; other markup characters are shown, not interpreted
     assert "\\| " in md  # a pipe cannot end a table cell early
 
 
@@ -264,3 +320,11 @@ def test_html_report_prints_to_a4_pdf_in_headless_chromium(tmp_path):
     assert re.search(r"fails\s+Theorem\s+1\s+in\s+every\s+guest\s+context", text)
     assert "SHA-256" in text and hashlib.sha256(find_bundled(name).read_bytes()).hexdigest() in flat
     assert f"vmcheck {__version__}" in text
+    # the summary is the first page, whole: the contents start page 2
+    first = subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
+                           text=True, timeout=60).stdout
+    second = subprocess.run(["pdftotext", "-layout", "-f", "2", "-l", "2", str(pdf), "-"], capture_output=True,
+                            text=True, timeout=60).stdout
+    assert "Verdict per theorem and guest context" in first and "Violating instructions" in first
+    assert "Instructions per guest context" in first
+    assert second.lstrip().startswith("Contents")

@@ -1,4 +1,4 @@
-"""The symbolic reading equals the concrete one (ARCHITECTURE.md: "two
+"""The symbolic reading equals the concrete one (docs/architecture.md: "two
 interpretations, one meaning").
 
 For every instruction of every bundled spec, random concrete pre-states,

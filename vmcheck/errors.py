@@ -1,6 +1,6 @@
 """The exception hierarchy and source locations.
 
-Two families, kept apart on purpose (see STYLE.md): `UserError` is the user's
+Two families, kept apart on purpose (see docs/architecture.md, "Conventions"): `UserError` is the user's
 fault (a bad spec, program or call) and ends the run with exit code 2 and a
 message that points at the offending text; `InternalError` is ours and ends
 it with exit code 70 (sysexits' EX_SOFTWARE) and a request to report it.

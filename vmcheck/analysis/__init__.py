@@ -1,6 +1,6 @@
 """The theorem engine: Popek & Goldberg's classes, Theorems 1–3 and the exact
 trap-and-emulate condition, decided per guest context by SMT existence
-queries over the symbolic semantics (MODEL.md §2.5–§2.7).
+queries over the symbolic semantics (docs/model.md §2.5–§2.7).
 
 `check_isa(isa)` / `check_isas([...])` return `Report`s: plain dataclasses
 with a `to_json()`, from which reports and the CLI render and
@@ -10,6 +10,8 @@ from .engine import LABEL_CLAIMS, check_isa, check_isas, default_jobs
 from .queries import QUERIES, InstructionQueries, analyze_instruction, classify
 from .results import (
     CLASSES,
+    CONTEXT_CLASSES,
+    PG_CLASSES,
     NO,
     THEOREM_TITLES,
     THEOREMS,
@@ -31,7 +33,7 @@ from .results import (
 __all__ = [
     "check_isa", "check_isas", "default_jobs", "LABEL_CLAIMS",
     "QUERIES", "InstructionQueries", "analyze_instruction", "classify",
-    "CLASSES", "THEOREMS", "THEOREM_TITLES", "YES", "NO", "UNKNOWN",
+    "CLASSES", "CONTEXT_CLASSES", "PG_CLASSES", "THEOREMS", "THEOREM_TITLES", "YES", "NO", "UNKNOWN",
     "Answer", "ContextResult", "InstructionResult", "IsaVerdict", "LabelFinding", "Report",
     "TheoremResult", "Witness", "WitnessState", "combined_exit_code", "exit_code_of",
 ]

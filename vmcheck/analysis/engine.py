@@ -14,7 +14,7 @@ import time
 from typing import Callable, Iterable
 
 from .. import __version__
-from ..errors import InternalError, UserError, VmcheckError
+from ..errors import Diagnostic, InternalError, UserError, VmcheckError
 from ..spec import ir
 from . import cache as cache_mod
 from .queries import analyze_instruction
@@ -32,15 +32,18 @@ from .results import (
     TheoremResult,
 )
 
-# A declared label -> (the derived class it claims, the value it claims)
+# A declared label -> (the derived class it claims, the value it claims). The
+# sensitivity labels mean what Popek & Goldberg's words mean: classes over every
+# mode, independent of any guest context (the `pg_` classes); whether an
+# instance violates a theorem in a context is a separate, per-context fact.
 LABEL_CLAIMS: dict[str, tuple[str, str]] = {
     "privileged": ("privileged", YES),
-    "sensitive": ("sensitive", YES),
-    "innocuous": ("sensitive", NO),
-    "control_sensitive": ("control_sensitive", YES),
-    "mode_sensitive": ("mode_sensitive", YES),
-    "location_sensitive": ("location_sensitive", YES),
-    "behaviour_sensitive": ("behaviour_sensitive", YES),
+    "sensitive": ("pg_sensitive", YES),
+    "innocuous": ("pg_sensitive", NO),
+    "control_sensitive": ("pg_control_sensitive", YES),
+    "mode_sensitive": ("pg_mode_sensitive", YES),
+    "location_sensitive": ("pg_location_sensitive", YES),
+    "behaviour_sensitive": ("pg_behaviour_sensitive", YES),
     "user_sensitive": ("user_sensitive", YES),
     "timing_dependent": ("timing_dependent", YES),
     "illegal": ("illegal", YES),
@@ -198,6 +201,9 @@ def check_isas(
                 for out in pool.imap_unordered(_run_unit, todo, chunksize=1):
                     accept(out)
 
+    for i, isa in enumerate(isas):
+        _raise_on_invariant_breaks(isa, [r for (j, _, _), r in results.items() if j == i])
+
     reports = []
     for i, isa in enumerate(isas):
         ctx_results = []
@@ -218,6 +224,32 @@ def check_isas(
             stats=dict(stats),
         ))
     return reports
+
+
+def _raise_on_invariant_breaks(isa: ir.Isa, rs: list[InstructionResult]) -> None:
+    """docs/model.md §2.3: an invariant that an instruction (or the trap delivery after
+    it) breaks is a wrong claim in the spec, so nothing decided on it can be
+    trusted: an error at the instruction, with the state that breaks it."""
+    seen: set[str] = set()
+    diags = []
+    for r in rs:
+        a = r.classes.get("breaks_invariants")
+        if a is None or a.value != YES or r.name in seen:
+            continue
+        seen.add(r.name)
+        insn = isa.instruction(r.name)
+        state = ""
+        if a.witness and a.witness.states:
+            st = a.witness.states[0]
+            shown = {k: v for k, v in st.pre.items() if not isinstance(v, list)}
+            ops = ", ".join(f"{k} = {v:#x}" for k, v in a.witness.operands.items())
+            state = (f" (operands: {ops or 'none'}; state: "
+                     + ", ".join(f"{k} = {v:#x}" for k, v in shown.items()) + ")")
+        diags.append(Diagnostic(insn.span, f"{r.name}: {a.reason}{state}",
+                                "every invariant must hold after each instruction and each trap delivery "
+                                "from a state where they hold: correct the invariant or the semantics"))
+    if diags:
+        raise UserError(diags)
 
 
 def check_isa(isa: ir.Isa, **kw) -> Report:
@@ -291,9 +323,14 @@ def _verdicts(ctxs: list[ContextResult]) -> dict[str, IsaVerdict]:
     return out
 
 
+# Classes that do not depend on the guest context: a label claiming one is judged once.
+_CONTEXT_FREE = {"pg_sensitive", "pg_control_sensitive", "pg_mode_sensitive", "pg_location_sensitive",
+                 "pg_behaviour_sensitive", "illegal"}
+
+
 def _derived(r: InstructionResult, cls: str) -> Answer:
-    if cls == "behaviour_sensitive":
-        a, b = r.classes["mode_sensitive"], r.classes["location_sensitive"]
+    if cls == "pg_behaviour_sensitive":
+        a, b = r.classes["pg_mode_sensitive"], r.classes["pg_location_sensitive"]
         for x in (a, b):
             if x.value == YES:
                 return x
@@ -305,16 +342,19 @@ def _derived(r: InstructionResult, cls: str) -> Answer:
 
 def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding]:
     out = []
-    for c in ctxs:
+    for n, c in enumerate(ctxs):
         for r in c.instructions:
             for label in sorted(r.labels):
                 claim = LABEL_CLAIMS.get(label)
                 if claim is None:
                     continue
                 cls, want = claim
+                if n and cls in _CONTEXT_FREE:
+                    continue
                 a = _derived(r, cls)
                 if a.value in (YES, NO) and a.value != want:
-                    out.append(LabelFinding(r.name, label, c.name, f"{cls}: {a.value}", a.reason, r.line, a.witness))
+                    out.append(LabelFinding(r.name, label, c.name, f"{cls.removeprefix('pg_')}: {a.value}", a.reason,
+                                               r.line, a.witness))
     return out
 
 

@@ -1,4 +1,4 @@
-"""The existence queries of MODEL.md §2.5–§2.6, for one instruction in one context.
+"""The existence queries of docs/model.md §2.5–§2.6, for one instruction in one context.
 
 Operands are free z3 constants constrained to their domain (a register
 operand is below its file's count) and are *shared* by every state of a
@@ -32,7 +32,8 @@ from typing import Callable
 import z3
 
 from ..errors import InternalError
-from ..semantics.symbolic import TRAP, SymIsa, SymResult, fresh_context, sym_isa
+from ..semantics.concrete import compile_isa
+from ..semantics.symbolic import HALT, TRAP, SymIsa, SymResult, fresh_context, sym_isa
 from ..spec import ir
 from ..spec.ir import mask
 from . import replay as rp
@@ -43,6 +44,10 @@ _S2 = "s'"
 
 # name -> the existence question (a proof is its unsat answer)
 QUERIES = {
+    "inv": "∃ operands, s satisfying the invariants: the instance runs at s and its result breaks one, or it traps at s and the state the trap delivery makes breaks one",
+    "pg_cs": "∃ operands, s ∈ any: it runs at s and changes a control element or the mode, or stops the machine (Popek & Goldberg's control sensitivity, over all modes)",
+    "pg_ms": "∃ operands, s, s' ∈ any differing only in the mode: it runs at both and the results differ (Popek & Goldberg's mode sensitivity)",
+    "pg_ls": "∃ operands, s1, s2 ∈ any differing only in control elements other than the mode (own phys): it runs at both and the results differ (Popek & Goldberg's location sensitivity)",
     "runs_any": "∃ operands, s ∈ any: the instance does not trap at s",
     "runs_host": "∃ operands, h ∈ host: the instance does not trap at h",
     "runs_G": "∃ operands, s ∈ G: the instance neither traps nor memory-traps at s",
@@ -95,17 +100,16 @@ class InstructionQueries:
         self.timer = isa.role_elements("timer")
         md = isa.modes
         self.mode_mask = {md.elem: mask(md.width) << md.lo}
-        # Modes between which a change is not a control change: where the map is
-        # one-to-one (a real mode with a single virtual preimage), the VMM reads
-        # the guest's new virtual mode off the real one, so the guest changing it
-        # directly takes no resource from the VMM (ARM EL2, VT-x, ring compression).
+        # docs/model.md §2.5: a mode change is the guest's own (no resource of the
+        # VMM changes hands) only between modes the context maps to themselves
+        # and to which no other virtual mode maps (ARMv8 {EL1: EL1, EL0: EL0}).
+        # Under any other map a state's mode cannot be read both as the virtual
+        # and as the real mode, so a change there is control: ring compression's
+        # call gate takes real user code to a real mode the guest was never given.
         pre: dict[str, list[str]] = {}
         for v, r in ctx.modes:
             pre.setdefault(r, []).append(v)
-        self.transparent = {
-            "real": [md.code(r) for r, vs in pre.items() if len(vs) == 1],
-            "virtual": [md.code(v) for v, r in ctx.modes if len(pre[r]) == 1],
-        }
+        self.own_modes = [md.code(v) for v, r in ctx.modes if v == r and pre[r] == [v]]
         self.V = self.sym.canon_storage["V"]
         self.P = self.sym.canon_storage["P"]
         self.results: dict[str, QueryResult] = {}
@@ -184,24 +188,26 @@ class InstructionQueries:
             return a == b
         return a & m == b & m
 
-    def ctrl_changed(self, s: _St, side: str, masks=None) -> z3.BoolRef:
-        """Some control element changed at `s` (a state of the `side` "real" or
-        "virtual"); a mode change between two transparent modes does not count."""
-        masks = self.ctrl if masks is None else masks
+    def ctrl_changed(self, s: _St, own_modes: bool = True) -> z3.BoolRef:
+        """Control changed at `s` (docs/model.md §2.5): a control element changed, or the
+        machine stopped (the processor is the VMM's). With `own_modes`, a mode
+        change between two of the guest's own modes does not count; Theorem 3
+        counts every mode change (a hybrid VMM must regain control whenever the
+        guest leaves virtual user mode)."""
         md = self.isa.modes
         mbits = self.mode_mask[md.elem]
-        parts = []
-        for e, m in masks:
+        parts = [s.res.kind == HALT]
+        for e, m in self.ctrl:
             rest = m & ~mbits if e.name == md.elem else m
             if rest:
                 parts.append(z3.Not(self._meq(s.regs[e.name], s.res.post[e.name], e, rest)))
             if e.name == md.elem and m & mbits:
                 before, after = self.sym.mode_of(s.regs), self.sym.mode_of(s.res.post)
-                codes = self.transparent[side]
-                transparent = z3.And(z3.Or([before == c for c in codes]), z3.Or([after == c for c in codes])) \
+                codes = self.own_modes if own_modes else []
+                own = z3.And(z3.Or([before == c for c in codes]), z3.Or([after == c for c in codes])) \
                     if codes else z3.BoolVal(False)
-                parts.append(z3.And(before != after, z3.Not(transparent)))
-        return z3.Or(parts) if parts else z3.BoolVal(False)
+                parts.append(z3.And(before != after, z3.Not(own)))
+        return z3.Or(parts)
 
     def differ(self, a: _St, b: _St, special=None) -> z3.BoolRef:
         """§2.5's difference. When the two states have physical storage of their
@@ -244,7 +250,8 @@ class InstructionQueries:
         if r == z3.unsat:
             out = QueryResult(name, UNSAT, seconds=time.perf_counter() - t0)
         elif r == z3.sat:
-            w = self._witness(name, solver.model(), states, claim, summary)
+            self._model = solver.model()
+            w = self._witness(name, self._model, states, claim, summary)
             out = QueryResult(name, SAT, w, time.perf_counter() - t0)
         else:
             out = QueryResult(name, UNK, seconds=time.perf_counter() - t0)
@@ -298,16 +305,19 @@ class InstructionQueries:
 
     def _claim_runs_changes(self, label):
         def f(r):
-            ch = rp.changed(self.isa, r[label], self.ctrl)
-            return r[label].runs and bool(ch), [f"changes {', '.join(ch)} at {label}"] if ch else []
+            ch = rp.control_changes(self.isa, r[label], self.ctrl)
+            return r[label].runs and bool(ch), [f"{'; '.join(ch)} at {label}"] if ch else []
         return f
 
-    def _claim_differ(self, a, b, runs: tuple[str, ...], special=None, phys_separate: bool = True):
+    def _claim_differ(self, a, b, runs: tuple[str, ...], special=None, phys_separate: bool = True,
+                      both: bool = False):
+        """The results of `a` and `b` differ and one of `runs` runs (`both`: all of them)."""
         special = self.ctrl if special is None else special
+        need = all if both else any
 
         def f(r):
             d = rp.differences(self.isa, r[a], r[b], special, phys_separate)
-            return any(r[x].runs for x in runs) and bool(d), d
+            return need(r[x].runs for x in runs) and bool(d), d
         return f
 
     # ---- the queries --------------------------------------------------------
@@ -316,15 +326,19 @@ class InstructionQueries:
         isa, ctx = self.isa, self.ctx
         R = self.results
 
+        self._invariants()
+
         # illegal / runs anywhere
         s = self.state("s", "", role="any state")
         self.solve("runs_any", self.inv(s) + [s.res.kind != TRAP], [s], self._claim_not_trap("s"),
                    lambda r, d: f"does not trap at s (mode {r['s'].mode}): {r['s'].outcome_text()}")
         if R["runs_any"].status == UNSAT:
             for q in QUERIES:
-                if q != "runs_any":
+                if q not in R:
                     self.skip(q, UNSAT, "illegal: it traps in every state")
             return R
+
+        self._pg_classes()
 
         h = self.state("h", "", role="host")
         self.solve("runs_host", self.in_host(h) + [h.res.kind != TRAP], [h], self._claim_not_trap("h"),
@@ -336,8 +350,8 @@ class InstructionQueries:
 
         # control sensitive
         s = self.state("s", "", role="in range, runs, changes control")
-        self.solve("cs", self.in_range(s) + [s.res.runs, self.ctrl_changed(s, "virtual")], [s], self._claim_runs_changes("s"),
-                   lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+        self.solve("cs", self.in_range(s) + [s.res.runs, self.ctrl_changed(s)], [s], self._claim_runs_changes("s"),
+                   lambda r, d: f"control sensitive: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
 
         # mode sensitive in G
         pairs = [(v, r) for v, r in ctx.modes if v != r]
@@ -353,7 +367,7 @@ class InstructionQueries:
             choice = z3.Or([z3.And(self.sym.mode_of(s.regs) == md.code(r), mv == md.code(v)) for v, r in pairs])
             self.solve("ms", self.in_G(s) + self.inv(s2) + [choice, s.res.runs, self.differ(s, s2)], [s, s2],
                        self._claim_differ("s", "s'", ("s",), phys_separate=False),
-                       lambda r, d: f"at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
+                       lambda r, d: f"mode sensitive: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
 
         # location (config) sensitive
         s1 = self.state("s1", "", role="runs")
@@ -362,7 +376,7 @@ class InstructionQueries:
         # (even without control elements other than the mode, phys is separate: a phys access can be location sensitive)
         ls_cons = self.in_range(s1) + self.inv(s2) + cons2 + [s1.res.runs, self.differ(s1, s2)]
         self.solve("ls", ls_cons, [s1, s2], self._claim_differ("s1", "s2", ("s1",)),
-                   lambda r, d: f"at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+                   lambda r, d: f"location sensitive: at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
 
         # user sensitive in G
         least = max(ctx.virtual_modes, key=isa.modes.rank)
@@ -371,16 +385,16 @@ class InstructionQueries:
             self.skip("us_cs", UNSAT, f"it never runs in {ctx.name}")
         else:
             s = self.state("s", "", role=f"in G at {uimg}, runs, changes control")
-            self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s, "real")], [s],
+            self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s, own_modes=False)], [s],
                        self._claim_runs_changes("s"),
-                       lambda r, d: f"at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+                       lambda r, d: f"user control sensitive: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
         s1 = self.state("s1", "", role=f"in G at {uimg}")
         regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
         s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state")
         us_ls = self.in_G(s1) + [self.mode_is(s1, uimg)] + self.inv(s2) + cons2 + [
             z3.Or(s1.res.runs, s2.res.runs), self.differ(s1, s2)]
         self.solve("us_ls", us_ls, [s1, s2], self._claim_differ("s1", "s2", ("s1", "s2")),
-                   lambda r, d: f"at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+                   lambda r, d: f"user location sensitive: at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
 
         # timing dependent in G
         if not self.timer:
@@ -418,7 +432,7 @@ class InstructionQueries:
             self.skip("unsafe_pair", UNSAT, f"it never runs in {ctx.name}")
         else:
             s = self.state("s", "", role="in G, runs, changes control")
-            self.solve("unsafe_ctrl", self.in_G(s) + [s.res.runs, self.ctrl_changed(s, "real")], [s],
+            self.solve("unsafe_ctrl", self.in_G(s) + [s.res.runs, self.ctrl_changed(s)], [s],
                        self._claim_runs_changes("s"),
                        lambda r, d: f"runs in {ctx.name} at s (mode {r['s'].mode}) and {d[0] if d else 'changes control'}")
             s = self.state("s", "", role="in G, runs")
@@ -427,12 +441,12 @@ class InstructionQueries:
             md = isa.modes
             choice = z3.Or([z3.And(self.sym.mode_of(s.regs) == md.code(r), self.sym.mode_of(v.regs) == md.code(w))
                             for w, r in ctx.modes])
-            bad = z3.Or(z3.And(v.res.runs, self.ctrl_changed(v, "virtual")), self.differ(s, v))
+            bad = z3.Or(z3.And(v.res.runs, self.ctrl_changed(v)), self.differ(s, v))
 
             def claim(r):
-                ch = rp.changed(isa, r["v"], self.ctrl)
+                ch = rp.control_changes(isa, r["v"], self.ctrl)
                 d = rp.differences(isa, r["s"], r["v"], self.ctrl, True)
-                why = ([f"changes {', '.join(ch)} at v without trapping"] if ch else []) + d
+                why = ([f"{'; '.join(ch)} at v without trapping"] if ch else []) + d
                 return r["s"].runs and bool(why), why
 
             self.solve("unsafe_pair", self.in_G(s) + self.inv(v) + consv + [choice, s.res.runs, bad], [s, v], claim,
@@ -440,12 +454,83 @@ class InstructionQueries:
                        + "; ".join(d[:2]))
         return R
 
+    def _invariants(self) -> None:
+        """docs/model.md §2.3: invariants are claims, checked to be inductive: from a
+        state that satisfies them, the instance's result (or, when it traps, the
+        state the trap delivery makes) satisfies them too."""
+        if not self.isa.invariants:
+            self.skip("inv", UNSAT, "the ISA declares no invariants")
+            return
+        s = self.state("s", "", role="satisfies the invariants")
+        delivered, _ = self.sym.deliver(s.regs, s.storage["P"], s.res.cause, s.res.arg)
+
+        def broken(regs):
+            return z3.Not(z3.And([self.sym.predicate(i, regs) for i in self.isa.invariants]))
+
+        cons = self.inv(s) + [z3.Or(z3.And(s.res.runs, broken(s.res.post)),
+                                    z3.And(s.res.trapped, broken(delivered)))]
+        s_P = s.storage["P"]
+
+        def claim(r):
+            rep = r["s"]
+            after = rep.post
+            if rep.trapped:
+                after = rep.pre.copy()
+                port = rp.ModelPort(self.sym, self._model, self.V, s_P, 0)
+                compile_isa(self.isa).deliver(after, port, rep.outcome.cause, rep.outcome.arg or 0)
+            bad = [ir_text for ir_text, ok in self._invariants_at(after) if not ok]
+            where = "the trap delivery" if rep.trapped else "it"
+            return bool(bad), [f"{where} breaks the invariant {', '.join(bad)}"]
+
+        self.solve("inv", cons, [s], claim, lambda r, d: f"from s (mode {r['s'].mode}), {d[0]}")
+
+    def _invariants_at(self, st) -> list[tuple[str, bool]]:
+        """Each invariant's text and whether it holds at the concrete state `st`."""
+        regs = {}
+        for e in self.isa.elements:
+            if e.is_file:
+                arr = z3.K(z3.BitVecSort(e.index_width), z3.BitVecVal(0, e.width))
+                for i in range(e.count):
+                    arr = z3.Store(arr, z3.BitVecVal(i, e.index_width), z3.BitVecVal(st.get(e.name, i), e.width))
+                regs[e.name] = arr
+            else:
+                regs[e.name] = z3.BitVecVal(st.get(e.name), e.width)
+        out = []
+        for k, inv in enumerate(self.isa.invariants):
+            # the loader puts an unwritten "the mode names a level" first when the mode bits can hold other codes
+            name = f"at line {inv.span.line}" if inv.span else "that the mode is one of the declared levels"
+            out.append((name, z3.is_true(z3.simplify(self.sym.predicate(inv, regs)))))
+        return out
+
+    def _pg_classes(self) -> None:
+        """Popek & Goldberg's own classes, judged over every mode and no context,
+        with a trap on one side of a pair being no difference: what a spec's
+        labels `sensitive`, `control_sensitive`... claim (the per-context
+        classes above decide the theorems)."""
+        s = self.state("s", "", role="any state, runs, changes control")
+        self.solve("pg_cs", self.inv(s) + [s.res.runs, self.ctrl_changed(s, own_modes=False)], [s],
+                   self._claim_runs_changes("s"),
+                   lambda r, d: f"control sensitive over all modes: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+        s = self.state("s", "", role="any state, runs")
+        mv = z3.BitVec("mode'", self.isa.modes.width)
+        s2 = self.state("s'", "'", regs=self.sym.with_mode(s.regs, mv), role="s in another mode, runs")
+        self.solve("pg_ms", self.inv(s) + self.inv(s2) + [mv != self.sym.mode_of(s.regs), s.res.runs, s2.res.runs,
+                                                       self.differ(s, s2)], [s, s2],
+                   self._claim_differ("s", "s'", ("s", "s'"), phys_separate=False, both=True),
+                   lambda r, d: f"mode sensitive over all modes: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
+        s1 = self.state("s1", "", role="any state, runs")
+        regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
+        s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state, runs")
+        self.solve("pg_ls", self.inv(s1) + self.inv(s2) + cons2 + [s1.res.runs, s2.res.runs, self.differ(s1, s2)],
+                   [s1, s2], self._claim_differ("s1", "s2", ("s1", "s2"), both=True),
+                   lambda r, d: f"location sensitive over all modes: at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+
     def _t_query(self, q: str, base: str, uimg: str | None = None) -> None:
         g = self.state("g", "#g", role="in G, runs")
         cons = self.in_G(g) + [g.res.runs]
         if base == "cs":
             s1 = self.state("s1", "", role="in range, runs, changes control")
-            cons += self.in_range(s1) + [s1.res.runs, self.ctrl_changed(s1, "virtual")]
+            cons += self.in_range(s1) + [s1.res.runs, self.ctrl_changed(s1)]
             states = [s1, g]
             inner = self._claim_runs_changes("s1")
         else:
@@ -536,6 +621,11 @@ def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answ
                                 _from(R["us_ls"], True, "user location sensitive")])
     c["timing_dependent"] = _from(R["td"], True, "timing dependent")
     c["unsafe"] = _any([_from(R["unsafe_ctrl"], True, "unsafe"), _from(R["unsafe_pair"], True, "unsafe")])
+    c["pg_control_sensitive"] = _from(R["pg_cs"], True, "control sensitive (Popek & Goldberg)")
+    c["pg_mode_sensitive"] = _from(R["pg_ms"], True, "mode sensitive (Popek & Goldberg)")
+    c["pg_location_sensitive"] = _from(R["pg_ls"], True, "location sensitive (Popek & Goldberg)")
+    c["pg_sensitive"] = _any([c["pg_control_sensitive"], c["pg_mode_sensitive"], c["pg_location_sensitive"]])
+    c["breaks_invariants"] = _from(R["inv"], True, "breaks an invariant")
     v: dict[str, Answer] = {}
     v["1"] = _any([_from(R["t1_cs"], True, "violates Theorem 1"), _from(R["ms"], True, "violates Theorem 1"),
                    _from(R["t1_ls"], True, "violates Theorem 1")])

@@ -1,6 +1,6 @@
 """Witness replay: a solver's model run on the concrete semantics.
 
-Every witness is replayed before it is shown (MODEL.md §2.7): the model's
+Every witness is replayed before it is shown (docs/model.md §2.7): the model's
 pre-state becomes a concrete `State`, the model's view (`V`, the fault
 function `F`) and physical storage (`P`) are served by a `ModelPort`, and
 the instance runs through the compiled concrete executor. The concrete
@@ -74,12 +74,16 @@ class ModelPort:
         self.unit = isa.storage.unit
         self.little = isa.storage.endian == "little"
         self.memory_cause = isa.traps.memory_cause
+        self.unprotected = sym.unprotected  # the view is physical storage (docs/model.md §2.4)
 
     def _token(self, priv: str | None) -> int:
         if priv is None:
             return CURRENT
         md = self.sym.isa.modes
         return CURRENT if md.code(priv) == self.mode_code else 1 + md.rank(priv)
+
+    def _space(self, space: str) -> str:
+        return "phys" if self.unprotected else space
 
     def _units(self, space: str, addr: int, nbits: int) -> list[int]:
         n = nbits // self.unit
@@ -110,6 +114,7 @@ class ModelPort:
         return units
 
     def load(self, space: str, addr: int, nbits: int, priv: str | None) -> int:
+        space = self._space(space)
         units = self._check(READ, space, addr, nbits, priv)
         arr = self.V if space == "mem" else self.P
         w = self.sym.vaw if space == "mem" else self.sym.aw
@@ -128,6 +133,7 @@ class ModelPort:
         self._check(WRITE, space, addr, nbits, priv)
 
     def store(self, space: str, addr: int, nbits: int, priv: str | None, value: int) -> None:
+        space = self._space(space)
         units = self._units(space, addr, nbits)
         n = len(units)
         parts = [(value >> (k * self.unit)) & mask(self.unit) for k in range(n)]  # least significant first
@@ -245,6 +251,16 @@ def changed(isa: ir.Isa, r: Replayed, masks: list[tuple[ir.Element, int]]) -> li
     return [e.name for e, m in masks if _masked(r.pre, e, m) != _masked(r.post, e, m)]
 
 
+def control_changes(isa: ir.Isa, r: Replayed, masks: list[tuple[ir.Element, int]]) -> list[str]:
+    """How the instance took control from the VMM when it ran (docs/model.md §2.5):
+    the control elements it changed, and stopping the machine."""
+    ch = changed(isa, r, masks)
+    out = [f"changes {', '.join(ch)}"] if ch else []
+    if r.kind == "halt":
+        out.append("stops the machine")
+    return out
+
+
 def all_changed(isa: ir.Isa, r: Replayed) -> list[str]:
     if r.trapped:
         return []
@@ -253,7 +269,7 @@ def all_changed(isa: ir.Isa, r: Replayed) -> list[str]:
 
 def differences(isa: ir.Isa, a: Replayed, b: Replayed, special: list[tuple[ir.Element, int]],
                 phys_separate: bool = False) -> list[str]:
-    """What differs between two results (MODEL.md §2.5): the outcomes; else the
+    """What differs between two results (docs/model.md §2.5): the outcomes; else the
     state outside the `special` bits; which `special` elements changed and to
     what; what they wrote. With `phys_separate` (each state has physical
     storage of its own) any write to phys is a difference."""
@@ -285,11 +301,17 @@ def differences(isa: ir.Isa, a: Replayed, b: Replayed, special: list[tuple[ir.El
             sb = f"changed to {_fmt(e, pb)}" if cb else "unchanged"
             out.append(f"{e.name}: {sa} at {a.label}, {sb} at {b.label}")
     if phys_separate:
+        # The two states hold different control state (translation): relocated
+        # with it, a result would write relocated cells, but phys[...] names the
+        # same cells whatever the control state, so equal-looking writes differ.
+        moved = [f"{e.name} {_fmt(e, _masked(a.pre, e, m))} at {a.label}, {_fmt(e, _masked(b.pre, e, m))} at {b.label}"
+                 for e, m in special if _masked(a.pre, e, m) != _masked(b.pre, e, m)]
+        because = f" although the control state differs ({'; '.join(moved[:2])})" if moved else ""
         for r in (a, b):
             cells = [f"phys[{x:#x}]={v:#x}" for (sp, x), v in sorted(r.writes.items()) if sp == "phys"]
             if cells:
-                out.append(f"writes physical storage at {r.label} ({', '.join(cells)}), which does not move "
-                           f"with the state")
+                out.append(f"writes physical storage at {r.label} ({', '.join(cells)}), the same cells{because}: "
+                           f"physical storage does not move with the state")
     if a.writes != b.writes:
         def w(r):
             return ", ".join(f"{s}[{x:#x}]={v:#x}" for (s, x), v in sorted(r.writes.items())) or "nothing"

@@ -14,8 +14,9 @@ from typing import Any
 
 YES, NO, UNKNOWN = "yes", "no", "unknown"
 
-# Per-instruction classes, in the order they are shown (MODEL.md §2.5, §2.6).
-CLASSES = (
+# Per-instruction classes in a guest context, in the order they are shown
+# (docs/model.md §2.5, §2.6): what the theorems are decided from.
+CONTEXT_CLASSES = (
     "illegal",
     "privileged",
     "control_sensitive",
@@ -26,6 +27,16 @@ CLASSES = (
     "timing_dependent",
     "unsafe",
 )
+# Popek & Goldberg's own classes, over every mode and no context: what a spec's
+# sensitivity labels claim.
+PG_CLASSES = (
+    "pg_control_sensitive",
+    "pg_mode_sensitive",
+    "pg_location_sensitive",
+    "pg_sensitive",
+)
+# Every class an instruction result carries ("breaks_invariants": docs/model.md §2.3).
+CLASSES = CONTEXT_CLASSES + PG_CLASSES + ("breaks_invariants",)
 
 THEOREMS = ("1", "2", "3", "exact")
 

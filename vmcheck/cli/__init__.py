@@ -1,4 +1,4 @@
-"""The `vmcheck` command: one verb per user task (ARCHITECTURE.md, "The CLI").
+"""The `vmcheck` command: one verb per user task (docs/architecture.md, "report and cli").
 
 Each verb lives in its own module and registers itself on `main` in
 `COMMANDS` below. Errors are turned into exit codes in one place,

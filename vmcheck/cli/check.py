@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..analysis import (
-    CLASSES,
+    CONTEXT_CLASSES,
     NO,
     THEOREM_TITLES,
     THEOREMS,
@@ -166,12 +166,12 @@ def render_text(console: Console, r: Report, theorem: str = "1") -> None:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, caption=_LEGEND,
                       caption_justify="left", caption_style="dim")
         table.add_column("instruction", no_wrap=True)
-        for cl in CLASSES:
+        for cl in CONTEXT_CLASSES:
             table.add_column(_SHORT[cl], justify="center")
         for t in THEOREMS:
             table.add_column(f"T{t}" if t != "exact" else "exact", justify="center")
         for res in c.instructions:
-            row = [escape(res.name)] + [_CELL[res.classes[cl].value] for cl in CLASSES]
+            row = [escape(res.name)] + [_CELL[res.classes[cl].value] for cl in CONTEXT_CLASSES]
             row += [{YES: "[red]✗[/]", NO: "[green]✓[/]", UNKNOWN: "[yellow]?[/]"}[res.violates[t].value]
                     for t in THEOREMS]
             table.add_row(*row)

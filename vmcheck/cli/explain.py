@@ -25,6 +25,11 @@ _TITLES = {
     "user_sensitive": "user sensitive",
     "timing_dependent": "timing dependent",
     "unsafe": "unsafe (exact condition)",
+    "pg_control_sensitive": "control sensitive over all modes (Popek & Goldberg)",
+    "pg_mode_sensitive": "mode sensitive over all modes (Popek & Goldberg)",
+    "pg_location_sensitive": "location sensitive over all modes (Popek & Goldberg)",
+    "pg_sensitive": "sensitive over all modes (Popek & Goldberg; what labels claim)",
+    "breaks_invariants": "breaks an invariant",
 }
 
 

@@ -3,7 +3,7 @@
 For one guest context and one VMM, everything that can show the verdict
 executing is run, and what was observed is held against what the theorem
 engine decided. The classic VMM relies on the exact trap-and-emulate
-condition (MODEL.md §2.6), the hybrid VMM on Theorem 3, so those are the
+condition (docs/model.md §2.6), the hybrid VMM on Theorem 3, so those are the
 verdicts a confirmation is judged against; Theorem 1 is reported beside.
 
 Observation contradicts the engine when an instruction diverges that the

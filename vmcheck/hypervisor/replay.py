@@ -7,7 +7,7 @@ VMM with that as its virtual state (the VMM derives the real state itself),
 writes the storage cells the witness read into guest storage, runs the one
 instance both ways and compares what the guest can see.
 
-The engine decides over the *shared view* (MODEL.md §2.4), in which faults
+The engine decides over the *shared view* (docs/model.md §2.4), in which faults
 are free; the simulator has the spec's own translation. So a witness whose
 divergence rests on a fault pattern the concrete translation cannot produce
 (an access at a named privilege, say) does not reproduce; the replay says

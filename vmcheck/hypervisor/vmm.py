@@ -1,6 +1,6 @@
 """The reference VMM: trap-and-emulate (classic) and hybrid, on the simulated machine.
 
-It runs the way a real VMM runs on hardware (MODEL.md §3): the guest's
+It runs the way a real VMM runs on hardware (docs/model.md §3): the guest's
 instructions execute directly on the real machine, in the real mode that the
 guest context maps the guest's virtual mode to, under the real control state
 the allocator chose; the VMM keeps the guest's *virtual* state (its mode,
@@ -18,7 +18,7 @@ believes it is in a mode other than the least privileged one, and runs only
 virtual user mode directly. The counters show the three VMM properties:
 instructions run directly (efficiency), control state changed by a direct
 instruction (a resource-control breach), and emulations split into
-privileged instructions and other trapped instances (MODEL.md §2.6's cost).
+privileged instructions and other trapped instances (docs/model.md §2.6's cost).
 """
 from __future__ import annotations
 

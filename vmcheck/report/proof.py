@@ -3,13 +3,19 @@
 A document a reviewer can print and check by hand. It says what vmcheck
 decided about one ISA and why: the ISA at a glance, the model and the
 theorems it applies (Popek & Goldberg 1974, and the exact trap-and-emulate
-condition of MODEL.md §2.6), the verdict per theorem and guest context, and
+condition of docs/model.md §2.6), the verdict per theorem and guest context, and
 the argument instruction by instruction: each proof obligation and how it
 was discharged (the unsat queries of a proof, or a witness shown as
 before/after tables with the differing elements marked), the declared labels
 the semantics contradict, where Theorem 1 and the exact condition part and
 what that costs, and, with `--confirm`, what the reference hypervisor
 observed when the witnesses and programs were run under it.
+
+The first page is a summary that stands alone (the verdict per theorem and
+context, a chart of the classes per context, the violating instructions);
+the body explains the ISA, the model and each context; the per-instruction
+detail (every obligation, every witness, every instruction's semantics) is
+in the appendices, so a reader who wants the answer stops after page one.
 
 This module decides the content (a `templates.Doc`); `templates.py` renders
 it as self-contained HTML or as Markdown, escaping every piece of spec text.
@@ -54,6 +60,8 @@ from .templates import (
     Doc,
     Em,
     Keep,
+    Bar,
+    BarChart,
     Para,
     Ref,
     Row,
@@ -428,7 +436,10 @@ def witness_blocks(isa: ir.Isa, w: Witness) -> list:
                         "). ", Strong("Instance: "), Code(ops), "."]), table]
     if same:
         head.append(Para([Strong("Equal in every column: "), Code(", ".join(same))], "small"))
-    out: list = [Keep(head)]
+    # A short witness moves to the next page whole; a long one may start on
+    # this page and continue on the next (its header row repeats), rather
+    # than leave most of a page empty.
+    out: list = [Keep(head)] if len(table.rows) <= _KEEP_ROWS else head
     if w.memory:
         cells = [f"{m.get('space', 'mem')}[{_hex(m.get('addr'))}] = "
                  + ("fault" if m.get("fault") else _hex(m.get("value")))
@@ -455,6 +466,9 @@ class ProofReport:
         self.inp = inp
         self.isa = inp.isa
         self.rep = inp.report
+        # instruction -> the anchor of the witness block that already shows its
+        # semantics (appendix B points there instead of printing them twice)
+        self.semantics_shown: dict[str, str] = {}
 
     # ---- the whole document ---------------------------------------------
 
@@ -466,14 +480,14 @@ class ProofReport:
         if t1.context:
             subtitle += [" (guest context ", Code(t1.context), ")"]
         subtitle += [". A per-instruction argument after Popek & Goldberg (1974)."]
+        # Four rows: the header shares the front page with the whole summary.
         meta: list[tuple[str, Text]] = [
             ("Spec file", Code(inp.spec_path)),
             ("Spec SHA-256", Code(inp.sha256)),
-            ("vmcheck", Code(__version__)),
-            ("Solver", [Code(_z3_version()), f", {inp.timeout:g} s per query"]),
-            ("Guest contexts", _join([Code(c.name) for c in rep.contexts], ", ")),
-            ("Argued", _join([THEOREM_TITLES[t] for t in inp.theorems], ", ")),
-            ("Confirmation", self._confirm_meta()),
+            ("Checked by", [Code(f"vmcheck {__version__}"), ", ", Code(_z3_version()),
+                            f", {inp.timeout:g} s per query"]),
+            ("Argued", _join([THEOREM_TITLES[t] for t in inp.theorems], ", ")
+             + ["; confirmation: ", self._confirm_meta()]),
         ]
         sections = [self.verdict_section()]
         if not inp.brief:
@@ -483,9 +497,11 @@ class ProofReport:
         sections.append(self.labels_section())
         if not inp.brief:
             sections.append(self.confirmation_section())
+            sections.append(self.argument_appendix())
             sections.append(self.appendix_section())
         footer = f"{rep.isa} · spec SHA-256 {inp.sha256} · vmcheck {__version__}"
-        return Doc(f"{rep.isa}: virtualizability proof report", subtitle, meta, sections, footer)
+        return Doc(f"{rep.isa}: virtualizability proof report", subtitle, meta, sections, footer,
+                   front=0 if inp.brief else 1)
 
     def _confirm_meta(self) -> Text:
         if not self.inp.confirmations:
@@ -544,35 +560,83 @@ class ProofReport:
                 cells.append(cell)
             rows.append(Row(cells, "" if v.holds is True else ("fail" if v.holds is False else "unknown")))
         blocks.append(Table(header, rows, "Verdict per theorem and guest context", cls="verdicts"))
-        blocks.append(Para(["A theorem holds for the ISA when it holds in some guest context (MODEL.md §2.3): a VMM "
+        blocks.append(Para(["A theorem holds for the ISA when it holds in some guest context (docs/model.md §2.3): a VMM "
                             "may choose how to deprivilege the guest. Theorem 2 adds to Theorem 1 that no instance "
                             "reads a timer without trapping; Theorem 3 asks only user-sensitive instances to trap "
                             "(a hybrid VMM interprets virtual supervisor mode); the exact condition is necessary and "
                             "sufficient for the reference VMM."], "small"))
-        items = []
-        for c in rep.contexts:
-            for t in THEOREMS:
-                tr = c.theorems[t]
-                if tr.violations and t != "1" and tr.violations == c.theorems["1"].violations:
-                    items.append([Strong([Code(c.name), f", {THEOREM_TITLES[t]}: "]),
-                                  "the same instructions as Theorem 1"])
-                elif tr.violations:
-                    items.append([Strong([Code(c.name), f", {THEOREM_TITLES[t]}: "]),
-                                  f"{len(tr.violations)} violating instruction(s): "]
-                                 + _join([Ref(_anchor("w", c.name, n), Code(n)) for n in tr.violations], ", "))
-                if tr.unknown:
-                    items.append([Strong([Code(c.name), f", {THEOREM_TITLES[t]}: "]), "undecided (solver timeout) on "]
-                                 + _join([Code(n) for n in tr.unknown], ", "))
-        if items:
-            blocks.append(Para(Strong("Violations")))
-            blocks.append(Bullets(items))
-        notes = [c for c in rep.contexts if c.note]
-        for c in notes:
-            blocks.append(Callout("info", [Para(c.note)], ["Theorem 1 and the exact condition in ", Code(c.name)]))
+        blocks.append(self.class_chart())
+        violations = self.violations_table()
+        if violations is not None:
+            blocks.append(violations)
+        if self.inp.brief:  # the full report has these in each context's section
+            for c in rep.contexts:
+                if c.note:
+                    blocks.append(Callout("info", [Para(c.note)],
+                                          ["Theorem 1 and the exact condition in ", Code(c.name)]))
         if rep.labels:
             blocks.append(Para([Strong(f"{len(rep.labels)} declared label(s)"), " are contradicted by the semantics (",
                                 Ref("labels", "details"), ")."]))
         return Section("Verdict", "verdict", blocks)
+
+    def violations_table(self) -> Table | None:
+        """The front page's list of violating (and undecided) instructions,
+        one row per context and theorem. A theorem whose list repeats or
+        extends Theorem 1's says so instead of repeating it, and a long list
+        is cut (appendix A has every one), so the summary stays one page."""
+        rows = []
+        for c in self.rep.contexts:
+            t1 = c.theorems["1"].violations
+            for t in THEOREMS:
+                tr = c.theorems[t]
+                if not tr.violations and not tr.unknown:
+                    continue
+                names = self._names_against(c.name, tr.violations, t1 if t != "1" else [])
+                undecided: Text = _join([Code(n) for n in tr.unknown], ", ") if tr.unknown else "—"
+                rows.append(Row([Code(c.name), _SHORT_TITLE[t].replace("the exact", "exact"), names, undecided],
+                                "fail" if tr.violations else "unknown"))
+        if not rows:
+            return None
+        return Table(["context", "theorem", "violating instructions", "undecided"], rows, "Violating instructions",
+                     cls="compact front")
+
+    def _names_against(self, ctx: str, names: list[str], base: list[str]) -> Text:
+        def refs(ns: list[str]) -> list:
+            out = _join([Ref(_anchor("w", ctx, n), Code(n)) for n in ns[:_FRONT_NAMES]], ", ")
+            if len(ns) > _FRONT_NAMES:
+                out += [f" and {len(ns) - _FRONT_NAMES} more (", Ref("appendix-a", "appendix A"), ")"]
+            return out
+
+        if not names:
+            return "none"
+        have, b = set(names), set(base)
+        if b and have == b:
+            return "those of Theorem 1"
+        if b and b < have:
+            return ["those of Theorem 1, and "] + refs([n for n in names if n not in b])
+        if b and have < b and len(b - have) < len(have):
+            return ["those of Theorem 1 except "] + refs([n for n in base if n not in have])
+        return [f"{len(names)}: "] + refs(names)
+
+    def class_chart(self) -> BarChart:
+        """How each context's instructions fall under Theorem 1: the front page's figure."""
+        bars = []
+        for c in self.rep.contexts:
+            n = {"fail": 0, "unknown": 0, "pass": 0, "muted": 0}
+            for r in c.instructions:
+                v = r.violates["1"].value
+                if v == YES:
+                    n["fail"] += 1
+                elif v == UNKNOWN:
+                    n["unknown"] += 1
+                elif r.classes["sensitive"].value == YES:
+                    n["pass"] += 1
+                else:
+                    n["muted"] += 1
+            bars.append(Bar(c.name, list(n.items())))
+        legend = [("fail", "violates Theorem 1"), ("unknown", "undecided"), ("pass", "sensitive, traps"),
+                  ("muted", "innocuous or illegal")]
+        return BarChart(bars, legend, "Instructions per guest context, by Theorem 1 class")
 
     # ---- 2. the ISA -----------------------------------------------------
 
@@ -652,7 +716,7 @@ class ProofReport:
         if refs:
             blocks.append(Para(Strong("The spec's references")))
             blocks.append(Bullets(list(refs)))
-        return Section("The ISA at a glance", "isa", blocks, new_page=True)
+        return Section("The ISA at a glance", "isa", blocks)
 
     # ---- 3. the model ---------------------------------------------------
 
@@ -740,13 +804,16 @@ class ProofReport:
         b.append(Para(["range(G): the invariants hold and the mode is one of G's virtual modes; G: the invariants and ",
                        Code("where"), " hold and the mode is one of G's real modes; host: the invariants and the "
                        "spec's host condition hold; any: the invariants hold."], "small"))
-        return Section("The model and the theorems", "model", b, new_page=True)
+        b.append(Para(["The definitions in full, with the corner cases they must get right and why: "
+                       "docs/model.md (§2.5 the classes, §2.6 the exact condition, §3 the reference hypervisor) "
+                       "in vmcheck's repository and package."], "small"))
+        return Section("The model and the theorems", "model", b)
 
     # ---- 4. one guest context ---------------------------------------------
 
     def context_section(self, c: ContextResult) -> Section:
         inp = self.inp
-        sec = Section(["Guest context ", Code(c.name)], _anchor("ctx", c.name), [], new_page=not inp.brief)
+        sec = Section(["Guest context ", Code(c.name)], _anchor("ctx", c.name), [])
         w = inp.source_text("contexts", "guest", c.name, "where") or "true"
         mm = _join([[Code(v), " → ", Code(r)] for v, r in c.modes.items()], ", ")
         sec.blocks.append(Table([], [
@@ -782,12 +849,39 @@ class ProofReport:
                    ["; no verdict above depends on them (each such instruction is decided by another query)."]))],
                 "Undecided answers"))
 
-        if not inp.brief:
-            for t in inp.theorems:
-                sec.blocks.append(self.argument_section(c, t))
-        sec.blocks.append(self.violations_section(c))
+        if inp.brief:
+            sec.blocks.append(self.violations_section(c))
+        else:
+            sec.blocks.append(self.detail_pointer(c))
         sec.blocks.append(self.t1_vs_exact_section(c))
         return sec
+
+    def detail_pointer(self, c: ContextResult) -> Para:
+        """Where the per-instruction detail of a context is (appendix A)."""
+        violating = [r.name for r in c.instructions if any(r.violates[t].value == YES for t in THEOREMS)]
+        text: list = ["Appendix A argues each theorem instruction by instruction (",
+                      _join([Ref(_anchor("arg", c.name, t), THEOREM_TITLES[t]) for t in self.inp.theorems], ", "),
+                      ") and gives "]
+        if violating:
+            text += ["the witness of each violation: "] + _join(
+                [Ref(_anchor("w", c.name, n), Code(n)) for n in violating], ", ") + ["."]
+        else:
+            text += [Ref(_anchor("viol", c.name), "the violations"), " (none)."]
+        return Para(text)
+
+    def argument_appendix(self) -> Section:
+        """Appendix A: for each context, the obligation of every instruction
+        and the witness of every violation."""
+        blocks: list = [Para(["The per-instruction detail behind the verdicts: for each guest context, the proof "
+                              "obligation of every instruction under each argued theorem and how it was "
+                              "discharged, then each violation with its witness."], "small")]
+        for c in self.rep.contexts:
+            for t in self.inp.theorems:
+                blocks.append(self.argument_section(c, t))
+            blocks.append(self.violations_section(c))
+        # No forced page break before an appendix: the page before would end
+        # with whatever little of the previous section is left.
+        return Section("Appendix A: the argument, instruction by instruction", "appendix-a", blocks, label="A")
 
     def argument_section(self, c: ContextResult, t: str) -> Section:
         key = _KEY_WORD[t]
@@ -810,7 +904,8 @@ class ProofReport:
                             cls="compact", numeric=(0,)))
         blocks.append(Para([f"{counts['pass']} obligation(s) proved, {counts['fail']} refuted, "
                             f"{counts['unknown']} undecided."], "small"))
-        return Section([THEOREM_TITLES[t], ", instruction by instruction"], _anchor("arg", c.name, t), blocks)
+        return Section([THEOREM_TITLES[t], ", instruction by instruction, in ", Code(c.name)],
+                       _anchor("arg", c.name, t), blocks)
 
     def violations_section(self, c: ContextResult) -> Section:
         isa, inp = self.isa, self.inp
@@ -839,9 +934,16 @@ class ProofReport:
             if insn.description:
                 head.append(Para(insn.description.strip()))
             sem = inp.semantics(r.name)
-            if sem is not None and not inp.brief:
+            long_sem = sem is not None and sem.count("\n") >= _KEEP_LINES
+            if sem is not None and not inp.brief and not long_sem:
                 head.append(CodeBlock(sem))
             body: list = [Keep(head, "", [Badge("fail", "✗"), " ", Code(r.name)])]
+            if sem is not None and not inp.brief and long_sem:
+                # Kept with its heading, a long listing would push the whole
+                # block to the next page and leave a half-empty one behind.
+                body.append(CodeBlock(sem))
+            if sem is not None and not inp.brief:
+                self.semantics_shown.setdefault(r.name, _anchor("w", c.name, r.name))
             full = [t for t in theorems if t in inp.theorems] or theorems[:1]
             if inp.brief:
                 full = []
@@ -1000,7 +1102,7 @@ class ProofReport:
                                 "programs, every witness and random programs natively and under the reference "
                                 "VMM, and shows what they did (", Code("vmcheck confirm"), " does the same on its "
                                 "own)."]))
-            return Section("Empirical confirmation", "confirm", blocks, new_page=True)
+            return Section("Empirical confirmation", "confirm", blocks)
         blocks.append(Para(["The reference VMM runs the guest directly in the context's real modes and keeps the "
                             "guest's virtual control state apart; every trap enters its dispatcher, which emulates "
                             "the instruction on the virtual state or reflects the trap to the guest. Each program "
@@ -1086,15 +1188,16 @@ class ProofReport:
                     sub.append(Keep([Para([Code(x.divergence.insn or "?"), f" (program {x.seed}, shrunk): ",
                                            x.divergence.summary(isa)], "small"), CodeBlock(x.listing)]))
             blocks.append(Section(["Guest context ", Code(name), f", {conf.vmm} VMM"], _anchor("confirm", name), sub))
-        return Section("Empirical confirmation", "confirm", blocks, new_page=True)
+        return Section("Empirical confirmation", "confirm", blocks)
 
     # ---- appendix: semantics --------------------------------------------------
 
     def appendix_section(self) -> Section:
         inp, isa = self.inp, self.isa
         blocks: list = [Para(["Every instruction's semantics as the spec states it, after the spec's helpers "
-                              "(which are inlined where they are called). Together with the witness tables, this is "
-                              "what a hand check needs."],
+                              "(which are inlined where they are called); a violating instruction's are printed once, "
+                              "with its witness in appendix A. Together with the witness tables, this is what a hand "
+                              "check needs."],
                              "small")]
         deliver = inp.source_text("traps", "deliver")
         if deliver:
@@ -1117,11 +1220,24 @@ class ProofReport:
                 desc += "."
             body: list = [Para([Strong(title)] + ([" — ", desc] if desc else [])
                                + ([" Operands: ", Code(ops), "."] if ops else []), "small")]
-            if sem is not None:
+            shown = self.semantics_shown.get(insn.name)
+            if shown is not None:
+                body.append(Para(["Semantics: shown with its witness (", Ref(shown, "appendix A"), ")."], "small"))
+            elif sem is not None:
                 body.append(CodeBlock(sem))
             blocks.append(Keep(body, _anchor("sem", insn.name)))
-        return Section("Appendix: instruction semantics", "semantics", blocks, new_page=True)
+        return Section("Appendix B: instruction semantics", "semantics", blocks, label="B")
 
+
+# The front page names at most this many instructions per row (appendix A has all).
+_FRONT_NAMES = 45
+
+# A witness table of at most this many rows is kept on one page.
+_KEEP_ROWS = 14
+
+# A semantics listing of this many lines or more may start on one page and
+# end on the next instead of moving, whole, with its heading.
+_KEEP_LINES = 12
 
 _HOW = {"direct": "ran it directly", "emulated": "emulated it", "reflected": "reflected its trap to the guest",
         "interpreted": "interpreted it"}
@@ -1137,8 +1253,9 @@ def _SENS(r: InstructionResult) -> Text:
 
 
 def _derived(r: InstructionResult, cls: str) -> Answer:
-    if cls == "behaviour_sensitive":
-        a, b = r.classes["mode_sensitive"], r.classes["location_sensitive"]
+    if cls in ("behaviour_sensitive", "pg_behaviour_sensitive"):  # not a class of its own: mode or location
+        pre = cls.removesuffix("behaviour_sensitive")
+        a, b = r.classes[pre + "mode_sensitive"], r.classes[pre + "location_sensitive"]
         for x in (a, b):
             if x.value == YES:
                 return x

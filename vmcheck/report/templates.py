@@ -60,6 +60,26 @@ Inline = Union[str, Code, Strong, Em, Badge, Ref]
 Text = Union[Inline, tuple, list]  # one inline or a sequence of them
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def code_spans(s: str) -> list[Inline]:
+    """Plain text whose `backquoted` spans become Code: the analysis and the
+    specs write names that way in their one-line reasons and descriptions, and
+    a report shows them as code rather than as raw backquotes. An unpaired
+    backquote stays a character (and is escaped like any other)."""
+    out: list[Inline] = []
+    pos = 0
+    for m in _CODE_SPAN.finditer(s):
+        if m.start() > pos:
+            out.append(s[pos:m.start()])
+        out.append(Code(m.group(1)))
+        pos = m.end()
+    if pos < len(s):
+        out.append(s[pos:])
+    return out
+
+
 def inlines(t: Text) -> list[Inline]:
     if isinstance(t, (list, tuple)):
         out: list[Inline] = []
@@ -150,7 +170,28 @@ class Keep:
     cls: str = ""
 
 
-Block = Union[Para, Bullets, Defs, Table, CodeBlock, Callout, Keep, "Section"]
+@dataclass
+class Bar:
+    """One bar of a chart: a label and (kind, count) segments, drawn left to right."""
+
+    label: str
+    segments: list[tuple[str, int]]
+
+
+@dataclass
+class BarChart:
+    """A small horizontal stacked-bar chart, drawn as inline SVG in HTML (no
+    image files, nothing fetched) and as its table of counts in Markdown.
+    `legend` names each segment kind in order; kinds are pass, fail, unknown,
+    info or muted, the report's colours."""
+
+    bars: list[Bar]
+    legend: list[tuple[str, str]]  # (kind, what it counts)
+    caption: Text | None = None
+    unit: str = "instructions"
+
+
+Block = Union[Para, Bullets, Defs, Table, CodeBlock, Callout, Keep, BarChart, "Section"]
 
 
 @dataclass
@@ -158,8 +199,9 @@ class Section:
     title: Text
     anchor: str
     blocks: list[Block] = field(default_factory=list)
-    new_page: bool = False  # printed from the top of a page
+    new_page: bool = False  # printed from the top of a page (only the report's large parts)
     in_toc: bool = True
+    label: str = ""  # replaces the section's number ("A" for an appendix; its subsections are A.1, A.2...)
 
 
 @dataclass
@@ -170,6 +212,7 @@ class Doc:
     sections: list[Section]
     footer: str  # plain text: printed at the foot of every page and of the document
     lang: str = "en"
+    front: int = 0  # how many leading sections form the front page (printed before the contents)
 
 
 # --------------------------------------------------------------------------
@@ -249,6 +292,7 @@ table.witness td, table.witness th { font-family: "DejaVu Sans Mono", "Noto Sans
 table.witness th { font-family: inherit; }
 table.witness td.changed { font-weight: 700; }
 table.kv th { width: 12rem; }
+table.front td:nth-child(-n+2), table.front th:nth-child(-n+2) { white-space: nowrap; width: 1%; }
 tr.differs td { background: var(--mark); }
 tr.differs td:first-child { box-shadow: inset 3px 0 0 var(--unknown); }
 tr.fail td:first-child { box-shadow: inset 3px 0 0 var(--fail); }
@@ -281,6 +325,9 @@ tbody tr:nth-child(even):not(.differs) td { background: #fbfcfd; }
 .keep.block > h4 { margin-top: 0.7rem; font-size: 1.05rem; }
 .keep > h4 { font-weight: 600; }
 .keep > h4 em { font-weight: normal; }
+figure.chart { margin: 0.5rem 0 1rem; break-inside: avoid; page-break-inside: avoid; }
+figure.chart figcaption { font-weight: 600; padding: 0 0 0.3rem; }
+figure.chart svg { display: block; max-width: 40rem; height: auto; }
 footer.doc { margin-top: 2.5rem; padding-top: 0.6rem; border-top: 1px solid var(--rule); color: var(--muted); font-size: 0.8rem; overflow-wrap: anywhere; }
 
 @page {
@@ -294,8 +341,13 @@ footer.doc { margin-top: 2.5rem; padding-top: 0.6rem; border-top: 1px solid var(
   .page { max-width: none; padding: 0; }
   a { color: inherit; }
   h2 { margin-top: 0.2rem; }
-  section.new-page { break-before: page; page-break-before: always; }
+  /* Forced breaks only before the report's large parts (the contents after
+     the front page, each appendix): a short section follows the previous one
+     on the same page instead of leaving a half-empty page behind it. */
+  section.new-page, nav.toc.after-front { break-before: page; page-break-before: always; }
   nav.toc { break-inside: avoid; }
+  table.kv, table.verdicts, figure, .callout { break-inside: avoid; page-break-inside: avoid; }
+  caption { break-after: avoid; page-break-after: avoid; }
   pre { white-space: pre-wrap; }
   table { font-size: 8.6pt; }
   table.compact, table.witness td { font-size: 8pt; }
@@ -321,10 +373,89 @@ def _anchor(a: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", lambda m: f"_{ord(m.group()):x}", a)
 
 
+class Numbers:
+    """Section numbers: 1, 1.1, 1.2, 2 ...; a labelled top-level section
+    (an appendix, "A") numbers its subsections A.1, A.2 and does not take a
+    number from the sequence."""
+
+    def __init__(self) -> None:
+        self.top = 0
+        self.current = ""
+        self.sub = 0
+
+    def next(self, level: int, label: str = "") -> str:
+        if level == 1:
+            if label:
+                self.current = label
+            else:
+                self.top += 1
+                self.current = str(self.top)
+            self.sub = 0
+            return self.current
+        self.sub += 1
+        return f"{self.current or 0}.{self.sub}"
+
+
+_CHART_FILL = {"pass": "#2da44e", "fail": "#cf222e", "unknown": "#d4a72c", "info": "#0969da", "muted": "#afb8c1"}
+
+
+def chart_svg(c: BarChart) -> str:
+    """The chart as an inline SVG element. Every label is escaped; the
+    geometry is computed here, so no spec text reaches an attribute unescaped."""
+    label_w, bar_w, row_h, gap, count_w = 130, 400, 20, 6, 60
+    width = label_w + bar_w + count_w
+    legend_h = 22
+    height = len(c.bars) * (row_h + gap) + legend_h + 4
+    biggest = max([sum(n for _, n in b.segments) for b in c.bars] + [1])
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+           f'role="img" aria-label="{html.escape(plain(c.caption) if c.caption is not None else "chart")}" '
+           'font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="11">']
+    for i, b in enumerate(c.bars):
+        y = i * (row_h + gap)
+        total = sum(n for _, n in b.segments)
+        out.append(f'<text x="{label_w - 8}" y="{y + row_h * 0.7:.1f}" text-anchor="end" fill="#1f2328">'
+                   f"{html.escape(b.label)}</text>")
+        x = float(label_w)
+        for kind, n in b.segments:
+            if n <= 0:
+                continue
+            w = bar_w * n / biggest
+            out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h}" '
+                       f'fill="{_CHART_FILL.get(kind, _CHART_FILL["muted"])}"/>')
+            if w >= 22:
+                ink = "#1f2328" if kind in ("muted", "unknown") else "#ffffff"
+                out.append(f'<text x="{x + w / 2:.1f}" y="{y + row_h * 0.7:.1f}" text-anchor="middle" '
+                           f'fill="{ink}">{n}</text>')
+            x += w
+        out.append(f'<text x="{x + 6:.1f}" y="{y + row_h * 0.7:.1f}" fill="#59636e">{total}</text>')
+    y = len(c.bars) * (row_h + gap) + 4
+    x = 0.0
+    for kind, name in c.legend:
+        out.append(f'<rect x="{x:.1f}" y="{y}" width="11" height="11" '
+                   f'fill="{_CHART_FILL.get(kind, _CHART_FILL["muted"])}"/>')
+        out.append(f'<text x="{x + 15:.1f}" y="{y + 9.5}" fill="#1f2328">{html.escape(name)}</text>')
+        x += 15 + 6.2 * len(name) + 18
+    out.append("</svg>")
+    return "".join(out)
+
+
+def chart_table(c: BarChart) -> Table:
+    """The chart's numbers, for formats that cannot draw it (Markdown)."""
+    header: list[Text] = [""] + [name for _, name in c.legend] + ["total"]
+    rows = []
+    for b in c.bars:
+        counts = dict()
+        for kind, n in b.segments:
+            counts[kind] = counts.get(kind, 0) + n
+        rows.append(Row([b.label] + [str(counts.get(kind, 0)) for kind, _ in c.legend]
+                        + [str(sum(n for _, n in b.segments))]))
+    return Table(header, rows, c.caption, numeric=tuple(range(1, len(c.legend) + 2)))
+
+
 class HtmlRenderer:
     def __init__(self) -> None:
         self.out: list[str] = []
-        self.numbers: list[int] = []
+        self.numbers = Numbers()
 
     # ---- inline --------------------------------------------------------
 
@@ -332,7 +463,8 @@ class HtmlRenderer:
         parts = []
         for x in inlines(t):
             if isinstance(x, str):
-                parts.append(html.escape(x))
+                parts.extend(f"<code>{html.escape(p.text)}</code>" if isinstance(p, Code) else html.escape(p)
+                             for p in code_spans(x))
             elif isinstance(x, Code):
                 parts.append(f"<code>{html.escape(x.text)}</code>")
             elif isinstance(x, Strong):
@@ -364,6 +496,12 @@ class HtmlRenderer:
                      + "</dl>")
         elif isinstance(b, Table):
             self.table(b)
+        elif isinstance(b, BarChart):
+            o.append('<figure class="chart">')
+            if b.caption is not None:
+                o.append(f"<figcaption>{self.text(b.caption)}</figcaption>")
+            o.append(chart_svg(b))
+            o.append("</figure>")
         elif isinstance(b, CodeBlock):
             if b.title is not None:
                 o.append(f'<p class="small">{self.text(b.title)}</p>')
@@ -426,11 +564,7 @@ class HtmlRenderer:
         h = min(level + 1, 4)
         num = ""
         if level <= 2:
-            while len(self.numbers) < level:
-                self.numbers.append(0)
-            del self.numbers[level:]
-            self.numbers[level - 1] += 1
-            num = f'<span class="num">{".".join(map(str, self.numbers))}</span>'
+            num = f'<span class="num">{html.escape(self.numbers.next(level, s.label))}</span>'
         o.append(f"<h{h}>{num}{self.text(s.title)}</h{h}>")
         for b in s.blocks:
             self.block(b, level)
@@ -455,12 +589,15 @@ class HtmlRenderer:
         o.append('<table class="meta"><tbody>' + "".join(
             f"<tr><th>{html.escape(k)}</th><td>{self.text(v)}</td></tr>" for k, v in d.meta) + "</tbody></table>")
         o.append("</header>")
+        o.append("<main>")
+        for s in d.sections[: d.front]:
+            self.section(s, 1)
         toc = [s for s in d.sections if s.in_toc]
         if toc:
-            o.append('<nav class="toc"><h2>Contents</h2><ol>' + "".join(
+            cls = "toc after-front" if d.front else "toc"
+            o.append(f'<nav class="{cls}"><h2>Contents</h2><ol>' + "".join(
                 f'<li><a href="#{_anchor(s.anchor)}">{self.text(s.title)}</a></li>' for s in toc) + "</ol></nav>")
-        o.append("<main>")
-        for s in d.sections:
+        for s in d.sections[d.front:]:
             self.section(s, 1)
         o.append("</main>")
         o.append(f'<footer class="doc">{footer}</footer>')
@@ -526,13 +663,14 @@ def _md_wrap(mark: str, inner: str) -> str:
 class MarkdownRenderer:
     def __init__(self) -> None:
         self.out: list[str] = []
-        self.numbers: list[int] = []
+        self.numbers = Numbers()
 
     def text(self, t: Text, cell: bool = False) -> str:
         parts = []
         for x in inlines(t):
             if isinstance(x, str):
-                parts.append(md_escape(x, cell=cell))
+                parts.extend(md_code(p.text, cell=cell) if isinstance(p, Code) else md_escape(p, cell=cell)
+                             for p in code_spans(x))
             elif isinstance(x, Code):
                 parts.append(md_code(x.text, cell=cell))
             elif isinstance(x, Strong):
@@ -568,6 +706,8 @@ class MarkdownRenderer:
             self.out.append(quote.rstrip())
         elif isinstance(b, Table):
             self.table(b, quote)
+        elif isinstance(b, BarChart):
+            self.table(chart_table(b), quote)
         elif isinstance(b, CodeBlock):
             if b.title is not None:
                 self.para(quote + self.text(b.title))
@@ -624,11 +764,7 @@ class MarkdownRenderer:
     def section(self, s: Section, level: int) -> None:
         num = ""
         if level <= 2:
-            while len(self.numbers) < level:
-                self.numbers.append(0)
-            del self.numbers[level:]
-            self.numbers[level - 1] += 1
-            num = ".".join(map(str, self.numbers)) + " "
+            num = self.numbers.next(level, s.label) + " "  # digits and the report's own labels: no escaping
         self.out.append(f'<a id="{_anchor(s.anchor).lower()}"></a>')
         self.out.append("")
         self.para("#" * min(level + 1, 4) + " " + num + self.text(s.title))
@@ -643,13 +779,15 @@ class MarkdownRenderer:
         for k, v in d.meta:
             self.out.append(f"| **{md_escape(k, cell=True)}** | {self.text(v, True)} |")
         self.out.append("")
+        for s in d.sections[: d.front]:
+            self.section(s, 1)
         toc = [s for s in d.sections if s.in_toc]
         if toc:
             self.para("**Contents**")
-            for i, s in enumerate(toc, 1):
-                self.out.append(f"{i}. [{self.text(s.title)}](#{_anchor(s.anchor).lower()})")
+            for s in toc:
+                self.out.append(f"- [{self.text(s.title)}](#{_anchor(s.anchor).lower()})")
             self.out.append("")
-        for s in d.sections:
+        for s in d.sections[d.front:]:
             self.section(s, 1)
         self.out.append("---")
         self.out.append("")
@@ -665,6 +803,6 @@ def render_markdown(d: Doc) -> str:
 
 __all__ = [
     "Code", "Strong", "Em", "Badge", "Ref", "Text", "plain",
-    "Para", "Bullets", "Defs", "Row", "Table", "CodeBlock", "Callout", "Keep", "Section", "Doc",
-    "render_html", "render_markdown", "md_escape", "css_string",
+    "Para", "Bullets", "Defs", "Row", "Table", "CodeBlock", "Callout", "Keep", "Bar", "BarChart", "Section", "Doc",
+    "render_html", "render_markdown", "md_escape", "css_string", "code_spans",
 ]

@@ -23,7 +23,7 @@ module docstring; how the generated code keeps it:
 * **Lazy choice.** `Ite`, `land` and `lor` evaluate only the operand they
   need, so a storage access in the branch not taken cannot memory-trap.
 
-Generated code is an artefact to read (STYLE.md): it is emitted with an
+Generated code is an artefact to read (docs/architecture.md, "Conventions"): it is emitted with an
 indenting emitter under a pseudo-filename like `<vmcheck:pg-toy:ld>`, kept
 in `CompiledIsa.source` (and in `linecache`, so tracebacks show it), and
 written out when `VMCHECK_DUMP_CODE` is set (a directory: one file per ISA;

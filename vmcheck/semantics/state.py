@@ -5,7 +5,7 @@ slot and each register file in consecutive slots, so generated code reaches
 them by a constant index. Storage is not here: it is reached through a
 `MemoryPort`, which is what lets the same compiled semantics run on the
 simulator (the spec's translation), on a VMM's composed translation, and on
-a solver's witness (the shared view of MODEL.md §2.4).
+a solver's witness (the shared view of docs/model.md §2.4).
 """
 from __future__ import annotations
 

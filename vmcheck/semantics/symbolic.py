@@ -9,7 +9,7 @@ Callers make copies of the pre-state (the two states of a pair) with
 `SymIsa.instantiate`, which substitutes their own terms for the canonical
 constants. Results are memoized per (ISA, instruction, memory model).
 
-Two memory models (MODEL.md §2.4):
+Two memory models (docs/model.md §2.4):
 
 * ``ARRAYS``, the spec's own translation over an array `E` of physical
   storage (`storage.addr_width`-bit indices, `unit`-bit values), exactly as
@@ -199,6 +199,11 @@ def _merge(c: z3.BoolRef, a: _Env, b: _Env) -> _Env:
 # --------------------------------------------------------------------------
 
 
+def unprotected(isa: ir.Isa) -> bool:
+    """No translation and no memory cause: `mem[...]` is plain physical storage."""
+    return isinstance(isa.storage.translation, ir.NoTranslation) and not isa.traps.memory_cause
+
+
 class SymIsa:
     """The symbolic reading of one ISA: sorts, canonical constants, executor."""
 
@@ -215,6 +220,11 @@ class SymIsa:
         )
         # Without a memory cause (no translation, no address errors) nothing memory-traps.
         self.memcode = isa.traps.cause(isa.traps.memory_cause).code if isa.traps.memory_cause else None
+        # docs/model.md §2.4: with neither a translation nor a memory cause there is no
+        # memory protection, so the view *is* physical storage: every access is
+        # read as a phys[...] access (an unprotected store reaches the VMM's own
+        # storage: location sensitive), never as a view that cannot fault.
+        self.unprotected = unprotected(isa)
         self._memo: dict[tuple[str, str], SymResult] = {}
         self.canon = self.state_vars("")
         self.canon_storage = self.storage_vars("")
@@ -505,6 +515,8 @@ class SymIsa:
 
     def _mem_read(self, env: _Env, model: str, space: str, addr, nbits: int, priv, faults: list):
         n = self._units(nbits)
+        if self.unprotected:
+            space = "phys"
         if model == ARRAYS:
             E = env.store["E"]
             if space == "phys":
@@ -526,6 +538,8 @@ class SymIsa:
 
     def _mem_write(self, env: _Env, model: str, space: str, addr, nbits: int, priv, value) -> None:
         n = self._units(nbits)
+        if self.unprotected:
+            space = "phys"
         parts = self._split(value, n)
         if model == ARRAYS:
             if space == "phys":

@@ -109,7 +109,7 @@ class Slice:
 class Mem:
     """A storage read of `nbits` (a multiple of the storage unit).
 
-    space "mem": through the translation (the guest's view, MODEL.md §2.4);
+    space "mem": through the translation (the guest's view, docs/model.md §2.4);
     space "phys": untranslated. `priv` names the privilege level the access
     is made at (`as usr`); None is the current mode. Multi-unit accesses are
     composed in the storage's byte order.
@@ -415,7 +415,7 @@ class Traps:
 
 @dataclass(frozen=True)
 class Context:
-    """A guest context (MODEL.md §2.3): `where` over state, and the mode map."""
+    """A guest context (docs/model.md §2.3): `where` over state, and the mode map."""
 
     name: str
     where: Expr

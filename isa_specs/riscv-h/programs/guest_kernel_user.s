@@ -4,8 +4,10 @@
 # numbers, which reach its VS CSRs (vstvec, vsepc, vsstatus, vscause), drops
 # to its process with SRET; the process makes a system call (a7 = 1:
 # a0 += 22), stores the answer and exits (a7 = 0), whereupon the guest kernel
-# halts. Final state: a0 = a1 = 42, VS-mode, vscause = 8, and the
-# hypervisor's own sepc/scause untouched.
+# asks its hypervisor to stop the machine with an environment call from
+# VS-mode (cause 10, never delegated to VS), and the hypervisor's routine at
+# stvec halts in HS-mode. Final state: a0 = a1 = 42, vscause = 8 (the
+# process's calls went to the guest kernel), scause = 10, HS-mode.
 
 .org 0
 guest_kernel:                   # VS-mode
@@ -33,4 +35,8 @@ trap:                           # VS-mode trap handler
     sret
 exit:
     ld a1, 0x200(zero)
+    ecall                       # to the hypervisor: stop the machine
+
+.org 0x300
+hypervisor:                     # HS-mode, at stvec
     halt
