@@ -37,8 +37,14 @@ def main(argv: list[str] | None = None) -> int:
         if res.outcome in FAILURES and not args.quiet:
             print(f"case {res.index} [{res.category} {res.spec} {'+'.join(res.mutators)}]: "
                   f"{res.outcome}: {res.message}", file=sys.stderr, flush=True)
-        if not args.quiet and summary.cases % 1000 == 0:
-            print(f"... {summary.cases} cases: {dict(summary.outcomes)}", file=sys.stderr, flush=True)
+        if summary.cases % 500 == 0:
+            if not args.quiet:
+                print(f"... {summary.cases} cases: {dict(summary.outcomes)}", file=sys.stderr, flush=True)
+            if args.out:  # a long run can be stopped at any time with its findings so far
+                ru = resource.getrusage(resource.RUSAGE_SELF)
+                summary.peak_rss_mb = round(ru.ru_maxrss / 1024, 1)
+                summary.cpu_seconds = round(ru.ru_utime + ru.ru_stime, 1)
+                args.out.write_text(json.dumps(summary.to_json(), indent=1, default=str))
 
     s = campaign(args.seed, args.cases, args.timeout, args.save, args.start, progress)
     for o in OUTCOMES:
