@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..errors import Collector, Span
 from . import ir
 from . import surface as s
-from .limits import MAX_ELABORATION_STEPS
+from .limits import MAX_ELABORATION_STEPS, MAX_EXPR_NESTING, MAX_IF_NESTING
 
 BUILTINS = ("sext", "zext", "slt", "sle", "sgt", "sge", "concat")
 
@@ -77,6 +77,11 @@ class Elaborator:
         self._fresh = 0
         self._call_stack: list[str] = []
         self._steps = 0  # expressions elaborated, against MAX_ELABORATION_STEPS
+        # Nesting as elaboration goes, helpers included: the text of each is
+        # bounded, but a chain of helpers adds up, and this recursion must stop
+        # well before Python's stack does.
+        self._expr_depth = 0
+        self._stmt_depth = 0
 
     # ---- entry points ---------------------------------------------------
 
@@ -112,6 +117,16 @@ class Elaborator:
     # ---- statements ---------------------------------------------------------
 
     def stmt(self, st, scope: Scope) -> list[ir.Stmt]:
+        if self._stmt_depth >= MAX_IF_NESTING:
+            self.fail(getattr(st, "span", None), f"statements nested more than {MAX_IF_NESTING} levels deep once "
+                      f"helpers are inlined: the limit is {MAX_IF_NESTING}")
+        self._stmt_depth += 1
+        try:
+            return self._stmt(st, scope)
+        finally:
+            self._stmt_depth -= 1
+
+    def _stmt(self, st, scope: Scope) -> list[ir.Stmt]:
         if isinstance(st, s.LetStmt):
             if st.name in self.m.elements or (st.name == "mode" and self.m.modes):
                 self.fail(st.span, f"'let {st.name}' would hide the state element '{st.name}'",
@@ -328,12 +343,47 @@ class Elaborator:
                 if w is not None:
                     return w
             return None
+        # The widths below are known without elaborating the operands. Elaborating
+        # them here and again in the caller doubled the work per level: nested
+        # `(x ^ 1)[31:0]` took 2^depth steps.
         try:
+            if isinstance(e, s.Binary) and (e.op in _CMP or e.op in ("&&", "||")):
+                return ir.BOOL
+            if isinstance(e, s.Unary) and e.op == "!":
+                return ir.BOOL
+            if isinstance(e, s.SliceOf):
+                return self._const(e.hi, scope) - self._const(e.lo, scope) + 1
+            if isinstance(e, s.Index):
+                if isinstance(e.base, s.Name) and scope.lookup(e.base.name) is None:
+                    el = self.m.elements.get(e.base.name)
+                    if el is not None and el.is_file:
+                        return el.width
+                return 1
+            if isinstance(e, s.MemAccess):
+                return e.nbits if e.nbits is not None else self.m.unit
+            if isinstance(e, s.Call):
+                if e.func in ("slt", "sle", "sgt", "sge"):
+                    return ir.BOOL
+                if e.func in ("sext", "zext") and len(e.args) == 2:
+                    return self._const(e.args[1], scope)
+                if e.func == "concat" and len(e.args) >= 2:
+                    parts = [self.natural(a, scope) for a in e.args]
+                    return None if None in parts else sum(parts)
             return self._expr(e, scope, None).width
         except _Abort:
             return None
 
     def _expr(self, e: s.SExpr, scope: Scope, want: int | None) -> ir.Expr:
+        if self._expr_depth >= MAX_EXPR_NESTING:
+            self.fail(getattr(e, "span", None), f"expressions nested more than {MAX_EXPR_NESTING} levels deep once "
+                      f"helpers are inlined: the limit is {MAX_EXPR_NESTING}", "name parts of it with let")
+        self._expr_depth += 1
+        try:
+            return self._expr_inner(e, scope, want)
+        finally:
+            self._expr_depth -= 1
+
+    def _expr_inner(self, e: s.SExpr, scope: Scope, want: int | None) -> ir.Expr:
         sp = getattr(e, "span", None)
         self._steps += 1
         if self._steps > MAX_ELABORATION_STEPS:
@@ -342,7 +392,7 @@ class Elaborator:
             if self._steps == MAX_ELABORATION_STEPS + 1:
                 self.fail(sp, f"the semantics expands to more than {MAX_ELABORATION_STEPS:,} expressions once "
                           f"helpers are inlined: the limit is {MAX_ELABORATION_STEPS:,}",
-                          "a helper that calls another several times multiplies its size")
+                          "a helper that calls another several times multiplies its size")  # noqa: E501
             raise _Abort()
         if isinstance(e, s.Num):
             return self._lit(e.value, want, sp)

@@ -27,7 +27,7 @@ MAX_NESTING = 100
 # the compiled form of an instruction nests one Python block per `if` (Python
 # allows 100) and about one parenthesis per operator (Python allows 200).
 MAX_IF_NESTING = 80
-MAX_EXPR_NESTING = 150
+MAX_EXPR_NESTING = 100
 # Elaboration steps for a whole spec (helpers are inlined, so a chain of
 # helpers each calling the last twice doubles per link). The largest
 # bundled spec takes ~21,000.
