@@ -82,10 +82,14 @@ class Summary:
     slowest: list = field(default_factory=list)
 
     def to_json(self) -> dict:
-        d = asdict(self)
-        d["outcomes"] = dict(self.outcomes)
-        d["unlocated"] = dict(self.unlocated.most_common(40))
-        return d
+        # Not asdict(): it rebuilds a Counter from its (key, count) pairs, counting the pairs.
+        return {
+            "cases": self.cases, "outcomes": dict(self.outcomes),
+            "by_category": {k: dict(v) for k, v in self.by_category.items()},
+            "failures": list(self.failures), "unlocated": dict(self.unlocated.most_common(40)),
+            "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "peak_rss_mb": self.peak_rss_mb,
+            "slowest": list(self.slowest),
+        }
 
 
 @functools.lru_cache(maxsize=None)
