@@ -138,9 +138,18 @@ def _syntaxes(isa: ir.Isa) -> dict[str, list[Syntax]]:
 
 
 def _register_names(isa: ir.Isa, file: str) -> dict[str, int]:
-    el = isa.element(file)
-    names = {f"{el.name}{i}".lower(): i for i in range(el.count)}
-    names.update({n.lower(): i for i, n in enumerate(el.names)})
+    """Assembler names of a file's registers, built once per ISA and file (a
+    file may have 65,536 registers: not something to rebuild per operand)."""
+    cache = isa.__dict__.get("_vmcheck_regnames")
+    if cache is None:
+        cache = {}
+        object.__setattr__(isa, "_vmcheck_regnames", cache)
+    names = cache.get(file)
+    if names is None:
+        el = isa.element(file)
+        names = {f"{el.name}{i}".lower(): i for i in range(el.count)}
+        names.update({n.lower(): i for i, n in enumerate(el.names)})
+        cache[file] = names
     return names
 
 
