@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import Collector, Diagnostic, Span, SpecError
+from ..errors import Collector, Diagnostic, Span
 from ..spec import ir
 from ..spec.ir import mask
 from ..spec.limits import number_problem, read_source
