@@ -317,3 +317,11 @@ def test_a_fifo_as_a_program_does_not_block(tmp_path):
 def test_an_unreadable_program_is_a_clean_error(tmp_path):
     r = CliRunner().invoke(main, ["run", "pg-toy", str(tmp_path / "missing.s")])
     assert r.exit_code == 2 and "cannot read program" in r.stderr and "internal error" not in r.stderr
+
+
+def test_lint_reports_a_sample_program_that_is_not_utf8(tmp_path):
+    (tmp_path / "programs").mkdir()
+    (tmp_path / "pg-toy.yaml").write_text(PG_TOY.read_text())
+    (tmp_path / "programs" / "x.s").write_bytes(b".org 16\nli r1, 1 \xff\n")
+    r = CliRunner().invoke(main, ["lint", str(tmp_path / "pg-toy.yaml")])
+    assert r.exit_code == 2 and "x.s:2:10: error: not UTF-8 text" in r.stderr
