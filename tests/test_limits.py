@@ -173,6 +173,8 @@ def test_spec_name_too_long_is_a_clean_error():
     ("r[rd] = " + "9" * 4301, ["4,301 digits"]),
     ("r[rd] = 0x" + "f" * 1100, ["the limit is 4,096 bits"]),
     ("r[rd] = 0x_", ["bad number '0x_'"]),
+    ("r[rd] = sext(r[rs], 1099511627776)[31:0]", ["sext to 1,099,511,627,776 bits", "the widest allowed is 4,096"]),
+    ("r[rd] = concat(" + ", ".join(["r[rs]"] * 200) + ")[31:0]", ["a value of 6,400 bits"]),
     ("match r[rs] { " + ", ".join(f"{i} => r[rd] = {i}" for i in range(90)) + ", _ => halt }",
      ["nests 90 if/match/require levels", "the limit is 80"]),
 ])
@@ -194,6 +196,22 @@ def test_what_lint_accepts_runs(tmp_path, semantics):
     prog.write_text(".org 16\n  fz r1, r2\n  halt\n")
     r = CliRunner().invoke(main, ["run", str(spec), str(prog)])
     assert r.exit_code == 0, r.output + r.stderr
+
+
+def test_helper_widths_are_bounded(tmp_path):
+    """`fn f(m: 8) -> 1099511627776` passed and then ran out of memory (fuzz seed 1, case 703)."""
+    text = PG_TOY.read_text().replace("instructions:\n", "helpers: |\n  fn f(m: 8) -> 1099511627776 = zext(m, 32)\n"
+                                      "  proc p(x: 99999) { halt }\ninstructions:\n")
+    p = tmp_path / "h.yaml"
+    p.write_text(text)
+    assert_clean(*lint(p), "the result of 'f' is 1,099,511,627,776 bits: widths are 1 to 4,096",
+                 "parameter 'x' of 'p' is 99,999 bits")
+
+
+def test_insn_width_is_bounded(tmp_path):
+    p = tmp_path / "w.yaml"
+    p.write_text(PG_TOY.read_text().replace("word: 32", "word: 32\ninsn_width: 1099511627776"))
+    assert_clean(*lint(p), "insn_width must be from 1 to 4096")
 
 
 def test_helpers_cannot_blow_up_elaboration(tmp_path):

@@ -15,7 +15,7 @@ from ..errors import Collector, Span, SpecError
 from . import ir
 from . import surface as s
 from .elaborate import Elaborator, Machine, Scope
-from .limits import MAX_EXPR_NESTING, MAX_IF_NESTING, MAX_STORAGE_UNITS, nesting
+from .limits import MAX_EXPR_NESTING, MAX_IF_NESTING, MAX_STORAGE_UNITS, MAX_WIDTH, nesting
 from .nodes import Node
 from .parse import Origin, parse_block, parse_expr, parse_helpers
 
@@ -243,7 +243,7 @@ class _Builder:
                 c = ir.Bin("eq", mode_expr, ir.Lit(code, modes.width), ir.BOOL)
                 valid = c if valid is None else ir.Bin("lor", valid, c, ir.BOOL)
             invariants = (valid,) + tuple(invariants)
-        insn_width = self.int_(d["insn_width"], "insn_width", 1) if "insn_width" in d else word
+        insn_width = self.int_(d["insn_width"], "insn_width", 1, MAX_WIDTH) if "insn_width" in d else word
         if storage and insn_width % storage.unit:
             self.errors.error(d.get("insn_width", d["word"]).span,
                               f"an instruction ({insn_width} bits) must be a whole number of storage units ({storage.unit} bits)")
@@ -516,6 +516,14 @@ class _Builder:
         defs = self.parsed(node, "helpers", parse_helpers)
         out: dict[str, s.Helper] = {}
         for h in defs:
+            widths = [(p.width, p.span, f"parameter '{p.name}'") for p in h.params]
+            if isinstance(h, s.FnDef):
+                widths.append((h.width, h.span, "the result"))
+            bad = [(w, sp, what) for w, sp, what in widths if not 1 <= w <= MAX_WIDTH]
+            for w, sp, what in bad:
+                self.errors.error(sp or h.span, f"{what} of '{h.name}' is {w:,} bits: widths are 1 to {MAX_WIDTH:,}")
+            if bad:
+                continue
             if h.name in out:
                 self.errors.error(h.span, f"helper '{h.name}' is defined twice")
             out[h.name] = h

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..errors import Collector, Span
 from . import ir
 from . import surface as s
-from .limits import MAX_ELABORATION_STEPS, MAX_EXPR_NESTING, MAX_IF_NESTING
+from .limits import MAX_ELABORATION_STEPS, MAX_EXPR_NESTING, MAX_IF_NESTING, MAX_WIDTH
 
 BUILTINS = ("sext", "zext", "slt", "sle", "sgt", "sge", "concat")
 
@@ -379,9 +379,12 @@ class Elaborator:
                       f"helpers are inlined: the limit is {MAX_EXPR_NESTING}", "name parts of it with let")
         self._expr_depth += 1
         try:
-            return self._expr_inner(e, scope, want)
+            v = self._expr_inner(e, scope, want)
         finally:
             self._expr_depth -= 1
+        if v.width > MAX_WIDTH:  # a concat of wide parts, a sext to 2^40 bits...
+            self.fail(getattr(e, "span", None), f"a value of {v.width:,} bits: the widest allowed is {MAX_WIDTH:,} bits")
+        return v
 
     def _expr_inner(self, e: s.SExpr, scope: Scope, want: int | None) -> ir.Expr:
         sp = getattr(e, "span", None)
@@ -527,6 +530,8 @@ class Elaborator:
             if v.width == ir.BOOL:
                 self.fail(args[0].span, f"{e.func} needs a bit-vector, not a condition")
             w = self._const(args[1], scope) if len(args) == 2 else (want or self.m.word)
+            if w > MAX_WIDTH:
+                self.fail(args[1].span, f"{e.func} to {w:,} bits: the widest allowed is {MAX_WIDTH:,} bits")
             if w < v.width:
                 self.fail(sp, f"{e.func} to {w} bits would shrink a {v.width}-bit value", "use a slice x[hi:lo]")
             return v if w == v.width else ir.Ext(e.func == "sext", v, w, sp)

@@ -44,6 +44,9 @@ MAX_ALIAS_NODES = 10_000
 # digits), and bits of its value (the widest element allowed is 4,096 bits).
 MAX_NUMBER_DIGITS = 4300
 MAX_NUMBER_BITS = 4096
+# The widest value anywhere: an element, an operand, a helper's parameter or
+# result, a sext/zext or a concat.
+MAX_WIDTH = 4096
 # Storage units: the simulator holds storage in full (a list of units).
 MAX_STORAGE_UNITS = 1 << 22
 
@@ -132,6 +135,7 @@ LIMITS = {
     "YAML nodes produced by aliases": MAX_ALIAS_NODES,
     "digits per number": MAX_NUMBER_DIGITS,
     "bits per number": MAX_NUMBER_BITS,
+    "bits per value (width)": MAX_WIDTH,
     "storage units": MAX_STORAGE_UNITS,
 }
 
