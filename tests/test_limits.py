@@ -173,6 +173,7 @@ def test_spec_name_too_long_is_a_clean_error():
     ("r[rd] = " + "9" * 4301, ["4,301 digits"]),
     ("r[rd] = 0x" + "f" * 1100, ["the limit is 4,096 bits"]),
     ("r[rd] = 0x_", ["bad number '0x_'"]),
+    ("r[rd] = r[rs] + pc[0:31]", ["pc[0:31]"]),  # fuzz seed 0 case 1040: a reversed slice as a width
     ("r[rd] = sext(r[rs], 1099511627776)[31:0]", ["sext to 1,099,511,627,776 bits", "the widest allowed is 4,096"]),
     ("r[rd] = concat(" + ", ".join(["r[rs]"] * 200) + ")[31:0]", ["a value of 6,400 bits"]),
     ("match r[rs] { " + ", ".join(f"{i} => r[rd] = {i}" for i in range(90)) + ", _ => halt }",

@@ -352,7 +352,8 @@ class Elaborator:
             if isinstance(e, s.Unary) and e.op == "!":
                 return ir.BOOL
             if isinstance(e, s.SliceOf):
-                return self._const(e.hi, scope) - self._const(e.lo, scope) + 1
+                w = self._const(e.hi, scope) - self._const(e.lo, scope) + 1
+                return w if 1 <= w <= MAX_WIDTH else None  # a bad slice is reported where it is elaborated
             if isinstance(e, s.Index):
                 if isinstance(e.base, s.Name) and scope.lookup(e.base.name) is None:
                     el = self.m.elements.get(e.base.name)
@@ -365,10 +366,11 @@ class Elaborator:
                 if e.func in ("slt", "sle", "sgt", "sge"):
                     return ir.BOOL
                 if e.func in ("sext", "zext") and len(e.args) == 2:
-                    return self._const(e.args[1], scope)
+                    w = self._const(e.args[1], scope)
+                    return w if 1 <= w <= MAX_WIDTH else None
                 if e.func == "concat" and len(e.args) >= 2:
                     parts = [self.natural(a, scope) for a in e.args]
-                    return None if None in parts else sum(parts)
+                    return None if None in parts or 0 in parts else sum(parts)
             return self._expr(e, scope, None).width
         except _Abort:
             return None
