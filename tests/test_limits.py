@@ -344,3 +344,11 @@ def test_lint_reports_a_sample_program_that_is_not_utf8(tmp_path):
     (tmp_path / "programs" / "x.s").write_bytes(b".org 16\nli r1, 1 \xff\n")
     r = CliRunner().invoke(main, ["lint", str(tmp_path / "pg-toy.yaml")])
     assert r.exit_code == 2 and "x.s:2:10: error: not UTF-8 text" in r.stderr
+
+
+def test_a_negative_field_bit_is_a_clean_error(tmp_path):
+    """Fuzz seed 2, case 4735: `G: -9223372036854775809` linted, then `run` crashed."""
+    p = tmp_path / "b.yaml"
+    p.write_text(PG_TOY.read_text().replace("rl: {width: 32, role: control,",
+                                            "rl: {width: 32, role: control, fields: {G: -3},"))
+    assert_clean(*lint(p), "the bit of 'G' must be from 0 to 4095, not -3")

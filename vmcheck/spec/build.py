@@ -385,7 +385,9 @@ class _Builder:
 
     def bit_range(self, node: Node, what: str) -> tuple[int, int]:
         if node.kind == "integer":
-            return node.value, node.value
+            # A negative bit passed here and crashed the simulator (fuzz seed 2, case 4735).
+            b = self.int_(node, f"the bit of '{what}'", 0, MAX_WIDTH - 1)
+            return b, b
         m = re.fullmatch(r"\s*(\d{1,5})\s*:\s*(\d{1,5})\s*", str(node.value))
         if not m or int(m.group(1)) < int(m.group(2)):
             self.ctx.fail(node.span, f"bits of '{what}' must be N or \"HI:LO\" with HI >= LO, not {node.value!r}")
