@@ -112,10 +112,12 @@ def observed_and_engine(name, kind=CLASSIC, fuzz_n=40):
 
 @pytest.mark.parametrize("name", sorted(bundled()))
 def test_observed_divergences_are_engine_violations(name):
-    """Soundness across the library: nothing diverges that the engine proved safe."""
+    """Soundness across the library: nothing diverges that the engine proved safe; an
+    instruction the engine left unknown (a solver timeout) that diverges is decided so."""
     for ctx, conf in observed_and_engine(name):
-        assert set(conf.observed) <= set(conf.engine_violations), (ctx, conf.contradictions)
         assert conf.agrees, (ctx, conf.contradictions)
+        for insn in set(conf.observed) - set(conf.engine_violations):
+            assert any(d.startswith(f"{insn} violates") for d in conf.decided), (ctx, insn, conf.decided)
 
 
 def test_observed_equals_engine_on_pg_toy_broken():

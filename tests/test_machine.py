@@ -369,6 +369,21 @@ def test_run_verb_trace_and_json():
 def test_run_verb_step_limit_exits_1():
     r = invoke("run", "pg-toy", str(PROGRAMS / "sum.s"), "--max-steps", "10")
     assert r.exit_code == 1 and "step limit after 10 step(s)" in r.stdout
+    # the message says which limit stopped it and how to raise it
+    assert "--max-steps 10" in r.stderr and "did not halt" in r.stderr
+
+
+def test_run_verb_endless_loop_stops_at_the_step_limit(tmp_path):
+    """A program that never halts ends at --max-steps (block mode: the loop
+    runs inside one compiled block), exit 1, never a hang."""
+    p = tmp_path / "forever.s"
+    p.write_text("        .org 16\nloop:   addi r1, r1, 1\n        jmp loop\n")
+    r = invoke("run", "pg-toy", str(p), "--max-steps", "100001", "--format", "json")
+    assert r.exit_code == 1
+    import json
+    out = json.loads(r.stdout)
+    assert out["stop"] == "step limit" and out["steps"] == 100001
+    assert out["registers"]["r1"] == 50001
 
 
 def test_run_verb_bad_program_exits_2(tmp_path):

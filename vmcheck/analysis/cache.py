@@ -4,9 +4,10 @@ The key hashes everything a unit's answer depends on: the instruction's IR,
 the parts of the ISA every query reads (elements, modes, storage, traps,
 host, invariants, pc, instruction width, the view's address width), the
 context, vmcheck's version and the source of the reading and the queries
-(so a changed engine never serves stale answers). A result with a solver
-timeout is stored under the key and the time limit, so it is served again
-only for the same `--timeout`.
+(so a changed engine never serves stale answers). A result with an unknown
+is stored under the key and the solver budget (`undecided_key`), so it is
+served again only for the same `--budget` (a budget gives the same answer on
+any machine, so the entry is exact); a decided one holds for any budget.
 
 Where: `$VMCHECK_CACHE_DIR` if set, else `.vmcheck-cache/` in the current
 directory.
@@ -96,6 +97,11 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def undecided_key(key: str, budget: int) -> str:
+    """Where a result with an unknown is kept: per solver budget."""
+    return f"{key}-b{budget}"
+
+
 def load(key: str) -> dict[str, Any] | None:
     """The result stored under `key`, or None when there is none we can trust."""
     if not _KEY.fullmatch(key):
@@ -127,7 +133,9 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-_KEY = __import__("re").compile(r"[0-9a-f]{64}(?:-t[0-9a-z.+-]{1,32})?")
+# A unit key, optionally with the suffix of an undecided result (`-b<budget>`,
+# or `-t<seconds>` from earlier versions).
+_KEY = __import__("re").compile(r"[0-9a-f]{64}(?:-[bt][0-9a-z.+-]{1,32})?")
 
 
 def store(key: str, value: dict[str, Any]) -> None:

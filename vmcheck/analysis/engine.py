@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import time
 from typing import Callable, Iterable
 
@@ -17,6 +18,7 @@ from .. import __version__
 from ..errors import Diagnostic, InternalError, UserError, VmcheckError
 from ..spec import ir
 from . import cache as cache_mod
+from .budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from .queries import analyze_instruction
 from .results import (
     NO,
@@ -91,12 +93,23 @@ def _init_worker(isas: list[ir.Isa]) -> None:
     _WORKER_ISAS = isas
 
 
-def _run_unit(task: tuple[int, str, str, float]) -> tuple[int, str, str, dict | None, int, str | None]:
+def _safety_net_ran_out(r: InstructionResult) -> bool:
+    """An unknown that the wall-clock safety net caused (not reproducible: never cached)."""
+    return any(a.value == UNKNOWN and a.evidence == "timeout"
+               for a in list(r.classes.values()) + list(r.violates.values()))
+
+
+def _weight(insn: ir.Instruction) -> int:
+    """A unit's expected cost: the size of its instruction's semantics."""
+    return len(repr(insn.semantics))
+
+
+def _run_unit(task: tuple[int, str, str, float, int]) -> tuple[int, str, str, dict | None, int, str | None]:
     """In a worker: (isa index, instruction, context, result JSON, solver calls, error)."""
-    i, insn_name, ctx_name, timeout = task
+    i, insn_name, ctx_name, timeout, budget = task
     isa = _WORKER_ISAS[i]
     try:
-        res, n = analyze_instruction(isa, isa.instruction(insn_name), isa.context(ctx_name), timeout)
+        res, n = analyze_instruction(isa, isa.instruction(insn_name), isa.context(ctx_name), timeout, budget)
     except VmcheckError as e:
         return i, insn_name, ctx_name, None, 0, f"{type(e).__name__}: {e}"
     return i, insn_name, ctx_name, _result_to_json(res), n, None
@@ -111,7 +124,8 @@ def check_isas(
     isas: list[ir.Isa],
     *,
     context: str | None = None,
-    timeout: float = 20.0,
+    timeout: float = DEFAULT_TIMEOUT,
+    budget: int = DEFAULT_BUDGET,
     jobs: int | None = None,
     use_cache: bool = True,
     progress: Callable[[int, int], None] | None = None,
@@ -121,7 +135,9 @@ def check_isas(
 
     `context` restricts to one guest context (a UserError when an ISA has no
     context of that name); `instructions` to some instructions (explain);
-    `progress(done, total)` is called as units finish.
+    `progress(done, total)` is called as units finish. `budget` is the solver's
+    limit per query in z3 resource units (the same answers on any machine);
+    `timeout` a wall-clock safety net per solver call, in seconds.
     """
     from ..semantics.symbolic import sym_isa
 
@@ -153,9 +169,9 @@ def check_isas(
         if use_cache:
             key = cache_mod.unit_key(isas[i], insn, ctx, sym_isa(isas[i]).vaw)
             keys[k] = key
-            # A decided answer holds for any time limit; an undecided one only for the
-            # limit it ran out of, so a longer --timeout tries again.
-            hit = cache_mod.load(key) or cache_mod.load(f"{key}-t{timeout:g}")
+            # A decided answer holds for any budget; an undecided one only for the
+            # budget it ran out of, so a larger --budget tries again.
+            hit = cache_mod.load(key) or cache_mod.load(cache_mod.undecided_key(key, budget))
             if hit is not None:
                 try:
                     res = _result_from_json(hit)
@@ -168,7 +184,7 @@ def check_isas(
                     continue
                 except (KeyError, TypeError, ValueError):
                     pass
-        todo.append((i, insn.name, ctx.name, timeout))
+        todo.append((i, insn.name, ctx.name, timeout, budget))
 
     total, done = len(units), len(units) - len(todo)
     if progress:
@@ -183,9 +199,9 @@ def check_isas(
         res.cached = False
         results[(i, name, cname)] = res
         stats["solver_calls"] += n
-        if use_cache:
+        if use_cache and not _safety_net_ran_out(res):
             key = keys[(i, name, cname)]
-            cache_mod.store(key if _decided(res) else f"{key}-t{timeout:g}", rj)
+            cache_mod.store(key if _decided(res) else cache_mod.undecided_key(key, budget), rj)
         done += 1
         if progress:
             progress(done, total)
@@ -196,6 +212,10 @@ def check_isas(
             for t in todo:
                 accept(_run_unit(t))
         else:
+            # The longest units first (by the size of their semantics), so that one
+            # big instruction does not start last and run alone: the report is
+            # assembled in the spec's order whatever order the units finish in.
+            todo.sort(key=lambda t: -_weight(isas[t[0]].instruction(t[1])))
             mp = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
             with mp.Pool(min(jobs, len(todo)), initializer=_init_worker, initargs=(isas,)) as pool:
                 for out in pool.imap_unordered(_run_unit, todo, chunksize=1):
@@ -278,7 +298,7 @@ def _theorem(ctx: ir.Context, rs: list[InstructionResult], t: str) -> TheoremRes
         reason = f"{len(viol)} {_CLASS_WORDS[t]} instruction(s) run in {ctx.name} without trapping: " + "; ".join(parts)
     elif unk:
         holds = None
-        reason = f"undecided: the solver timed out on {', '.join(unk)}"
+        reason = f"undecided: unknown ({_unknown_cause(rs, unk, t)}) on {', '.join(unk)}"
     else:
         holds = True
         reason = {
@@ -288,6 +308,15 @@ def _theorem(ctx: ir.Context, rs: list[InstructionResult], t: str) -> TheoremRes
             "exact": f"no instance is unsafe in {ctx.name}: direct execution is equivalent, timing aside",
         }[t]
     return TheoremResult(holds, viol, unk, reason)
+
+
+def _unknown_cause(rs: list[InstructionResult], unk: list[str], t: str) -> str:
+    """"budget N exhausted" or the safety net, from the first undecided answer's reason."""
+    a = next(r for r in rs if r.name == unk[0]).violates[t]
+    if a.evidence == "timeout":
+        return "the wall-clock safety net ran out"
+    m = re.search(r"budget [0-9,]+ exhausted", a.reason)
+    return m.group(0) if m else "the solver's budget ran out"
 
 
 def _context_result(isa: ir.Isa, ctx: ir.Context, rs: list[InstructionResult]) -> ContextResult:

@@ -22,6 +22,20 @@ logs) differ.
 
 QUERIES below names each query and its formula; an unsat answer is the proof
 of the negation.
+
+How a query is decided (`solve`, issue 13): every query built with `differ`
+or `ctrl_changed` is false by construction when the dependency argument of
+`prepass.py` holds (no solver; the argument is the answer's reason). Otherwise
+the query is tried whole by a fresh solver with a small part of its *budget*
+(z3 resource units, `budget.py`: the same answer on any machine at any load),
+and when that is not enough it is split at its widest disjunction (the
+"results differ" one: one case per element and outcome), each case solved on
+its own, first all with a small slice (a cheap sat case is found before an
+expensive one runs long), then the undecided ones with what is left. Array
+disequalities (write logs, register files) are read at a fresh index, which
+spares the solver extensionality. Sat at the first satisfiable case (its
+model is the witness, replayed), unsat when every case is, unknown when the
+budget runs out.
 """
 from __future__ import annotations
 
@@ -36,11 +50,26 @@ from ..semantics.concrete import compile_isa
 from ..semantics.symbolic import HALT, TRAP, SymIsa, SymResult, fresh_context, sym_isa
 from ..spec import ir
 from ..spec.ir import mask
+from . import prepass
 from . import replay as rp
+from .budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from .results import NO, UNKNOWN, YES, Answer, InstructionResult, Witness, WitnessState
 
 SAT, UNSAT, UNK = "sat", "unsat", "unknown"
 _S2 = "s'"
+
+# Resource units (capped by what is left of the budget) for trying a query
+# whole, and for each case in the first round of a split query (so that a cheap
+# satisfiable case is found before an expensive one runs long). Fixed, not a
+# share of the budget: a larger budget only decides later where to stop, so an
+# answer found under one budget is found the same way under any larger one.
+_WHOLE_SLICE = 2_000_000
+_CASE_SLICE = 1_000_000
+# How queries are solved (bench/profile_queries.py --strategy compares them):
+# "whole+fresh": whole first, then split, a new solver per case (z3's
+# non-incremental preprocessing, which the hard cases need); "whole+incremental":
+# the split on the instruction's one solver with push/pop; "mono": whole only.
+_STRATEGY = "whole+fresh"
 
 # name -> the existence question (a proof is its unsat answer)
 QUERIES = {
@@ -55,6 +84,7 @@ QUERIES = {
     "ms": "∃ operands, s ∈ G, s' = s with a virtual mode v ≠ mode(s) that G maps to mode(s): it runs at s and the results differ",
     "ls": "∃ operands, s1, s2 ∈ range(G) differing only in control elements other than the mode (own phys): it runs at s1 and the results differ",
     "us_cs": "∃ operands, s ∈ G in the image of the least privileged virtual mode: it runs at s and changes a control element",
+    "us_ms": "∃ operands, s ∈ G in the image u of the least privileged virtual mode l, when u ≠ l, and s' = s in mode l: it runs at s and the results differ",
     "us_ls": "∃ operands, s1 ∈ G in the image of the least privileged virtual mode, s2 differing from s1 only in control elements other than the mode: it runs at one of them and the results differ",
     "td": "∃ operands, s1 ∈ G, s2 = s1 with other timer values: it runs at s1 and the results differ",
     "t1_cs": "∃ operands: control sensitive (∃ s1 ∈ range(G) where it runs and changes control) and ∃ s ∈ G where it runs",
@@ -72,6 +102,103 @@ class QueryResult:
     witness: Witness | None = None
     seconds: float = 0.0
     skipped: str = ""  # decided without the solver: why
+    rlimit: int = 0  # z3 resource units the solver spent on it
+    cases: int = 1  # how many solver cases it was split into
+    unknown_why: str = ""  # "budget" (deterministic) or "timeout" (the wall-clock safety net)
+    budget: int = 0  # the budget it was given
+
+
+def _trivially_false(t: z3.ExprRef) -> bool:
+    """False by its and/or structure alone (no solver)."""
+    if z3.is_false(t):
+        return True
+    if z3.is_and(t):
+        return any(_trivially_false(c) for c in t.children())
+    if z3.is_or(t):
+        return all(_trivially_false(c) for c in t.children())
+    return False
+
+
+def _disjuncts(t: z3.ExprRef) -> list[z3.ExprRef]:
+    """`t` as a disjunction of cases: an Or's disjuncts, and an And over Ors
+    distributed over its widest Or (only that one, so the count stays linear)."""
+    if z3.is_or(t):
+        return [d for c in t.children() if not _trivially_false(c) for d in _disjuncts(c)]
+    if z3.is_and(t):
+        kids = t.children()
+        ors = [(_or_width(k), j) for j, k in enumerate(kids) if z3.is_or(k)]
+        if ors:
+            j = max(ors, key=lambda wj: (wj[0], -wj[1]))[1]  # the widest Or, the first of equals
+            rest = kids[:j] + kids[j + 1:]
+            return [z3.And(rest + [d]) for d in _disjuncts(kids[j])]
+    return [t]
+
+
+def _index_diseqs(t: z3.ExprRef) -> z3.ExprRef:
+    """`t` with every array disequality `A != B` that occurs positively under
+    And/Or replaced by `A[k] != B[k]` for a fresh index `k`: the same
+    satisfiability (arrays differ iff they differ at some index, and `k` is
+    existential like every constant of a query), but no extensionality for the
+    solver to reason about. Write logs and register files compared whole were
+    the hardest cases of x86-64's far call."""
+    if z3.is_and(t) or z3.is_or(t):
+        kids = t.children()
+        new = [_index_diseqs(c) for c in kids]
+        if all(n.eq(c) for n, c in zip(new, kids)):
+            return t
+        return z3.And(new) if z3.is_and(t) else z3.Or(new)
+    pair = None
+    if z3.is_not(t) and z3.is_eq(t.arg(0)):
+        pair = t.arg(0).children()
+    elif z3.is_distinct(t) and t.num_args() == 2:
+        pair = t.children()
+    if pair is not None and z3.is_array(pair[0]):
+        k = z3.FreshConst(pair[0].domain(), "k")
+        return z3.Select(pair[0], k) != z3.Select(pair[1], k)
+    return t
+
+
+def _or_width(t: z3.ExprRef) -> int:
+    """How many disjuncts a nest of Ors has (Ors only, not distributed Ands)."""
+    return sum(_or_width(c) for c in t.children()) if z3.is_or(t) else 1
+
+
+def _split(cons: list) -> tuple[list, list]:
+    """(the conjuncts every case shares, the cases): `∧ cons` = base ∧ (c1 ∨ … ∨ cn),
+    split at the conjunct with the most disjuncts."""
+    best, cases = -1, [z3.BoolVal(True)]
+    for i, c in enumerate(cons):
+        ds = _disjuncts(c)
+        if len(ds) > max(1, len(cases)):
+            best, cases = i, ds
+    if best < 0:
+        return list(cons), cases
+    return cons[:best] + cons[best + 1:], cases
+
+
+def _proved(claim: z3.BoolRef) -> bool:
+    """A small side fact, proved by a solver with a small fixed budget."""
+    if z3.is_true(z3.simplify(claim)):
+        return True
+    s = z3.Solver()
+    s.set("rlimit", 100_000)
+    s.add(z3.Not(claim))
+    return s.check() == z3.unsat
+
+
+def _why_unknown(solver: z3.Solver, used: int, given: int) -> str:
+    """"budget" when the resource count ran out (z3 may call that "canceled"),
+    "timeout" when the wall-clock safety net did."""
+    reason = solver.reason_unknown()
+    if used >= given or not ("timeout" in reason or "cancel" in reason):
+        return "budget"
+    return "timeout"
+
+
+def _rlimit_count(solver: z3.Solver) -> int:
+    """z3's resource count so far (it counts for the whole context: take differences)."""
+    st = solver.statistics()
+    return int(st.get_key_value("rlimit count")) if "rlimit count" in st.keys() else 0  # noqa: SIM118
 
 
 @dataclass
@@ -83,16 +210,27 @@ class _St:
     storage: dict[str, z3.ExprRef]
     res: SymResult
     role: str = ""
+    tag: str = ""
 
 
 class InstructionQueries:
     """Builds and answers the queries of one instruction in one context."""
 
-    def __init__(self, isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = 20.0):
+    def __init__(self, isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = DEFAULT_TIMEOUT,
+                 budget: int = DEFAULT_BUDGET, use_prepass: bool = True):
         self.isa = isa
         self.insn = insn
         self.ctx = ctx
         self.timeout_ms = max(1, int(timeout * 1000))
+        self.budget = max(1, int(budget))
+        # The dependency argument (prepass.py): when it holds, `ctrl_changed` is false
+        # at every state and `differ` at every pair that differs only in control,
+        # mode or timer bits, so every sensitivity query is decided without a solver.
+        self.independent = prepass.independence(isa, insn) if use_prepass else None
+        self._by_dependency = False  # the query being built used the argument
+        self._solver: z3.Solver | None = None  # one incremental solver for every query
+        self._res_memo: dict[tuple, SymResult] = {}
+        self._free_bits: dict[str, int] | None = None
         self.sym: SymIsa = sym_isa(isa)
         self.ops = self.sym.operand_vars(insn)
         self.dom = self.sym.operand_domain(insn, self.ops)
@@ -120,8 +258,12 @@ class InstructionQueries:
     def state(self, label: str, tag: str, regs=None, phys=None, role: str = "") -> _St:
         regs = regs if regs is not None else self.sym.state_vars(tag)
         storage = {"V": self.V, "P": phys if phys is not None else self.P}
-        res = self.sym.instantiate(self.insn, regs, self.ops, storage)
-        return _St(label, regs, storage, res, role)
+        # Queries share states (the same registers give the same terms): instantiate once.
+        key = (tuple(v.get_id() for v in regs.values()), storage["P"].get_id())
+        res = self._res_memo.get(key)
+        if res is None:
+            res = self._res_memo[key] = self.sym.instantiate(self.insn, regs, self.ops, storage)
+        return _St(label, regs, storage, res, role, tag)
 
     def fresh_phys(self, tag: str):
         return z3.Array("P" + tag, z3.BitVecSort(self.sym.aw), z3.BitVecSort(self.sym.unit))
@@ -194,6 +336,9 @@ class InstructionQueries:
         change between two of the guest's own modes does not count; Theorem 3
         counts every mode change (a hybrid VMM must regain control whenever the
         guest leaves virtual user mode)."""
+        if self.independent is not None:
+            self._by_dependency = True
+            return z3.BoolVal(False)
         md = self.isa.modes
         mbits = self.mode_mask[md.elem]
         parts = [s.res.kind == HALT]
@@ -215,6 +360,9 @@ class InstructionQueries:
         `phys` is never the same result: the relocated result would have
         written the relocated cell."""
         special = self.ctrl if special is None else special
+        if self.independent is not None and self._only_control_apart(a, b):
+            self._by_dependency = True
+            return z3.BoolVal(False)
         ra, rb = a.res, b.res
         outcome = z3.Or(ra.kind != rb.kind, z3.And(ra.trapped, ra.cause != rb.cause))
         smask: dict[str, int] = {}
@@ -238,25 +386,148 @@ class InstructionQueries:
 
     # ---- solving ------------------------------------------------------------
 
+    def _only_control_apart(self, a: _St, b: _St) -> bool:
+        """Whether `a` and `b` share the view and differ at most in control, mode
+        or timer bits (so the dependency argument applies to the pair)."""
+        if not a.storage["V"].eq(b.storage["V"]):
+            return False
+        free = self._free_bits
+        if free is None:
+            free = self._free_bits = prepass.sensitive_bits(self.isa)
+        for e in self.isa.elements:
+            ta, tb = a.regs[e.name], b.regs[e.name]
+            if ta.eq(tb):
+                continue
+            keep = mask(e.width) & ~free.get(e.name, 0)
+            if not keep:
+                continue
+            if e.is_file or not _proved(ta & keep == tb & keep):
+                return False
+        return True
+
     def solve(self, name: str, cons: list, states: list[_St], claim: Callable[[dict], tuple[bool, list[str]]],
               summary: Callable[[dict, list[str]], str]) -> QueryResult:
+        """Decide `∃ … . ∧ cons` (issue 13.2): false by construction (the dependency
+        argument) needs no solver; otherwise the query is split into cases, one per
+        disjunct of its widest disjunction, answered by the instruction's one
+        incremental solver within the budget: sat at the first satisfiable case
+        (its model is the witness), unsat when every case is, unknown otherwise."""
         t0 = time.perf_counter()
+        by_dependency, self._by_dependency = self._by_dependency, False
+        # (only the dependency argument makes a formula false by construction)
+        if any(z3.is_false(c) for c in cons) or (by_dependency and any(_trivially_false(c) for c in cons)):
+            why = self.independent.reason if by_dependency and self.independent else ""
+            out = QueryResult(name, UNSAT, seconds=time.perf_counter() - t0, skipped=why, cases=0)
+            self.results[name] = out
+            return out
+        cons = [_index_diseqs(c) for c in cons]
+        base, cases = _split(cons) if _STRATEGY != "mono" else (list(cons), [z3.BoolVal(True)])
+        status, model, spent, why = self._cases(cons, base, cases)
+        self.n_solved += 1
+        out = QueryResult(name, status, rlimit=spent, cases=len(cases), unknown_why=why, budget=self.budget)
+        if status == SAT:
+            self._model = model  # (claims that run the concrete trap delivery read it)
+            out.witness = self._witness(name, model, states, claim, summary)
+        out.seconds = time.perf_counter() - t0
+        self.results[name] = out
+        return out
+
+    def _base_solver(self) -> z3.Solver:
+        """The instruction's solver: its operand domain asserted once, every query
+        pushed and popped on top (the states' terms are shared between queries)."""
+        if self._solver is None:
+            self._solver = z3.Solver()
+            self._solver.set("timeout", self.timeout_ms)
+            self._solver.add(self.dom)
+        return self._solver
+
+    def _cases(self, cons: list, base: list, cases: list) -> tuple[str, z3.ModelRef | None, int, str]:
+        """(status, model when sat, resource units spent, why unknown). Two rounds:
+        every case with a small share of the budget first, so a cheap sat case is
+        found before an expensive one runs long; then the undecided cases in
+        order, each with whatever budget is left. All of it counted in z3's
+        resource units, so it is the same on any machine."""
+        spent = 0
+        if len(cases) > 1 and _STRATEGY.startswith("whole"):
+            # Most queries are cheap whole: one fresh solver (z3's non-incremental
+            # preprocessing) with a share of the budget; only a query that
+            # exhausts it is split.
+            whole = _WHOLE_SLICE
+            r, model, spent, why = self._check_fresh(cons, min(whole, self.budget))
+            if r != UNK or why == "timeout" or spent >= self.budget:
+                return r, model, spent, why
+        incremental = _STRATEGY.endswith("incremental")
+        if incremental:
+            solver = self._base_solver()
+            solver.push()
+            solver.add(base)
+        try:
+            r, model, more, why = self._rounds(base, cases, solver if incremental else None, self.budget - spent)
+            return r, model, spent + more, why
+        finally:
+            if incremental:
+                solver.pop()
+
+    def _check_fresh(self, cons: list, limit: int) -> tuple[str, z3.ModelRef | None, int, str]:
         solver = z3.Solver()
         solver.set("timeout", self.timeout_ms)
         solver.add(self.dom)
         solver.add(cons)
+        solver.set("rlimit", limit)
+        r0 = _rlimit_count(solver)
         r = solver.check()
-        self.n_solved += 1
+        used = _rlimit_count(solver) - r0
+        if r == z3.sat:
+            return SAT, solver.model(), used, ""
         if r == z3.unsat:
-            out = QueryResult(name, UNSAT, seconds=time.perf_counter() - t0)
-        elif r == z3.sat:
-            self._model = solver.model()
-            w = self._witness(name, self._model, states, claim, summary)
-            out = QueryResult(name, SAT, w, time.perf_counter() - t0)
-        else:
-            out = QueryResult(name, UNK, seconds=time.perf_counter() - t0)
-        self.results[name] = out
-        return out
+            return UNSAT, None, used, ""
+        return UNK, None, used, _why_unknown(solver, used, limit)
+
+    def _rounds(self, base: list, cases: list, solver: z3.Solver | None, budget: int):
+        incremental = solver is not None
+        spent = 0
+        undecided = list(range(len(cases)))
+        why = ""
+        rounds = [_CASE_SLICE, budget] if len(cases) > 1 \
+            else [budget]
+        for limit in rounds:
+            still = []
+            for i in undecided:
+                left = budget - spent
+                if left <= 0:
+                    still.append(i)
+                    continue
+                if incremental:
+                    solver.push()
+                else:
+                    solver = z3.Solver()
+                    solver.set("timeout", self.timeout_ms)
+                    solver.add(self.dom)
+                    solver.add(base)
+                solver.add(cases[i])
+                given = min(limit, left)
+                solver.set("rlimit", given)
+                r0 = _rlimit_count(solver)
+                r = solver.check()
+                used = _rlimit_count(solver) - r0
+                spent += used
+                if r == z3.sat:
+                    model = solver.model()
+                    if incremental:
+                        solver.pop()
+                    return SAT, model, spent, ""
+                if r != z3.unsat:
+                    # z3 names an exhausted rlimit "canceled" in incremental mode: the count decides
+                    why = _why_unknown(solver, used, given)
+                    still.append(i)
+                if incremental:
+                    solver.pop()
+                if why == "timeout":  # the safety net ran out: the rest would too
+                    return UNK, None, spent, why
+            undecided = still
+            if not undecided:
+                return UNSAT, None, spent, ""
+        return UNK, None, spent, why or "budget"
 
     def skip(self, name: str, status: str, why: str) -> QueryResult:
         out = QueryResult(name, status, skipped=why)
@@ -388,6 +659,22 @@ class InstructionQueries:
             self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s, own_modes=False)], [s],
                        self._claim_runs_changes("s"),
                        lambda r, d: f"user control sensitive: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+        # Theorem 3's hybrid VMM runs the least privileged virtual mode directly in
+        # its real image; Popek & Goldberg's u -> u makes a mode read harmless there,
+        # but where the image is another mode the guest sees the wrong one.
+        if runs_g == UNSAT:
+            self.skip("us_ms", UNSAT, f"it never runs in {ctx.name}")
+        elif least == uimg:
+            self.skip("us_ms", UNSAT, f"{ctx.name} runs its least privileged mode {least} as itself")
+        else:
+            s = self.state("s", "", role=f"in G at {uimg}, runs")
+            s2 = self.state("s'", "'", regs=self.sym.with_mode(s.regs, z3.BitVecVal(isa.modes.code(least),
+                                                                                     isa.modes.width)),
+                            role=f"s in virtual mode {least}")
+            self.solve("us_ms", self.in_G(s) + [self.mode_is(s, uimg)] + self.inv(s2) + [s.res.runs, self.differ(s, s2)],
+                       [s, s2], self._claim_differ("s", "s'", ("s",), phys_separate=False),
+                       lambda r, d: f"user mode sensitive: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): "
+                       + "; ".join(d[:2]))
         s1 = self.state("s1", "", role=f"in G at {uimg}")
         regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
         s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state")
@@ -561,10 +848,16 @@ class InstructionQueries:
 # --------------------------------------------------------------------------
 
 
+def unknown_text(q: QueryResult) -> str:
+    if q.unknown_why == "timeout":
+        return f"unknown (the wall-clock safety net ran out on `{q.name}` before the budget)"
+    return f"unknown (budget {q.budget:,} exhausted on `{q.name}`)"
+
+
 def _from(q: QueryResult, yes_on_sat: bool, what: str) -> Answer:
     """The answer that a query alone decides: sat means `yes_on_sat`."""
     if q.status == UNK:
-        return Answer(UNKNOWN, f"{what}: the solver timed out on `{q.name}`", "timeout", None, [q.name], q.seconds)
+        return Answer(UNKNOWN, f"{what}: {unknown_text(q)}", q.unknown_why or "budget", None, [q.name], q.seconds)
     if q.status == SAT:
         val = YES if yes_on_sat else NO
         return Answer(val, q.witness.summary if q.witness else what, "witness", q.witness, [q.name], q.seconds)
@@ -583,7 +876,7 @@ def _any(answers: list[Answer]) -> Answer:
     secs = sum(b.seconds for b in answers)
     unk = [a for a in answers if a.value == UNKNOWN]
     if unk:
-        return Answer(UNKNOWN, unk[0].reason, "timeout", None, qs, secs)
+        return Answer(UNKNOWN, unk[0].reason, unk[0].evidence, None, qs, secs)
     return Answer(NO, "; ".join(dict.fromkeys(a.reason for a in answers)), "proof", None, qs, secs)
 
 
@@ -604,7 +897,8 @@ def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answ
         c["privileged"] = Answer(NO, "it " + (g.witness.summary if g.witness else f"runs in {ctx.name}"),
                                  "witness", g.witness, ["runs_G"], g.seconds)
     elif g.status == UNK or hst.status == UNK:
-        c["privileged"] = Answer(UNKNOWN, "the solver timed out", "timeout", None, ["runs_G", "runs_host"])
+        q = g if g.status == UNK else hst
+        c["privileged"] = Answer(UNKNOWN, unknown_text(q), q.unknown_why or "budget", None, ["runs_G", "runs_host"])
     elif hst.status == SAT:
         c["privileged"] = Answer(
             YES, f"traps or memory-traps at every state of {ctx.name} (unsat: {QUERIES['runs_G']}) "
@@ -618,6 +912,7 @@ def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answ
     c["location_sensitive"] = _from(R["ls"], True, "location sensitive")
     c["sensitive"] = _any([c["control_sensitive"], c["mode_sensitive"], c["location_sensitive"]])
     c["user_sensitive"] = _any([_from(R["us_cs"], True, "user control sensitive"),
+                                _from(R["us_ms"], True, "user mode sensitive"),
                                 _from(R["us_ls"], True, "user location sensitive")])
     c["timing_dependent"] = _from(R["td"], True, "timing dependent")
     c["unsafe"] = _any([_from(R["unsafe_ctrl"], True, "unsafe"), _from(R["unsafe_pair"], True, "unsafe")])
@@ -630,17 +925,18 @@ def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answ
     v["1"] = _any([_from(R["t1_cs"], True, "violates Theorem 1"), _from(R["ms"], True, "violates Theorem 1"),
                    _from(R["t1_ls"], True, "violates Theorem 1")])
     v["2"] = _any([v["1"], c["timing_dependent"]])
-    v["3"] = _any([_from(R["us_cs"], True, "violates Theorem 3"), _from(R["t3_ls"], True, "violates Theorem 3")])
+    v["3"] = _any([_from(R["us_cs"], True, "violates Theorem 3"), _from(R["us_ms"], True, "violates Theorem 3"),
+                   _from(R["t3_ls"], True, "violates Theorem 3")])
     v["exact"] = c["unsafe"]
     return c, v
 
 
-def analyze_instruction(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = 20.0
-                        ) -> tuple[InstructionResult, int]:
+def analyze_instruction(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = DEFAULT_TIMEOUT,
+                        budget: int = DEFAULT_BUDGET) -> tuple[InstructionResult, int]:
     """Every class of `insn` in `ctx`: (result, number of solver calls)."""
     t0 = time.perf_counter()
     fresh_context()  # the same witnesses whatever ran before in this process
-    q = InstructionQueries(isa, insn, ctx, timeout)
+    q = InstructionQueries(isa, insn, ctx, timeout, budget)
     R = q.run_all()
     classes, violates = classify(R, ctx)
     line = insn.span.line if insn.span else None
@@ -649,4 +945,5 @@ def analyze_instruction(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, time
     return res, q.n_solved
 
 
-__all__ = ["QUERIES", "QueryResult", "InstructionQueries", "classify", "analyze_instruction"]
+__all__ = ["QUERIES", "QueryResult", "InstructionQueries", "classify", "analyze_instruction", "DEFAULT_BUDGET",
+           "DEFAULT_TIMEOUT", "unknown_text"]

@@ -5,7 +5,7 @@ and `Report.exit_code` is the one place where a verdict becomes an exit code.
 Every class of every instruction is an `Answer`: "yes", "no" or "unknown",
 with its evidence: a `Witness` (a satisfying assignment, replayed on the
 concrete semantics before it was recorded) or a proof (the query that was
-unsat, named and described), or the reason it is unknown (a solver timeout).
+unsat, named and described), or the reason it is unknown (the solver budget ran out).
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ class Answer:
 
     value: str  # YES, NO or UNKNOWN
     reason: str  # one line: why, with operand values for a witness
-    evidence: str  # "witness", "proof" or "timeout"
+    evidence: str  # "witness", "proof", "budget" (unknown: the budget ran out) or "timeout" (the safety net)
     witness: Witness | None = None
     queries: list[str] = field(default_factory=list)  # the queries that decided it
     seconds: float = 0.0
@@ -148,7 +148,7 @@ class InstructionResult:
 @dataclass
 class TheoremResult:
     """One theorem in one context: holds, fails (with the entries that violate
-    it) or undecided (with the entries whose queries timed out)."""
+    it) or undecided (with the entries whose queries exhausted the budget)."""
 
     holds: bool | None
     violations: list[str]

@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import InternalError, UserError
 
 # module name -> the click command object it defines under the same name
-COMMANDS = ["specs", "lint", "fmt", "run", "check", "explain", "confirm", "report", "diff"]
+COMMANDS = ["specs", "lint", "fmt", "run", "check", "explain", "confirm", "report", "diff", "configure", "repair", "paravirt"]
 
 
 class VmcheckGroup(click.Group):

@@ -3,7 +3,7 @@ and the exact condition per guest context, print the verdict.
 
 Exit code (decided from the reports in `results.combined_exit_code`): 0 the
 asked theorem holds for every spec, 1 it fails for one, 2 a bad spec or
-call, 3 undecided (a solver timeout the verdict depends on).
+call, 3 undecided (an exhausted solver budget the verdict depends on).
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from ..analysis import (
     combined_exit_code,
     default_jobs,
 )
+from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT, check_limits
 from ..errors import UserError
 from ..report.sarif import github_annotations, in_github_actions, sarif
 from .common import load
@@ -58,12 +59,13 @@ _WHY = {  # the classes that make an instance violate each theorem, most telling
 }
 
 
-def run_checks(specs, *, context, timeout, jobs, use_cache, show_progress: bool) -> list[Report]:
+def run_checks(specs, *, context, timeout, jobs, use_cache, show_progress: bool,
+               budget: int = DEFAULT_BUDGET) -> list[Report]:
     """Load the specs and decide them, with a progress bar on stderr."""
     isas = [load(s) for s in specs]
     err = Console(stderr=True)
     if not show_progress or not err.is_terminal:
-        return check_isas(isas, context=context, timeout=timeout, jobs=jobs, use_cache=use_cache)
+        return check_isas(isas, context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache)
     with Progress(TextColumn("solving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as prog:
         task = prog.add_task("solving", total=None)
@@ -71,7 +73,8 @@ def run_checks(specs, *, context, timeout, jobs, use_cache, show_progress: bool)
         def cb(done, total):
             prog.update(task, completed=done, total=total)
 
-        return check_isas(isas, context=context, timeout=timeout, jobs=jobs, use_cache=use_cache, progress=cb)
+        return check_isas(isas, context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache,
+                          progress=cb)
 
 
 @click.command()
@@ -81,20 +84,22 @@ def run_checks(specs, *, context, timeout, jobs, use_cache, show_progress: bool)
 @click.option("--context", "context", default=None, metavar="NAME", help="Decide only this guest context.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
               help="sarif: SARIF 2.1.0 for code scanning, one result per violation and contradicted label.")
-@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S",
-              help="Seconds per solver query; a query that runs out is 'unknown'.")
+@click.option("--budget", type=int, default=DEFAULT_BUDGET, show_default=True, metavar="N",
+              help="Solver resource units (z3 rlimit) per query; a query that exhausts them is 'unknown', "
+                   "the same on any machine at any load.")
+@click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
+              help="Wall-clock safety net per solver call, seconds (the budget decides; this stops a runaway call).")
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: core count).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write .vmcheck-cache/.")
-def check(specs, theorem, context, fmt, timeout, jobs, no_cache) -> None:
+def check(specs, theorem, context, fmt, budget, timeout, jobs, no_cache) -> None:
     """Decide whether each SPEC is virtualizable: Popek & Goldberg's Theorems
     1 (VMM), 2 (recursive VMM) and 3 (hybrid VMM) and the exact
     trap-and-emulate condition, per guest context, with a witness or a proof
     for every class of every instruction."""
-    if timeout <= 0:
-        raise UserError("--timeout must be a positive number of seconds")
+    check_limits(budget, timeout)
     if jobs is not None and jobs < 1:
         raise UserError("--jobs must be at least 1")
-    reports = run_checks(specs, context=context, timeout=timeout, jobs=jobs or default_jobs(),
+    reports = run_checks(specs, context=context, timeout=timeout, budget=budget, jobs=jobs or default_jobs(),
                          use_cache=not no_cache, show_progress=fmt == "text")
     code = combined_exit_code(reports, theorem)
     if in_github_actions():  # annotations on the spec's lines in the workflow run
@@ -160,7 +165,7 @@ def render_text(console: Console, r: Report, theorem: str = "1") -> None:
                               f"{escape(reason)}")
         unknown = sorted({n for t in THEOREMS for n in c.theorems[t].unknown})
         if unknown:
-            console.print(f"  [yellow]undecided (solver timeout)[/]: {escape(', '.join(unknown))}")
+            console.print(f"  [yellow]undecided (solver budget exhausted)[/]: {escape(', '.join(unknown))}")
         if c.note:
             console.print(f"  [cyan]note[/]: {escape(c.note)}")
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, caption=_LEGEND,

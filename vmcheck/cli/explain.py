@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..analysis import CLASSES, NO, QUERIES, THEOREM_TITLES, THEOREMS, UNKNOWN, YES, check_isas
 from ..analysis.results import Answer, Witness
+from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT, check_limits
 from ..errors import UserError
 from .common import load
 
@@ -103,7 +104,8 @@ def render_witness(console: Console, w: Witness) -> None:
 
 
 def render_answer(console: Console, title: str, a: Answer) -> None:
-    ev = {"witness": "witness", "proof": "proof", "timeout": "solver timeout"}.get(a.evidence, a.evidence)
+    ev = {"witness": "witness", "proof": "proof", "budget": "solver budget exhausted",
+          "timeout": "solver safety net ran out"}.get(a.evidence, a.evidence)
     console.print(f"  [bold]{escape(title)}[/]: {_VAL[a.value]}  [dim]({ev})[/]")
     console.print(f"    {escape(a.reason)}")
     if a.evidence == "proof":
@@ -118,12 +120,17 @@ def render_answer(console: Console, title: str, a: Answer) -> None:
 @click.argument("spec")
 @click.argument("instr")
 @click.option("--context", "context", default=None, metavar="NAME", help="Only this guest context.")
-@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S")
+@click.option("--budget", type=int, default=DEFAULT_BUDGET, show_default=True, metavar="N",
+              help="Solver resource units (z3 rlimit) per query; a query that exhausts them is 'unknown', "
+                   "the same on any machine at any load.")
+@click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
+              help="Wall-clock safety net per solver call, seconds (the budget decides; this stops a runaway call).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write .vmcheck-cache/.")
-def explain(spec, instr, context, timeout, no_cache) -> None:
+def explain(spec, instr, context, budget, timeout, no_cache) -> None:
     """Explain one instruction of SPEC: its semantics and, per guest context,
     every class with its proof or its witness (pairs of states side by side,
     what differs highlighted)."""
+    check_limits(budget, timeout)
     isa = load(spec)
     names = [i.name for i in isa.instructions]
     if instr not in names:
@@ -137,7 +144,7 @@ def explain(spec, instr, context, timeout, no_cache) -> None:
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UserError(f"{isa.name} has no instruction '{instr}'{hint}")
     insn = isa.instruction(instr)
-    report = check_isas([isa], context=context, timeout=timeout, jobs=1, use_cache=not no_cache,
+    report = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=1, use_cache=not no_cache,
                         instructions=[instr])[0]
     console = Console(highlight=False)
     where = f" ({insn.span})" if insn.span else ""

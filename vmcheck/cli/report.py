@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..analysis.results import THEOREMS
+from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT, check_limits
 from ..errors import UserError
 from ..hypervisor.campaign import CLASSIC, HYBRID
 from ..report.proof import FORMATS, format_of, make_input, render
@@ -36,11 +37,15 @@ from .common import SPEC
 @click.option("--seed", type=int, default=0, show_default=True, help="With --confirm: the fuzzer's seed.")
 @click.option("--max-steps", type=click.IntRange(1), default=10_000, show_default=True,
               help="With --confirm: guest instructions per program run.")
-@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S", help="Solver seconds per query.")
+@click.option("--budget", type=int, default=DEFAULT_BUDGET, show_default=True, metavar="N",
+              help="Solver resource units (z3 rlimit) per query; a query that exhausts them is 'unknown', "
+                   "the same on any machine at any load.")
+@click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
+              help="Wall-clock safety net per solver call, seconds (the budget decides; this stops a runaway call).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None, metavar="N",
               help="Solver processes (default: the core count).")
 @click.option("--no-cache", is_flag=True, help="Do not reuse cached solver results.")
-def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, seed, max_steps, timeout, jobs,
+def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, seed, max_steps, budget, timeout, jobs,
            no_cache):
     """Write the proof report for SPEC: the ISA at a glance, the model and
     Theorems 1-3, the verdict per theorem and guest context, each
@@ -48,8 +53,7 @@ def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, se
     queries, or a witness as before/after tables), the contradicted labels,
     and with --confirm what the reference VMM observed. The header names the
     spec file's SHA-256 and the vmcheck version."""
-    if timeout <= 0:
-        raise UserError("--timeout must be a positive number of seconds")
+    check_limits(budget, timeout)
     if fmt == "auto":
         if output == "-":
             fmt = "md"
@@ -58,7 +62,7 @@ def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, se
             if fmt is None:
                 raise UserError(f"cannot tell the report format from '{output}': name a file ending in "
                                 f"{', '.join(FORMATS)}, or give --format html|md")
-    inp = make_input(spec, context=context, theorems=theorems, timeout=timeout, jobs=jobs, use_cache=not no_cache,
+    inp = make_input(spec, context=context, theorems=theorems, timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache,
                      confirm=confirm, vmm=vmm, fuzz=fuzz_n, seed=seed, max_steps=max_steps, brief=brief)
     text = render(inp, fmt)
     if output == "-":

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from ..machine import HALTED, Machine, StepEvent, assemble_file, disassemble
+from ..machine import HALTED, STEP_LIMIT, Machine, StepEvent, assemble_file, disassemble
 from ..semantics.state import Outcome
 from .common import SPEC, load
 
@@ -21,7 +21,7 @@ from .common import SPEC, load
 @click.argument("program", type=click.Path(dir_okay=False))
 @click.option("--trace", is_flag=True, help="Print one line per step: address, instruction, outcome.")
 @click.option("--max-steps", type=click.IntRange(min=0), default=1_000_000, show_default=True,
-              help="Stop after this many steps.")
+              help="Stop after this many steps (a program that never halts ends here, exit 1).")
 @click.option("--dump-storage", is_flag=True, help="Also print every nonzero storage unit.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool, fmt: str) -> None:
@@ -60,6 +60,9 @@ def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool
         click.echo(json.dumps(out, indent=2))
     else:
         _print_text(isa, machine, result, program, dump_storage)
+    if result.reason == STEP_LIMIT:
+        click.echo(f"{program}: did not halt within --max-steps {max_steps}; "
+                   "raise it if the program needs more steps", err=True)
     sys.exit(0 if result.reason == HALTED else 1)
 
 

@@ -9,23 +9,26 @@ guest's virtual one composed with the VMM's, and the real bound is cut so
 that no access can leave the window. Without a translation the real
 machine cannot confine the guest, so the window is the whole storage.
 
-The real control state for a virtual state (`real_control`) is the virtual
-one, with the mode mapped by the guest context, the translation composed,
-and the bits that the context's `where` pins (`eflags.IOPL == 0`) forced.
+The real control state for a virtual state (`ControlMap.build`) is the
+VMM's own, never the guest's: the host's control values, the real mode the
+guest context maps the virtual mode to, the bits that the context's `where`
+pins (`eflags.IOPL == 0`), and the translation composed; it must satisfy
+the spec's invariants.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 
-from ..errors import UserError, VmcheckError
+from ..errors import InternalError, UserError, VmcheckError
 
 
 class LeftContext(VmcheckError):
     """The guest entered a mode its context does not map (e.g. the hypervisor's own
     level): outside what this VMM virtualizes, so a run ends there."""
 
-    def __init__(self, context: str, mode: int):
-        super().__init__(f"the guest entered mode {mode}, which context '{context}' does not map")
+    def __init__(self, context: str, mode):
+        super().__init__(f"the guest entered virtual mode {mode}, which context '{context}' does not map")
         self.mode = mode
 from ..machine.storage import Storage
 from ..semantics.state import State
@@ -115,6 +118,7 @@ class ControlMap:
                 raise UserError(f"context '{context.name}': where pins {elem}[{hi}:{lo}], which is not control state"
                                 f" of '{el.name}'; a VMM can only set control state")
         self.control = [(e.name, m) for e, m in isa.role_elements("control") if not e.is_file]
+        self.host = _host_state(isa)
         tr = isa.storage.translation
         self.reloc = (tr.base, tr.bound) if isinstance(tr, ir.RelocationBounds) else None
 
@@ -122,24 +126,38 @@ class ControlMap:
         elem, hi, lo = self.mode_slot
         return (vstate.get(elem) >> lo) & mask(hi - lo + 1)
 
-    def follow_mode(self, before: int, real: State, vstate: State) -> bool:
-        """After a direct instruction: if the real mode moved between two modes the map
-        reads back one-to-one, move the virtual mode with it; True when it did."""
-        elem, hi, lo = self.mode_slot
-        after = (real.get(elem) >> lo) & mask(hi - lo + 1)
-        if after == before or before not in self.virtual_of or after not in self.virtual_of:
-            return False
-        _set_bits(vstate, elem, hi, lo, self.virtual_of[after])
-        return True
+    def read_back_mode(self, real: State, vstate: State) -> None:
+        """At a trap: the guest may have changed the real mode itself (docs/model.md §2.5: between
+        modes the context maps one-to-one, the guest's own change). Where the real mode has
+        a single virtual preimage, that preimage is the guest's virtual mode now."""
+        r = self.virtual_mode(real)
+        vmode = self.virtual_mode(vstate)
+        if self.real_code.get(vmode) != r and r in self.virtual_of:
+            elem, hi, lo = self.mode_slot
+            _set_bits(vstate, elem, hi, lo, self.virtual_of[r])
 
-    def apply(self, vstate: State, real: State) -> None:
-        """Write into `real` the control bits for `vstate` (non-control bits untouched)."""
+    def own_mode_change(self, before: int, after: int, virtual_after: int) -> bool:
+        """A real mode change made without a trap is the guest's own (not a resource-control
+        breach) only between modes the context maps to themselves (`v -> v`, no other virtual
+        mode mapped to `v`), the post-mode being the one the guest reached natively
+        (docs/model.md §2.5, as the engine decides it)."""
+        own = {r for r, v in self.virtual_of.items() if r == v}
+        return before in own and after in own and after == virtual_after
+
+    def build(self, vstate: State, real: State) -> None:
+        """Write into `real` the control state the guest runs under (non-control bits untouched).
+
+        It comes from the VMM's side only: the host's own values of every control
+        element (the spec's reset values: the guest's virtual control state is never
+        copied, since a real VMM keeps the resources its own), the real mode the
+        context maps the virtual mode to, the bits `where` pins, and the allocator's
+        composed relocation. The result must satisfy the spec's invariants."""
         for name, m in self.control:
-            real.set(name, (real.get(name) & ~m) | (vstate.get(name) & m))
+            real.set(name, (real.get(name) & ~m) | (self.host.get(name) & m))
         elem, hi, lo = self.mode_slot
         vmode = self.virtual_mode(vstate)
         if vmode not in self.real_code:
-            raise LeftContext(self.context.name, vmode)
+            raise LeftContext(self.context.name, self.isa.modes.name_of(vmode) or vmode)
         _set_bits(real, elem, hi, lo, self.real_code[vmode])
         for elem, hi, lo, value in self.pins:
             _set_bits(real, elem, hi, lo, value)
@@ -149,6 +167,29 @@ class ControlMap:
             l = vstate.get(base) % size
             real.set(base, self.alloc.base + l)
             real.set(bound, min(vstate.get(bound), size - l))
+        if not self._invariants_hold(real):
+            self._repair(vstate, real)
+
+    def _invariants_hold(self, real: State) -> bool:
+        return all(evaluate(inv, real) for inv in self.isa.invariants)
+
+    def _repair(self, vstate: State, real: State) -> None:
+        """The host's values do not suit the guest's real mode (VAX: a nonzero IPL outside
+        kernel mode). Try, for the control elements the VMM is free to choose (not the mode,
+        not what `where` pins, not the relocation), zero and then the guest's own value,
+        until every invariant holds; the VMM never runs the guest in a state that breaks one."""
+        fixed = {self.mode_slot[0], *(p[0] for p in self.pins), *(self.reloc or ())}
+        free = [(n, m) for n, m in self.control if n not in fixed]
+        for choice in itertools.product((0, 1), repeat=min(len(free), 8)):
+            for (name, m), use_virtual in zip(free, choice):
+                value = vstate.get(name) if use_virtual else 0
+                real.set(name, (real.get(name) & ~m) | (value & m))
+            if self._invariants_hold(real):
+                return
+        vmode = self.virtual_mode(vstate)
+        raise InternalError(
+            f"the reference VMM cannot build a real state for context '{self.context.name}' (virtual mode "
+            f"{self.isa.modes.name_of(vmode)}) that satisfies the spec's invariants")
 
     def check(self, real: State) -> None:
         if not evaluate(self.context.where, real):
@@ -156,6 +197,16 @@ class ControlMap:
                 f"context '{self.context.name}': its where condition is not a conjunction of "
                 "`control == constant` that the reference VMM can establish"
             )
+
+
+def _host_state(isa: ir.Isa) -> State:
+    """The real machine as the VMM found it: the spec's reset values (others 0)."""
+    from ..semantics.state import Layout
+
+    st = State(Layout.of(isa))
+    for name, value in isa.reset:
+        st.set(name, value)
+    return st
 
 
 def _set_bits(state: State, elem: str, hi: int, lo: int, value: int) -> None:

@@ -6,19 +6,24 @@ state (non-control registers as the guest computed them, control state as
 the guest believes it to be), and the traps delivered to the guest so far.
 Timer elements are left out (timing is outside Popek & Goldberg's
 equivalence); storage is compared after every step (a large relocated
-storage only at the end). The first difference is the divergence, traced to the
-instruction that caused it.
+storage only at the end). The divergence is the earliest instruction after
+which the two runs can no longer agree: the first visible difference, or
+earlier, a resource-control breach (a directly executed instruction that
+changed the real control state the VMM set up, seen by the harness's
+`Lockstep`, never by the VMM). A guest that enters a virtual mode its
+context does not map ends the comparison ("left the context"): the
+verdicts are about states in the context, and the VMM cannot run it on.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..machine.simulator import Machine, StepEvent, register_name
+from ..machine.simulator import HALTED, Machine, StepEvent, register_name
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
-from .allocator import LeftContext
-from .vmm import CLASSIC, VMM, Counters, GuestStep
+from .vmm import CLASSIC, LEFT_CONTEXT, VMM, Breach, Counters, GuestStep
+from .translate import make_vmm
 
 STORAGE_EVERY_STEP = 8192
 TRAP_LOOP = "trap loop"  # units: compare storage after each step up to this size
@@ -39,6 +44,7 @@ class Divergence:
     ops: tuple[int, ...]
     how: str  # how the VMM ran it: direct, emulated, reflected, interpreted
     differences: tuple[Difference, ...]
+    breach: Breach | None = None  # the run ended at a resource-control breach (this instruction's)
 
     def summary(self, isa: ir.Isa) -> str:
         what = self.insn or "(fetch)"
@@ -46,7 +52,11 @@ class Divergence:
             insn = isa.instruction(self.insn)
             ops = ", ".join(f"{o.name}={v:#x}" for o, v in zip(insn.operands, self.ops))
             what = f"{self.insn} {ops}".strip()
-        diffs = "; ".join(f"{d.what}: native {_fmt(d.native)}, virtual {_fmt(d.virtual)}" for d in self.differences[:4])
+        seen = [d for d in self.differences if not d.what.startswith("real ")]
+        diffs = "; ".join(f"{d.what}: native {_fmt(d.native)}, virtual {_fmt(d.virtual)}" for d in seen[:4])
+        if self.breach is not None:
+            diffs = (f"resource-control breach: real {', '.join(self.breach.elements)} changed without a trap"
+                     + (f"; {diffs}" if diffs else ""))
         return f"step {self.step} at pc {self.pc:#x}: {what} ({self.how}): {diffs}"
 
 
@@ -89,12 +99,84 @@ class _Observer:
         return [Difference(n, x & m, y & m) for n, m, x, y in zip(self.names, self.masks, a, b) if (x ^ y) & m]
 
 
+class Lockstep:
+    """The test harness's eye on the real machine (not the VMM's: docs/model.md §3).
+
+    Before each guest step it notes the real control state the VMM set up;
+    after a directly executed instruction it compares: a control element the
+    instruction changed, a mode change that is not the guest's own (docs/model.md
+    §2.5; for the hybrid VMM, any change out of virtual user mode), or the real
+    machine stopped without a trap is a resource-control breach, attributed to
+    that instruction. From there on the real machine is no longer what the VMM
+    set up, so native and virtual runs can no longer be relied on to agree: the
+    breach is where the comparison ends, as the divergence."""
+
+    def __init__(self, vmm: VMM):
+        self.vmm = vmm
+        isa = vmm.isa
+        lay = vmm.machine.layout
+        self.slots = [(lay.slots[e.name], m, e.name) for e, m in isa.role_elements("control") if not e.is_file]
+        md = isa.modes
+        self.mode_slot, self.mode_bits, self.mode_lo = lay.slots[md.elem], mask(md.width) << md.lo, md.lo
+        self.before: list[int] = []
+
+    def note(self) -> None:
+        v = self.vmm.machine.state.v
+        self.before = [v[s] for s, _, _ in self.slots]
+
+    def breach(self, gs: GuestStep, native_mode: int | None, step: int) -> Breach | None:
+        """After `gs`: the breach it made, if it ran directly and made one."""
+        vmm = self.vmm
+        if gs.how != "direct":
+            return None
+        v = vmm.machine.state.v
+        changed: list[str] = []
+        control = False  # a breach under the classic rules too (not only a change out of user mode)
+        for (slot, m, name), b in zip(self.slots, self.before):
+            diff = (v[slot] ^ b) & m
+            if slot == self.mode_slot and diff & self.mode_bits:
+                r1, r2 = (b & self.mode_bits) >> self.mode_lo, (v[slot] & self.mode_bits) >> self.mode_lo
+                own = native_mode is not None and vmm.cmap.own_mode_change(r1, r2, native_mode)
+                control |= not own
+                if not own or vmm.kind != CLASSIC:  # a hybrid VMM must regain control at any mode change
+                    changed.append(f"{name} (mode {_mode_name(vmm.isa, r1)} -> {_mode_name(vmm.isa, r2)})")
+                diff &= ~self.mode_bits
+            if diff:
+                changed.append(name)
+                control = True
+        if vmm.stopped == HALTED:
+            changed.append("(halted the real machine)")
+            control = True
+        if not changed:
+            return None
+        b = Breach(step, gs.pc, gs.insn, tuple(changed), control)
+        vmm.counters.breaches.append(b)
+        return b
+
+
+def _mode_name(isa: ir.Isa, code: int) -> str:
+    return isa.modes.name_of(code) or str(code)
+
+
+def _mode_of(isa: ir.Isa, state: State) -> int:
+    md = isa.modes
+    return (state.get(md.elem) >> md.lo) & mask(md.width)
+
+
+def breach_differences(b: Breach) -> tuple[Difference, ...]:
+    return tuple(Difference(f"real {e}", "as the VMM set it", "changed without a trap") for e in b.elements)
+
+
 def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC, max_steps: int = 10_000,
-                start: State | None = None, keep_trace: bool = False) -> Comparison:
-    """Run `image` natively and under the VMM in `context`; stop at the first divergence."""
+                start: State | None = None, keep_trace: bool = False, storage_every_step: bool = False) -> Comparison:
+    """Run `image` natively and under the VMM in `context`; stop at the first divergence.
+
+    A large storage is compared only at the end of the run; when it differs there,
+    the run is made again comparing it after every step, so that the difference is
+    blamed on the instruction that made it rather than on no instruction."""
     native = Machine(isa)
     native.load_image(image)
-    vmm = VMM(isa, context, kind)
+    vmm = make_vmm(isa, context, kind)  # classic, hybrid or translate (translate.py)
     vmm.load_image(image)
     vmm.reset()
     native.state.v[:] = vmm.vstate.v  # the guest boots natively where it boots under the VMM
@@ -102,7 +184,8 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
         native.state.v[:] = start.v
         vmm.start_from(start)
     obs = _Observer(isa)
-    small = isa.storage.size <= STORAGE_EVERY_STEP
+    eye = Lockstep(vmm)
+    small = storage_every_step or isa.storage.size <= STORAGE_EVERY_STEP
     # Without relocation the guest's storage is the real storage itself: compare it in place, every step.
     same_cells = vmm.alloc.base == 0 and len(vmm.machine.storage.cells) == len(native.storage.cells)
     native_history: list[tuple[int, str]] = []
@@ -110,9 +193,10 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
     steps = 0
     divergence = None
     stop = None
-    while steps < max_steps and not (native.stopped and vmm.stopped):
-        if native.stopped or vmm.stopped:
-            divergence = _divergence(steps, ev, gs, [Difference("stop", native.stopped, vmm.stopped)])
+    left = vmm.stopped == LEFT_CONTEXT  # a start state outside the context: nothing to run
+    while steps < max_steps and not left and not (native.stopped and vmm.stopped):
+        if native.stopped or vmm.stopped:  # (never before the first step: both start running)
+            divergence = _divergence(steps, ev, gs, [Difference("stop", native.stopped, vmm.stopped)])  # noqa: F821
             break
         before = native.state.v[:]
         ev = native.step()
@@ -120,40 +204,46 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
             native_history.append((ev.pc, ev.outcome.cause))
             if native.state.v == before and len(native_history) > 1 and native_history[-2] == native_history[-1]:
                 stop = TRAP_LOOP  # a trap whose delivery returns to the same trap, for ever
-        try:
-            gs = vmm.step()
-        except LeftContext as e:  # the guest left what this context virtualizes: the comparison ends here
-            native.stopped = vmm.stopped = f"left the context ({e})"
-            steps += 1
-            break
+        eye.note()
+        gs = vmm.step()
         steps += 1
         if keep_trace:
             trace.append((ev, gs))
-        diffs = obs.diff(native.state.v, vmm.vstate.v)
+        breach = eye.breach(gs, _mode_of(isa, native.state), steps - 1)
+        diffs = obs.diff(native.state.v, vmm.guest_view().v)
         if native_history != vmm.history:
             diffs.append(Difference("trap history", native_history[-1:], vmm.history[-1:]))
         if not diffs and (small or same_cells):
             # (a store is caught at the instruction that made it, not at a later load)
             diffs = _storage_diffs(native.storage.cells,
                                    vmm.machine.storage.cells if same_cells else vmm.window.snapshot())
+        if breach is not None:
+            divergence = _divergence(steps - 1, ev, gs, [*breach_differences(breach), *diffs], breach)
+            break
         if diffs:
             divergence = _divergence(steps - 1, ev, gs, diffs)
             break
+        if vmm.stopped == LEFT_CONTEXT:  # what ran so far agreed; the VMM cannot go further
+            left = True
+            break
         if stop:
             native.stopped = vmm.stopped = stop
+    if left:
+        native.stopped = vmm.stopped = f"{LEFT_CONTEXT} ({vmm.detail})"
     if divergence is None and not small:
         diffs = _storage_diffs(native.storage.cells, vmm.window.snapshot())
         if diffs:
-            divergence = Divergence(steps, native.pc, None, (), "end of run", tuple(diffs))
-    if divergence is None and native.stopped != vmm.stopped and not str(vmm.stopped).startswith("left"):
+            return compare_run(isa, context, image, kind=kind, max_steps=max_steps, start=start,
+                               keep_trace=keep_trace, storage_every_step=True)
+    if divergence is None and native.stopped != vmm.stopped:
         divergence = Divergence(steps, native.pc, None, (), "end of run",
                                 (Difference("stop", native.stopped, vmm.stopped),))
     return Comparison(native.stopped, vmm.stopped, steps, divergence, vmm.counters, trace)
 
 
-def _divergence(step: int, ev: StepEvent, gs: GuestStep, diffs) -> Divergence:
+def _divergence(step: int, ev: StepEvent, gs: GuestStep, diffs, breach: Breach | None = None) -> Divergence:
     insn = ev.insn.name if ev.insn is not None else gs.insn
-    return Divergence(step, ev.pc, insn, tuple(ev.ops), gs.how, tuple(diffs))
+    return Divergence(step, ev.pc, insn, tuple(ev.ops), gs.how, tuple(diffs), breach)
 
 
 def _storage_diffs(a, b) -> list[Difference]:

@@ -4,7 +4,13 @@ Programs are drawn from the spec's own instructions and operand kinds,
 seeded so that a campaign is reproducible; a program that diverges is
 shrunk (instructions dropped while the divergence, at the same instruction,
 persists) and printed as assembly. Immediates favour the values that find
-corner cases: 0, ±1, small numbers, the extremes of the field.
+corner cases: 0, ±1, small numbers, the extremes of the field, and the
+operand values the engine's witnesses name (a CSR number, a control
+register number), which uniform sampling would hardly ever reach.
+
+Program n starts in the context's n-th virtual mode (round robin, least
+privileged included), so that a hybrid VMM's direct execution and every
+mode's instructions are exercised, not only the reset mode's.
 """
 from __future__ import annotations
 
@@ -13,9 +19,12 @@ from dataclasses import dataclass
 
 from ..machine.assembler import disassemble
 from ..machine.decode import encode, representable
+from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
 from .confirm import Comparison, Divergence, compare_run
+from .evaluate import evaluate
+from .vmm import LEFT_CONTEXT, guest_reset
 
 Program = tuple[tuple[str, tuple[int, ...]], ...]
 
@@ -26,6 +35,7 @@ class FuzzFinding:
     divergence: Divergence
     program: Program  # the shrunk program
     listing: str
+    start_mode: str = ""  # the virtual mode the program starts in
 
 
 @dataclass
@@ -34,6 +44,7 @@ class FuzzReport:
     steps: int
     findings: list[FuzzFinding]
     counters: dict[str, int]
+    left_context: int = 0  # runs that ended because the guest entered a mode the context does not map
 
     @property
     def diverging(self) -> set[str]:
@@ -55,14 +66,21 @@ def _immediate(rng: random.Random, op: ir.OperandDef, length: int, units: int) -
     return x & mask(w)
 
 
-def random_program(isa: ir.Isa, rng: random.Random, length: int) -> Program:
+OperandValues = dict[str, dict[str, list[int]]]  # instruction -> operand -> values the engine named
+WITNESS_VALUE_RATE = 0.4  # how often an operand with named values takes one of them
+
+
+def random_program(isa: ir.Isa, rng: random.Random, length: int, named: OperandValues | None = None) -> Program:
     out = []
     for _ in range(length):
         insn = rng.choice(isa.instructions)
         ops = []
+        pool = (named or {}).get(insn.name, {})
         for op in insn.operands:
             for _try in range(8):
-                if op.kind == "reg":
+                if pool.get(op.name) and rng.random() < WITNESS_VALUE_RATE:
+                    x = rng.choice(pool[op.name])
+                elif op.kind == "reg":
                     x = rng.randrange(isa.element(op.file).count)
                 else:
                     x = _immediate(rng, op, length, isa.insn_units)
@@ -88,8 +106,9 @@ def image_of(isa: ir.Isa, program: Program, origin: int) -> list[tuple[int, int]
     return image
 
 
-def listing(isa: ir.Isa, program: Program, origin: int) -> str:
-    lines = [f"        .org {origin}"]
+def listing(isa: ir.Isa, program: Program, origin: int, start_mode: str = "") -> str:
+    lines = [f"        # starts in virtual mode {start_mode}"] if start_mode else []
+    lines.append(f"        .org {origin}")
     for k, (name, ops) in enumerate(program):
         addr = origin + k * isa.insn_units
         lines.append(f"        {disassemble(isa, isa.instruction(name), ops, addr)}")
@@ -100,34 +119,56 @@ def _origin(isa: ir.Isa) -> int:
     return dict(isa.reset).get(isa.pc, 0)
 
 
-def _run(isa, context, kind, program: Program, max_steps: int) -> Comparison:
-    return compare_run(isa, context, image_of(isa, program, _origin(isa)), kind=kind, max_steps=max_steps)
+def start_states(isa: ir.Isa, context: ir.Context) -> list[tuple[str, State]]:
+    """The guest's reset state in each of the context's virtual modes, most privileged first
+    (one whose state breaks the spec's invariants is left out: no guest can be there)."""
+    md = isa.modes
+    out = []
+    for name in sorted(context.virtual_modes, key=md.rank):
+        st = guest_reset(isa, context)
+        bits = mask(md.width) << md.lo
+        st.set(md.elem, (st.get(md.elem) & ~bits) | (md.code(name) << md.lo))
+        if all(evaluate(inv, st) for inv in isa.invariants):
+            out.append((name, st))
+    return out
 
 
-def shrink(isa, context, kind, program: Program, insn: str | None, max_steps: int) -> Program:
+def _run(isa, context, kind, program: Program, max_steps: int, start: State | None = None) -> Comparison:
+    return compare_run(isa, context, image_of(isa, program, _origin(isa)), kind=kind, max_steps=max_steps,
+                       start=start)
+
+
+def shrink(isa, context, kind, program: Program, insn: str | None, max_steps: int,
+           start: State | None = None) -> Program:
     """Drop instructions while the run still diverges first at `insn`."""
     changed = True
     while changed and len(program) > 1:
         changed = False
         for i in range(len(program) - 1, -1, -1):
             candidate = program[:i] + program[i + 1:]
-            c = _run(isa, context, kind, candidate, max_steps)
+            c = _run(isa, context, kind, candidate, max_steps, start)
             if c.divergence is not None and c.divergence.insn == insn:
                 program, changed = candidate, True
     return program
 
 
 def fuzz(isa: ir.Isa, context: ir.Context, *, kind: str, programs: int, seed: int = 0,
-         length: int = 24, max_steps: int = 200, shrink_findings: bool = True) -> FuzzReport:
+         length: int = 24, max_steps: int = 200, shrink_findings: bool = True,
+         named: OperandValues | None = None, only: range | None = None) -> FuzzReport:
+    """Run `programs` random programs (or the slice `only` of them: a shard; program n is
+    the same program whichever shard runs it)."""
     findings: list[FuzzFinding] = []
     seen: set[str | None] = set()
-    steps = 0
+    steps = left = 0
     totals: dict[str, int] = {}
-    for n in range(programs):
+    starts = start_states(isa, context)
+    for n in (only if only is not None else range(programs)):
         rng = random.Random(f"{seed}:{n}")
-        program = random_program(isa, rng, length)
-        c = _run(isa, context, kind, program, max_steps)
+        program = random_program(isa, rng, length, named)
+        mode, start = starts[n % len(starts)] if starts else ("", None)
+        c = _run(isa, context, kind, program, max_steps, start)
         steps += c.steps
+        left += str(c.virtual_stop).startswith(LEFT_CONTEXT)
         for k, v in c.counters.as_dict().items():
             totals[k] = totals.get(k, 0) + v
         d = c.divergence
@@ -135,7 +176,7 @@ def fuzz(isa: ir.Isa, context: ir.Context, *, kind: str, programs: int, seed: in
             continue
         seen.add(d.insn)
         if shrink_findings:
-            program = shrink(isa, context, kind, program, d.insn, max_steps)
-            d = _run(isa, context, kind, program, max_steps).divergence or d
-        findings.append(FuzzFinding(n, d, program, listing(isa, program, _origin(isa))))
-    return FuzzReport(programs, steps, findings, totals)
+            program = shrink(isa, context, kind, program, d.insn, max_steps, start)
+            d = _run(isa, context, kind, program, max_steps, start).divergence or d
+        findings.append(FuzzFinding(n, d, program, listing(isa, program, _origin(isa), mode), mode))
+    return FuzzReport(programs, steps, findings, totals, left)

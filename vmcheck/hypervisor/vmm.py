@@ -2,30 +2,38 @@
 
 It runs the way a real VMM runs on hardware (docs/model.md §3): the guest's
 instructions execute directly on the real machine, in the real mode that the
-guest context maps the guest's virtual mode to, under the real control state
-the allocator chose; the VMM keeps the guest's *virtual* state (its mode,
-relocation, flags...) in a `State` of its own and enters only on a trap:
+guest context maps the guest's virtual mode to, under real control state the
+VMM builds from the context and its allocator; the VMM keeps the guest's
+*virtual* state (its mode, relocation, flags...) in a `State` of its own and
+learns of the guest only at a trap:
 
 * the *dispatcher* stops the real machine before the trap would be
-  delivered, and runs the trapping instruction's semantics on the virtual
-  state (the *interpreter routine*);
+  delivered, saves the guest's registers (and, where the mode map reads back
+  one-to-one, its current mode) from the real machine, and runs the trapping
+  instruction's semantics on the virtual state (the *interpreter routine*);
 * if it traps there too, the trap is *reflected*: the spec's trap delivery
   runs on the virtual state; otherwise its result is the emulation;
-* then the real state is derived from the virtual one again.
+* then the real state is built from the virtual one again (`sync_real`).
+
+Between two traps the VMM reads nothing of the real machine: a mode change
+the guest makes without a trap is invisible to it, as on hardware. Whether a
+directly executed instruction changed real control state (a resource-control
+breach) is observed by the test harness (`confirm.Lockstep`), never
+used by the VMM.
 
 The *hybrid* VMM (Theorem 3) interprets every instruction while the guest
 believes it is in a mode other than the least privileged one, and runs only
 virtual user mode directly. The counters show the three VMM properties:
-instructions run directly (efficiency), control state changed by a direct
-instruction (a resource-control breach), and emulations split into
-privileged instructions and other trapped instances (docs/model.md §2.6's cost).
+instructions run directly (efficiency), breaches the harness observed
+(resource control), and emulations split into privileged instructions and
+other trapped instances (docs/model.md §2.6's cost).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ..machine.decode import Decoder
-from ..machine.simulator import DOUBLE_FAULT, HALTED, UNDECODABLE, Machine
+from ..machine.simulator import DOUBLE_FAULT, HALTED, TRAPPED, UNDECODABLE, Machine
 from ..machine.translation import make_port
 from ..semantics.concrete import OK, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
@@ -34,16 +42,20 @@ from ..errors import UserError
 from .allocator import ControlMap, LeftContext, WindowStorage, allocate
 
 CLASSIC, HYBRID = "classic", "hybrid"
+# The guest entered a virtual mode its context does not map: the VMM cannot run it on.
+LEFT_CONTEXT = "left the context"
 
 
 @dataclass
 class Breach:
-    """A direct instruction changed real control state: the VMM never saw it."""
+    """A direct instruction changed real control state: the VMM never saw it (observed by
+    the test harness, `confirm.Lockstep`)."""
 
     step: int
     pc: int
     insn: str
     elements: tuple[str, ...]
+    control: bool = True  # also a control change under the classic rules (False: only left user mode)
 
 
 @dataclass
@@ -118,14 +130,10 @@ class VMM:
         self.detail = ""
         self._pc = self.layout.slots[isa.pc]
         md = isa.modes
-        self._mode_slot = self.layout.slots[md.elem]
-        self._mode_bits = ((1 << md.width) - 1) << md.lo
         ranks = sorted(context.virtual_modes, key=md.rank)
         self._user_code = md.code(ranks[-1])  # the least privileged virtual mode runs directly
         ctl = dict((e.name, m) for e, m in isa.role_elements("control"))
-        self._ctl_slots = [(self.layout.slots[e.name], m, e.name) for e, m in isa.role_elements("control")
-                           if not e.is_file]
-        self._copy = []  # (slot, count, control mask): what sync copies between real and virtual
+        self._copy = []  # (slot, count, control mask): the guest's own (non-control) part of the state
         for e in isa.elements:
             slot = self.layout.slots[e.name]
             if e.is_file:
@@ -133,6 +141,9 @@ class VMM:
                     self._copy.append((slot, e.count, 0))
             else:
                 self._copy.append((slot, 1, ctl.get(e.name, 0)))
+        # True while the guest's registers live in the real machine, changed by direct
+        # execution since the VMM last saw them (they are saved at the next trap).
+        self._running = False
 
     # ---- set-up ------------------------------------------------------------
 
@@ -145,14 +156,14 @@ class VMM:
         self.history.clear()
         self.stopped, self.detail = None, ""
         self.machine.reset()
-        try:
-            self.sync_real()
-        except LeftContext as e:
-            raise UserError(f"{e}: the spec's reset state is outside guest context '{self.context.name}'") from None
+        self.sync_real()
+        if self.stopped == LEFT_CONTEXT:
+            raise UserError(f"{self.detail}: the spec's reset state is outside guest context '{self.context.name}'")
         self.cmap.check(self.machine.state)
 
     def start_from(self, vstate: State) -> None:
-        """Begin at an arbitrary virtual state (witness replays)."""
+        """Begin at an arbitrary virtual state (witness replays, fuzzed guests started in
+        a given virtual mode). Stops with LEFT_CONTEXT when its mode is not the context's."""
         self.vstate.v[:] = vstate.v
         self.stopped, self.detail = None, ""
         self.sync_real()
@@ -160,23 +171,56 @@ class VMM:
     # ---- real <-> virtual ----------------------------------------------------
 
     def sync_real(self) -> None:
-        """Real state := the virtual state's non-control part + the VMM's control."""
+        """Build the real state the guest runs in next: its own (non-control) registers
+        from the virtual state, control state from the context and the allocator.
+
+        A virtual mode the context does not map cannot be run here: the VMM stops
+        with LEFT_CONTEXT (the emulation or reflection that led there is complete
+        in the virtual state, so what happened up to this point can still be judged)."""
         r, v = self.machine.state.v, self.vstate.v
         for slot, n, m in self._copy:
             if n == 1:
                 r[slot] = (r[slot] & m) | (v[slot] & ~m)
             else:
                 r[slot:slot + n] = v[slot:slot + n]
-        self.cmap.apply(self.vstate, self.machine.state)
+        try:
+            self.cmap.build(self.vstate, self.machine.state)
+        except LeftContext as e:
+            self.stopped, self.detail = LEFT_CONTEXT, str(e)
+            self._running = False
+            return
+        self._running = False  # the real registers equal the virtual ones right now
 
-    def sync_virtual(self) -> None:
-        """Virtual state's non-control part := what the guest computed on the real machine."""
+    def save_guest(self) -> None:
+        """At a trap: take the guest's registers back from the real machine. Its mode too,
+        where the real mode reads back one-to-one (the guest changed it itself, between
+        modes the context maps to themselves); this is what trap delivery shows a real
+        VMM (the saved PSW), not a look between two direct instructions."""
+        if not self._running:
+            return
         r, v = self.machine.state.v, self.vstate.v
         for slot, n, m in self._copy:
             if n == 1:
                 v[slot] = (v[slot] & m) | (r[slot] & ~m)
             else:
                 v[slot:slot + n] = r[slot:slot + n]
+        self.cmap.read_back_mode(self.machine.state, self.vstate)
+        self._running = False
+
+    def guest_view(self) -> State:
+        """The guest's state as the VMM would save it at a trap now: for the lockstep
+        observer only (the VMM itself looks only at traps)."""
+        view = State(self.layout)
+        view.v[:] = self.vstate.v
+        if self._running:
+            r, v = self.machine.state.v, view.v
+            for slot, n, m in self._copy:
+                if n == 1:
+                    v[slot] = (v[slot] & m) | (r[slot] & ~m)
+                else:
+                    v[slot:slot + n] = r[slot:slot + n]
+            self.cmap.read_back_mode(self.machine.state, view)
+        return view
 
     @property
     def virtual_mode(self) -> int:
@@ -196,11 +240,24 @@ class VMM:
                 x = v[slot]
                 v[slot] = (x & keep) | ((x + inc) & fmask)
 
+    def _interpreting(self) -> bool:
+        """Hybrid VMM: the virtual mode, as the VMM last learnt it (at a trap), is not user."""
+        return self.kind == HYBRID and self.virtual_mode != self._user_code
+
     def _step(self) -> GuestStep:
-        if self.kind == HYBRID and self.virtual_mode != self._user_code:
+        if self._interpreting():
             return self._interpret()
+        pc = self.machine.state.v[self._pc]
+        fetched = self._real_fetch(pc)
+        if isinstance(fetched, GuestStep):
+            return fetched
+        insn, ops = fetched
+        return self._direct(pc, insn, ops)
+
+    def _real_fetch(self, pc: int):
+        """The instance at `pc` as the real machine fetches it: (instruction,
+        operands), or the step that a fetch fault or an undecodable word makes."""
         m = self.machine
-        pc = m.state.v[self._pc]
         try:
             phys = m.port.fetch(pc)
         except MemoryTrap as e:
@@ -209,38 +266,30 @@ class VMM:
         if fn is None:
             self.stopped, self.detail = UNDECODABLE, f"word {word:#x} at pc {pc:#x}"
             return GuestStep(pc, None, (), "undecodable")
-        return self._direct(pc, ci.insn, ops)
+        return ci.insn, ops
 
     def execute(self, insn: ir.Instruction, ops: tuple[int, ...]) -> GuestStep:
         """One given instance, as if the guest had fetched it (witness replays)."""
         pc = self.vstate.v[self._pc]
-        if self.kind == HYBRID and self.virtual_mode != self._user_code:
+        if self._interpreting():
             return self._interpret((insn, ops))
         return self._direct(pc, insn, ops)
 
     def _direct(self, pc: int, insn: ir.Instruction, ops) -> GuestStep:
         """Run an instruction directly on the real machine; the dispatcher on a trap."""
         real = self.machine.state
-        before = [real.v[s] & msk for s, msk, _ in self._ctl_slots]
-        real_mode = self.cmap.virtual_mode(real)
         out = self.compiled[insn.name].fn(real, self.machine.port, ops)
         if out is not OK and out.kind != "halt":
             return self._dispatch(pc, insn, ops, out)
         self.counters.direct += 1
-        if self.cmap.follow_mode(real_mode, real, self.vstate):  # the guest's own mode change
-            before = [(b & ~self._mode_bits) | (real.v[s] & self._mode_bits) if s == self._mode_slot else b
-                      for (s, _, _), b in zip(self._ctl_slots, before)]
-        changed = tuple(name for (s, msk, name), b in zip(self._ctl_slots, before) if real.v[s] & msk != b)
-        if changed:
-            self.counters.breaches.append(Breach(self.counters.guest_steps - 1, pc, insn.name, changed))
-        self.sync_virtual()
-        if out.kind == "halt":
+        self._running = True
+        if out.kind == "halt":  # the real machine stopped: no trap, so the VMM never runs again
             self.stopped = HALTED
         return GuestStep(pc, insn.name, ops, "direct")
 
     def _dispatch(self, pc: int, insn: ir.Instruction | None, ops, real_out: Outcome) -> GuestStep:
         """Entered on every trap the guest raised on the real machine."""
-        self.sync_virtual()
+        self.save_guest()
         if insn is None:  # the real fetch faulted: fetch again through the virtual translation
             fetched = self._virtual_fetch(pc)
             if isinstance(fetched, GuestStep):
@@ -283,6 +332,7 @@ class VMM:
 
     def _interpret(self, given=None) -> GuestStep:
         """Hybrid VMM: one instruction run on the virtual machine alone."""
+        self.save_guest()
         pc = self.vstate.v[self._pc]
         fetched = given or self._virtual_fetch(pc)
         if isinstance(fetched, GuestStep):
@@ -300,8 +350,39 @@ class VMM:
         return GuestStep(pc, insn.name, ops, "interpreted")
 
     def run(self, max_steps: int) -> int:
+        """Run the guest for up to `max_steps` instructions; the number run.
+
+        What `step()` repeated does, faster: between two traps the guest runs
+        on the real machine's compiled blocks (`Machine.run(stop_on_trap=True)`),
+        as on hardware, and the VMM is entered only at the trap. The lockstep
+        comparison steps one instruction at a time instead, to observe each."""
         n = 0
+        m = self.machine
         while not self.stopped and n < max_steps:
-            self.step()
-            n += 1
+            if self._interpreting():
+                self.step()
+                n += 1
+                continue
+            res = m.run(max_steps - n, stop_on_trap=True)
+            if res.steps:  # timers were ticked by the machine; the VMM reads them back at the next trap
+                self.counters.direct += res.steps
+                self._running = True
+                n += res.steps
+            if res.reason == TRAPPED:
+                pc = m.state.v[self._pc]
+                insn_ops = (None, ()) if res.trap.kind == "memtrap" and self._fetch_faults(pc) \
+                    else self._real_fetch(pc)
+                insn, ops = insn_ops
+                self._dispatch(pc, insn, ops, res.trap)
+                self._tick()
+                n += 1
+            elif res.reason in (HALTED, UNDECODABLE):
+                self.stopped, self.detail = res.reason, res.detail
         return n
+
+    def _fetch_faults(self, pc: int) -> bool:
+        try:
+            self.machine.port.fetch(pc)
+        except MemoryTrap:
+            return True
+        return False

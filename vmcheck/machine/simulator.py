@@ -13,10 +13,24 @@ One step:
    delivery stops the machine ("double fault");
 5. add 1 to every `timer` element (or timer field).
 
-`run()` is the fast loop (locals, no per-step objects); `step()` is the
-plain one that `run(trace=...)` and the tests use, so the two are checked
-against each other. A later basic-block compiler would replace the body of
-`run()` and keep `step()` as its reference.
+`step()` is the reference: one instruction, a `StepEvent` for traces.
+`run()` is the fast path. It runs *basic blocks*: a straight run of
+instructions at consecutive addresses, up to one that may jump, halt, always
+trap, or change the mode, control state or translation, compiled into one
+Python function (`CompiledIsa.block`: the instructions' semantics inlined,
+operands as constants, timer ticks between them). A block is built the
+`hot`-th time execution arrives at its address (before that, and wherever a
+block cannot run, `run()` steps one instruction at a time as `step()` does);
+it is kept in the storage's decode cache by physical address and dropped
+when anything writes over one of its instructions (a block that overwrites
+its own later instructions stops right after the store). Its code reads
+everything (mode, registers, translation) from the state when it runs, so it
+serves any translation; on entry the whole block's fetch is checked at once
+against the current translation (RelocationBounds: pc + its size <= bound),
+and a block that would not fit, or would pass `max_steps`, is stepped
+instead. So a run gives the same states, outcomes, step counts and timer
+values in block mode and step by step (tests/test_blocks.py checks it on
+random programs for every bundled spec).
 """
 from __future__ import annotations
 
@@ -26,18 +40,20 @@ from typing import Callable, Iterable
 from ..semantics.concrete import OK, CompiledInsn, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
-from ..spec.ir import mask
 from .decode import Decoder
-from .storage import Storage
-from .translation import make_port
+from .storage import Block, Storage
+from .translation import IdentityPort, RelocationPort, make_port
 
-__all__ = ["Machine", "RunResult", "StepEvent", "HALTED", "STEP_LIMIT", "DOUBLE_FAULT", "UNDECODABLE"]
+__all__ = ["Machine", "RunResult", "StepEvent", "HALTED", "STEP_LIMIT", "DOUBLE_FAULT", "UNDECODABLE", "TRAPPED"]
 
 # Why a run stopped.
 HALTED = "halted"
 STEP_LIMIT = "step limit"
 DOUBLE_FAULT = "double fault"
 UNDECODABLE = "undecodable instruction"
+TRAPPED = "trap"  # run(stop_on_trap=True) only: stopped before delivering a trap
+
+MAX_BLOCK = 64  # instructions per compiled block: bounds the cost of compiling one
 
 
 @dataclass(frozen=True)
@@ -56,9 +72,10 @@ class StepEvent:
 
 @dataclass(frozen=True)
 class RunResult:
-    reason: str  # HALTED, STEP_LIMIT, DOUBLE_FAULT or UNDECODABLE
+    reason: str  # HALTED, STEP_LIMIT, DOUBLE_FAULT, UNDECODABLE, or TRAPPED
     steps: int  # steps taken by this run
     detail: str = ""
+    trap: Outcome | None = None  # TRAPPED: the trap or memory trap, not delivered
 
 
 # A decode-cache entry: (function, operands, compiled instruction, word);
@@ -70,9 +87,10 @@ class Machine:
     __slots__ = (
         "isa", "compiled", "layout", "state", "storage", "port", "decoder",
         "steps", "stopped", "detail", "_pc", "_timers", "_codes", "_deliver",
+        "blocks", "hot", "_heat", "_fetch",
     )
 
-    def __init__(self, isa: ir.Isa):
+    def __init__(self, isa: ir.Isa, *, blocks: bool = True, hot: int = 8):
         self.isa = isa
         self.compiled = compile_isa(isa)
         self.layout = self.compiled.layout
@@ -84,11 +102,11 @@ class Machine:
         self._codes = {c.name: c.code for c in isa.traps.causes}
         self._deliver = self.compiled.deliver_fn
         # (slot, bits kept, increment, field mask) of each timer element or field
-        self._timers = tuple(
-            (self.layout.slots[e.name], mask(e.width) & ~m, m & -m, m)
-            for e, m in isa.role_elements("timer")
-            if not e.is_file
-        )
+        self._timers = self.compiled.timers
+        self.blocks = blocks  # run() uses compiled basic blocks
+        self.hot = hot  # ... built the hot-th time execution arrives at an address
+        self._heat: dict[int, int] = {}
+        self._fetch = self._fetch_check()
         self.steps = 0
         self.stopped: str | None = None
         self.detail = ""
@@ -169,53 +187,152 @@ class Machine:
 
     # ---- many steps ----------------------------------------------------------
 
-    def run(self, max_steps: int, trace: Callable[[StepEvent], None] | None = None) -> RunResult:
-        """Run until the machine stops or `max_steps` steps were taken."""
+    def run(self, max_steps: int, trace: Callable[[StepEvent], None] | None = None, *,
+            stop_on_trap: bool = False) -> RunResult:
+        """Run until the machine stops or `max_steps` steps were taken.
+
+        With `trace`, step by step (`step()`), calling `trace` after each.
+        With `stop_on_trap` (for a VMM's direct execution), a trap or memory
+        trap is not delivered: the run ends with reason TRAPPED and the
+        outcome in `RunResult.trap`, the state as it was before the trapping
+        instruction (not counted as a step, timers not ticked), and the
+        machine not stopped, so the caller may handle the trap and run on.
+        """
         start = self.steps
         if trace is not None:
+            if stop_on_trap:
+                raise ValueError("stop_on_trap is not available with trace")
             while not self.stopped and self.steps - start < max_steps:
                 trace(self.step())
+            trap = None
         elif not self.stopped:
-            self._run_fast(max_steps)
+            trap = self._run_fast(max_steps, stop_on_trap)
+        else:
+            trap = None
         taken = self.steps - start
+        if trap is not None:
+            return RunResult(TRAPPED, taken, f"{trap.kind} {trap.cause}", trap)
         return RunResult(self.stopped or STEP_LIMIT, taken, self.detail)
 
-    def _run_fast(self, max_steps: int) -> None:
-        # Everything the loop touches is a local; the common path is one dict
-        # lookup and one call per instruction.
+    def complete(self, out: Outcome) -> RunResult:
+        """Finish the step that `run(stop_on_trap=True)` handed back as a
+        trap: deliver it with the spec's trap delivery, tick the timers,
+        count the step, as the run would have done itself."""
+        stop = self._finish(out)
+        self._tick()
+        self.steps += 1
+        self.stopped = stop
+        return RunResult(stop or STEP_LIMIT, 1, self.detail)
+
+    def _fetch_check(self) -> tuple | None:
+        """How a block's fetch is checked without calling the port: ("id",) or
+        ("reloc", base slot, bound slot); None when blocks cannot run on
+        this port (a port of another kind steps one instruction at a time)."""
+        port = self.port
+        if type(port) is IdentityPort:
+            return ("id",)
+        if type(port) is RelocationPort:
+            return ("reloc", port.base, port.bound)
+        return None
+
+    def _run_fast(self, max_steps: int, stop_on_trap: bool) -> Outcome | None:
+        # Everything the loop touches is a local. Each turn runs a block
+        # (one call for many instructions) or, where there is none, one step.
         state, port = self.state, self.port
         v = state.v
         fetch = port.fetch
         decoded = self.storage.decoded
+        blocks = decoded.blocks
         decode_at = self._decode_at
         finish = self._finish
         tick = self._tick if self._timers else None
         pcs = self._pc
         ok = OK
+        check = self._fetch if self.blocks else None
+        reloc = check is not None and check[0] == "reloc"
+        base_slot, bound_slot = (check[1], check[2]) if reloc else (0, 0)
+        amask = self.storage.amask
+        pc_span = 1 << self.isa.element(self.isa.pc).width
+        heat, hot = self._heat, self.hot
         n = 0
         stop = None
+        trap = None
         while n < max_steps:
-            try:
-                phys = fetch(v[pcs])
-            except MemoryTrap as e:
-                out = Outcome("memtrap", e.cause)
-            else:
-                entry = decoded.get(phys) or decode_at(phys)
-                fn = entry[0]
-                if fn is None:
-                    stop = UNDECODABLE
-                    self.detail = f"word {entry[3]:#x} at pc {v[pcs]:#x}"
-                    break
-                out = fn(state, port, entry[1])
+            out = None
+            if check is not None:
+                pc = v[pcs]
+                if reloc:
+                    limit = v[bound_slot]
+                    phys = (pc + v[base_slot]) & amask
+                else:
+                    limit = pc_span
+                    phys = pc & amask
+                blk = blocks.get(phys)
+                if blk is None:
+                    h = heat.get(phys, 0) + 1
+                    heat[phys] = h
+                    if h >= hot:
+                        blk = self._build_block(phys)
+                if blk is not None and pc + blk.units <= limit and n + blk.count <= max_steps:
+                    k, out = blk.fn(state, port, blk.alive, max_steps - n)
+                    n += k
+                    if out is ok:
+                        continue
+            if out is None:  # one step
+                try:
+                    phys = fetch(v[pcs])
+                except MemoryTrap as e:
+                    out = Outcome("memtrap", e.cause)
+                else:
+                    entry = decoded.get(phys) or decode_at(phys)
+                    fn = entry[0]
+                    if fn is None:
+                        stop = UNDECODABLE
+                        self.detail = f"word {entry[3]:#x} at pc {v[pcs]:#x}"
+                        break
+                    out = fn(state, port, entry[1])
+                if out is ok:
+                    n += 1
+                    if tick is not None:
+                        tick()
+                    continue
+            # A trap, a memory trap or a halt: deliver (or hand back), tick, count.
+            if stop_on_trap and out.kind != "halt":
+                trap = out
+                break
             n += 1
-            if out is not ok:
-                stop = finish(out)
+            stop = finish(out)
             if tick is not None:
                 tick()
             if stop:
                 break
         self.steps += n
         self.stopped = stop
+        return trap
+
+    def _build_block(self, phys: int) -> Block | None:
+        """Compile the basic block at physical address `phys` and cache it;
+        None when the word there does not decode."""
+        decoded, amask = self.storage.decoded, self.storage.amask
+        units = self.isa.insn_units
+        ends = self.compiled.block_ends
+        seq, addrs = [], []
+        a = phys
+        while len(seq) < MAX_BLOCK:
+            fn, ops, ci, _ = decoded.get(a) or self._decode_at(a)
+            if fn is None:
+                break
+            seq.append((ci.name, ops))
+            addrs.append(a)
+            a = (a + units) & amask
+            if ends[ci.name] or a == phys:
+                break
+        if not seq:
+            self._heat[phys] = -(1 << 62)  # never again: it does not decode
+            return None
+        blk = Block(self.compiled.block(seq), len(seq), len(seq) * units, tuple(addrs))
+        decoded.add_block(phys, blk)
+        return blk
 
     # ---- looking at the state ------------------------------------------------
 

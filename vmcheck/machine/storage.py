@@ -7,7 +7,11 @@ puts the first unit in the most significant bits.
 Storage also keeps the simulator's decode cache (`decoded`, keyed by the
 physical address of an instruction's first unit), because storage is the one
 place every write passes through: a store by the semantics, by trap delivery
-or by loading a program all invalidate what they overwrite.
+or by loading a program all invalidate what they overwrite. The cache also
+holds the compiled basic blocks (`DecodeCache.blocks`), each built from
+decoded instructions: dropping a decoded instruction drops every block that
+contains it, whoever drops it (a VMM's window onto this storage pops
+entries of `decoded` directly).
 """
 from __future__ import annotations
 
@@ -15,7 +19,71 @@ from typing import Iterable
 
 from ..spec import ir
 
-__all__ = ["Storage"]
+__all__ = ["Storage", "DecodeCache", "Block"]
+
+
+class Block:
+    """A compiled basic block at a physical address: `fn(state, port, alive)`
+    (see `CompiledIsa.block`), how many instructions and storage units it
+    spans, and `alive`, a one-element list the block's code reads after each
+    store: it becomes false when any of its instructions is overwritten."""
+
+    __slots__ = ("fn", "count", "units", "alive", "addrs")
+
+    def __init__(self, fn, count: int, units: int, addrs: tuple[int, ...]):
+        self.fn = fn
+        self.count = count
+        self.units = units
+        self.alive = [True]
+        self.addrs = addrs  # physical address of each instruction
+
+
+class DecodeCache(dict):
+    """physical address -> decoded instruction, plus the blocks built on them.
+
+    Reading is a plain dict's `get` (the simulator's hot path); dropping an
+    entry with `pop` or `clear` also kills the blocks that contain it."""
+
+    __slots__ = ("blocks", "_covers")
+
+    def __init__(self):
+        super().__init__()
+        self.blocks: dict[int, Block] = {}  # start address -> block
+        self._covers: dict[int, list[int]] = {}  # instruction address -> starts of the blocks holding it
+
+    def add_block(self, start: int, block: Block) -> None:
+        self.blocks[start] = block
+        for a in block.addrs:
+            self._covers.setdefault(a, []).append(start)
+
+    def pop(self, key, default=None):
+        entry = dict.pop(self, key, default)
+        if self._covers:
+            self.drop_blocks_at(key)
+        return entry
+
+    def drop_blocks_at(self, addr: int) -> None:
+        starts = self._covers.pop(addr, None)
+        if not starts:
+            return
+        for start in starts:
+            block = self.blocks.pop(start, None)
+            if block is None:
+                continue
+            block.alive[0] = False
+            for a in block.addrs:  # forget it everywhere else too
+                others = self._covers.get(a)
+                if others and start in others:
+                    others.remove(start)
+                    if not others:
+                        del self._covers[a]
+
+    def clear(self) -> None:
+        for block in self.blocks.values():
+            block.alive[0] = False
+        self.blocks.clear()
+        self._covers.clear()
+        dict.clear(self)
 
 
 class Storage:
@@ -31,7 +99,7 @@ class Storage:
         self.amask = spec.size - 1
         self.umask = (1 << spec.unit) - 1
         # physical address -> decoded instruction; see the module docstring
-        self.decoded: dict[int, object] = {}
+        self.decoded = DecodeCache()
         self.code_units = code_units  # units per instruction: how far back a write invalidates
 
     def clear(self) -> None:
@@ -75,9 +143,11 @@ class Storage:
 
     def _invalidate(self, addr: int, n: int) -> None:
         # An instruction starting up to code_units-1 units before the write overlaps it.
-        pop, amask = self.decoded.pop, self.amask
+        decoded, amask = self.decoded, self.amask
+        pop = dict.pop  # the plain dict's: blocks are checked below only when there are some
         for a in range(addr - self.code_units + 1, addr + n):
-            pop(a & amask, None)
+            if pop(decoded, a & amask, None) is not None and decoded.blocks:
+                decoded.drop_blocks_at(a & amask)
 
     # ---- programs and dumps ------------------------------------------------
 

@@ -1,9 +1,12 @@
 """JUnit XML for `vmcheck confirm`: one test case per program, witness replay and fuzz campaign.
 
 A test case fails when what it observed contradicts the theorem engine (a
-divergence the engine proved impossible, an emulation that differs from
-native execution); an expected divergence (a violation shown executing)
-passes, with the divergence in its system-out.
+divergence or resource-control breach at an instruction the engine proved
+innocent of it, under any verdict it bears on; an emulation that differs
+from native execution); an expected divergence (a violation shown executing)
+passes, with the divergence in its system-out. A violation not reproduced
+is a skipped case with its reason; a class the engine left unknown that a
+run decided passes, saying so.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ def confirmation_junit(isa: ir.Isa, results: list[Confirmation]) -> str:
     for r in results:
         suite = ET.SubElement(suites, "testsuite", name=f"{isa.name}/{r.context}/{r.vmm}")
         cases = failures = 0
-        engine = set(r.engine_violations)
+        contradicted = {c.split(" ", 1)[0] for c in r.contradictions}
 
         def case(name: str, classname: str, failure: str | None, out: str) -> None:
             nonlocal cases, failures
@@ -34,7 +37,7 @@ def confirmation_junit(isa: ir.Isa, results: list[Confirmation]) -> str:
         for p in r.programs:
             d = p.comparison.divergence
             text = "equivalent" if d is None else d.summary(isa)
-            bad = d is not None and (d.insn not in engine)
+            bad = d is not None and d.insn in contradicted
             case(f"program {p.name}", f"{isa.name}.{r.context}.programs",
                  f"unexpected divergence: {text}" if bad else None, text)
         for rp in r.replays:
@@ -46,11 +49,20 @@ def confirmation_junit(isa: ir.Isa, results: list[Confirmation]) -> str:
                  f"emulation differs from native execution: {seen}" if fail else None,
                  seen + (f" ({rp.note})" if rp.note else ""))
         if r.fuzz is not None:
-            unexpected = [f for f in r.fuzz.findings if f.divergence.insn not in engine]
+            unexpected = [f for f in r.fuzz.findings if f.divergence.insn in contradicted]
             msg = "\n".join(f"{f.divergence.summary(isa)}\n{f.listing}" for f in unexpected) or None
             case(f"fuzz {r.fuzz.programs} programs", f"{isa.name}.{r.context}.fuzz",
                  f"unexpected divergence\n{msg}" if msg else None,
                  f"{r.fuzz.steps} guest instructions; diverging: {', '.join(sorted(map(str, r.fuzz.diverging))) or 'none'}")
+        for c in r.contradictions:
+            case(f"contradiction: {c[:80]}", f"{isa.name}.{r.context}.judgement", c, "")
+        for d in r.decided:
+            case(f"decided: {d[:80]}", f"{isa.name}.{r.context}.judgement", None, d)
+        for n in r.unconfirmed:
+            cases += 1
+            tc = ET.SubElement(suite, "testcase", name=f"violation {n} shown executing",
+                               classname=f"{isa.name}.{r.context}.judgement")
+            ET.SubElement(tc, "skipped", message=r.unconfirmed_reasons.get(n, "not reproduced"))
         suite.set("tests", str(cases))
         suite.set("failures", str(failures))
         suite.set("errors", "0")

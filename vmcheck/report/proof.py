@@ -121,8 +121,9 @@ class ProofInput:
     confirmations: dict[str, Any] = field(default_factory=dict)  # context -> hypervisor.campaign.Confirmation
     confirm_options: dict[str, Any] = field(default_factory=dict)
     theorems: tuple[str, ...] = ("1",)  # the theorems argued instruction by instruction
-    timeout: float = 20.0
+    timeout: float = 300.0  # the wall-clock safety net per solver call
     brief: bool = False  # verdict, violations and findings only (for CI summaries)
+    budget: int = 300_000_000  # solver resource units per query (analysis.budget)
 
     # ---- source text from the node tree ----------------------------------
 
@@ -485,7 +486,7 @@ class ProofReport:
             ("Spec file", Code(inp.spec_path)),
             ("Spec SHA-256", Code(inp.sha256)),
             ("Checked by", [Code(f"vmcheck {__version__}"), ", ", Code(_z3_version()),
-                            f", {inp.timeout:g} s per query"]),
+                            f", budget {inp.budget:,} resource units per query"]),
             ("Argued", _join([THEOREM_TITLES[t] for t in inp.theorems], ", ")
              + ["; confirmation: ", self._confirm_meta()]),
         ]
@@ -541,7 +542,7 @@ class ProofReport:
                 text += [" The exact condition is undecided."]
         else:
             kind, title = "unknown", ["Theorem 1 is undecided for ", Code(rep.isa)]
-            text = ["The solver timed out on a query the verdict depends on; no context is proved to satisfy it."]
+            text = ["The solver exhausted its budget on a query the verdict depends on; no context is proved to satisfy it."]
         blocks.append(Callout(kind, [Para(text)], title))
 
         header: list[Text] = ["theorem", "ISA"] + [[Code(c.name)] for c in rep.contexts]
@@ -797,7 +798,7 @@ class ProofReport:
         b.append(Para(["Each class is an existence question over operands and states, put to an SMT solver (z3) over "
                        "the instruction's semantics. ", Strong("sat"), " yields a ", Em("witness"), ": operand values "
                        "and concrete states, replayed on the concrete semantics before it is recorded; ", Strong("unsat"),
-                       " is a proof that no such instance and states exist; a solver timeout is reported as ",
+                       " is a proof that no such instance and states exist; a query that exhausts the solver budget is reported as ",
                        Em("undecided"), ", never guessed. The queries, by name:"]))
         b.append(Table(["query", "the existence question (unsat proves its negation)"],
                        [Row([Code(q), text]) for q, text in QUERIES.items()], cls="compact"))
@@ -830,7 +831,7 @@ class ProofReport:
                 why = [f"{len(tr.violations)} {word} instruction(s) run in ", Code(c.name), " without trapping: "] \
                     + _join([Ref(_anchor("w", c.name, n), Code(n)) for n in tr.violations], ", ")
             elif tr.unknown:
-                why = ["undecided: the solver timed out on "] + _join([Code(n) for n in tr.unknown], ", ")
+                why = ["undecided: the solver exhausted its budget on "] + _join([Code(n) for n in tr.unknown], ", ")
             rows.append(Row([THEOREM_TITLES[t], _holds_badge(tr.holds), why],
                             "" if tr.holds else ("fail" if tr.holds is False else "unknown")))
         sec.blocks.append(Table(["theorem", "verdict", "why"], rows, cls="compact"))
@@ -842,7 +843,7 @@ class ProofReport:
         if undecided:
             affects = any(c.theorems[t].unknown for t in THEOREMS)
             sec.blocks.append(Callout("unknown", [Para(
-                ["The solver timed out (", f"{inp.timeout:g}", " s per query) on some classes: "]
+                ["The solver exhausted its budget (", f"{inp.budget:,}", " resource units per query) on some classes: "]
                 + _join(undecided, "; ")
                 + [". They are reported as undecided, never guessed"]
                 + ([", and the theorems marked undecided above depend on them."] if affects else
@@ -1297,7 +1298,8 @@ def format_of(path: str) -> str | None:
     return FORMATS.get(Path(path).suffix.lower())
 
 
-def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str] = ("1",), timeout: float = 20.0,
+def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str] = ("1",), timeout: float = 300.0,
+               budget: int = 300_000_000,
                jobs: int | None = None, use_cache: bool = True, confirm: bool = False, vmm: str = "classic",
                fuzz: int = 0, seed: int = 0, max_steps: int = 10_000, brief: bool = False,
                report: Report | None = None) -> ProofInput:
@@ -1312,7 +1314,8 @@ def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str]
     nodes = read_nodes(path)
     isa = build_isa(nodes, str(path))
     if report is None:
-        report = check_isas([isa], context=context, timeout=timeout, jobs=jobs, use_cache=use_cache)[0]
+        report = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=jobs,
+                            use_cache=use_cache)[0]
     confirmations: dict[str, Any] = {}
     options: dict[str, Any] = {}
     if confirm:
@@ -1326,7 +1329,7 @@ def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str]
                                                     max_steps=max_steps)
     order = [t for t in THEOREMS if t in set(theorems)] or ["1"]
     return ProofInput(isa, report, shown_path(path), spec_sha256(path), nodes, confirmations, options,
-                      tuple(order), timeout, brief)
+                      tuple(order), timeout, brief, budget)
 
 
 def shown_path(path: Path) -> str:

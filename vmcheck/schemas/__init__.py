@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-NAMES = ("check", "confirm", "diff", "run", "spec")
+NAMES = ("check", "confirm", "diff", "run", "spec", "configure", "repair", "paravirt")
 
 _DIR = Path(__file__).resolve().parent
 

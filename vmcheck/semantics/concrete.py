@@ -22,6 +22,18 @@ module docstring; how the generated code keeps it:
   earlier write) reads `state.v` or the port directly.
 * **Lazy choice.** `Ite`, `land` and `lor` evaluate only the operand they
   need, so a storage access in the branch not taken cannot memory-trap.
+* **Always compiles.** Whatever the nesting the front end accepts, the code
+  stays inside Python's parser limits (see MAX_NEST and the notes by it):
+  deep expressions are cut into temporaries, deep `if`s and deep choices
+  that read storage are written flat under guard variables.
+* **Computed once.** An expression used more than once (an inlined helper's
+  argument, x86's flags) goes into a temporary `_cN` where that is safe.
+
+`CompiledIsa.block` compiles a run of instructions into one function for the
+simulator's fast path (`_BlockCompiler`): the same per-instruction code, with
+operands as constants, the pc as an offset from the block's start, timer
+ticks summed, side exits at taken branches, and a loop when the run jumps
+back to its own start.
 
 Generated code is an artefact to read (docs/architecture.md, "Conventions"): it is emitted with an
 indenting emitter under a pseudo-filename like `<vmcheck:pg-toy:ld>`, kept
@@ -46,7 +58,7 @@ from ..spec import ir
 from ..spec.ir import mask
 from .state import Layout, MemoryPort, MemoryTrap, Outcome, State
 
-__all__ = ["CompiledInsn", "CompiledIsa", "OK", "HALT", "compile_isa"]
+__all__ = ["CompiledInsn", "CompiledIsa", "OK", "HALT", "compile_isa", "block_kind"]
 
 # Shared outcomes: the simulator's hot loop tests `out is OK`.
 OK = Outcome("ok")
@@ -62,6 +74,121 @@ def _ident(name: str, what: str) -> str:
     if not isinstance(name, str) or not _IDENT.match(name):
         raise InternalError(f"{what} {name!r} is not an identifier; cannot compile it")
     return name
+
+
+# Python's own limits on source text: the tokenizer refuses more than 200
+# nested parentheses and 100 indentation levels, and the parser's stack runs
+# out a little past that. Generated code stays well inside them whatever the
+# spec's nesting (issue 15: what `lint` accepts must compile):
+# * an expression nested deeper than MAX_NEST parentheses is cut into
+#   temporaries (`_tN = ...`), which only pure code may be (see `spill`);
+# * `if`s nested deeper than MAX_INDENT levels, and choices (`?:`, `&&`,
+#   `||`) whose lazy side reads storage and is more than LAZY_HEIGHT nodes
+#   high, are written flat under guard variables (`_gN = ... and ...`,
+#   `if _gN: ...`) instead of as nested blocks;
+# * a register read after more than MAX_ARMS pending writes to its file is
+#   a run of flat statements instead of one nested conditional expression.
+MAX_NEST = 40
+MAX_INDENT = 24
+LAZY_HEIGHT = 4
+MAX_ARMS = 8
+
+# Generated code that may raise a memory trap: it must not be hoisted out of
+# the branch that guards it.
+_EFFECT = re.compile(r"\bload\(|_mload\(")
+
+
+def _nesting(code: str) -> int:
+    """The deepest parenthesis nesting in a piece of generated code (which
+    holds no string literals with parentheses: only names and numbers)."""
+    depth = top = 0
+    for ch in code:
+        if ch == "(":
+            depth += 1
+            if depth > top:
+                top = depth
+        elif ch == ")":
+            depth -= 1
+    return top
+
+
+def _children(node) -> list:
+    """The IR nodes directly below `node` (expressions and statements)."""
+    out = []
+    for f in getattr(node, "__dataclass_fields__", ()):
+        if f == "span":
+            continue
+        x = getattr(node, f)
+        if isinstance(x, tuple):
+            out.extend(y for y in x if hasattr(y, "__dataclass_fields__"))
+        elif hasattr(x, "__dataclass_fields__"):
+            out.append(x)
+    return out
+
+
+_CSE_TYPES = (ir.Bin, ir.Un, ir.Ext, ir.Slice, ir.Concat, ir.Ite)
+CSE_HEIGHT = 8  # larger expressions are not compared (hashing one walks it)
+
+
+_MUTABLE = re.compile(r"\bs_|\bpcw\b|load\(")
+
+
+def _repeats(stmts: Sequence[ir.Stmt], facts: dict[int, tuple[int, bool, bool]]) -> dict:
+    """How many times each expression of height 2 to CSE_HEIGHT that reads
+    no storage is used, counting one use per distinct parent node."""
+    counts: dict = {}
+    seen: set[int] = set()
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for kid in _children(node):
+            if type(kid) in _CSE_TYPES:
+                h, mem, _ = facts.get(id(kid), (0, True, True))
+                if 2 <= h <= CSE_HEIGHT and not mem:
+                    counts[kid] = counts.get(kid, 0) + 1
+            stack.append(kid)
+    return counts
+
+
+def _facts(roots: Sequence) -> dict[int, tuple[int, bool, bool]]:
+    """(height, reads storage?, reads state?) of every node below `roots`,
+    by id, computed without recursion: the IR may be nested deeper than
+    Python's stack."""
+    facts: dict[int, tuple[int, bool, bool]] = {}
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in facts:
+            continue
+        kids = _children(node)
+        if done:
+            sub = [facts[id(k)] for k in kids]
+            facts[id(node)] = (1 + max((h for h, _, _ in sub), default=0),
+                               isinstance(node, ir.Mem) or any(m for _, m, _ in sub),
+                               isinstance(node, (ir.Mem, ir.Reg, ir.FileRead)) or any(x for _, _, x in sub))
+        else:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in facts)
+    return facts
+
+
+@contextmanager
+def _stack_for(height: int) -> Iterator[None]:
+    """Enough Python stack to compile IR `height` nodes deep: the compiler
+    recurses a few frames per level. The front end bounds the nesting of
+    what it accepts, so the raised limit is bounded too."""
+    need = 8 * height + 400
+    old = sys.getrecursionlimit()
+    if need > old:
+        sys.setrecursionlimit(need)
+    try:
+        yield
+    finally:
+        if need > old:
+            sys.setrecursionlimit(old)
 
 
 # --------------------------------------------------------------------------
@@ -92,6 +219,10 @@ class Emitter:
             if len(self._lines) == mark:  # an empty block is not Python
                 self.line("pass")
             self._level -= 1
+
+    @property
+    def level(self) -> int:
+        return self._level
 
     def source(self) -> str:
         return "\n".join(self._lines) + "\n"
@@ -144,8 +275,18 @@ def _const(e: ir.Expr) -> int | None:
 class _FunctionCompiler:
     """Compiles one statement block (an instruction, or trap delivery)."""
 
-    def __init__(self, isa: ir.Isa, layout: Layout, *, advance_pc: bool, params: Sequence[str]):
+    def __init__(self, isa: ir.Isa, layout: Layout, *, advance_pc: bool, params: Sequence[str],
+                 operands: Mapping[str, int] | None = None, ret: str = ""):
         self.isa = isa
+        # Block compilation (see compile_block): operand values known when
+        # compiling, and what every `return` also hands back (the number of
+        # instructions of the block completed before this one).
+        self.operand_values = operands
+        self.ret = ret
+        self.pc_now: str | None = None  # block: the pc before this instruction, as code
+        self.store_pc = True  # block: does the commit store the advanced pc? (only where it is needed)
+        self.exit_lines: Callable[[str], list[str]] = lambda kind: []  # block: run before a trap or halt returns
+        self.cached: frozenset[str] = frozenset()  # block: scalars whose current value is in a local c_<elem>
         self.layout = layout
         self.advance_pc = advance_pc
         self.params = params  # the locals that exist on entry (trap delivery's cause, trap_arg)
@@ -161,12 +302,50 @@ class _FunctionCompiler:
         self.traps: dict[str, tuple[str, str]] = {}  # constant name -> (kind, cause), for traps without an arg
         self.elements = {e.name: e for e in isa.elements}
         self.pending = False  # keep the list `pend` of stores for reads after them (see function())
+        # Flat emission (see MAX_INDENT): the guard variable the statements
+        # being emitted run under, and the one whose `if` block is open now.
+        self.guard: str | None = None
+        self.open_guard: str | None = None
+        self.lazy = 0  # > 0 while compiling a side of a choice inline: no hoisting of storage reads
+        self.facts: dict[int, tuple[int, bool, bool]] = {}
+        # Common subexpressions: an expression of locals, operands and
+        # constants only (no state) that occurs more than once is computed
+        # into a temporary `_cN` the first time and reused where that
+        # temporary is surely assigned (see `_reuse`).
+        self.repeats: dict = {}
+        self.cse: dict = {}  # expression -> (temporary, path, guard, let generation)
+        self.let_names: set[str] = set()
+        self.let_gen = 0
 
     # ---- helpers --------------------------------------------------------
 
-    def tmp(self) -> str:
+    def tmp(self, prefix: str = "_t") -> str:
         self.n_tmps += 1
-        return f"_t{self.n_tmps}"
+        return f"{prefix}{self.n_tmps}"
+
+    def emit(self, text: str) -> None:
+        """One simple statement, run only under the current guard."""
+        if self.guard is not None and self.guard != self.open_guard:
+            self.body.line(f"if {self.guard}: {text}")
+        else:
+            self.body.line(text)
+
+    def spill(self, code: str) -> str:
+        """`code` evaluated into a temporary just before the statement being
+        compiled, so the expression around it stays shallow. Only pure code
+        moves: a storage read on the lazy side of a choice stays where it is
+        (such choices are compiled flat when deep, see expr_Ite)."""
+        if self.lazy and _EFFECT.search(code):
+            return code
+        t = self.tmp()
+        self.emit(f"{t} = {code}")
+        return t
+
+    def height(self, e) -> int:
+        return self.facts[id(e)][0] if id(e) in self.facts else 1
+
+    def reads_storage(self, e) -> bool:
+        return self.facts[id(e)][1] if id(e) in self.facts else True
 
     def once(self, code: str) -> tuple[str, str]:
         """(first use, later uses) of a value to be evaluated once: a walrus
@@ -183,6 +362,8 @@ class _FunctionCompiler:
         so that is where the walrus goes."""
         if not arms:
             return default.format(code)
+        if len(arms) > MAX_ARMS and not (self.lazy and _EFFECT.search(code)):
+            return self._select_flat(arms, default, code)
         first, ref = self.once(code)
         conds = []
         for cond, _ in arms:
@@ -191,6 +372,17 @@ class _FunctionCompiler:
         out = default.format(ref)
         for cond, (_, value) in zip(reversed(conds), reversed(arms)):
             out = f"({value} if {cond} else {out})"
+        return out
+
+    def _select_flat(self, arms: list[tuple[str, str]], default: str, code: str) -> str:
+        """`select` as statements: the default first, then each arm from the
+        last to the first, so the first arm that holds wins. Every part is
+        pure (register reads and compares), so running them all is safe."""
+        key = code if _IDENT.match(code) else self.spill(code)
+        out = self.tmp()
+        self.emit(f"{out} = {default.format(key)}")
+        for cond, value in reversed(arms):
+            self.emit(f"if {cond.format(*[key] * cond.count('{}'))}: {out} = {value}")
         return out
 
     def slot(self, elem: str) -> int:
@@ -226,7 +418,66 @@ class _FunctionCompiler:
         method = getattr(self, "expr_" + type(e).__name__, None)
         if method is None:
             raise InternalError(f"the concrete semantics has no rule for {type(e).__name__}")
-        return method(e)
+        shared = self.repeats.get(e, 0) > 1 if type(e) in _CSE_TYPES and self.repeats else False
+        pure = shared and not self.facts[id(e)][2]
+        if pure:  # no state read: the same expression has the same value wherever it is assigned
+            got = self.cse.get(e)
+            if got is not None and self._reuse(got):
+                return got[0]
+        code = method(e)
+        if len(code) > MAX_NEST and _nesting(code) > MAX_NEST:
+            code = self.spill(code)
+        if not shared or _IDENT.match(code) or code.isdigit():
+            return code
+        if not pure:
+            # A state read compiles to code that says which pending writes it
+            # sees; the same *code* has the same value as long as it reads
+            # nothing that changes inside the instruction (`v` changes only
+            # at the commit; written scalars `s_`, the flag `pcw` and storage
+            # reads do change).
+            if _MUTABLE.search(code):
+                return code
+            got = self.cse.get(code)
+            if got is not None and self._reuse(got):
+                return got[0]
+        t = self.tmp("_c")
+        self.emit(f"{t} = {code}")
+        self.cse[e if pure else code] = (t, self.path, self.guard, self.let_gen)
+        return t
+
+    def _reuse(self, got: tuple) -> bool:
+        """Is the temporary surely assigned here, with the locals it read
+        unchanged? Yes when it was assigned in this branch or an enclosing
+        one, under no guard or this very guard, and no `let` rebound a name
+        since."""
+        _, path, guard, gen = got
+        return (gen == self.let_gen and self.path[:len(path)] == path
+                and (guard is None or guard == self.guard))
+
+    def lazy_side(self, e: ir.Expr) -> str:
+        """A side of a choice that runs only when chosen, compiled inline."""
+        self.lazy += 1
+        try:
+            return self.expr(e)
+        finally:
+            self.lazy -= 1
+
+    def flat_choice(self, e: ir.Expr) -> bool:
+        """Compile this choice as guarded statements? Yes when a lazy side
+        reads storage and the choice is too high to stay one shallow
+        expression (storage reads cannot be hoisted out of it)."""
+        return self.height(e) > LAZY_HEIGHT and self.reads_storage(e)
+
+    def guarded_value(self, cond: str, e: ir.Expr, out: str) -> None:
+        """`out = e`, compiled and run only where `cond` (pure) holds."""
+        g = self.tmp("_g")
+        self.body.line(f"{g} = {cond}" if self.guard is None else f"{g} = {self.guard} and {cond}")
+        saved, self.guard = self.guard, g
+        saved_lazy, self.lazy = self.lazy, 0  # under its guard, the side runs only when chosen
+        try:
+            self.emit(f"{out} = {self.expr(e)}")
+        finally:
+            self.guard, self.lazy = saved, saved_lazy
 
     def expr_Lit(self, e: ir.Lit) -> str:
         if e.width == ir.BOOL:
@@ -236,22 +487,41 @@ class _FunctionCompiler:
     def expr_Local(self, e: ir.Local) -> str:
         return "l_" + _ident(e.name, "local")
 
+    def known(self, e: ir.Expr) -> int | None:
+        """The value of `e` when compiling: a literal, or an operand of a
+        block's instruction."""
+        if isinstance(e, ir.Lit):
+            return e.value
+        if isinstance(e, ir.Operand) and self.operand_values is not None:
+            return self.operand_values[e.name] & mask(e.width)
+        return None
+
     def expr_Operand(self, e: ir.Operand) -> str:
+        if self.operand_values is not None:
+            return repr(int(self.operand_values[e.name]) & mask(e.width))
         return "o_" + _ident(e.name, "operand")
 
     def expr_Reg(self, e: ir.Reg) -> str:
         if e.elem in self.scalars:
             return "s_" + e.elem
+        if e.elem == self.isa.pc and self.pc_now is not None:
+            return self.pc_now
+        if e.elem in self.cached:
+            return "c_" + e.elem
         return f"v[{self.slot(e.elem)}]"
 
     def expr_FileRead(self, e: ir.FileRead) -> str:
-        return self._file_read(e.file, e.index.width, self.expr(e.index), _const(e.index))
+        return self._file_read(e.file, e.index.width, self.expr(e.index), self.known(e.index))
 
     def _file_read(self, file: str, index_width: int, idx: str, const: int | None) -> str:
         """Read register `idx` of `file`, seeing the pending writes before it."""
         el = self.element(file)
         arms = []  # (condition on {}, the index; value), outermost first
         guards = self._file_guards(el, index_width)
+        if const is not None:  # decided now: the zero register or past the end reads 0
+            if self._guarded(el, const):
+                return "0"
+            guards = []
         if guards:
             arms.append((" or ".join(guards), "0"))
         # Pending writes that may precede this read, latest first. wi_k is -1
@@ -264,9 +534,14 @@ class _FunctionCompiler:
                     continue
                 if _relation(w.path, self.path) == "yes":  # this write is what we read
                     return self.select(arms, f"wv_{w.k}", idx)
-            arms.append((f"wi_{w.k} == {{}}", f"wv_{w.k}"))
+            windex = repr(w.const) if w.const is not None and not w.path else f"wi_{w.k}"
+            arms.append((f"{windex} == {{}}", f"wv_{w.k}"))
         base = self.slot(file)
         return self.select(arms, "v[{}]" if base == 0 else f"v[{{}} + {base}]", idx)
+
+    @staticmethod
+    def _guarded(el: ir.Element, index: int) -> bool:
+        return index == el.zero or index >= el.count
 
     @staticmethod
     def _file_guards(el: ir.Element, index_width: int) -> list[str]:
@@ -323,8 +598,12 @@ class _FunctionCompiler:
     def expr_Bin(self, e: ir.Bin) -> str:
         op = e.op
         if op in ("land", "lor"):
-            a, b = self.expr(e.left), self.expr(e.right)
-            return f"({a} {'and' if op == 'land' else 'or'} {b})"
+            a = self.expr(e.left)
+            if self.flat_choice(e):
+                out = self.spill(f"bool({a})")
+                self.guarded_value(out if op == "land" else f"not {out}", e.right, out)
+                return out
+            return f"({a} {'and' if op == 'land' else 'or'} {self.lazy_side(e.right)})"
         if op in ("beq", "bne"):
             a, b = self.expr(e.left), self.expr(e.right)
             return f"(bool({a}) {'==' if op == 'beq' else '!='} bool({b}))"
@@ -372,7 +651,12 @@ class _FunctionCompiler:
 
     def expr_Ite(self, e: ir.Ite) -> str:
         c = self.expr(e.cond)
-        return f"({self.expr(e.then)} if {c} else {self.expr(e.orelse)})"
+        if self.flat_choice(e):
+            c, out = self.spill(f"bool({c})"), self.tmp()
+            self.guarded_value(c, e.then, out)
+            self.guarded_value(f"not {c}", e.orelse, out)
+            return out
+        return f"({self.lazy_side(e.then)} if {c} else {self.lazy_side(e.orelse)})"
 
     def expr_Ext(self, e: ir.Ext) -> str:
         x = self.expr(e.value)
@@ -398,10 +682,23 @@ class _FunctionCompiler:
             method = getattr(self, "stmt_" + type(s).__name__, None)
             if method is None:
                 raise InternalError(f"the concrete semantics has no rule for {type(s).__name__}")
-            method(s)
+            if self.guard is None or isinstance(s, ir.If):
+                method(s)
+                continue
+            # Flat emission: the statement's lines go in one `if guard:` block.
+            self.body.line(f"if {self.guard}:")
+            saved, self.open_guard = self.open_guard, self.guard
+            try:
+                with self.body.indent():
+                    method(s)
+            finally:
+                self.open_guard = saved
 
     def stmt_Let(self, s: ir.Let) -> None:
         self.body.line(f"l_{_ident(s.name, 'local')} = {self.expr(s.value)}")
+        if s.name in self.let_names:  # rebound: temporaries computed from it are stale
+            self.let_gen += 1
+        self.let_names.add(s.name)
 
     def stmt_Assign(self, s: ir.Assign) -> None:
         t = s.target
@@ -434,15 +731,20 @@ class _FunctionCompiler:
     def _assign_file(self, t: ir.FileTarget, value: ir.Expr) -> None:
         el = self.element(t.file)
         k = len(self.file_writes) + len(self.mem_writes)
-        self.body.line(f"wi_{k} = {self.expr(t.index)}")
+        known = self.known(t.index)
+        # An unconditional write at a known index needs no index variable:
+        # reads and the commit use the number itself.
+        index = repr(known) if known is not None and not self.path else f"wi_{k}"
+        if index != repr(known):
+            self.body.line(f"wi_{k} = {self.expr(t.index)}")
         val = self.expr(value)
         if not (t.lo == 0 and t.hi == el.width - 1):
             # A partial write merges into the register as it reads now.
-            cur = self._file_read(t.file, t.index.width, f"wi_{k}", _const(t.index))
+            cur = self._file_read(t.file, t.index.width, index, known)
             keep = mask(el.width) & ~(mask(t.hi - t.lo + 1) << t.lo)
             val = f"({cur} & {keep!r}) | " + (val if t.lo == 0 else f"({val} << {t.lo!r})")
         self.body.line(f"wv_{k} = {val}")
-        self.file_writes.append(_FileWrite(k, t.file, t.index.width, self.path, _const(t.index)))
+        self.file_writes.append(_FileWrite(k, t.file, t.index.width, self.path, self.known(t.index)))
 
     def _assign_mem(self, t: ir.MemTarget, value: ir.Expr) -> None:
         self.uses.update(("check_store", "store"))
@@ -458,6 +760,9 @@ class _FunctionCompiler:
     def stmt_If(self, s: ir.If) -> None:
         n = self.n_ifs = self.n_ifs + 1
         outer = self.path
+        if self.guard is not None or self.body.level >= MAX_INDENT:
+            self._flat_if(s, n)
+            return
         self.body.line(f"if {self.expr(s.cond)}:")
         with self.body.indent():
             self.path = outer + ((n, True),)
@@ -468,6 +773,24 @@ class _FunctionCompiler:
                 self.path = outer + ((n, False),)
                 self.block(s.orelse)
         self.path = outer
+
+    def _flat_if(self, s: ir.If, n: int) -> None:
+        """An `if` too deep for Python's indentation: each branch's statements
+        run under a guard variable, at this one level."""
+        outer, saved = self.path, self.guard
+        cond = self.expr(s.cond)
+        then = self.tmp("_g")
+        self.body.line(f"{then} = bool({cond})" if saved is None else f"{then} = {saved} and bool({cond})")
+        try:
+            self.guard, self.path = then, outer + ((n, True),)
+            self.block(s.then)
+            if s.orelse:
+                other = self.tmp("_g")
+                self.body.line(f"{other} = not {then}" if saved is None else f"{other} = {saved} and not {then}")
+                self.guard, self.path = other, outer + ((n, False),)
+                self.block(s.orelse)
+        finally:
+            self.guard, self.path = saved, outer
 
     def stmt_Trap(self, s: ir.Trap) -> None:
         cause = _ident(s.cause, "trap cause")
@@ -480,15 +803,20 @@ class _FunctionCompiler:
         if s.arg is None:
             const = f"_{kind}_{cause}"
             self.traps[const] = (kind, cause)
-            self.body.line(f"return {const}")
+            result = const
         else:
             arg = self.expr(s.arg)
             m = mask(self.isa.traps.cause_width)
-            self.body.line(f"return Outcome({kind!r}, {cause!r}, {arg} & {m!r})")
+            result = f"Outcome({kind!r}, {cause!r}, {arg} & {m!r})"
+        for line in self.exit_lines("trap"):
+            self.body.line(line)
+        self.body.line(f"return {self.ret}{result}")
 
     def stmt_Halt(self, s: ir.Halt) -> None:
         self.commit(self.body)
-        self.body.line("return _HALT")
+        for line in self.exit_lines("halt"):
+            self.body.line(line)
+        self.body.line(f"return {self.ret}_HALT")
 
     # ---- commit ---------------------------------------------------------
 
@@ -498,7 +826,7 @@ class _FunctionCompiler:
         for elem in self.scalars:
             if elem == self.isa.pc:
                 continue
-            out.line(f"v[{self.slot(elem)}] = s_{elem}")
+            out.line(f"c_{elem} = s_{elem}" if elem in self.cached else f"v[{self.slot(elem)}] = s_{elem}")
         self._commit_pc(out, here)
         writes = sorted(
             [(w.k, w) for w in self.file_writes] + [(w.k, w) for w in self.mem_writes], key=lambda p: p[0]
@@ -507,7 +835,13 @@ class _FunctionCompiler:
             rel = _relation(w.path, here)
             if rel == "no":
                 continue
-            if isinstance(w, _FileWrite):
+            if isinstance(w, _FileWrite) and w.const is not None:
+                # The index is known: the write lands at a fixed slot, or never.
+                if self._guarded(self.element(w.file), w.const):
+                    continue
+                conds = [f"wi_{k} >= 0"] if rel == "maybe" else []
+                store = f"v[{w.const + self.slot(w.file)!r}] = wv_{k}"
+            elif isinstance(w, _FileWrite):
                 # The write lands unless it was not run or hits a guarded index.
                 guards = self._file_guards(self.element(w.file), w.index_width)
                 conds = [f"not ({' or '.join(guards).format(*[f'wi_{k}'] * 2)})"] if guards else []
@@ -532,9 +866,9 @@ class _FunctionCompiler:
         if "yes" in rels or (written and not self.advance_pc):
             out.line(f"v[{slot}] = s_{pc}")
             return
-        if not self.advance_pc:
+        if not self.advance_pc or not (self.store_pc or written):
             return
-        cur = f"s_{pc}" if written else f"v[{slot}]"
+        cur = f"s_{pc}" if written else (self.pc_now or f"v[{slot}]")
         nxt = f"({cur} + {self.isa.insn_units!r}) & {mask(self.element(pc).width)!r}"
         if "maybe" in rels:
             out.line(f"v[{slot}] = s_{pc} if pcw else {nxt}")
@@ -543,15 +877,56 @@ class _FunctionCompiler:
 
     # ---- the whole function ----------------------------------------------
 
-    def function(self, fname: str, stmts: Sequence[ir.Stmt], operands: Sequence[str], doc: str) -> str:
+    def compile_body(self, stmts: Sequence[ir.Stmt]) -> bool:
+        """The statements into `self.body`, with the commit at the end when
+        it is reachable (returned: does control fall off the end?)."""
         self.pending = _reads_after_store(stmts, self._apart)
-        self.block(stmts)
+        self.facts = _facts(stmts)
+        height = max((h for h, _, _ in self.facts.values()), default=0)
+        self.repeats = _repeats(stmts, self.facts)
+        with _stack_for(height):
+            self.block(stmts)
         end_reachable = not (stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)))
         if end_reachable:
             self.path = ()
             self.commit(self.body)
-            self.body.line("return _OK")
+        return end_reachable
 
+    def prologue(self, out: Emitter) -> None:
+        """The locals the body expects on entry: written scalars, flags, pending writes."""
+        for elem in self.scalars:
+            if elem == self.isa.pc and self.pc_now is not None:
+                out.line(f"s_{elem} = {self.pc_now}")
+            elif elem in self.cached:
+                out.line(f"s_{elem} = c_{elem}")
+            else:
+                out.line(f"s_{elem} = v[{self.slot(elem)}]")
+        if any(_relation(p, ()) != "yes" for p in self.pc_writes):
+            out.line("pcw = False")
+        # Conditional file/storage writes start as "not run" (-1 is no index or address).
+        for w in self.file_writes:
+            if w.path:
+                out.line(f"wi_{w.k} = -1")
+        for w in self.mem_writes:
+            if w.path:
+                out.line(f"ma_{w.k} = -1")
+        if self.pending:
+            out.line("pend = []  # stores so far: (space, addr, nbits, priv, value)")
+
+    def guarded_body(self, out: Emitter) -> None:
+        """The body inside the `try` that turns a memory trap into an outcome."""
+        out.line("try:")
+        with out.indent():
+            out.extend(self.body)
+        out.line("except MemoryTrap as e:")
+        with out.indent():
+            for line in self.exit_lines("trap"):
+                out.line(line)
+            out.line(f"return {self.ret}Outcome('memtrap', e.cause)")
+
+    def function(self, fname: str, stmts: Sequence[ir.Stmt], operands: Sequence[str], doc: str) -> str:
+        if self.compile_body(stmts):
+            self.body.line("return _OK")
         out = Emitter()
         # Every instruction takes `ops`, so the simulator calls them all alike.
         args = ", ".join(["state", "port", *self.params] + (["ops"] if not self.params else []))
@@ -565,25 +940,8 @@ class _FunctionCompiler:
             for use in ("load", "check_store", "store"):
                 if use in self.uses:
                     out.line(f"{use} = port.{use}")
-            for elem in self.scalars:
-                out.line(f"s_{elem} = v[{self.slot(elem)}]")
-            if any(_relation(p, ()) != "yes" for p in self.pc_writes):
-                out.line("pcw = False")
-            # Conditional file/storage writes start as "not run" (-1 is no index or address).
-            for w in self.file_writes:
-                if w.path:
-                    out.line(f"wi_{w.k} = -1")
-            for w in self.mem_writes:
-                if w.path:
-                    out.line(f"ma_{w.k} = -1")
-            if self.pending:
-                out.line("pend = []  # stores so far: (space, addr, nbits, priv, value)")
-            out.line("try:")
-            with out.indent():
-                out.extend(self.body)
-            out.line("except MemoryTrap as e:")
-            with out.indent():
-                out.line("return Outcome('memtrap', e.cause)")
+            self.prologue(out)
+            self.guarded_body(out)
         return out.source()
 
 
@@ -647,11 +1005,49 @@ class CompiledIsa:
         sources.append(f"# {filename}\n{src}")
         self.source = "\n\n".join(sources)
         self._cause_codes = {c.name: c.code for c in isa.traps.causes}
+        # (slot, bits kept, increment, field mask) of each timer element or
+        # field: a timer counts one per step.
+        self.timers = tuple(
+            (self.layout.slots[e.name], mask(e.width) & ~m, m & -m, m)
+            for e, m in isa.role_elements("timer")
+            if not e.is_file
+        )
+        self._blocks: dict[tuple, Callable] = {}
+        self._block_files: list[str] = []
+        self._block_kinds = {insn.name: block_kind(isa, insn) for insn in isa.instructions}
+        self.block_ends = {name: kind == "end" for name, kind in self._block_kinds.items()}
         self._arg_mask = mask(isa.traps.cause_width)
         _dump(isa.name, self.source)
 
     def __getitem__(self, name: str) -> CompiledInsn:
         return self.insns[name]
+
+    # ---- basic blocks --------------------------------------------------------
+
+    BLOCK_CACHE = 4096  # compiled blocks kept per ISA (a fuzzing campaign makes many)
+
+    def block(self, seq: Sequence[tuple[str, tuple[int, ...]]]) -> Callable:
+        """One function running the instructions `seq` ((name, operands) in
+        order, at consecutive addresses) as the simulator's steps would:
+
+            block(state, port, alive, budget) -> (completed, outcome)
+
+        See `_BlockCompiler` for what it assumes and how it exits. Built
+        once per sequence per ISA."""
+        key = tuple(seq)
+        fn = self._blocks.get(key)
+        if fn is None:
+            if len(self._blocks) >= self.BLOCK_CACHE:
+                for name in self._block_files:
+                    linecache.cache.pop(name, None)
+                self._blocks.clear()
+                self._block_files.clear()
+            fn = self._compile_block(key)
+            self._blocks[key] = fn
+        return fn
+
+    def _compile_block(self, seq: tuple[tuple[str, tuple[int, ...]], ...]) -> Callable:
+        return _BlockCompiler(self, seq).compile(f"<vmcheck:{self.isa.name}:block:{len(self._block_files)}>")
 
     @property
     def deliver_fn(self) -> Callable:
@@ -675,6 +1071,209 @@ class CompiledIsa:
         except KeyError:
             raise InternalError(f"unknown trap cause {cause!r}") from None
         return self._deliver(state, port, code, int(arg) & self._arg_mask)
+
+
+def block_kind(isa: ir.Isa, insn: ir.Instruction) -> str:
+    """How `insn` sits in a compiled block (see `_BlockCompiler`):
+
+    * "end": the block ends after it: it always writes the pc (a jump), may
+      halt, always traps, or may write state that decides how the next
+      instructions are fetched or run (mode or control bits, the
+      translation registers);
+    * "branch": it may write the pc under a condition: taken, the block is
+      left; not taken, it runs on;
+    * "plain": anything else. (An instruction that only *may* trap is plain:
+      the block returns at its trap, exactly where a step would stop.)
+    """
+    stmts = insn.semantics
+    if stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)):
+        return "end"
+    # The bits of each element that decide fetching and running: all of the
+    # translation registers, the control (and mode) bits of others.
+    fetch = {e.name: m for e, m in isa.role_elements("control")}
+    for name in _translation_registers(isa):
+        fetch[name] = mask(isa.element(name).width)
+    kind = "plain"
+    stack = [(st, False) for st in stmts]
+    while stack:
+        st, nested = stack.pop()
+        if isinstance(st, ir.If):
+            stack.extend((x, True) for x in st.then + st.orelse)
+        elif isinstance(st, ir.Halt):
+            return "end"
+        elif isinstance(st, ir.Assign):
+            t = st.target
+            if isinstance(t, ir.RegTarget) and t.elem == isa.pc:
+                if not nested:
+                    return "end"
+                kind = "branch"
+            elif isinstance(t, ir.RegTarget) and fetch.get(t.elem, 0) & (mask(t.hi - t.lo + 1) << t.lo):
+                return "end"  # a field write (eflags.ZF = ...) ends it only if it hits such bits
+            elif isinstance(t, ir.FileTarget) and fetch.get(t.file, 0):
+                return "end"
+    return kind
+
+
+def _touches(stmts: Sequence[ir.Stmt], elems: set[str]) -> bool:
+    """Do the statements read or write any of the scalar elements `elems`?"""
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ir.Reg, ir.RegTarget)) and node.elem in elems:
+            return True
+        stack.extend(_children(node))
+    return False
+
+
+class _BlockCompiler:
+    """A run of instructions at consecutive addresses as one function
+
+        block(state, port, alive, budget) -> (completed, outcome)
+
+    The caller guarantees that the whole run may be fetched under the
+    current translation without the pc wrapping (pc + its size <= the bound,
+    or <= 2**width of the pc), and that `budget` >= its length. The function
+    does what that many steps would do:
+    * each instruction's semantics inline, operands as constants;
+    * scalars that the block writes kept in locals `c_<elem>`, written back
+      at every exit;
+    * the pc kept as `pc0 + offset`: stored only where it leaves the block
+      or is written (a trap stores the trapping instruction's pc);
+    * timer ticks added up and written where they can be seen: before an
+      instruction that reads or writes a timer, and at every exit;
+    * a conditional branch that is taken leaves the block; not taken, the
+      block runs on (a side exit);
+    * a run that ends in a jump back to its own start loops without
+      returning while `budget` allows another round;
+    * a trap, memory trap or halt at instruction k returns (done + k,
+      outcome) with the state a step would leave before delivering it;
+    * after a store, `alive[0]` false (the store overwrote code of this
+      block) returns at once: the rest of the block is stale.
+    `completed` counts the instructions that ran to completion (ticked).
+    """
+
+    def __init__(self, compiled: "CompiledIsa", seq: tuple[tuple[str, tuple[int, ...]], ...]):
+        self.compiled = compiled
+        self.isa = compiled.isa
+        self.seq = seq
+        self.pc_slot = compiled.layout.slots[self.isa.pc]
+        self.units = self.isa.insn_units
+        self.timer_elems = {e.name for e, _ in self.isa.role_elements("timer") if not e.is_file}
+        # Scalars some instruction of the block writes (but the pc and the
+        # timers): kept in locals `c_<elem>` for the whole block, read from
+        # `state.v` on entry and written back at every exit.
+        written: set[str] = set()
+        for name, _ in seq:
+            stack = list(compiled.insns[name].insn.semantics)
+            while stack:
+                node = stack.pop()
+                if isinstance(node, ir.RegTarget):
+                    written.add(node.elem)
+                stack.extend(_children(node))
+        self.cached = sorted(written - self.timer_elems - {self.isa.pc})
+
+    def flush(self) -> list[str]:
+        """Lines writing the cached scalars back to the state."""
+        slots = self.compiled.layout.slots
+        return [f"v[{slots[e]!r}] = c_{e}" for e in self.cached]
+
+    def ticks(self, n: int) -> list[str]:
+        """Lines adding n ticks to every timer (a timer field wraps inside its bits)."""
+        if n <= 0:
+            return []
+        return [f"v[{slot!r}] = (v[{slot!r}] & {keep!r}) | ((v[{slot!r}] + {n * inc!r}) & {fmask!r})"
+                for slot, keep, inc, fmask in self.compiled.timers]
+
+    def pc_at(self, k: int) -> str:
+        return "pc0" if k == 0 else f"(pc0 + {k * self.units!r})"
+
+    def compile(self, filename: str) -> Callable:
+        compiled, isa, seq = self.compiled, self.isa, self.seq
+        n = len(seq)
+        traps: dict[str, tuple[str, str]] = {}
+        uses: set[str] = set()
+        parts = []
+        pending = 0  # instructions completed whose ticks are not written yet
+        for k, (name, ops) in enumerate(seq):
+            ci = compiled.insns[name]
+            before = []
+            if pending and self.timer_elems and _touches(ci.insn.semantics, self.timer_elems):
+                before, pending = self.ticks(pending), 0
+            comp = _FunctionCompiler(isa, compiled.layout, advance_pc=True, params=(),
+                                     operands=dict(zip(ci.operands, ops)), ret=f"done + {k}, ")
+            comp.pc_now = self.pc_at(k)
+            comp.store_pc = k == n - 1
+            comp.cached = frozenset(self.cached)
+            comp.exit_lines = (lambda kind, p=pending, k=k: self.ticks(p) + self.flush()
+                               + ([f"v[{self.pc_slot}] = {self.pc_at(k)}"] if kind == "trap" else []))
+            if not comp.compile_body(ci.insn.semantics) and k != n - 1:
+                raise InternalError(f"block: {name} never completes but is not the block's last")
+            pending += 1
+            traps.update(comp.traps)
+            uses |= comp.uses
+            parts.append((k, ci, ops, comp, before, pending, compiled._block_kinds[name]))
+        loops = parts[-1][6] != "plain" and parts[-1][3].pc_writes  # it ends by writing the pc
+
+        out = Emitter()
+        doc = "; ".join(f"{ci.name} {list(ops)}" for _, ci, ops, *_ in parts)
+        out.line("def block(state, port, alive, budget):")
+        with out.indent():
+            out.line(repr(f"block of {n}: {doc}"))
+            out.line("v = state.v")
+            for use in ("load", "check_store", "store"):
+                if use in uses:
+                    out.line(f"{use} = port.{use}")
+            out.line(f"pc0 = v[{self.pc_slot}]")
+            for e in self.cached:
+                out.line(f"c_{e} = v[{self.compiled.layout.slots[e]!r}]")
+            out.line("done = 0")
+            if loops:
+                out.line("while True:")
+                with out.indent():
+                    self._body(out, parts, pending, loop=True)
+            else:
+                self._body(out, parts, pending, loop=False)
+        src = out.source()
+        compiled._block_files.append(filename)
+        return _load(src, "block", filename, traps, isa)
+
+    def _body(self, out: Emitter, parts: list, pending: int, loop: bool) -> None:
+        n = len(parts)
+        for k, ci, ops, comp, before, after, kind in parts:
+            for line in before:
+                out.line(line)
+            out.line(f"# {k}: {ci.name!r} {list(ops)}")  # repr: no spec text unquoted, even in a comment
+            comp.prologue(out)
+            comp.guarded_body(out)
+            last = k == n - 1
+            if kind == "branch" and not last:
+                out.line("if pcw:  # taken: leave the block")
+                with out.indent():
+                    for line in self.ticks(after) + self.flush():
+                        out.line(line)
+                    out.line(f"return done + {k + 1}, _OK")
+            if comp.mem_writes and not last:
+                out.line("if not alive[0]:  # the store overwrote code of this block")
+                with out.indent():
+                    for line in self.ticks(after) + self.flush():
+                        out.line(line)
+                    out.line(f"v[{self.pc_slot}] = {self.pc_at(k + 1)}")
+                    out.line(f"return done + {k + 1}, _OK")
+        for line in self.ticks(pending):
+            out.line(line)
+        out.line(f"done += {n}")
+        if loop:
+            out.line(f"if v[{self.pc_slot}] == pc0 and done + {n} <= budget and alive[0]:")
+            with out.indent():
+                out.line("continue  # it jumped back to its start: another round")
+        for line in self.flush():
+            out.line(line)
+        out.line("return done, _OK")
+
+
+def _translation_registers(isa: ir.Isa) -> list[str]:
+    tr = isa.storage.translation
+    return [tr.base, tr.bound] if isinstance(tr, ir.RelocationBounds) else []
 
 
 def _load(src: str, fname: str, filename: str, traps: dict[str, tuple[str, str]], isa: ir.Isa) -> Callable:

@@ -139,7 +139,7 @@ class SymResult:
     def substitute(self, pairs: list[tuple[z3.ExprRef, z3.ExprRef]]) -> "SymResult":
         if not pairs:
             return self
-        s = lambda t: z3.substitute(t, *pairs)  # noqa: E731
+        s = _substituter(pairs)
         return SymResult(
             s(self.kind),
             s(self.cause),
@@ -152,6 +152,24 @@ class SymResult:
 
     def terms(self) -> list[z3.ExprRef]:
         return [self.kind, self.cause, self.arg, *self.post.values(), *self.storage.values()]
+
+
+def _substituter(pairs: list[tuple[z3.ExprRef, z3.ExprRef]]):
+    """`t -> z3.substitute(t, *pairs)` with the pairs checked and marshalled once,
+    not once per term (z3.substitute re-checks every pair's sorts on each call,
+    which dominated instantiating a state)."""
+    for a, b in pairs:
+        if not a.sort().eq(b.sort()):
+            raise InternalError(f"symbolic: substituting {b.sort()} for {a.sort()}")
+    n = len(pairs)
+    src, dst = (z3.Ast * n)(), (z3.Ast * n)()
+    for i, (a, b) in enumerate(pairs):
+        src[i], dst[i] = a.as_ast(), b.as_ast()
+    ctx = pairs[0][0].ctx
+
+    def s(t: z3.ExprRef) -> z3.ExprRef:
+        return z3.z3._to_expr_ref(z3.Z3_substitute(ctx.ref(), t.as_ast(), n, src, dst), ctx)
+    return s
 
 
 # --------------------------------------------------------------------------
@@ -213,7 +231,7 @@ class SymIsa:
         self.unit = st.unit
         self.aw = st.addr_width
         self.cw = isa.traps.cause_width
-        self.vaw = max([self.aw, isa.word] + _address_widths(isa))  # view address width
+        self.vaw = _view_address_width(isa)
         self.tok_width = max(1, len(isa.modes.levels).bit_length())
         self.fault = z3.Function(
             "F", z3.BitVecSort(1), z3.BitVecSort(self.tok_width), z3.BitVecSort(self.vaw), z3.BoolSort()
@@ -737,6 +755,16 @@ _COMPARE = {
     "sgt": lambda a, b: a > b,
     "sge": lambda a, b: a >= b,
 }
+
+
+def _view_address_width(isa: ir.Isa) -> int:
+    """The view's address width, cached on the ISA (a walk over every instruction,
+    and `fresh_context` rebuilds the SymIsa for every unit of work)."""
+    w = isa.__dict__.get("_vmcheck_view_aw")
+    if w is None:
+        w = max([isa.storage.addr_width, isa.word] + _address_widths(isa))
+        object.__setattr__(isa, "_vmcheck_view_aw", w)
+    return w
 
 
 def _address_widths(isa: ir.Isa) -> list[int]:

@@ -1,0 +1,75 @@
+"""`vmcheck paravirt SPEC PROGRAM`: the sites of a guest program a
+paravirtualised guest must change, and the hypercall each becomes (issue 18,
+item 4; see `remedy/paravirt.py`).
+
+Exit code: 0 no site violates, 1 some do (listed), 2 a bad spec, program or
+call, 3 undecided (an entry the program uses is undecided).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..analysis import UNKNOWN, check_isas
+from ..errors import Diagnostic, SpecError, UserError
+from ..remedy.paravirt import load_program, patched, sites
+from .common import load, spec_argument
+
+EPILOG = """\b
+Exit codes: 0 nothing to change, 1 sites listed, 2 bad spec, program or call,
+3 undecided.
+\b
+Example:
+  vmcheck paravirt pg-toy-broken isa_specs/pg-toy-broken/programs/getm.s --write getm-pv.s
+"""
+
+
+@click.command(epilog=EPILOG)
+@spec_argument()
+@click.argument("program", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--theorem", type=click.Choice(["1", "3", "exact"]), default="1", show_default=True,
+              help="The theorem whose violating instances must go.")
+@click.option("--context", "context", default=None, metavar="NAME",
+              help="The guest context (default: the spec's first).")
+@click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT",
+              help="Write the patched program: each site replaced by its hypercall.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S", help="Solver time limit per query.")
+@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: core count).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .vmcheck-cache/.")
+def paravirt(spec, program, theorem, context, out, fmt, timeout, jobs, no_cache) -> None:
+    """List the sites of guest PROGRAM (an assembly file) that use an
+    instruction instance violating THEOREM in the guest context: address,
+    source line, instruction, and the hypercall (the spec's trap instruction
+    with a code) it must become; say when the violation depends on operand
+    values. --write OUT emits the patched program.
+    """
+    isa = load(spec)
+    names = [c.name for c in isa.contexts]
+    context = context or (names[0] if names else None)
+    if context not in names:
+        raise UserError(f"{isa.name} has no guest context '{context}' (its contexts: {', '.join(names) or 'none'})")
+    prog, text = load_program(isa, program)
+    rep = check_isas([isa], context=context, timeout=timeout, jobs=jobs, use_cache=not no_cache)[0]
+    res = sites(isa, rep, prog, text, context, theorem)
+    undecided = [r.name for r in rep.context(context).instructions if r.violates[theorem].value == UNKNOWN]
+    if out is not None:
+        try:
+            out.write_text(patched(text, res), encoding="utf-8")
+        except OSError as e:
+            raise SpecError(Diagnostic(None, f"cannot write {out}: {e.strerror}")) from None
+    if fmt == "json":
+        doc = res.to_json()
+        doc["written"] = str(out) if out is not None else None
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        click.echo(f"{program}: {res.reason}")
+        for s in res.sites:
+            click.echo(f"  {program}:{s.line}: {s.address:#x}  {s.text}  ->  {s.replacement or '(no hypercall)'}"
+                       f"  [{'violates' if s.violates == 'yes' else 'depends on operand values'}]")
+            click.echo(f"      {s.reason}")
+        if out is not None:
+            click.echo(f"  written: {out}")
+    raise SystemExit(1 if res.sites else 3 if undecided else 0)

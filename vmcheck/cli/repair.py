@@ -1,0 +1,76 @@
+"""`vmcheck repair SPEC`: the smallest change to the ISA that makes a theorem
+hold in a guest context: the entries (or the operand values of an entry)
+that must trap there, each with the guard to add (issue 18, item 2; the
+search is described in `remedy/repair.py`).
+
+Exit code: 0 a repair was found and the repaired spec passes, 1 none was
+found, 2 a bad spec or call, 3 undecided (a solver timeout).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import UserError
+from ..remedy.repair import repair as find_repair
+from ..remedy.specedit import read_spec, write_spec
+from ..spec.build import build_isa
+from .common import spec_argument
+
+EPILOG = """\b
+Exit codes: 0 repaired (the repaired spec passes), 1 no repair found,
+2 bad spec or call, 3 undecided.
+\b
+Example:
+  vmcheck repair pg-toy-broken --write pg-toy-fixed.yaml
+"""
+
+
+@click.command(epilog=EPILOG)
+@spec_argument()
+@click.option("--theorem", type=click.Choice(["1", "3", "exact"]), default="1", show_default=True,
+              help="The theorem the repair must make hold.")
+@click.option("--context", "context", default=None, metavar="NAME",
+              help="The guest context (default: the spec's first).")
+@click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT",
+              help="Write the repaired spec (.yaml or .isa).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S", help="Solver time limit per query.")
+@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: core count).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .vmcheck-cache/.")
+def repair(spec, theorem, context, out, fmt, timeout, jobs, no_cache) -> None:
+    """Propose the least set of instructions that must trap in the guest
+    context for THEOREM to hold, each with the `require` line that makes it
+    trap unless the mode is one the guest never runs in. Where a guard on an
+    immediate operand's values suffices, only those instances are guarded.
+
+    The repaired spec is decided by the engine, every instruction, before the
+    repair is reported; --write OUT writes it.
+    """
+    if out is not None and out.suffix not in (".yaml", ".yml", ".isa"):
+        raise UserError(f"{out}: --write needs a .yaml, .yml or .isa file name")
+    path, node = read_spec(spec)
+    isa = build_isa(node, str(path))
+    log = (lambda m: click.echo(f"  {m}", err=True)) if fmt == "text" else None
+    res, fixed = find_repair(isa, node, context, theorem, source=str(path), timeout=timeout, jobs=jobs,
+                             use_cache=not no_cache, log=log)
+    if out is not None and res.holds:
+        write_spec(fixed, out, path)
+    if fmt == "json":
+        doc = res.to_json()
+        doc["written"] = str(out) if out is not None and res.holds else None
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        t = {"1": "Theorem 1", "3": "Theorem 3", "exact": "the exact condition"}[res.theorem]
+        click.echo(f"{res.isa}, context {res.context}: {t}; guards trap unless {res.host_only}, with cause {res.cause_why}")
+        for g in res.guards:
+            what = "every instance" if g.operand is None else (
+                f"only {g.operand} = " + ", ".join(f"{v:#x}" for v in g.values))
+            click.echo(f"  {g.instruction} ({what}): {g.line}")
+            click.echo(f"      because: {g.reason}")
+        click.echo(f"  {res.reason}")
+        if out is not None and res.holds:
+            click.echo(f"  written: {out}")
+    raise SystemExit(0 if res.holds else 1 if res.holds is False else 3)
