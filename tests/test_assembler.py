@@ -197,3 +197,130 @@ def test_every_error_is_reported_with_a_caret(tmp_path: Path):
 def test_unknown_mnemonic_suggests_close_ones():
     (d,) = error_of(PG, "lsw r1\n")
     assert d.hint == "did you mean 'lpsw'?"
+
+
+# --------------------------------------------------------------------------
+# Hostile input (issue 15) and entries that share a mnemonic (issue 14.11)
+# --------------------------------------------------------------------------
+
+# Two entries share `move.w`: one names the status register in its template,
+# one takes an immediate; and `jmp` takes a register or a target.
+SHARED = """\
+isa: shared
+word: 16
+modes: [s, u]
+state:
+  pc: {width: 16, role: pc}
+  m:  {width: 1, role: mode}
+  sr: {width: 16, role: control}
+  d:  {count: 4, width: 16}
+storage: {size: 1024, unit: 16}
+traps:
+  causes: {MEM: {code: 1, memory: true}}
+  deliver: "pc = 0"
+contexts:
+  host: m == s
+  guest: {g: {modes: {s: u, u: u}}}
+instructions:
+  movei: {operands: [imm: imm8, rd: reg], syntax: "move.w {imm}, {rd}", semantics: "d[rd] = zext(imm, 16)"}
+  movesr: {operands: [rd: reg], syntax: "move.w sr, {rd}", semantics: "d[rd] = sr"}
+  jmpa: {operands: [target: imm8], syntax: "jmp {target}", semantics: "pc = zext(target, 16)"}
+  jmpr: {operands: [rs: reg], syntax: "jmp {rs}", semantics: "pc = d[rs]"}
+"""
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory) -> ir.Isa:
+    p = tmp_path_factory.mktemp("shared") / "shared.yaml"
+    p.write_text(SHARED)
+    return load_spec(str(p))
+
+
+def test_shared_mnemonic_prefers_registers_over_symbols(shared):
+    prog = asm(shared, """
+        move.w sr, d1
+        move.w 5, d2
+        jmp d3
+        jmp here
+    here: move.w here, d0
+    """)
+    names = [insn_at(shared, prog, a)[0] for a in range(5)]
+    assert names == ["movesr", "movei", "jmpr", "jmpa", "movei"]
+
+
+def test_a_label_named_like_a_template_word_is_still_a_symbol(shared):
+    prog = asm(shared, """
+        move.w sr, d1
+    sr: jmp sr
+    """)
+    assert [insn_at(shared, prog, a)[0] for a in range(2)] == ["movesr", "jmpa"]
+
+
+@pytest.mark.parametrize("template", ["li {rd}, #{imm}", "li {rd}; {imm}", "li {rd}, {imm} }"])
+def test_lint_rejects_templates_the_assembler_cannot_read(tmp_path, template):
+    text = (Path(__file__).resolve().parents[1] / "isa_specs/pg-toy/pg-toy.yaml").read_text()
+    text = text.replace("    operands: [rd: reg, imm: simm16]\n",
+                        f'    operands: [rd: reg, imm: simm16]\n    syntax: "{template}"\n', 1)
+    p = tmp_path / "t.yaml"
+    p.write_text(text)
+    with pytest.raises(SpecError) as e:
+        load_spec(str(p))
+    msg = e.value.diagnostics[0].message
+    assert "starts a comment" in msg or "not part of an operand" in msg
+
+
+@pytest.mark.parametrize("text,message", [
+    ("li r1, 0x_", "operand 'imm': '0x_' is neither a number nor a label"),
+    ("li r1, 0b", "operand 'imm': '0b' is neither a number nor a label"),
+    ("li r1, " + "9" * 4301, "operand 'imm': a number of 4,301 digits: the limit is 4,300 digits"),
+    ("li r1, 0x" + "f" * 2000, "operand 'imm': a number of 8,000 bits: the limit is 4,096 bits"),
+    (".word 0x" + "f" * 1100, ".word: a number of 4,400 bits: the limit is 4,096 bits"),
+    (".org " + "1" * 5000, ".org: a number of 5,000 digits: the limit is 4,300 digits"),
+])
+def test_bad_and_huge_numbers_are_clean_errors(text, message):
+    (d,) = error_of(PG, text + "\n")
+    assert d.message.startswith(message)
+    assert d.span.line == 1
+
+
+def test_huge_values_in_range_errors_print_without_crashing():
+    (d,) = error_of(PG, "li r1, 0x" + "f" * 1000 + "\n")
+    assert "out of range" in d.message and len(d.message) < 300
+
+
+@pytest.mark.parametrize("line", [
+    "add r1," + " " * 1500 + "x",
+    "ld r1, " + " " * 1500 + "(r2",
+    "add " + " " * 1500 + "r1 r2",
+    "add r1, r2, " + "r3 " * 2000,
+    " " * 1500,
+])
+def test_long_blank_runs_do_not_backtrack(line, monkeypatch):
+    """A line of 1,500 blanks took 24 s (a backtracking regex). The operand
+    pattern now has no two blank runs side by side (checked below); this
+    runs the lines that were slow under a generous hang guard."""
+    import signal
+
+    def fire(*_):
+        raise TimeoutError("the assembler hung on a long line")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.alarm(20)  # a hang guard, not a timing test
+    try:
+        try:
+            assemble(PG, line + "\n", "prog.s")
+        except SpecError:
+            pass
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_operand_patterns_have_no_adjacent_blank_runs():
+    from vmcheck.machine.assembler import _syntaxes
+
+    for isa_name in ("pg-toy", "armv7-a", "x86-32", "riscv"):
+        for syns in _syntaxes(load_spec(isa_name)).values():
+            for syn in syns:
+                assert r"\s*\s*" not in syn.regex.pattern
+                assert "+?" not in syn.regex.pattern  # no lazy operand that can grow over blanks

@@ -448,7 +448,8 @@ def random_specs(draw) -> dict:
     for _ in range(draw(st.integers(1, 2))):
         gd: dict = {"modes": {v: draw(st.sampled_from(levels)) for v in levels}}
         if draw(st.booleans()):
-            gd["where"] = g.cond()
+            # `where` may read control state only (MODEL.md §2.3): the mode, or a literal.
+            gd["where"] = draw(st.sampled_from(["true", "false", f"mode != {levels[0]}", f"mode == {levels[-1]}"]))
         if draw(st.booleans()):
             gd["description"] = draw(_texts)
         guests[next(pool)] = gd
@@ -479,7 +480,7 @@ def random_specs(draw) -> dict:
         if draw(st.booleans()):
             insn["mnemonic"] = draw(st.sampled_from(["ADD", "b.eq", "x", "rep movs"]))
         if opdecl and draw(st.booleans()):
-            insn["syntax"] = "op " + ", ".join("{%s}" % o for o, _, _ in ops) + " ; done"
+            insn["syntax"] = "op " + ", ".join("{%s}" % o for o, _, _ in ops) + " ! done"
         if draw(st.booleans()):
             insn["labels"] = draw(st.lists(st.sampled_from(LABELS), max_size=3, unique=True))
         if draw(st.booleans()):

@@ -163,3 +163,75 @@ def test_bundled_specs_load():
     for name in ("pg-toy", "pg-toy-broken", "pg-toy-hybrid"):
         isa = load_spec(name)
         assert isa.name == name
+
+
+# ---- issue 12.4: `where` may constrain control state only (MODEL.md §2.3) ----------
+
+
+@pytest.mark.parametrize("cond,elem,role", [
+    ("r[0] == 0", "r", "general"),
+    ("pc == 16", "pc", "pc"),
+    ("rl == 0 && r[1][3:0] == 2", "r", "general"),
+])
+def test_where_over_guest_state_is_an_error_at_the_where_line(tmp_path, cond, elem, role):
+    text = mutate('where: "true"', f'where: "{cond}"')
+    diags, _ = errors_of(tmp_path, text)
+    (d,) = diags
+    assert d.span.line == line_of(text, "where:")
+    assert f"constrains '{elem}', which is {role} state, not control state" in d.message
+
+
+def test_where_over_storage_is_an_error(tmp_path):
+    text = mutate('where: "true"', 'where: "mem[0] == 1"')
+    (d,), _ = errors_of(tmp_path, text)
+    assert "reads storage" in d.message and d.span.line == line_of(text, "where:")
+
+
+def test_where_over_control_state_and_the_mode_loads(tmp_path):
+    isa, _ = load_text(tmp_path, mutate('where: "true"', 'where: "rl == 0 && rb[3:0] == 0 && m == user"'))
+    assert isa.contexts[0].name == "classic"
+
+
+@pytest.mark.parametrize("verb", [["lint"], ["check"], ["confirm"], ["explain", "--", "X", "li"]])
+def test_where_over_guest_state_fails_every_verb(tmp_path, verb):
+    p = tmp_path / "w.yaml"
+    p.write_text(mutate('where: "true"', 'where: "r[2] == 0"'))
+    args = [verb[0], str(p)] + [a for a in verb[1:] if a not in ("--", "X")]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2, r.output
+    assert f"w.yaml:{line_of(p.read_text(), 'where:')}:" in r.stderr and "'r'" in r.stderr
+
+
+def test_every_bundled_spec_passes_the_where_rule():
+    from vmcheck.spec.library import bundled_names
+
+    for name in bundled_names():
+        load_spec(name)  # raises on a `where` over guest state
+
+
+# ---- issue 15.7: spec text is data; names are checked before they reach code ---------
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("isa: pg-toy", 'isa: "x\\nimport os"', "the isa name must be"),
+    ("isa: pg-toy", 'isa: "../../etc/passwd"', "the isa name must be"),
+    ("  li:\n", '  "li(); import os":\n', "is not a name"),
+    ("  r:  {count: 8", '  "r\\nimport os":  {count: 8', "is not a name"),
+    ("    operands: [rd: reg, imm: simm16]", '    operands: ["rd)\\nimport os": reg, imm: simm16]', "not a name"),
+    ("    PRIV: 1", '    "PRIV\\"); import os; (\\"": 1', "is not a name"),
+    ("    description: load an immediate", '    mnemonic: "li\\nimport os"', "a mnemonic is 1-80 printable"),
+])
+def test_crafted_names_are_rejected_at_load(tmp_path, old, new, words):
+    text = mutate(old, new)
+    diags, _ = errors_of(tmp_path, text)
+    assert any(words in d.message for d in diags), [d.message for d in diags]
+
+
+def test_no_spec_key_names_a_file():
+    """A spec cannot make the tool read or write other files: no key of the
+    format takes a path (no include, no output), and the loader reads the one
+    file it was given."""
+    from vmcheck.spec.build import FORMAT
+
+    keys = {k for kind in FORMAT.values() for k in kind}
+    assert not keys & {"include", "import", "file", "path", "output", "source", "program", "programs"}

@@ -3,7 +3,7 @@
 Two families, kept apart on purpose (see docs/architecture.md, "Conventions"): `UserError` is the user's
 fault (a bad spec, program or call) and ends the run with exit code 2 and a
 message that points at the offending text; `InternalError` is ours and ends
-it with exit code 70 (EX_SOFTWARE) and a request to report it.
+it with exit code 70 (sysexits' EX_SOFTWARE) and a request to report it.
 """
 from __future__ import annotations
 
@@ -30,34 +30,64 @@ class Diagnostic:
     message: str
     hint: str | None = None
 
-    def render(self, sources: dict[str, str] | None = None) -> str:
+    def render(self, sources: "dict[str, str] | SourceCache | None" = None) -> str:
         """`FILE:LINE:COL: error: MESSAGE`, then the source line and a caret."""
         where = f"{self.span}: " if self.span else ""
         out = [f"{where}error: {self.message}"]
-        text = _source_line(self.span, sources)
+        cache = sources if isinstance(sources, SourceCache) else SourceCache(sources)
+        text = cache.line(self.span) if self.span is not None else None
         if text is not None:
-            out.append("    " + text.rstrip("\n").expandtabs(1))
+            text = text.rstrip("\n").expandtabs(1)
+            col = max(1, self.span.col)
             width = 1
             if self.span.end_line == self.span.line and self.span.end_col:
                 width = max(1, self.span.end_col - self.span.col)
-            out.append("    " + " " * (self.span.col - 1) + "^" * width)
+            # A long line is shown as a window around the column, so one error
+            # never prints a 10,000-character line.
+            start = max(0, col - 1 - SHOWN_CHARS // 2) if len(text) > SHOWN_CHARS else 0
+            shown = text[start:start + SHOWN_CHARS]
+            lead, tail = ("..." if start else ""), ("..." if start + SHOWN_CHARS < len(text) else "")
+            out.append("    " + lead + shown + tail)
+            width = min(width, SHOWN_CHARS - (col - 1 - start))
+            out.append("    " + " " * (len(lead) + col - 1 - start) + "^" * max(1, width))
         if self.hint:
             out.append(f"  hint: {self.hint}")
         return "\n".join(out)
 
 
-def _source_line(span: Span | None, sources: dict[str, str] | None) -> str | None:
-    if span is None or span.line < 1:
-        return None
-    text = (sources or {}).get(span.file)
-    if text is None:
-        try:
-            with open(span.file, encoding="utf-8") as f:
-                text = f.read()
-        except OSError:
+# Characters of a source line shown under an error.
+SHOWN_CHARS = 160
+
+
+class SourceCache:
+    """Source lines by file, each file read and split once, however many
+    diagnostics point into it (20,000 errors must not read a file 20,000 times)."""
+
+    def __init__(self, sources: dict[str, str] | None = None):
+        self._texts = dict(sources or {})
+        self._lines: dict[str, list[str] | None] = {}
+
+    def line(self, span: Span) -> str | None:
+        if span.line < 1:
             return None
-    lines = text.splitlines()
-    return lines[span.line - 1] if span.line <= len(lines) else None
+        lines = self._lines.get(span.file, False)
+        if lines is False:
+            lines = self._read(span.file)
+            self._lines[span.file] = lines
+        if lines is None or span.line > len(lines):
+            return None
+        return lines[span.line - 1]
+
+    def _read(self, file: str) -> list[str] | None:
+        text = self._texts.get(file)
+        if text is None:
+            try:
+                with open(file, "rb") as f:
+                    data = f.read(8 << 20)  # beyond the file-size limit: not a spec
+            except OSError:
+                return None
+            text = data.decode("utf-8", errors="replace")
+        return text.splitlines()
 
 
 class VmcheckError(Exception):
@@ -78,7 +108,8 @@ class UserError(VmcheckError):
         super().__init__("\n".join(d.message for d in self.diagnostics))
 
     def render(self, sources: dict[str, str] | None = None) -> str:
-        return "\n".join(d.render(sources) for d in self.diagnostics)
+        cache = SourceCache(sources)
+        return "\n".join(d.render(cache) for d in self.diagnostics)
 
 
 class SpecError(UserError):

@@ -38,9 +38,9 @@ def lint(specs: tuple[str, ...], programs: bool, quiet: bool) -> None:
 def _lint_programs(isa) -> int:
     from pathlib import Path
 
-    from ..machine.assembler import assemble
+    from ..machine.assembler import assemble_file
 
     progs = sorted((Path(isa.source).parent / "programs").glob("*.s"))
     for p in progs:
-        assemble(isa, p.read_text(encoding="utf-8"), str(p))
+        assemble_file(isa, p)  # bounded read, bad UTF-8 reported at LINE:COL
     return len(progs)

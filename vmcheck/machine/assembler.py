@@ -2,8 +2,11 @@
 
 Each instruction's `syntax` (`"ld {rd}, {off}({rs})"`) is both the grammar
 of its source line and the disassembler's format. The first word is the
-mnemonic keyword; instructions that share one are tried in spec order and
-the first whose shape and operands fit wins.
+mnemonic keyword; of the instructions that share one, those whose shape and
+operands fit are ranked by operand kinds: an entry that reads a register
+name (or a word of its own template) as a register beats one that would read
+it as a symbol, so `move.w sr, d1` picks `move.w sr, {dst}` over
+`move.w {src}, {dst}`; ties go to spec order.
 
 A line is `[label:]... [statement] [# or ; comment]`, a statement one of
 
@@ -31,22 +34,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import Collector, Diagnostic, Span, SpecError
+from ..errors import Collector, Diagnostic, Span
 from ..spec import ir
 from ..spec.ir import mask
+from ..spec.limits import number_problem, read_source
 from .decode import encode, representable
 
 __all__ = ["Program", "assemble", "assemble_file", "disassemble", "Syntax"]
 
 _LABEL = re.compile(r"\s*([A-Za-z_][\w.]*)\s*:")
 _KEYWORD = re.compile(r"\s*([A-Za-z_.][\w.]*)")
-_NUMBER = re.compile(r"(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*)\Z")
+# A numeral needs a digit after its prefix (`0x_` is not a number).
+_NUMBER = re.compile(r"(?:0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[bB]_*[01][01_]*|0[oO]_*[0-7][0-7_]*|\d[\d_]*)\Z")
+_NUMERIC = re.compile(r"\d")  # a term that starts with a digit must be a numeral
 _SYMBOL = re.compile(r"[A-Za-z_][\w.]*\Z")
 _TERM = re.compile(r"\s*([+-])?\s*([^\s+-]+)\s*")
-# What an operand may contain: not the separators templates use (spaces are
-# fine: `end - start`).
-_OPERAND_TEXT = r"[^,()\[\]{}]+?"
-
+# The characters of a program line the assembler gives a meaning of its own:
+# a template may not contain them.
+COMMENT_CHARS = "#;"
+# What an operand is never made of: the separators templates use. Blanks only
+# between terms (`end - start`): operand text never starts or ends with one.
+_SEPARATORS = ",()[]{}"
 
 @dataclass(frozen=True)
 class Program:
@@ -75,13 +83,23 @@ class Syntax:
         self.keyword = m.group(1).lower()
         rest = insn.syntax[m.end():]
         self.rest = rest.strip()
+        # Literal punctuation of this template never belongs to an operand: `{rn}!`
+        # reads `r13!` as `r13` then `!`.
+        literal = re.sub(r"\{\w+\}", " ", rest)
+        excluded = set(_SEPARATORS) | {c for c in literal if not c.isalnum() and not c.isspace() and c != "_"}
+        excluded -= {"+", "-"}  # signs join the terms of a sum
         parts, pos = [], 0
         for ph in re.finditer(r"\{(\w+)\}", rest):
             parts.append(_literal(rest[pos:ph.start()]))
-            parts.append(f"(?P<o_{ph.group(1)}>{_OPERAND_TEXT})")
+            parts.append(_operand_pattern(ph.group(1), excluded))
             pos = ph.end()
         parts.append(_literal(rest[pos:]))
-        self.regex = re.compile(r"\s*" + "".join(parts) + r"\s*\Z")
+        # Runs of `\s*` collapse into one: two optional-blank runs side by side
+        # let the regex split a long run of blanks every possible way.
+        pattern = re.sub(r"(?:\\s\*){2,}", lambda m: r"\s*", r"\s*" + "".join(parts) + r"\s*")
+        self.regex = re.compile(pattern + r"\Z")
+        # The words of the template itself (`sr` in `move.w sr, {dst}`).
+        self.words = {w.lower() for w in re.findall(r"[A-Za-z_][\w.]*", literal)}
 
     def shape(self) -> str:
         """The template as a user would read it: `ld RD, OFF(RS)`."""
@@ -92,6 +110,20 @@ class Syntax:
 def _literal(text: str) -> str:
     # Spaces in a template are optional in the source; everything else is literal.
     return r"\s*" + "".join(re.escape(t) + r"\s*" for t in text.split())
+
+
+def _operand_pattern(name: str, excluded: set[str]) -> str:
+    """An operand: signed terms joined by + or -, blanks only around the signs.
+
+    A term is possessive (`++`) and cannot contain a blank, a sign or the
+    template's punctuation, so the regex never backtracks through a term: a
+    line of 1,500 blanks took 24 s with the earlier lazy `[^,()]+?`.
+    """
+    chars = "".join(re.escape(c) for c in sorted(excluded))
+    term = rf"[^\s+\-{chars}]++"
+    # Blanks only after a sign: `[+-]?\s*` beside the template's own `\s*` would
+    # be two blank runs side by side, which split a long run every possible way.
+    return rf"(?P<o_{name}>(?:[+-]\s*)?{term}(?:\s*[+-]\s*{term})*)"
 
 
 def _syntaxes(isa: ir.Isa) -> dict[str, list[Syntax]]:
@@ -106,9 +138,18 @@ def _syntaxes(isa: ir.Isa) -> dict[str, list[Syntax]]:
 
 
 def _register_names(isa: ir.Isa, file: str) -> dict[str, int]:
-    el = isa.element(file)
-    names = {f"{el.name}{i}".lower(): i for i in range(el.count)}
-    names.update({n.lower(): i for i, n in enumerate(el.names)})
+    """Assembler names of a file's registers, built once per ISA and file (a
+    file may have 65,536 registers: not something to rebuild per operand)."""
+    cache = isa.__dict__.get("_vmcheck_regnames")
+    if cache is None:
+        cache = {}
+        object.__setattr__(isa, "_vmcheck_regnames", cache)
+    names = cache.get(file)
+    if names is None:
+        el = isa.element(file)
+        names = {f"{el.name}{i}".lower(): i for i in range(el.count)}
+        names.update({n.lower(): i for i, n in enumerate(el.names)})
+        cache[file] = names
     return names
 
 
@@ -141,9 +182,28 @@ class _Value:
 
 
 def _number(text: str) -> int:
+    """The value of a numeral `_parse_value` accepted (it checked the limits)."""
     text = text.replace("_", "").lower()
     base = {"0x": 16, "0b": 2, "0o": 8}.get(text[:2], 10)
     return int(text[2:] if base != 10 else text, base)
+
+
+def _number_problem(term: str) -> str | None:
+    if not _NUMBER.match(term):
+        return f"'{term}' is neither a number nor a label"
+    why = number_problem(term)
+    if why is None:
+        why = number_problem(term, _number(term))
+    return why
+
+
+def _show(x: int) -> str:
+    """A value for a message: decimal when short, else hex, else its size."""
+    if abs(x) < 10**30:
+        return str(x)
+    if x.bit_length() <= 256:
+        return hex(x)
+    return f"a {x.bit_length()}-bit number"
 
 
 def _parse_value(text: str, span: Span) -> _Value | str:
@@ -159,7 +219,11 @@ def _parse_value(text: str, span: Span) -> _Value | str:
         if terms and m.group(1) is None:
             return f"cannot read '{text}' as a value"
         term = m.group(2)
-        if not (term == "." or _NUMBER.match(term) or _SYMBOL.match(term)):
+        if _NUMERIC.match(term):
+            why = _number_problem(term)
+            if why:
+                return why
+        elif not (term == "." or _SYMBOL.match(term)):
             return f"'{term}' is neither a number nor a label"
         terms.append((sign, term))
         pos = m.end()
@@ -196,6 +260,8 @@ class _Assembler:
         self.label_spans: dict[str, Span] = {}
         self.items: list[_Item] = []
         self.addr = 0
+        self._reserved: dict[str, set[str]] = {}
+        self.all_register_names = {n for e in isa.elements if e.is_file for n in _register_names(isa, e.name)}
 
     def span(self, line: int, start: int, end: int) -> Span:
         """Columns are 1-based; `start`/`end` are 0-based offsets in the line."""
@@ -247,7 +313,7 @@ class _Assembler:
             if addr is None:
                 return
             if not 0 <= addr < self.size:
-                self.errors.error(span, f".org {addr} is outside storage (addresses 0..{self.size - 1})")
+                self.errors.error(span, f".org {_show(addr)} is outside storage (addresses 0..{self.size - 1})")
                 return
             self.addr = addr
         elif word == ".word":
@@ -272,7 +338,8 @@ class _Assembler:
             return
         rest = line[rest_at:]
         failures: list[Diagnostic] = []
-        for syn in candidates:
+        fits: list[tuple[int, int, Syntax, list]] = []
+        for order, syn in enumerate(candidates):
             m = syn.regex.match(rest)
             if not m:
                 continue
@@ -284,16 +351,42 @@ class _Assembler:
                     problems.append(got)
                 else:
                     operands.append((od, got, self.span(lineno, o_start, o_end)))
-            if not problems:
-                self.place(_Item(self.addr, lineno, kw_span, syn.insn, operands), self.isa.insn_units, kw_span)
-                return
-            failures.append(problems[0])
+            if problems:
+                failures.append(problems[0])
+                continue
+            fits.append((self._symbols_misread(syn, operands), order, syn, operands))
+        if fits:
+            _, _, syn, operands = min(fits, key=lambda f: (f[0], f[1]))
+            self.place(_Item(self.addr, lineno, kw_span, syn.insn, operands), self.isa.insn_units, kw_span)
+            return
         if failures:  # the shape fitted; report the first operand that did not
             self.errors.diagnostics.append(failures[0])
             return
         shapes = " or ".join(f"'{s.shape()}'" for s in candidates)
         self.errors.error(self._text_span(line, rest_at, lineno) if rest.strip() else kw_span,
                           f"bad operands for '{word}': expected {shapes}")
+
+    def _symbols_misread(self, syn: Syntax, operands) -> int:
+        """How many immediates of this reading are a bare name that is a register
+        name or a word of a template of the same mnemonic: a reading that takes
+        `sr` for a symbol loses to one that takes it as the register it names."""
+        reserved = self._reserved_words(syn.keyword)
+        n = 0
+        for od, got, _ in operands:
+            if od.kind != "reg" and len(got.terms) == 1:
+                term = got.terms[0][1].lower()
+                if term in reserved and term not in self.symbols:
+                    n += 1
+        return n
+
+    def _reserved_words(self, keyword: str) -> set[str]:
+        cached = self._reserved.get(keyword)
+        if cached is None:
+            cached = set(self.all_register_names)
+            for syn in self.syntaxes.get(keyword, ()):
+                cached |= syn.words
+            self._reserved[keyword] = cached
+        return cached
 
     def _text_span(self, line: str, at: int, lineno: int) -> Span:
         """The non-blank text of `line` from `at` on (or the position after it)."""
@@ -365,13 +458,13 @@ class _Assembler:
                 x -= item.addr
             lo, hi = (-(1 << (od.width - 1)), (1 << (od.width - 1)) - 1) if od.signed else (0, mask(od.width))
             if not lo <= x <= hi:
-                what = f"offset {x} to the target" if od.pcrel else f"{x}"
+                what = f"offset {_show(x)} to the target" if od.pcrel else _show(x)
                 kind = f"{'s' if od.signed else ''}imm{od.width}"
                 self.errors.error(span, f"{what} is out of range for '{od.name}' ({kind}: {lo}..{hi})")
                 ok = False
                 continue
             if not representable(item.insn, od.name, x & mask(od.width)):
-                self.errors.error(span, f"{x} cannot be encoded in '{od.name}' (the encoding drops some of its bits)")
+                self.errors.error(span, f"{_show(x)} cannot be encoded in '{od.name}' (the encoding drops some of its bits)")
                 ok = False
                 continue
             values[od.name] = x
@@ -387,7 +480,7 @@ class _Assembler:
             if x is None:
                 return None
             if not -(1 << (self.unit - 1)) <= x <= mask(self.unit):
-                self.errors.error(value.span, f".word value {x} does not fit in a {self.unit}-bit unit")
+                self.errors.error(value.span, f".word value {_show(x)} does not fit in a {self.unit}-bit unit")
                 return None
             out.append(x & mask(self.unit))
         return out
@@ -430,12 +523,8 @@ def assemble(isa: ir.Isa, text: str, file: str = "<program>") -> Program:
 
 
 def assemble_file(isa: ir.Isa, path: str | Path) -> Program:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        why = getattr(e, "strerror", None) or e
-        raise SpecError(Diagnostic(None, f"cannot read program '{path}': {why}")) from None
-    return assemble(isa, text, str(path))
+    """Read (bounded in size, UTF-8 checked, errors at LINE:COL) and assemble."""
+    return assemble(isa, read_source(Path(path), "program"), str(path))
 
 
 def disassemble(isa: ir.Isa, insn: ir.Instruction, ops: Sequence[int], address: int | None = None) -> str:

@@ -15,6 +15,7 @@ from ..errors import Collector, Span, SpecError
 from . import ir
 from . import surface as s
 from .elaborate import Elaborator, Machine, Scope
+from .limits import MAX_EXPR_NESTING, MAX_IF_NESTING, MAX_STORAGE_UNITS, MAX_WIDTH, nesting
 from .nodes import Node
 from .parse import Origin, parse_block, parse_expr, parse_helpers
 
@@ -49,7 +50,40 @@ LABELS = (
     "illegal", "unsafe", "safe",
 )
 
-_OPERAND_RE = re.compile(r"^(?:(?P<reg>reg)(?:\((?P<file>\w+)\))?|(?P<kind>s?imm|uimm)(?P<w>\d+))(?P<pcrel>\s+pcrel)?$")
+_OPERAND_RE = re.compile(r"^(?:(?P<reg>reg)(?:\((?P<file>\w+)\))?|(?P<kind>s?imm|uimm)(?P<w>\d{1,5}))(?P<pcrel>\s+pcrel)?$")
+
+
+def _state_reads(expr: ir.Expr):
+    """(element, bits read, span) for each state read in `expr`; element None
+    for a storage read. Walked without recursion."""
+    stack = [expr]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (ir.Slice, ir.Reg)):
+            lo, hi, base = 0, None, x
+            while isinstance(base, ir.Slice):  # slices of slices: compose the windows
+                lo, hi = base.lo + lo, base.lo + (hi if hi is not None else base.hi - base.lo)
+                base = base.value
+            if isinstance(base, ir.Reg):
+                hi = base.width - 1 if hi is None else hi
+                yield base.elem, ir.mask(hi - lo + 1) << lo, x.span or base.span
+                continue
+            stack.append(base)
+            continue
+        if isinstance(x, ir.FileRead):
+            yield x.file, ir.mask(x.width), x.span
+            stack.append(x.index)
+            continue
+        if isinstance(x, ir.Mem):
+            yield None, 0, x.span
+            stack.append(x.addr)
+            continue
+        for name in getattr(x, "__dataclass_fields__", {}):
+            child = getattr(x, name)
+            if isinstance(child, tuple):
+                stack.extend(c for c in child if hasattr(c, "__dataclass_fields__"))
+            elif hasattr(child, "__dataclass_fields__"):
+                stack.append(child)
 
 
 class _Skip(Exception):
@@ -163,6 +197,11 @@ class _Builder:
             if key not in d:
                 raise _Skip()
         name = self.str_(d["isa"], "isa")
+        # The name reaches file names (generated-code dumps, reports) and every
+        # output: letters, digits and _ . + - only, as the `.isa` syntax has it.
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}", name):
+            self.errors.error(d["isa"].span, f"the isa name must be 1-64 letters, digits, _ . + or - "
+                              f"(starting with a letter, digit or _), not {name[:80]!r}")
         word = self.int_(d["word"], "word", 1, 4096)
         description = self.text_or_empty(d, "description")
         if "references" in d:
@@ -204,13 +243,23 @@ class _Builder:
                 c = ir.Bin("eq", mode_expr, ir.Lit(code, modes.width), ir.BOOL)
                 valid = c if valid is None else ir.Bin("lor", valid, c, ir.BOOL)
             invariants = (valid,) + tuple(invariants)
-        insn_width = self.int_(d["insn_width"], "insn_width", 1) if "insn_width" in d else word
+        insn_width = self.int_(d["insn_width"], "insn_width", 1, MAX_WIDTH) if "insn_width" in d else word
         if storage and insn_width % storage.unit:
             self.errors.error(d.get("insn_width", d["word"]).span,
                               f"an instruction ({insn_width} bits) must be a whole number of storage units ({storage.unit} bits)")
         instructions = self._guard(self.instructions, d["instructions"], el, elements, insn_width, default=())
         reset = self._guard(self.reset, d.get("reset"), elements, default=()) if "reset" in d else ()
 
+        self.errors.raise_if_any()
+        self.check_nesting(deliver, d["traps"].span, "deliver")
+        for insn in instructions:
+            self.check_nesting(insn.semantics, insn.span, f"instruction '{insn.name}'")
+        for c in contexts:
+            self.check_nesting(c.where, c.span, f"the 'where' of context '{c.name}'")
+        for inv in invariants:
+            self.check_nesting(inv, root.span, "an invariant")
+        if host is not None:
+            self.check_nesting(host, root.span, "host")
         self.errors.raise_if_any()
         return ir.Isa(
             name=name, word=word, modes=modes, elements=tuple(elements.values()), pc=pcs[0],
@@ -219,6 +268,19 @@ class _Builder:
             insn_width=insn_width, constants=tuple(constants.items()), description=description,
             source=source, reset=reset, span=root.span,
         )
+
+    def check_nesting(self, code, span: Span | None, what: str) -> None:
+        """What `lint` accepts must compile: bound the nesting the compiled form
+        inherits, now that helpers are inlined and `match`/`require` are `if`s."""
+        ds, de, deepest = nesting(code)
+        where = getattr(deepest, "span", None) or span
+        if ds > MAX_IF_NESTING:
+            self.errors.error(where, f"{what} nests {ds} if/match/require levels once helpers are inlined "
+                              f"and match arms become if/else: the limit is {MAX_IF_NESTING}",
+                              "split it into separate instructions or flatten the conditions")
+        if de > MAX_EXPR_NESTING:
+            self.errors.error(where, f"{what} nests expressions {de} levels deep once helpers are inlined: "
+                              f"the limit is {MAX_EXPR_NESTING}", "name parts of it with let")
 
     # ---- modes and state ------------------------------------------------
 
@@ -323,8 +385,10 @@ class _Builder:
 
     def bit_range(self, node: Node, what: str) -> tuple[int, int]:
         if node.kind == "integer":
-            return node.value, node.value
-        m = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", str(node.value))
+            # A negative bit passed here and crashed the simulator (fuzz seed 2, case 4735).
+            b = self.int_(node, f"the bit of '{what}'", 0, MAX_WIDTH - 1)
+            return b, b
+        m = re.fullmatch(r"\s*(\d{1,5})\s*:\s*(\d{1,5})\s*", str(node.value))
         if not m or int(m.group(1)) < int(m.group(2)):
             self.ctx.fail(node.span, f"bits of '{what}' must be N or \"HI:LO\" with HI >= LO, not {node.value!r}")
         return int(m.group(1)), int(m.group(2))
@@ -368,7 +432,9 @@ class _Builder:
         d = self.mapping(node, "storage", "storage")
         if "size" not in d or "unit" not in d:
             raise _Skip()
-        size = self.int_(d["size"], "storage size", 1)
+        # The simulator holds storage in full: bound it (2^40 units passed lint and
+        # then ran out of memory).
+        size = self.int_(d["size"], "storage size", 1, MAX_STORAGE_UNITS)
         if size & (size - 1):
             self.ctx.fail(d["size"].span, f"storage size must be a power of two, not {size}")
         unit = self.int_(d["unit"], "storage unit", 1, 4096)
@@ -452,6 +518,14 @@ class _Builder:
         defs = self.parsed(node, "helpers", parse_helpers)
         out: dict[str, s.Helper] = {}
         for h in defs:
+            widths = [(p.width, p.span, f"parameter '{p.name}'") for p in h.params]
+            if isinstance(h, s.FnDef):
+                widths.append((h.width, h.span, "the result"))
+            bad = [(w, sp, what) for w, sp, what in widths if not 1 <= w <= MAX_WIDTH]
+            for w, sp, what in bad:
+                self.errors.error(sp or h.span, f"{what} of '{h.name}' is {w:,} bits: widths are 1 to {MAX_WIDTH:,}")
+            if bad:
+                continue
             if h.name in out:
                 self.errors.error(h.span, f"helper '{h.name}' is defined twice")
             out[h.name] = h
@@ -473,6 +547,8 @@ class _Builder:
                 self._name_key(g, name)
                 cd = self.mapping(cnode, "guest", f"guest context '{name}'")
                 where = self.condition(cd["where"], el, "where") if "where" in cd else ir.Lit(1, ir.BOOL)
+                if "where" in cd:
+                    self.where_reads_control_only(where, cd["where"], el.m.elements, modes, name)
                 if "modes" not in cd:
                     raise _Skip()
                 mm = cd["modes"]
@@ -490,6 +566,28 @@ class _Builder:
             except _Skip:
                 pass
         return host, tuple(out)
+
+    def where_reads_control_only(self, where: ir.Expr, node: Node, elements: dict[str, ir.Element],
+                                 modes: ir.ModeDef | None, ctx: str) -> None:
+        """MODEL.md §2.3: `where` is what the VMM sets up, so it may read control
+        state (and the mode) only; a condition on guest state (a general
+        register, the pc, a timer, storage) is not the VMM's to promise."""
+        for elem, bits, span in _state_reads(where):
+            where = span or node.span
+            if elem is None:
+                self.errors.error(where, f"the 'where' of guest context '{ctx}' reads storage; it may read "
+                                  "control state only (what the VMM sets up)")
+                continue
+            e = elements[elem]
+            allowed = e.role_mask("control")
+            if modes is not None and modes.elem == elem:
+                allowed |= ir.mask(modes.hi - modes.lo + 1) << modes.lo
+            if bits & ~allowed:
+                role = next((f.role or e.role for f in e.fields if (ir.mask(f.width) << f.lo) & bits & ~allowed),
+                            e.role)
+                self.errors.error(where, f"the 'where' of guest context '{ctx}' constrains '{elem}', which is "
+                                  f"{role} state, not control state: a guest context may constrain only what "
+                                  "the VMM sets up (elements or fields with role: control)")
 
     def condition(self, node: Node, el: Elaborator, what: str) -> ir.Expr:
         tree = self.parsed(node, what, parse_expr)
@@ -538,6 +636,9 @@ class _Builder:
     def instruction(self, name, node: Node, kspan, el: Elaborator, elements, insn_width):
         d = self.mapping(node, "instruction", f"instruction '{name}'")
         mnemonic = self.str_(d["mnemonic"], "mnemonic") if "mnemonic" in d else name.upper()
+        if not (0 < len(mnemonic) <= 80 and mnemonic.isprintable()):
+            self.ctx.fail(d["mnemonic"].span, f"a mnemonic is 1-80 printable characters on one line, "
+                          f"not {mnemonic[:80]!r}")
         operands = self.operands(d.get("operands"), elements)
         scope = Scope({o.name: ir.Operand(o.name, o.width, o.span) for o in operands})
         labels = frozenset()
@@ -618,6 +719,15 @@ class _Builder:
                 self.ctx.fail(node.span, f"syntax must contain {{{n}}} exactly once")
         if not re.match(r"\s*[A-Za-z_.][\w.]*", text):
             self.ctx.fail(node.span, "syntax must start with the mnemonic keyword")
+        # The assembler reads '#' and ';' as the start of a comment, so a template
+        # holding one could never be written in a program.
+        for ch in "#;":
+            if ch in text:
+                self.ctx.fail(node.span, f"syntax contains '{ch}', which starts a comment in a program: "
+                              "the assembler could never read this form", "write the operand without it")
+        stray = re.sub(r"\{\w+\}", "", text)
+        if "{" in stray or "}" in stray:
+            self.ctx.fail(node.span, "syntax has a '{' or '}' that is not part of an operand {name}")
         return text.strip()
 
     def encoding(self, node: Node, operands, insn_width: int) -> ir.Encoding:
@@ -634,7 +744,7 @@ class _Builder:
                 fixed |= int(bits, 2) << pos
                 fmask |= ((1 << len(bits)) - 1) << pos
                 continue
-            m = re.fullmatch(r"(\w+)(?:\[(\d+)(?::(\d+))?\])?", tok)
+            m = re.fullmatch(r"(\w+)(?:\[(\d{1,5})(?::(\d{1,5}))?\])?", tok)
             if not m or m.group(1) not in ops:
                 self.ctx.fail(node.span, f"encoding: '{tok}' is neither bits nor an operand",
                               f"operands: {', '.join(ops) or 'none'}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ..errors import Collector, Span
 from . import ir
 from . import surface as s
+from .limits import MAX_ELABORATION_STEPS, MAX_EXPR_NESTING, MAX_IF_NESTING, MAX_WIDTH
 
 BUILTINS = ("sext", "zext", "slt", "sle", "sgt", "sge", "concat")
 
@@ -75,6 +76,12 @@ class Elaborator:
         self.errors = errors
         self._fresh = 0
         self._call_stack: list[str] = []
+        self._steps = 0  # expressions elaborated, against MAX_ELABORATION_STEPS
+        # Nesting as elaboration goes, helpers included: the text of each is
+        # bounded, but a chain of helpers adds up, and this recursion must stop
+        # well before Python's stack does.
+        self._expr_depth = 0
+        self._stmt_depth = 0
 
     # ---- entry points ---------------------------------------------------
 
@@ -110,6 +117,16 @@ class Elaborator:
     # ---- statements ---------------------------------------------------------
 
     def stmt(self, st, scope: Scope) -> list[ir.Stmt]:
+        if self._stmt_depth >= MAX_IF_NESTING:
+            self.fail(getattr(st, "span", None), f"statements nested more than {MAX_IF_NESTING} levels deep once "
+                      f"helpers are inlined: the limit is {MAX_IF_NESTING}")
+        self._stmt_depth += 1
+        try:
+            return self._stmt(st, scope)
+        finally:
+            self._stmt_depth -= 1
+
+    def _stmt(self, st, scope: Scope) -> list[ir.Stmt]:
         if isinstance(st, s.LetStmt):
             if st.name in self.m.elements or (st.name == "mode" and self.m.modes):
                 self.fail(st.span, f"'let {st.name}' would hide the state element '{st.name}'",
@@ -326,13 +343,62 @@ class Elaborator:
                 if w is not None:
                     return w
             return None
+        # The widths below are known without elaborating the operands. Elaborating
+        # them here and again in the caller doubled the work per level: nested
+        # `(x ^ 1)[31:0]` took 2^depth steps.
         try:
+            if isinstance(e, s.Binary) and (e.op in _CMP or e.op in ("&&", "||")):
+                return ir.BOOL
+            if isinstance(e, s.Unary) and e.op == "!":
+                return ir.BOOL
+            if isinstance(e, s.SliceOf):
+                w = self._const(e.hi, scope) - self._const(e.lo, scope) + 1
+                return w if 1 <= w <= MAX_WIDTH else None  # a bad slice is reported where it is elaborated
+            if isinstance(e, s.Index):
+                if isinstance(e.base, s.Name) and scope.lookup(e.base.name) is None:
+                    el = self.m.elements.get(e.base.name)
+                    if el is not None and el.is_file:
+                        return el.width
+                return 1
+            if isinstance(e, s.MemAccess):
+                return e.nbits if e.nbits is not None else self.m.unit
+            if isinstance(e, s.Call):
+                if e.func in ("slt", "sle", "sgt", "sge"):
+                    return ir.BOOL
+                if e.func in ("sext", "zext") and len(e.args) == 2:
+                    w = self._const(e.args[1], scope)
+                    return w if 1 <= w <= MAX_WIDTH else None
+                if e.func == "concat" and len(e.args) >= 2:
+                    parts = [self.natural(a, scope) for a in e.args]
+                    return None if None in parts or 0 in parts else sum(parts)
             return self._expr(e, scope, None).width
         except _Abort:
             return None
 
     def _expr(self, e: s.SExpr, scope: Scope, want: int | None) -> ir.Expr:
+        if self._expr_depth >= MAX_EXPR_NESTING:
+            self.fail(getattr(e, "span", None), f"expressions nested more than {MAX_EXPR_NESTING} levels deep once "
+                      f"helpers are inlined: the limit is {MAX_EXPR_NESTING}", "name parts of it with let")
+        self._expr_depth += 1
+        try:
+            v = self._expr_inner(e, scope, want)
+        finally:
+            self._expr_depth -= 1
+        if v.width > MAX_WIDTH:  # a concat of wide parts, a sext to 2^40 bits...
+            self.fail(getattr(e, "span", None), f"a value of {v.width:,} bits: the widest allowed is {MAX_WIDTH:,} bits")
+        return v
+
+    def _expr_inner(self, e: s.SExpr, scope: Scope, want: int | None) -> ir.Expr:
         sp = getattr(e, "span", None)
+        self._steps += 1
+        if self._steps > MAX_ELABORATION_STEPS:
+            # Inlined helpers can grow exponentially (each calling the last twice):
+            # stop with one error, at the expression being elaborated.
+            if self._steps == MAX_ELABORATION_STEPS + 1:
+                self.fail(sp, f"the semantics expands to more than {MAX_ELABORATION_STEPS:,} expressions once "
+                          f"helpers are inlined: the limit is {MAX_ELABORATION_STEPS:,}",
+                          "a helper that calls another several times multiplies its size")  # noqa: E501
+            raise _Abort()
         if isinstance(e, s.Num):
             return self._lit(e.value, want, sp)
         if isinstance(e, s.BoolLit):
@@ -466,6 +532,8 @@ class Elaborator:
             if v.width == ir.BOOL:
                 self.fail(args[0].span, f"{e.func} needs a bit-vector, not a condition")
             w = self._const(args[1], scope) if len(args) == 2 else (want or self.m.word)
+            if w > MAX_WIDTH:
+                self.fail(args[1].span, f"{e.func} to {w:,} bits: the widest allowed is {MAX_WIDTH:,} bits")
             if w < v.width:
                 self.fail(sp, f"{e.func} to {w} bits would shrink a {v.width}-bit value", "use a slice x[hi:lo]")
             return v if w == v.width else ir.Ext(e.func == "sext", v, w, sp)

@@ -25,6 +25,7 @@ from lark.lexer import Lexer
 from lark.parsers.lalr_analysis import Shift
 
 from ..errors import Diagnostic, Span, SpecError
+from .limits import MAX_NESTING, number_problem
 from .nodes import Node
 from .parse import Origin
 
@@ -118,21 +119,20 @@ class _IsaLexer(Lexer):
                 del stack[-len(arg.expansion):]
             stack.append(states[stack[-1]][arg.origin.name][1])
 
+    _WORD = re.compile(r"[A-Za-z_]\w*")
+
     def candidates(self, text: str, pos: int):
+        """(terminal, lazy match) pairs in priority order; a match runs only when asked."""
         if text.startswith('"""', pos):
-            m = self.regexps[0][1].match(text, pos)
-            if m:
-                yield "LONG_STRING", m.group(0)
-        m = re.compile(r"[A-Za-z_]\w*").match(text, pos)
+            yield "LONG_STRING", lambda: _group(self.regexps[0][1].match(text, pos))
+        m = self._WORD.match(text, pos)
         if m and m.group(0) in self.keywords:
-            yield self.keywords[m.group(0)], m.group(0)
+            yield self.keywords[m.group(0)], lambda: m.group(0)
         for value, name in self.puncts:
             if text.startswith(value, pos):
-                yield name, value
+                yield name, (lambda v=value: v)
         for name, rx in self.regexps[1:]:
-            m = rx.match(text, pos)
-            if m and m.group(0):
-                yield name, m.group(0)
+            yield name, (lambda rx=rx: _group(rx.match(text, pos)))
 
     def lex(self, lexer_state, parser_state):
         text_slice = lexer_state.text
@@ -150,19 +150,34 @@ class _IsaLexer(Lexer):
                     break
             if skipped:
                 continue
-            found = list(self.candidates(text, pos))
-            if not found:
-                terms = [*self.keywords.values(), *(n for _, n in self.puncts), *(n for n, _ in self.regexps)]
-                allowed = {t for t in terms if self.accepts(parser_state, t)}
-                raise UnexpectedCharacters(text, pos, ctr.line, ctr.column, allowed=allowed, state=parser_state)
-            # The first candidate the parser takes; if none, the first one, so the
-            # parser reports the error with what it expected.
-            kind, value = next(((k, v) for k, v in found if self.accepts(parser_state, k)), found[0])
+            # The first candidate the parser takes. The parse table is asked before
+            # a pattern runs: patterns such as LINE_CODE match to the end of the
+            # line, and trying them at every token made long lines quadratic.
+            kind = value = None
+            for name, match in self.candidates(text, pos):
+                if self.accepts(parser_state, name):
+                    value = match()
+                    if value:
+                        kind = name
+                        break
+            if kind is None:
+                # None fits: take the first that matches at all, so the parser reports
+                # the error with what it expected.
+                found = [(n, v) for n, v in ((n, mt()) for n, mt in self.candidates(text, pos)) if v]
+                if not found:
+                    terms = [*self.keywords.values(), *(n for _, n in self.puncts), *(n for n, _ in self.regexps)]
+                    allowed = {t for t in terms if self.accepts(parser_state, t)}
+                    raise UnexpectedCharacters(text, pos, ctr.line, ctr.column, allowed=allowed, state=parser_state)
+                kind, value = found[0]
             line, col = ctr.line, ctr.column
             ctr.feed(value)
             tok = Token(kind, value, pos, line, col, ctr.line, ctr.column, ctr.char_pos)
             lexer_state.last_token = tok
             yield tok
+
+
+def _group(m) -> str | None:
+    return m.group(0) if m else None
 
 
 @lru_cache(maxsize=None)
@@ -190,12 +205,27 @@ def read_isa(text: str, file: str) -> Node:
         tree = parser().parse(text)
     except UnexpectedInput as e:
         raise SpecError(_syntax_diagnostic(e, text, file)) from None
+    _check_depth(tree, file)
     try:
         return _Build(file, text).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, SpecError):
             raise e.orig_exc from None
         raise
+
+
+def _check_depth(tree: Tree, file: str) -> None:
+    """Braces nested past MAX_NESTING are an error here, before the (recursive)
+    transformer walks the tree."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            m = node.meta
+            span = Span(file, m.line, m.column) if not getattr(m, "empty", True) else Span(file, 1, 1)
+            raise SpecError(Diagnostic(span, f"nested more than {MAX_NESTING} levels deep: the limit is "
+                                       f"{MAX_NESTING} levels"))
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
 
 
 def _only_comments(text: str) -> bool:
@@ -367,6 +397,8 @@ def long_string_value(raw: str) -> str:
 
 def parse_number(text: str) -> int | None:
     t = text.replace("_", "")
+    if number_problem(t):
+        return None
     try:
         if re.fullmatch(r"0[xX][0-9a-fA-F]+", t):
             return int(t, 16)
@@ -482,6 +514,10 @@ class _Build(Transformer):
     def number(self, meta, items):
         tok = items[0]
         v = parse_number(str(tok))
+        if v is not None and (why := number_problem(str(tok), v)):
+            raise SpecError(Diagnostic(self._tspan(tok), why))
+        if v is None and (why := number_problem(str(tok))):
+            raise SpecError(Diagnostic(self._tspan(tok), why))
         if v is None:
             raise SpecError(Diagnostic(self._tspan(tok), f"syntax error: bad number '{tok}'; expected a decimal, "
                                        "0x hexadecimal or 0b binary number"))

@@ -7,6 +7,7 @@ from ..errors import Diagnostic, SpecError
 from .build import build_isa
 from .ir import Isa
 from .library import find_bundled, bundled_names
+from .limits import read_source
 from .nodes import Node, read_yaml
 
 SUFFIXES = (".yaml", ".yml", ".isa")
@@ -14,10 +15,7 @@ SUFFIXES = (".yaml", ".yml", ".isa")
 
 def read_nodes(path: Path) -> Node:
     """A spec file's node tree, by its suffix (YAML or `.isa`)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise SpecError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    text = read_source(path, "spec")
     if path.suffix == ".isa":
         from .isa_format import read_isa
 
@@ -28,12 +26,15 @@ def read_nodes(path: Path) -> Node:
 def resolve(spec: str) -> Path:
     """A path that exists, or the file of the bundled spec named `spec`."""
     p = Path(spec)
-    if p.is_file():
-        return p
-    if p.is_dir():
-        found = [f for f in sorted(p.iterdir()) if f.suffix in SUFFIXES]
-        if len(found) == 1:
-            return found[0]
+    try:
+        if p.is_file():
+            return p
+        if p.is_dir():
+            found = [f for f in sorted(p.iterdir()) if f.suffix in SUFFIXES]
+            if len(found) == 1:
+                return found[0]
+    except OSError as e:  # a name too long, a directory we may not list...
+        raise SpecError(Diagnostic(None, f"cannot open spec '{spec}': {e.strerror or e}")) from None
     bundled = find_bundled(spec)
     if bundled is not None:
         return bundled

@@ -10,10 +10,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..errors import Diagnostic, Span, SpecError
 from . import surface as s
+from .limits import MAX_NESTING, MAX_SEMANTICS_NODES, number_problem
 
 GRAMMAR = Path(__file__).with_name("semantics.lark")
 
@@ -93,7 +94,33 @@ def parse(text: str, origin: Origin, start: str = "block"):
         tree = parser().parse(text, start=start)
     except UnexpectedInput as e:
         raise SpecError(_syntax_diagnostic(e, text, origin)) from None
-    return _Build(origin).transform(tree)
+    _check_size(tree, origin)
+    try:
+        return _Build(origin).transform(tree)
+    except VisitError as e:  # Lark wraps what a builder method raises
+        if isinstance(e.orig_exc, SpecError):
+            raise e.orig_exc from None
+        raise
+
+
+def _check_size(tree: Tree, origin: Origin) -> None:
+    """Bound the tree before the (recursive) transformer walks it: depth and
+    node count, each with an error at the node that passed the limit."""
+    count = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if depth > MAX_NESTING or count > MAX_SEMANTICS_NODES:
+            meta = node.meta
+            span = origin.span(meta.line, meta.column) if not getattr(meta, "empty", True) else origin.span(1, 1)
+            if depth > MAX_NESTING:
+                raise SpecError(Diagnostic(span, f"semantics nested more than {MAX_NESTING} levels deep: "
+                                           f"the limit is {MAX_NESTING} levels",
+                                           "split the expression with let, or the block into helpers"))
+            raise SpecError(Diagnostic(span, f"semantics text of more than {MAX_SEMANTICS_NODES:,} syntax nodes: "
+                                       f"the limit is {MAX_SEMANTICS_NODES:,} nodes"))
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
 
 
 def _syntax_diagnostic(e: UnexpectedInput, text: str, origin: Origin) -> Diagnostic:
@@ -117,7 +144,15 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, origin: Origin) -> Diagnos
 
 
 def _number(tok: str) -> int:
-    return int(tok.replace("_", ""), 0)
+    """The value of a numeral; ValueError (with the reason) when it is bad or too big."""
+    why = number_problem(tok)
+    if why:
+        raise ValueError(why)
+    value = int(tok.replace("_", ""), 0)
+    why = number_problem(tok, value)
+    if why:
+        raise ValueError(why)
+    return value
 
 
 @v_args(meta=True)
@@ -186,7 +221,24 @@ class _Build(Transformer):
 
     # expressions
     def number(self, meta, items):
-        return s.Num(_number(items[0]), self._sp(meta))
+        return s.Num(self._num(items[0]), self._sp(meta))
+
+    def _num(self, tok: Token) -> int:
+        try:
+            return _number(tok)
+        except ValueError:
+            why = number_problem(str(tok))
+            if why:
+                raise SpecError(Diagnostic(self._tok_span(tok), why)) from None
+            try:
+                value = int(str(tok).replace("_", ""), 0)
+            except ValueError:
+                value = None
+            why = number_problem(str(tok), value) if value is not None else None
+            if why:
+                raise SpecError(Diagnostic(self._tok_span(tok), why)) from None
+            raise SpecError(Diagnostic(self._tok_span(tok), f"bad number '{tok}'",
+                                       "numbers: 42, 0x2a, 0b101010 (with _ between digits)")) from None
 
     def true(self, meta, items):
         return s.BoolLit(True, self._sp(meta))
@@ -281,12 +333,12 @@ class _Build(Transformer):
         return tuple(p for p in items if p is not None)
 
     def param(self, meta, items):
-        return s.Param(str(items[0]), _number(items[1]), self._sp(meta))
+        return s.Param(str(items[0]), self._num(items[1]), self._sp(meta))
 
     def fn_def(self, meta, items):
         name, params, width, *rest = items
         lets = tuple(x for x in rest[:-1] if isinstance(x, s.LetStmt))
-        return s.FnDef(str(name), params, _number(width), lets, rest[-1], self._sp(meta))
+        return s.FnDef(str(name), params, self._num(width), lets, rest[-1], self._sp(meta))
 
     def proc_def(self, meta, items):
         return s.ProcDef(str(items[0]), items[1], items[2], self._sp(meta))
