@@ -77,11 +77,11 @@ class VmcheckGroup(click.Group):
                 _silence_stdout()
                 click.echo(f"vmcheck: cannot write the output: {e.strerror}", err=True)
                 sys.exit(EXIT_BAD_INPUT)
-            _internal_error(e)
+            _interrupted_or_internal_error(e)
         except InternalError as e:
-            _internal_error(e)
+            _interrupted_or_internal_error(e)
         except Exception as e:  # a bug: keep the details, show a short message
-            _internal_error(e)
+            _interrupted_or_internal_error(e)
 
 
 def _is_stdout_error(e: OSError) -> bool:
@@ -96,6 +96,12 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def _interrupted_or_internal_error(e: BaseException) -> None:
+    if interrupt.received():  # a Ctrl-C that surfaced as another exception
+        interrupt.finish()
+    _internal_error(e)
 
 
 def _internal_error(e: BaseException) -> None:

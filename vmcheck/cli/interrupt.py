@@ -68,9 +68,20 @@ def installed() -> bool:
     return _main_pid == os.getpid()
 
 
+_received = False
+
+
+def received() -> bool:
+    """Whether a Ctrl-C arrived: the KeyboardInterrupt may surface as another exception
+    (ctypes wraps one raised while it converts z3's arguments as an ArgumentError)."""
+    return _received
+
+
 def _handler(signum, frame) -> None:
+    global _received
     if os.getpid() != _main_pid:
         return  # a forked worker: the parent stops it
+    _received = True
     raise KeyboardInterrupt
 
 
