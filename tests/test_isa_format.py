@@ -448,7 +448,7 @@ def random_specs(draw) -> dict:
     for _ in range(draw(st.integers(1, 2))):
         gd: dict = {"modes": {v: draw(st.sampled_from(levels)) for v in levels}}
         if draw(st.booleans()):
-            # `where` may read control state only (MODEL.md §2.3): the mode, or a literal.
+            # `where` may read control state only (docs/model.md §2.3): the mode, or a literal.
             gd["where"] = draw(st.sampled_from(["true", "false", f"mode != {levels[0]}", f"mode == {levels[-1]}"]))
         if draw(st.booleans()):
             gd["description"] = draw(_texts)

@@ -1,5 +1,5 @@
 """The dependency pre-pass (analysis/prepass.py, issue 13.2): small machines built
-to break it (MODEL.md §2.4–§2.5), each of which it must decline, and the
+to break it (docs/model.md §2.4–§2.5), each of which it must decline, and the
 proof that it never changes an answer: every instruction of every machine
 here and of the corner-case machines gets the same classes with it and
 without it."""
@@ -180,7 +180,7 @@ def test_the_prepass_decides_innocuous_instructions_by_dependency(breaker, insn)
 
 
 def test_a_machine_without_memory_protection_is_declined(tmp_path):
-    """Its view is physical storage (MODEL.md §2.4): every access escapes the view."""
+    """Its view is physical storage (docs/model.md §2.4): every access escapes the view."""
     p = tmp_path / "unprotected.yaml"
     p.write_text(UNPROTECTED)
     isa = load_spec(str(p))

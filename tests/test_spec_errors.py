@@ -165,7 +165,7 @@ def test_bundled_specs_load():
         assert isa.name == name
 
 
-# ---- issue 12.4: `where` may constrain control state only (MODEL.md §2.3) ----------
+# ---- issue 12.4: `where` may constrain control state only (docs/model.md §2.3) ----------
 
 
 @pytest.mark.parametrize("cond,elem,role", [

@@ -160,7 +160,7 @@ def _user_runs_as_itself(isa, ctx) -> bool:
 # the guest expects kernel. docs/model.md §2.5's "user sensitive" (control or
 # location sensitive in the image of the least privileged virtual mode) left mode
 # sensitivity out, which is right only where that mode runs as itself (PG's u -> u); the
-# engine now adds it where the image is another mode (query `us_ms`), a rule MODEL.md
+# engine now adds it where the image is another mode (query `us_ms`), which MODEL.md
 # does not state yet (the lead's note says so).
 THEOREM_3_GAP = """\
 isa: law

@@ -1,7 +1,7 @@
 """A sound syntactic pre-pass: instructions that cannot be sensitive, by a
 dependency argument instead of a solver (issue 13.2).
 
-Every sensitivity question of MODEL.md §2.5–§2.6 either asks whether the
+Every sensitivity question of docs/model.md §2.5–§2.6 either asks whether the
 instance changes control (a control element, the mode, or the machine
 stopping), or compares its results at two states that differ only in control
 state (the mode included), timer values or physical storage, under one

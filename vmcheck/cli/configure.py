@@ -20,18 +20,14 @@ from ..remedy.configure import configure as synthesize
 from ..remedy.configure import pinnable, where_of
 from ..remedy.specedit import add_context, base_where, read_spec, write_spec
 from ..spec.build import build_isa
-from .common import spec_argument
-
-EPILOG = """\b
-Exit codes: 0 found (and verified), 1 no setting exists, 2 bad spec or call,
-3 undecided.
-\b
-Example:
-  vmcheck configure riscv --context trap_and_emulate --write riscv-conf.yaml
-"""
+from .common import format_option, limits, solver_options, spec_argument, verb
 
 
-@click.command(epilog=EPILOG)
+
+@verb(exits=[('0', 'a setting was found and the engine decided the configured context: the theorem holds there'),
+             ('1', 'no setting of the pinnable control state makes the theorem hold'),
+             ('3', 'undecided: an exhausted solver budget, or no answer within the round limit')],
+      examples=['vmcheck configure riscv --context trap_and_emulate --write riscv-conf.yaml'])
 @spec_argument()
 @click.option("--theorem", type=click.Choice(["1", "3", "exact"]), default="1", show_default=True,
               help="The theorem the setting must make hold.")
@@ -39,11 +35,9 @@ Example:
               help="The guest context to start from (default: the spec's first).")
 @click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT",
               help="Write a copy of the spec with the configured context added (.yaml or .isa).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S", help="Solver time limit per query.")
-@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: core count).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write .vmcheck-cache/.")
-def configure(spec, theorem, context, out, fmt, timeout, jobs, no_cache) -> None:
+@format_option("text", "json")
+@solver_options
+def configure(spec, theorem, context, out, fmt, budget, timeout, jobs, no_cache, quiet) -> None:
     """Find the fewest control bits (TVM, IOPL, counter enables, ...) a VMM
     must pin for its guest so that THEOREM holds in a guest context, or prove
     that no setting does and name the instructions no setting makes trap.
@@ -52,6 +46,7 @@ def configure(spec, theorem, context, out, fmt, timeout, jobs, no_cache) -> None
     fields other than the mode. The answer is decided by the engine on the
     configured context, every instruction, before it is reported.
     """
+    budget, timeout = limits(budget, timeout)
     if out is not None and out.suffix not in (".yaml", ".yml", ".isa"):
         raise UserError(f"{out}: --write needs a .yaml, .yml or .isa file name")
     path, node = read_spec(spec)
@@ -68,8 +63,8 @@ def configure(spec, theorem, context, out, fmt, timeout, jobs, no_cache) -> None
                         f"(its contexts: {', '.join(c.name for c in isa.contexts)})")
     log = (lambda m: click.echo(f"  {m}", err=True)) if fmt == "text" else None
     name = f"{context}_configured"
-    res = synthesize(isa, context, theorem, base_text=base_where(node, context), name=name, timeout=timeout,
-                     jobs=jobs, use_cache=not no_cache, log=log)
+    res = synthesize(isa, context, theorem, base_text=base_where(node, context), name=name,
+                     timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache, log=log)
     verified = None
     if res.found and res.setting:
         # The evidence: the engine decides the configured context, every instruction.
@@ -82,7 +77,8 @@ def configure(spec, theorem, context, out, fmt, timeout, jobs, no_cache) -> None
             cand = dataclasses.replace(isa.context(context), name=name, where=where_of(isa.context(context).where,
                                                                                       pins, res.setting))
             written = dataclasses.replace(isa, contexts=isa.contexts + (cand,))
-        rep = check_isas([written], context=name, timeout=timeout, jobs=jobs, use_cache=not no_cache)[0]
+        rep = check_isas([written], context=name, timeout=timeout, budget=budget, jobs=jobs,
+                         use_cache=not no_cache)[0]
         verified = rep.context(name).theorems[theorem]
         res.verdict = verified
         if verified.holds is not True:

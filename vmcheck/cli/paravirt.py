@@ -15,18 +15,14 @@ import click
 from ..analysis import UNKNOWN, check_isas
 from ..errors import Diagnostic, SpecError, UserError
 from ..remedy.paravirt import load_program, patched, sites
-from .common import load, spec_argument
-
-EPILOG = """\b
-Exit codes: 0 nothing to change, 1 sites listed, 2 bad spec, program or call,
-3 undecided.
-\b
-Example:
-  vmcheck paravirt pg-toy-broken isa_specs/pg-toy-broken/programs/getm.s --write getm-pv.s
-"""
+from .common import format_option, limits, load, solver_options, spec_argument, verb
 
 
-@click.command(epilog=EPILOG)
+
+@verb(exits=[('0', 'no site of the program uses a violating instance'),
+             ('1', 'some sites do (listed, each with its hypercall)'),
+             ('3', 'undecided: an entry the program uses is undecided')],
+      examples=['vmcheck paravirt pg-toy-broken isa_specs/pg-toy-broken/programs/getm.s --write getm-pv.s'])
 @spec_argument()
 @click.argument("program", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--theorem", type=click.Choice(["1", "3", "exact"]), default="1", show_default=True,
@@ -35,17 +31,16 @@ Example:
               help="The guest context (default: the spec's first).")
 @click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT",
               help="Write the patched program: each site replaced by its hypercall.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S", help="Solver time limit per query.")
-@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: core count).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write .vmcheck-cache/.")
-def paravirt(spec, program, theorem, context, out, fmt, timeout, jobs, no_cache) -> None:
+@format_option("text", "json")
+@solver_options
+def paravirt(spec, program, theorem, context, out, fmt, budget, timeout, jobs, no_cache, quiet) -> None:
     """List the sites of guest PROGRAM (an assembly file) that use an
     instruction instance violating THEOREM in the guest context: address,
     source line, instruction, and the hypercall (the spec's trap instruction
     with a code) it must become; say when the violation depends on operand
     values. --write OUT emits the patched program.
     """
+    budget, timeout = limits(budget, timeout)
     isa = load(spec)
     names = [c.name for c in isa.contexts]
     context = context or (names[0] if names else None)
@@ -57,7 +52,7 @@ def paravirt(spec, program, theorem, context, out, fmt, timeout, jobs, no_cache)
         from .output import check_not_an_input
 
         check_not_an_input(str(out), [Path(program), resolve(spec)])
-    rep = check_isas([isa], context=context, timeout=timeout, jobs=jobs, use_cache=not no_cache)[0]
+    rep = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache)[0]
     res = sites(isa, rep, prog, text, context, theorem)
     undecided = [r.name for r in rep.context(context).instructions if r.violates[theorem].value == UNKNOWN]
     if out is not None:

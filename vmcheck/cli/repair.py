@@ -17,18 +17,14 @@ from ..errors import UserError
 from ..remedy.repair import repair as find_repair
 from ..remedy.specedit import read_spec, write_spec
 from ..spec.build import build_isa
-from .common import spec_argument
-
-EPILOG = """\b
-Exit codes: 0 repaired (the repaired spec passes), 1 no repair found,
-2 bad spec or call, 3 undecided.
-\b
-Example:
-  vmcheck repair pg-toy-broken --write pg-toy-fixed.yaml
-"""
+from .common import format_option, limits, solver_options, spec_argument, verb
 
 
-@click.command(epilog=EPILOG)
+
+@verb(exits=[('0', 'a repair was found and the repaired spec passes'),
+             ('1', 'none was found'),
+             ('3', 'undecided: an exhausted solver budget')],
+      examples=['vmcheck repair pg-toy-broken --write pg-toy-fixed.yaml'])
 @spec_argument()
 @click.option("--theorem", type=click.Choice(["1", "3", "exact"]), default="1", show_default=True,
               help="The theorem the repair must make hold.")
@@ -36,11 +32,9 @@ Example:
               help="The guest context (default: the spec's first).")
 @click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT",
               help="Write the repaired spec (.yaml or .isa).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--timeout", type=float, default=20.0, show_default=True, metavar="S", help="Solver time limit per query.")
-@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: core count).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write .vmcheck-cache/.")
-def repair(spec, theorem, context, out, fmt, timeout, jobs, no_cache) -> None:
+@format_option("text", "json")
+@solver_options
+def repair(spec, theorem, context, out, fmt, budget, timeout, jobs, no_cache, quiet) -> None:
     """Propose the least set of instructions that must trap in the guest
     context for THEOREM to hold, each with the `require` line that makes it
     trap unless the mode is one the guest never runs in. Where a guard on an
@@ -49,6 +43,7 @@ def repair(spec, theorem, context, out, fmt, timeout, jobs, no_cache) -> None:
     The repaired spec is decided by the engine, every instruction, before the
     repair is reported; --write OUT writes it.
     """
+    budget, timeout = limits(budget, timeout)
     if out is not None and out.suffix not in (".yaml", ".yml", ".isa"):
         raise UserError(f"{out}: --write needs a .yaml, .yml or .isa file name")
     path, node = read_spec(spec)
@@ -58,8 +53,8 @@ def repair(spec, theorem, context, out, fmt, timeout, jobs, no_cache) -> None:
         check_not_an_input(str(out), [path])
     isa = build_isa(node, str(path))
     log = (lambda m: click.echo(f"  {m}", err=True)) if fmt == "text" else None
-    res, fixed = find_repair(isa, node, context, theorem, source=str(path), timeout=timeout, jobs=jobs,
-                             use_cache=not no_cache, log=log)
+    res, fixed = find_repair(isa, node, context, theorem, source=str(path), timeout=timeout,
+                             budget=budget, jobs=jobs, use_cache=not no_cache, log=log)
     if out is not None and res.holds:
         write_spec(fixed, out, path)
     if fmt == "json":

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from ..analysis import Report, TheoremResult, check_isas
 from ..errors import UserError
 from ..semantics.symbolic import (  # the engine's own bit splice
@@ -193,6 +194,11 @@ def where_text(base: str, pins: list[Pin], setting: dict[str, int]) -> str:
     return " && ".join(parts) or "true"
 
 
+# The resource limit of the search's own small queries (dependency checks, the
+# choice of a setting): a count of solver steps, so the search is deterministic.
+RLIMIT = 20_000_000
+
+
 # --------------------------------------------------------------------------
 # Which units a witness's violation can depend on
 # --------------------------------------------------------------------------
@@ -209,7 +215,8 @@ def _depends(sym, terms: list[z3.ExprRef], regs: dict, pin: Pin, timeout_ms: int
     if not diffs:
         return False
     s = z3.Solver()
-    s.set("timeout", timeout_ms)
+    s.set("timeout", timeout_ms)  # a safety net: the resource limit decides, the same on any machine
+    s.set("rlimit", RLIMIT)
     s.add(z3.Or(diffs))
     return s.check() != z3.unsat
 
@@ -317,6 +324,7 @@ def choose(isa: ir.Isa, ctx: ir.Context, pins: list[Pin], blockers: list[Blocker
         tracks.append((z3.Bool(f"blocker {k}"), z3.Or(ors) if ors else z3.BoolVal(False)))
     opt = z3.Optimize()
     opt.set("timeout", timeout_ms)
+    opt.set("rlimit", 10 * RLIMIT)
     opt.add(hard)
     for _, c in tracks:
         opt.add(c)
@@ -333,6 +341,7 @@ def choose(isa: ir.Isa, ctx: ir.Context, pins: list[Pin], blockers: list[Blocker
     # Unsat: the blockers that together leave no setting (an unsat core).
     s = z3.Solver()
     s.set("timeout", timeout_ms)
+    s.set("rlimit", 10 * RLIMIT)
     s.add(hard)
     for t, c in tracks:
         s.add(z3.Implies(t, c))
@@ -356,7 +365,8 @@ def _decide(isa: ir.Isa, ctx: ir.Context, theorem: str, instructions, **engine) 
 
 
 def configure(isa: ir.Isa, context: str, theorem: str = "1", *, base_text: str = "true",
-              name: str | None = None, max_rounds: int = 40, timeout: float = 20.0, jobs: int | None = None,
+              name: str | None = None, max_rounds: int = 40, timeout: float = DEFAULT_TIMEOUT,
+              budget: int = DEFAULT_BUDGET, jobs: int | None = None,
               use_cache: bool = True, log: Callable[[str], None] | None = None) -> Configuration:
     """The minimal setting for `theorem` in `context`, or why there is none."""
     t0 = time.perf_counter()
@@ -368,7 +378,7 @@ def configure(isa: ir.Isa, context: str, theorem: str = "1", *, base_text: str =
     base = isa.context(context)
     pins, skipped = pinnable(isa)
     say = log or (lambda _m: None)
-    engine = {"timeout": timeout, "jobs": jobs, "use_cache": use_cache}
+    engine = {"timeout": timeout, "budget": budget, "jobs": jobs, "use_cache": use_cache}
     out = Configuration(isa.name, context, theorem, None, pinnable=[p.name for p in pins], not_pinnable=skipped)
     name = name or f"{context}_configured"
 

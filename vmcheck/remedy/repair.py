@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from ..analysis import YES, Report, TheoremResult, check_isas
 from ..errors import UserError
 from ..spec import ir
@@ -159,7 +160,8 @@ def _next_guard(g: Guard | None, insn: ir.Instruction, w, max_values: int) -> Gu
 
 
 def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "1", *, source: str | None = None,
-           max_values: int = 8, max_rounds: int = 20, timeout: float = 20.0, jobs: int | None = None,
+           max_values: int = 8, max_rounds: int = 20, timeout: float = DEFAULT_TIMEOUT,
+           budget: int = DEFAULT_BUDGET, jobs: int | None = None,
            use_cache: bool = True, log: Callable[[str], None] | None = None) -> tuple[Repair, Node]:
     """The guards that make `theorem` hold in `context` (default: the first), and the repaired node tree."""
     t0 = time.perf_counter()
@@ -171,7 +173,8 @@ def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "
     if context not in names:
         raise UserError(f"{isa.name} has no guest context '{context}' (its contexts: {', '.join(names)})")
     ctx = isa.context(context)
-    engine: dict[str, Any] = {"timeout": timeout, "jobs": jobs, "use_cache": use_cache, "context": context}
+    engine: dict[str, Any] = {"timeout": timeout, "budget": budget, "jobs": jobs, "use_cache": use_cache,
+                              "context": context}
     rep = check_isas([isa], **engine)[0]
     cond = host_only(isa, ctx)
     cause, why = privileged_cause(isa, rep, context)

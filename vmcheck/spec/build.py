@@ -569,7 +569,7 @@ class _Builder:
 
     def where_reads_control_only(self, where: ir.Expr, node: Node, elements: dict[str, ir.Element],
                                  modes: ir.ModeDef | None, ctx: str) -> None:
-        """MODEL.md §2.3: `where` is what the VMM sets up, so it may read control
+        """docs/model.md §2.3: `where` is what the VMM sets up, so it may read control
         state (and the mode) only; a condition on guest state (a general
         register, the pc, a timer, storage) is not the VMM's to promise."""
         for elem, bits, span in _state_reads(where):
