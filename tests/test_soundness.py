@@ -233,3 +233,20 @@ def test_labels_mean_popek_goldberg_classes(tmp_path):
     text2 = text.replace("labels: [innocuous]", "labels: [sensitive]")
     rep2 = decide(tmp_path, text2, "m2")
     assert [(f.instruction, f.label, f.derived) for f in rep2.labels] == [("li2", "sensitive", "sensitive: no")]
+
+
+def test_witness_text_names_its_class_and_the_difference(tmp_path):
+    """Issue 12 item 12: each witness says which class it shows, and a physical
+    write in a location pair says what makes equal-looking writes differ."""
+    text = NO_PROTECTION.replace("storage: {size: 4096, unit: 32, translation: none}",
+                                 "storage: {size: 4096, unit: 32, translation: none}\n").replace(
+        "  r:  {count: 4, width: 32}", "  r:  {count: 4, width: 32}\n  cfg: {width: 8, role: control}")
+    rep = decide(tmp_path, text)
+    st = rep.context("classic").instruction("st")
+    reason = st.classes["location_sensitive"].reason
+    assert reason.startswith("location sensitive: ")
+    # the two sides may write the same cell: that *is* the difference, said in words
+    assert "the same cells" in reason and "physical storage does not move with the state" in reason
+    rep2 = decide(tmp_path, three_mode_machine(modes="{supervisor: kernel, user: user}") + GATE, "g")
+    gate = rep2.context("ring_compression").instruction("gate")
+    assert gate.classes["control_sensitive"].reason.startswith("control sensitive: ")
