@@ -393,7 +393,7 @@ def test_run_verb_bad_program_exits_2(tmp_path):
     assert r.exit_code == 2
     assert f"{p}:2:13: error: undefined label 'nowhere'" in r.stderr
     r = invoke("run", "pg-toy", str(tmp_path / "missing.s"))
-    assert r.exit_code == 2 and "cannot read program" in r.stderr
+    assert r.exit_code == 2 and "missing.s: No such file or directory" in r.stderr
 
 
 # --------------------------------------------------------------------------
