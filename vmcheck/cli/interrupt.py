@@ -53,7 +53,20 @@ def install() -> None:
     os.set_blocking(w, False)
     signal.set_wakeup_fd(w, warn_on_full_buffer=False)
     signal.signal(signal.SIGINT, _handler)
+    sys.unraisablehook = _unraisable
     threading.Thread(target=_watch, args=(r,), name="vmcheck-sigint", daemon=True).start()
+
+
+_default_unraisable = sys.unraisablehook
+
+
+def _unraisable(info) -> None:
+    """A Ctrl-C that lands in a finalizer (z3's `__del__` runs at any moment) cannot
+    propagate: Python would print it as "Exception ignored" with a traceback. End
+    the run as the top level would have instead."""
+    if isinstance(info.exc_value, KeyboardInterrupt) and installed():
+        finish()
+    _default_unraisable(info)
 
 
 def solver_ready() -> None:
