@@ -177,5 +177,17 @@ def test_program_runs(program):
 
 @pytest.mark.slow
 def test_confirm_sample_program_agrees():
-    res = CliRunner().invoke(main, ["confirm", str(SPEC), "--no-witnesses"])
-    assert res.exit_code == 0, res.output
+    """The sample program agrees with the engine (no contradiction) and shows CPS diverging.
+    Without witness replays (--no-witnesses) the other violations are shown by no run, so
+    confirm exits 4 ("agrees, but some violations were not reproduced"), each with its reason."""
+    res = CliRunner().invoke(main, ["confirm", str(SPEC), "--no-witnesses", "--format", "json"])
+    assert res.exit_code == 4, res.output
+    ctxs = json.loads(res.output)["contexts"]
+    assert ctxs
+    for ctx in ctxs:
+        assert ctx["agrees"] and ctx["contradictions"] == [], ctx["contradictions"]
+        assert set(ctx["observed"]) <= set(ctx["engine_violations"])
+        assert ctx["unconfirmed"] == [n for n in ctx["engine_violations"] if n not in ctx["observed"]]
+        assert set(ctx["unconfirmed_reasons"].values()) <= {"no witness replay and no run showed it"}
+    usr = next(c for c in ctxs if c["context"] == "usr")
+    assert usr["observed"] == ["cps"] and usr["unconfirmed"]  # kernel_user.s: CPS diverges at step 2

@@ -164,5 +164,16 @@ def test_program_runs(program):
 
 @pytest.mark.slow
 def test_confirm_agrees_with_the_engine():
-    res = CliRunner().invoke(main, ["confirm", str(SPEC), "--no-witnesses"])
-    assert res.exit_code == 0, res.output
+    """No contradiction in any context; el2_traps (exact condition holds) is confirmed. In
+    el2_notraps the sample program shows WFI's breach, but without witness replays
+    (--no-witnesses) no run shows MRS, MSR, WFE: confirm exits 4, each with its reason."""
+    res = CliRunner().invoke(main, ["confirm", str(SPEC), "--no-witnesses", "--format", "json"])
+    assert res.exit_code == 4, res.output
+    ctxs = {c["context"]: c for c in json.loads(res.output)["contexts"]}
+    for ctx in ctxs.values():
+        assert ctx["agrees"] and ctx["contradictions"] == [], ctx["contradictions"]
+        assert set(ctx["observed"]) <= set(ctx["engine_violations"])
+        assert ctx["unconfirmed"] == [n for n in ctx["engine_violations"] if n not in ctx["observed"]]
+        assert set(ctx["unconfirmed_reasons"].values()) <= {"no witness replay and no run showed it"}
+    assert ctxs["el2_traps"]["engine_violations"] == [] and ctxs["el2_traps"]["unconfirmed"] == []
+    assert ctxs["el2_notraps"]["observed"] == ["wfi"] and ctxs["el2_notraps"]["unconfirmed"]
