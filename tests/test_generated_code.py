@@ -1,13 +1,14 @@
 """Generated code always compiles, and no spec text escapes into it (issue 15).
 
 Two parts:
-* shapes the front end accepts but Python's own parser would refuse if they
-  were written out naively (long sums, deep parentheses, long `?:` chains
-  with storage reads on their lazy sides, `if`s nested past Python's
-  indentation limit, long else-if chains, a register read after many pending
-  writes): each compiles, and on random instances gives the same outcome,
-  post-state and storage as the symbolic reading (the comparison of
-  tests/test_symbolic.py);
+* shapes just within the front end's nesting limits (vmcheck/spec/limits.py),
+  some of which Python's own parser would refuse if they were written out
+  naively (long sums and shift chains, deep parentheses, long `?:` chains
+  with storage reads on their lazy sides, deeply nested `if`s, long else-if
+  chains, a register read after many pending writes): each compiles, and on
+  random instances gives the same outcome, post-state and storage as the
+  symbolic reading (the comparison of tests/test_symbolic.py); the same
+  shapes past the limits are refused at load with an error naming the limit;
 * names crafted to break out of generated code (quotes, newlines,
   `__import__`) are refused when the spec loads, and if one reached the code
   generator anyway it would refuse it too, before compiling anything.
@@ -27,6 +28,7 @@ from vmcheck.errors import InternalError, SpecError
 from vmcheck.semantics import concrete
 from vmcheck.semantics.concrete import compile_isa
 from vmcheck.semantics.symbolic import ARRAYS, sym_isa
+from vmcheck.spec import limits
 from vmcheck.spec.load import load_spec
 
 
@@ -42,15 +44,32 @@ def _nested_ifs(n: int) -> str:
     return opens + "r[d] = x + a\ny = zext(mem[x], 16)\n" + "}\n" * n
 
 
+# Shapes just within the front end's limits (vmcheck/spec/limits.py: the
+# semantics' syntax tree at most MAX_NESTING levels deep as written, where
+# `a + b + c` is two levels and an `if` in an `if` is two). Several of them
+# would not compile if written out naively: see test_the_splitting_is_needed.
 SHAPES = {
+    "sum of 98 terms": "x = " + " + ".join((["x", "a", "r[d]"] * 33)[:98]),
+    "sum of 49 16-bit terms": "y = " + " + ".join((["y", "zext(a, 16)"] * 25)[:49]),
+    "shift chain of 95": "x = x" + "".join((" << a", " << r[d]", " >> x")[i % 3] for i in range(95)),
+    "98 nested parentheses": "x = " + "(" * 98 + "x + a" + ")" * 98,
+    "?: chain of 45 reading storage": "x = " + "".join(f"x == {i % 256} ? mem[a + {i % 256}] : " for i in range(45)) + "0",
+    "&& chain of 95 reading storage": "if " + " && ".join(f"mem[x + {i}] != {i % 5}" for i in range(95)) + " { x = 1 }",
+    "if nested 45 deep": _nested_ifs(45),
+    "else-if chain of 48": "".join(f"if x == {i} {{ y = {i * 3} }} else " for i in range(48)) + "{ trap(BAD) }",
+    "read after 120 pending writes": "".join(f"q[{i % 4}] = x + {i}\nr[a[{i % 7 + 1}:{i % 7}]] = q[d] + {i}\n" for i in range(120)) + "x = r[d] + q[a[1:0]]",
+}
+
+# The same kinds of shapes past the limits: refused when the spec loads, with
+# an error that names the limit (they used to reach the generator).
+TOO_DEEP = {
     "sum of 150 terms": "x = " + " + ".join(["x", "a", "r[d]"] * 50),
     "sum of 300 terms": "y = " + " + ".join(["y", "zext(a, 16)"] * 150),
-    "150 nested parentheses": "x = " + "(" * 150 + "x + a" + ")" * 150,
+    "shift chain of 150": "x = x" + " << a" * 150,
     "?: chain of 250 reading storage": "x = " + "".join(f"x == {i % 256} ? mem[a + {i % 256}] : " for i in range(250)) + "0",
     "&& chain of 190 reading storage": "if " + " && ".join(f"mem[x + {i}] != {i % 5}" for i in range(190)) + " { x = 1 }",
     "if nested 120 deep": _nested_ifs(120),
     "else-if chain of 150": "".join(f"if x == {i} {{ y = {i * 3} }} else " for i in range(150)) + "{ trap(BAD) }",
-    "read after 120 pending writes": "".join(f"q[{i % 4}] = x + {i}\nr[a[{i % 7 + 1}:{i % 7}]] = q[d] + {i}\n" for i in range(120)) + "x = r[d] + q[a[1:0]]",
 }
 
 
@@ -68,16 +87,62 @@ def test_deep_shapes_compile_and_match_the_symbolic_reading(tmp_path, shape):
         _check(reading, storage, _example(rnd, isa, insn), against_z3=False)
 
 
-def test_limits_are_what_the_generator_keeps(tmp_path):
-    """The shapes above really exceed Python's limits if written naively
-    (so the test above can fail), and the code written stays inside them."""
-    isa = load_spec(str(_spec(tmp_path, SHAPES["sum of 300 terms"])))
-    src = compile_isa(isa)["f"].source
-    assert max(concrete._nesting(line) for line in src.splitlines()) <= concrete.MAX_NEST + 8
-    naive = "y = " + "((" * 300 + "y" + " + 1) & 65535)" * 300
+@pytest.mark.parametrize("shape", list(TOO_DEEP))
+def test_shapes_past_the_limits_are_a_clean_error(tmp_path, shape):
+    with pytest.raises(SpecError) as e:
+        load_spec(str(_spec(tmp_path, TOO_DEEP[shape])))
+    assert f"nested more than {limits.MAX_NESTING} levels deep" in str(e.value)
+    assert f"the limit is {limits.MAX_NESTING}" in str(e.value)
+
+
+def _naive(monkeypatch, isa):
+    """Compile `isa` with the generator's splitting switched off."""
+    for name in ("MAX_NEST", "MAX_INDENT", "LAZY_HEIGHT", "MAX_ARMS"):
+        monkeypatch.setattr(concrete, name, 10**9)
+    isa.__dict__.pop("_vmcheck_compiled", None)  # compile_isa caches on the Isa
+    try:
+        return compile_isa(isa)
+    finally:
+        isa.__dict__.pop("_vmcheck_compiled", None)
+        monkeypatch.undo()
+
+
+def test_the_splitting_is_needed(tmp_path, monkeypatch):
+    """Within the limits, a shape can still exceed Python's parser limits if
+    written naively (a shift is three parentheses per level: `(0 if n >= 8
+    else ((v << n) & 255))`), so the test above can fail: with the
+    generator's splitting switched off it does not compile."""
+    isa = load_spec(str(_spec(tmp_path, SHAPES["shift chain of 95"])))
+    with pytest.raises(InternalError, match="too many nested parentheses"):
+        _naive(monkeypatch, isa)
+    src = compile_isa(isa)["f"].source  # with the splitting it does
+    compile(src, "<check>", "exec")
+
+
+def test_limits_are_what_the_generator_keeps(tmp_path, monkeypatch):
+    """The two sets of numbers agree: what the front end accepts (limits.py)
+    goes past what Python's parser takes when written naively, and the code
+    the generator writes for it stays inside the generator's own bounds."""
+    # Python refuses 200 nested parentheses and 100 indentation levels; the
+    # generator keeps well inside both.
+    assert concrete.MAX_NEST + 8 < 200 and concrete.MAX_INDENT + 6 < 100
+    # The deepest expression the front end accepts, written naively, can need
+    # more than 200 parentheses (a shift is three per level), so the
+    # splitting is what makes it compile.
+    n = limits.MAX_EXPR_NESTING
+    assert 3 * n > 200
+    naive = "x = " + "(0 if n >= 8 else ((" * n + "x" + " << n) & 255))" * n
     with pytest.raises(SyntaxError):
         compile(naive, "<naive>", "exec")
-    isa = load_spec(str(_spec(tmp_path, SHAPES["if nested 120 deep"])))
+    for shape in ("shift chain of 95", "sum of 98 terms"):
+        isa = load_spec(str(_spec(tmp_path, SHAPES[shape])))
+        src = compile_isa(isa)["f"].source
+        assert max(concrete._nesting(line) for line in src.splitlines()) <= concrete.MAX_NEST + 8
+    naive_src = _naive(monkeypatch, isa)["f"].source  # the sum of 98, unsplit: near Python's 200
+    assert max(concrete._nesting(line) for line in naive_src.splitlines()) > concrete.MAX_NEST + 8
+    # `if`s: nested past MAX_INDENT, the generator writes them flat.
+    isa = load_spec(str(_spec(tmp_path, SHAPES["if nested 45 deep"])))
+    assert 45 > concrete.MAX_INDENT
     src = compile_isa(isa)["f"].source
     assert max(len(ln) - len(ln.lstrip()) for ln in src.splitlines()) // 4 <= concrete.MAX_INDENT + 6
 
