@@ -137,10 +137,16 @@ def make_case(seed: int, index: int) -> Case:
 
 
 @functools.lru_cache(maxsize=None)
-def _cached_load(path: str):
+def _real_load_spec():
+    """vmcheck's own spec loader, taken before any case replaces it (`_replacing_loader`)."""
     from vmcheck.spec.load import load_spec
 
-    return load_spec(path)
+    return load_spec
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_load(path: str):
+    return _real_load_spec()(path)
 
 
 # The guard counts CPU seconds (ITIMER_PROF), so a machine shared with other
@@ -246,35 +252,37 @@ def _run_in(case: Case, d: Path, timeout: float) -> tuple[str, int | None, str]:
     return _with_cached_spec(lambda: _invoke(["run", str(s.yaml_path), str(prog), "--max-steps", "2000"], timeout))
 
 
-def _with_loader(memo: dict, fn):
-    """Run `fn` with the CLI's spec loader remembering what it loaded in `memo`."""
-    from vmcheck.cli import common
-    from vmcheck.spec.load import load_spec
+def _replacing_loader(loader, fn):
+    """Run `fn` with the CLI's spec loader replaced by `loader`. The verbs load
+    through `vmcheck.cli.common.load`, which looks up
+    `vmcheck.spec.load.load_spec` at each call, so that is the name replaced."""
+    from vmcheck.spec import load as spec_load
 
-    def load(spec):
-        if spec not in memo:
-            memo[spec] = load_spec(spec)
-        return memo[spec]
-
-    saved = common.load_spec
-    common.load_spec = load
+    _real_load_spec()  # taken before the replacement
+    saved = spec_load.load_spec
+    spec_load.load_spec = loader
     try:
         return fn()
     finally:
-        common.load_spec = saved
+        spec_load.load_spec = saved
+
+
+def _with_loader(memo: dict, fn):
+    """Run `fn` with the CLI's spec loader remembering what it loaded in `memo`."""
+    real = _real_load_spec()
+
+    def load(spec):
+        if spec not in memo:
+            memo[spec] = real(spec)
+        return memo[spec]
+
+    return _replacing_loader(load, fn)
 
 
 def _with_cached_spec(fn):
     """Run `fn` with the CLI's spec loader memoized: the bundled spec is not the
     thing under test in a program case, and loading it every time costs most of it."""
-    from vmcheck.cli import common
-
-    saved = common.load_spec
-    common.load_spec = _cached_load
-    try:
-        return fn()
-    finally:
-        common.load_spec = saved
+    return _replacing_loader(_cached_load, fn)
 
 
 def campaign(seed: int, cases: int, timeout: float = 10.0, save: Path | None = None, start: int = 0,

@@ -34,6 +34,7 @@ def test_ci_campaign(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fuzz", "--cases", str(CI_CASES), "--seed", "0", "--quiet",
                         "--out", str(report), "--save", str(tmp_path / "failing")],
                        cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert report.exists(), f"the campaign wrote no report (exit {r.returncode}):\n{r.stderr[-3000:]}"
     summary = json.loads(report.read_text())
     assert summary["cases"] == CI_CASES
     assert not summary["failures"], json.dumps(summary["failures"][:5], indent=1)

@@ -46,7 +46,9 @@ FORMAT = "vmcheck-result-cache"
 # An entry larger than this is not one of ours (witnesses are a few KB).
 MAX_ENTRY_BYTES = 4 << 20
 VALUES = (YES, NO, UNKNOWN)
-EVIDENCE = ("witness", "proof", "timeout")
+# "budget": an unknown because the solver budget ran out (the only unknown that is
+# cached); "timeout" (the wall-clock safety net) is not reproducible, never stored.
+EVIDENCE = ("witness", "proof", "budget")
 
 
 def cache_dir() -> Path:
@@ -127,21 +129,32 @@ def load(key: str) -> dict[str, Any] | None:
             return None
     except (TypeError, ValueError):
         return None
-    return value if valid_result(value) else None
+    if not valid_result(value):
+        return None
+    # Decided results live under the unit key, undecided ones under its budget key.
+    return value if _undecided(value) == ("-" in key) else None
+
+
+def _undecided(value: dict[str, Any]) -> bool:
+    """Does a (valid) result hold an unknown?"""
+    return any(a["value"] == UNKNOWN for part in ("classes", "violates") for a in value[part].values())
 
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-# A unit key, optionally with the suffix of an undecided result (`-b<budget>`,
-# or `-t<seconds>` from earlier versions).
-_KEY = __import__("re").compile(r"[0-9a-f]{64}(?:-[bt][0-9a-z.+-]{1,32})?")
+# A unit key, optionally with the suffix of an undecided result (`-b<budget>`).
+_KEY = __import__("re").compile(r"[0-9a-f]{64}(?:-b[0-9]{1,20})?")
 
 
 def store(key: str, value: dict[str, Any]) -> None:
     """Write `value` under `key` atomically (temp file + rename); a cache that
-    cannot be written is only slower, and says so once."""
+    cannot be written is only slower, and says so once. Only what `load` would
+    serve back is written: a valid result, decided under the unit key, undecided
+    (by the budget) under `undecided_key`."""
+    if not (_KEY.fullmatch(key) and valid_result(value) and _undecided(value) == ("-" in key)):
+        return
     d = cache_dir() / key[:2]
     try:
         entry = {"format": FORMAT, "schema": SCHEMA, "key": key, "sha256": _digest(value), "value": value}
@@ -242,8 +255,8 @@ def _valid_answer(a: Any) -> bool:
         return False
     if a["value"] not in VALUES or a["evidence"] not in EVIDENCE or not isinstance(a["reason"], str):
         return False
-    # An answer "unknown" is a timeout and only that; a witness carries one.
-    if (a["value"] == UNKNOWN) != (a["evidence"] == "timeout"):
+    # An answer "unknown" is a budget that ran out and only that; a witness carries one.
+    if (a["value"] == UNKNOWN) != (a["evidence"] == "budget"):
         return False
     if a["evidence"] == "witness" and "witness" not in a:
         return False
