@@ -205,6 +205,24 @@ def solver_options(f):
     return f
 
 
+def remedy_options(*, theorem_help: str, write_help: str):
+    """The options the remedy verbs (configure, repair, paravirt) share: the
+    theorem to make hold, the context, `--write OUT`, the format and the solver."""
+    from pathlib import Path
+
+    def deco(f):
+        for opt in (solver_options, format_option("text", "json"),
+                    click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                                 metavar="OUT", help=write_help),
+                    click.option("--context", "context", default=None, metavar="NAME",
+                                 help="The guest context (default: the spec's first)."),
+                    click.option("--theorem", type=click.Choice(["1", "3", "exact"]), default="1",
+                                 show_default=True, help=theorem_help)):
+            f = opt(f)
+        return f
+    return deco
+
+
 def spec_argument(name: str = "spec", **kw):
     return click.argument(name, type=SPEC, **kw)
 

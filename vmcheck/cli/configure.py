@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import click
 
@@ -20,7 +19,7 @@ from ..remedy.configure import configure as synthesize
 from ..remedy.configure import pinnable, where_of
 from ..remedy.specedit import add_context, base_where, read_spec, write_spec
 from ..spec.build import build_isa
-from .common import format_option, limits, solver_options, spec_argument, verb
+from .common import limits, remedy_options, spec_argument, verb
 
 
 
@@ -29,14 +28,8 @@ from .common import format_option, limits, solver_options, spec_argument, verb
              ('3', 'undecided: an exhausted solver budget, or no answer within the round limit')],
       examples=['vmcheck configure riscv --context trap_and_emulate --write riscv-conf.yaml'])
 @spec_argument()
-@click.option("--theorem", type=click.Choice(["1", "3", "exact"]), default="1", show_default=True,
-              help="The theorem the setting must make hold.")
-@click.option("--context", "context", default=None, metavar="NAME",
-              help="The guest context to start from (default: the spec's first).")
-@click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT",
-              help="Write a copy of the spec with the configured context added (.yaml or .isa).")
-@format_option("text", "json")
-@solver_options
+@remedy_options(theorem_help='The theorem the setting must make hold.',
+                write_help='Write a copy of the spec with the configured context added (.yaml or .isa).')
 def configure(spec, theorem, context, out, fmt, budget, timeout, jobs, no_cache, quiet) -> None:
     """Find the fewest control bits (TVM, IOPL, counter enables, ...) a VMM
     must pin for its guest so that THEOREM holds in a guest context, or prove

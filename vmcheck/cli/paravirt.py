@@ -15,7 +15,7 @@ import click
 from ..analysis import UNKNOWN, check_isas
 from ..errors import Diagnostic, SpecError, UserError
 from ..remedy.paravirt import load_program, patched, sites
-from .common import format_option, limits, load, solver_options, spec_argument, verb
+from .common import limits, load, remedy_options, spec_argument, verb
 
 
 
@@ -25,14 +25,8 @@ from .common import format_option, limits, load, solver_options, spec_argument, 
       examples=['vmcheck paravirt pg-toy-broken isa_specs/pg-toy-broken/programs/getm.s --write getm-pv.s'])
 @spec_argument()
 @click.argument("program", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--theorem", type=click.Choice(["1", "3", "exact"]), default="1", show_default=True,
-              help="The theorem whose violating instances must go.")
-@click.option("--context", "context", default=None, metavar="NAME",
-              help="The guest context (default: the spec's first).")
-@click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT",
-              help="Write the patched program: each site replaced by its hypercall.")
-@format_option("text", "json")
-@solver_options
+@remedy_options(theorem_help='The theorem whose violating instances must go.',
+                write_help='Write the patched program: each site replaced by its hypercall.')
 def paravirt(spec, program, theorem, context, out, fmt, budget, timeout, jobs, no_cache, quiet) -> None:
     """List the sites of guest PROGRAM (an assembly file) that use an
     instruction instance violating THEOREM in the guest context: address,

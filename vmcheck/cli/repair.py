@@ -9,7 +9,6 @@ found, 2 a bad spec or call, 3 undecided (a solver timeout).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -17,7 +16,7 @@ from ..errors import UserError
 from ..remedy.repair import repair as find_repair
 from ..remedy.specedit import read_spec, write_spec
 from ..spec.build import build_isa
-from .common import format_option, limits, solver_options, spec_argument, verb
+from .common import limits, remedy_options, spec_argument, verb
 
 
 
@@ -26,14 +25,8 @@ from .common import format_option, limits, solver_options, spec_argument, verb
              ('3', 'undecided: an exhausted solver budget')],
       examples=['vmcheck repair pg-toy-broken --write pg-toy-fixed.yaml'])
 @spec_argument()
-@click.option("--theorem", type=click.Choice(["1", "3", "exact"]), default="1", show_default=True,
-              help="The theorem the repair must make hold.")
-@click.option("--context", "context", default=None, metavar="NAME",
-              help="The guest context (default: the spec's first).")
-@click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT",
-              help="Write the repaired spec (.yaml or .isa).")
-@format_option("text", "json")
-@solver_options
+@remedy_options(theorem_help='The theorem the repair must make hold.',
+                write_help='Write the repaired spec (.yaml or .isa).')
 def repair(spec, theorem, context, out, fmt, budget, timeout, jobs, no_cache, quiet) -> None:
     """Propose the least set of instructions that must trap in the guest
     context for THEOREM to hold, each with the `require` line that makes it
