@@ -8,6 +8,7 @@ user would start it, so interpreter start-up and spec loading are included.
 Cold runs each get a new empty cache directory; cached runs share one that a
 first (unmeasured) run filled.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -13,6 +13,7 @@ seconds before -> after issue 15's fixes:
   assembler, 1,500 blanks in a line:    2.85 s -> <0.001 s (backtracking regex)
   YAML alias bomb (9^12 nodes):         no answer -> 0.06 s (an error after 10,000 expanded nodes)
 """
+
 from __future__ import annotations
 
 import sys
@@ -65,18 +66,22 @@ def main() -> None:
                 assemble(pg, line, "p.s")
             except SpecError:
                 pass
+
         print(f"assembler, a line with {n:,} blanks: {timed(run):.3f} s")
 
     from vmcheck.spec.nodes import read_yaml
 
-    bomb = "\n".join(["a0: &a0 [x, x, x, x, x, x, x, x, x]"] +
-                     [f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 9) + "]" for k in range(1, 12)])
+    bomb = "\n".join(
+        ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+        + [f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 9) + "]" for k in range(1, 12)]
+    )
 
     def load_bomb():
         try:
             read_yaml(bomb, "bomb.yaml")
         except SpecError:
             pass
+
     print(f"YAML alias bomb: {timed(load_bomb):.3f} s")
 
 

@@ -7,6 +7,7 @@ in supervisor mode for N steps, R times, and prints the median rate of the
 fast loop (`Machine.run`); `--trace` also measures the step-by-step path
 that tracing uses. Compilation and the first decode are outside the timing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,10 @@ def measure(machine: Machine, steps: int, repeat: int, trace: bool) -> tuple[lis
 
 def report(what: str, rates: tuple[list[float], list[float]]) -> None:
     wall, cpu = rates
-    print(f"{what}: median {statistics.median(wall) / 1e6:.2f} M guest instructions/s "
-          f"(min {min(wall) / 1e6:.2f}, max {max(wall) / 1e6:.2f}; by CPU time {statistics.median(cpu) / 1e6:.2f})")
+    print(
+        f"{what}: median {statistics.median(wall) / 1e6:.2f} M guest instructions/s "
+        f"(min {min(wall) / 1e6:.2f}, max {max(wall) / 1e6:.2f}; by CPU time {statistics.median(cpu) / 1e6:.2f})"
+    )
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ and the spread of the wall time, plus what `python -X importtime` says the
 slowest imports are. Run it from the repository root; the cache directory is
 a temporary one (specs shows no verdicts, as on a first run).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,14 @@ def timed(args: list[str], env: dict[str, str]) -> float:
 
 
 def slowest_imports(args: list[str], env: dict[str, str], n: int = 5) -> list[tuple[int, str]]:
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "vmcheck", *args], cwd=ROOT, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "vmcheck", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     rows = []
     for line in r.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -54,8 +61,7 @@ def main() -> None:
             timed(args, env)  # warm the OS file cache
             ts = [timed(args, env) for _ in range(runs)]
             name = "python -c pass" if args is None else "vmcheck " + " ".join(args)
-            print(f"{name:<24} {statistics.median(ts) * 1000:7.0f}ms "
-                  f"{min(ts) * 1000:7.0f}ms {max(ts) * 1000:7.0f}ms")
+            print(f"{name:<24} {statistics.median(ts) * 1000:7.0f}ms {min(ts) * 1000:7.0f}ms {max(ts) * 1000:7.0f}ms")
         for args in (["--help"], ["specs"]):
             print(f"slowest imports of `vmcheck {' '.join(args)}` (cumulative µs):")
             for us, name in slowest_imports(args, env):

@@ -10,6 +10,7 @@ instructions, instructions run directly, VMM entries (emulations and
 reflections; for translate, calls into the VMM for replaced instances),
 instructions translated and blocks scanned, and the diverging instructions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,16 +37,22 @@ def measure(spec: str, fuzz: int, seed: int, repeat: int) -> None:
             times = []
             for _ in range(repeat):
                 t0 = time.perf_counter()
-                c = confirm_context(isa, ctx, kind=kind, programs=programs(spec), fuzz_programs=fuzz, seed=seed,
-                                    witnesses=False)
+                c = confirm_context(
+                    isa, ctx, kind=kind, programs=programs(spec), fuzz_programs=fuzz, seed=seed, witnesses=False
+                )
                 times.append(time.perf_counter() - t0)
             t = c.totals()
-            steps = sum(v for k, v in t.items() if k in ("direct", "emulated_privileged", "emulated_other",
-                                                          "reflected", "interpreted"))
+            steps = sum(
+                v
+                for k, v in t.items()
+                if k in ("direct", "emulated_privileged", "emulated_other", "reflected", "interpreted")
+            )
             entries = steps - t.get("direct", 0)
-            print(f"{spec:12} {ctx.name:18} {kind:9} {statistics.median(times):7.2f} s  steps {steps:7}  "
-                  f"direct {t.get('direct', 0):7}  vmm entries {entries:7}  translated {t.get('translated', 0):6}  "
-                  f"blocks {t.get('blocks_scanned', 0):5}  diverging {','.join(c.observed) or '-'}")
+            print(
+                f"{spec:12} {ctx.name:18} {kind:9} {statistics.median(times):7.2f} s  steps {steps:7}  "
+                f"direct {t.get('direct', 0):7}  vmm entries {entries:7}  translated {t.get('translated', 0):6}  "
+                f"blocks {t.get('blocks_scanned', 0):5}  diverging {','.join(c.observed) or '-'}"
+            )
 
 
 def main() -> None:

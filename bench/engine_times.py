@@ -11,6 +11,7 @@ of the process and its workers (which the load barely changes) and the load
 average at the time; medians over `--repeat` runs. The exit code of each run
 is checked: 0 or 1 (a verdict), never 3 (an unknown) or 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,27 +99,52 @@ def main() -> None:
     for spec in specs:
         cold = _cold([spec], args.repeat, args.jobs)
         warm = [] if args.no_cached else _warm([spec], args.repeat, args.jobs)
-        row = {"spec": spec, "cold": _median(cold, "wall"), "cold_cpu": _median(cold, "cpu"),
-               "cached": _median(warm, "wall") if warm else None, "exit": cold[-1]["exit"],
-               "load": _median(cold + warm, "load")}
+        row = {
+            "spec": spec,
+            "cold": _median(cold, "wall"),
+            "cold_cpu": _median(cold, "cpu"),
+            "cached": _median(warm, "wall") if warm else None,
+            "exit": cold[-1]["exit"],
+            "load": _median(cold + warm, "load"),
+        }
         rows.append(row)
         cached = f"{row['cached']:9.2f}" if warm else f"{'-':>9}"
-        print(f"{spec:22} {row['cold']:8.2f} {row['cold_cpu']:9.2f} {cached}  {row['exit']:4}  {row['load']:.1f}",
-              flush=True)
+        print(
+            f"{spec:22} {row['cold']:8.2f} {row['cold_cpu']:9.2f} {cached}  {row['exit']:4}  {row['load']:.1f}",
+            flush=True,
+        )
     if args.all:
         runs = _cold(specs, 1, args.jobs)
-        rows.append({"spec": "all together", "cold": runs[0]["wall"], "cold_cpu": runs[0]["cpu"],
-                     "exit": runs[0]["exit"], "load": runs[0]["load"]})
+        rows.append(
+            {
+                "spec": "all together",
+                "cold": runs[0]["wall"],
+                "cold_cpu": runs[0]["cpu"],
+                "exit": runs[0]["exit"],
+                "load": runs[0]["load"],
+            }
+        )
         print(f"{'all together':22} {runs[0]['wall']:8.2f} {runs[0]['cpu']:9.2f}  load {runs[0]['load']:.1f}")
     if args.growth:
         with tempfile.TemporaryDirectory() as d:
             for n in [int(x) for x in args.growth.split(",")]:
                 p = generated_spec(n, Path(d))
                 runs = _cold([str(p)], 1, args.jobs)
-                rows.append({"spec": f"generated {n}", "cold": runs[0]["wall"], "cold_cpu": runs[0]["cpu"],
-                             "exit": runs[0]["exit"], "load": runs[0]["load"], "instructions": n})
-                print(f"{'generated ' + str(n):22} {runs[0]['wall']:8.2f} {runs[0]['cpu']:9.2f}  "
-                      f"{1000 * runs[0]['cpu'] / n:.2f} ms CPU per instruction, load {runs[0]['load']:.1f}", flush=True)
+                rows.append(
+                    {
+                        "spec": f"generated {n}",
+                        "cold": runs[0]["wall"],
+                        "cold_cpu": runs[0]["cpu"],
+                        "exit": runs[0]["exit"],
+                        "load": runs[0]["load"],
+                        "instructions": n,
+                    }
+                )
+                print(
+                    f"{'generated ' + str(n):22} {runs[0]['wall']:8.2f} {runs[0]['cpu']:9.2f}  "
+                    f"{1000 * runs[0]['cpu'] / n:.2f} ms CPU per instruction, load {runs[0]['load']:.1f}",
+                    flush=True,
+                )
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rows, indent=1))
 

@@ -11,6 +11,7 @@ count) each spent: the figure the default budget is chosen from, since unlike
 seconds it is the same on any machine at any load. `--json` writes every
 query's row.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,9 +43,20 @@ def _unit(task):
     q = Q.InstructionQueries(isa, isa.instruction(insn_name), isa.context(ctx_name), **kw)
     R = q.run_all()
     total, cpu = time.perf_counter() - t0, time.process_time() - c0
-    rows = [{"spec": spec, "insn": insn_name, "ctx": ctx_name, "query": r.name, "status": r.status,
-             "seconds": round(r.seconds, 4), "rlimit": getattr(r, "rlimit", 0),
-             "skipped": r.skipped, "cases": getattr(r, "cases", 1)} for r in R.values()]
+    rows = [
+        {
+            "spec": spec,
+            "insn": insn_name,
+            "ctx": ctx_name,
+            "query": r.name,
+            "status": r.status,
+            "seconds": round(r.seconds, 4),
+            "rlimit": getattr(r, "rlimit", 0),
+            "skipped": r.skipped,
+            "cases": getattr(r, "cases", 1),
+        }
+        for r in R.values()
+    ]
     return spec, insn_name, ctx_name, total, cpu, rows
 
 
@@ -63,13 +75,19 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("specs", nargs="*", help="bundled spec names or paths (default: all bundled)")
-    ap.add_argument("--budget", type=int, default=None, help="z3 resource units per solver call (default: the engine's)")
+    ap.add_argument(
+        "--budget", type=int, default=None, help="z3 resource units per solver call (default: the engine's)"
+    )
     ap.add_argument("--timeout", type=float, default=120.0, help="wall-clock safety net per solver call, seconds")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--json", dest="json_out", default=None)
-    ap.add_argument("--strategy", choices=["whole+fresh", "whole+incremental", "mono"], default="whole+fresh",
-                    help="how queries are solved (analysis.queries._STRATEGY): for comparing them")
+    ap.add_argument(
+        "--strategy",
+        choices=["whole+fresh", "whole+incremental", "mono"],
+        default="whole+fresh",
+        help="how queries are solved (analysis.queries._STRATEGY): for comparing them",
+    )
     ap.add_argument("--no-prepass", action="store_true", help="solve what the dependency pre-pass would decide")
     ap.add_argument("--only", action="append", default=None, metavar="INSN", help="only these instructions")
     args = ap.parse_args()
@@ -81,8 +99,7 @@ def main() -> None:
             if args.only and insn.name not in args.only:
                 continue
             for ctx in isa.contexts:
-                tasks.append((spec, insn.name, ctx.name, args.budget, args.timeout, args.strategy,
-                              not args.no_prepass))
+                tasks.append((spec, insn.name, ctx.name, args.budget, args.timeout, args.strategy, not args.no_prepass))
     rows: list[dict] = []
     per_spec: dict[str, float] = {s: 0.0 for s in specs}
     per_cpu: dict[str, float] = {s: 0.0 for s in specs}
@@ -103,14 +120,20 @@ def main() -> None:
         solved = [r for r in rs if r["cases"] > 0 and not r["skipped"]]
         unk = [r for r in rs if r["status"] == "unknown"]
         mx = max((r["rlimit"] for r in rs if r["status"] != "unknown"), default=0)
-        print(f"{spec:18} {per_spec[spec]:8.2f} {per_cpu[spec]:8.2f} {len(rs):8d} {len(solved):7d} {len(unk):8d}  {mx:,}")
-    print(f"all: {sum(per_spec.values()):.1f} unit-seconds, {sum(per_cpu.values()):.1f} CPU seconds, "
-          f"{wall:.1f} s wall with --jobs {args.jobs}; load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"{spec:18} {per_spec[spec]:8.2f} {per_cpu[spec]:8.2f} {len(rs):8d} {len(solved):7d} {len(unk):8d}  {mx:,}"
+        )
+    print(
+        f"all: {sum(per_spec.values()):.1f} unit-seconds, {sum(per_cpu.values()):.1f} CPU seconds, "
+        f"{wall:.1f} s wall with --jobs {args.jobs}; load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"\nthe {args.top} slowest queries:")
     print(f"{'seconds':>8} {'rlimit':>14} {'status':8} {'cases':>5}  spec / instruction / context / query")
     for r in sorted(rows, key=lambda r: -r["seconds"])[: args.top]:
-        print(f"{r['seconds']:8.2f} {r['rlimit']:14,} {r['status']:8} {r['cases']:5}  "
-              f"{r['spec']} / {r['insn']} / {r['ctx']} / {r['query']}")
+        print(
+            f"{r['seconds']:8.2f} {r['rlimit']:14,} {r['status']:8} {r['cases']:5}  "
+            f"{r['spec']} / {r['insn']} / {r['ctx']} / {r['query']}"
+        )
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rows, indent=1))
 

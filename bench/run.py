@@ -25,6 +25,7 @@ their CPU time (children's rusage). The machine's load average
 (os.getloadavg) is recorded before and after. The JSON goes to
 bench/results.json unless --out says otherwise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,14 @@ def _check_once(spec: str, cache: str) -> tuple[float, float, int]:
     env = dict(os.environ, VMCHECK_CACHE_DIR=cache)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "vmcheck", "check", spec, "--format", "json"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vmcheck", "check", spec, "--format", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -73,13 +80,22 @@ def bench_check(specs: list[str], repeat: int) -> list[dict]:
         with tempfile.TemporaryDirectory() as d:
             _check_once(spec, d)  # fill the cache
             warm = [_check_once(spec, d)[:2] for _ in range(repeat)]
-        rows.append({
-            "spec": spec, "exit": code,
-            "cold_s": statistics.median(w for w, _ in cold), "cold_cpu_s": statistics.median(c for _, c in cold),
-            "warm_s": statistics.median(w for w, _ in warm), "warm_cpu_s": statistics.median(c for _, c in warm),
-        })
-        _row(f"check {spec}", f"cold {rows[-1]['cold_s']:.2f} s (cpu {rows[-1]['cold_cpu_s']:.2f})",
-             f"warm {rows[-1]['warm_s']:.2f} s (cpu {rows[-1]['warm_cpu_s']:.2f})", f"exit {code}")
+        rows.append(
+            {
+                "spec": spec,
+                "exit": code,
+                "cold_s": statistics.median(w for w, _ in cold),
+                "cold_cpu_s": statistics.median(c for _, c in cold),
+                "warm_s": statistics.median(w for w, _ in warm),
+                "warm_cpu_s": statistics.median(c for _, c in warm),
+            }
+        )
+        _row(
+            f"check {spec}",
+            f"cold {rows[-1]['cold_s']:.2f} s (cpu {rows[-1]['cold_cpu_s']:.2f})",
+            f"warm {rows[-1]['warm_s']:.2f} s (cpu {rows[-1]['warm_cpu_s']:.2f})",
+            f"exit {code}",
+        )
     return rows
 
 
@@ -94,11 +110,18 @@ def bench_scale(sizes: list[int], repeat: int) -> dict:
             for _ in range(repeat):
                 with tempfile.TemporaryDirectory() as d:
                     runs.append(_check_once(str(path), d)[:2])
-            row = {"instructions": n, "cold_s": statistics.median(w for w, _ in runs),
-                   "cold_cpu_s": statistics.median(c for _, c in runs)}
+            row = {
+                "instructions": n,
+                "cold_s": statistics.median(w for w, _ in runs),
+                "cold_cpu_s": statistics.median(c for _, c in runs),
+            }
             rows.append(row)
-            _row(f"check {n} instructions", f"cold {row['cold_s']:.2f} s", f"cpu {row['cold_cpu_s']:.2f} s",
-                 f"{row['cold_cpu_s'] / n * 1000:.1f} ms cpu/insn")
+            _row(
+                f"check {n} instructions",
+                f"cold {row['cold_s']:.2f} s",
+                f"cpu {row['cold_cpu_s']:.2f} s",
+                f"{row['cold_cpu_s'] / n * 1000:.1f} ms cpu/insn",
+            )
     out: dict = {"rows": rows}
     by = {r["instructions"]: r for r in rows}
     if 1000 in by and 5000 in by:
@@ -115,10 +138,18 @@ def bench_sim(steps: int, repeat: int) -> list[dict]:
     for spec in ("pg-toy", "x86-32"):
         r = simloop.measure(spec, steps, repeat)
         rows.append(r)
-        _row(f"sim {spec}", f"blocks {r['blocks_ips'] / 1e6:.2f} M/s", f"steps {r['steps_ips'] / 1e6:.2f} M/s",
-             f"by hand {r['by_hand_ips'] / 1e6:.2f} M/s")
-        _row("", f"blocks/by hand {r['blocks_over_by_hand']:.2f}x", f"steps/by hand {r['steps_over_by_hand']:.2f}x",
-             f"blocks/steps {r['blocks_over_steps']:.2f}x")
+        _row(
+            f"sim {spec}",
+            f"blocks {r['blocks_ips'] / 1e6:.2f} M/s",
+            f"steps {r['steps_ips'] / 1e6:.2f} M/s",
+            f"by hand {r['by_hand_ips'] / 1e6:.2f} M/s",
+        )
+        _row(
+            "",
+            f"blocks/by hand {r['blocks_over_by_hand']:.2f}x",
+            f"steps/by hand {r['steps_over_by_hand']:.2f}x",
+            f"blocks/steps {r['blocks_over_steps']:.2f}x",
+        )
     return rows
 
 
@@ -127,10 +158,17 @@ def bench_vmm(repeat: int, quick: bool) -> dict:
 
     out = vmmbench.measure_vmm(repeat, user_turns=20_000 if quick else 30_000, calls=2_000 if quick else 10_000)
     for name, r in out.items():
-        extra = f"trap round trip {r['trap_round_trip_us']:.1f} us" if "trap_round_trip_us" in r else \
-            f"{r['guest_steps']} guest steps"
-        _row(f"vmm {name} program", f"native {r['native_s']:.3f} s", f"vmm {r['vmm_s']:.3f} s",
-             f"vmm/native {r['vmm_over_native']:.1f}x; {extra}")
+        extra = (
+            f"trap round trip {r['trap_round_trip_us']:.1f} us"
+            if "trap_round_trip_us" in r
+            else f"{r['guest_steps']} guest steps"
+        )
+        _row(
+            f"vmm {name} program",
+            f"native {r['native_s']:.3f} s",
+            f"vmm {r['vmm_s']:.3f} s",
+            f"vmm/native {r['vmm_over_native']:.1f}x; {extra}",
+        )
     return out
 
 
@@ -149,8 +187,11 @@ def _row(what: str, a: str, b: str, c: str) -> None:
 def main() -> None:
     from vmcheck.spec.library import bundled_names
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 epilog="See bench/README.md.", formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="See bench/README.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--quick", action="store_true", help="skip the big specs and the 5,000-instruction spec")
     ap.add_argument("--specs", default=None, help="comma-separated bundled specs for the check section")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (the median is reported)")
@@ -162,11 +203,17 @@ def main() -> None:
     unknown = set(only) - set(SECTIONS)
     if unknown:
         ap.error(f"unknown section(s) {sorted(unknown)}; sections: {', '.join(SECTIONS)}")
-    specs = args.specs.split(",") if args.specs else [s for s in bundled_names()
-                                                      if not (args.quick and s in QUICK_SKIP)]
-    results: dict = {"python": platform.python_version(), "machine": platform.machine(),
-                     "cpus": os.cpu_count(), "repeat": args.repeat, "quick": args.quick,
-                     "load_before": os.getloadavg()}
+    specs = (
+        args.specs.split(",") if args.specs else [s for s in bundled_names() if not (args.quick and s in QUICK_SKIP)]
+    )
+    results: dict = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "repeat": args.repeat,
+        "quick": args.quick,
+        "load_before": os.getloadavg(),
+    }
     print(f"load average {results['load_before'][0]:.2f} (1 min); medians of {args.repeat} runs")
     t0 = time.perf_counter()
     if "check" in only:

@@ -10,6 +10,7 @@ if/elif dispatch, the relocation-bounds fetch check and 32-bit wrap-around,
 the flags x86 computes). The ratio of the two rates is the figure that holds
 on a loaded machine: both suffer the same load.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -47,8 +48,14 @@ PROGRAMS = {"pg-toy": PG_TOY, "x86-32": X86}
 def _pg_toy_by_hand(steps: int) -> tuple[int, list[int]]:
     """pg-toy, hand-written: words 16.. hold li, li, add, add, beq, jmp."""
     LI, ADD, BEQ, JMP = range(4)
-    code = {16: (LI, 4, 1, 0), 17: (LI, 3, M32, 0), 18: (ADD, 2, 2, 4), 19: (ADD, 1, 1, 2),
-            20: (BEQ, 2, 3, -4), 21: (JMP, -3, 0, 0)}
+    code = {
+        16: (LI, 4, 1, 0),
+        17: (LI, 3, M32, 0),
+        18: (ADD, 2, 2, 4),
+        19: (ADD, 1, 1, 2),
+        20: (BEQ, 2, 3, -4),
+        21: (JMP, -3, 0, 0),
+    }
     r = [0] * 8
     pc, base, bound = 16, 0, 4096
     n = 0
@@ -76,8 +83,15 @@ def _x86_by_hand(steps: int) -> tuple[int, list[int]]:
     """x86-32, hand-written: 8-byte instructions from 0x1000, with the ZF, SF,
     CF and OF that add and cmp compute, and the time-stamp counter."""
     MOV, ADD, CMP, JZ, JMP = range(5)
-    code = {0x1000: (MOV, 1, 1), 0x1008: (MOV, 3, M32), 0x1010: (ADD, 0, 1), 0x1018: (ADD, 2, 0),
-            0x1020: (CMP, 0, 3), 0x1028: (JZ, -0x28, 0), 0x1030: (JMP, -0x20, 0)}
+    code = {
+        0x1000: (MOV, 1, 1),
+        0x1008: (MOV, 3, M32),
+        0x1010: (ADD, 0, 1),
+        0x1018: (ADD, 2, 0),
+        0x1020: (CMP, 0, 3),
+        0x1028: (JZ, -0x28, 0),
+        0x1030: (JMP, -0x20, 0),
+    }
     r = [0] * 8
     eip, zf, tsc = 0x1000, 0, 0
     flags = (0, 0, 0)  # SF, CF, OF: computed as the spec computes them, read by no instruction here
@@ -152,8 +166,12 @@ def measure(spec: str, steps: int, repeat: int) -> dict:
         rates["by_hand"].append(_rate(hand, steps))
     med = {k: statistics.median(v) for k, v in rates.items()}
     return {
-        "spec": spec, "steps": steps, "repeat": repeat,
-        "blocks_ips": med["blocks"], "steps_ips": med["steps"], "by_hand_ips": med["by_hand"],
+        "spec": spec,
+        "steps": steps,
+        "repeat": repeat,
+        "blocks_ips": med["blocks"],
+        "steps_ips": med["steps"],
+        "by_hand_ips": med["by_hand"],
         "blocks_over_by_hand": med["blocks"] / med["by_hand"],
         "steps_over_by_hand": med["steps"] / med["by_hand"],
         "blocks_over_steps": med["blocks"] / med["steps"],

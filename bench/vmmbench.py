@@ -8,6 +8,7 @@ privileged `lpsw` emulated on the way back). Each runs natively
 (`Machine.run`) and under the classic VMM (`VMM.run`, its existing API);
 both must end halted with the same registers.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -37,7 +38,9 @@ exit:   halt
         .org 1024
 """
 
-USER_LOOP = KERNEL + """
+USER_LOOP = (
+    KERNEL
+    + """
         li   r1, 0
         li   r2, {n}
         li   r4, 1
@@ -47,8 +50,11 @@ loop:   add  r1, r1, r4
         jmp  loop
 done:   svc  0
 """
+)
 
-SYSCALL_LOOP = KERNEL + """
+SYSCALL_LOOP = (
+    KERNEL
+    + """
         li   r1, 0
         li   r2, {n}
         li   r4, 1
@@ -58,6 +64,7 @@ loop:   add  r1, r1, r4
         jmp  loop
 done:   svc  0
 """
+)
 
 
 def _native(isa, image) -> tuple[float, Machine]:
@@ -101,8 +108,14 @@ def measure_vmm(repeat: int, user_turns: int, calls: int) -> dict:
         c = vmm.counters
         traps = c.emulated_privileged + c.emulated_other + c.reflected
         tn, tv = statistics.median(nat), statistics.median(vir)
-        row = {"guest_steps": m.steps, "vmm_traps": traps, "direct": c.direct,
-               "native_s": tn, "vmm_s": tv, "vmm_over_native": tv / tn}
+        row = {
+            "guest_steps": m.steps,
+            "vmm_traps": traps,
+            "direct": c.direct,
+            "native_s": tn,
+            "vmm_s": tv,
+            "vmm_over_native": tv / tn,
+        }
         if name == "user":
             per_direct = tv / max(c.direct, 1)
         else:
@@ -120,5 +133,9 @@ def measure_fuzz(repeat: int, programs: int) -> dict:
         t0 = time.process_time()
         report = fuzz(isa, ctx, kind=CLASSIC, programs=programs, seed=k)
         rates.append(programs / (time.process_time() - t0))
-    return {"spec": "pg-toy", "programs": programs, "programs_per_s": statistics.median(rates),
-            "guest_steps_last": report.steps}
+    return {
+        "spec": "pg-toy",
+        "programs": programs,
+        "programs_per_s": statistics.median(rates),
+        "guest_steps_last": report.steps,
+    }

@@ -6,6 +6,7 @@ of memory. `VMCHECK_FUZZ_CASES` sets the number of cases when `--cases` is
 not given (default 2000); `VMCHECK_FUZZ_MEMORY_MB` the address-space limit
 (default 4096).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def progress(summary, res):
         if res.outcome in FAILURES and not args.quiet:
-            print(f"case {res.index} [{res.category} {res.spec} {'+'.join(res.mutators)}]: "
-                  f"{res.outcome}: {res.message}", file=sys.stderr, flush=True)
+            print(
+                f"case {res.index} [{res.category} {res.spec} {'+'.join(res.mutators)}]: {res.outcome}: {res.message}",
+                file=sys.stderr,
+                flush=True,
+            )
         if summary.cases % 500 == 0:
             if not args.quiet:
                 print(f"... {summary.cases} cases: {dict(summary.outcomes)}", file=sys.stderr, flush=True)

@@ -5,19 +5,60 @@ The generators draw from a seeded `random.Random` so the long run is
 reproducible case by case; tests/test_fuzz.py drives the same grammar through
 hypothesis strategies (`expr_strategy`, `program_strategy`).
 """
+
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
 # Names pg-toy's semantics can read, and operators by arity, as the grammar has them.
-ATOMS = ["r[rd]", "r[rs]", "r[rt]", "rl", "rb", "pc", "m", "rd", "rs", "imm", "mem[r[rs]]", "phys[0]", "true",
-         "false", "0", "1", "0xffffffff", "0x_1", "4294967296", "9" * 30, "x", "r[9]", "m[0]", "pc[31:0]",
-         "pc[0:31]", "pc[40]", "supervisor", "user", "cause", "mode"]
+ATOMS = [
+    "r[rd]",
+    "r[rs]",
+    "r[rt]",
+    "rl",
+    "rb",
+    "pc",
+    "m",
+    "rd",
+    "rs",
+    "imm",
+    "mem[r[rs]]",
+    "phys[0]",
+    "true",
+    "false",
+    "0",
+    "1",
+    "0xffffffff",
+    "0x_1",
+    "4294967296",
+    "9" * 30,
+    "x",
+    "r[9]",
+    "m[0]",
+    "pc[31:0]",
+    "pc[0:31]",
+    "pc[40]",
+    "supervisor",
+    "user",
+    "cause",
+    "mode",
+]
 UNARY = ["-", "~", "!"]
 BINARY = ["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", ">>>", "==", "!=", "<", "<=", ">", ">=", "&&", "||"]
-CALLS = ["sext({}, 32)", "zext({}, 32)", "sext({}, 8)", "zext({}, 1)", "slt({}, {})", "concat({}, {})",
-         "sext({})", "nosuch({})", "{}[7:0]", "{}[3]", "({})"]
+CALLS = [
+    "sext({}, 32)",
+    "zext({}, 32)",
+    "sext({}, 8)",
+    "zext({}, 1)",
+    "slt({}, {})",
+    "concat({}, {})",
+    "sext({})",
+    "nosuch({})",
+    "{}[7:0]",
+    "{}[3]",
+    "({})",
+]
 
 
 def gen_expr(rng: random.Random, depth: int = 0, max_depth: int = 6) -> str:
@@ -31,8 +72,10 @@ def gen_expr(rng: random.Random, depth: int = 0, max_depth: int = 6) -> str:
     if k == 3:
         tpl = rng.choice(CALLS)
         return tpl.format(*(gen_expr(rng, depth + 1, max_depth) for _ in range(tpl.count("{}"))))
-    return (f"{gen_expr(rng, depth + 1, max_depth)} ? {gen_expr(rng, depth + 1, max_depth)} : "
-            f"{gen_expr(rng, depth + 1, max_depth)}")
+    return (
+        f"{gen_expr(rng, depth + 1, max_depth)} ? {gen_expr(rng, depth + 1, max_depth)} : "
+        f"{gen_expr(rng, depth + 1, max_depth)}"
+    )
 
 
 def gen_stmt(rng: random.Random, depth: int = 0) -> str:
@@ -69,9 +112,36 @@ def gen_semantics_spec(rng: random.Random, base: Path) -> bytes:
 
 # ---- programs ----------------------------------------------------------------
 
-OPERAND_VALUES = ["r0", "r1", "r7", "r8", "R3", "x", "0", "-1", "65535", "-32768", "32768", "0x7fff", "0x_", "0b2",
-                  "1" * 5000, "loop", "loop+4", ".", ".-2", "undefined", "", "0o17", "1e3", "1.5", "-", "+1",
-                  "r1 r2", "(r1)"]
+OPERAND_VALUES = [
+    "r0",
+    "r1",
+    "r7",
+    "r8",
+    "R3",
+    "x",
+    "0",
+    "-1",
+    "65535",
+    "-32768",
+    "32768",
+    "0x7fff",
+    "0x_",
+    "0b2",
+    "1" * 5000,
+    "loop",
+    "loop+4",
+    ".",
+    ".-2",
+    "undefined",
+    "",
+    "0o17",
+    "1e3",
+    "1.5",
+    "-",
+    "+1",
+    "r1 r2",
+    "(r1)",
+]
 
 
 def gen_program(rng: random.Random, mnemonics: list[str]) -> bytes:

@@ -4,27 +4,116 @@ Every mutator is deterministic given its Random, so a case is reproduced
 from (seed, index) alone. `MUTATORS` lists them by name; `mutate` applies
 one to three of them in a row.
 """
+
 from __future__ import annotations
 
 import random
 import re
-from typing import Callable
+from collections.abc import Callable
 
 Mutator = Callable[[bytes, random.Random], bytes]
 
 # Values that have broken readers before: huge, negative, zero, floats, odd spellings.
 NASTY_NUMBERS = [
-    "0", "-1", "-0", "1" + "0" * 5000, "9" * 4301, "0x" + "f" * 2000, str(2**64), str(2**40), "1099511627776",
-    "1.5", "1e9", "0.0", "-2.5e-3", ".inf", "nan", "0x_", "0b", "0x", "1_", "_1", "0o777", "08", "-9223372036854775809",
-    "65536", "4294967296", "-32769",
+    "0",
+    "-1",
+    "-0",
+    "1" + "0" * 5000,
+    "9" * 4301,
+    "0x" + "f" * 2000,
+    str(2**64),
+    str(2**40),
+    "1099511627776",
+    "1.5",
+    "1e9",
+    "0.0",
+    "-2.5e-3",
+    ".inf",
+    "nan",
+    "0x_",
+    "0b",
+    "0x",
+    "1_",
+    "_1",
+    "0o777",
+    "08",
+    "-9223372036854775809",
+    "65536",
+    "4294967296",
+    "-32769",
 ]
 NASTY_TOKENS = [
-    "!!int abc", "!!bool abc", "!!float x", "!!python/object/apply:os.system ['true']", "!!binary AAAA",
-    "!!timestamp 2001-13-45", "!!set {a, b}", "!!omap [a: 1]", "&a", "*a", "*zz", "~", "null", "[]", "{}", "''",
-    "yes", "no", "on", "off", "true", "false", "-", "?", ":", "|", ">", "{", "}", "(", ")", "[", "]", ",", ";",
-    "#", "//", '"', '"""', "`", "\\", "\t", "\x00", "\u200b", "é", "mode", "pc", "state", "instruction",
-    "trap", "require", "match", "if", "else", "let", "halt", "mem", "phys", "mem128", "sext", "zext",
-    "concat", "=>", "_", "r[99999]", "r[-1]", "x[63:0]", "x[0:63]", "0x_", "__import__('os')", "'; import os #",
+    "!!int abc",
+    "!!bool abc",
+    "!!float x",
+    "!!python/object/apply:os.system ['true']",
+    "!!binary AAAA",
+    "!!timestamp 2001-13-45",
+    "!!set {a, b}",
+    "!!omap [a: 1]",
+    "&a",
+    "*a",
+    "*zz",
+    "~",
+    "null",
+    "[]",
+    "{}",
+    "''",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "true",
+    "false",
+    "-",
+    "?",
+    ":",
+    "|",
+    ">",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ";",
+    "#",
+    "//",
+    '"',
+    '"""',
+    "`",
+    "\\",
+    "\t",
+    "\x00",
+    "\u200b",
+    "é",
+    "mode",
+    "pc",
+    "state",
+    "instruction",
+    "trap",
+    "require",
+    "match",
+    "if",
+    "else",
+    "let",
+    "halt",
+    "mem",
+    "phys",
+    "mem128",
+    "sext",
+    "zext",
+    "concat",
+    "=>",
+    "_",
+    "r[99999]",
+    "r[-1]",
+    "x[63:0]",
+    "x[0:63]",
+    "0x_",
+    "__import__('os')",
+    "'; import os #",
 ]
 DEEP = 3000
 
@@ -50,7 +139,7 @@ def byte_flip(data: bytes, rng: random.Random) -> bytes:
 def delete_lines(data: bytes, rng: random.Random) -> bytes:
     ls = _lines(data)
     i = rng.randrange(len(ls))
-    del ls[i:i + rng.randint(1, 5)]
+    del ls[i : i + rng.randint(1, 5)]
     return _join(ls)
 
 
@@ -84,7 +173,7 @@ def replace_token(data: bytes, rng: random.Random) -> bytes:
         new = rng.choice(toks).group(0)  # a token of the same file: often valid syntax, wrong meaning
     else:
         new = rng.choice(NASTY_TOKENS).encode()
-    return data[:t.start()] + new + data[t.end():]
+    return data[: t.start()] + new + data[t.end() :]
 
 
 def delete_token(data: bytes, rng: random.Random) -> bytes:
@@ -92,7 +181,7 @@ def delete_token(data: bytes, rng: random.Random) -> bytes:
     if not toks:
         return data
     t = rng.choice(toks)
-    return data[:t.start()] + data[t.end():]
+    return data[: t.start()] + data[t.end() :]
 
 
 _KEY = re.compile(rb"^(\s*)([A-Za-z_][\w-]*)(\s*):", re.M)
@@ -109,11 +198,29 @@ def rename_key(data: bytes, rng: random.Random) -> bytes:
     elif choice < 0.7:
         name = k.group(2)
         i = rng.randrange(len(name))
-        new = name[:i] + name[i + 1:] or b"x"  # a misspelling
+        new = name[:i] + name[i + 1 :] or b"x"  # a misspelling
     else:
-        new = rng.choice([b"modes", b"state", b"width", b"role", b"count", b"semantics", b"encoding", b"syntax",
-                          b"operands", b"where", b"host", b"guest", b"include", b"storage", b"size", b"fields"])
-    return data[:k.start(2)] + new + data[k.end(2):]
+        new = rng.choice(
+            [
+                b"modes",
+                b"state",
+                b"width",
+                b"role",
+                b"count",
+                b"semantics",
+                b"encoding",
+                b"syntax",
+                b"operands",
+                b"where",
+                b"host",
+                b"guest",
+                b"include",
+                b"storage",
+                b"size",
+                b"fields",
+            ]
+        )
+    return data[: k.start(2)] + new + data[k.end(2) :]
 
 
 _NUM = re.compile(rb"(?<![\w.])(?:0[xX][0-9a-fA-F_]+|[0-9]+)(?![\w.])")
@@ -125,14 +232,14 @@ def replace_number(data: bytes, rng: random.Random) -> bytes:
     if not nums:
         return data + b" " + new
     n = rng.choice(nums)
-    return data[:n.start()] + new + data[n.end():]
+    return data[: n.start()] + new + data[n.end() :]
 
 
 def _insert_line(data: bytes, rng: random.Random, line: bytes) -> bytes:
     ls = _lines(data)
     i = rng.randrange(len(ls) + 1)
     if i < len(ls) and rng.random() < 0.5:  # keep the indentation of the line it lands beside
-        lead = ls[i][:len(ls[i]) - len(ls[i].lstrip())]
+        lead = ls[i][: len(ls[i]) - len(ls[i].lstrip())]
         line = lead + line
     ls.insert(i, line)
     return _join(ls)
@@ -201,17 +308,30 @@ def alias_bomb(data: bytes, rng: random.Random) -> bytes:
 
 def yaml_tag(data: bytes, rng: random.Random) -> bytes:
     nums = list(_NUM.finditer(data))
-    tag = rng.choice([b"!!int abc", b"!!bool abc", b"!!float abc", b"!!python/name:os.system",
-                      b"!!python/object/apply:os.system [true]", b"!!binary QUJD", b"!!timestamp 2001-13-45",
-                      b"!!str", b"!!null x", b"!foo bar", b"!!set", b"!!int 0x_"])
+    tag = rng.choice(
+        [
+            b"!!int abc",
+            b"!!bool abc",
+            b"!!float abc",
+            b"!!python/name:os.system",
+            b"!!python/object/apply:os.system [true]",
+            b"!!binary QUJD",
+            b"!!timestamp 2001-13-45",
+            b"!!str",
+            b"!!null x",
+            b"!foo bar",
+            b"!!set",
+            b"!!int 0x_",
+        ]
+    )
     if not nums:
         return data + b"\n" + tag
     n = rng.choice(nums)
-    return data[:n.start()] + tag + data[n.end():]
+    return data[: n.start()] + tag + data[n.end() :]
 
 
 def truncate(data: bytes, rng: random.Random) -> bytes:
-    return data[:rng.randrange(len(data) + 1)]
+    return data[: rng.randrange(len(data) + 1)]
 
 
 MUTATORS: dict[str, Mutator] = {
@@ -233,8 +353,15 @@ MUTATORS: dict[str, Mutator] = {
     "truncate": truncate,
 }
 # Structure-preserving mutators are drawn more often: they get past the reader.
-WEIGHTS = {"replace_token": 6, "delete_token": 3, "replace_number": 4, "rename_key": 3, "delete_lines": 2,
-           "duplicate_line": 2, "swap_lines": 2}
+WEIGHTS = {
+    "replace_token": 6,
+    "delete_token": 3,
+    "replace_number": 4,
+    "rename_key": 3,
+    "delete_lines": 2,
+    "duplicate_line": 2,
+    "swap_lines": 2,
+}
 # Mutations that only make sense for one kind of file.
 YAML_ONLY = {"alias_bomb", "yaml_tag", "rename_key"}
 

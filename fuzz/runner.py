@@ -1,4 +1,5 @@
 """Build cases, run them through the CLI in-process, classify the outcomes."""
+
 from __future__ import annotations
 
 import functools
@@ -22,7 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "isa_specs"
 
 LOADED, CLEAN, UNLOCATED, INTERNAL, HANG, MEMORY = (
-    "loaded", "clean_error", "unlocated_error", "internal_error", "hang", "memory")
+    "loaded",
+    "clean_error",
+    "unlocated_error",
+    "internal_error",
+    "hang",
+    "memory",
+)
 OUTCOMES = (LOADED, CLEAN, UNLOCATED, INTERNAL, HANG, MEMORY)
 FAILURES = (INTERNAL, HANG, MEMORY)
 
@@ -84,15 +91,19 @@ class Summary:
     def to_json(self) -> dict:
         # Not asdict(): it rebuilds a Counter from its (key, count) pairs, counting the pairs.
         return {
-            "cases": self.cases, "outcomes": dict(self.outcomes),
+            "cases": self.cases,
+            "outcomes": dict(self.outcomes),
             "by_category": {k: dict(v) for k, v in self.by_category.items()},
-            "failures": list(self.failures), "unlocated": dict(self.unlocated.most_common(40)),
-            "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "peak_rss_mb": self.peak_rss_mb,
+            "failures": list(self.failures),
+            "unlocated": dict(self.unlocated.most_common(40)),
+            "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "peak_rss_mb": self.peak_rss_mb,
             "slowest": list(self.slowest),
         }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def seeds() -> tuple[Seed, ...]:
     """Every bundled spec, in both syntaxes (the `.isa` text from the printer, as `fmt --to isa`)."""
     from vmcheck.spec.load import read_nodes
@@ -122,8 +133,7 @@ def make_case(seed: int, index: int) -> Case:
         return Case(index, category, s.name, names, data, ".isa")
     if category == "gen_semantics":
         base = next(x for x in seeds() if x.name == "pg-toy")
-        return Case(index, category, "pg-toy", ["generated"], generate.gen_semantics_spec(rng, base.yaml_path),
-                    ".yaml")
+        return Case(index, category, "pg-toy", ["generated"], generate.gen_semantics_spec(rng, base.yaml_path), ".yaml")
     s = rng.choice([x for x in seeds() if x.programs])
     if category == "gen_program":
         from vmcheck.spec.load import load_spec
@@ -136,7 +146,7 @@ def make_case(seed: int, index: int) -> Case:
     return Case(index, category, f"{s.name}/{prog.name}", names, data, ".s")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _real_load_spec():
     """vmcheck's own spec loader, taken before any case replaces it (`_replacing_loader`)."""
     from vmcheck.spec.load import load_spec
@@ -144,7 +154,7 @@ def _real_load_spec():
     return load_spec
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_load(path: str):
     return _real_load_spec()(path)
 
@@ -225,8 +235,9 @@ def run_case(case: Case, work: Path, timeout: float) -> Result:
         outcome, code, msg = _run_in(case, d, timeout)
     finally:
         shutil.rmtree(d, ignore_errors=True)
-    return Result(case.index, case.category, case.spec, case.mutators, outcome, code,
-                  round(time.perf_counter() - t0, 3), msg)
+    return Result(
+        case.index, case.category, case.spec, case.mutators, outcome, code, round(time.perf_counter() - t0, 3), msg
+    )
 
 
 def _seed(name: str) -> Seed:
@@ -244,8 +255,9 @@ def _run_in(case: Case, d: Path, timeout: float) -> tuple[str, int | None, str]:
         if outcome == LOADED and s.programs:
             # What lint accepts must run: run a sample program on the mutated machine
             # (the spec lint loaded is reused: loading it again would test nothing new).
-            outcome, code, msg = _with_loader(memo, lambda: _invoke(
-                ["run", str(spec), str(s.programs[0]), "--max-steps", "2000"], timeout))
+            outcome, code, msg = _with_loader(
+                memo, lambda: _invoke(["run", str(spec), str(s.programs[0]), "--max-steps", "2000"], timeout)
+            )
         return outcome, code, msg
     prog = d / "fz.s"
     prog.write_bytes(case.data)
@@ -285,8 +297,9 @@ def _with_cached_spec(fn):
     return _replacing_loader(_cached_load, fn)
 
 
-def campaign(seed: int, cases: int, timeout: float = 10.0, save: Path | None = None, start: int = 0,
-             progress=None) -> Summary:
+def campaign(
+    seed: int, cases: int, timeout: float = 10.0, save: Path | None = None, start: int = 0, progress=None
+) -> Summary:
     """Run cases start..start+cases-1 of campaign `seed`."""
     summary = Summary()
     t0 = time.perf_counter()

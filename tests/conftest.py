@@ -6,6 +6,7 @@ stale entry there cannot make a test pass). The session shares it, so a
 spec decided by one test is not decided again by the next. Set
 VMCHECK_TEST_CACHE_DIR to keep it between sessions (a faster edit-test loop).
 """
+
 from __future__ import annotations
 
 import os

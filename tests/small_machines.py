@@ -1,4 +1,5 @@
 """Small machines the engine tests build on (written as YAML text)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ the engine; the expected ✗/✓ for Theorem 1, Theorem 3 and the exact
 condition are the table's. Every witness the engine shows has been replayed
 on the concrete semantics (a witness that does not reproduce raises).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from vmcheck.analysis import YES, NO, check_isa
+from vmcheck.analysis import NO, YES, check_isa
 from vmcheck.analysis import queries as queries_mod
 from vmcheck.analysis import replay as replay_mod
 from vmcheck.cli import main
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_TOY = ROOT / "isa_specs" / "pg-toy" / "pg-toy.yaml"
 
 # Popek & Goldberg's machine with the two classic offenders added.
-PG_EXTRA = '\n  rdm:\n    description: read the mode into a register\n    operands: [rd: reg]\n    semantics: r[rd] = zext(m, 32)\n  jrst1:\n    description: PDP-10 JRST 1, return to user mode; a plain jump in user mode\n    operands: [rs: reg]\n    semantics: |\n      if m == supervisor { m = user }\n      pc = r[rs]\n'
+PG_EXTRA = "\n  rdm:\n    description: read the mode into a register\n    operands: [rd: reg]\n    semantics: r[rd] = zext(m, 32)\n  jrst1:\n    description: PDP-10 JRST 1, return to user mode; a plain jump in user mode\n    operands: [rs: reg]\n    semantics: |\n      if m == supervisor { m = user }\n      pc = r[rs]\n"
 
 MIPS = '\nisa: mips-mini\nword: 32\nmodes: {K: 0, U: 1}\nstate:\n  pc: {width: 32, role: pc}\n  ksu: {width: 1, role: mode}\n  cu0: {width: 1, role: control}\n  epc: {width: 32, role: control}\n  x: {count: 8, width: 32, zero: 0}\nstorage: {size: 1024, unit: 32}\ntraps:\n  causes: {CPU: 1, ADDRERR: {code: 2, memory: true}, TLB: {code: 3, memory: true}}\n  memory_cause: TLB\n  deliver: |\n    epc = pc\n    ksu = K\n    pc = 0x80000080\ncontexts:\n  host: ksu == K\n  guest:\n    deprivileged: {where: "cu0 == 0", modes: {K: U, U: U}}\ninstructions:\n  lw:\n    operands: [rt: reg, off: simm16, base: reg]\n    semantics: |\n      let a = x[base] + sext(off, 32)\n      if a >= 0x80000000 {\n        require ksu == K else ADDRERR\n        x[rt] = phys[a & 0x1FFFFFFF]\n      } else {\n        x[rt] = mem[a]\n      }\n  sw:\n    operands: [rt: reg, off: simm16, base: reg]\n    semantics: |\n      let a = x[base] + sext(off, 32)\n      if a >= 0x80000000 {\n        require ksu == K else ADDRERR\n        phys[a & 0x1FFFFFFF] = x[rt]\n      } else {\n        mem[a] = x[rt]\n      }\n  lwk0:\n    description: a load whose absolute address lies in kseg0\n    operands: [rt: reg, off: imm16]\n    semantics: |\n      require ksu == K else ADDRERR\n      x[rt] = phys[zext(off, 32)]\n  mfc0:\n    operands: [rt: reg]\n    semantics: |\n      require ksu == K || cu0 == 1 else CPU\n      x[rt] = epc\n  mtc0:\n    operands: [rt: reg]\n    semantics: |\n      require ksu == K || cu0 == 1 else CPU\n      epc = x[rt]\n  eret:\n    semantics: |\n      require ksu == K || cu0 == 1 else CPU\n      ksu = U\n      pc = epc\n'
 
@@ -88,8 +89,7 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("machine,context,instr,t1,t3,exact", ROWS,
-                         ids=[f"{m}-{c}-{i}" for m, c, i, *_ in ROWS])
+@pytest.mark.parametrize("machine,context,instr,t1,t3,exact", ROWS, ids=[f"{m}-{c}-{i}" for m, c, i, *_ in ROWS])
 def test_corner_cases(machines, machine, context, instr, t1, t3, exact):
     r = _report(machines[machine]).context(context).instruction(instr)
     want = {"1": t1, "3": t3, "exact": exact}
@@ -99,7 +99,9 @@ def test_corner_cases(machines, machine, context, instr, t1, t3, exact):
         a = r.violates[t]
         if v:  # a violation comes with a replayed witness naming operand values
             assert a.evidence == "witness" and a.witness is not None
-            assert set(a.witness.operands) == {o.name for o in load_spec(str(machines[machine])).instruction(instr).operands}
+            assert set(a.witness.operands) == {
+                o.name for o in load_spec(str(machines[machine])).instruction(instr).operands
+            }
         else:
             assert a.evidence == "proof"
 
@@ -190,9 +192,10 @@ def test_mutation_removing_the_guard_fails_theorem_1(tmp_path, instr):
 
 
 def test_contradicted_label_is_reported_with_witness(tmp_path):
-    text = PG_TOY.read_text() + PG_EXTRA.replace("    description: read the mode into a register\n",
-                                                 "    description: read the mode into a register\n"
-                                                 "    labels: [innocuous]\n")
+    text = PG_TOY.read_text() + PG_EXTRA.replace(
+        "    description: read the mode into a register\n",
+        "    description: read the mode into a register\n    labels: [innocuous]\n",
+    )
     text = text.replace("  add:\n", "  add:\n    labels: [privileged]\n")
     p = tmp_path / "labels.yaml"
     p.write_text(text)

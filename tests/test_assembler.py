@@ -1,4 +1,5 @@
 """The spec-driven assembler: what it accepts, what it rejects and where it points."""
+
 from __future__ import annotations
 
 import textwrap
@@ -68,7 +69,9 @@ def insn_at(isa, prog, addr):
 
 
 def test_numbers_labels_comments_and_directives():
-    prog = asm(PG, """
+    prog = asm(
+        PG,
+        """
         # a comment
         .org 0x10            ; another
     start:                   # a label on its own line
@@ -79,22 +82,31 @@ def test_numbers_labels_comments_and_directives():
     a: b: li r5, end - start
         .word start, end+1, -1, 0xFFFF_FFFF
     end:
-    """)
+    """,
+    )
     assert prog.symbols == {"start": 16, "a": 20, "b": 20, "end": 25}
     assert [insn_at(PG, prog, a)[1] for a in range(16, 21)] == [
-        (1, 0x7FFF), (2, 0x10000 - 5), (3, 15), (4, 1000), (5, 9)]
+        (1, 0x7FFF),
+        (2, 0x10000 - 5),
+        (3, 15),
+        (4, 1000),
+        (5, 9),
+    ]
     assert [prog.words()[a] for a in range(21, 25)] == [16, 26, 0xFFFFFFFF, 0xFFFFFFFF]
     assert prog.lines[16] == 5  # the text starts with an empty line
 
 
 def test_pcrel_operands_store_target_minus_address():
-    prog = asm(PG, """
+    prog = asm(
+        PG,
+        """
         .org 100
     top: jmp down
         beq r1, r2, top
         jmp .
     down: jmp top
-    """)
+    """,
+    )
     off = lambda a: insn_at(PG, prog, a)[1][-1]  # noqa: E731
     assert off(100) == 3
     assert off(101) == 0x10000 - 1
@@ -103,12 +115,15 @@ def test_pcrel_operands_store_target_minus_address():
 
 
 def test_shared_keywords_are_tried_in_order(multi):
-    prog = asm(multi, """
+    prog = asm(
+        multi,
+        """
         ld  ra, -2(sp)
         ld  t0, 200
         add x1, x2, x3
         add sp, zero, -5
-    """)
+    """,
+    )
     assert insn_at(multi, prog, 0) == ("ld", (1, 14, 2))
     assert insn_at(multi, prog, 1) == ("lda", (3, 200))
     assert insn_at(multi, prog, 2) == ("add", (1, 2, 3))
@@ -237,30 +252,37 @@ def shared(tmp_path_factory) -> ir.Isa:
 
 
 def test_shared_mnemonic_prefers_registers_over_symbols(shared):
-    prog = asm(shared, """
+    prog = asm(
+        shared,
+        """
         move.w sr, d1
         move.w 5, d2
         jmp d3
         jmp here
     here: move.w here, d0
-    """)
+    """,
+    )
     names = [insn_at(shared, prog, a)[0] for a in range(5)]
     assert names == ["movesr", "movei", "jmpr", "jmpa", "movei"]
 
 
 def test_a_label_named_like_a_template_word_is_still_a_symbol(shared):
-    prog = asm(shared, """
+    prog = asm(
+        shared,
+        """
         move.w sr, d1
     sr: jmp sr
-    """)
+    """,
+    )
     assert [insn_at(shared, prog, a)[0] for a in range(2)] == ["movesr", "jmpa"]
 
 
 @pytest.mark.parametrize("template", ["li {rd}, #{imm}", "li {rd}; {imm}", "li {rd}, {imm} }"])
 def test_lint_rejects_templates_the_assembler_cannot_read(tmp_path, template):
     text = (Path(__file__).resolve().parents[1] / "isa_specs/pg-toy/pg-toy.yaml").read_text()
-    text = text.replace("    operands: [rd: reg, imm: simm16]\n",
-                        f'    operands: [rd: reg, imm: simm16]\n    syntax: "{template}"\n', 1)
+    text = text.replace(
+        "    operands: [rd: reg, imm: simm16]\n", f'    operands: [rd: reg, imm: simm16]\n    syntax: "{template}"\n', 1
+    )
     p = tmp_path / "t.yaml"
     p.write_text(text)
     with pytest.raises(SpecError) as e:
@@ -269,14 +291,17 @@ def test_lint_rejects_templates_the_assembler_cannot_read(tmp_path, template):
     assert "starts a comment" in msg or "not part of an operand" in msg
 
 
-@pytest.mark.parametrize("text,message", [
-    ("li r1, 0x_", "operand 'imm': '0x_' is neither a number nor a label"),
-    ("li r1, 0b", "operand 'imm': '0b' is neither a number nor a label"),
-    ("li r1, " + "9" * 4301, "operand 'imm': a number of 4,301 digits: the limit is 4,300 digits"),
-    ("li r1, 0x" + "f" * 2000, "operand 'imm': a number of 8,000 bits: the limit is 4,096 bits"),
-    (".word 0x" + "f" * 1100, ".word: a number of 4,400 bits: the limit is 4,096 bits"),
-    (".org " + "1" * 5000, ".org: a number of 5,000 digits: the limit is 4,300 digits"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("li r1, 0x_", "operand 'imm': '0x_' is neither a number nor a label"),
+        ("li r1, 0b", "operand 'imm': '0b' is neither a number nor a label"),
+        ("li r1, " + "9" * 4301, "operand 'imm': a number of 4,301 digits: the limit is 4,300 digits"),
+        ("li r1, 0x" + "f" * 2000, "operand 'imm': a number of 8,000 bits: the limit is 4,096 bits"),
+        (".word 0x" + "f" * 1100, ".word: a number of 4,400 bits: the limit is 4,096 bits"),
+        (".org " + "1" * 5000, ".org: a number of 5,000 digits: the limit is 4,300 digits"),
+    ],
+)
 def test_bad_and_huge_numbers_are_clean_errors(text, message):
     (d,) = error_of(PG, text + "\n")
     assert d.message.startswith(message)
@@ -288,13 +313,16 @@ def test_huge_values_in_range_errors_print_without_crashing():
     assert "out of range" in d.message and len(d.message) < 300
 
 
-@pytest.mark.parametrize("line", [
-    "add r1," + " " * 1500 + "x",
-    "ld r1, " + " " * 1500 + "(r2",
-    "add " + " " * 1500 + "r1 r2",
-    "add r1, r2, " + "r3 " * 2000,
-    " " * 1500,
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "add r1," + " " * 1500 + "x",
+        "ld r1, " + " " * 1500 + "(r2",
+        "add " + " " * 1500 + "r1 r2",
+        "add r1, r2, " + "r3 " * 2000,
+        " " * 1500,
+    ],
+)
 def test_long_blank_runs_do_not_backtrack(line, monkeypatch):
     """A line of 1,500 blanks took 24 s (a backtracking regex). The operand
     pattern now has no two blank runs side by side (checked below); this

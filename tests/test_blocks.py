@@ -10,6 +10,7 @@ be a block), and once with `stop_on_trap` (each trap handed back and then
 completed). Registers, storage, the reason and detail of the stop, the step
 count and the timers (they are registers) must be identical.
 """
+
 from __future__ import annotations
 
 import random
@@ -115,8 +116,7 @@ def _diff(isa, m, want) -> str:
 def test_blocks_agree_with_steps(spec):
     isa = _isa(spec)
 
-    @settings(max_examples=12, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=12, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(st.integers(0, 2**32), st.integers(1, 400), st.lists(st.integers(1, 9), max_size=6))
     def prop(seed, limit, chunks):
         _compare(isa, seed, limit, tuple(chunks))

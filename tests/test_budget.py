@@ -1,6 +1,7 @@
 """Deterministic solver budgets (issue 13.1): the limit is z3's resource count,
 so a query that exhausts a budget is unknown on every run at any load, an
 unknown is cached only for its budget, and the CLI says which budget ran out."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,13 @@ def _unknowns(res):
 
 def _run(isa, name):
     res, _ = analyze_instruction(isa, isa.instruction(name), isa.contexts[0], budget=TINY)
-    return json.dumps({"classes": {k: a.to_json() for k, a in res.classes.items()},
-                       "violates": {k: a.to_json() for k, a in res.violates.items()}}, sort_keys=True), res
+    return json.dumps(
+        {
+            "classes": {k: a.to_json() for k, a in res.classes.items()},
+            "violates": {k: a.to_json() for k, a in res.violates.items()},
+        },
+        sort_keys=True,
+    ), res
 
 
 def test_a_tiny_budget_gives_the_same_unknowns_twice_and_under_load():

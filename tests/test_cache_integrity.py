@@ -1,5 +1,6 @@
 """The result cache trusts nothing it reads (issue 15.5): a damaged entry is a
 miss, recomputed and rewritten, never served and never a crash."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def check(cache_dir: Path, *extra: str) -> tuple[int, str, str]:
     r = CliRunner(env={"VMCHECK_CACHE_DIR": str(cache_dir)}).invoke(
-        main, ["check", "pg-toy", "--format", "json", "--jobs", "1", *extra])
+        main, ["check", "pg-toy", "--format", "json", "--jobs", "1", *extra]
+    )
     return r.exit_code, r.stdout, r.stderr
 
 
@@ -104,10 +106,22 @@ def test_random_bit_flips_are_never_served_as_something_else(fresh, tmp_path, mo
     assert served_changed == 0
 
 
-@pytest.mark.parametrize("damage", [
-    "truncate", "garbage", "empty", "class missing", "list for dict", "unknown value", "wrong schema",
-    "old format", "wrong key", "checksum recomputed but bad shape", "nan",
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncate",
+        "garbage",
+        "empty",
+        "class missing",
+        "list for dict",
+        "unknown value",
+        "wrong schema",
+        "old format",
+        "wrong key",
+        "checksum recomputed but bad shape",
+        "nan",
+    ],
+)
 def test_damaged_entries_are_misses_and_the_run_is_right(fresh, tmp_path, monkeypatch, damage):
     want, d = fresh
     d2 = copy_cache(d, tmp_path)
@@ -170,8 +184,10 @@ def test_concurrent_runs_and_a_killed_writer_leave_a_trustworthy_cache(fresh, tm
     d = tmp_path / "shared"
     env = {**os.environ, "VMCHECK_CACHE_DIR": str(d)}
     cmd = [sys.executable, "-m", "vmcheck", "check", "pg-toy", "--format", "json", "--jobs", "1"]
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(3)]
+    procs = [
+        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     outs = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outs]
     assert all(answers(o) == want for o, _ in outs)

@@ -1,4 +1,5 @@
 """`vmcheck check` and `vmcheck explain`: exit codes, the JSON shape, the text."""
+
 from __future__ import annotations
 
 import json
@@ -23,23 +24,45 @@ RDM = """
 
 YNU = {"enum": ["yes", "no", "unknown"]}
 HOLDS = {"type": ["boolean", "null"]}
-CLASSES = ["illegal", "privileged", "control_sensitive", "mode_sensitive", "location_sensitive", "sensitive",
-           "user_sensitive", "timing_dependent", "unsafe"]
+CLASSES = [
+    "illegal",
+    "privileged",
+    "control_sensitive",
+    "mode_sensitive",
+    "location_sensitive",
+    "sensitive",
+    "user_sensitive",
+    "timing_dependent",
+    "unsafe",
+]
 THEOREM = {
     "type": "object",
     "required": ["holds", "violations"],
-    "properties": {"holds": HOLDS, "violations": {"type": "array", "items": {"type": "string"}},
-                   "unknown": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"}},
+    "properties": {
+        "holds": HOLDS,
+        "violations": {"type": "array", "items": {"type": "string"}},
+        "unknown": {"type": "array", "items": {"type": "string"}},
+        "reason": {"type": "string"},
+    },
 }
 WITNESS = {
     "type": "object",
     "required": ["query", "operands", "states"],
     "properties": {
         "operands": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "states": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["label", "mode", "pre", "outcome"],
-            "properties": {"pre": {"type": "object"}, "outcome": {"type": "string"},
-                           "post": {"type": ["object", "null"]}}}},
+        "states": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["label", "mode", "pre", "outcome"],
+                "properties": {
+                    "pre": {"type": "object"},
+                    "outcome": {"type": "string"},
+                    "post": {"type": ["object", "null"]},
+                },
+            },
+        },
         "differs": {"type": "array", "items": {"type": "string"}},
     },
 }
@@ -48,33 +71,54 @@ SCHEMA = {
     "required": ["isa", "contexts", "verdict", "label_findings"],
     "properties": {
         "isa": {"type": "string"},
-        "verdict": {"type": "object", "required": ["1", "2", "3", "exact"],
-                    "additionalProperties": {"type": "object", "required": ["holds", "context"],
-                                             "properties": {"holds": HOLDS}}},
-        "contexts": {"type": "array", "minItems": 1, "items": {
+        "verdict": {
             "type": "object",
-            "required": ["name", "theorems", "instructions"],
-            "properties": {
-                "name": {"type": "string"},
-                "theorems": {"type": "object", "required": ["1", "2", "3", "exact"],
-                             "additionalProperties": THEOREM},
-                "instructions": {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["name", "mnemonic", "line", "classes", "witnesses"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "mnemonic": {"type": "string"},
-                        "line": {"type": ["integer", "null"]},
-                        "classes": {"type": "object", "required": CLASSES, "additionalProperties": YNU},
-                        "violates": {"type": "object", "required": ["1", "2", "3", "exact"],
-                                     "additionalProperties": YNU},
-                        "witnesses": {"type": "object", "additionalProperties": WITNESS},
-                    },
-                }},
+            "required": ["1", "2", "3", "exact"],
+            "additionalProperties": {
+                "type": "object",
+                "required": ["holds", "context"],
+                "properties": {"holds": HOLDS},
             },
-        }},
-        "label_findings": {"type": "array", "items": {
-            "type": "object", "required": ["instruction", "label", "context", "derived", "reason"]}},
+        },
+        "contexts": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["name", "theorems", "instructions"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "theorems": {
+                        "type": "object",
+                        "required": ["1", "2", "3", "exact"],
+                        "additionalProperties": THEOREM,
+                    },
+                    "instructions": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "mnemonic", "line", "classes", "witnesses"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "mnemonic": {"type": "string"},
+                                "line": {"type": ["integer", "null"]},
+                                "classes": {"type": "object", "required": CLASSES, "additionalProperties": YNU},
+                                "violates": {
+                                    "type": "object",
+                                    "required": ["1", "2", "3", "exact"],
+                                    "additionalProperties": YNU,
+                                },
+                                "witnesses": {"type": "object", "additionalProperties": WITNESS},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "label_findings": {
+            "type": "array",
+            "items": {"type": "object", "required": ["instruction", "label", "context", "derived", "reason"]},
+        },
     },
 }
 
@@ -96,8 +140,11 @@ def test_exit_0_and_json_shape():
     doc = json.loads(res.stdout)
     jsonschema.validate(doc, SCHEMA)
     assert doc["isa"] == "pg-toy"
-    assert doc["contexts"][0]["theorems"]["1"] == {**doc["contexts"][0]["theorems"]["1"], "holds": True,
-                                                   "violations": []}
+    assert doc["contexts"][0]["theorems"]["1"] == {
+        **doc["contexts"][0]["theorems"]["1"],
+        "holds": True,
+        "violations": [],
+    }
     lpsw = next(i for i in doc["contexts"][0]["instructions"] if i["name"] == "lpsw")
     assert lpsw["classes"]["privileged"] == "yes" and lpsw["classes"]["control_sensitive"] == "yes"
     assert "control_sensitive" in lpsw["witnesses"]
@@ -148,12 +195,15 @@ def test_several_specs(broken):
         jsonschema.validate(d, SCHEMA)
 
 
-@pytest.mark.parametrize("args", [
-    ["/nonexistent/spec.yaml"],
-    [str(PG_TOY), "--context", "nosuch"],
-    [str(PG_TOY), "--timeout", "0"],
-    [str(PG_TOY), "--theorem", "4"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["/nonexistent/spec.yaml"],
+        [str(PG_TOY), "--context", "nosuch"],
+        [str(PG_TOY), "--timeout", "0"],
+        [str(PG_TOY), "--theorem", "4"],
+    ],
+)
 def test_exit_2_for_bad_spec_or_call(args):
     res = run(*args)
     assert res.exit_code == 2, res.output

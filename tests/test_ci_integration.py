@@ -5,6 +5,7 @@ The structure of each file is checked, and the action's own shell steps are
 run here with the environment GitHub would give them, so a broken script is
 caught before a user's workflow finds it.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,11 +63,11 @@ def test_action_steps_install_check_upload_summarize_and_gate():
             assert not any(k.startswith("VMCHECK_") for k in s.get("env", {})), s["name"]
     install = step("Install vmcheck")
     assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}"
-    assert 'pip install' in install["run"] and '"$ACTION_PATH"' in install["run"]
+    assert "pip install" in install["run"] and '"$ACTION_PATH"' in install["run"]
     check = step("vmcheck check")
     assert check["id"] == "check"
     assert re.search(r"vmcheck check .*--format sarif\s*> \"\$out/vmcheck\.sarif\"", check["run"].replace("\\\n", " "))
-    assert "set +e" in check["run"] and 'exit-code=$code' in check["run"]
+    assert "set +e" in check["run"] and "exit-code=$code" in check["run"]
     upload = step("Upload SARIF")
     assert upload["with"]["sarif_file"] == "${{ steps.check.outputs.sarif }}"
     assert upload["if"].startswith("always()")
@@ -79,8 +80,14 @@ def test_action_steps_install_check_upload_summarize_and_gate():
 
 def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     # GitHub runs a `shell: bash` step as `bash --noprofile --norc -eo pipefail {0}`.
-    return subprocess.run(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -108,12 +115,18 @@ def github(tmp_path, action_python):
     out.touch()
     summary.touch()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VMCHECK_SPECS")}
-    env.update({"PATH": f"{action_python}{os.pathsep}{os.environ['PATH']}",
-                "GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
-                "GITHUB_WORKSPACE": str(ws), "RUNNER_TEMP": str(runner_temp),
-                # the inputs' documented defaults, as GitHub passes them
-                **{f"ACTION_{k.upper().replace('-', '_')}": str(v.get("default", ""))
-                   for k, v in ACTION["inputs"].items()}})
+    env.update(
+        {
+            "PATH": f"{action_python}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_OUTPUT": str(out),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_WORKSPACE": str(ws),
+            "RUNNER_TEMP": str(runner_temp),
+            # the inputs' documented defaults, as GitHub passes them
+            **{f"ACTION_{k.upper().replace('-', '_')}": str(v.get("default", "")) for k, v in ACTION["inputs"].items()},
+        }
+    )
     env["ACTION_REPORT_DIR"] = ""
     return ws, env, out, summary
 
@@ -205,17 +218,20 @@ def test_pre_commit_hooks_are_declared():
     assert hook("vmcheck-check")["require_serial"] is True
 
 
-@pytest.mark.parametrize("path, matched", [
-    ("isa_specs/x86-32/x86-32.yaml", True),
-    ("isa_specs/mine.yml", True),
-    ("hw/isa_specs/riscv/riscv.yaml", True),
-    ("tests/data/pg-toy.isa", True),
-    ("cpu.isa", True),
-    (".github/workflows/ci.yml", False),
-    ("action.yml", False),
-    ("isa_specs/x86-32/README.md", False),
-    ("isa_specs/x86-32/programs/kernel_user.s", False),
-])
+@pytest.mark.parametrize(
+    "path, matched",
+    [
+        ("isa_specs/x86-32/x86-32.yaml", True),
+        ("isa_specs/mine.yml", True),
+        ("hw/isa_specs/riscv/riscv.yaml", True),
+        ("tests/data/pg-toy.isa", True),
+        ("cpu.isa", True),
+        (".github/workflows/ci.yml", False),
+        ("action.yml", False),
+        ("isa_specs/x86-32/README.md", False),
+        ("isa_specs/x86-32/programs/kernel_user.s", False),
+    ],
+)
 def test_pre_commit_hooks_select_spec_files(path, matched):
     for h in HOOKS:
         assert bool(re.search(h["files"], path)) is matched, (h["id"], path)
@@ -272,8 +288,9 @@ def test_readme_ci_gate_section_has_a_working_workflow_snippet():
 def test_readme_pre_commit_rev_names_this_version_and_a_tag():
     import vmcheck
 
-    hooks = next(yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", readme_section(), re.DOTALL)
-                 if "repos:" in b)
+    hooks = next(
+        yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", readme_section(), re.DOTALL) if "repos:" in b
+    )
     rev = hooks["repos"][0]["rev"]
     assert rev == f"v{vmcheck.__version__}"
     if shutil.which("git") is None or not (ROOT / ".git").exists():

@@ -1,5 +1,6 @@
 """CLI misuse gets a clean error and exit 2 (never a traceback, never a hang), a bug
 in vmcheck gets exit 70, and no output overwrites what the user did not name."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,9 @@ def cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
     if "stdout" not in kw:
         kw["capture_output"] = True
-    return subprocess.run([sys.executable, "-m", "vmcheck", *args], cwd=kw.pop("cwd", ROOT), env=env,
-                          text=True, timeout=timeout, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "vmcheck", *args], cwd=kw.pop("cwd", ROOT), env=env, text=True, timeout=timeout, **kw
+    )
 
 
 def assert_clean_exit_2(r) -> None:
@@ -38,8 +40,13 @@ def assert_clean_exit_2(r) -> None:
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0", "1e999", "abc", ""])
 @pytest.mark.parametrize("verb", ["check", "explain", "diff", "confirm", "report"])
 def test_bad_timeouts_are_refused(verb, value):
-    args = {"check": ["pg-toy"], "explain": ["pg-toy", "ld"], "diff": ["pg-toy", "pg-toy"],
-            "confirm": ["pg-toy"], "report": ["pg-toy", "-o", "-"]}[verb]
+    args = {
+        "check": ["pg-toy"],
+        "explain": ["pg-toy", "ld"],
+        "diff": ["pg-toy", "pg-toy"],
+        "confirm": ["pg-toy"],
+        "report": ["pg-toy", "-o", "-"],
+    }[verb]
     r = CliRunner().invoke(main, [verb, *args, "--timeout", value])
     assert r.exit_code == 2, r.output
     assert "positive, finite number of seconds" in r.output or "not a number" in r.output

@@ -6,6 +6,7 @@ differential test that runs random instruction bodies both through the
 compiled code and through `reference_execute`, a plain tree walk written
 straight from `spec/ir.py`'s docstring.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -115,13 +116,16 @@ def run1(isa: ir.Isa, name: str, ops: dict | None = None, port=None, **regs) -> 
 
 
 def test_arithmetic_wraps_modulo_the_width(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         f:
           operands: [a: imm8, b: imm8]
           semantics: |
             x = a + b
             y = zext(a, 16) * zext(b, 16) + 0xFFFF
-    """)
+    """,
+    )
     out, s = run1(isa, "f", {"a": 200, "b": 100})
     assert out is OK
     assert s.get("x") == 44
@@ -131,19 +135,24 @@ def test_arithmetic_wraps_modulo_the_width(tmp_path):
 
 @pytest.mark.parametrize("a,b,q,r", [(200, 7, 28, 4), (5, 0, 255, 5), (0, 0, 255, 0)])
 def test_udiv_urem_by_zero(tmp_path, a, b, q, r):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         d:
           operands: [a: imm8, b: imm8]
           semantics: |
             x = a / b
             r[1] = a % b
-    """)
+    """,
+    )
     _, s = run1(isa, "d", {"a": a, "b": b})
     assert (s.get("x"), s.get("r", 1)) == (q, r)
 
 
 def test_shifts_and_signed_compares(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         sh:
           operands: [a: imm8, n: imm8]
           semantics: |
@@ -151,7 +160,8 @@ def test_shifts_and_signed_compares(tmp_path):
             r[1] = a << n
             r[2] = a >> n
             r[3] = slt(a, 0x10) ? 1 : 0
-    """)
+    """,
+    )
     _, s = run1(isa, "sh", {"a": 0x90, "n": 3})
     assert s.get("x") == 0xF2  # arithmetic: the sign bit fills in
     assert s.get("r", 1) == (0x90 << 3) & 0xFF
@@ -162,14 +172,17 @@ def test_shifts_and_signed_compares(tmp_path):
 
 
 def test_ext_concat_slice(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         e:
           operands: [a: imm8]
           semantics: |
             y = sext(a, 16)
             x = concat(a[3:0], a[7:4])
             r[1] = zext(a[7:7], 8)
-    """)
+    """,
+    )
     _, s = run1(isa, "e", {"a": 0xA5})
     assert s.get("y") == 0xFFA5
     assert s.get("x") == 0x5A  # first part most significant
@@ -177,13 +190,16 @@ def test_ext_concat_slice(tmp_path):
 
 
 def test_zero_register_reads_zero_and_drops_writes(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         mv:
           operands: [d: reg(r), s: reg(r)]
           semantics: |
             r[d] = 7
             x = r[d] + r[s]
-    """)
+    """,
+    )
     _, s = run1(isa, "mv", {"d": 0, "s": 2}, r=[9, 0, 5, 0])
     assert s.get("r", 0) == 9  # untouched: writes to the zero register are dropped
     assert s.get("x") == 5  # and it reads 0, even after the write
@@ -192,27 +208,35 @@ def test_zero_register_reads_zero_and_drops_writes(tmp_path):
 
 
 def test_index_past_a_files_end_reads_zero(tmp_path):
-    isa = with_short_q(lab(tmp_path, """
+    isa = with_short_q(
+        lab(
+            tmp_path,
+            """
         rq:
           operands: [i: reg(q)]
           semantics: |
             q[i] = 1
             x = q[i]
-    """))
+    """,
+        )
+    )
     _, s = run1(isa, "rq", {"i": 3}, q=[4, 5, 6])
     assert s.get("q") == 4 and s.v[-3:] == [4, 5, 6]
     assert s.get("x") == 0
 
 
 def test_partial_writes_and_reads_after_them(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         p:
           operands: [i: reg(r)]
           semantics: |
             y[15:8] = 0xAB
             r[i][3:0] = 0xF
             x = y[15:8] + r[i]
-    """)
+    """,
+    )
     _, s = run1(isa, "p", {"i": 2}, y=0x1234, r=[0, 0, 0x50, 0])
     assert s.get("y") == 0xAB34
     assert s.get("r", 2) == 0x5F
@@ -220,7 +244,9 @@ def test_partial_writes_and_reads_after_them(tmp_path):
 
 
 def test_reads_see_earlier_writes_of_the_same_instruction(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         w:
           operands: [i: reg(r), j: reg(r), a: imm8]
           semantics: |
@@ -228,7 +254,8 @@ def test_reads_see_earlier_writes_of_the_same_instruction(tmp_path):
             mem[a] = 22
             r[j] = r[i] + mem[a]
             x = r[j] + mem[a + 1]
-    """)
+    """,
+    )
     port = DictPort({("mem", 6, 8, None): 3})
     _, s = run1(isa, "w", {"i": 1, "j": 1, "a": 5}, port=port)
     assert s.get("r", 1) == 33  # the second write wins
@@ -239,13 +266,16 @@ def test_reads_see_earlier_writes_of_the_same_instruction(tmp_path):
 
 
 def test_conditional_writes_are_seen_only_if_they_ran(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         c:
           operands: [i: reg(r), a: imm8]
           semantics: |
             if a == 1 { r[i] = 9; mem[a] = 9; pc = 100 }
             x = r[i] + mem[1]
-    """)
+    """,
+    )
     port = DictPort({("mem", 1, 8, None): 1})
     _, s = run1(isa, "c", {"i": 2, "a": 1}, port=port, r=[0, 0, 4, 0])
     assert (s.get("x"), s.get("pc")) == (18, 100)
@@ -258,13 +288,16 @@ def test_conditional_writes_are_seen_only_if_they_ran(tmp_path):
 def test_writes_in_an_earlier_if_are_seen_only_if_they_ran(tmp_path):
     # The read and the halt's commit sit in a second `if`: whether the first
     # one's writes ran is known only at run time.
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         c2:
           operands: [a: imm8]
           semantics: |
             if a == 1 { pc = 50; r[1] = 9; mem[2] = 9 }
             if a != 7 { x = r[1] + mem[2]; halt }
-    """)
+    """,
+    )
     port = DictPort({("mem", 2, 8, None): 1})
     out, s = run1(isa, "c2", {"a": 0}, port=port, r=[0, 3, 0, 0], pc=10)
     assert out is HALT and (s.get("x"), s.get("pc"), s.get("r", 1)) == (4, 14, 3) and port.log == []
@@ -273,7 +306,9 @@ def test_writes_in_an_earlier_if_are_seen_only_if_they_ran(tmp_path):
 
 
 def test_trap_discards_every_write(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         t:
           operands: [a: imm8]
           semantics: |
@@ -282,7 +317,8 @@ def test_trap_discards_every_write(tmp_path):
             mem[a] = 3
             pc = 50
             trap(BAD, a)
-    """)
+    """,
+    )
     port = DictPort()
     out, s = run1(isa, "t", {"a": 7}, port=port)
     assert out == Outcome("trap", "BAD", 7)
@@ -290,38 +326,47 @@ def test_trap_discards_every_write(tmp_path):
 
 
 def test_memory_trap_discards_every_write(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         mt:
           operands: [a: imm8]
           semantics: |
             x = 1
             mem[0] = 5
             r[1] = mem[a]
-    """)
+    """,
+    )
     port = DictPort(bad={9})
     out, s = run1(isa, "mt", {"a": 9}, port=port)
     assert out.kind == "memtrap" and out.cause == "MEM"
     assert s.get("x") == 0 and s.get("pc") == 0 and port.log == []
     # check_store traps at the statement, before anything is stored.
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         st2:
           semantics: |
             mem[1] = 1
             mem[9] = 2
-    """)
+    """,
+    )
     port = DictPort(bad={9})
     out, _ = run1(isa, "st2", port=port)
     assert out.kind == "memtrap" and port.log == []
 
 
 def test_trap_with_a_memory_cause_is_a_memory_trap(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         ae:
           operands: [a: imm8]
           semantics: |
             x = a
             if a >= 0x80 { trap(ADDR, a) }
-    """)
+    """,
+    )
     out, s = run1(isa, "ae", {"a": 0x90})
     assert out == Outcome("memtrap", "ADDR", 0x90) and out.trapped
     assert s.get("x") == 0
@@ -330,13 +375,16 @@ def test_trap_with_a_memory_cause_is_a_memory_trap(tmp_path):
 
 
 def test_halt_keeps_writes(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         h:
           semantics: |
             x = 5
             mem[3] = 4
             halt
-    """)
+    """,
+    )
     port = DictPort()
     out, s = run1(isa, "h", port=port)
     assert out is HALT
@@ -349,11 +397,21 @@ def test_reads_see_pending_stores_cell_by_cell(tmp_path):
     # touches: a phys store behind a mem address, and overlapping widths.
     from vmcheck.machine import Machine
 
-    isa = load_spec(str(_write(tmp_path, LAB.format(instructions="").replace(
-        "storage: {size: 256, unit: 8}",
-        "storage: {size: 256, unit: 8, translation: {relocation: rl, bound: rb}}").replace(
-        "  q:  {count: 4, width: 8}", "  q:  {count: 4, width: 8}\n  rl: {width: 8, role: control}\n"
-        "  rb: {width: 8, role: control}") + textwrap.indent(textwrap.dedent("""
+    isa = load_spec(
+        str(
+            _write(
+                tmp_path,
+                LAB.format(instructions="")
+                .replace(
+                    "storage: {size: 256, unit: 8}",
+                    "storage: {size: 256, unit: 8, translation: {relocation: rl, bound: rb}}",
+                )
+                .replace(
+                    "  q:  {count: 4, width: 8}",
+                    "  q:  {count: 4, width: 8}\n  rl: {width: 8, role: control}\n  rb: {width: 8, role: control}",
+                )
+                + textwrap.indent(
+                    textwrap.dedent("""
         ov:
           operands: [a: imm8]
           semantics: |
@@ -364,7 +422,12 @@ def test_reads_see_pending_stores_cell_by_cell(tmp_path):
             x = mem32[a][15:8]
             r[1] = mem[a]
             r[2] = phys[a + rl + 4]
-    """), "  "))))
+    """),
+                    "  ",
+                ),
+            )
+        )
+    )
     m = Machine(isa)
     m.state.set("rl", 100)
     m.state.set("rb", 200)
@@ -382,27 +445,33 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_stores_commit_in_program_order(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         so:
           operands: [a: imm8, b: imm8]
           semantics: |
             mem[a] = 1
             phys[b] = 2
             mem[b] = 3
-    """)
+    """,
+    )
     port = DictPort()
     run1(isa, "so", {"a": 4, "b": 4}, port=port)
     assert port.log == [("mem", 4, 8, None, 1), ("phys", 4, 8, None, 2), ("mem", 4, 8, None, 3)]
 
 
 def test_choice_is_lazy_no_trap_from_the_branch_not_taken(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         lz:
           operands: [a: imm8]
           semantics: |
             x = a == 0 ? 0 : mem[a]
             r[1] = (a != 0 && mem[a] == 1) ? 1 : 2
-    """)
+    """,
+    )
     out, s = run1(isa, "lz", {"a": 0}, port=DictPort(bad={0}))
     assert out is OK and s.get("x") == 0 and s.get("r", 1) == 2
     out, _ = run1(isa, "lz", {"a": 9}, port=DictPort(bad={9}))
@@ -410,11 +479,14 @@ def test_choice_is_lazy_no_trap_from_the_branch_not_taken(tmp_path):
 
 
 def test_operands_may_be_given_negative_or_as_a_tuple(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         n:
           operands: [a: simm8]
           semantics: x = a
-    """)
+    """,
+    )
     c = compile_isa(isa)
     s = State(c.layout)
     assert c.execute("n", s, DictPort(), {"a": -1}) is OK and s.get("x") == 0xFF
@@ -424,10 +496,13 @@ def test_operands_may_be_given_negative_or_as_a_tuple(tmp_path):
 
 
 def test_deliver_runs_the_trap_block(tmp_path):
-    isa = lab(tmp_path, """
+    isa = lab(
+        tmp_path,
+        """
         nop:
           semantics: x = x
-    """)
+    """,
+    )
     c = compile_isa(isa)
     s = State(c.layout)
     s.set("pc", 12)
@@ -541,18 +616,29 @@ def reference_execute(isa, stmts, state, port, ops, locals_=None, advance_pc=Tru
             m = mask(e.width) if e.width else 1
             sa, sb = (_signed(a, w), _signed(b, w)) if w else (a, b)
             return {
-                "add": lambda: (a + b) & m, "sub": lambda: (a - b) & m, "mul": lambda: (a * b) & m,
-                "and": lambda: a & b, "or": lambda: a | b, "xor": lambda: a ^ b,
+                "add": lambda: (a + b) & m,
+                "sub": lambda: (a - b) & m,
+                "mul": lambda: (a * b) & m,
+                "and": lambda: a & b,
+                "or": lambda: a | b,
+                "xor": lambda: a ^ b,
                 "shl": lambda: (a << b) & m if b < e.width else 0,
                 "lshr": lambda: a >> b if b < e.width else 0,
                 "ashr": lambda: (_signed(a, e.width) >> min(b, e.width)) & m,
-                "udiv": lambda: a // b if b else m, "urem": lambda: a % b if b else a,
-                "eq": lambda: int(a == b), "ne": lambda: int(a != b),
-                "ult": lambda: int(a < b), "ule": lambda: int(a <= b),
-                "ugt": lambda: int(a > b), "uge": lambda: int(a >= b),
-                "slt": lambda: int(sa < sb), "sle": lambda: int(sa <= sb),
-                "sgt": lambda: int(sa > sb), "sge": lambda: int(sa >= sb),
-                "beq": lambda: int(bool(a) == bool(b)), "bne": lambda: int(bool(a) != bool(b)),
+                "udiv": lambda: a // b if b else m,
+                "urem": lambda: a % b if b else a,
+                "eq": lambda: int(a == b),
+                "ne": lambda: int(a != b),
+                "ult": lambda: int(a < b),
+                "ule": lambda: int(a <= b),
+                "ugt": lambda: int(a > b),
+                "uge": lambda: int(a >= b),
+                "slt": lambda: int(sa < sb),
+                "sle": lambda: int(sa <= sb),
+                "sgt": lambda: int(sa > sb),
+                "sge": lambda: int(sa >= sb),
+                "beq": lambda: int(bool(a) == bool(b)),
+                "bne": lambda: int(bool(a) != bool(b)),
             }[e.op]()
         raise AssertionError(t)
 
@@ -707,8 +793,13 @@ def blocks(draw, depth: int, lets, size: int):
             t, w = draw(targets(1, lets))
             out.append(ir.Assign(t, draw(exprs(w, 2, lets))))
         elif k <= 10 and depth > 0:
-            out.append(ir.If(draw(exprs(0, 2, lets)), tuple(draw(blocks(depth - 1, lets, 3))),
-                             tuple(draw(blocks(depth - 1, lets, 2)))))
+            out.append(
+                ir.If(
+                    draw(exprs(0, 2, lets)),
+                    tuple(draw(blocks(depth - 1, lets, 3))),
+                    tuple(draw(blocks(depth - 1, lets, 2))),
+                )
+            )
         elif k == 11:
             arg = draw(st.one_of(st.none(), exprs(8, 1, lets)))
             out.append(ir.Trap(draw(st.sampled_from(["BAD", "ADDR"])), None if arg is None else ir.Ext(False, arg, 8)))
@@ -731,16 +822,24 @@ def bodies(draw):
 
 @pytest.fixture(scope="module")
 def lab_isa(tmp_path_factory):
-    return with_short_q(lab(tmp_path_factory.mktemp("lab"), """
+    return with_short_q(
+        lab(
+            tmp_path_factory.mktemp("lab"),
+            """
         nop:
           operands: [a: imm8, b: imm8]
           semantics: x = x
-    """))
+    """,
+        )
+    )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(body=bodies(), values=st.lists(st.integers(0, 0xFFFF), min_size=16, max_size=16),
-       bad=st.sets(st.integers(0, 7), max_size=3))
+@given(
+    body=bodies(),
+    values=st.lists(st.integers(0, 0xFFFF), min_size=16, max_size=16),
+    bad=st.sets(st.integers(0, 7), max_size=3),
+)
 def test_compiled_equals_reference(lab_isa, body, values, bad):
     base = lab_isa.instructions[0]
     insn = dataclasses.replace(base, semantics=body)

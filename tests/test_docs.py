@@ -18,6 +18,7 @@
   constants in vmcheck/) or that the README and the spec READMEs cite
   resolves to a file in docs/ and a heading in it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -61,7 +62,7 @@ def blocks(path: Path) -> list[Block]:
         j = i + 1
         while j < len(lines) and not lines[j].startswith(fence):
             j += 1
-        out.append(Block(lang, tags, "\n".join(lines[i + 1:j]) + "\n", i + 2))
+        out.append(Block(lang, tags, "\n".join(lines[i + 1 : j]) + "\n", i + 2))
         i = j + 1
     return out
 
@@ -155,7 +156,8 @@ def test_format_example_lints_and_its_isa_form_is_what_fmt_prints(tmp_path, inde
     printed = fmt_isa(p)
     assert ipart is not None
     assert squash(ipart.text) in squash(printed), (
-        f"docs/format.md:{ipart.line}: the .isa example is not what `vmcheck fmt --to isa` prints:\n{printed}")
+        f"docs/format.md:{ipart.line}: the .isa example is not what `vmcheck fmt --to isa` prints:\n{printed}"
+    )
     q = tmp_path / "example.isa"
     q.write_text(printed, encoding="utf-8")
     code, out = lint(q)
@@ -176,7 +178,8 @@ def test_format_operator_tables_are_exercised_by_the_all_operators_example():
 
 
 def test_format_documents_every_key_the_loader_knows():
-    from vmcheck.spec.build import FORMAT as KEYS, LABELS
+    from vmcheck.spec.build import FORMAT as KEYS
+    from vmcheck.spec.build import LABELS
 
     text = FORMAT.read_text(encoding="utf-8")
     for kind, keys in KEYS.items():
@@ -213,8 +216,7 @@ def _replace_entry(text: str, new: str) -> str:
 
 @pytest.mark.slow
 def test_tutorial_runs_as_written(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), VMCHECK_CACHE_DIR=str(tmp_path / ".cache"), COLUMNS="80",
-               NO_COLOR="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), VMCHECK_CACHE_DIR=str(tmp_path / ".cache"), COLUMNS="80", NO_COLOR="1")
     env.pop("GITHUB_ACTIONS", None)
     shell_prelude = f'vmcheck() {{ "{sys.executable}" -m vmcheck "$@"; }}\n'
     work = tmp_path / "work"
@@ -243,10 +245,12 @@ def test_tutorial_runs_as_written(tmp_path):
                 m = re.fullmatch(r"(.*?)\s+# exit (\d+)(?:\s.*)?", line)
                 assert m, f"{where}: every command states its exit code ('# exit N'): {line}"
                 cmd, want = m.group(1), int(m.group(2))
-                r = subprocess.run(["bash", "-c", shell_prelude + cmd], cwd=work, env=env, capture_output=True,
-                                   text=True, timeout=600)
-                assert r.returncode == want, f"{where}: `{cmd}` exited {r.returncode}, not {want}:\n" \
-                                             f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+                r = subprocess.run(
+                    ["bash", "-c", shell_prelude + cmd], cwd=work, env=env, capture_output=True, text=True, timeout=600
+                )
+                assert r.returncode == want, (
+                    f"{where}: `{cmd}` exited {r.returncode}, not {want}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+                )
                 output.append(r.stdout + r.stderr)
                 ran += 1
             last_output = "\n".join(output)
@@ -254,8 +258,10 @@ def test_tutorial_runs_as_written(tmp_path):
             flat = squash(last_output)
             for want in b.text.splitlines():
                 if want.strip() and want.strip() != "...":
-                    assert squash(want) in flat, f"{where}: the output shown is not what the command prints: " \
-                                                 f"{want.strip()!r} not in\n{last_output}"
+                    assert squash(want) in flat, (
+                        f"{where}: the output shown is not what the command prints: "
+                        f"{want.strip()!r} not in\n{last_output}"
+                    )
             last_output = None
         else:
             last_output = None
@@ -264,8 +270,13 @@ def test_tutorial_runs_as_written(tmp_path):
 
 
 def test_tutorial_commands_all_state_their_exit_code():
-    cmds = [ln for b in blocks(TUTORIAL) if b.lang == "sh" for ln in b.text.splitlines()
-            if ln.strip() and not ln.lstrip().startswith("#")]
+    cmds = [
+        ln
+        for b in blocks(TUTORIAL)
+        if b.lang == "sh"
+        for ln in b.text.splitlines()
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     assert cmds
     for c in cmds:
         assert re.search(r"# exit \d+", c), c
@@ -377,5 +388,3 @@ def test_docs_pages_exist():
     for name in ("model.md", "format.md", "tutorial.md", "architecture.md", "security.md", "literature.md"):
         assert (DOCS / name).is_file(), name
         assert len((DOCS / name).read_text(encoding="utf-8")) > 1500, name
-
-

@@ -1,4 +1,5 @@
 """`vmcheck docs`: the shipped documentation, found in a checkout as in an install."""
+
 from __future__ import annotations
 
 from click.testing import CliRunner

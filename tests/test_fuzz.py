@@ -5,6 +5,7 @@ generated semantics and programs, never crash or hang the tool.
 subprocess under an address-space limit; the long run is documented in
 fuzz/__init__.py (`VMCHECK_FUZZ_CASES=100000 python -m fuzz --seed 1`).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,26 @@ CI_CASES = 2000
 def test_ci_campaign(tmp_path):
     """2,000 seeded cases: zero internal errors, zero hangs, zero out-of-memory."""
     report = tmp_path / "fuzz.json"
-    r = subprocess.run([sys.executable, "-m", "fuzz", "--cases", str(CI_CASES), "--seed", "0", "--quiet",
-                        "--out", str(report), "--save", str(tmp_path / "failing")],
-                       cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fuzz",
+            "--cases",
+            str(CI_CASES),
+            "--seed",
+            "0",
+            "--quiet",
+            "--out",
+            str(report),
+            "--save",
+            str(tmp_path / "failing"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert report.exists(), f"the campaign wrote no report (exit {r.returncode}):\n{r.stderr[-3000:]}"
     summary = json.loads(report.read_text())
     assert summary["cases"] == CI_CASES
@@ -67,7 +85,8 @@ def _expr(children):
         st.tuples(st.sampled_from(generate.UNARY), children).map(lambda t: f"{t[0]}{t[1]}"),
         st.tuples(children, st.sampled_from(generate.BINARY), children).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
         st.tuples(st.sampled_from(generate.CALLS), children, children).map(
-            lambda t: t[0].format(*([t[1], t[2]][:t[0].count("{}")]))),
+            lambda t: t[0].format(*([t[1], t[2]][: t[0].count("{}")]))
+        ),
         st.tuples(children, children, children).map(lambda t: f"{t[0]} ? {t[1]} : {t[2]}"),
     )
 
@@ -108,12 +127,18 @@ def test_generated_semantics_lint_cleanly_and_what_loads_runs(tmp_path_factory, 
         _assert_clean(*_outcome(["run", str(spec), str(prog), "--max-steps", "100"]))
 
 
-OPERAND = st.one_of(st.sampled_from(generate.OPERAND_VALUES), st.integers(-2**70, 2**70).map(str),
-                    st.text(alphabet="r0123456789x_+-. ,()", max_size=12))
+OPERAND = st.one_of(
+    st.sampled_from(generate.OPERAND_VALUES),
+    st.integers(-(2**70), 2**70).map(str),
+    st.text(alphabet="r0123456789x_+-. ,()", max_size=12),
+)
 LINE = st.one_of(
-    st.tuples(st.sampled_from(["li", "ld", "st", "add", "sub", "addi", "beq", "jmp", "svc", "halt", "lpsw",
-                               "setr", "getr", "nope"]),
-              st.lists(OPERAND, max_size=4)).map(lambda t: f"{t[0]} {', '.join(t[1])}"),
+    st.tuples(
+        st.sampled_from(
+            ["li", "ld", "st", "add", "sub", "addi", "beq", "jmp", "svc", "halt", "lpsw", "setr", "getr", "nope"]
+        ),
+        st.lists(OPERAND, max_size=4),
+    ).map(lambda t: f"{t[0]} {', '.join(t[1])}"),
     st.lists(OPERAND, max_size=3).map(lambda ops: ".word " + ", ".join(ops)),
     OPERAND.map(lambda o: f".org {o}"),
     st.sampled_from(["loop:", "x: y: halt", "  # comment", "; comment", ""]),
@@ -137,8 +162,10 @@ def test_alias_bombs_and_deep_nesting_mutants_fail_cleanly(tmp_path, kind):
 
     s = next(x for x in seeds() if x.name == "pg-toy")
     data = s.yaml if kind == "yaml" else s.isa
-    for k, fn in enumerate([mutate.deep_nesting, mutate.long_line, mutate.non_utf8] +
-                           ([mutate.alias_bomb, mutate.yaml_tag] if kind == "yaml" else [])):
+    for k, fn in enumerate(
+        [mutate.deep_nesting, mutate.long_line, mutate.non_utf8]
+        + ([mutate.alias_bomb, mutate.yaml_tag] if kind == "yaml" else [])
+    ):
         for seed in range(4):
             p = tmp_path / f"m{k}{seed}.{kind}"
             p.write_bytes(fn(data, random.Random(seed)))

@@ -13,6 +13,7 @@ Two parts:
   `__import__`) are refused when the spec loads, and if one reached the code
   generator anyway it would refuse it too, before compiling anything.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -53,11 +54,16 @@ SHAPES = {
     "sum of 49 16-bit terms": "y = " + " + ".join((["y", "zext(a, 16)"] * 25)[:49]),
     "shift chain of 95": "x = x" + "".join((" << a", " << r[d]", " >> x")[i % 3] for i in range(95)),
     "98 nested parentheses": "x = " + "(" * 98 + "x + a" + ")" * 98,
-    "?: chain of 45 reading storage": "x = " + "".join(f"x == {i % 256} ? mem[a + {i % 256}] : " for i in range(45)) + "0",
+    "?: chain of 45 reading storage": "x = "
+    + "".join(f"x == {i % 256} ? mem[a + {i % 256}] : " for i in range(45))
+    + "0",
     "&& chain of 95 reading storage": "if " + " && ".join(f"mem[x + {i}] != {i % 5}" for i in range(95)) + " { x = 1 }",
     "if nested 45 deep": _nested_ifs(45),
     "else-if chain of 48": "".join(f"if x == {i} {{ y = {i * 3} }} else " for i in range(48)) + "{ trap(BAD) }",
-    "read after 120 pending writes": "".join(f"q[{i % 4}] = x + {i}\nr[a[{i % 7 + 1}:{i % 7}]] = q[d] + {i}\n" for i in range(120)) + "x = r[d] + q[a[1:0]]",
+    "read after 120 pending writes": "".join(
+        f"q[{i % 4}] = x + {i}\nr[a[{i % 7 + 1}:{i % 7}]] = q[d] + {i}\n" for i in range(120)
+    )
+    + "x = r[d] + q[a[1:0]]",
 }
 
 # The same kinds of shapes past the limits: refused when the spec loads, with
@@ -66,8 +72,12 @@ TOO_DEEP = {
     "sum of 150 terms": "x = " + " + ".join(["x", "a", "r[d]"] * 50),
     "sum of 300 terms": "y = " + " + ".join(["y", "zext(a, 16)"] * 150),
     "shift chain of 150": "x = x" + " << a" * 150,
-    "?: chain of 250 reading storage": "x = " + "".join(f"x == {i % 256} ? mem[a + {i % 256}] : " for i in range(250)) + "0",
-    "&& chain of 190 reading storage": "if " + " && ".join(f"mem[x + {i}] != {i % 5}" for i in range(190)) + " { x = 1 }",
+    "?: chain of 250 reading storage": "x = "
+    + "".join(f"x == {i % 256} ? mem[a + {i % 256}] : " for i in range(250))
+    + "0",
+    "&& chain of 190 reading storage": "if "
+    + " && ".join(f"mem[x + {i}] != {i % 5}" for i in range(190))
+    + " { x = 1 }",
     "if nested 120 deep": _nested_ifs(120),
     "else-if chain of 150": "".join(f"if x == {i} {{ y = {i * 3} }} else " for i in range(150)) + "{ trap(BAD) }",
 }
@@ -189,17 +199,20 @@ def test_hostile_instruction_names_are_refused_at_load(tmp_path, name):
 def test_the_generator_refuses_names_the_loader_let_through(tmp_path, name):
     """Defence in depth: an IR built by hand with a hostile name never
     reaches `compile()`; the generator raises an internal error first."""
-    isa = load_spec(str(_spec(tmp_path, "x = a\nr[d] = x\nif mode_is_s { trap(BAD) }".replace(
-        "mode_is_s", "m == s"))))
+    isa = load_spec(str(_spec(tmp_path, "x = a\nr[d] = x\nif mode_is_s { trap(BAD) }".replace("mode_is_s", "m == s"))))
     elements = tuple(dataclasses.replace(e, name=name) if e.name == "x" else e for e in isa.elements)
     f = isa.instruction("f")
     ops = tuple(dataclasses.replace(o, name=name) if o.name == "a" else o for o in f.operands)
     variants = [
         dataclasses.replace(isa, elements=elements),  # the element (and so its slot lookups)
         dataclasses.replace(isa, instructions=(dataclasses.replace(f, operands=ops),)),
-        dataclasses.replace(isa, traps=dataclasses.replace(
-            isa.traps, causes=tuple(dataclasses.replace(c, name=name) if c.name == "BAD" else c
-                                    for c in isa.traps.causes))),
+        dataclasses.replace(
+            isa,
+            traps=dataclasses.replace(
+                isa.traps,
+                causes=tuple(dataclasses.replace(c, name=name) if c.name == "BAD" else c for c in isa.traps.causes),
+            ),
+        ),
     ]
     for variant in variants:
         with pytest.raises((InternalError, KeyError, StopIteration)):

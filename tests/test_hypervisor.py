@@ -1,4 +1,5 @@
 """The reference VMM: equivalence where the engine says so, divergence where it does not."""
+
 from __future__ import annotations
 
 import json
@@ -105,8 +106,9 @@ def observed_and_engine(name, kind=CLASSIC, fuzz_n=40):
     isa = load_spec(name)
     report = check_isa(isa)
     for ctx in report.contexts:
-        conf = confirm_context(isa, ctx, kind=kind, programs=programs(name), fuzz_programs=fuzz_n, seed=1,
-                               max_steps=2000)
+        conf = confirm_context(
+            isa, ctx, kind=kind, programs=programs(name), fuzz_programs=fuzz_n, seed=1, max_steps=2000
+        )
         yield ctx.name, conf
 
 

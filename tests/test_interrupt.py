@@ -1,5 +1,6 @@
 """Ctrl-C: any verb stops within about a second, exit 130, one line, no traceback,
 no worker left behind, and a cache the next run can trust."""
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def start(args: list[str], cache: Path) -> subprocess.Popen:
     # A progress line per finished unit tells the test when the solver is mid-run.
     env = {**os.environ, "PYTHONPATH": str(ROOT), "VMCHECK_CACHE_DIR": str(cache), "VMCHECK_PROGRESS_SECONDS": "0"}
-    return subprocess.Popen([sys.executable, "-m", "vmcheck", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "vmcheck", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_until_solving(p: subprocess.Popen, at_least: int = 2) -> list[str]:
@@ -91,12 +98,22 @@ def test_an_interrupted_run_leaves_a_cache_that_gives_the_fresh_answer(tmp_path)
         import json
 
         json.loads(entry.read_text())  # every entry that exists is complete
-    warm = subprocess.run([sys.executable, "-m", "vmcheck", "check", "pdp10", "--format", "json", "-q"], cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), "VMCHECK_CACHE_DIR": str(cache)},
-                          capture_output=True, text=True, timeout=900)
-    cold = subprocess.run([sys.executable, "-m", "vmcheck", "check", "pdp10", "--format", "json", "-q",
-                           "--no-cache"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                          capture_output=True, text=True, timeout=900)
+    warm = subprocess.run(
+        [sys.executable, "-m", "vmcheck", "check", "pdp10", "--format", "json", "-q"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "VMCHECK_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    cold = subprocess.run(
+        [sys.executable, "-m", "vmcheck", "check", "pdp10", "--format", "json", "-q", "--no-cache"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert warm.returncode == cold.returncode == 1
     strip = __import__("re").compile(r'"(seconds|cached|solver_calls)": [0-9.]+')
     assert strip.sub("", warm.stdout) == strip.sub("", cold.stdout)

@@ -14,6 +14,7 @@ The LDM/STM User-register entries make slow solver queries (sixteen
 conditional word transfers): on a loaded machine one of them may come out
 `unknown` at the default timeout. The tests accept that, and only that.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,13 @@ DP_S = ["ands", "eors", "subs", "rsbs", "adds", "adcs", "sbcs", "rscs", "orrs", 
 UNPRIVILEGED_ACCESS = {"ldrt", "strt", "ldrbt", "strbt", "ldrht", "strht"}
 USER_REGISTER_FORMS = {"ldm_usr", "ldm_eret", "stm_usr"}
 # docs/literature.md, ARMv7-A row: the sensitive unprivileged instructions
-LITERATURE = ({"cps", "mrs_cpsr", "msr_cpsr", "srsdb", "rfeia"} | USER_REGISTER_FORMS
-              | set(DP_S) | {f"{n}_imm" for n in DP_S} | UNPRIVILEGED_ACCESS)
+LITERATURE = (
+    {"cps", "mrs_cpsr", "msr_cpsr", "srsdb", "rfeia"}
+    | USER_REGISTER_FORMS
+    | set(DP_S)
+    | {f"{n}_imm" for n in DP_S}
+    | UNPRIVILEGED_ACCESS
+)
 # WFI, which the row says hypervisors treat as sensitive too: executable in
 # User mode, and with no interrupt modelled it stops the machine without a
 # trap, which docs/model.md §2.5 counts as control (README).
@@ -114,7 +120,7 @@ def test_witnesses_and_classes(checked):
     ctx = _context(checked[1])
     cps = _insn(ctx, "cps")
     assert cps["classes"]["control_sensitive"] == "yes"  # writes the CPSR in a privileged mode ...
-    assert cps["classes"]["privileged"] == "no"          # ... and is a NOP, not a trap, in User mode
+    assert cps["classes"]["privileged"] == "no"  # ... and is a NOP, not a trap, in User mode
     mrs = _insn(ctx, "mrs_cpsr")
     assert mrs["classes"]["mode_sensitive"] == "yes" and mrs["classes"]["user_sensitive"] == "yes"
     for name in DP_S:
@@ -170,9 +176,9 @@ def test_program_runs(program):
     assert result.reason == "halted", result
     st = m.state
     assert st.get("r", 0) == 42 and st.get("r", 4) == 42  # svc 1 added 20 + 22
-    assert st.get("r", 5) == 0x10                        # the process read its CPSR: User mode
-    assert st.get("cpsr") & 0x1F == 0x13                 # halted in SVC mode
-    assert m.storage.read(0x100, 4) == 42                # the exit call stored r4
+    assert st.get("r", 5) == 0x10  # the process read its CPSR: User mode
+    assert st.get("cpsr") & 0x1F == 0x13  # halted in SVC mode
+    assert m.storage.read(0x100, 4) == 42  # the exit call stored r4
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ semantics (isa_specs/armv8-a/README.md).
 * A copy without labels gets the same verdicts; the sample guest kernel
   assembles and runs to its expected final state; `confirm` agrees.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,9 @@ def _insn(ctx: dict, name: str) -> dict:
 
 
 def _verdicts(report: dict, name: str) -> dict:
-    return {t: (v["holds"], set(v["violations"]), set(v["unknown"]))
-            for t, v in _context(report, name)["theorems"].items()}
+    return {
+        t: (v["holds"], set(v["violations"]), set(v["unknown"])) for t, v in _context(report, name)["theorems"].items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -157,9 +159,9 @@ def test_program_runs(program):
     assert result.reason == "halted", result
     st = m.state
     assert st.get("x", 0) == 42 and st.get("x", 4) == 42  # x8 = 1 added 20 + 22
-    assert (st.get("pstate") >> 2) & 3 == 1               # halted in the guest kernel, EL1
-    assert st.get("esr_el1") >> 26 == 0x15                 # the last exception was an SVC
-    assert m.storage.read(0x100, 8) == 42                  # the exit call stored x4
+    assert (st.get("pstate") >> 2) & 3 == 1  # halted in the guest kernel, EL1
+    assert st.get("esr_el1") >> 26 == 0x15  # the last exception was an SVC
+    assert m.storage.read(0x100, 8) == 42  # the exit call stored x4
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ spec, so printing a spec in either syntax and loading it again gives the same
 IR (IR dataclasses compare without spans). Checked on every bundled spec, on
 random specs, and on a hand-written file that uses every construct.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,9 @@ def _round_trips(node, ir, where: str) -> None:
     yaml_text = to_yaml(isa_node)
     assert build_isa(read_yaml(yaml_text, f"{where}.yaml"), f"{where}.yaml") == ir, ".isa -> YAML changed the spec"
     yaml_direct = to_yaml(node)
-    assert build_isa(read_yaml(yaml_direct, f"{where}-2.yaml"), f"{where}-2.yaml") == ir, "YAML -> YAML changed the spec"
+    assert build_isa(read_yaml(yaml_direct, f"{where}-2.yaml"), f"{where}-2.yaml") == ir, (
+        "YAML -> YAML changed the spec"
+    )
     # The printers are fixpoints once the text has been through them.
     assert to_isa(isa_node) == isa_text
     assert to_yaml(read_yaml(yaml_text, "again.yaml")) == yaml_text
@@ -90,8 +93,10 @@ def test_every_node_and_key_has_a_span_and_semantics_have_origins():
     path = DATA / "features.isa"
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
-    code_paths = re.compile(r"spec\.(instructions\.\w+\.semantics|traps\.deliver|helpers|contexts\.host|"
-                            r"contexts\.guest\.\w+\.where|invariants\[\d+\])$")
+    code_paths = re.compile(
+        r"spec\.(instructions\.\w+\.semantics|traps\.deliver|helpers|contexts\.host|"
+        r"contexts\.guest\.\w+\.where|invariants\[\d+\])$"
+    )
     n_code = 0
     for where, node in _walk(read_isa(text, str(path))):
         sp = node.span
@@ -121,7 +126,7 @@ def test_pg_toy_example_is_printer_output():
 
 
 def test_semantics_keep_their_comments_and_braces_in_comments():
-    text = 'isa t\ninstruction a {\n  pc = 1  # sets pc }\n  // { more\n  pc = 2\n}\n'
+    text = "isa t\ninstruction a {\n  pc = 1  # sets pc }\n  // { more\n  pc = 2\n}\n"
     node = read_isa(text, "t.isa")
     sem = node.value["instructions"].value["a"].value["semantics"]
     assert sem.value == "pc = 1  # sets pc }\n// { more\npc = 2\n"
@@ -146,8 +151,10 @@ def test_code_text_maps_back_to_the_file():
 
 
 def test_keyword_names_are_names_where_no_keyword_fits():
-    text = ("isa t\nstate {\n  pc: 8 role pc\n  mode_: 1 role mode\n  state: 8\n  word: 8 readonly\n"
-            "  `role`: 4\n  isa: 2 { `readonly`: 0; role: 1 }\n}\n")
+    text = (
+        "isa t\nstate {\n  pc: 8 role pc\n  mode_: 1 role mode\n  state: 8\n  word: 8 readonly\n"
+        "  `role`: 4\n  isa: 2 { `readonly`: 0; role: 1 }\n}\n"
+    )
     st_ = read_isa(text, "t.isa").value["state"].value
     assert list(st_) == ["pc", "mode_", "state", "word", "role", "isa"]
     assert list(st_["isa"].value["fields"].value) == ["readonly", "role"]
@@ -161,27 +168,116 @@ def test_keyword_names_are_names_where_no_keyword_fits():
 # reserved element names), and names that stress the printers (keywords of `.isa`,
 # YAML 1.1 booleans and null).
 _RESERVED = {
-    "let", "if", "else", "trap", "require", "halt", "match", "true", "false", "as", "fn", "proc",
-    "mem", "phys", "mode", "cause", "trap_arg", "sext", "zext", "slt", "sle", "sgt", "sge", "concat", "_",
+    "let",
+    "if",
+    "else",
+    "trap",
+    "require",
+    "halt",
+    "match",
+    "true",
+    "false",
+    "as",
+    "fn",
+    "proc",
+    "mem",
+    "phys",
+    "mode",
+    "cause",
+    "trap_arg",
+    "sext",
+    "zext",
+    "slt",
+    "sle",
+    "sgt",
+    "sge",
+    "concat",
+    "_",
 }
-_TRICKY = ["role", "readonly", "zero", "names", "state", "word", "modes", "where", "memory", "guest", "host",
-           "invariant", "instruction", "isa", "description", "storage", "translation", "none", "bound",
-           "relocation", "size", "unit", "labels", "syntax", "encoding", "mnemonic", "reset", "constants",
-           "helpers", "traps", "deliver", "cause_width", "memory_cause", "insn_width", "references",
-           "null", "on", "off", "yes", "no", "y", "n", "Null", "TRUE_", "x1", "pc"]
+_TRICKY = [
+    "role",
+    "readonly",
+    "zero",
+    "names",
+    "state",
+    "word",
+    "modes",
+    "where",
+    "memory",
+    "guest",
+    "host",
+    "invariant",
+    "instruction",
+    "isa",
+    "description",
+    "storage",
+    "translation",
+    "none",
+    "bound",
+    "relocation",
+    "size",
+    "unit",
+    "labels",
+    "syntax",
+    "encoding",
+    "mnemonic",
+    "reset",
+    "constants",
+    "helpers",
+    "traps",
+    "deliver",
+    "cause_width",
+    "memory_cause",
+    "insn_width",
+    "references",
+    "null",
+    "on",
+    "off",
+    "yes",
+    "no",
+    "y",
+    "n",
+    "Null",
+    "TRUE_",
+    "x1",
+    "pc",
+]
 
 _names = st.one_of(
     st.sampled_from(_TRICKY),
     st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True),
 ).filter(lambda n: n not in _RESERVED and not re.fullmatch(r"(mem|phys)\d*", n))
 
-_prose_words = st.sampled_from(["the", "mode", "bit", "traps", "when", "a", "guest", "reads", "it", "(see §2)",
-                                "x: y", "#tag", "'q'", '"dq"', "{b}", "\\", "é", "--", "[1]", "yes"])
+_prose_words = st.sampled_from(
+    [
+        "the",
+        "mode",
+        "bit",
+        "traps",
+        "when",
+        "a",
+        "guest",
+        "reads",
+        "it",
+        "(see §2)",
+        "x: y",
+        "#tag",
+        "'q'",
+        '"dq"',
+        "{b}",
+        "\\",
+        "é",
+        "--",
+        "[1]",
+        "yes",
+    ]
+)
 _texts = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",)), max_size=30),
     st.lists(_prose_words, min_size=1, max_size=40).map(" ".join),
-    st.lists(st.lists(_prose_words, min_size=1, max_size=12).map(" ".join), min_size=2, max_size=4)
-    .map(lambda ls: "\n".join(ls) + "\n"),
+    st.lists(st.lists(_prose_words, min_size=1, max_size=12).map(" ".join), min_size=2, max_size=4).map(
+        lambda ls: "\n".join(ls) + "\n"
+    ),
 )
 
 
@@ -407,8 +503,17 @@ def random_specs(draw) -> dict:
     constants = {next(pool): draw(st.integers(0, (1 << W) - 1)) for _ in range(draw(st.integers(0, 3)))}
     helper = next(pool)
     m = {
-        "word": W, "levels": levels, "pc": pc, "file": file, "scalars": scalars, "writable": writable,
-        "fields": fields, "wfields": wfields, "constants": constants, "causes": causes, "helper": helper,
+        "word": W,
+        "levels": levels,
+        "pc": pc,
+        "file": file,
+        "scalars": scalars,
+        "writable": writable,
+        "fields": fields,
+        "wfields": wfields,
+        "constants": constants,
+        "causes": causes,
+        "helper": helper,
     }
     g = _Gen(draw, m)
 
@@ -480,7 +585,7 @@ def random_specs(draw) -> dict:
         if draw(st.booleans()):
             insn["mnemonic"] = draw(st.sampled_from(["ADD", "b.eq", "x", "rep movs"]))
         if opdecl and draw(st.booleans()):
-            insn["syntax"] = "op " + ", ".join("{%s}" % o for o, _, _ in ops) + " ! done"
+            insn["syntax"] = "op " + ", ".join(f"{{{o}}}" for o, _, _ in ops) + " ! done"
         if draw(st.booleans()):
             insn["labels"] = draw(st.lists(st.sampled_from(LABELS), max_size=3, unique=True))
         if draw(st.booleans()):
@@ -539,8 +644,10 @@ def test_unknown_keyword_suggests_the_close_one():
 def test_misspelt_element_attribute():
     where, msg = _error("isa t\nstate {\n  pc: 32 rol pc\n}\n")
     assert where == "bad.isa:3:10"
-    assert msg == ("syntax error: unexpected 'rol'; expected an attribute (role, readonly, zero, names), "
-                   "a description, or the next element")
+    assert msg == (
+        "syntax error: unexpected 'rol'; expected an attribute (role, readonly, zero, names), "
+        "a description, or the next element"
+    )
 
 
 def test_unterminated_body_points_at_its_brace():
@@ -561,7 +668,9 @@ def test_bad_number(number):
 
 
 def test_semantics_error_in_a_multi_line_body_is_at_its_file_position():
-    text = _PG.replace("  require m == supervisor else PRIV\n  halt\n", "  require m == supervisor else PRIV\n  halt +\n")
+    text = _PG.replace(
+        "  require m == supervisor else PRIV\n  halt\n", "  require m == supervisor else PRIV\n  halt +\n"
+    )
     where, msg = _error(text)
     assert where == _where(text, "halt +", 5)
     assert msg == "syntax error in semantics: unexpected '+'; expected a statement or an expression"
@@ -600,14 +709,20 @@ def test_unknown_key_value_reported_by_the_format_check():
 def test_unknown_attribute_in_an_instruction_header():
     where, msg = _error("isa t\ninstruction a(x: imm4) opcode 3 { pc = x }\n")
     assert where == "bad.isa:2:24"
-    assert msg == "syntax error: unexpected 'opcode'; expected 'encoding', 'labels', 'mnemonic', 'syntax', '{', a string"
+    assert (
+        msg == "syntax error: unexpected 'opcode'; expected 'encoding', 'labels', 'mnemonic', 'syntax', '{', a string"
+    )
 
 
 def test_unterminated_strings():
     assert _error('isa t\ndescription "abc\nword 8\n') == (
-        "bad.isa:2:13", "syntax error: unterminated string; expected a closing '\"' on the same line")
+        "bad.isa:2:13",
+        "syntax error: unterminated string; expected a closing '\"' on the same line",
+    )
     assert _error('isa t\ndescription """\nabc\nword 8\n') == (
-        "bad.isa:2:13", "syntax error: unterminated string; expected a closing '\"\"\"'")
+        "bad.isa:2:13",
+        'syntax error: unterminated string; expected a closing \'"""\'',
+    )
 
 
 def test_bad_escape_in_a_string():
@@ -617,9 +732,13 @@ def test_bad_escape_in_a_string():
 def test_duplicates():
     assert _error("isa t\nword 32\nword 16\n") == ("bad.isa:3:1", "duplicate 'word' (first at line 2)")
     assert _error("isa t\nstate {\n  a: 1\n  a: 2\n}\n") == (
-        "bad.isa:4:3", "duplicate state element 'a' (first at line 3)")
+        "bad.isa:4:3",
+        "duplicate state element 'a' (first at line 3)",
+    )
     assert _error("isa t\ninstruction a { }\ninstruction a { }\n") == (
-        "bad.isa:3:13", "duplicate instruction 'a' (first at line 2)")
+        "bad.isa:3:13",
+        "duplicate instruction 'a' (first at line 2)",
+    )
 
 
 def test_keyword_where_a_name_is_wanted():
@@ -683,4 +802,3 @@ def test_fmt_help_says_what_is_lost():
     res = CliRunner().invoke(main, ["fmt", "--help"])
     assert res.exit_code == 0
     assert "comments outside semantics" in " ".join(res.output.split())
-

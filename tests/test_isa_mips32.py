@@ -14,6 +14,7 @@
 * a copy without `labels` gets the same verdicts; the sample kernel runs
   natively and under the classic VMM with the same outcome.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,9 +35,36 @@ CTX = "deprivileged"
 LOADS = {"lb", "lbu", "lh", "lhu", "lw"}
 STORES = {"sb", "sh", "sw"}
 CP0 = {"mfc0", "mtc0", "di", "ei", "eret", "tlbr", "tlbwi", "tlbwr", "tlbp", "wait", "cache"}
-INNOCUOUS = {"addu", "subu", "and", "or", "xor", "nor", "slt", "sltu", "sll", "srl", "sra", "addiu",
-             "slti", "sltiu", "andi", "ori", "xori", "lui", "beq", "bne", "blez", "bgtz", "bltz",
-             "bgez", "j", "jal", "jr", "jalr"}
+INNOCUOUS = {
+    "addu",
+    "subu",
+    "and",
+    "or",
+    "xor",
+    "nor",
+    "slt",
+    "sltu",
+    "sll",
+    "srl",
+    "sra",
+    "addiu",
+    "slti",
+    "sltiu",
+    "andi",
+    "ori",
+    "xori",
+    "lui",
+    "beq",
+    "bne",
+    "blez",
+    "bgtz",
+    "bltz",
+    "bgez",
+    "j",
+    "jal",
+    "jr",
+    "jalr",
+}
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -48,7 +76,8 @@ _Yaml12Loader.yaml_implicit_resolvers = {
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _spec_data() -> dict:
@@ -90,7 +119,7 @@ def test_why_a_load_violates(t1):
     assert lw["classes"]["unsafe"] == "no"
     w = lw["witnesses"]["location_sensitive"]
     s1 = next(s for s in w["states"] if s["label"] == "s1")
-    assert s1["mode"] != "user"                                # kernel mode ...
+    assert s1["mode"] != "user"  # kernel mode ...
     addr = (s1["pre"]["gpr"][w["operands"]["base"]] + w["operands"]["off"]) & 0xFFFFFFFF
     assert 0x80000000 <= addr < 0xC0000000 or (addr < 0x80000000 and "erl" in s1["mode"])  # ... unmapped
 
@@ -102,7 +131,7 @@ def test_why_a_store_violates(t1):
     w = sw["witnesses"]["location_sensitive"]
     s1 = next(s for s in w["states"] if s["label"] == "s1")
     assert s1["mode"] != "user"
-    assert any(x["space"] == "phys" for x in s1["writes"])      # an untranslated write
+    assert any(x["space"] == "phys" for x in s1["writes"])  # an untranslated write
 
 
 @pytest.mark.slow
@@ -121,7 +150,7 @@ def test_theorem2_fails_like_theorem1():
     assert code == 1
     ctx = _context(report)
     assert set(ctx["theorems"]["2"]["violations"]) == set(ctx["theorems"]["1"]["violations"])
-    assert _insn(ctx, "rdhwr")["classes"]["timing_dependent"] == "no"   # HWREna = 0 in the context
+    assert _insn(ctx, "rdhwr")["classes"]["timing_dependent"] == "no"  # HWREna = 0 in the context
 
 
 @pytest.mark.slow
@@ -191,11 +220,11 @@ def test_program_runs(program):
     assert out["stop"] == "halted"
     if program.stem == "kernel_syscall":
         regs = out["registers"]
-        assert (regs["s0"], regs["s1"]) == (1, 2)     # answers of the two counting calls
-        assert regs["c0_status"] & 0x1E == 0x12       # stopped in the handler: UM with EXL
-        assert regs["c0_cause"] >> 2 & 0x1F == 8      # the last exception: Sys
+        assert (regs["s0"], regs["s1"]) == (1, 2)  # answers of the two counting calls
+        assert regs["c0_status"] & 0x1E == 0x12  # stopped in the handler: UM with EXL
+        assert regs["c0_cause"] >> 2 & 0x1F == 8  # the last exception: Sys
         word = sum(out["storage"].get(str(0x1000 + k), 0) << (8 * k) for k in range(4))
-        assert word == 3                              # the kseg0 counter, physical 0x1000
+        assert word == 3  # the kseg0 counter, physical 0x1000
 
 
 @pytest.mark.slow
@@ -216,10 +245,9 @@ def test_confirm_kseg0_accesses_emulated():
 
 @pytest.mark.slow
 def test_confirm_fuzz_no_divergence():
-    res = CliRunner().invoke(main, ["confirm", str(SPEC), "--format", "json", "--no-witnesses",
-                                    "--fuzz", "300"])
+    res = CliRunner().invoke(main, ["confirm", str(SPEC), "--format", "json", "--no-witnesses", "--fuzz", "300"])
     out = json.loads(res.output)
     fuzz = out["contexts"][0]["fuzz"]
     assert fuzz["counters"]["resource_control_breaches"] == 0
-    assert fuzz["counters"]["emulated_other"] > 0        # kernel-segment accesses, emulated
+    assert fuzz["counters"]["emulated_other"] > 0  # kernel-segment accesses, emulated
     assert res.exit_code == 0 and out["agrees"] is True, res.output

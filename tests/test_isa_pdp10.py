@@ -10,6 +10,7 @@ from the spec's semantics (isa_specs/pdp10/README.md).
 * a copy of the spec without `labels` gets the same verdicts;
 * the sample monitor assembles and runs to its expected final state.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,14 +70,17 @@ def test_jrst_violates_through_its_mode_changing_instances(t1):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("f,violates,privileged", [
-    (0, "no", "no"),     # JRST: a jump
-    (1, "yes", "no"),    # JRST 1: Popek & Goldberg's example
-    (2, "yes", "no"),    # JRSTF
-    (3, "yes", "no"),
-    (4, "no", "yes"),    # halt: illegal in user mode
-    (8, "no", "yes"),    # dismiss: illegal in user mode
-])
+@pytest.mark.parametrize(
+    "f,violates,privileged",
+    [
+        (0, "no", "no"),  # JRST: a jump
+        (1, "yes", "no"),  # JRST 1: Popek & Goldberg's example
+        (2, "yes", "no"),  # JRSTF
+        (3, "yes", "no"),
+        (4, "no", "yes"),  # halt: illegal in user mode
+        (8, "no", "yes"),  # dismiss: illegal in user mode
+    ],
+)
 def test_jrst_instances(f, violates, privileged):
     # One instance of the entry: the AC field fixed, everything else free.
     from vmcheck.analysis import InstructionQueries, classify
@@ -113,7 +117,7 @@ def test_in_out_instructions_are_privileged(t1):
     ctx = _context(t1[1])
     for name in IN_OUT:
         assert _insn(ctx, name)["classes"]["privileged"] == "yes", name
-    muuo = _insn(ctx, "muuo")                   # a monitor UUO always traps: never sensitive
+    muuo = _insn(ctx, "muuo")  # a monitor UUO always traps: never sensitive
     assert muuo["classes"]["sensitive"] == "no" and muuo["violates"]["1"] == "no"
 
 
@@ -144,7 +148,7 @@ def test_program_runs(program):
     assert out["stop"] == "halted"
     if program.stem == "monitor_uuo":
         regs = out["registers"]
-        assert regs["tty"] == ord("D")          # the last character the user typed
-        assert regs["ac2"] == 0o12              # halted on CALLI 12 (EXIT)
-        assert regs["flags"] >> 6 & 3 == 0      # in executive mode
-        assert regs["bnd"] == 1 << 18           # unrelocated again
+        assert regs["tty"] == ord("D")  # the last character the user typed
+        assert regs["ac2"] == 0o12  # halted on CALLI 12 (EXIT)
+        assert regs["flags"] >> 6 & 3 == 0  # in executive mode
+        assert regs["bnd"] == 1 << 18  # unrelocated again

@@ -12,6 +12,7 @@ segment, where Theorem 1 and the exact trap-and-emulate condition part
 * the sample guest kernel runs natively and under the classic VMM with the
   same outcome, its segment accesses emulated.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "isa_specs" / "pg-toy-segments" / "pg-toy-segments.yaml"
 PROGRAMS = sorted((ROOT / "isa_specs" / "pg-toy-segments" / "programs").glob("*.s"))
 
-SEGMENT_ACCESSES = {"ld", "st"}          # the instructions the segment changes
+SEGMENT_ACCESSES = {"ld", "st"}  # the instructions the segment changes
 PRIVILEGED = {"halt", "lpsw", "setr", "getr"}
 
 
@@ -71,12 +72,12 @@ def test_why_the_load_violates(t1):
     ld = _insn(_context(t1[1]), "ld")
     assert ld["classes"]["location_sensitive"] == "yes"
     assert ld["classes"]["privileged"] == "no"
-    assert ld["classes"]["unsafe"] == "no"             # safe under the exact condition
+    assert ld["classes"]["unsafe"] == "no"  # safe under the exact condition
     w = ld["witnesses"]["location_sensitive"]
     s1 = next(s for s in w["states"] if s["label"] == "s1")
-    assert s1["mode"] == "supervisor"                 # the segment is reached in supervisor mode
+    assert s1["mode"] == "supervisor"  # the segment is reached in supervisor mode
     addr = (s1["pre"]["r"][w["operands"]["rs"]] + w["operands"]["off"]) & 0xFFFFFFFF
-    assert addr >= 0x800                              # ... at a segment address
+    assert addr >= 0x800  # ... at a segment address
 
 
 def test_exact_and_theorem3_hold():
@@ -114,7 +115,8 @@ _Yaml12Loader.yaml_implicit_resolvers = {
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def test_labels_stripped_same_verdict(tmp_path, t1):
@@ -142,9 +144,9 @@ def test_program_runs(program):
     out = json.loads(res.output)
     assert out["stop"] == "halted"
     if program.stem == "kernel_segment":
-        assert out["registers"]["m"] == 0          # halted in supervisor mode
-        assert out["registers"]["r1"] == 5         # the process's r1: 3, +1, +1
-        assert out["storage"]["2048"] == 3         # the counter in the segment: three svc
+        assert out["registers"]["m"] == 0  # halted in supervisor mode
+        assert out["registers"]["r1"] == 5  # the process's r1: 3, +1, +1
+        assert out["storage"]["2048"] == 3  # the counter in the segment: three svc
 
 
 def test_confirm_segment_accesses_emulated():

@@ -9,6 +9,7 @@ semantics (isa_specs/powerpc/README.md).
 * a copy of the spec without `labels` gets the same verdicts;
 * the sample kernel assembles and runs to its expected final state.
 """
+
 from __future__ import annotations
 
 import json
@@ -113,7 +114,7 @@ def test_program_runs(program):
     assert out["stop"] == "halted"
     if program.stem == "syscall_kernel":
         regs = out["registers"]
-        assert regs["r3"] == 123                # 23 + 100 from the system call
-        assert regs["r0"] == 2                  # exit
-        assert regs["msr"] >> 14 & 1 == 0       # supervisor state
-        assert regs["msr"] >> 18 & 1 == 1       # MSR[POW]: stopped
+        assert regs["r3"] == 123  # 23 + 100 from the system call
+        assert regs["r0"] == 2  # exit
+        assert regs["msr"] >> 14 & 1 == 0  # supervisor state
+        assert regs["msr"] >> 18 & 1 == 1  # MSR[POW]: stopped

@@ -18,6 +18,7 @@ derives from the spec's semantics (isa_specs/riscv/README.md).
 * A copy of the spec without labels gets the same verdicts; the sample
   kernel assembles and runs to its expected final state.
 """
+
 from __future__ import annotations
 
 import json
@@ -119,7 +120,7 @@ def test_counters_enabled_fails_theorems_1_and_2(checked):
 
 @pytest.mark.slow
 def test_theorem2_exit_codes():
-    assert _check(SPEC, "--theorem", "2")[0] == 0      # trap_and_emulate satisfies it
+    assert _check(SPEC, "--theorem", "2")[0] == 0  # trap_and_emulate satisfies it
     code, report = _check(SPEC, "--theorem", "2", "--context", "counters_enabled")
     assert code == 1
     assert set(_context(report, "counters_enabled")["theorems"]["2"]["violations"]) == CSR_READERS
@@ -166,8 +167,8 @@ def test_program_runs(program):
     assert out["stop"] == "halted"
     if program.stem == "kernel_user":
         regs = out["registers"]
-        assert regs["a0"] == 42          # 20 + 22 from the system call
-        assert regs["a1"] == 42          # stored by the process, loaded by the kernel
-        assert regs["priv"] == 1         # halted by the S-mode kernel
-        assert regs["scause"] == 8       # environment call from U-mode, delegated to S
+        assert regs["a0"] == 42  # 20 + 22 from the system call
+        assert regs["a1"] == 42  # stored by the process, loaded by the kernel
+        assert regs["priv"] == 1  # halted by the S-mode kernel
+        assert regs["scause"] == 8  # environment call from U-mode, delegated to S
         assert regs["medeleg"] == 0xB3FF  # every exception from S and U goes to S

@@ -12,6 +12,7 @@ the spec's semantics (isa_specs/riscv-h/README.md).
 * A copy of the spec without labels gets the same verdicts; the sample
   hypervisor/guest program assembles and runs to its expected final state.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,21 @@ PROGRAMS = sorted((ROOT / "isa_specs" / "riscv-h" / "programs").glob("*.s"))
 CONTEXT = "guest_vs"
 THEOREMS = ("1", "2", "3", "exact")
 
-HYPERVISOR = {"hfence_vvma", "hfence_gvma", "hlv_b", "hlv_bu", "hlv_h", "hlv_hu", "hlv_w", "hlv_wu", "hlv_d",
-              "hsv_b", "hsv_h", "hsv_w", "hsv_d"}
+HYPERVISOR = {
+    "hfence_vvma",
+    "hfence_gvma",
+    "hlv_b",
+    "hlv_bu",
+    "hlv_h",
+    "hlv_hu",
+    "hlv_w",
+    "hlv_wu",
+    "hlv_d",
+    "hsv_b",
+    "hsv_h",
+    "hsv_w",
+    "hsv_d",
+}
 
 
 def _check(spec: Path, *args: str) -> tuple[int, dict]:
@@ -126,8 +140,8 @@ def test_program_runs(program):
     assert out["stop"] == "halted"
     if program.stem == "guest_kernel_user":
         regs = out["registers"]
-        assert regs["a0"] == 42          # 20 + the 22 the hypervisor stored with HSV.D
-        assert regs["a1"] == 42          # stored by the process, loaded by the guest kernel
-        assert regs["priv"] == 1         # halted by the hypervisor in HS-mode (V = 0, S)
-        assert regs["vscause"] == 8      # the process's ecalls went to the guest (hedeleg)
-        assert regs["scause"] == 10      # the guest kernel's went to the hypervisor
+        assert regs["a0"] == 42  # 20 + the 22 the hypervisor stored with HSV.D
+        assert regs["a1"] == 42  # stored by the process, loaded by the guest kernel
+        assert regs["priv"] == 1  # halted by the hypervisor in HS-mode (V = 0, S)
+        assert regs["vscause"] == 8  # the process's ecalls went to the guest (hedeleg)
+        assert regs["scause"] == 10  # the guest kernel's went to the hypervisor

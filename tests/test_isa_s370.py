@@ -10,6 +10,7 @@ from the spec's semantics (isa_specs/s370/README.md).
 * a copy of the spec without `labels` gets the same verdicts;
 * the sample supervisor assembles and runs to its expected final state.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,27 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "isa_specs" / "s370" / "s370.yaml"
 PROGRAMS = sorted((ROOT / "isa_specs" / "s370" / "programs").glob("*.s"))
 
-PRIVILEGED = {"lpsw", "ssm", "stnsm", "stosm", "ssk", "isk", "rrb", "lctl", "stctl", "ptlb",
-              "sck", "sckc", "stckc", "stidp", "sio", "tio", "hio", "tch"}
-SEMI = {"spka", "ipk", "mc"}     # trapping decided by control registers
+PRIVILEGED = {
+    "lpsw",
+    "ssm",
+    "stnsm",
+    "stosm",
+    "ssk",
+    "isk",
+    "rrb",
+    "lctl",
+    "stctl",
+    "ptlb",
+    "sck",
+    "sckc",
+    "stckc",
+    "stidp",
+    "sio",
+    "tio",
+    "hio",
+    "tch",
+}
+SEMI = {"spka", "ipk", "mc"}  # trapping decided by control registers
 
 
 def _check(spec: Path, *args: str) -> tuple[int, dict]:
@@ -63,7 +82,7 @@ def test_privileged_and_semi_privileged_trap_in_cp(t1):
     cp = _context(t1[1], "cp")
     for name in PRIVILEGED | SEMI:
         assert _insn(cp, name)["classes"]["privileged"] == "yes", name
-    for name in SEMI:   # sensitive through the control registers, made to trap by the context
+    for name in SEMI:  # sensitive through the control registers, made to trap by the context
         assert _insn(cp, name)["classes"]["sensitive"] == "yes", name
     assert _insn(cp, "stck")["classes"]["privileged"] == "no"
     assert _insn(cp, "svc")["classes"]["illegal"] == "yes"
@@ -119,7 +138,7 @@ def test_program_runs(program):
     assert out["stop"] == "halted"
     if program.stem == "svc_supervisor":
         regs = out["registers"]
-        assert regs["r1"] == 42                 # computed in the problem state
-        assert regs["r3"] == 3                  # the last SVC number: exit
-        assert regs["psw"] >> 16 & 1 == 0       # supervisor state
-        assert regs["psw"] >> 17 & 1 == 1       # the wait PSW
+        assert regs["r1"] == 42  # computed in the problem state
+        assert regs["r3"] == 3  # the last SVC number: exit
+        assert regs["psw"] >> 16 & 1 == 0  # supervisor state
+        assert regs["psw"] >> 17 & 1 == 1  # the wait PSW

@@ -8,6 +8,7 @@ derived by the engine from the spec's semantics.
 * a copy of the spec with every `labels` key removed gets the same verdicts;
 * the sample kernel assembles and runs to its expected final state.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,24 @@ PROGRAMS = sorted((ROOT / "isa_specs" / "x86-32" / "programs").glob("*.s"))
 # Robin & Irvine (USENIX Security 2000): "seventeen" instructions, eighteen
 # mnemonics (PUSH/POP/MOV in their segment-register forms, CALL/JMP/RET far).
 ROBIN_IRVINE = {
-    "SGDT", "SIDT", "SLDT", "SMSW", "PUSHF", "POPF",
-    "LAR", "LSL", "VERR", "VERW", "POP", "PUSH", "CALL", "JMP", "INT", "RET", "STR", "MOV",
+    "SGDT",
+    "SIDT",
+    "SLDT",
+    "SMSW",
+    "PUSHF",
+    "POPF",
+    "LAR",
+    "LSL",
+    "VERR",
+    "VERW",
+    "POP",
+    "PUSH",
+    "CALL",
+    "JMP",
+    "INT",
+    "RET",
+    "STR",
+    "MOV",
 }
 # Documented in the README with its witness: IRET loads IF/IOPL under the
 # POPF rule (SDM vol. 2, IRET), so it is sensitive and unprivileged as well.
@@ -38,11 +55,45 @@ EXPECTED = ROBIN_IRVINE | DOCUMENTED_EXTRA
 # non-segment forms of the shared mnemonics, and the privileged and
 # IOPL-guarded instructions.
 MUST_NOT_VIOLATE = {
-    "push_ds", "push_es", "push_fs", "push_gs", "push_r", "pop_r", "mov_r_ds", "mov_rr", "mov_load",
-    "mov_store", "call_rel", "call_r", "ret", "jmp_rel", "jmp_r",
-    "cli", "sti", "in", "out", "insd", "outsd", "hlt", "lgdt", "lidt", "lldt", "ltr", "mov_r_cr",
-    "mov_cr_r", "mov_r_dr", "mov_dr_r", "lmsw", "clts", "invd", "wbinvd", "invlpg", "rdmsr", "wrmsr",
-    "rdtsc", "rdpmc",
+    "push_ds",
+    "push_es",
+    "push_fs",
+    "push_gs",
+    "push_r",
+    "pop_r",
+    "mov_r_ds",
+    "mov_rr",
+    "mov_load",
+    "mov_store",
+    "call_rel",
+    "call_r",
+    "ret",
+    "jmp_rel",
+    "jmp_r",
+    "cli",
+    "sti",
+    "in",
+    "out",
+    "insd",
+    "outsd",
+    "hlt",
+    "lgdt",
+    "lidt",
+    "lldt",
+    "ltr",
+    "mov_r_cr",
+    "mov_cr_r",
+    "mov_r_dr",
+    "mov_dr_r",
+    "lmsw",
+    "clts",
+    "invd",
+    "wbinvd",
+    "invlpg",
+    "rdmsr",
+    "wrmsr",
+    "rdtsc",
+    "rdpmc",
 }
 CONTEXTS = ("ring3", "ring1")
 
@@ -121,6 +172,6 @@ def test_program_runs(program):
     assert out["stop"] == "halted"
     if program.stem == "kernel_user":
         regs = out["registers"]
-        assert regs["ebx"] == 42          # the system call doubled it
-        assert regs["ecx"] == 0x1B        # CS read at CPL 3
-        assert regs["cs"] & 3 == 0        # halted in the kernel
+        assert regs["ebx"] == 42  # the system call doubled it
+        assert regs["ecx"] == 0x1B  # CS read at CPL 3
+        assert regs["cs"] & 3 == 0  # halted in the kernel

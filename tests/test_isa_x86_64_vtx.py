@@ -9,6 +9,7 @@ Computer 2005), derived by the engine from the spec's semantics.
 * a copy of the spec with every `labels` key removed gets the same verdicts;
 * the sample programs assemble and run to their expected final states.
 """
+
 from __future__ import annotations
 
 import json
@@ -99,8 +100,9 @@ def test_labels_stripped_same_verdict(tmp_path, t1):
     code, report = _check(stripped)
     assert code == t1[0] == 0
     for name in ("vtx", "vtx_no_dt_exiting"):
-        assert (set(_context(report, name)["theorems"]["1"]["violations"])
-                == set(_context(t1[1], name)["theorems"]["1"]["violations"]))
+        assert set(_context(report, name)["theorems"]["1"]["violations"]) == set(
+            _context(t1[1], name)["theorems"]["1"]["violations"]
+        )
 
 
 def test_lint():
@@ -115,13 +117,13 @@ def test_program_runs(program):
     out = json.loads(res.output)
     assert out["stop"] == "halted"
     regs = out["registers"]
-    assert regs["cpu"] == 0                      # halted in root ring 0
+    assert regs["cpu"] == 0  # halted in root ring 0
     if program.stem == "kernel_user":
-        assert regs["rbx"] == 42                 # the system call doubled it
-        assert regs["rdx"] == 0x23               # CS read at ring 3
+        assert regs["rbx"] == 42  # the system call doubled it
+        assert regs["rdx"] == 0x23  # CS read at ring 3
     if program.stem == "vmm_guest":
-        assert regs["rbx"] & 0x200 == 0          # the guest saw its own IF clear
+        assert regs["rbx"] & 0x200 == 0  # the guest saw its own IF clear
         assert regs["vmcs_guest_rflags"] & 0x200  # ... and set it again with STI, no VM exit
-        assert regs["r12"] == 1                  # one CPUID exit handled
-        assert regs["r13"] == 7                  # the guest ran past it
-        assert regs["exit_reason"] == 12         # the last exit: HLT
+        assert regs["r12"] == 1  # one CPUID exit handled
+        assert regs["r13"] == 7  # the guest ran past it
+        assert regs["exit_reason"] == 12  # the last exit: HLT

@@ -1,6 +1,7 @@
 """Hostile input (issue 15): every limit is enforced with a FILE:LINE:COL error
 that names it (exit 2), and no reader recurses, allocates or backtracks
 without bound. Work is bounded by counting, never by timing."""
+
 from __future__ import annotations
 
 import re
@@ -25,6 +26,7 @@ LOCATED = re.compile(r"^\S+:\d+:\d+: error: ", re.M)
 @pytest.fixture(autouse=True)
 def hang_guard():
     """Not a timing test: a guard so a regression fails instead of hanging CI."""
+
     def fire(*_):
         raise TimeoutError("no answer within 60 s")
 
@@ -59,26 +61,34 @@ def assert_clean(code: int, err: str, *words: str) -> None:
 # ---- YAML ---------------------------------------------------------------------------
 
 
-BOMB = "\n".join(["a0: &a0 [x, x, x, x, x, x, x, x, x]"] +
-                 [f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 9) + "]" for k in range(1, 12)]) + "\n"
+BOMB = (
+    "\n".join(
+        ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+        + [f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 9) + "]" for k in range(1, 12)]
+    )
+    + "\n"
+)
 
 
-@pytest.mark.parametrize("text,words", [
-    (BOMB, ["aliases expand to more than", "the limit is 10,000"]),
-    ("a: &r [*r]\n", ["recursive YAML alias"]),
-    ("a: &r {x: *r}\n", ["recursive YAML alias"]),
-    ("isa: !!int abc\n", ["cannot read 'abc' as int"]),
-    ("isa: !!bool abc\n", ["cannot read 'abc' as bool"]),
-    ("isa: !!python/object/apply:os.system [true]\n", ["unsupported YAML tag '!!python/object/apply:os.system'"]),
-    ("isa: !!python/name:os.system x\n", ["unsupported YAML tag"]),
-    ("isa: !!binary QUJD\n", ["unsupported YAML tag '!!binary'"]),
-    ("isa: !!timestamp 2001-01-01\n", ["unsupported YAML tag '!!timestamp'"]),
-    ("isa: !foo bar\n", ["unsupported YAML tag '!foo'"]),
-    ("word: " + "9" * 4301 + "\n", ["4,301 digits", "the limit is 4,300 digits"]),
-    ("word: 0x" + "f" * 1100 + "\n", ["bits", "the limit is 4,096 bits"]),
-    ("x: " + "[" * 200 + "]" * 200 + "\n", ["nested more than 100 levels", "the limit is 100 levels"]),
-    ("x:\n" + "".join("  " * k + f"- k{k}:\n" for k in range(1, 300)), ["nested more than 100 levels"]),
-])
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        (BOMB, ["aliases expand to more than", "the limit is 10,000"]),
+        ("a: &r [*r]\n", ["recursive YAML alias"]),
+        ("a: &r {x: *r}\n", ["recursive YAML alias"]),
+        ("isa: !!int abc\n", ["cannot read 'abc' as int"]),
+        ("isa: !!bool abc\n", ["cannot read 'abc' as bool"]),
+        ("isa: !!python/object/apply:os.system [true]\n", ["unsupported YAML tag '!!python/object/apply:os.system'"]),
+        ("isa: !!python/name:os.system x\n", ["unsupported YAML tag"]),
+        ("isa: !!binary QUJD\n", ["unsupported YAML tag '!!binary'"]),
+        ("isa: !!timestamp 2001-01-01\n", ["unsupported YAML tag '!!timestamp'"]),
+        ("isa: !foo bar\n", ["unsupported YAML tag '!foo'"]),
+        ("word: " + "9" * 4301 + "\n", ["4,301 digits", "the limit is 4,300 digits"]),
+        ("word: 0x" + "f" * 1100 + "\n", ["bits", "the limit is 4,096 bits"]),
+        ("x: " + "[" * 200 + "]" * 200 + "\n", ["nested more than 100 levels", "the limit is 100 levels"]),
+        ("x:\n" + "".join("  " * k + f"- k{k}:\n" for k in range(1, 300)), ["nested more than 100 levels"]),
+    ],
+)
 def test_yaml_bombs_tags_numbers_and_depth_are_clean_errors(tmp_path, text, words):
     p = tmp_path / "bad.yaml"
     p.write_text(text)
@@ -137,8 +147,12 @@ def test_long_lines_and_big_files_are_bounded(tmp_path):
     p = tmp_path / "long.yaml"
     p.write_text("isa: x\ndescription: " + "a" * 20000 + "\n")
     code, err = lint(p)
-    assert_clean(code, err, "long.yaml:2:10001: error: line 2 is 20,013 characters long",
-                 "the limit is 10,000 characters per line")
+    assert_clean(
+        code,
+        err,
+        "long.yaml:2:10001: error: line 2 is 20,013 characters long",
+        "the limit is 10,000 characters per line",
+    )
     assert max(len(ln) for ln in err.splitlines()) < 300  # the source line is shown as a window
     big = tmp_path / "big.yaml"
     big.write_bytes(b"# x\n" * (limits.MAX_FILE_BYTES // 4 + 1))
@@ -175,30 +189,38 @@ def test_spec_name_too_long_is_a_clean_error():
 # ---- semantics ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("semantics,words", [
-    ("r[rd] = " + " + ".join(["r[rs]"] * 150), ["semantics nested more than 100 levels"]),
-    ("r[rd] = " + "-" * 300 + "r[rs]", ["semantics nested more than 100 levels"]),
-    ("if true { " * 200 + "halt" + " }" * 200, ["semantics nested more than 100 levels"]),
-    ("r[rd] = " + "true ? " * 200 + "r[rs]" + " : 0" * 200, ["semantics nested more than 100 levels"]),
-    ("r[rd] = " + "9" * 4301, ["4,301 digits"]),
-    ("r[rd] = 0x" + "f" * 1100, ["the limit is 4,096 bits"]),
-    ("r[rd] = 0x_", ["bad number '0x_'"]),
-    ("r[rd] = r[rs] + pc[0:31]", ["pc[0:31]"]),  # fuzz seed 0 case 1040: a reversed slice as a width
-    ("r[rd] = sext(r[rs], 1099511627776)[31:0]", ["sext to 1,099,511,627,776 bits", "the widest allowed is 4,096"]),
-    ("r[rd] = concat(" + ", ".join(["r[rs]"] * 200) + ")[31:0]", ["a value of 6,400 bits"]),
-    ("match r[rs] { " + ", ".join(f"{i} => r[rd] = {i}" for i in range(90)) + ", _ => halt }",
-     ["nests 90 if/match/require levels", "the limit is 80"]),
-])
+@pytest.mark.parametrize(
+    "semantics,words",
+    [
+        ("r[rd] = " + " + ".join(["r[rs]"] * 150), ["semantics nested more than 100 levels"]),
+        ("r[rd] = " + "-" * 300 + "r[rs]", ["semantics nested more than 100 levels"]),
+        ("if true { " * 200 + "halt" + " }" * 200, ["semantics nested more than 100 levels"]),
+        ("r[rd] = " + "true ? " * 200 + "r[rs]" + " : 0" * 200, ["semantics nested more than 100 levels"]),
+        ("r[rd] = " + "9" * 4301, ["4,301 digits"]),
+        ("r[rd] = 0x" + "f" * 1100, ["the limit is 4,096 bits"]),
+        ("r[rd] = 0x_", ["bad number '0x_'"]),
+        ("r[rd] = r[rs] + pc[0:31]", ["pc[0:31]"]),  # fuzz seed 0 case 1040: a reversed slice as a width
+        ("r[rd] = sext(r[rs], 1099511627776)[31:0]", ["sext to 1,099,511,627,776 bits", "the widest allowed is 4,096"]),
+        ("r[rd] = concat(" + ", ".join(["r[rs]"] * 200) + ")[31:0]", ["a value of 6,400 bits"]),
+        (
+            "match r[rs] { " + ", ".join(f"{i} => r[rd] = {i}" for i in range(90)) + ", _ => halt }",
+            ["nests 90 if/match/require levels", "the limit is 80"],
+        ),
+    ],
+)
 def test_semantics_limits_are_clean_errors(tmp_path, semantics, words):
     assert_clean(*lint(pg_toy_with(tmp_path, semantics)), *words)
 
 
-@pytest.mark.parametrize("semantics", [
-    "r[rd] = " + " + ".join(["r[rs]"] * 95),
-    "if true { " * 45 + "halt" + " }" * 45,
-    "r[rd] = " + "(" * 2000 + "r[rs]" + ")" * 2000,
-    "match r[rs] { " + ", ".join(f"{i} => r[rd] = {i}" for i in range(75)) + ", _ => halt }",
-])
+@pytest.mark.parametrize(
+    "semantics",
+    [
+        "r[rd] = " + " + ".join(["r[rs]"] * 95),
+        "if true { " * 45 + "halt" + " }" * 45,
+        "r[rd] = " + "(" * 2000 + "r[rs]" + ")" * 2000,
+        "match r[rs] { " + ", ".join(f"{i} => r[rd] = {i}" for i in range(75)) + ", _ => halt }",
+    ],
+)
 def test_what_lint_accepts_runs(tmp_path, semantics):
     """The deepest semantics each limit allows compiles and runs."""
     spec = pg_toy_with(tmp_path, semantics)
@@ -211,12 +233,17 @@ def test_what_lint_accepts_runs(tmp_path, semantics):
 
 def test_helper_widths_are_bounded(tmp_path):
     """`fn f(m: 8) -> 1099511627776` passed and then ran out of memory (fuzz seed 1, case 703)."""
-    text = PG_TOY.read_text().replace("instructions:\n", "helpers: |\n  fn f(m: 8) -> 1099511627776 = zext(m, 32)\n"
-                                      "  proc p(x: 99999) { halt }\ninstructions:\n")
+    text = PG_TOY.read_text().replace(
+        "instructions:\n",
+        "helpers: |\n  fn f(m: 8) -> 1099511627776 = zext(m, 32)\n  proc p(x: 99999) { halt }\ninstructions:\n",
+    )
     p = tmp_path / "h.yaml"
     p.write_text(text)
-    assert_clean(*lint(p), "the result of 'f' is 1,099,511,627,776 bits: widths are 1 to 4,096",
-                 "parameter 'x' of 'p' is 99,999 bits")
+    assert_clean(
+        *lint(p),
+        "the result of 'f' is 1,099,511,627,776 bits: widths are 1 to 4,096",
+        "parameter 'x' of 'p' is 99,999 bits",
+    )
 
 
 def test_insn_width_is_bounded(tmp_path):
@@ -229,9 +256,11 @@ def test_helpers_cannot_blow_up_elaboration(tmp_path):
     """Each helper calls the last twice: 2^40 expressions once inlined. The
     elaboration budget stops it with an error at the helper."""
     hs = ["fn h0(x: 32) -> 32 = x + 1"] + [f"fn h{i}(x: 32) -> 32 = h{i - 1}(x) + h{i - 1}(x)" for i in range(1, 40)]
-    text = PG_TOY.read_text().replace("instructions:\n", "helpers: |\n" + "\n".join("  " + h for h in hs)
-                                      + "\ninstructions:\n  fz:\n    operands: [rd: reg]\n"
-                                      "    semantics: r[rd] = h39(r[rd])\n")
+    text = PG_TOY.read_text().replace(
+        "instructions:\n",
+        "helpers: |\n" + "\n".join("  " + h for h in hs) + "\ninstructions:\n  fz:\n    operands: [rd: reg]\n"
+        "    semantics: r[rd] = h39(r[rd])\n",
+    )
     p = tmp_path / "h.yaml"
     p.write_text(text)
     assert_clean(*lint(p), "expands to more than 1,000,000 expressions")
@@ -239,10 +268,13 @@ def test_helpers_cannot_blow_up_elaboration(tmp_path):
 
 def test_helpers_inlined_past_the_expression_limit_are_a_clean_error(tmp_path):
     hs = ["fn g0(x: 32) -> 32 = " + " + ".join(["x"] * 90)] + [
-        f"fn g{i}(x: 32) -> 32 = g{i - 1}(x + 1)" for i in range(1, 70)]
-    text = PG_TOY.read_text().replace("instructions:\n", "helpers: |\n" + "\n".join("  " + h for h in hs)
-                                      + "\ninstructions:\n  fz:\n    operands: [rd: reg]\n"
-                                      "    semantics: r[rd] = g69(r[rd])\n")
+        f"fn g{i}(x: 32) -> 32 = g{i - 1}(x + 1)" for i in range(1, 70)
+    ]
+    text = PG_TOY.read_text().replace(
+        "instructions:\n",
+        "helpers: |\n" + "\n".join("  " + h for h in hs) + "\ninstructions:\n  fz:\n    operands: [rd: reg]\n"
+        "    semantics: r[rd] = g69(r[rd])\n",
+    )
     p = tmp_path / "h.yaml"
     p.write_text(text)
     assert_clean(*lint(p), "nested more than 100 levels deep once helpers are inlined")
@@ -250,10 +282,13 @@ def test_helpers_inlined_past_the_expression_limit_are_a_clean_error(tmp_path):
 
 def test_the_deepest_helper_chain_lint_accepts_runs(tmp_path):
     hs = ["fn g0(x: 32) -> 32 = " + " + ".join(["x"] * 85)] + [
-        f"fn g{i}(x: 32) -> 32 = g{i - 1}(x + 1)" for i in range(1, 12)]
-    text = PG_TOY.read_text().replace("instructions:\n", "helpers: |\n" + "\n".join("  " + h for h in hs)
-                                      + "\ninstructions:\n  fz:\n    operands: [rd: reg]\n"
-                                      "    semantics: r[rd] = g11(r[rd])\n")
+        f"fn g{i}(x: 32) -> 32 = g{i - 1}(x + 1)" for i in range(1, 12)
+    ]
+    text = PG_TOY.read_text().replace(
+        "instructions:\n",
+        "helpers: |\n" + "\n".join("  " + h for h in hs) + "\ninstructions:\n  fz:\n    operands: [rd: reg]\n"
+        "    semantics: r[rd] = g11(r[rd])\n",
+    )
     p = tmp_path / "h.yaml"
     p.write_text(text)
     code, err = lint(p)
@@ -306,8 +341,7 @@ def test_isa_lexer_runs_no_line_pattern_inside_a_body(monkeypatch):
             runs.append(pos)
             return self.rx.match(text, pos)
 
-    monkeypatch.setattr(lexer, "regexps", [(n, Counting(rx) if n == "LINE_CODE" else rx)
-                                           for n, rx in lexer.regexps])
+    monkeypatch.setattr(lexer, "regexps", [(n, Counting(rx) if n == "LINE_CODE" else rx) for n, rx in lexer.regexps])
     body = "; ".join(f"r[rd] = r[rd] + {i}" for i in range(2000))
     read_isa(EXAMPLE + f"instruction big(rd: reg) {{ {body} }}\n", "big.isa")
     assert len(runs) < 20  # the host/where conditions of EXAMPLE, not one per token
@@ -366,6 +400,7 @@ def test_lint_reports_a_sample_program_that_is_not_utf8(tmp_path):
 def test_a_negative_field_bit_is_a_clean_error(tmp_path):
     """Fuzz seed 2, case 4735: `G: -9223372036854775809` linted, then `run` crashed."""
     p = tmp_path / "b.yaml"
-    p.write_text(PG_TOY.read_text().replace("rl: {width: 32, role: control,",
-                                            "rl: {width: 32, role: control, fields: {G: -3},"))
+    p.write_text(
+        PG_TOY.read_text().replace("rl: {width: 32, role: control,", "rl: {width: 32, role: control, fields: {G: -3},")
+    )
     assert_clean(*lint(p), "the bit of 'G' must be from 0 to 4095, not -3")

@@ -1,5 +1,6 @@
 """The bare machine: storage, translation, fetch/decode/execute, traps, timers,
 the `run` verb, and the bundled sample programs run end to end."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,19 @@ import pytest
 from click.testing import CliRunner
 
 from vmcheck.cli import main
-from vmcheck.machine import (DOUBLE_FAULT, HALTED, STEP_LIMIT, UNDECODABLE, Decoder, Machine, Storage, assemble,
-                             assemble_file, encode, make_port)
+from vmcheck.machine import (
+    DOUBLE_FAULT,
+    HALTED,
+    STEP_LIMIT,
+    UNDECODABLE,
+    Decoder,
+    Machine,
+    Storage,
+    assemble,
+    assemble_file,
+    encode,
+    make_port,
+)
 from vmcheck.machine.decode import decode_operands
 from vmcheck.semantics.state import MemoryTrap
 from vmcheck.spec import ir
@@ -99,17 +111,20 @@ def test_storage_write_drops_decoded_words_it_overlaps():
     assert sorted(set(range(16)) - set(s.decoded)) == [5, 6, 7, 8]  # instructions covering unit 8
 
 
-@pytest.mark.parametrize("base,bound,addr,n,phys", [
-    (100, 10, 0, 1, 100),
-    (100, 10, 9, 1, 109),
-    (100, 10, 10, 1, None),  # a == b: out of bounds
-    (100, 10, 7, 4, None),  # the last unit (10) is out
-    (100, 10, 6, 4, 106),
-    (0, 0, 0, 1, None),  # bound 0: nothing is legal
-    (4000, 4096, 4095, 1, (4095 + 4000) % 4096),  # physical addresses wrap
-    (0, 0xFFFFFFFF, 0xFFFFFFFE, 1, 0xFFFFFFFE % 4096),
-    (0, 0xFFFFFFFF, 0xFFFFFFFE, 2, None),  # no wrap in the virtual space
-])
+@pytest.mark.parametrize(
+    "base,bound,addr,n,phys",
+    [
+        (100, 10, 0, 1, 100),
+        (100, 10, 9, 1, 109),
+        (100, 10, 10, 1, None),  # a == b: out of bounds
+        (100, 10, 7, 4, None),  # the last unit (10) is out
+        (100, 10, 6, 4, 106),
+        (0, 0, 0, 1, None),  # bound 0: nothing is legal
+        (4000, 4096, 4095, 1, (4095 + 4000) % 4096),  # physical addresses wrap
+        (0, 0xFFFFFFFF, 0xFFFFFFFE, 1, 0xFFFFFFFE % 4096),
+        (0, 0xFFFFFFFF, 0xFFFFFFFE, 2, None),  # no wrap in the virtual space
+    ],
+)
 def test_relocation_bounds(base, bound, addr, n, phys):
     isa = PG
     s = Storage(ir.Storage(4096, 32))
@@ -231,7 +246,9 @@ def test_fast_loop_agrees_with_step(name):
 
 
 def test_fetch_fault_is_a_memory_trap():
-    m, prog = boot(PG, """
+    m, prog = boot(
+        PG,
+        """
         .org 8
         .word 0, handler, 0, 4096
         .org 16
@@ -239,7 +256,8 @@ def test_fetch_fault_is_a_memory_trap():
         lpsw r7
     upsw: .word 1, 5, 1024, 5     # user, pc 5 == bound: the fetch faults
     handler: halt
-    """)
+    """,
+    )
     events = []
     m.run(10, trace=events.append)
     ev = events[2]
@@ -248,18 +266,23 @@ def test_fetch_fault_is_a_memory_trap():
 
 
 def test_undecodable_word_stops_the_machine():
-    m, _ = boot(PG, """
+    m, _ = boot(
+        PG,
+        """
         .org 16
         li r1, 1
         .word 0xF0000000
-    """)
+    """,
+    )
     r = m.run(10)
     assert (r.reason, r.steps) == (UNDECODABLE, 1) and "0xf0000000" in r.detail
 
 
 def test_self_modifying_code_is_re_decoded():
     # The second pass through `slot` runs the `li r2, 9` stored over it.
-    m, prog = boot(PG, """
+    m, prog = boot(
+        PG,
+        """
         .org 16
         li   r0, 0
         li   r3, 1
@@ -271,7 +294,8 @@ def test_self_modifying_code_is_re_decoded():
         jmp  slot
     done: halt
     new:  li  r2, 9
-    """)
+    """,
+    )
     assert m.run(100).reason == HALTED
     assert m.registers()["r2"] == 9
 
@@ -285,7 +309,9 @@ def test_self_modifying_code_is_re_decoded():
 def test_multi_unit_instructions(tmp_path, endian):
     isa = tiny(tmp_path, endian)
     assert isa.insn_units == 4
-    m, prog = boot(isa, """
+    m, prog = boot(
+        isa,
+        """
         li  r1, 40
         li  r2, 2
         add r3, r1, r2
@@ -294,7 +320,8 @@ def test_multi_unit_instructions(tmp_path, endian):
         jmp done
         .word 1, 2, 3, 4
     done: halt
-    """)
+    """,
+    )
     r = m.run(100)
     assert r.reason == HALTED and r.steps == 7
     regs = m.registers()
@@ -307,14 +334,17 @@ def test_multi_unit_instructions(tmp_path, endian):
 
 def test_timers_tick_once_per_step(tmp_path):
     isa = tiny(tmp_path)
-    m, _ = boot(isa, """
+    m, _ = boot(
+        isa,
+        """
         li    r1, 1
         rdclk r2
         bad
         .org 64
         rdclk r3
         halt
-    """)
+    """,
+    )
     m.state.set("f", 0x05)
     r = m.run(100)
     assert r.reason == HALTED and r.steps == 5
@@ -381,6 +411,7 @@ def test_run_verb_endless_loop_stops_at_the_step_limit(tmp_path):
     r = invoke("run", "pg-toy", str(p), "--max-steps", "100001", "--format", "json")
     assert r.exit_code == 1
     import json
+
     out = json.loads(r.stdout)
     assert out["stop"] == "step limit" and out["steps"] == 100001
     assert out["registers"]["r1"] == 50001

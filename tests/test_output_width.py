@@ -1,6 +1,7 @@
 """Every text output reads well at 80 columns (a pipe, a CI log, a default
 terminal): no line wider than 80, no header or name cut to `…`, tables that
 keep their rows on one line each."""
+
 from __future__ import annotations
 
 import re
@@ -45,8 +46,22 @@ def test_check_text_fits_with_whole_headers_and_one_row_per_instruction(spec):
     out = text_of("check", spec)
     assert_fits(out)
     header = next(line for line in out.splitlines() if line.startswith("instruction"))
-    assert header.split() == ["instruction", "ill", "priv", "ctl", "mode", "loc", "sens", "user", "time", "unsf",
-                              "T1", "T2", "T3", "exact"]
+    assert header.split() == [
+        "instruction",
+        "ill",
+        "priv",
+        "ctl",
+        "mode",
+        "loc",
+        "sens",
+        "user",
+        "time",
+        "unsf",
+        "T1",
+        "T2",
+        "T3",
+        "exact",
+    ]
     from vmcheck.spec.load import load_spec
 
     for insn in load_spec(spec).instructions:  # each instruction's row is one line: name then 13 cells
@@ -63,9 +78,18 @@ def test_confirm_program_table_keeps_one_row_per_program():
     assert_fits(out)
     lines = out.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("program"))
-    assert lines[head].split() == ["program", "steps", "direct", "emul.", "other", "refl.", "interp.", "breach",
-                                   "result"]
-    rows = lines[head + 1:head + 3]
+    assert lines[head].split() == [
+        "program",
+        "steps",
+        "direct",
+        "emul.",
+        "other",
+        "refl.",
+        "interp.",
+        "breach",
+        "result",
+    ]
+    rows = lines[head + 1 : head + 3]
     assert [r.split()[0] for r in rows] == ["getm.s", "svc.s"] and all(len(r.split()) == 10 for r in rows)
 
 

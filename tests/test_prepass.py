@@ -3,6 +3,7 @@ to break it (docs/model.md §2.4–§2.5), each of which it must decline, and th
 proof that it never changes an answer: every instruction of every machine
 here and of the corner-case machines gets the same classes with it and
 without it."""
+
 from __future__ import annotations
 
 import pytest
@@ -189,8 +190,11 @@ def test_a_machine_without_memory_protection_is_declined(tmp_path):
         assert "no memory protection" in prepass.why_not(isa, isa.instruction(insn))
 
 
-@pytest.mark.parametrize("text", [BREAKER, PG_TOY.read_text() + PG_EXTRA, MIPS, ARM, X86, RISCV],
-                         ids=["breaker", "pg", "mips", "arm", "x86", "riscv"])
+@pytest.mark.parametrize(
+    "text",
+    [BREAKER, PG_TOY.read_text() + PG_EXTRA, MIPS, ARM, X86, RISCV],
+    ids=["breaker", "pg", "mips", "arm", "x86", "riscv"],
+)
 def test_the_prepass_never_changes_an_answer(tmp_path, text):
     p = tmp_path / "m.yaml"
     p.write_text(text)

@@ -1,6 +1,7 @@
 """Progress on stderr for every long verb: a plain line every few seconds when
 stderr is not a terminal (CI logs), a bar on a terminal, nothing with --quiet;
 stdout stays exactly the verb's output."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run(*args: str, interval: str = "0", stderr=subprocess.PIPE) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "VMCHECK_PROGRESS_SECONDS": interval}
-    return subprocess.run([sys.executable, "-m", "vmcheck", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=stderr, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "vmcheck", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        timeout=600,
+    )
 
 
 VERBS = {

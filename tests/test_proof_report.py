@@ -4,6 +4,7 @@ The fast tests render small specs through the CLI; the slow one renders the
 largest bundled spec and prints it to PDF in headless Chromium (Debian's
 `chromium` package), then reads the PDF back with `pdftotext` (poppler-utils).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,7 @@ from click.testing import CliRunner
 
 from vmcheck import __version__
 from vmcheck.cli import main
-from vmcheck.report.templates import Code, Doc, Para, Section, Table, Row, md_escape, render_html, render_markdown
+from vmcheck.report.templates import Code, Doc, Para, Row, Section, Table, md_escape, render_html, render_markdown
 from vmcheck.spec.library import bundled, find_bundled
 
 BROKEN = find_bundled("pg-toy-broken")
@@ -46,10 +47,14 @@ def test_markdown_report_has_the_verdict_and_the_violation_with_its_witness(brok
     assert "| Theorem 3 (hybrid VMM) | ✅ **holds** in `classic` |" in md
     # the argument, instruction by instruction: proofs by unsat queries and the refutation
     # li is decided by the dependency pre-pass (no solver): its proof is that argument
-    assert re.search(r"\| `li` \(line \d+\) \| no \| not always \| \*\*proved\*\* — not sensitive: proved by "
-                     r"dependency, without a solver", md)
-    assert re.search(r"\| `getm` \(line \d+\) \| yes \(mode\) \| not always \| \*\*refuted\*\* by a witness of `ms`",
-                     md)
+    assert re.search(
+        r"\| `li` \(line \d+\) \| no \| not always \| \*\*proved\*\* — not sensitive: proved by "
+        r"dependency, without a solver",
+        md,
+    )
+    assert re.search(
+        r"\| `getm` \(line \d+\) \| yes \(mode\) \| not always \| \*\*refuted\*\* by a witness of `ms`", md
+    )
     assert re.search(r"\| `lpsw` \(line \d+\) \| yes \(control, location\) \| always \| \*\*proved\*\*", md)
     # the witness: before/after columns of both states, the differing row marked, the changed value bold
     assert "#### ❌ `getm`" in md
@@ -107,9 +112,12 @@ def test_contradicted_labels_are_reported_with_their_evidence(tmp_path):
     report([str(spec), "-o", str(out)])
     md = out.read_text(encoding="utf-8")
     table = md.split("*Contradicted labels*", 1)[1]
-    assert re.search(r"\| `getm` \(line \d+\) \| `privileged` \| `classic` \| privileged: no \| witness of `runs_G`",
-                     table)
-    assert re.search(r"\| `getm` \(line \d+\) \| `innocuous` \| `classic` \| sensitive: yes \| witness of `(pg_)?ms`", table)
+    assert re.search(
+        r"\| `getm` \(line \d+\) \| `privileged` \| `classic` \| privileged: no \| witness of `runs_G`", table
+    )
+    assert re.search(
+        r"\| `getm` \(line \d+\) \| `innocuous` \| `classic` \| sensitive: yes \| witness of `(pg_)?ms`", table
+    )
     assert "**2 declared label(s)** are contradicted" in md
 
 
@@ -173,8 +181,12 @@ def test_html_shows_backquoted_text_as_code_never_as_raw_backquotes(broken, host
 
 
 def test_code_spans_split_only_paired_backquotes():
-    assert render_html(Doc("t", "", [], [Section("s", "s", [Para("a `b<c` d ` e")])], "f")).count(
-        "a <code>b&lt;c</code> d ` e") == 1
+    assert (
+        render_html(Doc("t", "", [], [Section("s", "s", [Para("a `b<c` d ` e")])], "f")).count(
+            "a <code>b&lt;c</code> d ` e"
+        )
+        == 1
+    )
 
 
 def test_front_page_has_verdict_chart_and_violations_before_the_contents(broken):
@@ -186,8 +198,12 @@ def test_front_page_has_verdict_chart_and_violations_before_the_contents(broken)
     assert "instruction by instruction" not in front.split("<main>", 1)[1]
     # per-instruction detail is in appendix A, the semantics in appendix B
     rest = rest.split("</nav>", 1)[1]
-    assert rest.index("Appendix A") < rest.index("Theorem 1 (VMM), instruction by instruction") \
-        < rest.index('id="w-classic-getm"') < rest.index("Appendix B")
+    assert (
+        rest.index("Appendix A")
+        < rest.index("Theorem 1 (VMM), instruction by instruction")
+        < rest.index('id="w-classic-getm"')
+        < rest.index("Appendix B")
+    )
     assert '<span class="num">A.1</span>' in rest and '<span class="num">B</span>' in rest
     # the violations, one row per context and theorem; a repeated list is not repeated
     assert re.search(r"\| `classic` \| Theorem 2 \| those of Theorem 1 \| — \|", md)
@@ -224,8 +240,10 @@ def hostile(tmp_path_factory):
     text = BROKEN.read_text(encoding="utf-8")
     for old, new in [
         ("description: read the mode bit into a register (unguarded)", f'description: "{SCRIPT} | `x` *y*"'),
-        ("description: the guest's supervisor and user modes both run in real user mode",
-         'description: "<img src=x onerror=alert(2)> ]]> </style>"'),
+        (
+            "description: the guest's supervisor and user modes both run in real user mode",
+            'description: "<img src=x onerror=alert(2)> ]]> </style>"',
+        ),
     ]:
         assert old in text
         text = text.replace(old, new)
@@ -249,8 +267,10 @@ def test_html_escapes_user_text(hostile):
 
 def test_a_name_with_markup_is_refused_at_load(tmp_path):
     spec = tmp_path / "named.yaml"
-    spec.write_text(BROKEN.read_text(encoding="utf-8").replace("isa: pg-toy-broken", 'isa: "pg-toy-<b>broken</b>"'),
-                    encoding="utf-8")
+    spec.write_text(
+        BROKEN.read_text(encoding="utf-8").replace("isa: pg-toy-broken", 'isa: "pg-toy-<b>broken</b>"'),
+        encoding="utf-8",
+    )
     r = CliRunner().invoke(main, ["report", str(spec), "-o", str(tmp_path / "r.html")])
     assert r.exit_code == 2 and f"{spec}:" in r.output and "the isa name must be" in r.output
 
@@ -267,8 +287,13 @@ def test_markdown_escapes_user_text(hostile):
 
 def test_renderers_escape_every_inline_and_block():
     evil = "<i>&amp;</i>"
-    d = Doc(evil, [evil, Code(evil)], [("k" + evil, Code(evil))],
-            [Section(evil, evil, [Para(evil), Table([evil], [Row([Code(evil + "|")])], caption=evil)])], evil)
+    d = Doc(
+        evil,
+        [evil, Code(evil)],
+        [("k" + evil, Code(evil))],
+        [Section(evil, evil, [Para(evil), Table([evil], [Row([Code(evil + "|")])], caption=evil)])],
+        evil,
+    )
     h = render_html(d)
     assert "<i>" not in h and html.escape(evil) in h
     md = render_markdown(d)
@@ -306,9 +331,21 @@ def test_html_report_prints_to_a4_pdf_in_headless_chromium(tmp_path):
 
     pdf = tmp_path / "out.pdf"
     profile = tmp_path / "profile"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri()]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={pdf}",
+        page.as_uri(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert pdf.is_file() and pdf.stat().st_size > 10_000, proc.stderr[-2000:]
     assert pdf.read_bytes()[:5] == b"%PDF-"
@@ -319,10 +356,11 @@ def test_html_report_prints_to_a4_pdf_in_headless_chromium(tmp_path):
         assert "A4" in info or re.search(r"Page size:\s+59[45](\.\d+)? x 84[12]", info), info
     assert pages > 1
     if not shutil.which("pdftotext"):
-        pytest.skip("pdftotext is not installed (Debian: apt-get install poppler-utils): "
-                    f"the PDF has {pages} pages, its text was not checked")
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                          timeout=120).stdout
+        pytest.skip(
+            "pdftotext is not installed (Debian: apt-get install poppler-utils): "
+            f"the PDF has {pages} pages, its text was not checked"
+        )
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=120).stdout
     flat = re.sub(r"\s+", "", text)  # a long name may wrap in a narrow table cell
     for insn in violating:
         assert insn in flat, f"{insn} is missing from the PDF's text"
@@ -330,10 +368,12 @@ def test_html_report_prints_to_a4_pdf_in_headless_chromium(tmp_path):
     assert "SHA-256" in text and hashlib.sha256(find_bundled(name).read_bytes()).hexdigest() in flat
     assert f"vmcheck {__version__}" in text
     # the summary is the first page, whole: the contents start page 2
-    first = subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
-                           text=True, timeout=60).stdout
-    second = subprocess.run(["pdftotext", "-layout", "-f", "2", "-l", "2", str(pdf), "-"], capture_output=True,
-                            text=True, timeout=60).stdout
+    first = subprocess.run(
+        ["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True, timeout=60
+    ).stdout
+    second = subprocess.run(
+        ["pdftotext", "-layout", "-f", "2", "-l", "2", str(pdf), "-"], capture_output=True, text=True, timeout=60
+    ).stdout
     assert "Verdict per theorem and guest context" in first and "Violating instructions" in first
     assert "Instructions per guest context" in first
     assert second.lstrip().startswith("Contents")

@@ -6,6 +6,7 @@ of Theorem 1, Theorem 3 and the exact condition, the context a "holds (context
 run through the session's result cache (tests/conftest.py), so after the
 per-ISA tests this costs no solving.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,8 @@ def test_the_readme_row_matches_vmcheck_check(name):
         word, ctx, named = parse_cell(TABLE[name][column])
         verdict = report["verdict"][theorem]
         assert word == WORD[verdict["holds"]], (
-            f"README says {name} {column} '{word}', vmcheck check says '{WORD[verdict['holds']]}'")
+            f"README says {name} {column} '{word}', vmcheck check says '{WORD[verdict['holds']]}'"
+        )
         if ctx is not None:
             assert verdict["context"] == ctx, (name, column, verdict["context"])
         violating = {v.lower() for c in report["contexts"] for v in c["theorems"][theorem]["violations"]}

@@ -3,6 +3,7 @@ VMM must pin), `repair` (the guards that make an ISA pass) and `paravirt`
 (the sites of a guest program to replace by hypercalls). Every remedy is
 checked by the engine, so these tests run the CLI and then `check` or the
 engine on what it wrote."""
+
 from __future__ import annotations
 
 import json
@@ -37,12 +38,16 @@ def valid(name: str, doc: dict) -> None:
 
 # A pg-toy-broken whose `getm` traps in user mode when the control bit cfg.GM
 # is set; cfg.X is a control bit nothing reads. The minimal setting is GM = 1.
-GATED = BROKEN.read_text().replace(
-    "  r:  {count: 8, width: 32",
-    "  cfg: {width: 2, role: control, fields: {GM: {bit: 0}, X: {bit: 1}}}\n  r:  {count: 8, width: 32",
-).replace(
-    "    semantics: r[rd] = zext(m, 32)",
-    "    semantics: |\n      require m == supervisor || cfg.GM == 0 else PRIV\n      r[rd] = zext(m, 32)",
+GATED = (
+    BROKEN.read_text()
+    .replace(
+        "  r:  {count: 8, width: 32",
+        "  cfg: {width: 2, role: control, fields: {GM: {bit: 0}, X: {bit: 1}}}\n  r:  {count: 8, width: 32",
+    )
+    .replace(
+        "    semantics: r[rd] = zext(m, 32)",
+        "    semantics: |\n      require m == supervisor || cfg.GM == 0 else PRIV\n      r[rd] = zext(m, 32)",
+    )
 )
 
 
@@ -95,12 +100,15 @@ def test_configure_says_so_when_the_context_already_holds():
     assert doc["found"] is True and doc["setting"] == {} and doc["candidates"] == []
 
 
-@pytest.mark.parametrize("args,msg", [
-    (["configure", "pg-toy-broken", "--context", "nope"], "no guest context 'nope'"),
-    (["configure", "pg-toy-broken", "--write", "out.txt"], "--write needs a .yaml"),
-    (["repair", "pg-toy-broken", "--context", "nope"], "no guest context 'nope'"),
-    (["paravirt", "pg-toy-broken", "no-such-program.s"], "cannot read program"),
-])
+@pytest.mark.parametrize(
+    "args,msg",
+    [
+        (["configure", "pg-toy-broken", "--context", "nope"], "no guest context 'nope'"),
+        (["configure", "pg-toy-broken", "--write", "out.txt"], "--write needs a .yaml"),
+        (["repair", "pg-toy-broken", "--context", "nope"], "no guest context 'nope'"),
+        (["paravirt", "pg-toy-broken", "no-such-program.s"], "cannot read program"),
+    ],
+)
 def test_bad_calls_exit_2_with_a_message(args, msg):
     r = run(args, (2,))
     assert msg in r.output
@@ -135,7 +143,8 @@ def test_repair_guards_getm_and_the_repaired_spec_passes(tmp_path):
     doc = json.loads(r.stdout)
     valid("repair", doc)
     assert [(g["instruction"], g["line"], g["operand"]) for g in doc["guards"]] == [
-        ("getm", "require mode == supervisor else PRIV", None)]
+        ("getm", "require mode == supervisor else PRIV", None)
+    ]
     assert doc["holds"] is True and doc["cause"] == "PRIV"
     assert load_spec(out).instruction("getm").semantics != load_spec("pg-toy-broken").instruction("getm").semantics
     run(["check", str(out)], (0,))
@@ -164,8 +173,9 @@ def test_repair_pdp10_guards_jrst_and_passes(tmp_path):
 
 def test_paravirt_lists_getm_and_the_patched_program_has_no_site(tmp_path):
     out = tmp_path / "getm-pv.s"
-    doc = json.loads(run(["paravirt", "pg-toy-broken", str(GETM), "--format", "json", "--write", str(out)],
-                         (1,)).stdout)
+    doc = json.loads(
+        run(["paravirt", "pg-toy-broken", str(GETM), "--format", "json", "--write", str(out)], (1,)).stdout
+    )
     valid("paravirt", doc)
     assert doc["hypercall"] == "svc"
     [site] = doc["sites"]
@@ -176,11 +186,13 @@ def test_paravirt_lists_getm_and_the_patched_program_has_no_site(tmp_path):
     assert again["sites"] == []
     # the original diverges under the classic VMM, the patched program does not (its hypercall
     # traps natively and under the VMM alike; this guest has no handler, so both loop on the trap)
-    before = json.loads(run(["confirm", "pg-toy-broken", str(GETM), "--no-witnesses", "--format", "json"],
-                            (0,)).stdout)["contexts"][0]["programs"][0]
+    before = json.loads(
+        run(["confirm", "pg-toy-broken", str(GETM), "--no-witnesses", "--format", "json"], (0,)).stdout
+    )["contexts"][0]["programs"][0]
     # (exit 4: getm's violation is no longer shown executing, which is the point)
-    after = json.loads(run(["confirm", "pg-toy-broken", str(out), "--no-witnesses", "--format", "json"],
-                           (4,)).stdout)["contexts"][0]["programs"][0]
+    after = json.loads(run(["confirm", "pg-toy-broken", str(out), "--no-witnesses", "--format", "json"], (4,)).stdout)[
+        "contexts"
+    ][0]["programs"][0]
     assert before["equivalent"] is False and after["equivalent"] is True
 
 
@@ -216,13 +228,33 @@ def test_configure_x86_64_vtx_finds_the_vmcs_exiting_controls(tmp_path):
     open_spec = tmp_path / "vtx-open.yaml"
     write_spec(add_context(node, "vtx", "open", "true", "pins nothing"), open_spec, path)
     # (a generous time limit: the whole configured context is decided, far CALL's queries included)
-    doc = json.loads(run(["configure", str(open_spec), "--context", "open", "--theorem", "exact",
-                          "--timeout", "120", "--format", "json"], (0,)).stdout)
+    doc = json.loads(
+        run(
+            [
+                "configure",
+                str(open_spec),
+                "--context",
+                "open",
+                "--theorem",
+                "exact",
+                "--timeout",
+                "120",
+                "--format",
+                "json",
+            ],
+            (0,),
+        ).stdout
+    )
     valid("configure", doc)
     bundled = load_spec("x86-64-vtx").context("vtx")
     assert doc["found"] is True and doc["verdict"]["holds"] is True
-    for unit in ("proc_ctls.hlt_exiting", "proc_ctls.rdtsc_exiting", "proc_ctls.cr3_load_exiting",
-                 "proc_ctls2.dt_exiting", "proc_ctls.use_msr_bitmaps"):
+    for unit in (
+        "proc_ctls.hlt_exiting",
+        "proc_ctls.rdtsc_exiting",
+        "proc_ctls.cr3_load_exiting",
+        "proc_ctls2.dt_exiting",
+        "proc_ctls.use_msr_bitmaps",
+    ):
         assert unit in doc["setting"], unit
     assert doc["setting"]["proc_ctls.use_msr_bitmaps"] == 0 and doc["setting"]["proc_ctls2.dt_exiting"] == 1
     pinned = {k for k, _ in (part.split(" == ") for part in bundled_where(bundled))}
@@ -231,6 +263,7 @@ def test_configure_x86_64_vtx_finds_the_vmcs_exiting_controls(tmp_path):
 
 def bundled_where(ctx) -> list[str]:
     from vmcheck.remedy.specedit import base_where
+
     _, node = read_spec("x86-64-vtx")
     return base_where(node, ctx.name).split(" && ")
 
@@ -306,8 +339,9 @@ done:   halt
 def test_translate_vmm_pdp10_classic_context_has_no_divergence():
     classic = confirm_json(["pdp10", "--context", "classic", "--fuzz", "100", "--seed", "1"])["contexts"][0]
     assert classic["observed"]  # the classic VMM diverges on JRST and friends
-    c = confirm_json(["pdp10", "--context", "classic", "--fuzz", "100", "--seed", "1", "--vmm", "translate"]
-                     )["contexts"][0]
+    c = confirm_json(["pdp10", "--context", "classic", "--fuzz", "100", "--seed", "1", "--vmm", "translate"])[
+        "contexts"
+    ][0]
     assert c["observed"] == [] and c["contradictions"] == []
     assert all(p["equivalent"] for p in c["programs"]) and c["fuzz"]["findings"] == []
     assert not any(r["diverged"] for r in c["replays"])

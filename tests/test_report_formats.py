@@ -1,4 +1,5 @@
 """`vmcheck diff` and the JUnit output of `vmcheck confirm`."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ def test_diff_names_the_unguarded_instruction_and_exits_1(tmp_path):
     d = json.loads(r.output)
     assert d["worse"] is True
     assert {"theorem": "1", "context": "classic", "instruction": "setr"} in d["new_violations"]
-    assert {"context": "classic", "instruction": "setr", "class": "privileged", "old": "yes", "new": "no"} \
-        in d["class_changes"]
+    assert {"context": "classic", "instruction": "setr", "class": "privileged", "old": "yes", "new": "no"} in d[
+        "class_changes"
+    ]
 
 
 def test_diff_of_a_spec_with_itself_exits_0():

@@ -2,6 +2,7 @@
 output validates against its schema and is deterministic (the same input
 gives byte-identical JSON), and every bundled spec validates against the
 spec format's schema, which rejects unknown keys as the loader does."""
+
 from __future__ import annotations
 
 import json
@@ -123,8 +124,9 @@ def _spec_kinds(s: dict) -> dict[str, dict]:
         "element": d["element"],
         "field": next(x for x in d["field"]["oneOf"] if x.get("type") == "object"),
         "storage": props["storage"],
-        "translation": next(x for x in props["storage"]["properties"]["translation"]["oneOf"]
-                            if x.get("type") == "object"),
+        "translation": next(
+            x for x in props["storage"]["properties"]["translation"]["oneOf"] if x.get("type") == "object"
+        ),
         "traps": props["traps"],
         "cause": next(x for x in d["cause"]["oneOf"] if x.get("type") == "object"),
         "contexts": props["contexts"],
@@ -142,13 +144,16 @@ def test_the_spec_schema_has_exactly_the_keys_of_the_format(kind):
     assert required <= set(node.get("required", [])), kind
 
 
-@pytest.mark.parametrize("where, key", [
-    ((), "isas"),
-    (("instructions", "getm"), "semantic"),
-    (("state", "rl"), "rolle"),
-    (("contexts", "guest", "classic"), "mode"),
-    (("storage",), "units"),
-])
+@pytest.mark.parametrize(
+    "where, key",
+    [
+        ((), "isas"),
+        (("instructions", "getm"), "semantic"),
+        (("state", "rl"), "rolle"),
+        (("contexts", "guest", "classic"), "mode"),
+        (("storage",), "units"),
+    ],
+)
 def test_the_spec_schema_rejects_unknown_keys(where, key):
     doc = load_yaml(find_bundled("pg-toy-broken"))
     node = doc
@@ -156,8 +161,9 @@ def test_the_spec_schema_rejects_unknown_keys(where, key):
         node = node[k]
     node[key] = "x"
     errors = list(validator("spec").iter_errors(doc))
-    assert errors and any("Additional properties" in e.message or "additional" in e.message.lower()
-                          for e in errors), [e.message for e in errors]
+    assert errors and any("Additional properties" in e.message or "additional" in e.message.lower() for e in errors), [
+        e.message for e in errors
+    ]
 
 
 def test_the_spec_schema_checks_values():

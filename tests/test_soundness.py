@@ -4,16 +4,15 @@ Each is a small spec, decided with the cache off, whose right verdict follows
 from docs/model.md §2.3–§2.5; before these rules were fixed the engine said
 "holds" for each of them.
 """
+
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
+from small_machines import PG_TOY, three_mode_machine
 
 from vmcheck.analysis import NO, YES, check_isa
 from vmcheck.cli import main
 from vmcheck.spec.load import load_spec
-
-from small_machines import PG_TOY, three_mode_machine
 
 
 def decide(tmp_path, text: str, name: str = "m"):
@@ -56,8 +55,7 @@ def test_own_mode_change_under_identity_map_is_not_control(tmp_path):
       require m == supervisor else PRIV
       m = user
 """
-    rep = decide(tmp_path, three_mode_machine(modes="{supervisor: supervisor, user: user}",
-                                              where="hv == 0") + ret)
+    rep = decide(tmp_path, three_mode_machine(modes="{supervisor: supervisor, user: user}", where="hv == 0") + ret)
     r = rep.context("ring_compression").instruction("ret")
     assert r.classes["control_sensitive"].value == NO
     assert r.violates["1"].value == NO
@@ -76,8 +74,9 @@ def test_theorem3_counts_every_change_out_of_user_mode(tmp_path):
       rl = r[rs]
       rb = r[rt]
 """
-    rep = decide(tmp_path, three_mode_machine(modes="{supervisor: supervisor, user: user}",
-                                              where="hv == 0") + gate1 + setr)
+    rep = decide(
+        tmp_path, three_mode_machine(modes="{supervisor: supervisor, user: user}", where="hv == 0") + gate1 + setr
+    )
     ctx = rep.context("ring_compression")
     g = ctx.instruction("gate1")
     assert g.classes["user_sensitive"].value == YES
@@ -166,8 +165,7 @@ def test_machine_without_memory_protection_fails_theorem1(tmp_path):
 def test_invariant_broken_by_an_instruction_is_a_spec_error(tmp_path):
     """Hole 5: invariants are claims; an unprivileged `sti` that sets the interrupt
     flag in user mode breaks "user mode runs with interrupts off"."""
-    text = three_mode_machine(modes="{supervisor: user, user: user}",
-                              extra_state="  ie: {width: 1, role: control}\n")
+    text = three_mode_machine(modes="{supervisor: user, user: user}", extra_state="  ie: {width: 1, role: control}\n")
     text = text.replace("contexts:", 'invariants: ["m == supervisor || ie == 0"]\ncontexts:')
     text += "  sti:\n    semantics: ie = 1\n"
     p = tmp_path / "inv.yaml"
@@ -182,15 +180,18 @@ def test_invariant_broken_by_trap_delivery_is_a_spec_error(tmp_path):
     text = three_mode_machine(modes="{supervisor: user, user: user}")
     # the delivery loads the new pc from storage: nothing says it is even
     text = text.replace("contexts:", 'invariants: ["pc[0] == 0"]\ncontexts:')
-    text = text.replace("    operands: [rd: reg, imm: simm16]\n    semantics: r[rd] = sext(imm, 32)\n",
-                        "    operands: [rd: reg, imm: simm16]\n    semantics: |\n      r[rd] = sext(imm, 32)\n"
-                        "      pc = pc + 2\n")
-    text = text.replace("  ld:\n    operands: [rd: reg, rs: reg]\n    semantics: r[rd] = mem[r[rs]]\n",
-                        "  ld:\n    operands: [rd: reg, rs: reg]\n    semantics: |\n      r[rd] = mem[r[rs]]\n"
-                        "      pc = pc + 2\n")
-    text = text.replace("  st:\n    operands: [rt: reg, rs: reg]\n    semantics: mem[r[rs]] = r[rt]\n",
-                        "  st:\n    operands: [rt: reg, rs: reg]\n    semantics: |\n      mem[r[rs]] = r[rt]\n"
-                        "      pc = pc + 2\n")
+    text = text.replace(
+        "    operands: [rd: reg, imm: simm16]\n    semantics: r[rd] = sext(imm, 32)\n",
+        "    operands: [rd: reg, imm: simm16]\n    semantics: |\n      r[rd] = sext(imm, 32)\n      pc = pc + 2\n",
+    )
+    text = text.replace(
+        "  ld:\n    operands: [rd: reg, rs: reg]\n    semantics: r[rd] = mem[r[rs]]\n",
+        "  ld:\n    operands: [rd: reg, rs: reg]\n    semantics: |\n      r[rd] = mem[r[rs]]\n      pc = pc + 2\n",
+    )
+    text = text.replace(
+        "  st:\n    operands: [rt: reg, rs: reg]\n    semantics: mem[r[rs]] = r[rt]\n",
+        "  st:\n    operands: [rt: reg, rs: reg]\n    semantics: |\n      mem[r[rs]] = r[rt]\n      pc = pc + 2\n",
+    )
     p = tmp_path / "inv2.yaml"
     p.write_text(text)
     r = CliRunner().invoke(main, ["check", str(p)], env={"VMCHECK_CACHE_DIR": str(tmp_path / "c")})
@@ -200,8 +201,9 @@ def test_invariant_broken_by_trap_delivery_is_a_spec_error(tmp_path):
 
 def test_bundled_small_specs_keep_their_invariants(tmp_path):
     for name in ("pg-toy", "pdp10", "mips32", "powerpc"):
-        r = CliRunner().invoke(main, ["check", name, "--format", "json"],
-                               env={"VMCHECK_CACHE_DIR": str(tmp_path / "c")})
+        r = CliRunner().invoke(
+            main, ["check", name, "--format", "json"], env={"VMCHECK_CACHE_DIR": str(tmp_path / "c")}
+        )
         assert r.exit_code in (0, 1), (name, r.output[-2000:])
 
 
@@ -238,9 +240,9 @@ def test_labels_mean_popek_goldberg_classes(tmp_path):
 def test_witness_text_names_its_class_and_the_difference(tmp_path):
     """Issue 12 item 12: each witness says which class it shows, and a physical
     write in a location pair says what makes equal-looking writes differ."""
-    text = NO_PROTECTION.replace("storage: {size: 4096, unit: 32, translation: none}",
-                                 "storage: {size: 4096, unit: 32, translation: none}\n").replace(
-        "  r:  {count: 4, width: 32}", "  r:  {count: 4, width: 32}\n  cfg: {width: 8, role: control}")
+    text = NO_PROTECTION.replace(
+        "storage: {size: 4096, unit: 32, translation: none}", "storage: {size: 4096, unit: 32, translation: none}\n"
+    ).replace("  r:  {count: 4, width: 32}", "  r:  {count: 4, width: 32}\n  cfg: {width: 8, role: control}")
     rep = decide(tmp_path, text)
     st = rep.context("classic").instruction("st")
     reason = st.classes["location_sensitive"].reason

@@ -3,6 +3,7 @@
 Every case starts from the bundled pg-toy spec, changes one thing, and pins
 the message and the place it points at.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,52 +45,173 @@ def errors_of(tmp_path: Path, text: str) -> tuple[list, str]:
 # (id, old text, new text, expected message fragment, the line's marker text, expected column or None)
 CASES = [
     ("unknown-top-key", "word: 32\n", "word: 32\nwrod: 3\n", "unknown key 'wrod' in the spec", "wrod: 3", 1),
-    ("unknown-element-key", "r:  {count: 8, width: 32,", "r:  {count: 8, width: 32, colour: red,",
-     "unknown key 'colour' in state element 'r'", "colour: red", None),
-    ("unknown-instruction-key", "  li:\n    description: load an immediate\n",
-     "  li:\n    descripton: load an immediate\n", "unknown key 'descripton' in instruction 'li'", "descripton:", 5),
-    ("unknown-storage-key", "  unit: 32\n", "  unit: 32\n  banks: 2\n", "unknown key 'banks' in storage", "banks: 2", 3),
-    ("yaml-syntax", "rb: {width: 32, role: control,", "rb: {width: 32 role: control,",
-     "YAML syntax error", "rb: {width: 32 role", None),
+    (
+        "unknown-element-key",
+        "r:  {count: 8, width: 32,",
+        "r:  {count: 8, width: 32, colour: red,",
+        "unknown key 'colour' in state element 'r'",
+        "colour: red",
+        None,
+    ),
+    (
+        "unknown-instruction-key",
+        "  li:\n    description: load an immediate\n",
+        "  li:\n    descripton: load an immediate\n",
+        "unknown key 'descripton' in instruction 'li'",
+        "descripton:",
+        5,
+    ),
+    (
+        "unknown-storage-key",
+        "  unit: 32\n",
+        "  unit: 32\n  banks: 2\n",
+        "unknown key 'banks' in storage",
+        "banks: 2",
+        3,
+    ),
+    (
+        "yaml-syntax",
+        "rb: {width: 32, role: control,",
+        "rb: {width: 32 role: control,",
+        "YAML syntax error",
+        "rb: {width: 32 role",
+        None,
+    ),
     ("yaml-tab", "  m:  {width: 1", "\tm:  {width: 1", "YAML syntax error", "\tm:", None),
-    ("semantics-syntax", "r[rd] = r[rs] + r[rt]", "r[rd] = r[rs] + + r[rt]",
-     "syntax error in semantics: unexpected '+'", "r[rd] = r[rs] + + r[rt]", 32),
-    ("semantics-syntax-block-line", "      rl = r[rs]\n      rb = r[rt]\n", "      rl = r[rs]\n      rb = = r[rt]\n",
-     "syntax error in semantics: unexpected '='", "rb = = r[rt]", 12),
+    (
+        "semantics-syntax",
+        "r[rd] = r[rs] + r[rt]",
+        "r[rd] = r[rs] + + r[rt]",
+        "syntax error in semantics: unexpected '+'",
+        "r[rd] = r[rs] + + r[rt]",
+        32,
+    ),
+    (
+        "semantics-syntax-block-line",
+        "      rl = r[rs]\n      rb = r[rt]\n",
+        "      rl = r[rs]\n      rb = = r[rt]\n",
+        "syntax error in semantics: unexpected '='",
+        "rb = = r[rt]",
+        12,
+    ),
     ("undefined-name", "      rl = r[rs]\n", "      rl = r[rz]\n", "undefined name 'rz'", "rl = r[rz]", 14),
-    ("undefined-element-target", "      rb = r[rt]\n", "      rbb = r[rt]\n", "undefined state element 'rbb'",
-     "rbb = r[rt]", 7),
-    ("width-mismatch", "semantics: r[rd] = sext(imm, 32)", "semantics: r[rd] = imm",
-     "width mismatch: the target is 32 bits, the value 16 bits", "semantics: r[rd] = imm", 24),
-    ("width-mismatch-binary", "r[rd] = r[rs] + r[rt]", "r[rd] = r[rs] + rd",
-     "width mismatch in '+': 32 bits vs 3 bits", "r[rd] = r[rs] + rd", None),
+    (
+        "undefined-element-target",
+        "      rb = r[rt]\n",
+        "      rbb = r[rt]\n",
+        "undefined state element 'rbb'",
+        "rbb = r[rt]",
+        7,
+    ),
+    (
+        "width-mismatch",
+        "semantics: r[rd] = sext(imm, 32)",
+        "semantics: r[rd] = imm",
+        "width mismatch: the target is 32 bits, the value 16 bits",
+        "semantics: r[rd] = imm",
+        24,
+    ),
+    (
+        "width-mismatch-binary",
+        "r[rd] = r[rs] + r[rt]",
+        "r[rd] = r[rs] + rd",
+        "width mismatch in '+': 32 bits vs 3 bits",
+        "r[rd] = r[rs] + rd",
+        None,
+    ),
     ("literal-too-wide", "rl = r[rs]\n", "rl = 0x1_0000_0000\n", "does not fit in 32 bits", "rl = 0x1_0000_0000", None),
-    ("readonly-write", "  rb: {width: 32, role: control,", "  rb: {width: 32, role: control, readonly: true,",
-     "'rb' is read-only and cannot be written", "rb = phys[11]", 5),
-    ("unknown-cause", "require m == supervisor else PRIV\n      halt", "require m == supervisor else PRVI\n      halt",
-     "unknown trap cause 'PRVI'", "else PRVI", None),
-    ("bad-role", "rl: {width: 32, role: control,", "rl: {width: 32, role: kontrol,", "unknown role 'kontrol'",
-     "role: kontrol", None),
+    (
+        "readonly-write",
+        "  rb: {width: 32, role: control,",
+        "  rb: {width: 32, role: control, readonly: true,",
+        "'rb' is read-only and cannot be written",
+        "rb = phys[11]",
+        5,
+    ),
+    (
+        "unknown-cause",
+        "require m == supervisor else PRIV\n      halt",
+        "require m == supervisor else PRVI\n      halt",
+        "unknown trap cause 'PRVI'",
+        "else PRVI",
+        None,
+    ),
+    (
+        "bad-role",
+        "rl: {width: 32, role: control,",
+        "rl: {width: 32, role: kontrol,",
+        "unknown role 'kontrol'",
+        "role: kontrol",
+        None,
+    ),
     ("not-a-number", "word: 32", "word: thirty", "word must be a whole number", "word: thirty", 7),
     ("size-not-power-of-two", "size: 4096", "size: 4000", "storage size must be a power of two", "size: 4000", 9),
-    ("bad-operand-kind", "operands: [rd: reg, imm: simm16]", "operands: [rd: reg, imm: sim16]",
-     "unknown operand kind 'sim16'", "imm: sim16", None),
-    ("unknown-label", "labels: [privileged]\n", "labels: [priviledged]\n", "unknown label 'priviledged'",
-     "priviledged", None),
-    ("bad-mode-in-context", "modes: {supervisor: user, user: user}", "modes: {supervisor: usr, user: user}",
-     "'usr' is not a privilege level", "supervisor: usr", None),
-    ("assign-to-operand", "semantics: r[rd] = sext(imm, 32)", "semantics: imm = 3",
-     "'imm' is a let-bound value or operand and cannot be assigned", "semantics: imm = 3", None),
+    (
+        "bad-operand-kind",
+        "operands: [rd: reg, imm: simm16]",
+        "operands: [rd: reg, imm: sim16]",
+        "unknown operand kind 'sim16'",
+        "imm: sim16",
+        None,
+    ),
+    (
+        "unknown-label",
+        "labels: [privileged]\n",
+        "labels: [priviledged]\n",
+        "unknown label 'priviledged'",
+        "priviledged",
+        None,
+    ),
+    (
+        "bad-mode-in-context",
+        "modes: {supervisor: user, user: user}",
+        "modes: {supervisor: usr, user: user}",
+        "'usr' is not a privilege level",
+        "supervisor: usr",
+        None,
+    ),
+    (
+        "assign-to-operand",
+        "semantics: r[rd] = sext(imm, 32)",
+        "semantics: imm = 3",
+        "'imm' is a let-bound value or operand and cannot be assigned",
+        "semantics: imm = 3",
+        None,
+    ),
     ("bit-outside", "m = mem[a][0]", "m = mem[a][40]", "bits 40:40 are outside a 32-bit value", "mem[a][40]", None),
-    ("file-needs-index", "r[rd] = r[rs] - r[rt]", "r[rd] = r - r[rt]", "register file 'r' needs an index",
-     "r[rd] = r - r[rt]", None),
+    (
+        "file-needs-index",
+        "r[rd] = r[rs] - r[rt]",
+        "r[rd] = r - r[rt]",
+        "register file 'r' needs an index",
+        "r[rd] = r - r[rt]",
+        None,
+    ),
     ("condition-needed", "if r[rs] == r[rt] {", "if r[rs] {", "a condition is needed here", "if r[rs] {", None),
-    ("translation-element", "translation: {relocation: rl, bound: rb}", "translation: {relocation: rl, bound: rx}",
-     "bound: 'rx' must name a scalar state element", "bound: rx", None),
-    ("memory-cause", "memory_cause: MEM", "memory_cause: SVC", "memory_cause 'SVC' must be a declared cause with memory: true",
-     "memory_cause: SVC", None),
-    ("syntax-template", 'syntax: "ld {rd}, {off}({rs})"', 'syntax: "ld {rd}, {of}({rs})"',
-     "syntax names '{of}', which is not an operand", "syntax: \"ld {rd}, {of}", None),
+    (
+        "translation-element",
+        "translation: {relocation: rl, bound: rb}",
+        "translation: {relocation: rl, bound: rx}",
+        "bound: 'rx' must name a scalar state element",
+        "bound: rx",
+        None,
+    ),
+    (
+        "memory-cause",
+        "memory_cause: MEM",
+        "memory_cause: SVC",
+        "memory_cause 'SVC' must be a declared cause with memory: true",
+        "memory_cause: SVC",
+        None,
+    ),
+    (
+        "syntax-template",
+        'syntax: "ld {rd}, {off}({rs})"',
+        'syntax: "ld {rd}, {of}({rs})"',
+        "syntax names '{of}', which is not an operand",
+        'syntax: "ld {rd}, {of}',
+        None,
+    ),
 ]
 
 
@@ -108,8 +230,11 @@ def test_bad_spec(tmp_path, case):
 
 
 def test_helper_recursion(tmp_path):
-    text = mutate("instructions:\n", "helpers: |\n  fn f(a: 32) -> 32 { g(a) }\n  fn g(a: 32) -> 32 { f(a) }\n"
-                  "instructions:\n  rec:\n    operands: [rd: reg]\n    semantics: r[rd] = f(r[rd])\n")
+    text = mutate(
+        "instructions:\n",
+        "helpers: |\n  fn f(a: 32) -> 32 { g(a) }\n  fn g(a: 32) -> 32 { f(a) }\n"
+        "instructions:\n  rec:\n    operands: [rd: reg]\n    semantics: r[rd] = f(r[rd])\n",
+    )
     diags, rendered = errors_of(tmp_path, text)
     assert "recursion between helpers: f -> g -> f" in rendered
     assert diags[0].span.line == line_of(text, "fn g(")
@@ -168,11 +293,14 @@ def test_bundled_specs_load():
 # ---- issue 12.4: `where` may constrain control state only (docs/model.md §2.3) ----------
 
 
-@pytest.mark.parametrize("cond,elem,role", [
-    ("r[0] == 0", "r", "general"),
-    ("pc == 16", "pc", "pc"),
-    ("rl == 0 && r[1][3:0] == 2", "r", "general"),
-])
+@pytest.mark.parametrize(
+    "cond,elem,role",
+    [
+        ("r[0] == 0", "r", "general"),
+        ("pc == 16", "pc", "pc"),
+        ("rl == 0 && r[1][3:0] == 2", "r", "general"),
+    ],
+)
 def test_where_over_guest_state_is_an_error_at_the_where_line(tmp_path, cond, elem, role):
     text = mutate('where: "true"', f'where: "{cond}"')
     diags, _ = errors_of(tmp_path, text)
@@ -212,15 +340,18 @@ def test_every_bundled_spec_passes_the_where_rule():
 # ---- issue 15.7: spec text is data; names are checked before they reach code ---------
 
 
-@pytest.mark.parametrize("old,new,words", [
-    ("isa: pg-toy", 'isa: "x\\nimport os"', "the isa name must be"),
-    ("isa: pg-toy", 'isa: "../../etc/passwd"', "the isa name must be"),
-    ("  li:\n", '  "li(); import os":\n', "is not a name"),
-    ("  r:  {count: 8", '  "r\\nimport os":  {count: 8', "is not a name"),
-    ("    operands: [rd: reg, imm: simm16]", '    operands: ["rd)\\nimport os": reg, imm: simm16]', "not a name"),
-    ("    PRIV: 1", '    "PRIV\\"); import os; (\\"": 1', "is not a name"),
-    ("    description: load an immediate", '    mnemonic: "li\\nimport os"', "a mnemonic is 1-80 printable"),
-])
+@pytest.mark.parametrize(
+    "old,new,words",
+    [
+        ("isa: pg-toy", 'isa: "x\\nimport os"', "the isa name must be"),
+        ("isa: pg-toy", 'isa: "../../etc/passwd"', "the isa name must be"),
+        ("  li:\n", '  "li(); import os":\n', "is not a name"),
+        ("  r:  {count: 8", '  "r\\nimport os":  {count: 8', "is not a name"),
+        ("    operands: [rd: reg, imm: simm16]", '    operands: ["rd)\\nimport os": reg, imm: simm16]', "not a name"),
+        ("    PRIV: 1", '    "PRIV\\"); import os; (\\"": 1', "is not a name"),
+        ("    description: load an immediate", '    mnemonic: "li\\nimport os"', "a mnemonic is 1-80 printable"),
+    ],
+)
 def test_crafted_names_are_rejected_at_load(tmp_path, old, new, words):
     text = mutate(old, new)
     diags, _ = errors_of(tmp_path, text)

@@ -1,5 +1,6 @@
 """`vmcheck specs` lists the library at once: verdicts only where `check` has
 recorded them for the spec as it is, and how to get the others."""
+
 from __future__ import annotations
 
 import shutil

@@ -12,6 +12,7 @@ equal. Each hypothesis example is a batch of states for one instruction, so
 that the whole run stays fast; per instruction it checks
 `EXAMPLES * BATCH` >= 200 states.
 """
+
 from __future__ import annotations
 
 import random
@@ -23,13 +24,13 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vmcheck.errors import UserError
 from vmcheck.machine.storage import Storage
 from vmcheck.machine.translation import make_port
 from vmcheck.semantics.concrete import compile_isa
 from vmcheck.semantics.state import Layout, State
 from vmcheck.semantics.symbolic import ARRAYS, KIND_NAMES, sym_isa
 from vmcheck.spec.ir import mask
-from vmcheck.errors import UserError
 from vmcheck.spec.load import load_spec
 
 sys.set_int_max_str_digits(0)  # batches are evaluated as one wide numeral
@@ -133,7 +134,11 @@ def _kind(isa, outcome) -> tuple[str, str | None, int]:
 # ---------------------------------------------------------------------------
 
 _OPS_N = {  # n-ary bit-vector ops, folded left
-    z3.Z3_OP_BADD: "+", z3.Z3_OP_BMUL: "*", z3.Z3_OP_BAND: "&", z3.Z3_OP_BOR: "|", z3.Z3_OP_BXOR: "^",
+    z3.Z3_OP_BADD: "+",
+    z3.Z3_OP_BMUL: "*",
+    z3.Z3_OP_BAND: "&",
+    z3.Z3_OP_BOR: "|",
+    z3.Z3_OP_BXOR: "^",
 }
 
 
@@ -333,8 +338,7 @@ class _Reading:
                 out[key] = {a: z3.simplify(z3.Select(r, z3.BitVecVal(a, sym.aw))).as_long() for a in probe}
             elif z3.is_array(r):
                 e = self.isa.element(key)
-                out[key] = [z3.simplify(z3.Select(r, z3.BitVecVal(i, e.index_width))).as_long()
-                            for i in range(e.count)]
+                out[key] = [z3.simplify(z3.Select(r, z3.BitVecVal(i, e.index_width))).as_long() for i in range(e.count)]
             elif z3.is_bv(r) and not z3.is_bv_value(r):
                 raise AssertionError(f"not a constant after substitution: {r}")
             else:
@@ -424,8 +428,9 @@ def test_symbolic_equals_concrete(path, name):
     storage = _LoggingStorage(isa.storage, isa.insn_units)
     first = [True]
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(st.integers(0, 2**64 - 1))
     def prop(seed):
         rnd = random.Random(seed)

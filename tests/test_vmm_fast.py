@@ -2,6 +2,7 @@
 does what `VMM.step` repeated does: same virtual and real states, counters,
 trap history and stop, on every bundled spec's sample programs, under the
 classic and the hybrid VMM, in every guest context."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,14 @@ def _run(isa, ctx, kind, image, fast: bool, limit: int):
         while not vmm.stopped and n < limit:
             vmm.step()
             n += 1
-    return (n, vmm.stopped, list(vmm.guest_view().v), list(vmm.machine.state.v), vmm.counters.as_dict(),
-            list(vmm.history))
+    return (
+        n,
+        vmm.stopped,
+        list(vmm.guest_view().v),
+        list(vmm.machine.state.v),
+        vmm.counters.as_dict(),
+        list(vmm.history),
+    )
 
 
 @pytest.mark.parametrize("name,program", CASES, ids=[f"{n}-{p.stem}" for n, p in CASES])
@@ -39,5 +46,8 @@ def test_run_is_step_repeated(name, program):
     for ctx in isa.contexts:
         for kind in (CLASSIC, HYBRID):
             for limit in (7, 5000):  # stopped mid-run, and run to its end
-                assert _run(isa, ctx, kind, image, True, limit) == _run(isa, ctx, kind, image, False, limit), \
-                    (ctx.name, kind, limit)
+                assert _run(isa, ctx, kind, image, True, limit) == _run(isa, ctx, kind, image, False, limit), (
+                    ctx.name,
+                    kind,
+                    limit,
+                )

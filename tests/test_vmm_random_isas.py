@@ -23,6 +23,7 @@ CI runs LAW_EXAMPLES ISAs (derandomized: the same ones every run). The long run:
 (`VMCHECK_LAW_SEED=N` draws a different, still reproducible, sequence). A failure
 prints the spec as YAML: put it in a test of its own.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,9 @@ LAW_FUZZ = int(os.environ.get("VMCHECK_LAW_FUZZ", "25"))
 LAW_SEED = int(os.environ.get("VMCHECK_LAW_SEED", "0"))
 # Shrinking a failing ISA can take minutes; the generated ISAs are small already, so
 # CI reports the first failure as drawn. VMCHECK_LAW_SHRINK=1 shrinks it.
-PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if os.environ.get("VMCHECK_LAW_SHRINK") else [])
+PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + (
+    [Phase.shrink] if os.environ.get("VMCHECK_LAW_SHRINK") else []
+)
 
 
 @st.composite
@@ -104,8 +107,15 @@ def isas(draw):
     virtual.sort(key=modes.index)
     context = {v: draw(st.sampled_from(modes)) for v in virtual}
     pins = [f"{c} == {draw(st.integers(0, (1 << w) - 1))}" for c, w in controls.items() if draw(st.booleans())]
-    return machine_text("law", modes=modes, context=context, instructions=instructions,
-                        where=" && ".join(pins) or "true", control=controls, relocation=relocation)
+    return machine_text(
+        "law",
+        modes=modes,
+        context=context,
+        instructions=instructions,
+        where=" && ".join(pins) or "true",
+        control=controls,
+        relocation=relocation,
+    )
 
 
 def _decide(tmp_dir: Path, text: str):
@@ -116,9 +126,18 @@ def _decide(tmp_dir: Path, text: str):
 
 
 @seed(LAW_SEED)
-@settings(max_examples=LAW_EXAMPLES, deadline=None, derandomize=LAW_SEED == 0, phases=PHASES,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@settings(
+    max_examples=LAW_EXAMPLES,
+    deadline=None,
+    derandomize=LAW_SEED == 0,
+    phases=PHASES,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
+)
 @given(text=isas())
 def test_laws_on_random_isas(tmp_path, text):
     isa, report = _decide(tmp_path, text)
@@ -239,8 +258,11 @@ instructions:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="engine/model: Theorem 1 excludes a change between self-mapped "
-                   "modes, Theorem 3 counts it, so Theorem 1 does not imply Theorem 3 (reported to the lead)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine/model: Theorem 1 excludes a change between self-mapped "
+    "modes, Theorem 3 counts it, so Theorem 1 does not imply Theorem 3 (reported to the lead)",
+)
 def test_theorem_1_without_theorem_3(tmp_path):
     isa, report = _decide(tmp_path, THEOREM_1_WITHOUT_3)
     t = {k: v.holds for k, v in report.contexts[0].theorems.items()}

@@ -2,6 +2,7 @@
 blamed on its instruction) and issue 12 items 8–11 (traps only, real state built
 from the context, fuzzing every mode and the witnesses' operands, judging against
 every verdict). Each machine is a small spec on pg-toy's storage and trap delivery."""
+
 from __future__ import annotations
 
 import json
@@ -61,9 +62,12 @@ def _run(isa, source: str, kind=CLASSIC, mode: str | None = None, max_steps=100)
 
 def _gate_compress(tmp_path):
     return write_machine(
-        tmp_path, "gate-compress", modes=["supervisor", "kernel", "user"],
+        tmp_path,
+        "gate-compress",
+        modes=["supervisor", "kernel", "user"],
         context={"supervisor": "kernel", "user": "user"},
-        instructions={"li": LI, "gate0": "require m == supervisor else PRIV\nm = kernel\npc = 64\n"})
+        instructions={"li": LI, "gate0": "require m == supervisor else PRIV\nm = kernel\npc = 64\n"},
+    )
 
 
 def test_issue19_1_a_replayed_witness_that_leaves_the_context_is_reported_not_a_crash(tmp_path):
@@ -84,9 +88,16 @@ def test_issue19_1_a_replayed_witness_that_leaves_the_context_is_reported_not_a_
 
 
 def _setr_open(tmp_path):
-    return _load(tmp_path, "setr-open", **PG2, instructions={
-        "li": LI, "setr": "rl = r[rs]\nrb = r[rt]\n",
-        "getb": "require m == supervisor else PRIV\nr[rd] = rb\n"})
+    return _load(
+        tmp_path,
+        "setr-open",
+        **PG2,
+        instructions={
+            "li": LI,
+            "setr": "rl = r[rs]\nrb = r[rt]\n",
+            "getb": "require m == supervisor else PRIV\nr[rd] = rb\n",
+        },
+    )
 
 
 def test_issue19_2_a_breach_is_blamed_on_the_instruction_that_made_it(tmp_path):
@@ -109,11 +120,20 @@ def test_issue19_2_a_breach_is_blamed_on_the_instruction_that_made_it(tmp_path):
 def _gate_identity(tmp_path):
     """Issue 12 hole 2: identity map with a pinned hypervisor bit, an unprivileged gate
     from user to supervisor, and setr guarded by the mode alone."""
-    return _load(tmp_path, "gate-identity", modes=["supervisor", "user"],
-                 context={"supervisor": "supervisor", "user": "user"}, where="hv == 1", control={"hv": 1},
-                 host="m == supervisor && hv == 0",
-                 instructions={"li": LI, "gate1": "if m == user {\n  m = supervisor\n  pc = 64\n}\n",
-                               "setr": "require m == supervisor else PRIV\nrl = r[rs]\nrb = r[rt]\n"})
+    return _load(
+        tmp_path,
+        "gate-identity",
+        modes=["supervisor", "user"],
+        context={"supervisor": "supervisor", "user": "user"},
+        where="hv == 1",
+        control={"hv": 1},
+        host="m == supervisor && hv == 0",
+        instructions={
+            "li": LI,
+            "gate1": "if m == user {\n  m = supervisor\n  pc = 64\n}\n",
+            "setr": "require m == supervisor else PRIV\nrl = r[rs]\nrb = r[rt]\n",
+        },
+    )
 
 
 GATE_PROGRAM = "        .org 16\n        gate1\n        .org 64\n        li r1, 0\n        setr r1, r1\n"
@@ -152,9 +172,16 @@ def test_item8_no_follow_mode_left_in_the_vmm():
 
 
 def _vax_like(tmp_path, invariant="m == kernel || ipl == 0"):
-    return _load(tmp_path, "vax-like", modes=["kernel", "user"], context={"kernel": "user", "user": "user"},
-                 control={"ipl": 5}, invariants=[invariant], reset={"ipl": 31},
-                 instructions={"li": LI, "mfipl": "r[rd] = zext(ipl, 32)"})
+    return _load(
+        tmp_path,
+        "vax-like",
+        modes=["kernel", "user"],
+        context={"kernel": "user", "user": "user"},
+        control={"ipl": 5},
+        invariants=[invariant],
+        reset={"ipl": 31},
+        instructions={"li": LI, "mfipl": "r[rd] = zext(ipl, 32)"},
+    )
 
 
 def test_item9_real_state_satisfies_the_invariants_and_is_not_the_guests(tmp_path):
@@ -185,9 +212,16 @@ def test_item9_a_real_state_that_breaks_an_invariant_is_an_internal_error(tmp_pa
 def test_item10_fuzzed_guests_start_in_user_mode_too(tmp_path):
     """A relocation write made only from user mode: the hybrid VMM runs user mode
     directly, so only a guest that is in user mode can show it."""
-    isa = _load(tmp_path, "user-setr", **PG2, instructions={
-        "li": LI, "usetr": "if m == user { rl = r[rs] }\n",
-        "lpsw": "require m == supervisor else PRIV\nm = user\n"})
+    isa = _load(
+        tmp_path,
+        "user-setr",
+        **PG2,
+        instructions={
+            "li": LI,
+            "usetr": "if m == user { rl = r[rs] }\n",
+            "lpsw": "require m == supervisor else PRIV\nm = user\n",
+        },
+    )
     report = fuzz(isa, isa.contexts[0], kind=HYBRID, programs=40, seed=0)
     assert report.diverging == {"usetr"}
     assert report.counters["direct"] > 0
@@ -242,13 +276,21 @@ def test_item11_exit_codes_tell_confirmed_from_not_reproduced(tmp_path):
     """A violation whose witness needs real control state the VMM never gives a guest
     (a debug flag that only the host sets; only virtual supervisor mode is run, so the
     virtual side never takes the branch) is not reproduced: exit 4, with the reason."""
-    confirmed = str(write_machine(tmp_path, "setr-open2", **PG2, instructions={
-        "li": LI, "setr": "rl = r[rs]\nrb = r[rt]\n"}))
+    confirmed = str(
+        write_machine(tmp_path, "setr-open2", **PG2, instructions={"li": LI, "setr": "rl = r[rs]\nrb = r[rt]\n"})
+    )
     r = CliRunner().invoke(main, ["confirm", confirmed, "--fuzz", "20"])
     assert r.exit_code == 0, r.output
-    hidden = str(write_machine(tmp_path, "dbg", modes=["supervisor", "user"], context={"supervisor": "user"},
-                               control={"dbg": 1}, instructions={
-                                   "li": LI, "rdx": "if m == user && dbg == 1 { rl = r[rs] }"}))
+    hidden = str(
+        write_machine(
+            tmp_path,
+            "dbg",
+            modes=["supervisor", "user"],
+            context={"supervisor": "user"},
+            control={"dbg": 1},
+            instructions={"li": LI, "rdx": "if m == user && dbg == 1 { rl = r[rs] }"},
+        )
+    )
     r = CliRunner().invoke(main, ["confirm", hidden, "--format", "json"])
     assert r.exit_code == 4, r.output
     ctx = json.loads(r.output)["contexts"][0]

@@ -4,6 +4,7 @@ into a fresh venv, run from a directory outside the checkout.
 A plain install must carry everything the tool reads (the bundled library,
 the docs it cites, the JSON Schemas) and must not depend on the source tree.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -40,8 +41,12 @@ def wheel(tmp_path_factory) -> Path:
     if importlib.util.find_spec("build") is None:
         pytest.skip("the `build` package is not installed (pip install build): cannot build the wheel")
     out = tmp_path_factory.mktemp("dist")
-    r = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return next(out.glob("vmcheck-*.whl"))
 
@@ -51,8 +56,12 @@ def installed(wheel, tmp_path_factory) -> Path:
     """The bin directory of a fresh venv with only the wheel (and its dependencies) installed."""
     venv = tmp_path_factory.mktemp("user-venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    r = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     return venv / "bin"
 
@@ -61,8 +70,9 @@ def run_installed(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedP
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VMCHECK_SPECS")}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
     env["COLUMNS"] = "80"
-    return subprocess.run([str(bin_dir / "vmcheck"), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [str(bin_dir / "vmcheck"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.mark.slow
@@ -122,7 +132,11 @@ def test_the_readme_tour_runs_from_the_installed_wheel(installed, tmp_path, comm
 
 
 def _installed_specs(bin_dir: Path) -> Path:
-    r = subprocess.run([str(bin_dir / "python"), "-c",
-                        "from vmcheck.spec.library import specs_dir; print(specs_dir())"],
-                       capture_output=True, text=True, check=True, cwd="/")
+    r = subprocess.run(
+        [str(bin_dir / "python"), "-c", "from vmcheck.spec.library import specs_dir; print(specs_dir())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+    )
     return Path(r.stdout.strip())

@@ -7,6 +7,7 @@ given (besides `rl`, `rb`), a guest context, and the instructions given as
 `name: semantics` (operands inferred from the names they use: `rd`, `rs`,
 `rt` registers, `imm` a 16-bit immediate, `csr` a 12-bit one).
 """
+
 from __future__ import annotations
 
 import re
@@ -27,13 +28,22 @@ def _new_mode(modes: list[str], width: int) -> str:
     """The new PSW's mode, kept to the declared levels (an undeclared code enters the supervisor)."""
     if len(modes) == 1 << width:
         return f"m = phys[8][{width - 1}:0]\n"
-    return (f"let nm = phys[8][{width - 1}:0]\n"
-            f"if nm < {len(modes)} {{ m = nm }} else {{ m = {modes[0]} }}\n")
+    return f"let nm = phys[8][{width - 1}:0]\nif nm < {len(modes)} {{ m = nm }} else {{ m = {modes[0]} }}\n"
 
 
-def machine_text(name: str, *, modes: list[str], context: dict[str, str], instructions: dict[str, str],
-                 where: str = "true", control: dict[str, int] | None = None, invariants: list[str] = (),
-                 reset: dict[str, int] | None = None, host: str | None = None, relocation: bool = True) -> str:
+def machine_text(
+    name: str,
+    *,
+    modes: list[str],
+    context: dict[str, str],
+    instructions: dict[str, str],
+    where: str = "true",
+    control: dict[str, int] | None = None,
+    invariants: list[str] = (),
+    reset: dict[str, int] | None = None,
+    host: str | None = None,
+    relocation: bool = True,
+) -> str:
     """`relocation=False`: no relocation-bounds register and no memory cause, no protection."""
     width = max(1, (len(modes) - 1).bit_length())
     reloc = {"rl": {"width": 32, "role": "control"}, "rb": {"width": 32, "role": "control"}} if relocation else {}
@@ -57,8 +67,11 @@ def machine_text(name: str, *, modes: list[str], context: dict[str, str], instru
         "modes": list(modes),
         "state": state,
         "reset": {"pc": 16, **({"rb": 4096} if relocation else {}), **(reset or {})},
-        "storage": {"size": 4096, "unit": 32,
-                    "translation": {"relocation": "rl", "bound": "rb"} if relocation else "none"},
+        "storage": {
+            "size": 4096,
+            "unit": 32,
+            "translation": {"relocation": "rl", "bound": "rb"} if relocation else "none",
+        },
         "traps": {
             "causes": {"PRIV": 1, "SVC": 3, **({"MEM": {"code": 2, "memory": True}} if relocation else {})},
             **({"memory_cause": "MEM"} if relocation else {}),

@@ -16,6 +16,7 @@ its own result cache (`OUT/.cache`) so a warm user cache cannot hide a change
 in the engine. It learns instruction names and programs from the CLI's own
 output and the library folder, so it runs on any version of the code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,9 @@ LIBRARY = ROOT / "isa_specs"
 
 # Durations in any unit the CLI prints; the key names JSON uses for them.
 _TIME_TEXT = re.compile(r"\b\d+(?:\.\d+)?(?:e-?\d+)?\s?(?:s|ms|µs|us|seconds|min)\b")
-_TIME_KEYS = re.compile(r'("(?:[a-z_]*seconds|[a-z_]*time[a-z_]*|elapsed|duration|wall[a-z_]*|cpu[a-z_]*|median[a-z_]*|ratio)"\s*:\s*)(-?[0-9.e+-]+|"[^"]*")')
+_TIME_KEYS = re.compile(
+    r'("(?:[a-z_]*seconds|[a-z_]*time[a-z_]*|elapsed|duration|wall[a-z_]*|cpu[a-z_]*|median[a-z_]*|ratio)"\s*:\s*)(-?[0-9.e+-]+|"[^"]*")'
+)
 _SARIF_TIME = re.compile(r'("(?:startTimeUtc|endTimeUtc|timestamp)"\s*:\s*)"[^"]*"')
 _JUNIT_TIME = re.compile(r'(time|timestamp)="[^"]*"')
 
@@ -101,8 +104,21 @@ def instruction_names(rec: Recorder, spec: str) -> list[str]:
 def snapshot(out: Path, specs: list[str], quick: bool) -> None:
     rec = Recorder(out)
     rec("--help")
-    for verb in ("specs", "lint", "fmt", "run", "check", "explain", "confirm", "report",
-                 "diff", "docs", "configure", "repair", "paravirt"):
+    for verb in (
+        "specs",
+        "lint",
+        "fmt",
+        "run",
+        "check",
+        "explain",
+        "confirm",
+        "report",
+        "diff",
+        "docs",
+        "configure",
+        "repair",
+        "paravirt",
+    ):
         rec(verb, "--help")
     rec("docs")
     for page in ("model", "format", "tutorial", "architecture", "security", "literature"):
@@ -131,10 +147,14 @@ def snapshot(out: Path, specs: list[str], quick: bool) -> None:
         for fmt in ("md", "html"):
             target = tmp / f"{spec}.{fmt}"
             rec("report", spec, "-o", str(target), "-j", "1", "-q")
-            (out / f"report_{spec}.{fmt}").write_text(mask(target.read_text(encoding="utf-8")) if target.exists() else "<none>\n", encoding="utf-8")
+            (out / f"report_{spec}.{fmt}").write_text(
+                mask(target.read_text(encoding="utf-8")) if target.exists() else "<none>\n", encoding="utf-8"
+            )
         target = tmp / f"{spec}-confirm.md"
         rec("report", spec, "-o", str(target), "--confirm", "--fuzz", "10", "-j", "1", "-q")
-        (out / f"report_{spec}-confirm.md").write_text(mask(target.read_text(encoding="utf-8")) if target.exists() else "<none>\n", encoding="utf-8")
+        (out / f"report_{spec}-confirm.md").write_text(
+            mask(target.read_text(encoding="utf-8")) if target.exists() else "<none>\n", encoding="utf-8"
+        )
         for theorem in ("1", "3", "exact"):
             for verb in ("configure", "repair"):
                 for fmt in ("text", "json"):

@@ -2,6 +2,7 @@
 
 The public names, re-exported from the parts they belong to.
 """
+
 __version__ = "0.1.0"
 
 from .errors import InternalError, SpecError, UserError  # noqa: E402

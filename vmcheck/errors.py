@@ -5,6 +5,7 @@ fault (a bad spec, program or call) and ends the run with exit code 2 and a
 message that points at the offending text; `InternalError` is ours and ends
 it with exit code 70 (sysexits' EX_SOFTWARE) and a request to report it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ class Diagnostic:
     message: str
     hint: str | None = None
 
-    def render(self, sources: "dict[str, str] | SourceCache | None" = None) -> str:
+    def render(self, sources: dict[str, str] | SourceCache | None = None) -> str:
         """`FILE:LINE:COL: error: MESSAGE`, then the source line and a caret."""
         where = f"{self.span}: " if self.span else ""
         out = [f"{where}error: {self.message}"]
@@ -45,7 +46,7 @@ class Diagnostic:
             # A long line is shown as a window around the column, so one error
             # never prints a 10,000-character line.
             start = max(0, col - 1 - SHOWN_CHARS // 2) if len(text) > SHOWN_CHARS else 0
-            shown = text[start:start + SHOWN_CHARS]
+            shown = text[start : start + SHOWN_CHARS]
             lead, tail = ("..." if start else ""), ("..." if start + SHOWN_CHARS < len(text) else "")
             out.append("    " + lead + shown + tail)
             width = min(width, SHOWN_CHARS - (col - 1 - start))

@@ -1,4 +1,5 @@
 """Where vmcheck keeps its files. Imports nothing heavy (used by `vmcheck specs`)."""
+
 from __future__ import annotations
 
 import os

@@ -6,13 +6,14 @@ queries over the symbolic semantics (docs/model.md §2.5–§2.7).
 with a `to_json()`, from which reports and the CLI render and
 `Report.exit_code(theorem)` decides the exit code.
 """
+
 from .engine import LABEL_CLAIMS, check_isa, check_isas, default_jobs
 from .queries import QUERIES, InstructionQueries, analyze_instruction, classify
 from .results import (
     CLASSES,
     CONTEXT_CLASSES,
-    PG_CLASSES,
     NO,
+    PG_CLASSES,
     THEOREM_TITLES,
     THEOREMS,
     UNKNOWN,
@@ -31,9 +32,31 @@ from .results import (
 )
 
 __all__ = [
-    "check_isa", "check_isas", "default_jobs", "LABEL_CLAIMS",
-    "QUERIES", "InstructionQueries", "analyze_instruction", "classify",
-    "CLASSES", "CONTEXT_CLASSES", "PG_CLASSES", "THEOREMS", "THEOREM_TITLES", "YES", "NO", "UNKNOWN",
-    "Answer", "ContextResult", "InstructionResult", "IsaVerdict", "LabelFinding", "Report",
-    "TheoremResult", "Witness", "WitnessState", "combined_exit_code", "exit_code_of",
+    "check_isa",
+    "check_isas",
+    "default_jobs",
+    "LABEL_CLAIMS",
+    "QUERIES",
+    "InstructionQueries",
+    "analyze_instruction",
+    "classify",
+    "CLASSES",
+    "CONTEXT_CLASSES",
+    "PG_CLASSES",
+    "THEOREMS",
+    "THEOREM_TITLES",
+    "YES",
+    "NO",
+    "UNKNOWN",
+    "Answer",
+    "ContextResult",
+    "InstructionResult",
+    "IsaVerdict",
+    "LabelFinding",
+    "Report",
+    "TheoremResult",
+    "Witness",
+    "WitnessState",
+    "combined_exit_code",
+    "exit_code_of",
 ]

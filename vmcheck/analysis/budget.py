@@ -10,6 +10,7 @@ unsat), so 300 million leaves a margin of almost three. A
 wall-clock *safety net* per solver call remains, generous, only to stop a
 runaway call; an unknown it causes is never cached.
 """
+
 from __future__ import annotations
 
 DEFAULT_BUDGET = 300_000_000

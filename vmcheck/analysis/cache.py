@@ -24,6 +24,7 @@ under a key. A cache directory that cannot be written degrades to no cache,
 with one warning on stderr. The checksum guards against damage, not against
 an attacker who can write the cache directory (they could recompute it).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,8 @@ import math
 import os
 import sys
 import tempfile
-from functools import lru_cache
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,18 @@ def _isa_digest(isa: ir.Isa, vaw: int) -> str:
     """The ISA parts that every query of every instruction reads."""
     key = isa.__dict__.get("_vmcheck_cache_digest")
     if key is None:
-        parts = (isa.word, isa.modes, isa.elements, isa.pc, isa.storage, isa.traps, isa.host, isa.invariants,
-                 isa.insn_width, vaw)
+        parts = (
+            isa.word,
+            isa.modes,
+            isa.elements,
+            isa.pc,
+            isa.storage,
+            isa.traps,
+            isa.host,
+            isa.invariants,
+            isa.insn_width,
+            vaw,
+        )
         key = hashlib.sha256(repr(parts).encode()).hexdigest()
         object.__setattr__(isa, "_vmcheck_cache_digest", key)
     return key
@@ -120,8 +131,13 @@ def load(key: str) -> dict[str, Any] | None:
         entry = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    if not (isinstance(entry, dict) and set(entry) == {"format", "schema", "key", "sha256", "value"}
-            and entry["format"] == FORMAT and entry["schema"] == SCHEMA and entry["key"] == key):
+    if not (
+        isinstance(entry, dict)
+        and set(entry) == {"format", "schema", "key", "sha256", "value"}
+        and entry["format"] == FORMAT
+        and entry["schema"] == SCHEMA
+        and entry["key"] == key
+    ):
         return None
     value = entry["value"]
     try:
@@ -172,8 +188,10 @@ def store(key: str, value: dict[str, Any]) -> None:
         os.replace(tmp, d / f"{key}.json")
         tmp = None
     except OSError as e:
-        _warn_once(f"vmcheck: warning: cannot write the result cache in {cache_dir()} "
-                   f"({e.strerror or e}); continuing without it")
+        _warn_once(
+            f"vmcheck: warning: cannot write the result cache in {cache_dir()} "
+            f"({e.strerror or e}); continuing without it"
+        )
     finally:
         if tmp is not None:
             try:
@@ -219,13 +237,23 @@ def _state_map(x: Any) -> bool:
 def _cells(x: Any) -> bool:
     """Memory cells and writes: {"space": str, "addr": int, ...} with scalar values."""
     return isinstance(x, list) and all(
-        isinstance(c, dict) and all(isinstance(k, str) for k in c)
+        isinstance(c, dict)
+        and all(isinstance(k, str) for k in c)
         and all(v is None or isinstance(v, (str, bool)) or _is_num(v) for v in c.values())
-        for c in x)
+        for c in x
+    )
 
 
-_STATE_FIELDS = {"label": str, "mode": (str, type(None)), "pre": dict, "outcome": str, "post": (dict, type(None)),
-                 "changed": list, "writes": list, "role": str}
+_STATE_FIELDS = {
+    "label": str,
+    "mode": (str, type(None)),
+    "pre": dict,
+    "outcome": str,
+    "post": (dict, type(None)),
+    "changed": list,
+    "writes": list,
+    "role": str,
+}
 
 
 def _valid_state(s: Any) -> bool:
@@ -233,25 +261,37 @@ def _valid_state(s: Any) -> bool:
         return False
     if not all(isinstance(v, _STATE_FIELDS[k]) for k, v in s.items()):
         return False
-    return (_state_map(s["pre"]) and (s.get("post") is None or _state_map(s["post"]))
-            and _str_list(s.get("changed", [])) and _cells(s.get("writes", [])))
+    return (
+        _state_map(s["pre"])
+        and (s.get("post") is None or _state_map(s["post"]))
+        and _str_list(s.get("changed", []))
+        and _cells(s.get("writes", []))
+    )
 
 
 _WITNESS_FIELDS = {"query", "operands", "states", "differs", "memory", "summary"}
 
 
 def _valid_witness(w: Any) -> bool:
-    return (isinstance(w, dict) and {"query", "operands", "states"} <= set(w) <= _WITNESS_FIELDS
-            and isinstance(w["query"], str) and isinstance(w.get("summary", ""), str)
-            and isinstance(w["operands"], dict)
-            and all(isinstance(k, str) and _is_int(v) for k, v in w["operands"].items())
-            and isinstance(w["states"], list) and all(_valid_state(s) for s in w["states"])
-            and _str_list(w.get("differs", [])) and _cells(w.get("memory", [])))
+    return (
+        isinstance(w, dict)
+        and {"query", "operands", "states"} <= set(w) <= _WITNESS_FIELDS
+        and isinstance(w["query"], str)
+        and isinstance(w.get("summary", ""), str)
+        and isinstance(w["operands"], dict)
+        and all(isinstance(k, str) and _is_int(v) for k, v in w["operands"].items())
+        and isinstance(w["states"], list)
+        and all(_valid_state(s) for s in w["states"])
+        and _str_list(w.get("differs", []))
+        and _cells(w.get("memory", []))
+    )
 
 
 def _valid_answer(a: Any) -> bool:
-    if not (isinstance(a, dict) and {"value", "reason", "evidence"} <= set(a) <= {"value", "reason", "evidence",
-                                                                                    "queries", "witness"}):
+    if not (
+        isinstance(a, dict)
+        and {"value", "reason", "evidence"} <= set(a) <= {"value", "reason", "evidence", "queries", "witness"}
+    ):
         return False
     if a["value"] not in VALUES or a["evidence"] not in EVIDENCE or not isinstance(a["reason"], str):
         return False
@@ -266,14 +306,21 @@ def _valid_answer(a: Any) -> bool:
 def valid_result(v: Any) -> bool:
     """Is `v` an instruction result as `engine._result_to_json` writes it?"""
     try:
-        return (isinstance(v, dict)
-                and set(v) == {"name", "mnemonic", "line", "labels", "classes", "violates", "seconds"}
-                and isinstance(v["name"], str) and isinstance(v["mnemonic"], str)
-                and (v["line"] is None or _is_int(v["line"])) and _str_list(v["labels"])
-                and _is_num(v["seconds"]) and v["seconds"] >= 0
-                and isinstance(v["classes"], dict) and set(v["classes"]) == set(CLASSES)
-                and all(_valid_answer(a) for a in v["classes"].values())
-                and isinstance(v["violates"], dict) and set(v["violates"]) == set(THEOREMS)
-                and all(_valid_answer(a) for a in v["violates"].values()))
+        return (
+            isinstance(v, dict)
+            and set(v) == {"name", "mnemonic", "line", "labels", "classes", "violates", "seconds"}
+            and isinstance(v["name"], str)
+            and isinstance(v["mnemonic"], str)
+            and (v["line"] is None or _is_int(v["line"]))
+            and _str_list(v["labels"])
+            and _is_num(v["seconds"])
+            and v["seconds"] >= 0
+            and isinstance(v["classes"], dict)
+            and set(v["classes"]) == set(CLASSES)
+            and all(_valid_answer(a) for a in v["classes"].values())
+            and isinstance(v["violates"], dict)
+            and set(v["violates"]) == set(THEOREMS)
+            and all(_valid_answer(a) for a in v["violates"].values())
+        )
     except RecursionError:  # pragma: no cover - json.loads bounds depth first
         return False

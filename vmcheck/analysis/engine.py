@@ -6,13 +6,14 @@ answers every query of `queries.InstructionQueries` and is cached on its own
 loaded ISA is not pickled); the report is assembled in the spec's order
 whatever order the units finish in, so the output is deterministic.
 """
+
 from __future__ import annotations
 
 import multiprocessing
 import os
 import re
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from .. import __version__
 from ..errors import Diagnostic, InternalError, UserError, VmcheckError
@@ -65,7 +66,10 @@ def default_jobs() -> int:
 
 def _result_to_json(r: InstructionResult) -> dict:
     return {
-        "name": r.name, "mnemonic": r.mnemonic, "line": r.line, "labels": list(r.labels),
+        "name": r.name,
+        "mnemonic": r.mnemonic,
+        "line": r.line,
+        "labels": list(r.labels),
         "classes": {k: a.to_json() for k, a in r.classes.items()},
         "violates": {k: a.to_json() for k, a in r.violates.items()},
         "seconds": r.seconds,
@@ -74,10 +78,14 @@ def _result_to_json(r: InstructionResult) -> dict:
 
 def _result_from_json(d: dict) -> InstructionResult:
     return InstructionResult(
-        d["name"], d["mnemonic"], d["line"], list(d["labels"]),
+        d["name"],
+        d["mnemonic"],
+        d["line"],
+        list(d["labels"]),
         {k: Answer.from_json(a) for k, a in d["classes"].items()},
         {k: Answer.from_json(a) for k, a in d["violates"].items()},
-        d.get("seconds", 0.0), cached=True,
+        d.get("seconds", 0.0),
+        cached=True,
     )
 
 
@@ -95,8 +103,9 @@ def _init_worker(isas: list[ir.Isa]) -> None:
 
 def _safety_net_ran_out(r: InstructionResult) -> bool:
     """An unknown that the wall-clock safety net caused (not reproducible: never cached)."""
-    return any(a.value == UNKNOWN and a.evidence == "timeout"
-               for a in list(r.classes.values()) + list(r.violates.values()))
+    return any(
+        a.value == UNKNOWN and a.evidence == "timeout" for a in list(r.classes.values()) + list(r.violates.values())
+    )
 
 
 def _weight(insn: ir.Instruction) -> int:
@@ -228,21 +237,22 @@ def check_isas(
     for i, isa in enumerate(isas):
         ctx_results = []
         for ctx in isa.contexts:
-            rs = [results[(i, insn.name, ctx.name)] for insn in isa.instructions
-                  if (i, insn.name, ctx.name) in results]
+            rs = [results[(i, insn.name, ctx.name)] for insn in isa.instructions if (i, insn.name, ctx.name) in results]
             if not rs and (context is not None and ctx.name != context):
                 continue
             ctx_results.append(_context_result(isa, ctx, rs))
-        reports.append(Report(
-            isa=isa.name,
-            source=isa.source,
-            version=__version__,
-            contexts=ctx_results,
-            verdicts=_verdicts(ctx_results),
-            labels=_label_findings(isa, ctx_results),
-            seconds=time.perf_counter() - t0,
-            stats=dict(stats),
-        ))
+        reports.append(
+            Report(
+                isa=isa.name,
+                source=isa.source,
+                version=__version__,
+                contexts=ctx_results,
+                verdicts=_verdicts(ctx_results),
+                labels=_label_findings(isa, ctx_results),
+                seconds=time.perf_counter() - t0,
+                stats=dict(stats),
+            )
+        )
     return reports
 
 
@@ -263,11 +273,15 @@ def _raise_on_invariant_breaks(isa: ir.Isa, rs: list[InstructionResult]) -> None
             st = a.witness.states[0]
             shown = {k: v for k, v in st.pre.items() if not isinstance(v, list)}
             ops = ", ".join(f"{k} = {v:#x}" for k, v in a.witness.operands.items())
-            state = (f" (operands: {ops or 'none'}; state: "
-                     + ", ".join(f"{k} = {v:#x}" for k, v in shown.items()) + ")")
-        diags.append(Diagnostic(insn.span, f"{r.name}: {a.reason}{state}",
-                                "every invariant must hold after each instruction and each trap delivery "
-                                "from a state where they hold: correct the invariant or the semantics"))
+            state = f" (operands: {ops or 'none'}; state: " + ", ".join(f"{k} = {v:#x}" for k, v in shown.items()) + ")"
+        diags.append(
+            Diagnostic(
+                insn.span,
+                f"{r.name}: {a.reason}{state}",
+                "every invariant must hold after each instruction and each trap delivery "
+                "from a state where they hold: correct the invariant or the semantics",
+            )
+        )
     if diags:
         raise UserError(diags)
 
@@ -311,7 +325,7 @@ def _theorem(ctx: ir.Context, rs: list[InstructionResult], t: str) -> TheoremRes
 
 
 def _unknown_cause(rs: list[InstructionResult], unk: list[str], t: str) -> str:
-    """"budget N exhausted" or the safety net, from the first undecided answer's reason."""
+    """ "budget N exhausted" or the safety net, from the first undecided answer's reason."""
     a = next(r for r in rs if r.name == unk[0]).violates[t]
     if a.evidence == "timeout":
         return "the wall-clock safety net ran out"
@@ -325,16 +339,20 @@ def _context_result(isa: ir.Isa, ctx: ir.Context, rs: list[InstructionResult]) -
     t1, ex = theorems["1"], theorems["exact"]
     if t1.holds is False and ex.holds is True:
         names = ", ".join(t1.violations)
-        note = (f"Theorem 1 fails in {ctx.name} but the exact condition holds: {names} "
-                f"{'is' if len(t1.violations) == 1 else 'are'} sensitive, yet trap{'s' if len(t1.violations) == 1 else ''} "
-                f"in {ctx.name} at every state where direct execution would misbehave. The cost: those accesses "
-                f"trap to the VMM and are emulated instead of running directly.")
+        note = (
+            f"Theorem 1 fails in {ctx.name} but the exact condition holds: {names} "
+            f"{'is' if len(t1.violations) == 1 else 'are'} sensitive, yet trap{'s' if len(t1.violations) == 1 else ''} "
+            f"in {ctx.name} at every state where direct execution would misbehave. The cost: those accesses "
+            f"trap to the VMM and are emulated instead of running directly."
+        )
     elif t1.holds is False and ex.holds is False:
         safe = [n for n in t1.violations if next(r for r in rs if r.name == n).violates["exact"].value == NO]
         if safe:
-            note = (f"{', '.join(safe)} violate{'s' if len(safe) == 1 else ''} Theorem 1 but "
-                    f"{'is' if len(safe) == 1 else 'are'} safe under the exact condition (they trap in {ctx.name} "
-                    f"wherever they would misbehave).")
+            note = (
+                f"{', '.join(safe)} violate{'s' if len(safe) == 1 else ''} Theorem 1 but "
+                f"{'is' if len(safe) == 1 else 'are'} safe under the exact condition (they trap in {ctx.name} "
+                f"wherever they would misbehave)."
+            )
     return ContextResult(ctx.name, ctx.description, dict(ctx.modes), theorems, rs, note)
 
 
@@ -353,8 +371,14 @@ def _verdicts(ctxs: list[ContextResult]) -> dict[str, IsaVerdict]:
 
 
 # Classes that do not depend on the guest context: a label claiming one is judged once.
-_CONTEXT_FREE = {"pg_sensitive", "pg_control_sensitive", "pg_mode_sensitive", "pg_location_sensitive",
-                 "pg_behaviour_sensitive", "illegal"}
+_CONTEXT_FREE = {
+    "pg_sensitive",
+    "pg_control_sensitive",
+    "pg_mode_sensitive",
+    "pg_location_sensitive",
+    "pg_behaviour_sensitive",
+    "illegal",
+}
 
 
 def _derived(r: InstructionResult, cls: str) -> Answer:
@@ -382,8 +406,11 @@ def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding
                     continue
                 a = _derived(r, cls)
                 if a.value in (YES, NO) and a.value != want:
-                    out.append(LabelFinding(r.name, label, c.name, f"{cls.removeprefix('pg_')}: {a.value}", a.reason,
-                                               r.line, a.witness))
+                    out.append(
+                        LabelFinding(
+                            r.name, label, c.name, f"{cls.removeprefix('pg_')}: {a.value}", a.reason, r.line, a.witness
+                        )
+                    )
     return out
 
 

@@ -23,6 +23,7 @@ sides of every such pair, and no control element changes: every sensitivity
 query of every instance is unsat. The check is over the whole semantics, so
 it holds for every operand value; any node it does not know makes it decline.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,7 +54,8 @@ def independence(isa: ir.Isa, insn: ir.Instruction) -> Independence | None:
     return Independence(
         "proved by dependency, without a solver: it reads and writes no control, mode or timer bit, never "
         "halts and reaches storage only through the view at its own privilege, so it changes no control "
-        "and its result is the same at states that differ only in control, timer or physical storage")
+        "and its result is the same at states that differ only in control, timer or physical storage"
+    )
 
 
 def why_not(isa: ir.Isa, insn: ir.Instruction) -> str | None:

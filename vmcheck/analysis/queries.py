@@ -37,11 +37,12 @@ spares the solver extensionality. Sat at the first satisfiable case (its
 model is the witness, replayed), unsat when every case is, unknown when the
 budget runs out.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import z3
 
@@ -129,7 +130,7 @@ def _disjuncts(t: z3.ExprRef) -> list[z3.ExprRef]:
         ors = [(_or_width(k), j) for j, k in enumerate(kids) if z3.is_or(k)]
         if ors:
             j = max(ors, key=lambda wj: (wj[0], -wj[1]))[1]  # the widest Or, the first of equals
-            rest = kids[:j] + kids[j + 1:]
+            rest = kids[:j] + kids[j + 1 :]
             return [z3.And(rest + [d]) for d in _disjuncts(kids[j])]
     return [t]
 
@@ -173,7 +174,7 @@ def _split(cons: list) -> tuple[list, list]:
             best, cases = i, ds
     if best < 0:
         return list(cons), cases
-    return cons[:best] + cons[best + 1:], cases
+    return cons[:best] + cons[best + 1 :], cases
 
 
 def _proved(claim: z3.BoolRef) -> bool:
@@ -187,7 +188,7 @@ def _proved(claim: z3.BoolRef) -> bool:
 
 
 def _why_unknown(solver: z3.Solver, used: int, given: int) -> str:
-    """"budget" when the resource count ran out (z3 may call that "canceled"),
+    """ "budget" when the resource count ran out (z3 may call that "canceled"),
     "timeout" when the wall-clock safety net did."""
     reason = solver.reason_unknown()
     if used >= given or not ("timeout" in reason or "cancel" in reason):
@@ -216,8 +217,15 @@ class _St:
 class InstructionQueries:
     """Builds and answers the queries of one instruction in one context."""
 
-    def __init__(self, isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = DEFAULT_TIMEOUT,
-                 budget: int = DEFAULT_BUDGET, use_prepass: bool = True):
+    def __init__(
+        self,
+        isa: ir.Isa,
+        insn: ir.Instruction,
+        ctx: ir.Context,
+        timeout: float = DEFAULT_TIMEOUT,
+        budget: int = DEFAULT_BUDGET,
+        use_prepass: bool = True,
+    ):
         self.isa = isa
         self.insn = insn
         self.ctx = ctx
@@ -277,8 +285,7 @@ class InstructionQueries:
         return self.inv(s) + [self.sym.mode_in(s.regs, self.ctx.virtual_modes)]
 
     def in_G(self, s: _St) -> list[z3.BoolRef]:
-        return self.inv(s) + [self.sym.predicate(self.ctx.where, s.regs),
-                              self.sym.mode_in(s.regs, self.ctx.real_modes)]
+        return self.inv(s) + [self.sym.predicate(self.ctx.where, s.regs), self.sym.mode_in(s.regs, self.ctx.real_modes)]
 
     def in_host(self, s: _St) -> list[z3.BoolRef]:
         return self.inv(s) + [self.sym.predicate(self.isa.host, s.regs)]
@@ -349,8 +356,11 @@ class InstructionQueries:
             if e.name == md.elem and m & mbits:
                 before, after = self.sym.mode_of(s.regs), self.sym.mode_of(s.res.post)
                 codes = self.own_modes if own_modes else []
-                own = z3.And(z3.Or([before == c for c in codes]), z3.Or([after == c for c in codes])) \
-                    if codes else z3.BoolVal(False)
+                own = (
+                    z3.And(z3.Or([before == c for c in codes]), z3.Or([after == c for c in codes]))
+                    if codes
+                    else z3.BoolVal(False)
+                )
                 parts.append(z3.And(before != after, z3.Not(own)))
         return z3.Or(parts)
 
@@ -405,8 +415,14 @@ class InstructionQueries:
                 return False
         return True
 
-    def solve(self, name: str, cons: list, states: list[_St], claim: Callable[[dict], tuple[bool, list[str]]],
-              summary: Callable[[dict, list[str]], str]) -> QueryResult:
+    def solve(
+        self,
+        name: str,
+        cons: list,
+        states: list[_St],
+        claim: Callable[[dict], tuple[bool, list[str]]],
+        summary: Callable[[dict, list[str]], str],
+    ) -> QueryResult:
         """Decide `∃ … . ∧ cons` (issue 13.2): false by construction (the dependency
         argument) needs no solver; otherwise the query is split into cases, one per
         disjunct of its widest disjunction, answered by the instruction's one
@@ -488,8 +504,7 @@ class InstructionQueries:
         spent = 0
         undecided = list(range(len(cases)))
         why = ""
-        rounds = [_CASE_SLICE, budget] if len(cases) > 1 \
-            else [budget]
+        rounds = [_CASE_SLICE, budget] if len(cases) > 1 else [budget]
         for limit in rounds:
             still = []
             for i in undecided:
@@ -543,25 +558,30 @@ class InstructionQueries:
         if not ok:
             raise InternalError(
                 f"witness does not reproduce: query {name} for {self.insn.name} with {opvals}: "
-                f"the concrete results do not have the property the solver found ({differs})")
+                f"the concrete results do not have the property the solver found ({differs})"
+            )
         memory = {}
         for r in reps.values():
             for (space, a), v in r.reads.items():
                 memory[(space, a)] = v
         wstates = []
         for r in reps.values():
-            wstates.append(WitnessState(
-                label=r.label,
-                mode=r.mode,
-                pre=rp.state_dict(self.isa, r.pre),
-                outcome=r.outcome_text(),
-                post=None if r.trapped else rp.state_dict(self.isa, r.post),
-                changed=rp.all_changed(self.isa, r),
-                writes=[{"space": sp, "addr": a, "value": v} for (sp, a), v in sorted(r.writes.items())],
-                role=r.role,
-            ))
-        mem = [{"space": sp, "addr": a, ("fault" if v == "fault" else "value"): (True if v == "fault" else v)}
-               for (sp, a), v in sorted(memory.items(), key=lambda kv: (kv[0][0], kv[0][1]))]
+            wstates.append(
+                WitnessState(
+                    label=r.label,
+                    mode=r.mode,
+                    pre=rp.state_dict(self.isa, r.pre),
+                    outcome=r.outcome_text(),
+                    post=None if r.trapped else rp.state_dict(self.isa, r.post),
+                    changed=rp.all_changed(self.isa, r),
+                    writes=[{"space": sp, "addr": a, "value": v} for (sp, a), v in sorted(r.writes.items())],
+                    role=r.role,
+                )
+            )
+        mem = [
+            {"space": sp, "addr": a, ("fault" if v == "fault" else "value"): (True if v == "fault" else v)}
+            for (sp, a), v in sorted(memory.items(), key=lambda kv: (kv[0][0], kv[0][1]))
+        ]
         w = Witness(name, opvals, wstates, differs, mem)
         w.summary = summary(reps, differs)
         return w
@@ -578,10 +598,10 @@ class InstructionQueries:
         def f(r):
             ch = rp.control_changes(self.isa, r[label], self.ctrl)
             return r[label].runs and bool(ch), [f"{'; '.join(ch)} at {label}"] if ch else []
+
         return f
 
-    def _claim_differ(self, a, b, runs: tuple[str, ...], special=None, phys_separate: bool = True,
-                      both: bool = False):
+    def _claim_differ(self, a, b, runs: tuple[str, ...], special=None, phys_separate: bool = True, both: bool = False):
         """The results of `a` and `b` differ and one of `runs` runs (`both`: all of them)."""
         special = self.ctrl if special is None else special
         need = all if both else any
@@ -589,6 +609,7 @@ class InstructionQueries:
         def f(r):
             d = rp.differences(self.isa, r[a], r[b], special, phys_separate)
             return need(r[x].runs for x in runs) and bool(d), d
+
         return f
 
     # ---- the queries --------------------------------------------------------
@@ -601,8 +622,13 @@ class InstructionQueries:
 
         # illegal / runs anywhere
         s = self.state("s", "", role="any state")
-        self.solve("runs_any", self.inv(s) + [s.res.kind != TRAP], [s], self._claim_not_trap("s"),
-                   lambda r, d: f"does not trap at s (mode {r['s'].mode}): {r['s'].outcome_text()}")
+        self.solve(
+            "runs_any",
+            self.inv(s) + [s.res.kind != TRAP],
+            [s],
+            self._claim_not_trap("s"),
+            lambda r, d: f"does not trap at s (mode {r['s'].mode}): {r['s'].outcome_text()}",
+        )
         if R["runs_any"].status == UNSAT:
             for q in QUERIES:
                 if q not in R:
@@ -612,17 +638,32 @@ class InstructionQueries:
         self._pg_classes()
 
         h = self.state("h", "", role="host")
-        self.solve("runs_host", self.in_host(h) + [h.res.kind != TRAP], [h], self._claim_not_trap("h"),
-                   lambda r, d: f"runs in the host at h (mode {r['h'].mode}): {r['h'].outcome_text()}")
+        self.solve(
+            "runs_host",
+            self.in_host(h) + [h.res.kind != TRAP],
+            [h],
+            self._claim_not_trap("h"),
+            lambda r, d: f"runs in the host at h (mode {r['h'].mode}): {r['h'].outcome_text()}",
+        )
         g = self.state("s", "", role="in G, runs")
-        self.solve("runs_G", self.in_G(g) + [g.res.runs], [g], self._claim_runs("s"),
-                   lambda r, d: f"runs in {ctx.name} at s (mode {r['s'].mode}) without trapping")
+        self.solve(
+            "runs_G",
+            self.in_G(g) + [g.res.runs],
+            [g],
+            self._claim_runs("s"),
+            lambda r, d: f"runs in {ctx.name} at s (mode {r['s'].mode}) without trapping",
+        )
         runs_g = R["runs_G"].status
 
         # control sensitive
         s = self.state("s", "", role="in range, runs, changes control")
-        self.solve("cs", self.in_range(s) + [s.res.runs, self.ctrl_changed(s)], [s], self._claim_runs_changes("s"),
-                   lambda r, d: f"control sensitive: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+        self.solve(
+            "cs",
+            self.in_range(s) + [s.res.runs, self.ctrl_changed(s)],
+            [s],
+            self._claim_runs_changes("s"),
+            lambda r, d: f"control sensitive: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}",
+        )
 
         # mode sensitive in G
         pairs = [(v, r) for v, r in ctx.modes if v != r]
@@ -636,9 +677,15 @@ class InstructionQueries:
             s2 = self.state("s'", "'", regs=self.sym.with_mode(s.regs, mv), role="s with a virtual mode")
             md = isa.modes
             choice = z3.Or([z3.And(self.sym.mode_of(s.regs) == md.code(r), mv == md.code(v)) for v, r in pairs])
-            self.solve("ms", self.in_G(s) + self.inv(s2) + [choice, s.res.runs, self.differ(s, s2)], [s, s2],
-                       self._claim_differ("s", "s'", ("s",), phys_separate=False),
-                       lambda r, d: f"mode sensitive: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
+            self.solve(
+                "ms",
+                self.in_G(s) + self.inv(s2) + [choice, s.res.runs, self.differ(s, s2)],
+                [s, s2],
+                self._claim_differ("s", "s'", ("s",), phys_separate=False),
+                lambda r, d: (
+                    f"mode sensitive: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2])
+                ),
+            )
 
         # location (config) sensitive
         s1 = self.state("s1", "", role="runs")
@@ -646,8 +693,16 @@ class InstructionQueries:
         s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state")
         # (even without control elements other than the mode, phys is separate: a phys access can be location sensitive)
         ls_cons = self.in_range(s1) + self.inv(s2) + cons2 + [s1.res.runs, self.differ(s1, s2)]
-        self.solve("ls", ls_cons, [s1, s2], self._claim_differ("s1", "s2", ("s1",)),
-                   lambda r, d: f"location sensitive: at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+        self.solve(
+            "ls",
+            ls_cons,
+            [s1, s2],
+            self._claim_differ("s1", "s2", ("s1",)),
+            lambda r, d: (
+                f"location sensitive: at s1 and s2 (mode {r['s1'].mode}, differing in control state): "
+                + "; ".join(d[:2])
+            ),
+        )
 
         # user sensitive in G
         least = max(ctx.virtual_modes, key=isa.modes.rank)
@@ -656,9 +711,13 @@ class InstructionQueries:
             self.skip("us_cs", UNSAT, f"it never runs in {ctx.name}")
         else:
             s = self.state("s", "", role=f"in G at {uimg}, runs, changes control")
-            self.solve("us_cs", self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s, own_modes=False)], [s],
-                       self._claim_runs_changes("s"),
-                       lambda r, d: f"user control sensitive: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+            self.solve(
+                "us_cs",
+                self.in_G(s) + [self.mode_is(s, uimg), s.res.runs, self.ctrl_changed(s, own_modes=False)],
+                [s],
+                self._claim_runs_changes("s"),
+                lambda r, d: f"user control sensitive: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}",
+            )
         # Theorem 3's hybrid VMM runs the least privileged virtual mode directly in
         # its real image; Popek & Goldberg's u -> u makes a mode read harmless there,
         # but where the image is another mode the guest sees the wrong one.
@@ -668,20 +727,41 @@ class InstructionQueries:
             self.skip("us_ms", UNSAT, f"{ctx.name} runs its least privileged mode {least} as itself")
         else:
             s = self.state("s", "", role=f"in G at {uimg}, runs")
-            s2 = self.state("s'", "'", regs=self.sym.with_mode(s.regs, z3.BitVecVal(isa.modes.code(least),
-                                                                                     isa.modes.width)),
-                            role=f"s in virtual mode {least}")
-            self.solve("us_ms", self.in_G(s) + [self.mode_is(s, uimg)] + self.inv(s2) + [s.res.runs, self.differ(s, s2)],
-                       [s, s2], self._claim_differ("s", "s'", ("s",), phys_separate=False),
-                       lambda r, d: f"user mode sensitive: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): "
-                       + "; ".join(d[:2]))
+            s2 = self.state(
+                "s'",
+                "'",
+                regs=self.sym.with_mode(s.regs, z3.BitVecVal(isa.modes.code(least), isa.modes.width)),
+                role=f"s in virtual mode {least}",
+            )
+            self.solve(
+                "us_ms",
+                self.in_G(s) + [self.mode_is(s, uimg)] + self.inv(s2) + [s.res.runs, self.differ(s, s2)],
+                [s, s2],
+                self._claim_differ("s", "s'", ("s",), phys_separate=False),
+                lambda r, d: (
+                    f"user mode sensitive: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2])
+                ),
+            )
         s1 = self.state("s1", "", role=f"in G at {uimg}")
         regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
         s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state")
-        us_ls = self.in_G(s1) + [self.mode_is(s1, uimg)] + self.inv(s2) + cons2 + [
-            z3.Or(s1.res.runs, s2.res.runs), self.differ(s1, s2)]
-        self.solve("us_ls", us_ls, [s1, s2], self._claim_differ("s1", "s2", ("s1", "s2")),
-                   lambda r, d: f"user location sensitive: at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+        us_ls = (
+            self.in_G(s1)
+            + [self.mode_is(s1, uimg)]
+            + self.inv(s2)
+            + cons2
+            + [z3.Or(s1.res.runs, s2.res.runs), self.differ(s1, s2)]
+        )
+        self.solve(
+            "us_ls",
+            us_ls,
+            [s1, s2],
+            self._claim_differ("s1", "s2", ("s1", "s2")),
+            lambda r, d: (
+                f"user location sensitive: at s1 and s2 (mode {r['s1'].mode}, differing in control state): "
+                + "; ".join(d[:2])
+            ),
+        )
 
         # timing dependent in G
         if not self.timer:
@@ -693,9 +773,13 @@ class InstructionQueries:
             regs2, cons2 = self.variant(s1, self.timer, "#t")
             s2 = self.state("s2", "#t", regs=regs2, role="s1 with other timer values")
             special = self.ctrl + self.timer
-            self.solve("td", self.in_G(s1) + self.inv(s2) + cons2 + [s1.res.runs, self.differ(s1, s2, special)],
-                       [s1, s2], self._claim_differ("s1", "s2", ("s1",), special, phys_separate=False),
-                       lambda r, d: "the result depends on the timer: " + "; ".join(d[:2]))
+            self.solve(
+                "td",
+                self.in_G(s1) + self.inv(s2) + cons2 + [s1.res.runs, self.differ(s1, s2, special)],
+                [s1, s2],
+                self._claim_differ("s1", "s2", ("s1",), special, phys_separate=False),
+                lambda r, d: "the result depends on the timer: " + "; ".join(d[:2]),
+            )
 
         # Theorem 1 (shared operands): sensitive and runs somewhere in G
         for q, base in (("t1_cs", "cs"), ("t1_ls", "ls")):
@@ -719,15 +803,23 @@ class InstructionQueries:
             self.skip("unsafe_pair", UNSAT, f"it never runs in {ctx.name}")
         else:
             s = self.state("s", "", role="in G, runs, changes control")
-            self.solve("unsafe_ctrl", self.in_G(s) + [s.res.runs, self.ctrl_changed(s)], [s],
-                       self._claim_runs_changes("s"),
-                       lambda r, d: f"runs in {ctx.name} at s (mode {r['s'].mode}) and {d[0] if d else 'changes control'}")
+            self.solve(
+                "unsafe_ctrl",
+                self.in_G(s) + [s.res.runs, self.ctrl_changed(s)],
+                [s],
+                self._claim_runs_changes("s"),
+                lambda r, d: f"runs in {ctx.name} at s (mode {r['s'].mode}) and {d[0] if d else 'changes control'}",
+            )
             s = self.state("s", "", role="in G, runs")
             regsv, consv = self.variant(s, self.ctrl, "#v")
             v = self.state("v", "#v", regs=regsv, phys=self.fresh_phys("#v"), role="the virtual state")
             md = isa.modes
-            choice = z3.Or([z3.And(self.sym.mode_of(s.regs) == md.code(r), self.sym.mode_of(v.regs) == md.code(w))
-                            for w, r in ctx.modes])
+            choice = z3.Or(
+                [
+                    z3.And(self.sym.mode_of(s.regs) == md.code(r), self.sym.mode_of(v.regs) == md.code(w))
+                    for w, r in ctx.modes
+                ]
+            )
             bad = z3.Or(z3.And(v.res.runs, self.ctrl_changed(v)), self.differ(s, v))
 
             def claim(r):
@@ -736,9 +828,13 @@ class InstructionQueries:
                 why = ([f"{'; '.join(ch)} at v without trapping"] if ch else []) + d
                 return r["s"].runs and bool(why), why
 
-            self.solve("unsafe_pair", self.in_G(s) + self.inv(v) + consv + [choice, s.res.runs, bad], [s, v], claim,
-                       lambda r, d: f"at s (real mode {r['s'].mode}) and v (virtual mode {r['v'].mode}): "
-                       + "; ".join(d[:2]))
+            self.solve(
+                "unsafe_pair",
+                self.in_G(s) + self.inv(v) + consv + [choice, s.res.runs, bad],
+                [s, v],
+                claim,
+                lambda r, d: f"at s (real mode {r['s'].mode}) and v (virtual mode {r['v'].mode}): " + "; ".join(d[:2]),
+            )
         return R
 
     def _invariants(self) -> None:
@@ -754,8 +850,7 @@ class InstructionQueries:
         def broken(regs):
             return z3.Not(z3.And([self.sym.predicate(i, regs) for i in self.isa.invariants]))
 
-        cons = self.inv(s) + [z3.Or(z3.And(s.res.runs, broken(s.res.post)),
-                                    z3.And(s.res.trapped, broken(delivered)))]
+        cons = self.inv(s) + [z3.Or(z3.And(s.res.runs, broken(s.res.post)), z3.And(s.res.trapped, broken(delivered)))]
         s_P = s.storage["P"]
 
         def claim(r):
@@ -795,22 +890,41 @@ class InstructionQueries:
         labels `sensitive`, `control_sensitive`... claim (the per-context
         classes above decide the theorems)."""
         s = self.state("s", "", role="any state, runs, changes control")
-        self.solve("pg_cs", self.inv(s) + [s.res.runs, self.ctrl_changed(s, own_modes=False)], [s],
-                   self._claim_runs_changes("s"),
-                   lambda r, d: f"control sensitive over all modes: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}")
+        self.solve(
+            "pg_cs",
+            self.inv(s) + [s.res.runs, self.ctrl_changed(s, own_modes=False)],
+            [s],
+            self._claim_runs_changes("s"),
+            lambda r, d: (
+                f"control sensitive over all modes: at s (mode {r['s'].mode}) it {d[0] if d else 'changes control'}"
+            ),
+        )
         s = self.state("s", "", role="any state, runs")
         mv = z3.BitVec("mode'", self.isa.modes.width)
         s2 = self.state("s'", "'", regs=self.sym.with_mode(s.regs, mv), role="s in another mode, runs")
-        self.solve("pg_ms", self.inv(s) + self.inv(s2) + [mv != self.sym.mode_of(s.regs), s.res.runs, s2.res.runs,
-                                                       self.differ(s, s2)], [s, s2],
-                   self._claim_differ("s", "s'", ("s", "s'"), phys_separate=False, both=True),
-                   lambda r, d: f"mode sensitive over all modes: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): " + "; ".join(d[:2]))
+        self.solve(
+            "pg_ms",
+            self.inv(s) + self.inv(s2) + [mv != self.sym.mode_of(s.regs), s.res.runs, s2.res.runs, self.differ(s, s2)],
+            [s, s2],
+            self._claim_differ("s", "s'", ("s", "s'"), phys_separate=False, both=True),
+            lambda r, d: (
+                f"mode sensitive over all modes: at s (mode {r['s'].mode}) and s' (mode {r[_S2].mode}): "
+                + "; ".join(d[:2])
+            ),
+        )
         s1 = self.state("s1", "", role="any state, runs")
         regs2, cons2 = self.variant(s1, self.ctrl_without_mode(), "#2")
         s2 = self.state("s2", "#2", regs=regs2, phys=self.fresh_phys("#2"), role="s1 with other control state, runs")
-        self.solve("pg_ls", self.inv(s1) + self.inv(s2) + cons2 + [s1.res.runs, s2.res.runs, self.differ(s1, s2)],
-                   [s1, s2], self._claim_differ("s1", "s2", ("s1", "s2"), both=True),
-                   lambda r, d: f"location sensitive over all modes: at s1 and s2 (mode {r['s1'].mode}, differing in control state): " + "; ".join(d[:2]))
+        self.solve(
+            "pg_ls",
+            self.inv(s1) + self.inv(s2) + cons2 + [s1.res.runs, s2.res.runs, self.differ(s1, s2)],
+            [s1, s2],
+            self._claim_differ("s1", "s2", ("s1", "s2"), both=True),
+            lambda r, d: (
+                f"location sensitive over all modes: at s1 and s2 (mode {r['s1'].mode}, differing in control state): "
+                + "; ".join(d[:2])
+            ),
+        )
 
     def _t_query(self, q: str, base: str, uimg: str | None = None) -> None:
         g = self.state("g", "#g", role="in G, runs")
@@ -839,8 +953,13 @@ class InstructionQueries:
             return ok and r["g"].runs, d
 
         what = {"t1_cs": "control sensitive", "t1_ls": "location sensitive", "t3_ls": "user location sensitive"}[q]
-        self.solve(q, cons, states, claim,
-                   lambda r, d: f"{what} ({'; '.join(d[:2])}) and runs in {self.ctx.name} at g (mode {r['g'].mode})")
+        self.solve(
+            q,
+            cons,
+            states,
+            claim,
+            lambda r, d: f"{what} ({'; '.join(d[:2])}) and runs in {self.ctx.name} at g (mode {r['g'].mode})",
+        )
 
 
 # --------------------------------------------------------------------------
@@ -870,8 +989,14 @@ def _any(answers: list[Answer]) -> Answer:
     """yes when one is yes (its witness), no when all are no (every proof), else unknown."""
     for a in answers:
         if a.value == YES:
-            return Answer(YES, a.reason, a.evidence, a.witness, [q for b in answers for q in b.queries],
-                          sum(b.seconds for b in answers))
+            return Answer(
+                YES,
+                a.reason,
+                a.evidence,
+                a.witness,
+                [q for b in answers for q in b.queries],
+                sum(b.seconds for b in answers),
+            )
     qs = [q for b in answers for q in b.queries]
     secs = sum(b.seconds for b in answers)
     unk = [a for a in answers if a.value == UNKNOWN]
@@ -885,35 +1010,53 @@ def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answ
     c: dict[str, Answer] = {}
     runs_any = R["runs_any"]
     if runs_any.status == UNSAT:
-        c["illegal"] = Answer(YES, "it traps in every state (unsat: " + QUERIES["runs_any"] + ")", "proof", None,
-                              ["runs_any"])
+        c["illegal"] = Answer(
+            YES, "it traps in every state (unsat: " + QUERIES["runs_any"] + ")", "proof", None, ["runs_any"]
+        )
     else:
         c["illegal"] = _from(runs_any, False, "illegal")
     g, hst = R["runs_G"], R["runs_host"]
     if c["illegal"].value == YES:
-        c["privileged"] = Answer(NO, "illegal: it traps in every state, the host's included", "proof", None,
-                                 ["runs_any"])
+        c["privileged"] = Answer(
+            NO, "illegal: it traps in every state, the host's included", "proof", None, ["runs_any"]
+        )
     elif g.status == SAT:
-        c["privileged"] = Answer(NO, "it " + (g.witness.summary if g.witness else f"runs in {ctx.name}"),
-                                 "witness", g.witness, ["runs_G"], g.seconds)
+        c["privileged"] = Answer(
+            NO,
+            "it " + (g.witness.summary if g.witness else f"runs in {ctx.name}"),
+            "witness",
+            g.witness,
+            ["runs_G"],
+            g.seconds,
+        )
     elif g.status == UNK or hst.status == UNK:
         q = g if g.status == UNK else hst
         c["privileged"] = Answer(UNKNOWN, unknown_text(q), q.unknown_why or "budget", None, ["runs_G", "runs_host"])
     elif hst.status == SAT:
         c["privileged"] = Answer(
-            YES, f"traps or memory-traps at every state of {ctx.name} (unsat: {QUERIES['runs_G']}) "
+            YES,
+            f"traps or memory-traps at every state of {ctx.name} (unsat: {QUERIES['runs_G']}) "
             f"and {hst.witness.summary if hst.witness else 'runs in the host'}",
-            "proof", hst.witness, ["runs_G", "runs_host"], g.seconds + hst.seconds)
+            "proof",
+            hst.witness,
+            ["runs_G", "runs_host"],
+            g.seconds + hst.seconds,
+        )
     else:
-        c["privileged"] = Answer(NO, "it traps in every host state (unsat: " + QUERIES["runs_host"] + ")",
-                                 "proof", None, ["runs_host"])
+        c["privileged"] = Answer(
+            NO, "it traps in every host state (unsat: " + QUERIES["runs_host"] + ")", "proof", None, ["runs_host"]
+        )
     c["control_sensitive"] = _from(R["cs"], True, "control sensitive")
     c["mode_sensitive"] = _from(R["ms"], True, "mode sensitive")
     c["location_sensitive"] = _from(R["ls"], True, "location sensitive")
     c["sensitive"] = _any([c["control_sensitive"], c["mode_sensitive"], c["location_sensitive"]])
-    c["user_sensitive"] = _any([_from(R["us_cs"], True, "user control sensitive"),
-                                _from(R["us_ms"], True, "user mode sensitive"),
-                                _from(R["us_ls"], True, "user location sensitive")])
+    c["user_sensitive"] = _any(
+        [
+            _from(R["us_cs"], True, "user control sensitive"),
+            _from(R["us_ms"], True, "user mode sensitive"),
+            _from(R["us_ls"], True, "user location sensitive"),
+        ]
+    )
     c["timing_dependent"] = _from(R["td"], True, "timing dependent")
     c["unsafe"] = _any([_from(R["unsafe_ctrl"], True, "unsafe"), _from(R["unsafe_pair"], True, "unsafe")])
     c["pg_control_sensitive"] = _from(R["pg_cs"], True, "control sensitive (Popek & Goldberg)")
@@ -922,17 +1065,28 @@ def classify(R: dict[str, QueryResult], ctx: ir.Context) -> tuple[dict[str, Answ
     c["pg_sensitive"] = _any([c["pg_control_sensitive"], c["pg_mode_sensitive"], c["pg_location_sensitive"]])
     c["breaks_invariants"] = _from(R["inv"], True, "breaks an invariant")
     v: dict[str, Answer] = {}
-    v["1"] = _any([_from(R["t1_cs"], True, "violates Theorem 1"), _from(R["ms"], True, "violates Theorem 1"),
-                   _from(R["t1_ls"], True, "violates Theorem 1")])
+    v["1"] = _any(
+        [
+            _from(R["t1_cs"], True, "violates Theorem 1"),
+            _from(R["ms"], True, "violates Theorem 1"),
+            _from(R["t1_ls"], True, "violates Theorem 1"),
+        ]
+    )
     v["2"] = _any([v["1"], c["timing_dependent"]])
-    v["3"] = _any([_from(R["us_cs"], True, "violates Theorem 3"), _from(R["us_ms"], True, "violates Theorem 3"),
-                   _from(R["t3_ls"], True, "violates Theorem 3")])
+    v["3"] = _any(
+        [
+            _from(R["us_cs"], True, "violates Theorem 3"),
+            _from(R["us_ms"], True, "violates Theorem 3"),
+            _from(R["t3_ls"], True, "violates Theorem 3"),
+        ]
+    )
     v["exact"] = c["unsafe"]
     return c, v
 
 
-def analyze_instruction(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = DEFAULT_TIMEOUT,
-                        budget: int = DEFAULT_BUDGET) -> tuple[InstructionResult, int]:
+def analyze_instruction(
+    isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = DEFAULT_TIMEOUT, budget: int = DEFAULT_BUDGET
+) -> tuple[InstructionResult, int]:
     """Every class of `insn` in `ctx`: (result, number of solver calls)."""
     t0 = time.perf_counter()
     fresh_context()  # the same witnesses whatever ran before in this process
@@ -940,10 +1094,19 @@ def analyze_instruction(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, time
     R = q.run_all()
     classes, violates = classify(R, ctx)
     line = insn.span.line if insn.span else None
-    res = InstructionResult(insn.name, insn.mnemonic, line, sorted(insn.labels), classes, violates,
-                            time.perf_counter() - t0)
+    res = InstructionResult(
+        insn.name, insn.mnemonic, line, sorted(insn.labels), classes, violates, time.perf_counter() - t0
+    )
     return res, q.n_solved
 
 
-__all__ = ["QUERIES", "QueryResult", "InstructionQueries", "classify", "analyze_instruction", "DEFAULT_BUDGET",
-           "DEFAULT_TIMEOUT", "unknown_text"]
+__all__ = [
+    "QUERIES",
+    "QueryResult",
+    "InstructionQueries",
+    "classify",
+    "analyze_instruction",
+    "DEFAULT_BUDGET",
+    "DEFAULT_TIMEOUT",
+    "unknown_text",
+]

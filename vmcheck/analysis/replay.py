@@ -8,6 +8,7 @@ result must be the one the symbolic reading claimed for the model (outcome,
 post-state, writes); a witness that does not reproduce is a bug in one of the
 two readings and raises `InternalError`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -196,7 +197,9 @@ def replay(
     where = f"{insn.name} with {opvals} at {label}"
     skind = KIND_NAMES[_int(model, res.kind)]
     if skind != kind:
-        raise InternalError(f"witness does not reproduce: {where}: symbolic outcome {skind}, concrete {kind} ({out.cause})")
+        raise InternalError(
+            f"witness does not reproduce: {where}: symbolic outcome {skind}, concrete {kind} ({out.cause})"
+        )
     if kind in ("trap", "memtrap"):
         code = _int(model, res.cause)
         c = isa.traps.by_code(code)
@@ -211,17 +214,21 @@ def replay(
                     if sv != post.get(e.name, i):
                         raise InternalError(
                             f"witness does not reproduce: {where}: {e.name}[{i}] symbolic {sv:#x}, "
-                            f"concrete {post.get(e.name, i):#x}")
+                            f"concrete {post.get(e.name, i):#x}"
+                        )
             else:
                 sv = _int(model, t)
                 if sv != post.get(e.name):
                     raise InternalError(
-                        f"witness does not reproduce: {where}: {e.name} symbolic {sv:#x}, concrete {post.get(e.name):#x}")
+                        f"witness does not reproduce: {where}: {e.name} symbolic {sv:#x}, concrete {post.get(e.name):#x}"
+                    )
         for (space, a), v in port.writes.items():
             w = sym.vaw if space == "mem" else sym.aw
             idx = z3.BitVecVal(a, w)
-            if not _bool(model, z3.Select(res.storage[f"{space}.w"], idx)) or \
-                    _int(model, z3.Select(res.storage[f"{space}.d"], idx)) != v:
+            if (
+                not _bool(model, z3.Select(res.storage[f"{space}.w"], idx))
+                or _int(model, z3.Select(res.storage[f"{space}.d"], idx)) != v
+            ):
                 raise InternalError(f"witness does not reproduce: {where}: the write of {v:#x} to {space}[{a:#x}]")
     return Replayed(label, pre, post, out, kind, dict(port.writes), dict(port.reads), md.name_of(mode_code), role)
 
@@ -267,8 +274,9 @@ def all_changed(isa: ir.Isa, r: Replayed) -> list[str]:
     return [e.name for e in isa.elements if _masked(r.pre, e, mask(e.width)) != _masked(r.post, e, mask(e.width))]
 
 
-def differences(isa: ir.Isa, a: Replayed, b: Replayed, special: list[tuple[ir.Element, int]],
-                phys_separate: bool = False) -> list[str]:
+def differences(
+    isa: ir.Isa, a: Replayed, b: Replayed, special: list[tuple[ir.Element, int]], phys_separate: bool = False
+) -> list[str]:
     """What differs between two results (docs/model.md §2.5): the outcomes; else the
     state outside the `special` bits; which `special` elements changed and to
     what; what they wrote. With `phys_separate` (each state has physical
@@ -304,17 +312,24 @@ def differences(isa: ir.Isa, a: Replayed, b: Replayed, special: list[tuple[ir.El
         # The two states hold different control state (translation): relocated
         # with it, a result would write relocated cells, but phys[...] names the
         # same cells whatever the control state, so equal-looking writes differ.
-        moved = [f"{e.name} {_fmt(e, _masked(a.pre, e, m))} at {a.label}, {_fmt(e, _masked(b.pre, e, m))} at {b.label}"
-                 for e, m in special if _masked(a.pre, e, m) != _masked(b.pre, e, m)]
+        moved = [
+            f"{e.name} {_fmt(e, _masked(a.pre, e, m))} at {a.label}, {_fmt(e, _masked(b.pre, e, m))} at {b.label}"
+            for e, m in special
+            if _masked(a.pre, e, m) != _masked(b.pre, e, m)
+        ]
         because = f" although the control state differs ({'; '.join(moved[:2])})" if moved else ""
         for r in (a, b):
             cells = [f"phys[{x:#x}]={v:#x}" for (sp, x), v in sorted(r.writes.items()) if sp == "phys"]
             if cells:
-                out.append(f"writes physical storage at {r.label} ({', '.join(cells)}), the same cells{because}: "
-                           f"physical storage does not move with the state")
+                out.append(
+                    f"writes physical storage at {r.label} ({', '.join(cells)}), the same cells{because}: "
+                    f"physical storage does not move with the state"
+                )
     if a.writes != b.writes:
+
         def w(r):
             return ", ".join(f"{s}[{x:#x}]={v:#x}" for (s, x), v in sorted(r.writes.items())) or "nothing"
+
         out.append(f"writes: {w(a)} at {a.label}, {w(b)} at {b.label}")
     return out
 

@@ -7,6 +7,7 @@ with its evidence: a `Witness` (a satisfying assignment, replayed on the
 concrete semantics before it was recorded) or a proof (the query that was
 unsat, named and described), or the reason it is unknown (the solver budget ran out).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -77,7 +78,7 @@ class Witness:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Witness":
+    def from_json(cls, d: dict[str, Any]) -> Witness:
         d = dict(d)
         d["states"] = [WitnessState(**s) for s in d["states"]]
         return cls(**d)
@@ -101,10 +102,11 @@ class Answer:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Answer":
+    def from_json(cls, d: dict[str, Any]) -> Answer:
         w = d.get("witness")
-        return cls(d["value"], d["reason"], d["evidence"], Witness.from_json(w) if w else None,
-                   list(d.get("queries", [])), 0.0)
+        return cls(
+            d["value"], d["reason"], d["evidence"], Witness.from_json(w) if w else None, list(d.get("queries", [])), 0.0
+        )
 
 
 @dataclass
@@ -135,12 +137,14 @@ class InstructionResult:
             "violates": {t: self.violates[t].value for t in THEOREMS},
             "reasons": {c: self.classes[c].reason for c in CLASSES},
             "witnesses": {
-                c: a.witness.to_json() for c, a in list(self.classes.items()) + [
-                    (f"violates_{t}", v) for t, v in self.violates.items()] if a.witness is not None
+                c: a.witness.to_json()
+                for c, a in list(self.classes.items()) + [(f"violates_{t}", v) for t, v in self.violates.items()]
+                if a.witness is not None
             },
             "proofs": {
-                c: a.reason for c, a in list(self.classes.items()) + [
-                    (f"violates_{t}", v) for t, v in self.violates.items()] if a.evidence == "proof"
+                c: a.reason
+                for c, a in list(self.classes.items()) + [(f"violates_{t}", v) for t, v in self.violates.items()]
+                if a.evidence == "proof"
             },
         }
 
@@ -156,8 +160,12 @@ class TheoremResult:
     reason: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"holds": self.holds, "violations": list(self.violations), "unknown": list(self.unknown),
-                "reason": self.reason}
+        return {
+            "holds": self.holds,
+            "violations": list(self.violations),
+            "unknown": list(self.unknown),
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -208,8 +216,14 @@ class LabelFinding:
     witness: Witness | None = None
 
     def to_json(self) -> dict[str, Any]:
-        d = {"instruction": self.instruction, "label": self.label, "context": self.context,
-             "derived": self.derived, "reason": self.reason, "line": self.line}
+        d = {
+            "instruction": self.instruction,
+            "label": self.label,
+            "context": self.context,
+            "derived": self.derived,
+            "reason": self.reason,
+            "line": self.line,
+        }
         d["witness"] = self.witness.to_json() if self.witness else None
         return d
 

@@ -9,6 +9,7 @@ Start-up matters (`vmcheck --help`, `vmcheck specs`): the verb modules
 import only click at module level; the engine, z3, rich and lark are
 imported inside the verbs that use them.
 """
+
 from __future__ import annotations
 
 import os
@@ -129,19 +130,22 @@ def _internal_error(e: BaseException) -> None:
     sys.exit(EXIT_INTERNAL)
 
 
-@click.group(cls=VmcheckGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80},
-             epilog="\b\nExit codes (every verb; `vmcheck VERB --help` lists its own):\n"
-                    "  0    success (check: the theorem holds)\n"
-                    "  1    a negative answer (check: the theorem fails; diff: NEW is worse)\n"
-                    "  2    bad input: a spec, program or option is wrong\n"
-                    "  3    undecided (check, explain: a solver timeout the answer depends on)\n"
-                    "  4    confirm: no contradiction, but some violations not reproduced\n"
-                    "  70   internal error: a bug in vmcheck (please report it)\n"
-                    "  130  interrupted (Ctrl-C)\n\n"
-                    "\b\nStart with:\n"
-                    "  vmcheck specs            the bundled ISA library\n"
-                    "  vmcheck check pg-toy     decide Popek & Goldberg's machine\n"
-                    "  vmcheck docs tutorial    from an empty file to a checked ISA")
+@click.group(
+    cls=VmcheckGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80},
+    epilog="\b\nExit codes (every verb; `vmcheck VERB --help` lists its own):\n"
+    "  0    success (check: the theorem holds)\n"
+    "  1    a negative answer (check: the theorem fails; diff: NEW is worse)\n"
+    "  2    bad input: a spec, program or option is wrong\n"
+    "  3    undecided (check, explain: a solver timeout the answer depends on)\n"
+    "  4    confirm: no contradiction, but some violations not reproduced\n"
+    "  70   internal error: a bug in vmcheck (please report it)\n"
+    "  130  interrupted (Ctrl-C)\n\n"
+    "\b\nStart with:\n"
+    "  vmcheck specs            the bundled ISA library\n"
+    "  vmcheck check pg-toy     decide Popek & Goldberg's machine\n"
+    "  vmcheck docs tutorial    from an empty file to a checked ISA",
+)
 @click.version_option(__version__, "-V", "--version", prog_name="vmcheck")
 def main() -> None:
     """Decide whether an instruction set can be virtualized by trap-and-emulate

@@ -5,6 +5,7 @@ Exit code (decided from the reports in `results.combined_exit_code`): 0 the
 asked theorem holds for every spec, 1 it fails for one, 2 a bad spec or
 call, 3 undecided (an exhausted solver budget the verdict depends on).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,11 @@ _SHORT = {  # column headers of the class table, at most 4 letters so the table 
     "timing_dependent": "time",
     "unsafe": "unsf",
 }
-_LEGEND = ("ill illegal · priv privileged · ctl control sensitive · mode mode sensitive · loc location "
-           "sensitive · sens sensitive · user user sensitive · time timing dependent · unsf unsafe (exact "
-           "condition) · T1 T2 T3 exact: ✗ the instruction violates it")
+_LEGEND = (
+    "ill illegal · priv privileged · ctl control sensitive · mode mode sensitive · loc location "
+    "sensitive · sens sensitive · user user sensitive · time timing dependent · unsf unsafe (exact "
+    "condition) · T1 T2 T3 exact: ✗ the instruction violates it"
+)
 _WHY = {  # the classes that make an instance violate each theorem, most telling first
     "1": ("control_sensitive", "mode_sensitive", "location_sensitive"),
     "2": ("control_sensitive", "mode_sensitive", "location_sensitive", "timing_dependent"),
@@ -58,8 +61,9 @@ def run_checks(specs, *, context, timeout, budget, jobs, use_cache, quiet: bool,
         rep.stage("loading")
         isas = [load(s) for s in specs]
         rep.stage("solving")
-        reports = check_isas(isas, context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache,
-                             progress=rep.update)
+        reports = check_isas(
+            isas, context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache, progress=rep.update
+        )
     if context is None and use_cache:
         _record_verdicts(isas, reports)
     return reports
@@ -76,16 +80,27 @@ def _record_verdicts(isas, reports) -> None:
             record(Path(isa.source), {t: r.verdicts[t].holds for t in THEOREM_CHOICES})
 
 
-@verb(exits=[("0", "the asked theorem holds (for every SPEC)"),
-             ("1", "it fails: some instance violates it in every guest context"),
-             ("3", "undecided: a solver timeout the verdict depends on (raise --timeout)")],
-      examples=["vmcheck check pg-toy", "vmcheck check isa/my.yaml --theorem exact --format sarif > out.sarif"])
+@verb(
+    exits=[
+        ("0", "the asked theorem holds (for every SPEC)"),
+        ("1", "it fails: some instance violates it in every guest context"),
+        ("3", "undecided: a solver timeout the verdict depends on (raise --timeout)"),
+    ],
+    examples=["vmcheck check pg-toy", "vmcheck check isa/my.yaml --theorem exact --format sarif > out.sarif"],
+)
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...", type=SPEC)
-@click.option("--theorem", "theorem", type=click.Choice(THEOREM_CHOICES), default="1", show_default=True,
-              help="The theorem the exit code reports on.")
+@click.option(
+    "--theorem",
+    "theorem",
+    type=click.Choice(THEOREM_CHOICES),
+    default="1",
+    show_default=True,
+    help="The theorem the exit code reports on.",
+)
 @context_option
-@format_option("text", "json", "sarif",
-               help="json: the report (schema check.schema.json); sarif: SARIF 2.1.0 for code scanning.")
+@format_option(
+    "text", "json", "sarif", help="json: the report (schema check.schema.json); sarif: SARIF 2.1.0 for code scanning."
+)
 @solver_options
 def check(specs, theorem, context, fmt, budget, timeout, jobs, no_cache, quiet) -> None:
     """Decide whether each SPEC is virtualizable: Popek & Goldberg's Theorems
@@ -97,8 +112,15 @@ def check(specs, theorem, context, fmt, budget, timeout, jobs, no_cache, quiet) 
     from .common import limits
 
     budget, timeout = limits(budget, timeout)
-    reports = run_checks(specs, context=context, timeout=timeout, budget=budget, jobs=jobs or default_jobs(),
-                         use_cache=not no_cache, quiet=quiet)
+    reports = run_checks(
+        specs,
+        context=context,
+        timeout=timeout,
+        budget=budget,
+        jobs=jobs or default_jobs(),
+        use_cache=not no_cache,
+        quiet=quiet,
+    )
     code = combined_exit_code(reports, theorem)
     if in_github_actions():  # annotations on the spec's lines in the workflow run
         for line in github_annotations(reports, theorem):
@@ -150,8 +172,10 @@ def render_text(console, r, theorem: str = "1") -> None:
     for c in r.contexts:
         modes = ", ".join(f"{v}→{rm}" for v, rm in c.modes.items())
         console.print()
-        console.print(f"[bold]context {escape(c.name)}[/] {{{escape(modes)}}}"
-                      + (f" [dim]— {escape(c.description)}[/]" if c.description else ""))
+        console.print(
+            f"[bold]context {escape(c.name)}[/] {{{escape(modes)}}}"
+            + (f" [dim]— {escape(c.description)}[/]" if c.description else "")
+        )
         for t in THEOREMS:
             tr = c.theorems[t]
             console.print(f"  {THEOREM_TITLES[t]}: {_MARK[tr.holds]}")
@@ -167,8 +191,11 @@ def render_text(console, r, theorem: str = "1") -> None:
                 ts = ", ".join(x for x in THEOREMS if res.violates[x].value == YES)
                 cls = _why(res, t)
                 reason = res.violates[t].reason
-                say(console, f"[red]✗[/] [bold]{escape(name)}[/] {escape(f'[{cls}; violates {ts}]')}: "
-                             f"{escape(reason)}", 4)
+                say(
+                    console,
+                    f"[red]✗[/] [bold]{escape(name)}[/] {escape(f'[{cls}; violates {ts}]')}: {escape(reason)}",
+                    4,
+                )
         unknown = sorted({n for t in THEOREMS for n in c.theorems[t].unknown})
         if unknown:
             console.print(f"  [yellow]undecided (solver budget exhausted)[/]: {escape(', '.join(unknown))}")
@@ -176,8 +203,16 @@ def render_text(console, r, theorem: str = "1") -> None:
             console.print(f"  [cyan]note[/]: {escape(c.note)}")
         # One space between columns and headers of at most 5 letters: 13 verdict columns take
         # 57 columns, leaving 22 for the instruction's name (a longer name folds, headers never shrink).
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, padding=(0, 0, 0, 1),
-                      caption=_LEGEND, caption_justify="left", caption_style="dim")
+        table = Table(
+            show_header=True,
+            header_style="bold",
+            box=None,
+            pad_edge=False,
+            padding=(0, 0, 0, 1),
+            caption=_LEGEND,
+            caption_justify="left",
+            caption_style="dim",
+        )
         table.add_column("instruction", overflow="fold", ratio=1)
         for cl in CONTEXT_CLASSES:
             table.add_column(_SHORT[cl], justify="center", no_wrap=True, min_width=len(_SHORT[cl]))
@@ -186,8 +221,9 @@ def render_text(console, r, theorem: str = "1") -> None:
             table.add_column(head, justify="center", no_wrap=True, min_width=len(head))
         for res in c.instructions:
             row = [escape(res.name)] + [_CELL[res.classes[cl].value] for cl in CONTEXT_CLASSES]
-            row += [{YES: "[red]✗[/]", NO: "[green]✓[/]", UNKNOWN: "[yellow]?[/]"}[res.violates[t].value]
-                    for t in THEOREMS]
+            row += [
+                {YES: "[red]✗[/]", NO: "[green]✓[/]", UNKNOWN: "[yellow]?[/]"}[res.violates[t].value] for t in THEOREMS
+            ]
             table.add_row(*row)
         console.print(table)
     if r.labels:
@@ -195,12 +231,18 @@ def render_text(console, r, theorem: str = "1") -> None:
         console.print("[bold]declared labels contradicted by the semantics[/]:")
         for f in r.labels:
             line = f":{f.line}" if f.line else ""
-            console.print(f"  [magenta]![/] {escape(f.instruction)}{line} labelled [bold]{escape(f.label)}[/] "
-                          f"in {escape(f.context)}: {escape(f.derived)} — {escape(f.reason)}")
+            console.print(
+                f"  [magenta]![/] {escape(f.instruction)}{line} labelled [bold]{escape(f.label)}[/] "
+                f"in {escape(f.context)}: {escape(f.derived)} — {escape(f.reason)}"
+            )
     stats = r.stats
-    console.print(f"[dim]{stats.get('units', 0)} units, {stats.get('cached', 0)} cached, "
-                  f"{stats.get('solver_calls', 0)} solver calls, {r.seconds:.1f}s[/]")
+    console.print(
+        f"[dim]{stats.get('units', 0)} units, {stats.get('cached', 0)} cached, "
+        f"{stats.get('solver_calls', 0)} solver calls, {r.seconds:.1f}s[/]"
+    )
     v = r.verdicts[theorem]
-    console.print(f"[bold]verdict[/]: {escape(r.isa)}: {THEOREM_TITLES[theorem]} {_MARK[v.holds]}"
-                  + (f" (context {escape(v.context)})" if v.context else "")
-                  + f" → exit {r.exit_code(theorem)}")
+    console.print(
+        f"[bold]verdict[/]: {escape(r.isa)}: {THEOREM_TITLES[theorem]} {_MARK[v.holds]}"
+        + (f" (context {escape(v.context)})" if v.context else "")
+        + f" → exit {r.exit_code(theorem)}"
+    )

@@ -5,6 +5,7 @@ text layout, and naming a spec.
 This module is imported for `vmcheck --help`, so it imports nothing heavy:
 the engine, z3, rich and lark are imported inside the verbs that use them.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,7 +15,7 @@ import click
 
 # Exit codes. 0-3 are the verdict codes of `check`; the others are the same for every verb.
 EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 70      # sysexits.h EX_SOFTWARE: a bug in vmcheck, never a verdict
+EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug in vmcheck, never a verdict
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 _COMMON_EXITS = [
@@ -150,15 +151,25 @@ SECONDS = Seconds()
 # The defaults live in vmcheck.analysis.budget; importing it here would import the engine
 # (and z3) for `vmcheck --help`, so the options default to None and `limits` fills them in.
 def budget_option(f):
-    return click.option("--budget", type=click.IntRange(1), default=None, metavar="N",
-                        help="Solver resource units (z3 rlimit) per query; a query that exhausts them is "
-                             "'unknown', the same on any machine at any load.  [default: 300000000]")(f)
+    return click.option(
+        "--budget",
+        type=click.IntRange(1),
+        default=None,
+        metavar="N",
+        help="Solver resource units (z3 rlimit) per query; a query that exhausts them is "
+        "'unknown', the same on any machine at any load.  [default: 300000000]",
+    )(f)
 
 
 def timeout_option(f):
-    return click.option("--timeout", type=SECONDS, default=None, metavar="S",
-                        help="Wall-clock safety net per solver call, seconds (the budget decides; this stops "
-                             "a runaway call).  [default: 300]")(f)
+    return click.option(
+        "--timeout",
+        type=SECONDS,
+        default=None,
+        metavar="S",
+        help="Wall-clock safety net per solver call, seconds (the budget decides; this stops "
+        "a runaway call).  [default: 300]",
+    )(f)
 
 
 def limits(budget: int | None, timeout: float | None) -> tuple[int, float]:
@@ -172,8 +183,14 @@ def limits(budget: int | None, timeout: float | None) -> tuple[int, float]:
 
 
 def jobs_option(f):
-    return click.option("--jobs", "-j", type=click.IntRange(1), default=None, metavar="N",
-                        help="Solver processes (default: the core count).")(f)
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1),
+        default=None,
+        metavar="N",
+        help="Solver processes (default: the core count).",
+    )(f)
 
 
 def context_option(f):
@@ -181,20 +198,21 @@ def context_option(f):
 
 
 def no_cache_option(f):
-    return click.option("--no-cache", is_flag=True,
-                        help="Neither read nor write the result cache.")(f)
+    return click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")(f)
 
 
 def quiet_option(f):
-    return click.option("--quiet", "-q", is_flag=True,
-                        help="No progress on stderr (stdout is the same either way).")(f)
+    return click.option("--quiet", "-q", is_flag=True, help="No progress on stderr (stdout is the same either way).")(f)
 
 
 def format_option(*choices: str, help: str | None = None):
     """`--format` with the verb's own choices, the first one the default."""
+
     def deco(f):
-        return click.option("--format", "fmt", type=click.Choice(list(choices)), default=choices[0],
-                            show_default=True, help=help)(f)
+        return click.option(
+            "--format", "fmt", type=click.Choice(list(choices)), default=choices[0], show_default=True, help=help
+        )(f)
+
     return deco
 
 
@@ -211,15 +229,31 @@ def remedy_options(*, theorem_help: str, write_help: str):
     from pathlib import Path
 
     def deco(f):
-        for opt in (solver_options, format_option("text", "json"),
-                    click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                                 metavar="OUT", help=write_help),
-                    click.option("--context", "context", default=None, metavar="NAME",
-                                 help="The guest context (default: the spec's first)."),
-                    click.option("--theorem", type=click.Choice(["1", "3", "exact"]), default="1",
-                                 show_default=True, help=theorem_help)):
+        for opt in (
+            solver_options,
+            format_option("text", "json"),
+            click.option(
+                "--write",
+                "out",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                metavar="OUT",
+                help=write_help,
+            ),
+            click.option(
+                "--context",
+                "context",
+                default=None,
+                metavar="NAME",
+                help="The guest context (default: the spec's first).",
+            ),
+            click.option(
+                "--theorem", type=click.Choice(["1", "3", "exact"]), default="1", show_default=True, help=theorem_help
+            ),
+        ):
             f = opt(f)
         return f
+
     return deco
 
 

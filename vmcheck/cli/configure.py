@@ -6,6 +6,7 @@ Exit code: 0 a setting was found (and the engine decided the configured
 context: the theorem holds there), 1 no setting exists, 2 a bad spec or call,
 3 undecided (a solver timeout, or no answer within the round limit).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,14 +23,19 @@ from ..spec.build import build_isa
 from .common import limits, remedy_options, spec_argument, verb
 
 
-
-@verb(exits=[('0', 'a setting was found and the engine decided the configured context: the theorem holds there'),
-             ('1', 'no setting of the pinnable control state makes the theorem hold'),
-             ('3', 'undecided: an exhausted solver budget, or no answer within the round limit')],
-      examples=['vmcheck configure riscv --context trap_and_emulate --write riscv-conf.yaml'])
+@verb(
+    exits=[
+        ("0", "a setting was found and the engine decided the configured context: the theorem holds there"),
+        ("1", "no setting of the pinnable control state makes the theorem hold"),
+        ("3", "undecided: an exhausted solver budget, or no answer within the round limit"),
+    ],
+    examples=["vmcheck configure riscv --context trap_and_emulate --write riscv-conf.yaml"],
+)
 @spec_argument()
-@remedy_options(theorem_help='The theorem the setting must make hold.',
-                write_help='Write a copy of the spec with the configured context added (.yaml or .isa).')
+@remedy_options(
+    theorem_help="The theorem the setting must make hold.",
+    write_help="Write a copy of the spec with the configured context added (.yaml or .isa).",
+)
 def configure(spec, theorem, context, out, fmt, budget, timeout, jobs, no_cache, quiet) -> None:
     """Find the fewest control bits (TVM, IOPL, counter enables, ...) a VMM
     must pin for its guest so that THEOREM holds in a guest context, or prove
@@ -52,26 +58,45 @@ def configure(spec, theorem, context, out, fmt, budget, timeout, jobs, no_cache,
     if context is None:
         raise UserError(f"{isa.name} declares no guest context")
     if context not in [c.name for c in isa.contexts]:
-        raise UserError(f"{isa.name} has no guest context '{context}' "
-                        f"(its contexts: {', '.join(c.name for c in isa.contexts)})")
+        raise UserError(
+            f"{isa.name} has no guest context '{context}' (its contexts: {', '.join(c.name for c in isa.contexts)})"
+        )
     log = (lambda m: click.echo(f"  {m}", err=True)) if fmt == "text" else None
     name = f"{context}_configured"
-    res = synthesize(isa, context, theorem, base_text=base_where(node, context), name=name,
-                     timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache, log=log)
+    res = synthesize(
+        isa,
+        context,
+        theorem,
+        base_text=base_where(node, context),
+        name=name,
+        timeout=timeout,
+        budget=budget,
+        jobs=jobs,
+        use_cache=not no_cache,
+        log=log,
+    )
     verified = None
     if res.found and res.setting:
         # The evidence: the engine decides the configured context, every instruction.
         pins, _ = pinnable(isa)
         if out is not None:
-            written = write_spec(add_context(node, context, name, res.where,
-                                             f"{context} with the setting vmcheck configure found for Theorem {theorem}"),
-                                 out, path)
+            written = write_spec(
+                add_context(
+                    node,
+                    context,
+                    name,
+                    res.where,
+                    f"{context} with the setting vmcheck configure found for Theorem {theorem}",
+                ),
+                out,
+                path,
+            )
         else:
-            cand = dataclasses.replace(isa.context(context), name=name, where=where_of(isa.context(context).where,
-                                                                                      pins, res.setting))
+            cand = dataclasses.replace(
+                isa.context(context), name=name, where=where_of(isa.context(context).where, pins, res.setting)
+            )
             written = dataclasses.replace(isa, contexts=isa.contexts + (cand,))
-        rep = check_isas([written], context=name, timeout=timeout, budget=budget, jobs=jobs,
-                         use_cache=not no_cache)[0]
+        rep = check_isas([written], context=name, timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache)[0]
         verified = rep.context(name).theorems[theorem]
         res.verdict = verified
         if verified.holds is not True:
@@ -88,9 +113,11 @@ def configure(spec, theorem, context, out, fmt, budget, timeout, jobs, no_cache,
 
 def _text(res, out) -> None:
     t = {"1": "Theorem 1", "3": "Theorem 3", "exact": "the exact condition"}[res.theorem]
-    click.echo(f"{res.isa}, context {res.context}: {t} "
-               + ("holds" if res.base_holds else "fails" if res.base_holds is False else "undecided")
-               + (f" ({', '.join(res.base_violations)})" if res.base_violations else ""))
+    click.echo(
+        f"{res.isa}, context {res.context}: {t} "
+        + ("holds" if res.base_holds else "fails" if res.base_holds is False else "undecided")
+        + (f" ({', '.join(res.base_violations)})" if res.base_violations else "")
+    )
     if res.found and not res.setting:
         click.echo("  nothing to pin: it holds as the context is")
     elif res.found:

@@ -1,4 +1,5 @@
 """`vmcheck confirm SPEC [PROGRAM...]`: show the verdict executing under the reference VMM."""
+
 from __future__ import annotations
 
 import json
@@ -12,29 +13,54 @@ from .common import INPUT_FILE, context_option, format_option, load, solver_opti
 CLASSIC, HYBRID, TRANSLATE = "classic", "hybrid", "translate"  # the VMM kinds of vmcheck.hypervisor
 
 
-@verb(exits=[("0", "confirmed: nothing contradicts the engine, and every violation of the theorem "
-                   "the VMM is judged by (classic: exact condition; hybrid: Theorem 3) was shown executing"),
-             ("1", "a contradiction: a divergence or resource-control breach at an instruction the engine "
-                   "proved innocent of it, or an emulation that differs from native execution"),
-             ("4", "no contradiction, but some violations were not reproduced (each listed with the reason)")],
-      examples=["vmcheck confirm pg-toy-broken --fuzz 500", "vmcheck confirm pdp10 --vmm hybrid --format junit"])
+@verb(
+    exits=[
+        (
+            "0",
+            "confirmed: nothing contradicts the engine, and every violation of the theorem "
+            "the VMM is judged by (classic: exact condition; hybrid: Theorem 3) was shown executing",
+        ),
+        (
+            "1",
+            "a contradiction: a divergence or resource-control breach at an instruction the engine "
+            "proved innocent of it, or an emulation that differs from native execution",
+        ),
+        ("4", "no contradiction, but some violations were not reproduced (each listed with the reason)"),
+    ],
+    examples=["vmcheck confirm pg-toy-broken --fuzz 500", "vmcheck confirm pdp10 --vmm hybrid --format junit"],
+)
 @spec_argument()
 @click.argument("programs", nargs=-1, type=INPUT_FILE, metavar="[PROGRAM...]")
-@click.option("--vmm", "kind", type=click.Choice([CLASSIC, HYBRID, TRANSLATE]), default=CLASSIC, show_default=True,
-              help="classic trap-and-emulate, hybrid (interprets all of virtual supervisor mode), or translate "
-                   "(binary translation: unsafe instances become calls into the VMM).")
+@click.option(
+    "--vmm",
+    "kind",
+    type=click.Choice([CLASSIC, HYBRID, TRANSLATE]),
+    default=CLASSIC,
+    show_default=True,
+    help="classic trap-and-emulate, hybrid (interprets all of virtual supervisor mode), or translate "
+    "(binary translation: unsafe instances become calls into the VMM).",
+)
 @context_option
-@click.option("--fuzz", "fuzz_n", type=click.IntRange(0), default=0, show_default=True,
-              help="Also run this many random guest programs.")
+@click.option(
+    "--fuzz",
+    "fuzz_n",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Also run this many random guest programs.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fuzzer.")
-@click.option("--max-steps", type=click.IntRange(1), default=10_000, show_default=True,
-              help="Guest instructions per program run.")
-@click.option("--witnesses/--no-witnesses", default=True, show_default=True,
-              help="Replay the theorem engine's witnesses.")
+@click.option(
+    "--max-steps", type=click.IntRange(1), default=10_000, show_default=True, help="Guest instructions per program run."
+)
+@click.option(
+    "--witnesses/--no-witnesses", default=True, show_default=True, help="Replay the theorem engine's witnesses."
+)
 @format_option("text", "json", "junit", help="json: schema confirm.schema.json; junit: JUnit XML.")
 @solver_options
-def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, fmt, budget, timeout, jobs,
-            no_cache, quiet):
+def confirm(
+    spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, fmt, budget, timeout, jobs, no_cache, quiet
+):
     """Run SPEC's sample programs (or PROGRAMs), the engine's witnesses and random
     programs natively and under the reference VMM, and judge what happens
     against every verdict of the theorem engine. --jobs also shards the --fuzz
@@ -47,10 +73,9 @@ def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, f
     from ..analysis.engine import check_isas
     from ..hypervisor.campaign import confirm_context
     from ..spec.library import programs as bundled_programs
+    from .common import limits
     from .interrupt import solver_ready
     from .progress import progress
-
-    from .common import limits
 
     budget, timeout = limits(budget, timeout)
     solver_ready()
@@ -59,22 +84,53 @@ def confirm(spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, f
         rep.stage("loading")
         isa = load(spec)
         rep.stage("solving")
-        report = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache,
-                            progress=rep.update)[0]
-        paths = [Path(p) for p in programs] or bundled_programs(spec) or \
-            sorted((Path(isa.source).parent / "programs").glob("*.s"))
+        report = check_isas(
+            [isa],
+            context=context,
+            timeout=timeout,
+            budget=budget,
+            jobs=jobs,
+            use_cache=not no_cache,
+            progress=rep.update,
+        )[0]
+        paths = (
+            [Path(p) for p in programs]
+            or bundled_programs(spec)
+            or sorted((Path(isa.source).parent / "programs").glob("*.s"))
+        )
         results = []
         for ctx in report.contexts:
             rep.stage(f"running under the VMM ({ctx.name})")
-            results.append(confirm_context(isa, ctx, kind=kind, programs=paths, fuzz_programs=fuzz_n, seed=seed,
-                                           max_steps=max_steps, witnesses=witnesses, jobs=jobs or 1,
-                                           progress=rep.update))
+            results.append(
+                confirm_context(
+                    isa,
+                    ctx,
+                    kind=kind,
+                    programs=paths,
+                    fuzz_programs=fuzz_n,
+                    seed=seed,
+                    max_steps=max_steps,
+                    witnesses=witnesses,
+                    jobs=jobs or 1,
+                    progress=rep.update,
+                )
+            )
     if fmt == "json":
-        click.echo(json.dumps({"isa": isa.name, "source": isa.source, "vmm": kind,
-                               "theorem1": report.verdicts["1"].to_json(),
-                               "contexts": [r.to_json() for r in results],
-                               "agrees": all(r.agrees for r in results),
-                               "confirmed": all(r.confirmed for r in results)}, indent=2, sort_keys=True))
+        click.echo(
+            json.dumps(
+                {
+                    "isa": isa.name,
+                    "source": isa.source,
+                    "vmm": kind,
+                    "theorem1": report.verdicts["1"].to_json(),
+                    "contexts": [r.to_json() for r in results],
+                    "agrees": all(r.agrees for r in results),
+                    "confirmed": all(r.confirmed for r in results),
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
     elif fmt == "junit":
         from ..report.junit import confirmation_junit
 
@@ -109,8 +165,14 @@ def _print(isa, report, results) -> None:
         con.print(f"  engine: {judged} {engine}; Theorem 1 {t1}")
         if r.programs:
             # Counts only in the table (short columns fit 80); a divergence is told under it.
-            table = Table(title="sample programs", title_justify="left", box=None, pad_edge=False,
-                          padding=(0, 0, 0, 2), header_style="bold")
+            table = Table(
+                title="sample programs",
+                title_justify="left",
+                box=None,
+                pad_edge=False,
+                padding=(0, 0, 0, 2),
+                header_style="bold",
+            )
             table.add_column("program", overflow="fold", ratio=1)
             for col in ("steps", "direct", "emul.", "other", "refl.", "interp.", "breach"):
                 table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
@@ -121,12 +183,23 @@ def _print(isa, report, results) -> None:
                 res = "[green]same[/green]" if c.equivalent else "[red]diverged[/red]"
                 if not c.equivalent:
                     diverged.append(f"{p.name}: {c.divergence.summary(isa)}")
-                table.add_row(escape(p.name), str(c.steps), f"{k.direct} ({_pct(k.direct, c.steps)})",
-                              str(k.emulated_privileged), str(k.emulated_other), str(k.reflected),
-                              str(k.interpreted), str(len(k.breaches)), res)
+                table.add_row(
+                    escape(p.name),
+                    str(c.steps),
+                    f"{k.direct} ({_pct(k.direct, c.steps)})",
+                    str(k.emulated_privileged),
+                    str(k.emulated_other),
+                    str(k.reflected),
+                    str(k.interpreted),
+                    str(len(k.breaches)),
+                    res,
+                )
             con.print(table)
-            say(con, "[dim]emul. privileged instructions emulated · other other trapped instances "
-                     "emulated · refl. traps reflected to the guest · interp. interpreted[/dim]")
+            say(
+                con,
+                "[dim]emul. privileged instructions emulated · other other trapped instances "
+                "emulated · refl. traps reflected to the guest · interp. interpreted[/dim]",
+            )
             for line in diverged:
                 say(con, f"[red]diverged[/red] {escape(line)}")
         if r.replays:
@@ -135,38 +208,51 @@ def _print(isa, report, results) -> None:
                 ops = ", ".join(f"{k}={v:#x}" for k, v in rp.operands.items())
                 expect = "divergence" if rp.purpose == "violation" else "same as native"
                 if rp.diverged:
-                    seen = "diverged: " + "; ".join(f"{d.what} native {d.native} / virtual {d.virtual}"
-                                                    for d in rp.differences[:2])
+                    seen = "diverged: " + "; ".join(
+                        f"{d.what} native {d.native} / virtual {d.virtual}" for d in rp.differences[:2]
+                    )
                 else:
                     seen = "same as native" + (f" ({rp.note})" if rp.note else "")
                 colour = "green" if rp.agrees else ("yellow" if rp.purpose == "violation" else "red")
                 mark = "✓" if rp.agrees else "✗"
-                say(con, f"[{colour}]{mark}[/{colour}] [bold]{escape(rp.insn)}[/bold]"
-                          f"{escape(f' ({ops})') if ops else ''}: expected {expect}; VMM: {escape(rp.how)}; "
-                          f"[{colour}]{escape(seen)}[/{colour}]")
+                say(
+                    con,
+                    f"[{colour}]{mark}[/{colour}] [bold]{escape(rp.insn)}[/bold]"
+                    f"{escape(f' ({ops})') if ops else ''}: expected {expect}; VMM: {escape(rp.how)}; "
+                    f"[{colour}]{escape(seen)}[/{colour}]",
+                )
         if r.fuzz is not None:
             f = r.fuzz
             direct = f.counters.get("direct", 0)
-            con.print(f"  fuzz: {f.programs} programs, {f.steps} guest instructions, "
-                      f"{direct} run directly ({_pct(direct, f.steps)}), "
-                      f"{f.counters.get('emulated_privileged', 0)} emulated privileged, "
-                      f"{f.counters.get('emulated_other', 0)} emulated other trapped instances, "
-                      f"{f.counters.get('reflected', 0)} reflected; {len(f.findings)} diverging instruction(s)")
+            con.print(
+                f"  fuzz: {f.programs} programs, {f.steps} guest instructions, "
+                f"{direct} run directly ({_pct(direct, f.steps)}), "
+                f"{f.counters.get('emulated_privileged', 0)} emulated privileged, "
+                f"{f.counters.get('emulated_other', 0)} emulated other trapped instances, "
+                f"{f.counters.get('reflected', 0)} reflected; {len(f.findings)} diverging instruction(s)"
+            )
             for finding in f.findings:
                 what = "resource-control breach" if finding.divergence.breach else "diverged"
-                con.print(f"    [red]{finding.divergence.insn}[/red] {what} (program {finding.seed}, shrunk): "
-                          f"{finding.divergence.summary(isa)}")
+                con.print(
+                    f"    [red]{finding.divergence.insn}[/red] {what} (program {finding.seed}, shrunk): "
+                    f"{finding.divergence.summary(isa)}"
+                )
                 con.print("      " + finding.listing.replace("\n", "\n      "))
         tot = r.totals()
-        con.print(f"  VMM properties: efficiency {tot.get('direct', 0)} direct of "
-                  f"{sum(tot.get(k, 0) for k in ('direct', 'emulated_privileged', 'emulated_other', 'reflected', 'interpreted'))}"
-                  f" guest instructions; resource control: {tot.get('resource_control_breaches', 0)} breach(es); "
-                  f"equivalence: {len(r.observed)} diverging instruction(s)"
-                  + (f" ({', '.join(r.observed)})" if r.observed else ""))
+        con.print(
+            f"  VMM properties: efficiency {tot.get('direct', 0)} direct of "
+            f"{sum(tot.get(k, 0) for k in ('direct', 'emulated_privileged', 'emulated_other', 'reflected', 'interpreted'))}"
+            f" guest instructions; resource control: {tot.get('resource_control_breaches', 0)} breach(es); "
+            f"equivalence: {len(r.observed)} diverging instruction(s)"
+            + (f" ({', '.join(r.observed)})" if r.observed else "")
+        )
         if r.left_context:
-            say(con, f"{r.left_context} run(s) ended when the guest, through a trap the VMM handled, entered a "
-                     "mode this context does not map: a limit of the context (no verdict is about states "
-                     "outside it), not a violation")
+            say(
+                con,
+                f"{r.left_context} run(s) ended when the guest, through a trap the VMM handled, entered a "
+                "mode this context does not map: a limit of the context (no verdict is about states "
+                "outside it), not a violation",
+            )
         for d in r.decided:
             say(con, f"[yellow]decided by observation[/yellow]: {escape(d)}")
         for n in r.unconfirmed:

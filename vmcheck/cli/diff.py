@@ -1,4 +1,5 @@
 """`vmcheck diff OLD NEW`: what changed between two versions of a spec."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,10 @@ import click
 from .common import format_option, load, solver_options, spec_argument, verb
 
 
-@verb(exits=[("0", "NEW is not worse than OLD"),
-             ("1", "NEW is worse: a theorem no longer holds, or a new violation")],
-      examples=["vmcheck diff isa/old.yaml isa/new.yaml", "vmcheck diff pg-toy pg-toy-broken --format json"])
+@verb(
+    exits=[("0", "NEW is not worse than OLD"), ("1", "NEW is worse: a theorem no longer holds, or a new violation")],
+    examples=["vmcheck diff isa/old.yaml isa/new.yaml", "vmcheck diff pg-toy pg-toy-broken --format json"],
+)
 @spec_argument("old")
 @spec_argument("new")
 @format_option("text", "json", help="json: schema diff.schema.json.")
@@ -21,10 +23,9 @@ def diff(old, new, fmt, budget, timeout, jobs, no_cache, quiet):
     changed, verdicts per theorem."""
     from ..analysis.engine import check_isas
     from ..report.diff import diff_reports
+    from .common import limits
     from .interrupt import solver_ready
     from .progress import progress
-
-    from .common import limits
 
     budget, timeout = limits(budget, timeout)
     solver_ready()
@@ -33,7 +34,9 @@ def diff(old, new, fmt, budget, timeout, jobs, no_cache, quiet):
         rep.stage("loading")
         a, b = load(old), load(new)
         rep.stage("solving")
-        ra, rb = check_isas([a, b], timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache, progress=rep.update)
+        ra, rb = check_isas(
+            [a, b], timeout=timeout, budget=budget, jobs=jobs, use_cache=not no_cache, progress=rep.update
+        )
     d = diff_reports(ra, rb, old, new)
     if fmt == "json":
         click.echo(json.dumps(d.to_json(), indent=2, sort_keys=True))

@@ -3,6 +3,7 @@
 The tool's output cites pages such as `docs/model.md §2.5`; this verb finds
 them in an installed vmcheck as in a source checkout.
 """
+
 from __future__ import annotations
 
 import click
@@ -18,8 +19,10 @@ def _pages() -> dict[str, object]:
     return {p.stem: p for p in sorted(root.glob("*.md"))} if root.is_dir() else {}
 
 
-@verb(exits=[("0", "the page was printed (or the list)")],
-      examples=["vmcheck docs", "vmcheck docs model", "vmcheck docs format --path"])
+@verb(
+    exits=[("0", "the page was printed (or the list)")],
+    examples=["vmcheck docs", "vmcheck docs model", "vmcheck docs format --path"],
+)
 @click.argument("page", required=False)
 @click.option("--path", "path_only", is_flag=True, help="Print where the page (or the docs) is installed.")
 def docs(page: str | None, path_only: bool) -> None:

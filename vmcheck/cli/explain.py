@@ -1,5 +1,6 @@
 """`vmcheck explain SPEC INSTR`: one instruction, its semantics, every class
 with its proof or its (replayed) witness, per guest context."""
+
 from __future__ import annotations
 
 import sys
@@ -41,8 +42,9 @@ def _semantics_text(insn) -> str:
             if end <= start + 1:  # the span covers the key only: take the indented block under it
                 indent = len(lines[start]) - len(lines[start].lstrip())
                 end = start + 1
-                while end < len(lines) and (not lines[end].strip()
-                                            or len(lines[end]) - len(lines[end].lstrip()) > indent):
+                while end < len(lines) and (
+                    not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent
+                ):
                     end += 1
             return "\n".join(lines[start:end]).rstrip()
         except OSError:
@@ -94,8 +96,9 @@ def render_witness(console, w) -> None:
             ws = ", ".join(f"{x['space']}[{x['addr']:#x}]={x['value']:#x}" for x in s.writes)
             console.print(f"      {escape(s.label)} wrote {escape(ws)}")
     if w.memory:
-        cells = ", ".join(f"{m['space']}[{m['addr']:#x}]=" + ("fault" if m.get("fault") else f"{m['value']:#x}")
-                          for m in w.memory)
+        cells = ", ".join(
+            f"{m['space']}[{m['addr']:#x}]=" + ("fault" if m.get("fault") else f"{m['value']:#x}") for m in w.memory
+        )
         console.print(f"      storage read (the shared view): {escape(cells)}")
     for d in w.differs:
         console.print(f"      [red]differs[/]: {escape(d)}")
@@ -106,8 +109,12 @@ def render_answer(console, title: str, a) -> None:
 
     from ..analysis import QUERIES
 
-    ev = {"witness": "witness", "proof": "proof", "budget": "solver budget exhausted",
-          "timeout": "solver safety net ran out"}.get(a.evidence, a.evidence)
+    ev = {
+        "witness": "witness",
+        "proof": "proof",
+        "budget": "solver budget exhausted",
+        "timeout": "solver safety net ran out",
+    }.get(a.evidence, a.evidence)
     console.print(f"  [bold]{escape(title)}[/]: {_VAL[a.value]}  [dim]({ev})[/]")
     console.print(f"    {escape(a.reason)}")
     if a.evidence == "proof":
@@ -118,9 +125,10 @@ def render_answer(console, title: str, a) -> None:
         render_witness(console, a.witness)
 
 
-@verb(exits=[("0", "every answer was decided"),
-             ("3", "some answer is undecided (a solver timeout; raise --timeout)")],
-      examples=["vmcheck explain pg-toy-broken getm", "vmcheck explain mips32 lw --context deprivileged"])
+@verb(
+    exits=[("0", "every answer was decided"), ("3", "some answer is undecided (a solver timeout; raise --timeout)")],
+    examples=["vmcheck explain pg-toy-broken getm", "vmcheck explain mips32 lw --context deprivileged"],
+)
 @spec_argument()
 @click.argument("instr")
 @context_option
@@ -132,11 +140,10 @@ def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> Non
     from rich.markup import escape
 
     from ..analysis import CLASSES, QUERIES, THEOREM_TITLES, THEOREMS, check_isas
+    from .common import limits
     from .interrupt import solver_ready
     from .progress import progress
     from .render import console as make_console
-
-    from .common import limits
 
     budget, timeout = limits(budget, timeout)
     solver_ready()
@@ -155,8 +162,16 @@ def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> Non
     insn = isa.instruction(instr)
     with progress("explain", quiet=quiet) as rep:
         rep.stage(f"solving {instr}")
-        report = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=jobs or 1, use_cache=not no_cache,
-                            instructions=[instr], progress=rep.update)[0]
+        report = check_isas(
+            [isa],
+            context=context,
+            timeout=timeout,
+            budget=budget,
+            jobs=jobs or 1,
+            use_cache=not no_cache,
+            instructions=[instr],
+            progress=rep.update,
+        )[0]
     console = make_console()
     where = f" ({insn.span})" if insn.span else ""
     console.print(f"[bold]{escape(insn.name)}[/] — {escape(insn.syntax)}{escape(where)}")
@@ -173,20 +188,26 @@ def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> Non
         console.print(f"[bold]context {escape(c.name)}[/] {{{escape(modes)}}}")
         for t in THEOREMS:
             a = res.violates[t]
-            mark = {YES: "[red]✗ violates[/]", NO: "[green]✓ does not violate[/]",
-                    UNKNOWN: "[yellow]? undecided for[/]"}[a.value]
+            mark = {
+                YES: "[red]✗ violates[/]",
+                NO: "[green]✓ does not violate[/]",
+                UNKNOWN: "[yellow]? undecided for[/]",
+            }[a.value]
             console.print(f"  {mark} {THEOREM_TITLES[t]}")
             undecided |= a.value == UNKNOWN
         if res.violates["1"].value == YES and res.violates["exact"].value == NO:
-            console.print(f"  [cyan]violates Theorem 1 but is safe under the exact condition[/]: in {escape(c.name)} "
-                          "it traps wherever direct execution would misbehave "
-                          f"({escape(res.violates['exact'].reason)}).")
+            console.print(
+                f"  [cyan]violates Theorem 1 but is safe under the exact condition[/]: in {escape(c.name)} "
+                "it traps wherever direct execution would misbehave "
+                f"({escape(res.violates['exact'].reason)})."
+            )
             for q in res.violates["exact"].queries:
                 console.print(f"    [dim]unsat: {escape(QUERIES.get(q, q))}[/]")
         for cl in CLASSES:
             render_answer(console, _TITLES[cl], res.classes[cl])
         for f in report.labels:
             if f.instruction == instr and f.context == c.name:
-                console.print(f"  [magenta]label '{escape(f.label)}' contradicted[/]: {escape(f.derived)} — "
-                              f"{escape(f.reason)}")
+                console.print(
+                    f"  [magenta]label '{escape(f.label)}' contradicted[/]: {escape(f.derived)} — {escape(f.reason)}"
+                )
     sys.exit(3 if undecided else 0)

@@ -1,4 +1,5 @@
 """`vmcheck fmt SPEC --to isa|yaml [-o OUT]`: print a spec in either syntax."""
+
 from __future__ import annotations
 
 import click
@@ -8,13 +9,20 @@ from .common import spec_argument, verb
 from .output import SPEC_SYNTAX as _SYNTAX_OF_SUFFIX
 
 
-@verb(exits=[("0", "the spec was printed or written")],
-      examples=["vmcheck fmt pg-toy --to isa", "vmcheck fmt isa/my.isa -o isa/my.yaml"])
+@verb(
+    exits=[("0", "the spec was printed or written")],
+    examples=["vmcheck fmt pg-toy --to isa", "vmcheck fmt isa/my.isa -o isa/my.yaml"],
+)
 @spec_argument()
-@click.option("--to", "to", type=click.Choice(["isa", "yaml"]),
-              help="The syntax to write. Default: the one -o's suffix names, else the other one than SPEC's.")
-@click.option("-o", "--output", metavar="FILE",
-              help="Write here (atomically) instead of to standard output; never SPEC itself.")
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["isa", "yaml"]),
+    help="The syntax to write. Default: the one -o's suffix names, else the other one than SPEC's.",
+)
+@click.option(
+    "-o", "--output", metavar="FILE", help="Write here (atomically) instead of to standard output; never SPEC itself."
+)
 def fmt(spec: str, to: str | None, output: str | None) -> None:
     """Print SPEC (a path or a bundled spec's name) as YAML or as .isa text.
 
@@ -65,8 +73,11 @@ def fmt(spec: str, to: str | None, output: str | None) -> None:
     click.echo(f"{path} -> {output} ({to})", err=True)
     dropped = dropped_comments(path.read_text(encoding="utf-8"), text)
     if dropped:
-        click.echo(f"warning: {len(dropped)} comment(s) of {path} are not in {output} (comments outside "
-                   f"semantics are not carried over), e.g. {dropped[0]!r}", err=True)
+        click.echo(
+            f"warning: {len(dropped)} comment(s) of {path} are not in {output} (comments outside "
+            f"semantics are not carried over), e.g. {dropped[0]!r}",
+            err=True,
+        )
 
 
 def dropped_comments(source: str, printed: str) -> list[str]:
@@ -75,7 +86,7 @@ def dropped_comments(source: str, printed: str) -> list[str]:
     for line in source.splitlines():
         if "#" not in line:
             continue
-        comment = line[line.index("#"):].strip()
+        comment = line[line.index("#") :].strip()
         if len(comment) > 1 and comment not in printed and comment.lstrip("#").strip() not in printed:
             out.append(comment)
     return out

@@ -27,6 +27,7 @@ Worker processes forked from this one inherit the Python-level handler; in
 them it does nothing, so a Ctrl-C at the terminal (which signals the whole
 process group) prints no traceback per worker: the parent stops them.
 """
+
 from __future__ import annotations
 
 import os

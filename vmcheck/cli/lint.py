@@ -1,4 +1,5 @@
 """`vmcheck lint SPEC...`: load and check specs (and their sample programs), nothing more."""
+
 from __future__ import annotations
 
 import click
@@ -7,11 +8,17 @@ from ..errors import UserError
 from .common import SPEC, load, quiet_option, verb
 
 
-@verb(exits=[("0", "every SPEC loads (and its sample programs assemble)")],
-      examples=["vmcheck lint isa/my.yaml", "vmcheck lint isa_specs/*/*.yaml --no-programs"])
+@verb(
+    exits=[("0", "every SPEC loads (and its sample programs assemble)")],
+    examples=["vmcheck lint isa/my.yaml", "vmcheck lint isa_specs/*/*.yaml --no-programs"],
+)
 @click.argument("specs", nargs=-1, required=True, type=SPEC, metavar="SPEC...")
-@click.option("--programs/--no-programs", default=True, show_default=True,
-              help="Also assemble the spec's sample programs (programs/*.s beside it).")
+@click.option(
+    "--programs/--no-programs",
+    default=True,
+    show_default=True,
+    help="Also assemble the spec's sample programs (programs/*.s beside it).",
+)
 @quiet_option
 def lint(specs: tuple[str, ...], programs: bool, quiet: bool) -> None:
     """Check that each SPEC loads: syntax, names, widths, encodings, programs."""
@@ -29,8 +36,9 @@ def lint(specs: tuple[str, ...], programs: bool, quiet: bool) -> None:
                 failures.append(e)
                 continue
             extra = f", {n_prog} program(s)" if programs else ""
-            click.echo(f"{isa.source}: ok ({len(isa.instructions)} instructions, "
-                       f"{len(isa.contexts)} guest context(s){extra})")
+            click.echo(
+                f"{isa.source}: ok ({len(isa.instructions)} instructions, {len(isa.contexts)} guest context(s){extra})"
+            )
     if failures:
         raise UserError([d for e in failures for d in e.diagnostics])
 

@@ -11,6 +11,7 @@
   written in place, as there is nothing to replace.
 * Failures (a full disk, no permission) are the user's to fix: exit 2.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,11 +40,14 @@ def check_suffix(output: str, syntax: str) -> None:
     named = SPEC_SYNTAX.get(suffix)
     if syntax in ("isa", "yaml"):
         if named is not None and named != syntax:
-            raise UserError(f"refusing to write {syntax} text to {output}: the name says {named} "
-                            f"(use a {'.isa' if syntax == 'isa' else '.yaml'} name, or --to {named})")
+            raise UserError(
+                f"refusing to write {syntax} text to {output}: the name says {named} "
+                f"(use a {'.isa' if syntax == 'isa' else '.yaml'} name, or --to {named})"
+            )
     elif named is not None:
-        raise UserError(f"refusing to write a {syntax} report to {output}: that name is a spec's "
-                        f"(use a .html or .md name)")
+        raise UserError(
+            f"refusing to write a {syntax} report to {output}: that name is a spec's (use a .html or .md name)"
+        )
 
 
 def write_text(output: str, text: str) -> None:

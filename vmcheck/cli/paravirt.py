@@ -5,6 +5,7 @@ item 4; see `remedy/paravirt.py`).
 Exit code: 0 no site violates, 1 some do (listed), 2 a bad spec, program or
 call, 3 undecided (an entry the program uses is undecided).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,15 +19,20 @@ from ..remedy.paravirt import load_program, patched, sites
 from .common import limits, load, remedy_options, spec_argument, verb
 
 
-
-@verb(exits=[('0', 'no site of the program uses a violating instance'),
-             ('1', 'some sites do (listed, each with its hypercall)'),
-             ('3', 'undecided: an entry the program uses is undecided')],
-      examples=['vmcheck paravirt pg-toy-broken isa_specs/pg-toy-broken/programs/getm.s --write getm-pv.s'])
+@verb(
+    exits=[
+        ("0", "no site of the program uses a violating instance"),
+        ("1", "some sites do (listed, each with its hypercall)"),
+        ("3", "undecided: an entry the program uses is undecided"),
+    ],
+    examples=["vmcheck paravirt pg-toy-broken isa_specs/pg-toy-broken/programs/getm.s --write getm-pv.s"],
+)
 @spec_argument()
 @click.argument("program", type=click.Path(dir_okay=False, path_type=Path))
-@remedy_options(theorem_help='The theorem whose violating instances must go.',
-                write_help='Write the patched program: each site replaced by its hypercall.')
+@remedy_options(
+    theorem_help="The theorem whose violating instances must go.",
+    write_help="Write the patched program: each site replaced by its hypercall.",
+)
 def paravirt(spec, program, theorem, context, out, fmt, budget, timeout, jobs, no_cache, quiet) -> None:
     """List the sites of guest PROGRAM (an assembly file) that use an
     instruction instance violating THEOREM in the guest context: address,
@@ -61,8 +67,10 @@ def paravirt(spec, program, theorem, context, out, fmt, budget, timeout, jobs, n
     else:
         click.echo(f"{program}: {res.reason}")
         for s in res.sites:
-            click.echo(f"  {program}:{s.line}: {s.address:#x}  {s.text}  ->  {s.replacement or '(no hypercall)'}"
-                       f"  [{'violates' if s.violates == 'yes' else 'depends on operand values'}]")
+            click.echo(
+                f"  {program}:{s.line}: {s.address:#x}  {s.text}  ->  {s.replacement or '(no hypercall)'}"
+                f"  [{'violates' if s.violates == 'yes' else 'depends on operand values'}]"
+            )
             click.echo(f"      {s.reason}")
         if out is not None:
             click.echo(f"  written: {out}")

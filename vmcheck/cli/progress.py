@@ -10,6 +10,7 @@ channel to the person or the log watching, not part of the verb's output, so
 a caller that captures `sys.stderr` in-process (click's CliRunner, a test
 parsing JSON from the mixed output) does not receive it.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,14 @@ class _Bar:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TimeElapsedColumn(), console=Console(file=_stream()), transient=True)
+        self.prog = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(file=_stream()),
+            transient=True,
+        )
         self.prog.start()
         self.task = self.prog.add_task(verb, total=None)
         self.verb = verb

@@ -1,4 +1,5 @@
 """The text console of every verb: rich, imported only when text is printed."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Exit 0 when the report was written (whatever the verdict: the verdict is
 what the report says, `vmcheck check` is the gate), 2 for a bad spec or call.
 """
+
 from __future__ import annotations
 
 import click
@@ -14,31 +15,89 @@ CLASSIC, HYBRID = "classic", "hybrid"  # the VMM kinds of vmcheck.hypervisor.cam
 THEOREMS = ("1", "2", "3", "exact")
 
 
-@verb(exits=[("0", "the report was written, whatever the verdict (the gate is `check`)")],
-      examples=["vmcheck report pg-toy -o pg-toy.html", "vmcheck report isa/my.yaml -o - --brief >> summary.md"])
+@verb(
+    exits=[("0", "the report was written, whatever the verdict (the gate is `check`)")],
+    examples=["vmcheck report pg-toy -o pg-toy.html", "vmcheck report isa/my.yaml -o - --brief >> summary.md"],
+)
 @spec_argument()
-@click.option("-o", "--output", required=True, metavar="FILE",
-              help="FILE.html (self-contained, prints on A4) or FILE.md; '-' writes Markdown to stdout. "
-                   "Never the spec itself; written atomically.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "html", "md"]), default="auto", show_default=True,
-              help="Override the format the output's suffix implies.")
-@click.option("--confirm", is_flag=True,
-              help="Also run the sample programs, every witness and random programs under the reference VMM.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE",
+    help="FILE.html (self-contained, prints on A4) or FILE.md; '-' writes Markdown to stdout. "
+    "Never the spec itself; written atomically.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "html", "md"]),
+    default="auto",
+    show_default=True,
+    help="Override the format the output's suffix implies.",
+)
+@click.option(
+    "--confirm",
+    is_flag=True,
+    help="Also run the sample programs, every witness and random programs under the reference VMM.",
+)
 @context_option
-@click.option("--theorem", "theorems", type=click.Choice(list(THEOREMS)), multiple=True, default=("1",),
-              show_default=True, help="Argue this theorem instruction by instruction (repeatable).")
-@click.option("--brief", is_flag=True,
-              help="Verdict, violations and findings only: no tables per instruction, no appendix (for CI summaries).")
-@click.option("--vmm", type=click.Choice([CLASSIC, HYBRID]), default=CLASSIC, show_default=True,
-              help="With --confirm: the VMM to run under.")
-@click.option("--fuzz", "fuzz_n", type=click.IntRange(0), default=50, show_default=True,
-              help="With --confirm: how many random guest programs to run.")
+@click.option(
+    "--theorem",
+    "theorems",
+    type=click.Choice(list(THEOREMS)),
+    multiple=True,
+    default=("1",),
+    show_default=True,
+    help="Argue this theorem instruction by instruction (repeatable).",
+)
+@click.option(
+    "--brief",
+    is_flag=True,
+    help="Verdict, violations and findings only: no tables per instruction, no appendix (for CI summaries).",
+)
+@click.option(
+    "--vmm",
+    type=click.Choice([CLASSIC, HYBRID]),
+    default=CLASSIC,
+    show_default=True,
+    help="With --confirm: the VMM to run under.",
+)
+@click.option(
+    "--fuzz",
+    "fuzz_n",
+    type=click.IntRange(0),
+    default=50,
+    show_default=True,
+    help="With --confirm: how many random guest programs to run.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="With --confirm: the fuzzer's seed.")
-@click.option("--max-steps", type=click.IntRange(1), default=10_000, show_default=True,
-              help="With --confirm: guest instructions per program run.")
+@click.option(
+    "--max-steps",
+    type=click.IntRange(1),
+    default=10_000,
+    show_default=True,
+    help="With --confirm: guest instructions per program run.",
+)
 @solver_options
-def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, seed, max_steps, budget, timeout,
-           jobs, no_cache, quiet):
+def report(
+    spec,
+    output,
+    fmt,
+    confirm,
+    context,
+    theorems,
+    brief,
+    vmm,
+    fuzz_n,
+    seed,
+    max_steps,
+    budget,
+    timeout,
+    jobs,
+    no_cache,
+    quiet,
+):
     """Write the proof report for SPEC: the ISA at a glance, the model and
     Theorems 1-3, the verdict per theorem and guest context, each
     instruction's proof obligation and how it was discharged (the unsat
@@ -56,8 +115,10 @@ def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, se
         else:
             fmt = format_of(output)
             if fmt is None:
-                raise UserError(f"cannot tell the report format from '{output}': name a file ending in "
-                                f"{', '.join(FORMATS)}, or give --format html|md")
+                raise UserError(
+                    f"cannot tell the report format from '{output}': name a file ending in "
+                    f"{', '.join(FORMATS)}, or give --format html|md"
+                )
     from .common import limits
 
     budget, timeout = limits(budget, timeout)
@@ -68,9 +129,22 @@ def report(spec, output, fmt, confirm, context, theorems, brief, vmm, fuzz_n, se
         rep.stage("solving")
         decided = _decide(spec, context, timeout, budget, jobs, not no_cache, rep.update)
         rep.stage("confirming" if confirm else "writing")
-        inp = make_input(spec, context=context, theorems=theorems, timeout=timeout, budget=budget, jobs=jobs,
-                         use_cache=not no_cache, confirm=confirm, vmm=vmm, fuzz=fuzz_n, seed=seed,
-                         max_steps=max_steps, brief=brief, report=decided)
+        inp = make_input(
+            spec,
+            context=context,
+            theorems=theorems,
+            timeout=timeout,
+            budget=budget,
+            jobs=jobs,
+            use_cache=not no_cache,
+            confirm=confirm,
+            vmm=vmm,
+            fuzz=fuzz_n,
+            seed=seed,
+            max_steps=max_steps,
+            brief=brief,
+            report=decided,
+        )
         text = render(inp, fmt)
     if output == "-":
         click.echo(text, nl=False)
@@ -88,5 +162,6 @@ def _decide(spec, context, timeout, budget, jobs, use_cache, progress):
     from .interrupt import solver_ready
 
     solver_ready()
-    return check_isas([load(spec)], context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache,
-                      progress=progress)[0]
+    return check_isas(
+        [load(spec)], context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache, progress=progress
+    )[0]

@@ -3,6 +3,7 @@
 Exit code 0 when the program halts, 1 when it stops otherwise (step limit,
 double fault, undecodable word), 2 for a bad spec, program or call.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,15 +14,23 @@ import click
 from .common import INPUT_FILE, format_option, load, spec_argument, verb
 
 
-@verb(exits=[("0", "the program halted"),
-             ("1", "it stopped otherwise (step limit, double fault, undecodable word)")],
-      examples=["vmcheck run pg-toy isa_specs/pg-toy/programs/svc.s --trace",
-                "vmcheck run mips32 boot.s --format json --max-steps 5000"])
+@verb(
+    exits=[("0", "the program halted"), ("1", "it stopped otherwise (step limit, double fault, undecodable word)")],
+    examples=[
+        "vmcheck run pg-toy isa_specs/pg-toy/programs/svc.s --trace",
+        "vmcheck run mips32 boot.s --format json --max-steps 5000",
+    ],
+)
 @spec_argument()
 @click.argument("program", type=INPUT_FILE)
 @click.option("--trace", is_flag=True, help="Print one line per step: address, instruction, outcome.")
-@click.option("--max-steps", type=click.IntRange(min=0), default=1_000_000, show_default=True,
-              help="Stop after this many steps (a program that never halts ends here, exit 1).")
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=0),
+    default=1_000_000,
+    show_default=True,
+    help="Stop after this many steps (a program that never halts ends here, exit 1).",
+)
 @click.option("--dump-storage", is_flag=True, help="Also print every nonzero storage unit.")
 @format_option("text", "json", help="json: schema run.schema.json.")
 def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool, fmt: str) -> None:
@@ -63,8 +72,10 @@ def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool
     else:
         _print_text(isa, machine, result, program, dump_storage)
     if result.reason == STEP_LIMIT:
-        click.echo(f"{program}: did not halt within --max-steps {max_steps}; "
-                   "raise it if the program needs more steps", err=True)
+        click.echo(
+            f"{program}: did not halt within --max-steps {max_steps}; raise it if the program needs more steps",
+            err=True,
+        )
     sys.exit(0 if result.reason == HALTED else 1)
 
 
@@ -104,8 +115,9 @@ def _event_json(isa, ev) -> dict:
         "insn": ev.insn.name if ev.insn else None,
         "text": disassemble(isa, ev.insn, ev.ops, ev.pc) if ev.insn else None,
         "operands": dict(zip((o.name for o in ev.insn.operands), ev.ops)) if ev.insn else {},
-        "outcome": None if ev.outcome is None else
-        {"kind": ev.outcome.kind, "cause": ev.outcome.cause, "arg": ev.outcome.arg},
+        "outcome": None
+        if ev.outcome is None
+        else {"kind": ev.outcome.kind, "cause": ev.outcome.cause, "arg": ev.outcome.arg},
         "stop": ev.stop,
     }
 

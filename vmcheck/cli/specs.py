@@ -4,6 +4,7 @@ Nothing is decided here (deciding the whole library takes minutes): a spec's
 verdicts are shown when `vmcheck check` recorded them for the spec as it is
 now, and the listing says how to get the others.
 """
+
 from __future__ import annotations
 
 import click
@@ -66,8 +67,13 @@ def _shapes(library: dict, peek) -> dict:
         st = path.stat()
         key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
         hit = known.get(key)
-        if not (isinstance(hit, list) and len(hit) == 2 and isinstance(hit[0], int)
-                and isinstance(hit[1], list) and all(isinstance(c, str) for c in hit[1])):
+        if not (
+            isinstance(hit, list)
+            and len(hit) == 2
+            and isinstance(hit[0], int)
+            and isinstance(hit[1], list)
+            and all(isinstance(c, str) for c in hit[1])
+        ):
             shape = peek(path)
             hit = [shape[0], shape[1]] if shape else None
         out[name] = hit

@@ -6,6 +6,7 @@ hashes the spec file's bytes and vmcheck's own source, so an edited spec or
 another vmcheck finds no entry (and `specs` says how to get one) instead of
 a stale verdict. An entry that does not have the expected shape is ignored.
 """
+
 from __future__ import annotations
 
 import hashlib

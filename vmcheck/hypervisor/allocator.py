@@ -15,6 +15,7 @@ guest context maps the virtual mode to, the bits that the context's `where`
 pins (`eflags.IOPL == 0`), and the translation composed; it must satisfy
 the spec's invariants.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -30,6 +31,8 @@ class LeftContext(VmcheckError):
     def __init__(self, context: str, mode):
         super().__init__(f"the guest entered virtual mode {mode}, which context '{context}' does not map")
         self.mode = mode
+
+
 from ..machine.storage import Storage
 from ..semantics.state import State
 from ..spec import ir
@@ -77,7 +80,7 @@ class WindowStorage(Storage):
                 self.real.decoded.pop(self.base + (a & self.amask), None)
 
     def snapshot(self) -> list[int]:
-        return self.real.cells[self.base:self.base + self.size]
+        return self.real.cells[self.base : self.base + self.size]
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,10 @@ class ControlMap:
             ctl = dict((e.name, m) for e, m in isa.role_elements("control")).get(elem, 0)
             bits = mask(hi - lo + 1) << lo
             if ctl & bits != bits:
-                raise UserError(f"context '{context.name}': where pins {elem}[{hi}:{lo}], which is not control state"
-                                f" of '{el.name}'; a VMM can only set control state")
+                raise UserError(
+                    f"context '{context.name}': where pins {elem}[{hi}:{lo}], which is not control state"
+                    f" of '{el.name}'; a VMM can only set control state"
+                )
         self.control = [(e.name, m) for e, m in isa.role_elements("control") if not e.is_file]
         self.host = _host_state(isa)
         tr = isa.storage.translation
@@ -189,7 +194,8 @@ class ControlMap:
         vmode = self.virtual_mode(vstate)
         raise InternalError(
             f"the reference VMM cannot build a real state for context '{self.context.name}' (virtual mode "
-            f"{self.isa.modes.name_of(vmode)}) that satisfies the spec's invariants")
+            f"{self.isa.modes.name_of(vmode)}) that satisfies the spec's invariants"
+        )
 
     def check(self, real: State) -> None:
         if not evaluate(self.context.where, real):

@@ -18,11 +18,12 @@ code of `confirm` tells it apart). A guest that enters a mode its context
 does not map (by an emulated or reflected trap: the VMM had control) ends
 its run: a limit of the context, which no verdict is about.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..analysis.results import NO, UNKNOWN, ContextResult
 from ..machine.assembler import assemble_file
@@ -79,36 +80,74 @@ class Confirmation:
         def comp(c: Comparison):
             d = c.divergence
             return {
-                "steps": c.steps, "native_stop": c.native_stop, "virtual_stop": c.virtual_stop,
-                "equivalent": c.equivalent, "counters": c.counters.as_dict(),
-                "divergence": None if d is None else {
-                    "step": d.step, "pc": d.pc, "instruction": d.insn, "operands": list(d.ops), "how": d.how,
+                "steps": c.steps,
+                "native_stop": c.native_stop,
+                "virtual_stop": c.virtual_stop,
+                "equivalent": c.equivalent,
+                "counters": c.counters.as_dict(),
+                "divergence": None
+                if d is None
+                else {
+                    "step": d.step,
+                    "pc": d.pc,
+                    "instruction": d.insn,
+                    "operands": list(d.ops),
+                    "how": d.how,
                     "differences": [{"what": x.what, "native": x.native, "virtual": x.virtual} for x in d.differences],
                 },
-                "breaches": [{"step": b.step, "pc": b.pc, "instruction": b.insn, "elements": list(b.elements)}
-                             for b in c.counters.breaches],
+                "breaches": [
+                    {"step": b.step, "pc": b.pc, "instruction": b.insn, "elements": list(b.elements)}
+                    for b in c.counters.breaches
+                ],
             }
 
         return {
-            "context": self.context, "vmm": self.vmm, "judged_by": self.judged_by,
-            "engine_violations": self.engine_violations, "theorem1_violations": self.theorem1_violations,
+            "context": self.context,
+            "vmm": self.vmm,
+            "judged_by": self.judged_by,
+            "engine_violations": self.engine_violations,
+            "theorem1_violations": self.theorem1_violations,
             "programs": [{"name": p.name, **comp(p.comparison)} for p in self.programs],
-            "replays": [{"instruction": r.insn, "operands": r.operands, "purpose": r.purpose,
-                         "diverged": r.diverged, "how": r.how, "agrees": r.agrees, "note": r.note,
-                         "differences": [{"what": x.what, "native": x.native, "virtual": x.virtual}
-                                         for x in r.differences]} for r in self.replays],
-            "fuzz": None if self.fuzz is None else {
-                "programs": self.fuzz.programs, "steps": self.fuzz.steps, "counters": self.fuzz.counters,
+            "replays": [
+                {
+                    "instruction": r.insn,
+                    "operands": r.operands,
+                    "purpose": r.purpose,
+                    "diverged": r.diverged,
+                    "how": r.how,
+                    "agrees": r.agrees,
+                    "note": r.note,
+                    "differences": [{"what": x.what, "native": x.native, "virtual": x.virtual} for x in r.differences],
+                }
+                for r in self.replays
+            ],
+            "fuzz": None
+            if self.fuzz is None
+            else {
+                "programs": self.fuzz.programs,
+                "steps": self.fuzz.steps,
+                "counters": self.fuzz.counters,
                 "left_context": self.fuzz.left_context,
                 "direct_fraction": (self.fuzz.counters.get("direct", 0) / self.fuzz.steps) if self.fuzz.steps else None,
-                "findings": [{"seed": f.seed, "instruction": f.divergence.insn, "step": f.divergence.step,
-                              "program": f.listing, "breach": f.divergence.breach is not None}
-                             for f in self.fuzz.findings],
+                "findings": [
+                    {
+                        "seed": f.seed,
+                        "instruction": f.divergence.insn,
+                        "step": f.divergence.step,
+                        "program": f.listing,
+                        "breach": f.divergence.breach is not None,
+                    }
+                    for f in self.fuzz.findings
+                ],
             },
             "totals": self.totals(),
-            "observed": self.observed, "contradictions": self.contradictions, "unconfirmed": self.unconfirmed,
-            "unconfirmed_reasons": self.unconfirmed_reasons, "decided": self.decided,
-            "left_context": self.left_context, "agrees": self.agrees,
+            "observed": self.observed,
+            "contradictions": self.contradictions,
+            "unconfirmed": self.unconfirmed,
+            "unconfirmed_reasons": self.unconfirmed_reasons,
+            "decided": self.decided,
+            "left_context": self.left_context,
+            "agrees": self.agrees,
         }
 
 
@@ -151,10 +190,19 @@ def witness_operands(ctx_result: ContextResult) -> OperandValues:
     return out
 
 
-def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASSIC,
-                    programs: list[Path] = (), fuzz_programs: int = 0, seed: int = 0,
-                    max_steps: int = 10_000, witnesses: bool = True, jobs: int = 1,
-                    progress: Callable[[int, int], None] | None = None) -> Confirmation:
+def confirm_context(
+    isa: ir.Isa,
+    ctx_result: ContextResult,
+    *,
+    kind: str = CLASSIC,
+    programs: list[Path] = (),
+    fuzz_programs: int = 0,
+    seed: int = 0,
+    max_steps: int = 10_000,
+    witnesses: bool = True,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> Confirmation:
     """`progress(done, total)` is called after each program, the witnesses and the fuzzing."""
     context = isa.context(ctx_result.name)
     total, step = len(programs) + 2, iter(range(1, len(programs) + 3))
@@ -180,8 +228,11 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
     if witnesses:
         for r in ctx_result.instructions:
             if r.name in engine:
-                w = (r.violates[judged_by].witness or r.classes["unsafe"].witness) if kind != HYBRID \
+                w = (
+                    (r.violates[judged_by].witness or r.classes["unsafe"].witness)
+                    if kind != HYBRID
                     else r.violates["3"].witness
+                )
                 if w is not None:
                     out.replays.append(replay_witness(isa, context, kind, r.name, w, "violation"))
             priv = r.classes["privileged"]
@@ -190,17 +241,25 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
         out.left_context += sum(rp.left for rp in out.replays)
         for rp in out.replays:
             if rp.purpose == "emulation" and rp.diverged:
-                out.contradictions.append(f"the emulation of {rp.insn} differs from native execution: "
-                                          + "; ".join(f"{d.what}" for d in rp.differences[:3]))
+                out.contradictions.append(
+                    f"the emulation of {rp.insn} differs from native execution: "
+                    + "; ".join(f"{d.what}" for d in rp.differences[:3])
+                )
             elif rp.diverged:
-                seen.append(Sighting(rp.insn, _implied(kind, rp.breach),
-                                     "made a resource-control breach" if rp.breach else "diverged",
-                                     "witness replay"))
+                seen.append(
+                    Sighting(
+                        rp.insn,
+                        _implied(kind, rp.breach),
+                        "made a resource-control breach" if rp.breach else "diverged",
+                        "witness replay",
+                    )
+                )
 
     tick()
     if fuzz_programs:
-        out.fuzz = fuzz_sharded(isa, context, kind=kind, programs=fuzz_programs, seed=seed,
-                                named=witness_operands(ctx_result), jobs=jobs)
+        out.fuzz = fuzz_sharded(
+            isa, context, kind=kind, programs=fuzz_programs, seed=seed, named=witness_operands(ctx_result), jobs=jobs
+        )
         for f in out.fuzz.findings:
             sight(f.divergence, f"fuzz program {f.seed}")
         out.left_context += out.fuzz.left_context
@@ -209,6 +268,7 @@ def confirm_context(isa: ir.Isa, ctx_result: ContextResult, *, kind: str = CLASS
     _judge(out, ctx_result, seen)
     if kind == "translate":  # judged by its own rule (translate.py)
         from .translate import judge_translated
+
         judge_translated(out)
     return out
 
@@ -229,10 +289,13 @@ def _judge(out: Confirmation, ctx_result: ContextResult, seen: list[Sighting]) -
             if value == NO:
                 out.contradictions.append(
                     f"{s.insn} {s.what} under the {out.vmm} VMM ({s.where}), so it violates {title}, "
-                    f"which the engine proved it does not")
+                    f"which the engine proved it does not"
+                )
             elif value == UNKNOWN:
-                out.decided.append(f"{s.insn} violates {title}: observed ({s.what}, {s.where}); the engine "
-                                   "left it unknown (solver time limit), and this run decides it")
+                out.decided.append(
+                    f"{s.insn} violates {title}: observed ({s.what}, {s.where}); the engine "
+                    "left it unknown (solver time limit), and this run decides it"
+                )
     out.observed = sorted(observed)
     reasons = {rp.insn: rp.note for rp in out.replays if rp.purpose == "violation" and not rp.diverged}
     out.unconfirmed = [n for n in out.engine_violations if n not in observed]
@@ -242,8 +305,9 @@ def _judge(out: Confirmation, ctx_result: ContextResult, seen: list[Sighting]) -
 THEOREM_NAMES = {"1": "Theorem 1", "3": "Theorem 3", "exact": "the exact condition"}
 
 
-def fuzz_sharded(isa: ir.Isa, context: ir.Context, *, kind: str, programs: int, seed: int,
-                 named: OperandValues, jobs: int = 1) -> FuzzReport:
+def fuzz_sharded(
+    isa: ir.Isa, context: ir.Context, *, kind: str, programs: int, seed: int, named: OperandValues, jobs: int = 1
+) -> FuzzReport:
     """`fuzz`, its programs split over `jobs` processes; the result is the same for any
     `jobs` (program n is the same program wherever it runs, and the first finding per
     instruction, in program order, is kept)."""
@@ -276,8 +340,9 @@ def merge_fuzz(programs: int, parts: list[FuzzReport]) -> FuzzReport:
     for p in parts:
         for k, v in p.counters.items():
             totals[k] = totals.get(k, 0) + v
-    return FuzzReport(programs, sum(p.steps for p in parts), list(findings.values()), totals,
-                      sum(p.left_context for p in parts))
+    return FuzzReport(
+        programs, sum(p.steps for p in parts), list(findings.values()), totals, sum(p.left_context for p in parts)
+    )
 
 
 __all__ = ["CLASSIC", "HYBRID", "Confirmation", "ProgramRun", "confirm_context", "merge_fuzz"]

@@ -14,6 +14,7 @@ changed the real control state the VMM set up, seen by the harness's
 context does not map ends the comparison ("left the context"): the
 verdicts are about states in the context, and the VMM cannot run it on.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,8 +23,8 @@ from ..machine.simulator import HALTED, Machine, StepEvent, register_name
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
-from .vmm import CLASSIC, LEFT_CONTEXT, VMM, Breach, Counters, GuestStep
 from .translate import make_vmm
+from .vmm import CLASSIC, LEFT_CONTEXT, VMM, Breach, Counters, GuestStep
 
 STORAGE_EVERY_STEP = 8192
 TRAP_LOOP = "trap loop"  # units: compare storage after each step up to this size
@@ -55,8 +56,9 @@ class Divergence:
         seen = [d for d in self.differences if not d.what.startswith("real ")]
         diffs = "; ".join(f"{d.what}: native {_fmt(d.native)}, virtual {_fmt(d.virtual)}" for d in seen[:4])
         if self.breach is not None:
-            diffs = (f"resource-control breach: real {', '.join(self.breach.elements)} changed without a trap"
-                     + (f"; {diffs}" if diffs else ""))
+            diffs = f"resource-control breach: real {', '.join(self.breach.elements)} changed without a trap" + (
+                f"; {diffs}" if diffs else ""
+            )
         return f"step {self.step} at pc {self.pc:#x}: {what} ({self.how}): {diffs}"
 
 
@@ -167,8 +169,17 @@ def breach_differences(b: Breach) -> tuple[Difference, ...]:
     return tuple(Difference(f"real {e}", "as the VMM set it", "changed without a trap") for e in b.elements)
 
 
-def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC, max_steps: int = 10_000,
-                start: State | None = None, keep_trace: bool = False, storage_every_step: bool = False) -> Comparison:
+def compare_run(
+    isa: ir.Isa,
+    context: ir.Context,
+    image,
+    *,
+    kind: str = CLASSIC,
+    max_steps: int = 10_000,
+    start: State | None = None,
+    keep_trace: bool = False,
+    storage_every_step: bool = False,
+) -> Comparison:
     """Run `image` natively and under the VMM in `context`; stop at the first divergence.
 
     A large storage is compared only at the end of the run; when it differs there,
@@ -215,8 +226,9 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
             diffs.append(Difference("trap history", native_history[-1:], vmm.history[-1:]))
         if not diffs and (small or same_cells):
             # (a store is caught at the instruction that made it, not at a later load)
-            diffs = _storage_diffs(native.storage.cells,
-                                   vmm.machine.storage.cells if same_cells else vmm.window.snapshot())
+            diffs = _storage_diffs(
+                native.storage.cells, vmm.machine.storage.cells if same_cells else vmm.window.snapshot()
+            )
         if breach is not None:
             divergence = _divergence(steps - 1, ev, gs, [*breach_differences(breach), *diffs], breach)
             break
@@ -233,11 +245,20 @@ def compare_run(isa: ir.Isa, context: ir.Context, image, *, kind: str = CLASSIC,
     if divergence is None and not small:
         diffs = _storage_diffs(native.storage.cells, vmm.window.snapshot())
         if diffs:
-            return compare_run(isa, context, image, kind=kind, max_steps=max_steps, start=start,
-                               keep_trace=keep_trace, storage_every_step=True)
+            return compare_run(
+                isa,
+                context,
+                image,
+                kind=kind,
+                max_steps=max_steps,
+                start=start,
+                keep_trace=keep_trace,
+                storage_every_step=True,
+            )
     if divergence is None and native.stopped != vmm.stopped:
-        divergence = Divergence(steps, native.pc, None, (), "end of run",
-                                (Difference("stop", native.stopped, vmm.stopped),))
+        divergence = Divergence(
+            steps, native.pc, None, (), "end of run", (Difference("stop", native.stopped, vmm.stopped),)
+        )
     return Comparison(native.stopped, vmm.stopped, steps, divergence, vmm.counters, trace)
 
 

@@ -4,6 +4,7 @@ The VMM needs them to choose the real control state a guest context asks
 for; instruction semantics are compiled elsewhere (`semantics/concrete.py`).
 Only what a condition over state may contain is accepted here.
 """
+
 from __future__ import annotations
 
 from ..errors import InternalError
@@ -44,16 +45,31 @@ def evaluate(e: ir.Expr, state: State) -> int:
         w = e.left.width
         m = mask(e.width) if e.width else 1
         ops = {
-            "add": lambda: (a + b) & m, "sub": lambda: (a - b) & m, "mul": lambda: (a * b) & m,
-            "and": lambda: a & b, "or": lambda: a | b, "xor": lambda: a ^ b,
-            "shl": lambda: (a << b) & m if b < e.width else 0, "lshr": lambda: a >> b,
+            "add": lambda: (a + b) & m,
+            "sub": lambda: (a - b) & m,
+            "mul": lambda: (a * b) & m,
+            "and": lambda: a & b,
+            "or": lambda: a | b,
+            "xor": lambda: a ^ b,
+            "shl": lambda: (a << b) & m if b < e.width else 0,
+            "lshr": lambda: a >> b,
             "ashr": lambda: (_signed(a, w) >> min(b, w)) & m,
-            "udiv": lambda: a // b if b else m, "urem": lambda: a % b if b else a,
-            "eq": lambda: int(a == b), "ne": lambda: int(a != b), "ult": lambda: int(a < b),
-            "ule": lambda: int(a <= b), "ugt": lambda: int(a > b), "uge": lambda: int(a >= b),
-            "slt": lambda: int(_signed(a, w) < _signed(b, w)), "sle": lambda: int(_signed(a, w) <= _signed(b, w)),
-            "sgt": lambda: int(_signed(a, w) > _signed(b, w)), "sge": lambda: int(_signed(a, w) >= _signed(b, w)),
-            "land": lambda: a & b, "lor": lambda: a | b, "beq": lambda: int(a == b), "bne": lambda: int(a != b),
+            "udiv": lambda: a // b if b else m,
+            "urem": lambda: a % b if b else a,
+            "eq": lambda: int(a == b),
+            "ne": lambda: int(a != b),
+            "ult": lambda: int(a < b),
+            "ule": lambda: int(a <= b),
+            "ugt": lambda: int(a > b),
+            "uge": lambda: int(a >= b),
+            "slt": lambda: int(_signed(a, w) < _signed(b, w)),
+            "sle": lambda: int(_signed(a, w) <= _signed(b, w)),
+            "sgt": lambda: int(_signed(a, w) > _signed(b, w)),
+            "sge": lambda: int(_signed(a, w) >= _signed(b, w)),
+            "land": lambda: a & b,
+            "lor": lambda: a | b,
+            "beq": lambda: int(a == b),
+            "bne": lambda: int(a != b),
         }
         return ops[e.op]()
     raise InternalError(f"{type(e).__name__} cannot appear in a condition over state")

@@ -12,6 +12,7 @@ Program n starts in the context's n-th virtual mode (round robin, least
 privileged included), so that a hybrid VMM's direct execution and every
 mode's instructions are exercised, not only the reset mode's.
 """
+
 from __future__ import annotations
 
 import random
@@ -134,27 +135,37 @@ def start_states(isa: ir.Isa, context: ir.Context) -> list[tuple[str, State]]:
 
 
 def _run(isa, context, kind, program: Program, max_steps: int, start: State | None = None) -> Comparison:
-    return compare_run(isa, context, image_of(isa, program, _origin(isa)), kind=kind, max_steps=max_steps,
-                       start=start)
+    return compare_run(isa, context, image_of(isa, program, _origin(isa)), kind=kind, max_steps=max_steps, start=start)
 
 
-def shrink(isa, context, kind, program: Program, insn: str | None, max_steps: int,
-           start: State | None = None) -> Program:
+def shrink(
+    isa, context, kind, program: Program, insn: str | None, max_steps: int, start: State | None = None
+) -> Program:
     """Drop instructions while the run still diverges first at `insn`."""
     changed = True
     while changed and len(program) > 1:
         changed = False
         for i in range(len(program) - 1, -1, -1):
-            candidate = program[:i] + program[i + 1:]
+            candidate = program[:i] + program[i + 1 :]
             c = _run(isa, context, kind, candidate, max_steps, start)
             if c.divergence is not None and c.divergence.insn == insn:
                 program, changed = candidate, True
     return program
 
 
-def fuzz(isa: ir.Isa, context: ir.Context, *, kind: str, programs: int, seed: int = 0,
-         length: int = 24, max_steps: int = 200, shrink_findings: bool = True,
-         named: OperandValues | None = None, only: range | None = None) -> FuzzReport:
+def fuzz(
+    isa: ir.Isa,
+    context: ir.Context,
+    *,
+    kind: str,
+    programs: int,
+    seed: int = 0,
+    length: int = 24,
+    max_steps: int = 200,
+    shrink_findings: bool = True,
+    named: OperandValues | None = None,
+    only: range | None = None,
+) -> FuzzReport:
     """Run `programs` random programs (or the slice `only` of them: a shard; program n is
     the same program whichever shard runs it)."""
     findings: list[FuzzFinding] = []
@@ -162,7 +173,7 @@ def fuzz(isa: ir.Isa, context: ir.Context, *, kind: str, programs: int, seed: in
     steps = left = 0
     totals: dict[str, int] = {}
     starts = start_states(isa, context)
-    for n in (only if only is not None else range(programs)):
+    for n in only if only is not None else range(programs):
         rng = random.Random(f"{seed}:{n}")
         program = random_program(isa, rng, length, named)
         mode, start = starts[n % len(starts)] if starts else ("", None)

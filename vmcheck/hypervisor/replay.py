@@ -14,6 +14,7 @@ builds the real state from the context, docs/model.md §3); or it rests on the
 *shared view* (docs/model.md §2.4), whose faults are free, while the simulator
 has the spec's own translation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ from ..machine.simulator import Machine
 from ..semantics.state import MemoryTrap, State
 from ..spec import ir
 from .confirm import Difference, Lockstep, _Observer, _storage_diffs, breach_differences
-from .vmm import LEFT_CONTEXT, VMM, Breach
 from .translate import make_vmm
+from .vmm import LEFT_CONTEXT, VMM, Breach
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,15 @@ def _place_cells(isa: ir.Isa, machine_port, storage, w: Witness) -> None:
         storage.write(phys, 1, cell["value"])
 
 
-def replay_witness(isa: ir.Isa, context: ir.Context, kind: str, insn_name: str, w: Witness,
-                   purpose: str, prefer: tuple[str, ...] = ("v", "s'", "h", "s")) -> Replay:
+def replay_witness(
+    isa: ir.Isa,
+    context: ir.Context,
+    kind: str,
+    insn_name: str,
+    w: Witness,
+    purpose: str,
+    prefer: tuple[str, ...] = ("v", "s'", "h", "s"),
+) -> Replay:
     insn = isa.instruction(insn_name)
     ops = tuple(w.operands.get(o.name, 0) for o in insn.operands)
     st = _start_state(isa, w, prefer)
@@ -111,9 +119,15 @@ def replay_witness(isa: ir.Isa, context: ir.Context, kind: str, insn_name: str, 
     native.state.v[:] = start.v
     vmm.start_from(start)
     if vmm.stopped == LEFT_CONTEXT:
-        return Replay(insn_name, dict(w.operands), purpose, False, "not run", (),
-                      f"not run: the witness's state '{st.label}' is in a mode this context does not "
-                      f"virtualize ({vmm.detail})")
+        return Replay(
+            insn_name,
+            dict(w.operands),
+            purpose,
+            False,
+            "not run",
+            (),
+            f"not run: the witness's state '{st.label}' is in a mode this context does not virtualize ({vmm.detail})",
+        )
     for cell in w.memory:  # guest-physical storage is the native machine's physical storage
         if "value" in cell and isinstance(cell["value"], int):
             try:
@@ -141,12 +155,23 @@ def replay_witness(isa: ir.Isa, context: ir.Context, kind: str, insn_name: str, 
         diffs = [*breach_differences(breach), *diffs]
     note = ""
     if vmm.stopped == LEFT_CONTEXT:
-        note = (f"the guest then left the context ({vmm.detail}): the VMM cannot run it further, a limit "
-                "of this context that no verdict is about")
+        note = (
+            f"the guest then left the context ({vmm.detail}): the VMM cannot run it further, a limit "
+            "of this context that no verdict is about"
+        )
     if purpose == "violation" and not diffs:
         note = _why_not_reproduced(isa, vmm, w, st, gs) + (f"; {note}" if note else "")
-    return Replay(insn_name, dict(w.operands), purpose, bool(diffs), gs.how, tuple(diffs), note,
-                  breach=breach, left=vmm.stopped == LEFT_CONTEXT)
+    return Replay(
+        insn_name,
+        dict(w.operands),
+        purpose,
+        bool(diffs),
+        gs.how,
+        tuple(diffs),
+        note,
+        breach=breach,
+        left=vmm.stopped == LEFT_CONTEXT,
+    )
 
 
 def _why_not_reproduced(isa: ir.Isa, vmm: VMM, w: Witness, st, gs) -> str:
@@ -155,14 +180,27 @@ def _why_not_reproduced(isa: ir.Isa, vmm: VMM, w: Witness, st, gs) -> str:
     if real is not None:
         mine = vmm.machine.state
         composed = {isa.modes.elem, *(vmm.cmap.reloc or ())}  # mapped and composed, not chosen
-        ctl = [e.name for e, m in isa.role_elements("control") if not e.is_file and e.name not in composed
-               and e.name in real.pre and (real.pre[e.name] ^ mine.get(e.name)) & m]
+        ctl = [
+            e.name
+            for e, m in isa.role_elements("control")
+            if not e.is_file
+            and e.name not in composed
+            and e.name in real.pre
+            and (real.pre[e.name] ^ mine.get(e.name)) & m
+        ]
         if ctl:
-            return ("not reproduced: the witness's real state 's' has control state this VMM does not give the "
-                    f"guest ({', '.join(ctl)}: it runs the guest with the host's values and the context's)")
-    if any("fault" in c for c in w.memory) or any(s.writes and any(x.get("space") not in ("mem", "phys")
-                                                                  for x in s.writes) for s in w.states):
-        return ("not reproduced: the witness rests on the abstract view (a fault pattern or an access "
-                "the spec's concrete translation does not produce)")
-    return (f"not reproduced: the VMM ran it ({gs.how}) with the same result as native execution from the "
-            "witness's virtual state")
+            return (
+                "not reproduced: the witness's real state 's' has control state this VMM does not give the "
+                f"guest ({', '.join(ctl)}: it runs the guest with the host's values and the context's)"
+            )
+    if any("fault" in c for c in w.memory) or any(
+        s.writes and any(x.get("space") not in ("mem", "phys") for x in s.writes) for s in w.states
+    ):
+        return (
+            "not reproduced: the witness rests on the abstract view (a fault pattern or an access "
+            "the spec's concrete translation does not produce)"
+        )
+    return (
+        f"not reproduced: the VMM ran it ({gs.how}) with the same result as native execution from the "
+        "witness's virtual state"
+    )

@@ -16,6 +16,7 @@ wrote or loaded) is scanned again, so a guest cannot run an instruction the
 translator has not seen. The counters say what translation cost: blocks
 scanned, rescans, instances replaced, VMM entries.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,8 +70,14 @@ class TranslationCounters(Counters):
     vmm_calls: int = 0  # marked instances executed: each one an entry into the VMM
 
     def as_dict(self) -> dict:
-        return {**super().as_dict(), "blocks_scanned": self.blocks, "instructions_scanned": self.scanned,
-                "rescans": self.rescans, "translated": self.replaced, "vmm_calls": self.vmm_calls}
+        return {
+            **super().as_dict(),
+            "blocks_scanned": self.blocks,
+            "instructions_scanned": self.scanned,
+            "rescans": self.rescans,
+            "translated": self.replaced,
+            "vmm_calls": self.vmm_calls,
+        }
 
 
 @dataclass(frozen=True)
@@ -84,8 +91,7 @@ class _Entry:
 class TranslatingVMM(VMM):
     """The classic VMM, running only translated code (see the module doc)."""
 
-    def __init__(self, isa: ir.Isa, context: ir.Context, kind: str = TRANSLATE,
-                 unsafe: frozenset[str] | None = None):
+    def __init__(self, isa: ir.Isa, context: ir.Context, kind: str = TRANSLATE, unsafe: frozenset[str] | None = None):
         # `kind` stays CLASSIC: what runs directly runs under the classic VMM, and the
         # test harness judges its mode changes by the classic rules.
         super().__init__(isa, context, CLASSIC)
@@ -170,8 +176,10 @@ def judge_translated(out) -> None:
     unsafe instance is translated, so any divergence or breach is the
     translator's fault, and the engine's violations are meant to stay unseen."""
     for name in out.observed:
-        out.contradictions.append(f"{name} diverged or changed real control under the translate VMM, which "
-                                  "replaces every unsafe instance: the translation is wrong")
+        out.contradictions.append(
+            f"{name} diverged or changed real control under the translate VMM, which "
+            "replaces every unsafe instance: the translation is wrong"
+        )
     out.unconfirmed, out.unconfirmed_reasons = [], {}
 
 

@@ -28,17 +28,18 @@ instructions run directly (efficiency), breaches the harness observed
 (resource control), and emulations split into privileged instructions and
 other trapped instances (docs/model.md §2.6's cost).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import UserError
 from ..machine.decode import Decoder
 from ..machine.simulator import DOUBLE_FAULT, HALTED, TRAPPED, UNDECODABLE, Machine
 from ..machine.translation import make_port
 from ..semantics.concrete import OK, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
-from ..errors import UserError
 from .allocator import ControlMap, LeftContext, WindowStorage, allocate
 
 CLASSIC, HYBRID = "classic", "hybrid"
@@ -73,9 +74,12 @@ class Counters:
 
     def as_dict(self) -> dict:
         return {
-            "direct": self.direct, "emulated_privileged": self.emulated_privileged,
-            "emulated_other": self.emulated_other, "reflected": self.reflected,
-            "interpreted": self.interpreted, "resource_control_breaches": len(self.breaches),
+            "direct": self.direct,
+            "emulated_privileged": self.emulated_privileged,
+            "emulated_other": self.emulated_other,
+            "reflected": self.reflected,
+            "interpreted": self.interpreted,
+            "resource_control_breaches": len(self.breaches),
         }
 
 
@@ -182,7 +186,7 @@ class VMM:
             if n == 1:
                 r[slot] = (r[slot] & m) | (v[slot] & ~m)
             else:
-                r[slot:slot + n] = v[slot:slot + n]
+                r[slot : slot + n] = v[slot : slot + n]
         try:
             self.cmap.build(self.vstate, self.machine.state)
         except LeftContext as e:
@@ -203,7 +207,7 @@ class VMM:
             if n == 1:
                 v[slot] = (v[slot] & m) | (r[slot] & ~m)
             else:
-                v[slot:slot + n] = r[slot:slot + n]
+                v[slot : slot + n] = r[slot : slot + n]
         self.cmap.read_back_mode(self.machine.state, self.vstate)
         self._running = False
 
@@ -218,7 +222,7 @@ class VMM:
                 if n == 1:
                     v[slot] = (v[slot] & m) | (r[slot] & ~m)
                 else:
-                    v[slot:slot + n] = r[slot:slot + n]
+                    v[slot : slot + n] = r[slot : slot + n]
             self.cmap.read_back_mode(self.machine.state, view)
         return view
 
@@ -370,8 +374,7 @@ class VMM:
                 n += res.steps
             if res.reason == TRAPPED:
                 pc = m.state.v[self._pc]
-                insn_ops = (None, ()) if res.trap.kind == "memtrap" and self._fetch_faults(pc) \
-                    else self._real_fetch(pc)
+                insn_ops = (None, ()) if res.trap.kind == "memtrap" and self._fetch_faults(pc) else self._real_fetch(pc)
                 insn, ops = insn_ops
                 self._dispatch(pc, insn, ops, res.trap)
                 self._tick()

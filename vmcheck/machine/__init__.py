@@ -1,13 +1,37 @@
 """The concrete machine: storage, translation, decode, the simulator, the assembler."""
+
 from .assembler import Program, assemble, assemble_file, disassemble
 from .decode import Decoder, encode
-from .simulator import (DOUBLE_FAULT, HALTED, STEP_LIMIT, TRAPPED, UNDECODABLE, Machine, RunResult, StepEvent,
-                        register_name)
+from .simulator import (
+    DOUBLE_FAULT,
+    HALTED,
+    STEP_LIMIT,
+    TRAPPED,
+    UNDECODABLE,
+    Machine,
+    RunResult,
+    StepEvent,
+    register_name,
+)
 from .storage import Storage
 from .translation import make_port
 
 __all__ = [
-    "DOUBLE_FAULT", "HALTED", "STEP_LIMIT", "TRAPPED", "UNDECODABLE",
-    "Decoder", "Machine", "Program", "RunResult", "StepEvent", "Storage",
-    "assemble", "assemble_file", "disassemble", "encode", "make_port", "register_name",
+    "DOUBLE_FAULT",
+    "HALTED",
+    "STEP_LIMIT",
+    "TRAPPED",
+    "UNDECODABLE",
+    "Decoder",
+    "Machine",
+    "Program",
+    "RunResult",
+    "StepEvent",
+    "Storage",
+    "assemble",
+    "assemble_file",
+    "disassemble",
+    "encode",
+    "make_port",
+    "register_name",
 ]

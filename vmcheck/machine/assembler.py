@@ -27,12 +27,13 @@ Every error is a `SpecError` whose diagnostics point at the offending text,
 so the CLI prints `FILE:LINE:COL: error: ...` and exits 2; independent errors
 are all reported.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import Collector, Diagnostic, Span
 from ..spec import ir
@@ -55,6 +56,7 @@ COMMENT_CHARS = "#;"
 # What an operand is never made of: the separators templates use. Blanks only
 # between terms (`end - start`): operand text never starts or ends with one.
 _SEPARATORS = ",()[]{}"
+
 
 @dataclass(frozen=True)
 class Program:
@@ -81,7 +83,7 @@ class Syntax:
         self.insn = insn
         m = _KEYWORD.match(insn.syntax)
         self.keyword = m.group(1).lower()
-        rest = insn.syntax[m.end():]
+        rest = insn.syntax[m.end() :]
         self.rest = rest.strip()
         # Literal punctuation of this template never belongs to an operand: `{rn}!`
         # reads `r13!` as `r13` then `!`.
@@ -90,7 +92,7 @@ class Syntax:
         excluded -= {"+", "-"}  # signs join the terms of a sum
         parts, pos = [], 0
         for ph in re.finditer(r"\{(\w+)\}", rest):
-            parts.append(_literal(rest[pos:ph.start()]))
+            parts.append(_literal(rest[pos : ph.start()]))
             parts.append(_operand_pattern(ph.group(1), excluded))
             pos = ph.end()
         parts.append(_literal(rest[pos:]))
@@ -292,8 +294,10 @@ class _Assembler:
         m = _KEYWORD.match(line, pos)
         if not m:
             col = len(line) - len(line[pos:].lstrip())
-            self.errors.error(self.span(lineno, col, col + 1),
-                              f"expected an instruction, a directive or a label, not '{line[col:].strip()}'")
+            self.errors.error(
+                self.span(lineno, col, col + 1),
+                f"expected an instruction, a directive or a label, not '{line[col:].strip()}'",
+            )
             return
         word, start, rest_at = m.group(1), m.start(1), m.end()
         if word.startswith("."):
@@ -327,8 +331,9 @@ class _Assembler:
                 item.words.append(value)
             self.place(item, len(item.words), self.span(lineno, start, start + len(word)))
         else:
-            self.errors.error(self.span(lineno, start, start + len(word)),
-                              f"unknown directive '{word}'", "directives: .org, .word")
+            self.errors.error(
+                self.span(lineno, start, start + len(word)), f"unknown directive '{word}'", "directives: .org, .word"
+            )
 
     def instruction(self, word: str, line: str, start: int, rest_at: int, lineno: int) -> None:
         kw_span = self.span(lineno, start, start + len(word))
@@ -363,8 +368,10 @@ class _Assembler:
             self.errors.diagnostics.append(failures[0])
             return
         shapes = " or ".join(f"'{s.shape()}'" for s in candidates)
-        self.errors.error(self._text_span(line, rest_at, lineno) if rest.strip() else kw_span,
-                          f"bad operands for '{word}': expected {shapes}")
+        self.errors.error(
+            self._text_span(line, rest_at, lineno) if rest.strip() else kw_span,
+            f"bad operands for '{word}': expected {shapes}",
+        )
 
     def _symbols_misread(self, syn: Syntax, operands) -> int:
         """How many immediates of this reading are a bare name that is a register
@@ -413,8 +420,11 @@ class _Assembler:
 
     def place(self, item: _Item, units: int, span: Span) -> None:
         if self.addr + units > self.size:
-            self.errors.error(span, f"address {self.addr + units - 1} is outside storage "
-                                    f"(addresses 0..{self.size - 1})", "check the .org before it")
+            self.errors.error(
+                span,
+                f"address {self.addr + units - 1} is outside storage (addresses 0..{self.size - 1})",
+                "check the .org before it",
+            )
             self.addr += units
             return
         self.items.append(item)
@@ -434,9 +444,9 @@ class _Assembler:
             for k, value in enumerate(units):
                 a = item.addr + k
                 if a in owner:
-                    self.errors.error(item.span,
-                                      f"address {a} is already filled by line {owner[a]}",
-                                      "two .org regions overlap")
+                    self.errors.error(
+                        item.span, f"address {a} is already filled by line {owner[a]}", "two .org regions overlap"
+                    )
                     break
                 owner[a] = item.line
                 image[a] = value
@@ -464,7 +474,9 @@ class _Assembler:
                 ok = False
                 continue
             if not representable(item.insn, od.name, x & mask(od.width)):
-                self.errors.error(span, f"{_show(x)} cannot be encoded in '{od.name}' (the encoding drops some of its bits)")
+                self.errors.error(
+                    span, f"{_show(x)} cannot be encoded in '{od.name}' (the encoding drops some of its bits)"
+                )
                 ok = False
                 continue
             values[od.name] = x

@@ -5,9 +5,10 @@ operand, pieces `(operand, op_hi, op_lo, word_lo)`: operand bits op_hi..op_lo
 sit in the word from bit word_lo up. Instructions are tried in spec order;
 the first whose pattern matches decodes the word.
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ..spec import ir
 from ..spec.ir import mask

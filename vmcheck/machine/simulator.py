@@ -32,10 +32,11 @@ instead. So a run gives the same states, outcomes, step counts and timer
 values in block mode and step by step (tests/test_blocks.py checks it on
 random programs for every bundled spec).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from ..semantics.concrete import OK, CompiledInsn, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
@@ -85,9 +86,24 @@ _Entry = tuple
 
 class Machine:
     __slots__ = (
-        "isa", "compiled", "layout", "state", "storage", "port", "decoder",
-        "steps", "stopped", "detail", "_pc", "_timers", "_codes", "_deliver",
-        "blocks", "hot", "_heat", "_fetch",
+        "isa",
+        "compiled",
+        "layout",
+        "state",
+        "storage",
+        "port",
+        "decoder",
+        "steps",
+        "stopped",
+        "detail",
+        "_pc",
+        "_timers",
+        "_codes",
+        "_deliver",
+        "blocks",
+        "hot",
+        "_heat",
+        "_fetch",
     )
 
     def __init__(self, isa: ir.Isa, *, blocks: bool = True, hot: int = 8):
@@ -187,8 +203,9 @@ class Machine:
 
     # ---- many steps ----------------------------------------------------------
 
-    def run(self, max_steps: int, trace: Callable[[StepEvent], None] | None = None, *,
-            stop_on_trap: bool = False) -> RunResult:
+    def run(
+        self, max_steps: int, trace: Callable[[StepEvent], None] | None = None, *, stop_on_trap: bool = False
+    ) -> RunResult:
         """Run until the machine stops or `max_steps` steps were taken.
 
         With `trace`, step by step (`step()`), calling `trace` after each.

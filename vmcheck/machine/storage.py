@@ -13,9 +13,10 @@ decoded instructions: dropping a decoded instruction drops every block that
 contains it, whoever drops it (a VMM's window onto this storage pops
 entries of `decoded` directly).
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..spec import ir
 

@@ -16,6 +16,7 @@ the instruction's own pending stores to the same cells whatever the widths
 and spaces involved. `fetch` is the simulator's instruction fetch: the same check with access kind
 "execute", returning the physical address of the first unit.
 """
+
 from __future__ import annotations
 
 from ..semantics.state import Layout, MemoryTrap, State

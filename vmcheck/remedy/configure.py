@@ -31,6 +31,7 @@ asks for a state in G), so only entries that violate in the base context are
 re-decided for each candidate; `vmcheck configure` then decides the answer
 again, every entry, on the configured (or written) context.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,8 +41,8 @@ from dataclasses import dataclass, field
 
 import z3
 
-from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from ..analysis import Report, TheoremResult, check_isas
+from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from ..errors import UserError
 from ..semantics.symbolic import (  # the engine's own bit splice
     _replace_bits,
@@ -116,8 +117,9 @@ def pinnable(isa: ir.Isa) -> tuple[list[Pin], list[str]]:
             hi = lo
             while (m >> (hi + 1)) & 1:
                 hi += 1
-            name = e.name if (lo, hi) == (0, e.width - 1) else (
-                f"{e.name}[{hi}]" if hi == lo else f"{e.name}[{hi}:{lo}]")
+            name = (
+                e.name if (lo, hi) == (0, e.width - 1) else (f"{e.name}[{hi}]" if hi == lo else f"{e.name}[{hi}:{lo}]")
+            )
             pins.append(Pin(name, e.name, hi, lo, e.width))
             lo = hi + 1
     return pins, skipped
@@ -138,8 +140,12 @@ class Blocker:
         return all(not c for c in self.cubes)
 
     def to_json(self) -> dict:
-        return {"instruction": self.instruction, "operands": dict(self.operands), "reason": self.reason,
-                "units": [dict(c) for c in self.cubes]}
+        return {
+            "instruction": self.instruction,
+            "operands": dict(self.operands),
+            "reason": self.reason,
+            "units": [dict(c) for c in self.cubes],
+        }
 
 
 @dataclass
@@ -166,10 +172,16 @@ class Configuration:
 
     def to_json(self) -> dict:
         return {
-            "isa": self.isa, "context": self.context, "theorem": self.theorem, "found": self.found,
-            "setting": dict(self.setting), "pinned_bits": self.pinned_bits, "where": self.where,
+            "isa": self.isa,
+            "context": self.context,
+            "theorem": self.theorem,
+            "found": self.found,
+            "setting": dict(self.setting),
+            "pinned_bits": self.pinned_bits,
+            "where": self.where,
             "base": {"holds": self.base_holds, "violations": list(self.base_violations)},
-            "pinnable": list(self.pinnable), "not_pinnable": list(self.not_pinnable),
+            "pinnable": list(self.pinnable),
+            "not_pinnable": list(self.not_pinnable),
             "candidates": [dict(c) for c in self.candidates],
             "blockers": [b.to_json() for b in self.blockers],
             "culprits": [b.to_json() for b in self.culprits],
@@ -242,8 +254,10 @@ class _Relevance:
             a, b = sym.state_vars("#a"), sym.state_vars("#b")
 
             def ok(regs):
-                return z3.And([sym.predicate(i, regs) for i in self.isa.invariants]
-                              + [sym.predicate(self.ctx.where, regs)])
+                return z3.And(
+                    [sym.predicate(i, regs) for i in self.isa.invariants] + [sym.predicate(self.ctx.where, regs)]
+                )
+
             tied = set()
             for p in self.pins:
                 moved = dict(a)
@@ -266,11 +280,13 @@ class _Relevance:
             regs = sym.state_vars("#r")
             ops = {o.name: z3.BitVecVal(operands.get(o.name, 0), o.width) for o in ins.operands}
             res = sym.instantiate(ins, regs, ops)
-            hit = frozenset(p.name for p in self.pins
-                            if _depends(sym, self._terms(res, regs, p, runs_only), regs, p, self.timeout_ms))
+            hit = frozenset(
+                p.name
+                for p in self.pins
+                if _depends(sym, self._terms(res, regs, p, runs_only), regs, p, self.timeout_ms)
+            )
             self.memo[key] = hit
         return hit | self.context_units()
-
 
     @staticmethod
     def _terms(res, regs: dict, pin: Pin, runs_only: bool) -> list[z3.ExprRef]:
@@ -308,8 +324,7 @@ class _Choice:
     core: list[int] = field(default_factory=list)  # blockers that together rule out every setting
 
 
-def choose(isa: ir.Isa, ctx: ir.Context, pins: list[Pin], blockers: list[Blocker],
-           timeout_ms: int = 60000) -> _Choice:
+def choose(isa: ir.Isa, ctx: ir.Context, pins: list[Pin], blockers: list[Blocker], timeout_ms: int = 60000) -> _Choice:
     fresh_context()
     sym = sym_isa(isa)
     st = sym.state_vars("#set")  # a state of the candidate context: the pinned values are its values
@@ -319,8 +334,13 @@ def choose(isa: ir.Isa, ctx: ir.Context, pins: list[Pin], blockers: list[Blocker
     hard += [sym.predicate(ctx.where, st), sym.mode_in(st, ctx.real_modes)]
     tracks = []
     for k, b in enumerate(blockers):
-        ors = [z3.And(pinned[n], val[n] != z3.BitVecVal(v, p.width))
-               for c in b.cubes for n, v in c.items() for p in pins if p.name == n]
+        ors = [
+            z3.And(pinned[n], val[n] != z3.BitVecVal(v, p.width))
+            for c in b.cubes
+            for n, v in c.items()
+            for p in pins
+            if p.name == n
+        ]
         tracks.append((z3.Bool(f"blocker {k}"), z3.Or(ors) if ors else z3.BoolVal(False)))
     opt = z3.Optimize()
     opt.set("timeout", timeout_ms)
@@ -333,8 +353,11 @@ def choose(isa: ir.Isa, ctx: ir.Context, pins: list[Pin], blockers: list[Blocker
     r = opt.check()
     if r == z3.sat:
         m = opt.model()
-        setting = {p.name: m.eval(val[p.name], model_completion=True).as_long()
-                   for p in pins if z3.is_true(m.eval(pinned[p.name], model_completion=True))}
+        setting = {
+            p.name: m.eval(val[p.name], model_completion=True).as_long()
+            for p in pins
+            if z3.is_true(m.eval(pinned[p.name], model_completion=True))
+        }
         return _Choice("sat", setting)
     if r == z3.unknown:
         return _Choice("unknown")
@@ -364,10 +387,20 @@ def _decide(isa: ir.Isa, ctx: ir.Context, theorem: str, instructions, **engine) 
     return rep, rep.context(ctx.name).theorems[theorem]
 
 
-def configure(isa: ir.Isa, context: str, theorem: str = "1", *, base_text: str = "true",
-              name: str | None = None, max_rounds: int = 40, timeout: float = DEFAULT_TIMEOUT,
-              budget: int = DEFAULT_BUDGET, jobs: int | None = None,
-              use_cache: bool = True, log: Callable[[str], None] | None = None) -> Configuration:
+def configure(
+    isa: ir.Isa,
+    context: str,
+    theorem: str = "1",
+    *,
+    base_text: str = "true",
+    name: str | None = None,
+    max_rounds: int = 40,
+    timeout: float = DEFAULT_TIMEOUT,
+    budget: int = DEFAULT_BUDGET,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> Configuration:
     """The minimal setting for `theorem` in `context`, or why there is none."""
     t0 = time.perf_counter()
     if theorem not in THEOREM_KEYS:
@@ -397,9 +430,12 @@ def configure(isa: ir.Isa, context: str, theorem: str = "1", *, base_text: str =
             out.found, out.setting, out.verdict = True, setting, tr
             out.pinned_bits = sum(p.width for p in pins if p.name in setting)
             out.where = where_text(base_text, pins, setting)
-            out.reason = (f"{title(theorem)} holds in {context} as it is" if not setting else
-                          f"pinning {out.pinned_bits} bit(s) makes {title(theorem)} hold in {context}; no setting "
-                          f"with fewer does (each of the {len(out.blockers)} blocker(s) is a necessary condition)")
+            out.reason = (
+                f"{title(theorem)} holds in {context} as it is"
+                if not setting
+                else f"pinning {out.pinned_bits} bit(s) makes {title(theorem)} hold in {context}; no setting "
+                f"with fewer does (each of the {len(out.blockers)} blocker(s) is a necessary condition)"
+            )
             return _done(out, t0)
         new = 0
         for n in tr.violations:
@@ -425,10 +461,12 @@ def configure(isa: ir.Isa, context: str, theorem: str = "1", *, base_text: str =
             hopeless = [b for b in out.blockers if b.unfixable]
             out.culprits = hopeless or [out.blockers[k] for k in ch.core]
             what = ", ".join(dict.fromkeys(b.instruction for b in out.culprits))
-            out.reason = (f"no setting of the pinnable control state makes {title(theorem)} hold in {context}: "
-                          + (f"{what} run(s) in {context} whatever that state holds, so no setting makes "
-                             f"{'it' if len(hopeless) == 1 else 'them'} trap"
-                             if hopeless else f"no setting makes all of {what} trap at once"))
+            out.reason = f"no setting of the pinnable control state makes {title(theorem)} hold in {context}: " + (
+                f"{what} run(s) in {context} whatever that state holds, so no setting makes "
+                f"{'it' if len(hopeless) == 1 else 'them'} trap"
+                if hopeless
+                else f"no setting makes all of {what} trap at once"
+            )
             return _done(out, t0)
         setting = ch.setting
         out.candidates.append(dict(setting))

@@ -9,6 +9,7 @@ does (docs/model.md §2.2); a site is "yes" when the entry has no operand a guar
 could select on (`repair.selectors`) or its selector values are those of the
 engine's witness, and "depends" (on operand values) otherwise.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,9 +38,17 @@ class Site:
     code: int | None
 
     def to_json(self) -> dict:
-        return {"address": self.address, "line": self.line, "text": self.text, "instruction": self.instruction,
-                "operands": dict(self.operands), "violates": self.violates, "reason": self.reason,
-                "replacement": self.replacement, "code": self.code}
+        return {
+            "address": self.address,
+            "line": self.line,
+            "text": self.text,
+            "instruction": self.instruction,
+            "operands": dict(self.operands),
+            "violates": self.violates,
+            "reason": self.reason,
+            "replacement": self.replacement,
+            "code": self.code,
+        }
 
 
 @dataclass
@@ -53,8 +62,15 @@ class ParavirtReport:
     reason: str = ""
 
     def to_json(self) -> dict:
-        return {"isa": self.isa, "program": self.program, "context": self.context, "theorem": self.theorem,
-                "hypercall": self.hypercall, "sites": [s.to_json() for s in self.sites], "reason": self.reason}
+        return {
+            "isa": self.isa,
+            "program": self.program,
+            "context": self.context,
+            "theorem": self.theorem,
+            "hypercall": self.hypercall,
+            "sites": [s.to_json() for s in self.sites],
+            "reason": self.reason,
+        }
 
 
 def hypercall_entry(isa: ir.Isa) -> ir.Instruction | None:
@@ -63,8 +79,12 @@ def hypercall_entry(isa: ir.Isa) -> ir.Instruction | None:
     memory = {c.name for c in isa.traps.causes if c.memory} | {isa.traps.memory_cause}
     for insn in isa.instructions:
         sem = insn.semantics
-        if len(sem) == 1 and isinstance(sem[0], ir.Trap) and sem[0].cause not in memory \
-                and any(o.kind == "imm" for o in insn.operands):
+        if (
+            len(sem) == 1
+            and isinstance(sem[0], ir.Trap)
+            and sem[0].cause not in memory
+            and any(o.kind == "imm" for o in insn.operands)
+        ):
             return insn
     return None
 
@@ -133,10 +153,14 @@ def sites(isa: ir.Isa, rep: Report, program: Program, source: str, context: str,
             repl = disassemble(isa, hc, hv, addr)
         else:
             code, repl = None, ""
-        out.sites.append(Site(addr, line, disassemble(isa, insn, vals, addr), insn.name, ops, verdict, reason, repl,
-                              code))
-    out.reason = (f"{len(out.sites)} site(s) use instructions that violate {title(theorem)} in {context}"
-                  if out.sites else f"no site uses an instruction that violates {title(theorem)} in {context}")
+        out.sites.append(
+            Site(addr, line, disassemble(isa, insn, vals, addr), insn.name, ops, verdict, reason, repl, code)
+        )
+    out.reason = (
+        f"{len(out.sites)} site(s) use instructions that violate {title(theorem)} in {context}"
+        if out.sites
+        else f"no site uses an instruction that violates {title(theorem)} in {context}"
+    )
     if out.sites and hc is None:
         out.reason += f"; {isa.name} has no trap instruction with an immediate operand to make hypercalls with"
     return out
@@ -152,7 +176,7 @@ def patched(source: str, report: ParavirtReport) -> str:
         old = lines[s.line - 1]
         stmt = _statement(old)
         nl = "\n" if old.endswith("\n") else ""
-        head = old[:old.index(stmt)] if stmt and stmt in old else ""
+        head = old[: old.index(stmt)] if stmt and stmt in old else ""
         lines[s.line - 1] = f"{head}{s.replacement}    # hypercall {s.code:#x}: was `{stmt}`{nl}"
     return "".join(lines)
 

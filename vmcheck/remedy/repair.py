@@ -21,6 +21,7 @@ never guarded on (their contents are state, docs/model.md §2.2).
 Entries are decided independently, so only the guarded entries are decided
 again each round; the repaired spec is then decided whole.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from ..analysis import YES, Report, TheoremResult, check_isas
+from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from ..errors import UserError
 from ..spec import ir
 from ..spec.build import build_isa
@@ -50,8 +51,13 @@ class Guard:
     tried: list[str] = field(default_factory=list)  # operands whose values did not converge
 
     def to_json(self) -> dict:
-        return {"instruction": self.instruction, "line": self.line, "operand": self.operand,
-                "values": list(self.values) if self.operand else None, "reason": self.reason}
+        return {
+            "instruction": self.instruction,
+            "line": self.line,
+            "operand": self.operand,
+            "values": list(self.values) if self.operand else None,
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -70,10 +76,19 @@ class Repair:
     seconds: float = 0.0
 
     def to_json(self) -> dict:
-        return {"isa": self.isa, "context": self.context, "theorem": self.theorem, "host_only": self.host_only,
-                "cause": self.cause, "cause_why": self.cause_why, "guards": [g.to_json() for g in self.guards],
-                "holds": self.holds, "verdict": self.verdict.to_json() if self.verdict else None,
-                "reason": self.reason, "rounds": self.rounds}
+        return {
+            "isa": self.isa,
+            "context": self.context,
+            "theorem": self.theorem,
+            "host_only": self.host_only,
+            "cause": self.cause,
+            "cause_why": self.cause_why,
+            "guards": [g.to_json() for g in self.guards],
+            "holds": self.holds,
+            "verdict": self.verdict.to_json() if self.verdict else None,
+            "reason": self.reason,
+            "rounds": self.rounds,
+        }
 
 
 def host_only(isa: ir.Isa, ctx: ir.Context) -> str:
@@ -81,8 +96,10 @@ def host_only(isa: ir.Isa, ctx: ir.Context) -> str:
     real = ctx.real_modes
     rest = [lv for lv in isa.modes.names if lv not in real]
     if not rest:
-        raise UserError(f"context {ctx.name} runs its guest in every mode ({', '.join(real)}): no guard on the "
-                        "mode can make an instruction trap for the guest and not for the host")
+        raise UserError(
+            f"context {ctx.name} runs its guest in every mode ({', '.join(real)}): no guard on the "
+            "mode can make an instruction trap for the guest and not for the host"
+        )
     if len(rest) == 1:
         return f"mode == {rest[0]}"
     return " && ".join(f"mode != {r}" for r in real)
@@ -112,8 +129,10 @@ def privileged_cause(isa: ir.Isa, rep: Report, context: str) -> tuple[str, str]:
     order = [c.name for c in isa.traps.causes]
     if count:
         best = max(count, key=lambda c: (count[c], -order.index(c)))
-        return best, (f"{best}: raised by {len(users[best])} of the {len(priv)} instructions the engine finds "
-                      f"privileged in {context}")
+        return best, (
+            f"{best}: raised by {len(users[best])} of the {len(priv)} instructions the engine finds "
+            f"privileged in {context}"
+        )
     plain = [c for c in order if c not in memory]
     if not plain:
         raise UserError(f"{isa.name} declares no trap cause other than memory traps: a guard needs one")
@@ -159,10 +178,21 @@ def _next_guard(g: Guard | None, insn: ir.Instruction, w, max_values: int) -> Gu
     return g
 
 
-def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "1", *, source: str | None = None,
-           max_values: int = 8, max_rounds: int = 20, timeout: float = DEFAULT_TIMEOUT,
-           budget: int = DEFAULT_BUDGET, jobs: int | None = None,
-           use_cache: bool = True, log: Callable[[str], None] | None = None) -> tuple[Repair, Node]:
+def repair(
+    isa: ir.Isa,
+    node: Node,
+    context: str | None = None,
+    theorem: str = "1",
+    *,
+    source: str | None = None,
+    max_values: int = 8,
+    max_rounds: int = 20,
+    timeout: float = DEFAULT_TIMEOUT,
+    budget: int = DEFAULT_BUDGET,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> tuple[Repair, Node]:
     """The guards that make `theorem` hold in `context` (default: the first), and the repaired node tree."""
     t0 = time.perf_counter()
     say = log or (lambda _m: None)
@@ -173,15 +203,23 @@ def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "
     if context not in names:
         raise UserError(f"{isa.name} has no guest context '{context}' (its contexts: {', '.join(names)})")
     ctx = isa.context(context)
-    engine: dict[str, Any] = {"timeout": timeout, "budget": budget, "jobs": jobs, "use_cache": use_cache,
-                              "context": context}
+    engine: dict[str, Any] = {
+        "timeout": timeout,
+        "budget": budget,
+        "jobs": jobs,
+        "use_cache": use_cache,
+        "context": context,
+    }
     rep = check_isas([isa], **engine)[0]
     cond = host_only(isa, ctx)
     cause, why = privileged_cause(isa, rep, context)
     out = Repair(isa.name, context, theorem, cond, cause, why)
     tr = rep.context(context).theorems[theorem]
-    say(f"{context}: {title(theorem)} " + ("holds" if tr.holds else "fails" if tr.holds is False else "undecided")
-        + (f" ({', '.join(tr.violations)})" if tr.violations else ""))
+    say(
+        f"{context}: {title(theorem)} "
+        + ("holds" if tr.holds else "fails" if tr.holds is False else "undecided")
+        + (f" ({', '.join(tr.violations)})" if tr.violations else "")
+    )
     if tr.holds is None:
         out.reason = f"undecided in {context}: {tr.reason}"
         return _done(out, t0), node
@@ -193,8 +231,9 @@ def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "
             break
         for n in tr.violations:
             insn = isa.instruction(n)
-            g = _next_guard(guards.get(n), insn, rep.context(context).instruction(n).violates[theorem].witness,
-                            max_values)
+            g = _next_guard(
+                guards.get(n), insn, rep.context(context).instruction(n).violates[theorem].witness, max_values
+            )
             if g is None:
                 out.reason = f"{n} still violates {title(theorem)} with every instance guarded (please report this)"
                 return _done(out, t0), fixed
@@ -217,9 +256,13 @@ def repair(isa: ir.Isa, node: Node, context: str | None = None, theorem: str = "
     whole = check_isas([final], **engine)[0].context(context).theorems[theorem]
     out.holds, out.verdict = whole.holds, whole
     k = len(out.guards)
-    out.reason = (f"{title(theorem)} already holds in {context}" if not k else
-                  f"guarding {k} entr{'y' if k == 1 else 'ies'} makes {title(theorem)} hold in {context}"
-                  if whole.holds else f"the repaired spec still fails: {whole.reason}")
+    out.reason = (
+        f"{title(theorem)} already holds in {context}"
+        if not k
+        else f"guarding {k} entr{'y' if k == 1 else 'ies'} makes {title(theorem)} hold in {context}"
+        if whole.holds
+        else f"the repaired spec still fails: {whole.reason}"
+    )
     return _done(out, t0), fixed
 
 

@@ -2,6 +2,7 @@
 front of an instruction's semantics. The edit is made on the spec's node tree
 and printed in the syntax OUT's suffix names (`spec.printer`), then loaded
 again, so a remedy is only ever reported for a spec that loads."""
+
 from __future__ import annotations
 
 import copy

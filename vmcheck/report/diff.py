@@ -4,11 +4,12 @@ NEW is *worse* than OLD when some theorem that held no longer holds, or
 when an instruction violates a theorem in a context where it did not
 before (a new violation): that is what makes `vmcheck diff` exit 1.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..analysis.results import CLASSES, THEOREMS, THEOREM_TITLES, Report
+from ..analysis.results import CLASSES, THEOREM_TITLES, THEOREMS, Report
 
 
 @dataclass
@@ -31,11 +32,17 @@ class SpecDiff:
 
     def to_json(self) -> dict:
         return {
-            "old": self.old, "new": self.new, "worse": self.worse,
-            "instructions_added": self.added, "instructions_removed": self.removed,
-            "contexts_added": self.contexts_added, "contexts_removed": self.contexts_removed,
-            "class_changes": self.class_changes, "verdict_changes": self.verdict_changes,
-            "new_violations": self.new_violations, "fixed_violations": self.fixed_violations,
+            "old": self.old,
+            "new": self.new,
+            "worse": self.worse,
+            "instructions_added": self.added,
+            "instructions_removed": self.removed,
+            "contexts_added": self.contexts_added,
+            "contexts_removed": self.contexts_removed,
+            "class_changes": self.class_changes,
+            "verdict_changes": self.verdict_changes,
+            "new_violations": self.new_violations,
+            "fixed_violations": self.fixed_violations,
         }
 
     def lines(self) -> list[str]:
@@ -48,9 +55,13 @@ class SpecDiff:
             where = f"context {v['context']}" if v["context"] else "the ISA"
             out.append(f"  {THEOREM_TITLES[v['theorem']]} in {where}: {_holds(v['old'])} -> {_holds(v['new'])}")
         for v in self.new_violations:
-            out.append(f"  new violation of {THEOREM_TITLES[v['theorem']]}: {v['instruction']} in context {v['context']}")
+            out.append(
+                f"  new violation of {THEOREM_TITLES[v['theorem']]}: {v['instruction']} in context {v['context']}"
+            )
         for v in self.fixed_violations:
-            out.append(f"  no longer violates {THEOREM_TITLES[v['theorem']]}: {v['instruction']} in context {v['context']}")
+            out.append(
+                f"  no longer violates {THEOREM_TITLES[v['theorem']]}: {v['instruction']} in context {v['context']}"
+            )
         for c in self.class_changes:
             out.append(f"  {c['instruction']} ({c['context']}): {c['class']} {c['old']} -> {c['new']}")
         if len(out) == 1:
@@ -72,14 +83,16 @@ def diff_reports(old: Report, new: Report, old_name: str, new_name: str) -> Spec
     d.contexts_added, d.contexts_removed = sorted(set(nctx) - set(octx)), sorted(set(octx) - set(nctx))
     for t in THEOREMS:
         if old.verdicts[t].holds != new.verdicts[t].holds:
-            d.verdict_changes.append({"theorem": t, "context": None, "old": old.verdicts[t].holds,
-                                      "new": new.verdicts[t].holds})
+            d.verdict_changes.append(
+                {"theorem": t, "context": None, "old": old.verdicts[t].holds, "new": new.verdicts[t].holds}
+            )
     for name in sorted(set(octx) & set(nctx)):
         oc, nc = octx[name], nctx[name]
         for t in THEOREMS:
             if oc.theorems[t].holds != nc.theorems[t].holds:
-                d.verdict_changes.append({"theorem": t, "context": name, "old": oc.theorems[t].holds,
-                                          "new": nc.theorems[t].holds})
+                d.verdict_changes.append(
+                    {"theorem": t, "context": name, "old": oc.theorems[t].holds, "new": nc.theorems[t].holds}
+                )
             ov, nv = set(oc.theorems[t].violations), set(nc.theorems[t].violations)
             d.new_violations += [{"theorem": t, "context": name, "instruction": i} for i in sorted(nv - ov)]
             d.fixed_violations += [{"theorem": t, "context": name, "instruction": i} for i in sorted(ov - nv)]
@@ -95,6 +108,7 @@ def diff_reports(old: Report, new: Report, old_name: str, new_name: str) -> Spec
     # A context that only NEW has can only add violations if it is worse; count them too.
     for name in d.contexts_added:
         for t in THEOREMS:
-            d.new_violations += [{"theorem": t, "context": name, "instruction": i}
-                                 for i in sorted(nctx[name].theorems[t].violations)]
+            d.new_violations += [
+                {"theorem": t, "context": name, "instruction": i} for i in sorted(nctx[name].theorems[t].violations)
+            ]
     return d

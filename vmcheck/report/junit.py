@@ -8,6 +8,7 @@ passes, with the divergence in its system-out. A violation not reproduced
 is a skipped case with its reason; a class the engine left unknown that a
 run decided passes, saying so.
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -38,30 +39,44 @@ def confirmation_junit(isa: ir.Isa, results: list[Confirmation]) -> str:
             d = p.comparison.divergence
             text = "equivalent" if d is None else d.summary(isa)
             bad = d is not None and d.insn in contradicted
-            case(f"program {p.name}", f"{isa.name}.{r.context}.programs",
-                 f"unexpected divergence: {text}" if bad else None, text)
+            case(
+                f"program {p.name}",
+                f"{isa.name}.{r.context}.programs",
+                f"unexpected divergence: {text}" if bad else None,
+                text,
+            )
         for rp in r.replays:
             ops = ", ".join(f"{k}={v:#x}" for k, v in rp.operands.items())
-            seen = "diverged: " + "; ".join(f"{x.what} native {x.native} / virtual {x.virtual}"
-                                            for x in rp.differences) if rp.diverged else "same as native"
+            seen = (
+                "diverged: " + "; ".join(f"{x.what} native {x.native} / virtual {x.virtual}" for x in rp.differences)
+                if rp.diverged
+                else "same as native"
+            )
             fail = rp.purpose == "emulation" and rp.diverged
-            case(f"{rp.purpose} replay {rp.insn} ({ops})", f"{isa.name}.{r.context}.replays",
-                 f"emulation differs from native execution: {seen}" if fail else None,
-                 seen + (f" ({rp.note})" if rp.note else ""))
+            case(
+                f"{rp.purpose} replay {rp.insn} ({ops})",
+                f"{isa.name}.{r.context}.replays",
+                f"emulation differs from native execution: {seen}" if fail else None,
+                seen + (f" ({rp.note})" if rp.note else ""),
+            )
         if r.fuzz is not None:
             unexpected = [f for f in r.fuzz.findings if f.divergence.insn in contradicted]
             msg = "\n".join(f"{f.divergence.summary(isa)}\n{f.listing}" for f in unexpected) or None
-            case(f"fuzz {r.fuzz.programs} programs", f"{isa.name}.{r.context}.fuzz",
-                 f"unexpected divergence\n{msg}" if msg else None,
-                 f"{r.fuzz.steps} guest instructions; diverging: {', '.join(sorted(map(str, r.fuzz.diverging))) or 'none'}")
+            case(
+                f"fuzz {r.fuzz.programs} programs",
+                f"{isa.name}.{r.context}.fuzz",
+                f"unexpected divergence\n{msg}" if msg else None,
+                f"{r.fuzz.steps} guest instructions; diverging: {', '.join(sorted(map(str, r.fuzz.diverging))) or 'none'}",
+            )
         for c in r.contradictions:
             case(f"contradiction: {c[:80]}", f"{isa.name}.{r.context}.judgement", c, "")
         for d in r.decided:
             case(f"decided: {d[:80]}", f"{isa.name}.{r.context}.judgement", None, d)
         for n in r.unconfirmed:
             cases += 1
-            tc = ET.SubElement(suite, "testcase", name=f"violation {n} shown executing",
-                               classname=f"{isa.name}.{r.context}.judgement")
+            tc = ET.SubElement(
+                suite, "testcase", name=f"violation {n} shown executing", classname=f"{isa.name}.{r.context}.judgement"
+            )
             ET.SubElement(tc, "skipped", message=r.unconfirmed_reasons.get(n, "not reproduced"))
         suite.set("tests", str(cases))
         suite.set("failures", str(failures))

@@ -23,14 +23,16 @@ The header names the spec file's SHA-256 and the vmcheck version, so a
 report names exactly what it proves. The report carries no date and no
 timings: the same spec gives the same report.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .. import __version__
 from ..analysis.engine import LABEL_CLAIMS
@@ -52,6 +54,8 @@ from ..spec import ir
 from ..spec.nodes import Node
 from .templates import (
     Badge,
+    Bar,
+    BarChart,
     Bullets,
     Callout,
     Code,
@@ -60,8 +64,6 @@ from .templates import (
     Doc,
     Em,
     Keep,
-    Bar,
-    BarChart,
     Para,
     Ref,
     Row,
@@ -75,8 +77,10 @@ from .templates import (
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
 
-PG1974 = ("G. J. Popek and R. P. Goldberg, \"Formal Requirements for Virtualizable Third Generation "
-          "Architectures\", Communications of the ACM 17(7):412–421, July 1974.")
+PG1974 = (
+    'G. J. Popek and R. P. Goldberg, "Formal Requirements for Virtualizable Third Generation '
+    'Architectures", Communications of the ACM 17(7):412–421, July 1974.'
+)
 
 # The class whose instances must trap, per theorem, and its name in prose.
 _KEY_CLASS = {"1": "sensitive", "2": "sensitive", "3": "user_sensitive", "exact": "unsafe"}
@@ -224,8 +228,11 @@ def _key_answer(r: InstructionResult, t: str) -> Answer:
 
 def _sensitivity_kinds(r: InstructionResult, t: str) -> str:
     if t in ("1", "2"):
-        kinds = [c.split("_")[0] for c in ("control_sensitive", "mode_sensitive", "location_sensitive")
-                 if r.classes[c].value == YES]
+        kinds = [
+            c.split("_")[0]
+            for c in ("control_sensitive", "mode_sensitive", "location_sensitive")
+            if r.classes[c].value == YES
+        ]
         if t == "2" and r.classes["timing_dependent"].value == YES:
             kinds.append("timing")
         return ", ".join(kinds)
@@ -248,8 +255,7 @@ def obligation(r: InstructionResult, ctx: ContextResult, t: str) -> Obligation:
     key_text = key.value + (f" ({kinds})" if kinds and key.value == YES else "")
     never = _never_runs(r, ctx.name)
     p = r.classes["privileged"]
-    traps = "always" if never or r.classes["illegal"].value == YES else (
-        "?" if p.value == UNKNOWN else "not always")
+    traps = "always" if never or r.classes["illegal"].value == YES else ("?" if p.value == UNKNOWN else "not always")
     anchor = _anchor("w", ctx.name, r.name)
     if v.value == YES:
         w = v.witness
@@ -261,9 +267,12 @@ def obligation(r: InstructionResult, ctx: ContextResult, t: str) -> Obligation:
         how += [" (", Ref(anchor, "details"), ")"]
         return Obligation("fail", key_text, traps, how)
     if v.value == UNKNOWN:
-        return Obligation("unknown", key_text, traps,
-                          [Strong("undecided"), ": ", v.reason, " — queries "]
-                          + _join([Code(q) for q in v.queries], ", "))
+        return Obligation(
+            "unknown",
+            key_text,
+            traps,
+            [Strong("undecided"), ": ", v.reason, " — queries "] + _join([Code(q) for q in v.queries], ", "),
+        )
     ev = _query_evidence(v, ctx.name)
     word = _KEY_WORD[t]
     if r.classes["illegal"].value == YES:
@@ -271,23 +280,37 @@ def obligation(r: InstructionResult, ctx: ContextResult, t: str) -> Obligation:
     elif key.value == NO:
         why = ["safe: " if t == "exact" else f"not {word}: "] + _join(_query_evidence(key, ctx.name))
     elif never:
-        why = [f"{word} (", key.reason, "), but it traps or memory-traps at every state of ", Code(ctx.name),
-               ": ", Code("runs_G"), " unsat"]
+        why = [
+            f"{word} (",
+            key.reason,
+            "), but it traps or memory-traps at every state of ",
+            Code(ctx.name),
+            ": ",
+            Code("runs_G"),
+            " unsat",
+        ]
     else:
-        why = [f"some instances are {word} and some run in ", Code(ctx.name),
-               ", but none does both: "] + _join(ev)
+        why = [f"some instances are {word} and some run in ", Code(ctx.name), ", but none does both: "] + _join(ev)
     return Obligation("pass", key_text, traps, [Strong("proved"), " — "] + why)
 
 
 def _statement(t: str, insn: str, ctx: str) -> list:
     return {
         "1": ["every sensitive instance of ", Code(insn), " traps or memory-traps at every state of ", Code(ctx)],
-        "2": ["every sensitive or timing-dependent instance of ", Code(insn),
-              " traps or memory-traps at every state of ", Code(ctx)],
-        "3": ["every user-sensitive instance of ", Code(insn), " traps or memory-traps at every state of ",
-              Code(ctx)],
-        "exact": ["no instance of ", Code(insn), " is unsafe in ", Code(ctx),
-                  ": wherever it runs directly, it keeps resource control and equivalence"],
+        "2": [
+            "every sensitive or timing-dependent instance of ",
+            Code(insn),
+            " traps or memory-traps at every state of ",
+            Code(ctx),
+        ],
+        "3": ["every user-sensitive instance of ", Code(insn), " traps or memory-traps at every state of ", Code(ctx)],
+        "exact": [
+            "no instance of ",
+            Code(insn),
+            " is unsafe in ",
+            Code(ctx),
+            ": wherever it runs directly, it keeps resource control and equivalence",
+        ],
     }[t]
 
 
@@ -391,8 +414,13 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
                     continue
                 name = e.names[i] if e.names and i < len(e.names) else f"{e.name}[{i}]"
                 cells = ["—" if v is None else _hex(v) for v in vals]
-                rows.append(Row([Code(name)] + cells, "differs" if _between(vals, compared) else "",
-                                [""] + ["changed" if c else "" for c in changed]))
+                rows.append(
+                    Row(
+                        [Code(name)] + cells,
+                        "differs" if _between(vals, compared) else "",
+                        [""] + ["changed" if c else "" for c in changed],
+                    )
+                )
             for v, idx in quiet.items():
                 val = _hex(v) if v is not None else "—"
                 if len(idx) == n:
@@ -419,9 +447,13 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
                 cells.append("—")
             else:
                 cells.append(_hex(v) + (f" ({f})" if f else ""))
-        rows.append(Row([[Code(e.name), f" ({role})" if role != "general" else ""]] + cells,
-                        "differs" if _between(vals, compared) else "",
-                        [""] + ["changed" if c else "" for c in changed]))
+        rows.append(
+            Row(
+                [[Code(e.name), f" ({role})" if role != "general" else ""]] + cells,
+                "differs" if _between(vals, compared) else "",
+                [""] + ["changed" if c else "" for c in changed],
+            )
+        )
     outcome_row = ["outcome"]
     for s in states:
         outcome_row += [Em(s.role or ""), s.outcome]
@@ -433,8 +465,22 @@ def witness_blocks(isa: ir.Isa, w: Witness) -> list:
     """A witness in full: the query, the instance, the state table, storage read and written, what differs."""
     ops = ", ".join(f"{k} = {_hex(v)}" for k, v in w.operands.items()) or "none"
     table, same = witness_table(isa, w)
-    head: list = [Para([Strong("Witness"), " of query ", Code(w.query), " (sat: ", QUERIES.get(w.query, w.query),
-                        "). ", Strong("Instance: "), Code(ops), "."]), table]
+    head: list = [
+        Para(
+            [
+                Strong("Witness"),
+                " of query ",
+                Code(w.query),
+                " (sat: ",
+                QUERIES.get(w.query, w.query),
+                "). ",
+                Strong("Instance: "),
+                Code(ops),
+                ".",
+            ]
+        ),
+        table,
+    ]
     if same:
         head.append(Para([Strong("Equal in every column: "), Code(", ".join(same))], "small"))
     # A short witness moves to the next page whole; a long one may start on
@@ -442,9 +488,10 @@ def witness_blocks(isa: ir.Isa, w: Witness) -> list:
     # than leave most of a page empty.
     out: list = [Keep(head)] if len(table.rows) <= _KEEP_ROWS else head
     if w.memory:
-        cells = [f"{m.get('space', 'mem')}[{_hex(m.get('addr'))}] = "
-                 + ("fault" if m.get("fault") else _hex(m.get("value")))
-                 for m in w.memory]
+        cells = [
+            f"{m.get('space', 'mem')}[{_hex(m.get('addr'))}] = " + ("fault" if m.get("fault") else _hex(m.get("value")))
+            for m in w.memory
+        ]
         out.append(Para([Strong("Storage read (the shared view): "), Code("; ".join(cells))], "small"))
     writes = []
     for s in w.states:
@@ -476,8 +523,12 @@ class ProofReport:
     def doc(self) -> Doc:
         inp, rep = self.inp, self.rep
         t1 = rep.verdicts["1"]
-        subtitle: list = ["Can ", Code(rep.isa), " be virtualized by trap-and-emulate? Theorem 1 ",
-                          _holds_badge(t1.holds)]
+        subtitle: list = [
+            "Can ",
+            Code(rep.isa),
+            " be virtualized by trap-and-emulate? Theorem 1 ",
+            _holds_badge(t1.holds),
+        ]
         if t1.context:
             subtitle += [" (guest context ", Code(t1.context), ")"]
         subtitle += [". A per-instruction argument after Popek & Goldberg (1974)."]
@@ -485,10 +536,19 @@ class ProofReport:
         meta: list[tuple[str, Text]] = [
             ("Spec file", Code(inp.spec_path)),
             ("Spec SHA-256", Code(inp.sha256)),
-            ("Checked by", [Code(f"vmcheck {__version__}"), ", ", Code(_z3_version()),
-                            f", budget {inp.budget:,} resource units per query"]),
-            ("Argued", _join([THEOREM_TITLES[t] for t in inp.theorems], ", ")
-             + ["; confirmation: ", self._confirm_meta()]),
+            (
+                "Checked by",
+                [
+                    Code(f"vmcheck {__version__}"),
+                    ", ",
+                    Code(_z3_version()),
+                    f", budget {inp.budget:,} resource units per query",
+                ],
+            ),
+            (
+                "Argued",
+                _join([THEOREM_TITLES[t] for t in inp.theorems], ", ") + ["; confirmation: ", self._confirm_meta()],
+            ),
         ]
         sections = [self.verdict_section()]
         if not inp.brief:
@@ -501,15 +561,18 @@ class ProofReport:
             sections.append(self.argument_appendix())
             sections.append(self.appendix_section())
         footer = f"{rep.isa} · spec SHA-256 {inp.sha256} · vmcheck {__version__}"
-        return Doc(f"{rep.isa}: virtualizability proof report", subtitle, meta, sections, footer,
-                   front=0 if inp.brief else 1)
+        return Doc(
+            f"{rep.isa}: virtualizability proof report", subtitle, meta, sections, footer, front=0 if inp.brief else 1
+        )
 
     def _confirm_meta(self) -> Text:
         if not self.inp.confirmations:
             return "not run (add --confirm)"
         o = self.inp.confirm_options
-        return (f"{o.get('vmm', 'classic')} VMM; {o.get('programs', 0)} sample program(s), "
-                f"every witness replayed, {o.get('fuzz', 0)} random programs (seed {o.get('seed', 0)})")
+        return (
+            f"{o.get('vmm', 'classic')} VMM; {o.get('programs', 0)} sample program(s), "
+            f"every witness replayed, {o.get('fuzz', 0)} random programs (seed {o.get('seed', 0)})"
+        )
 
     # ---- 1. verdict -----------------------------------------------------
 
@@ -519,30 +582,48 @@ class ProofReport:
         t1 = rep.verdicts["1"]
         if t1.holds is True:
             kind, title = "pass", [Code(rep.isa), " satisfies Theorem 1 in guest context ", Code(t1.context or "")]
-            text = ["A classic trap-and-emulate VMM can be built: in that context every sensitive instance traps. "
-                    "Each instruction's proof obligation below was discharged by an unsat query or by showing that it "
-                    "always traps in the context."]
+            text = [
+                "A classic trap-and-emulate VMM can be built: in that context every sensitive instance traps. "
+                "Each instruction's proof obligation below was discharged by an unsat query or by showing that it "
+                "always traps in the context."
+            ]
         elif t1.holds is False:
             kind, title = "fail", [Code(rep.isa), " fails Theorem 1 in every guest context"]
             viol = {c.name: c.theorems["1"].violations for c in rep.contexts}
-            text = ["In each guest context some sensitive instance runs without trapping: "] + _join(
-                [[Ref(_anchor("viol", n), Code(n)), f" ({len(v)} instruction{'s' if len(v) != 1 else ''}"]
-                 + ([": "] + _join([Ref(_anchor("w", n, i), Code(i)) for i in v], ", ") if len(v) <= 6 else [])
-                 + [")"] for n, v in viol.items()], "; ") + ["."]
+            text = (
+                ["In each guest context some sensitive instance runs without trapping: "]
+                + _join(
+                    [
+                        [Ref(_anchor("viol", n), Code(n)), f" ({len(v)} instruction{'s' if len(v) != 1 else ''}"]
+                        + ([": "] + _join([Ref(_anchor("w", n, i), Code(i)) for i in v], ", ") if len(v) <= 6 else [])
+                        + [")"]
+                        for n, v in viol.items()
+                    ],
+                    "; ",
+                )
+                + ["."]
+            )
             ex = rep.verdicts["exact"]
             if ex.holds is True:
-                text += [" Theorem 1 is sufficient, not necessary: the exact condition holds in ",
-                         Code(ex.context or ""),
-                         ", so a classic trap-and-emulate VMM still works there, at a cost (",
-                         Ref(_anchor("exact", ex.context or ""), "see below"), ")."]
+                text += [
+                    " Theorem 1 is sufficient, not necessary: the exact condition holds in ",
+                    Code(ex.context or ""),
+                    ", so a classic trap-and-emulate VMM still works there, at a cost (",
+                    Ref(_anchor("exact", ex.context or ""), "see below"),
+                    ").",
+                ]
             elif ex.holds is False:
-                text += [" The exact condition fails too: no classic trap-and-emulate VMM can run this ISA's guests "
-                         "directly in these contexts."]
+                text += [
+                    " The exact condition fails too: no classic trap-and-emulate VMM can run this ISA's guests "
+                    "directly in these contexts."
+                ]
             else:
                 text += [" The exact condition is undecided."]
         else:
             kind, title = "unknown", ["Theorem 1 is undecided for ", Code(rep.isa)]
-            text = ["The solver exhausted its budget on a query the verdict depends on; no context is proved to satisfy it."]
+            text = [
+                "The solver exhausted its budget on a query the verdict depends on; no context is proved to satisfy it."
+            ]
         blocks.append(Callout(kind, [Para(text)], title))
 
         header: list[Text] = ["theorem", "ISA"] + [[Code(c.name)] for c in rep.contexts]
@@ -561,11 +642,18 @@ class ProofReport:
                 cells.append(cell)
             rows.append(Row(cells, "" if v.holds is True else ("fail" if v.holds is False else "unknown")))
         blocks.append(Table(header, rows, "Verdict per theorem and guest context", cls="verdicts"))
-        blocks.append(Para(["A theorem holds for the ISA when it holds in some guest context (docs/model.md §2.3): a VMM "
-                            "may choose how to deprivilege the guest. Theorem 2 adds to Theorem 1 that no instance "
-                            "reads a timer without trapping; Theorem 3 asks only user-sensitive instances to trap "
-                            "(a hybrid VMM interprets virtual supervisor mode); the exact condition is necessary and "
-                            "sufficient for the reference VMM."], "small"))
+        blocks.append(
+            Para(
+                [
+                    "A theorem holds for the ISA when it holds in some guest context (docs/model.md §2.3): a VMM "
+                    "may choose how to deprivilege the guest. Theorem 2 adds to Theorem 1 that no instance "
+                    "reads a timer without trapping; Theorem 3 asks only user-sensitive instances to trap "
+                    "(a hybrid VMM interprets virtual supervisor mode); the exact condition is necessary and "
+                    "sufficient for the reference VMM."
+                ],
+                "small",
+            )
+        )
         blocks.append(self.class_chart())
         violations = self.violations_table()
         if violations is not None:
@@ -573,11 +661,20 @@ class ProofReport:
         if self.inp.brief:  # the full report has these in each context's section
             for c in rep.contexts:
                 if c.note:
-                    blocks.append(Callout("info", [Para(c.note)],
-                                          ["Theorem 1 and the exact condition in ", Code(c.name)]))
+                    blocks.append(
+                        Callout("info", [Para(c.note)], ["Theorem 1 and the exact condition in ", Code(c.name)])
+                    )
         if rep.labels:
-            blocks.append(Para([Strong(f"{len(rep.labels)} declared label(s)"), " are contradicted by the semantics (",
-                                Ref("labels", "details"), ")."]))
+            blocks.append(
+                Para(
+                    [
+                        Strong(f"{len(rep.labels)} declared label(s)"),
+                        " are contradicted by the semantics (",
+                        Ref("labels", "details"),
+                        ").",
+                    ]
+                )
+            )
         return Section("Verdict", "verdict", blocks)
 
     def violations_table(self) -> Table | None:
@@ -594,12 +691,20 @@ class ProofReport:
                     continue
                 names = self._names_against(c.name, tr.violations, t1 if t != "1" else [])
                 undecided: Text = _join([Code(n) for n in tr.unknown], ", ") if tr.unknown else "—"
-                rows.append(Row([Code(c.name), _SHORT_TITLE[t].replace("the exact", "exact"), names, undecided],
-                                "fail" if tr.violations else "unknown"))
+                rows.append(
+                    Row(
+                        [Code(c.name), _SHORT_TITLE[t].replace("the exact", "exact"), names, undecided],
+                        "fail" if tr.violations else "unknown",
+                    )
+                )
         if not rows:
             return None
-        return Table(["context", "theorem", "violating instructions", "undecided"], rows, "Violating instructions",
-                     cls="compact front")
+        return Table(
+            ["context", "theorem", "violating instructions", "undecided"],
+            rows,
+            "Violating instructions",
+            cls="compact front",
+        )
 
     def _names_against(self, ctx: str, names: list[str], base: list[str]) -> Text:
         def refs(ns: list[str]) -> list:
@@ -635,8 +740,12 @@ class ProofReport:
                 else:
                     n["muted"] += 1
             bars.append(Bar(c.name, list(n.items())))
-        legend = [("fail", "violates Theorem 1"), ("unknown", "undecided"), ("pass", "sensitive, traps"),
-                  ("muted", "innocuous or illegal")]
+        legend = [
+            ("fail", "violates Theorem 1"),
+            ("unknown", "undecided"),
+            ("pass", "sensitive, traps"),
+            ("muted", "innocuous or illegal"),
+        ]
         return BarChart(bars, legend, "Instructions per guest context, by Theorem 1 class")
 
     # ---- 2. the ISA -----------------------------------------------------
@@ -651,12 +760,20 @@ class ProofReport:
         where = md.elem if (md.hi, md.lo) == (elem.width - 1, 0) else f"{md.elem}[{md.hi}:{md.lo}]"
         levels = _join([[Code(n), f" = {c}"] for n, c in md.levels], ", ")
         tr = isa.storage.translation
-        translation: Text = (["relocation-bounds: base ", Code(tr.base), ", bound ", Code(tr.bound),
-                              " (address a is legal iff a < bound, then names physical a + base)"]
-                             if isinstance(tr, ir.RelocationBounds) else
-                             "none in the spec's own terms (the view is the spec's mem[...] semantics)")
-        causes = _join([[Code(c.name), f" = {c.code}" + (" (memory trap)" if c.memory else "")]
-                        for c in isa.traps.causes], ", ")
+        translation: Text = (
+            [
+                "relocation-bounds: base ",
+                Code(tr.base),
+                ", bound ",
+                Code(tr.bound),
+                " (address a is legal iff a < bound, then names physical a + base)",
+            ]
+            if isinstance(tr, ir.RelocationBounds)
+            else "none in the spec's own terms (the view is the spec's mem[...] semantics)"
+        )
+        causes = _join(
+            [[Code(c.name), f" = {c.code}" + (" (memory trap)" if c.memory else "")] for c in isa.traps.causes], ", "
+        )
         host = inp.source_text("contexts", "host")
         rows = [
             Row(["word", f"{isa.word} bits"]),
@@ -682,21 +799,27 @@ class ProofReport:
             for f in e.fields:
                 if f.role is not None and f.role != e.role:
                     bits = f"[{f.hi}:{f.lo}]" if f.hi != f.lo else f"[{f.lo}]"
-                    by_role[f.role].append(Row([Code(f"{e.name}.{f.name}"), f"bits {bits}", "", "a field of "
-                                                + e.name]))
+                    by_role[f.role].append(
+                        Row([Code(f"{e.name}.{f.name}"), f"bits {bits}", "", "a field of " + e.name])
+                    )
             if e.name == md.elem and e.role != "mode":
                 by_role["mode"].append(Row([Code(where), f"{md.width}", "", "where the mode lives"]))
-        titles = {"pc": "program counter", "mode": "mode (always control state)",
-                  "control": "control: resources the VMM must own", "timer": "timer: exposes elapsed time",
-                  "general": "general: ordinary guest-visible state"}
+        titles = {
+            "pc": "program counter",
+            "mode": "mode (always control state)",
+            "control": "control: resources the VMM must own",
+            "timer": "timer: exposes elapsed time",
+            "general": "general: ordinary guest-visible state",
+        }
         rows = []
         for role, rs in by_role.items():
             if not rs:
                 continue
             rows.append(Row([Strong(titles[role])], "sub"))
             rows.extend(rs)
-        blocks.append(Table(["element", "bits", "fields", "description"], rows, "State elements by role",
-                            cls="compact"))
+        blocks.append(
+            Table(["element", "bits", "fields", "description"], rows, "State elements by role", cls="compact")
+        )
 
         # contexts
         rows = []
@@ -704,12 +827,26 @@ class ProofReport:
             w = inp.source_text("contexts", "guest", c.name, "where") or "true"
             mm = _join([[Code(v), " → ", Code(r)] for v, r in c.modes], ", ")
             rows.append(Row([Code(c.name), Code(w), mm, c.description.strip()]))
-        blocks.append(Table(["guest context", "where", "modes (virtual → real)", "description"], rows,
-                            "Guest contexts", cls="compact"))
-        blocks.append(Para(["A state is in a guest context when it satisfies the invariants and ", Code("where"),
-                            ", and its mode is one of the context's real modes. A guest that believes it is in a "
-                            "virtual mode runs in the real mode the map gives; modes outside the map are never "
-                            "looked at."], "small"))
+        blocks.append(
+            Table(
+                ["guest context", "where", "modes (virtual → real)", "description"],
+                rows,
+                "Guest contexts",
+                cls="compact",
+            )
+        )
+        blocks.append(
+            Para(
+                [
+                    "A state is in a guest context when it satisfies the invariants and ",
+                    Code("where"),
+                    ", and its mode is one of the context's real modes. A guest that believes it is in a "
+                    "virtual mode runs in the real mode the map gives; modes outside the map are never "
+                    "looked at.",
+                ],
+                "small",
+            )
+        )
         inv = inp.invariants()
         if inv:
             blocks.append(CodeBlock("\n".join(inv), "Invariants (every state satisfies them):"))
@@ -723,91 +860,226 @@ class ProofReport:
 
     def model_section(self) -> Section:
         b: list = []
-        b.append(Para(["Popek and Goldberg (1974) model a third-generation computer by its state ",
-                       Code("S = ⟨E, M, P, R⟩"),
-                       ": executable storage E, a processor mode M (supervisor or user), a program counter P and a "
-                       "relocation-bounds register R. An instruction is a function from states to states. It ",
-                       Em("traps"), " when it leaves storage alone except that the old program status word is "
-                       "saved and a new one is loaded; a ", Em("memory trap"), " is a trap caused by an address "
-                       "outside the bounds. They sort instructions by how they relate to the mode and the "
-                       "resources:"]))
-        b.append(Defs([
-            ("privileged", "traps in user mode and does not trap in supervisor mode, at every pair of states "
-                           "that differ only in the mode (and do not memory-trap)."),
-            ("control sensitive", "can change the mode or the resources (R) of the machine."),
-            ("behaviour sensitive", "its effect depends on the mode (mode sensitive) or on where it runs in "
-                                    "real storage, i.e. on R (location sensitive)."),
-            ("sensitive / innocuous", "sensitive is control or behaviour sensitive; innocuous is not "
-                                      "sensitive."),
-            ("user sensitive", "control or location sensitive at some state in user mode."),
-        ]))
-        b.append(Para(["A virtual machine monitor is a control program made of a dispatcher, an allocator and "
-                       "interpreter routines, with three properties: ", Strong("equivalence"),
-                       " (a program behaves under it as on the real machine, timing and resource availability aside), ",
-                       Strong("resource control"), " (the guest cannot change its resources without the monitor) and ",
-                       Strong("efficiency"), " (innocuous instructions run directly on the hardware)."]))
-        b.append(Callout("info", [Bullets([
-            [Strong("Theorem 1. "), "If every sensitive instruction of a conventional third-generation computer is "
-                                    "privileged, a virtual machine monitor can be built for it."],
-            [Strong("Theorem 2. "), "Such a computer can run its monitor recursively, under itself, if it satisfies "
-                                    "Theorem 1 and a monitor without timing dependencies can be built for it."],
-            [Strong("Theorem 3. "), "A hybrid monitor, which interprets every instruction the guest executes in "
-                                    "virtual supervisor mode and runs only virtual user mode directly, can be built "
-                                    "if every user-sensitive instruction is privileged."],
-        ])], "The three theorems, in our words"))
-        b.append(Para(["Source: ", PG1974, " The statements above paraphrase the paper's; the theorems' "
-                       "names and numbering are the paper's."], "small"))
+        b.append(
+            Para(
+                [
+                    "Popek and Goldberg (1974) model a third-generation computer by its state ",
+                    Code("S = ⟨E, M, P, R⟩"),
+                    ": executable storage E, a processor mode M (supervisor or user), a program counter P and a "
+                    "relocation-bounds register R. An instruction is a function from states to states. It ",
+                    Em("traps"),
+                    " when it leaves storage alone except that the old program status word is "
+                    "saved and a new one is loaded; a ",
+                    Em("memory trap"),
+                    " is a trap caused by an address "
+                    "outside the bounds. They sort instructions by how they relate to the mode and the "
+                    "resources:",
+                ]
+            )
+        )
+        b.append(
+            Defs(
+                [
+                    (
+                        "privileged",
+                        "traps in user mode and does not trap in supervisor mode, at every pair of states "
+                        "that differ only in the mode (and do not memory-trap).",
+                    ),
+                    ("control sensitive", "can change the mode or the resources (R) of the machine."),
+                    (
+                        "behaviour sensitive",
+                        "its effect depends on the mode (mode sensitive) or on where it runs in "
+                        "real storage, i.e. on R (location sensitive).",
+                    ),
+                    (
+                        "sensitive / innocuous",
+                        "sensitive is control or behaviour sensitive; innocuous is not sensitive.",
+                    ),
+                    ("user sensitive", "control or location sensitive at some state in user mode."),
+                ]
+            )
+        )
+        b.append(
+            Para(
+                [
+                    "A virtual machine monitor is a control program made of a dispatcher, an allocator and "
+                    "interpreter routines, with three properties: ",
+                    Strong("equivalence"),
+                    " (a program behaves under it as on the real machine, timing and resource availability aside), ",
+                    Strong("resource control"),
+                    " (the guest cannot change its resources without the monitor) and ",
+                    Strong("efficiency"),
+                    " (innocuous instructions run directly on the hardware).",
+                ]
+            )
+        )
+        b.append(
+            Callout(
+                "info",
+                [
+                    Bullets(
+                        [
+                            [
+                                Strong("Theorem 1. "),
+                                "If every sensitive instruction of a conventional third-generation computer is "
+                                "privileged, a virtual machine monitor can be built for it.",
+                            ],
+                            [
+                                Strong("Theorem 2. "),
+                                "Such a computer can run its monitor recursively, under itself, if it satisfies "
+                                "Theorem 1 and a monitor without timing dependencies can be built for it.",
+                            ],
+                            [
+                                Strong("Theorem 3. "),
+                                "A hybrid monitor, which interprets every instruction the guest executes in "
+                                "virtual supervisor mode and runs only virtual user mode directly, can be built "
+                                "if every user-sensitive instruction is privileged.",
+                            ],
+                        ]
+                    )
+                ],
+                "The three theorems, in our words",
+            )
+        )
+        b.append(
+            Para(
+                [
+                    "Source: ",
+                    PG1974,
+                    " The statements above paraphrase the paper's; the theorems' names and numbering are the paper's.",
+                ],
+                "small",
+            )
+        )
         b.append(Para(Strong("How vmcheck applies them to a real ISA")))
-        b.append(Para(["Real machines have more state than ⟨E, M, P, R⟩. The spec names what plays each role: the "
-                       "program counter, the mode (an ordered set of privilege levels), ", Em("control"),
-                       " state that is a resource the VMM must own (relocation and translation registers, interrupt "
-                       "enable, descriptor tables...), ", Em("timer"), " state, and ordinary state. Every claim is about "
-                       "an ", Em("instance"), " — an instruction together with its operand values — and is decided "
-                       "per ", Em("guest context"), " G: the configuration in which a VMM runs the guest directly, "
-                       "given by a condition ", Code("where"), " on control state and a map from each virtual mode "
-                       "the guest may believe it is in to the real mode it runs in. Compared states see the same "
-                       "translated view of storage, faults included, as a VMM that composes translations keeps it. "
-                       "A result is the state after the instance together with its outcome (no trap, a memory trap, "
-                       "or a trap and its cause)."]))
-        b.append(Defs([
-            ("privileged in G", "traps at every state of G at which it does not memory-trap, and does not "
-                                "trap at some host state."),
-            ("control sensitive", "at some state where it neither traps nor memory-traps, it changes a "
-                                  "control element."),
-            ("mode sensitive in G", "at some state s of G where it runs, and s' = s with a virtual mode that "
-                                    "G maps to the mode of s, the results differ."),
-            ("location sensitive", "two states that differ only in control elements other than the mode, "
-                                   "one of which runs it, give different results."),
-            ("user sensitive in G", "control or location sensitive at a state of G whose real mode is the "
-                                    "image of the least privileged virtual mode."),
-            ("timing dependent in G", "its result depends on a timer element at some state of G where it "
-                                      "runs."),
-        ]))
-        b.append(Bullets([
-            [Strong("Theorem 1 in G: "), "every sensitive instance traps or memory-traps at every state of G, so the "
-                                         "VMM always gets control."],
-            [Strong("Theorem 2 in G: "), "Theorem 1, and no instance is timing dependent in G."],
-            [Strong("Theorem 3 in G: "), "every user-sensitive instance traps or memory-traps at every state of G."],
-            [Strong("The exact condition in G: "), "no instance is ", Em("unsafe"), ": there is no state s of G at "
-             "which it runs directly, and virtual state v (same non-control state and view, a mode G maps to the mode "
-             "of s, any control state), such that it changes control at s, or changes control at v without trapping, "
-             "or gives different results at s and v. Theorem 1 implies it; the converse fails where an instruction "
-             "traps in G at exactly the states where it would misbehave (the MIPS kseg0 loads, for one). It is what "
-             "the reference VMM needs: direct execution is then equivalent for every guest program, timing aside."],
-        ]))
-        b.append(Para(["Each class is an existence question over operands and states, put to an SMT solver (z3) over "
-                       "the instruction's semantics. ", Strong("sat"), " yields a ", Em("witness"), ": operand values "
-                       "and concrete states, replayed on the concrete semantics before it is recorded; ", Strong("unsat"),
-                       " is a proof that no such instance and states exist; a query that exhausts the solver budget is reported as ",
-                       Em("undecided"), ", never guessed. The queries, by name:"]))
-        b.append(Table(["query", "the existence question (unsat proves its negation)"],
-                       [Row([Code(q), text]) for q, text in QUERIES.items()], cls="compact"))
-        b.append(Para(["range(G): the invariants hold and the mode is one of G's virtual modes; G: the invariants and ",
-                       Code("where"), " hold and the mode is one of G's real modes; host: the invariants and the "
-                       "spec's host condition hold; any: the invariants hold."], "small"))
-        b.append(Para(["The definitions in full, with the corner cases they must get right and why: "
-                       "docs/model.md (§2.5 the classes, §2.6 the exact condition, §3 the reference hypervisor) "
-                       "in vmcheck's repository and package."], "small"))
+        b.append(
+            Para(
+                [
+                    "Real machines have more state than ⟨E, M, P, R⟩. The spec names what plays each role: the "
+                    "program counter, the mode (an ordered set of privilege levels), ",
+                    Em("control"),
+                    " state that is a resource the VMM must own (relocation and translation registers, interrupt "
+                    "enable, descriptor tables...), ",
+                    Em("timer"),
+                    " state, and ordinary state. Every claim is about an ",
+                    Em("instance"),
+                    " — an instruction together with its operand values — and is decided per ",
+                    Em("guest context"),
+                    " G: the configuration in which a VMM runs the guest directly, given by a condition ",
+                    Code("where"),
+                    " on control state and a map from each virtual mode "
+                    "the guest may believe it is in to the real mode it runs in. Compared states see the same "
+                    "translated view of storage, faults included, as a VMM that composes translations keeps it. "
+                    "A result is the state after the instance together with its outcome (no trap, a memory trap, "
+                    "or a trap and its cause).",
+                ]
+            )
+        )
+        b.append(
+            Defs(
+                [
+                    (
+                        "privileged in G",
+                        "traps at every state of G at which it does not memory-trap, and does not "
+                        "trap at some host state.",
+                    ),
+                    (
+                        "control sensitive",
+                        "at some state where it neither traps nor memory-traps, it changes a control element.",
+                    ),
+                    (
+                        "mode sensitive in G",
+                        "at some state s of G where it runs, and s' = s with a virtual mode that "
+                        "G maps to the mode of s, the results differ.",
+                    ),
+                    (
+                        "location sensitive",
+                        "two states that differ only in control elements other than the mode, "
+                        "one of which runs it, give different results.",
+                    ),
+                    (
+                        "user sensitive in G",
+                        "control or location sensitive at a state of G whose real mode is the "
+                        "image of the least privileged virtual mode.",
+                    ),
+                    (
+                        "timing dependent in G",
+                        "its result depends on a timer element at some state of G where it runs.",
+                    ),
+                ]
+            )
+        )
+        b.append(
+            Bullets(
+                [
+                    [
+                        Strong("Theorem 1 in G: "),
+                        "every sensitive instance traps or memory-traps at every state of G, so the "
+                        "VMM always gets control.",
+                    ],
+                    [Strong("Theorem 2 in G: "), "Theorem 1, and no instance is timing dependent in G."],
+                    [
+                        Strong("Theorem 3 in G: "),
+                        "every user-sensitive instance traps or memory-traps at every state of G.",
+                    ],
+                    [
+                        Strong("The exact condition in G: "),
+                        "no instance is ",
+                        Em("unsafe"),
+                        ": there is no state s of G at "
+                        "which it runs directly, and virtual state v (same non-control state and view, a mode G maps to the mode "
+                        "of s, any control state), such that it changes control at s, or changes control at v without trapping, "
+                        "or gives different results at s and v. Theorem 1 implies it; the converse fails where an instruction "
+                        "traps in G at exactly the states where it would misbehave (the MIPS kseg0 loads, for one). It is what "
+                        "the reference VMM needs: direct execution is then equivalent for every guest program, timing aside.",
+                    ],
+                ]
+            )
+        )
+        b.append(
+            Para(
+                [
+                    "Each class is an existence question over operands and states, put to an SMT solver (z3) over "
+                    "the instruction's semantics. ",
+                    Strong("sat"),
+                    " yields a ",
+                    Em("witness"),
+                    ": operand values and concrete states, replayed on the concrete semantics before it is recorded; ",
+                    Strong("unsat"),
+                    " is a proof that no such instance and states exist; a query that exhausts the solver budget is reported as ",
+                    Em("undecided"),
+                    ", never guessed. The queries, by name:",
+                ]
+            )
+        )
+        b.append(
+            Table(
+                ["query", "the existence question (unsat proves its negation)"],
+                [Row([Code(q), text]) for q, text in QUERIES.items()],
+                cls="compact",
+            )
+        )
+        b.append(
+            Para(
+                [
+                    "range(G): the invariants hold and the mode is one of G's virtual modes; G: the invariants and ",
+                    Code("where"),
+                    " hold and the mode is one of G's real modes; host: the invariants and the "
+                    "spec's host condition hold; any: the invariants hold.",
+                ],
+                "small",
+            )
+        )
+        b.append(
+            Para(
+                [
+                    "The definitions in full, with the corner cases they must get right and why: "
+                    "docs/model.md (§2.5 the classes, §2.6 the exact condition, §3 the reference hypervisor) "
+                    "in vmcheck's repository and package."
+                ],
+                "small",
+            )
+        )
         return Section("The model and the theorems", "model", b)
 
     # ---- 4. one guest context ---------------------------------------------
@@ -817,23 +1089,36 @@ class ProofReport:
         sec = Section(["Guest context ", Code(c.name)], _anchor("ctx", c.name), [])
         w = inp.source_text("contexts", "guest", c.name, "where") or "true"
         mm = _join([[Code(v), " → ", Code(r)] for v, r in c.modes.items()], ", ")
-        sec.blocks.append(Table([], [
-            Row(["description", c.description or "—"]),
-            Row(["where", Code(w)]),
-            Row(["modes (virtual → real)", mm]),
-        ], cls="kv"))
+        sec.blocks.append(
+            Table(
+                [],
+                [
+                    Row(["description", c.description or "—"]),
+                    Row(["where", Code(w)]),
+                    Row(["modes (virtual → real)", mm]),
+                ],
+                cls="kv",
+            )
+        )
         rows = []
         for t in THEOREMS:
             tr = c.theorems[t]
             why: Text = tr.reason
             if tr.violations:
                 word = _KEY_WORD[t]
-                why = [f"{len(tr.violations)} {word} instruction(s) run in ", Code(c.name), " without trapping: "] \
-                    + _join([Ref(_anchor("w", c.name, n), Code(n)) for n in tr.violations], ", ")
+                why = [
+                    f"{len(tr.violations)} {word} instruction(s) run in ",
+                    Code(c.name),
+                    " without trapping: ",
+                ] + _join([Ref(_anchor("w", c.name, n), Code(n)) for n in tr.violations], ", ")
             elif tr.unknown:
                 why = ["undecided: the solver exhausted its budget on "] + _join([Code(n) for n in tr.unknown], ", ")
-            rows.append(Row([THEOREM_TITLES[t], _holds_badge(tr.holds), why],
-                            "" if tr.holds else ("fail" if tr.holds is False else "unknown")))
+            rows.append(
+                Row(
+                    [THEOREM_TITLES[t], _holds_badge(tr.holds), why],
+                    "" if tr.holds else ("fail" if tr.holds is False else "unknown"),
+                )
+            )
         sec.blocks.append(Table(["theorem", "verdict", "why"], rows, cls="compact"))
         undecided = []
         for r in c.instructions:
@@ -842,13 +1127,30 @@ class ProofReport:
                 undecided.append([Code(r.name), ": ", ", ".join(unk)])
         if undecided:
             affects = any(c.theorems[t].unknown for t in THEOREMS)
-            sec.blocks.append(Callout("unknown", [Para(
-                ["The solver exhausted its budget (", f"{inp.budget:,}", " resource units per query) on some classes: "]
-                + _join(undecided, "; ")
-                + [". They are reported as undecided, never guessed"]
-                + ([", and the theorems marked undecided above depend on them."] if affects else
-                   ["; no verdict above depends on them (each such instruction is decided by another query)."]))],
-                "Undecided answers"))
+            sec.blocks.append(
+                Callout(
+                    "unknown",
+                    [
+                        Para(
+                            [
+                                "The solver exhausted its budget (",
+                                f"{inp.budget:,}",
+                                " resource units per query) on some classes: ",
+                            ]
+                            + _join(undecided, "; ")
+                            + [". They are reported as undecided, never guessed"]
+                            + (
+                                [", and the theorems marked undecided above depend on them."]
+                                if affects
+                                else [
+                                    "; no verdict above depends on them (each such instruction is decided by another query)."
+                                ]
+                            )
+                        )
+                    ],
+                    "Undecided answers",
+                )
+            )
 
         if inp.brief:
             sec.blocks.append(self.violations_section(c))
@@ -860,12 +1162,17 @@ class ProofReport:
     def detail_pointer(self, c: ContextResult) -> Para:
         """Where the per-instruction detail of a context is (appendix A)."""
         violating = [r.name for r in c.instructions if any(r.violates[t].value == YES for t in THEOREMS)]
-        text: list = ["Appendix A argues each theorem instruction by instruction (",
-                      _join([Ref(_anchor("arg", c.name, t), THEOREM_TITLES[t]) for t in self.inp.theorems], ", "),
-                      ") and gives "]
+        text: list = [
+            "Appendix A argues each theorem instruction by instruction (",
+            _join([Ref(_anchor("arg", c.name, t), THEOREM_TITLES[t]) for t in self.inp.theorems], ", "),
+            ") and gives ",
+        ]
         if violating:
-            text += ["the witness of each violation: "] + _join(
-                [Ref(_anchor("w", c.name, n), Code(n)) for n in violating], ", ") + ["."]
+            text += (
+                ["the witness of each violation: "]
+                + _join([Ref(_anchor("w", c.name, n), Code(n)) for n in violating], ", ")
+                + ["."]
+            )
         else:
             text += [Ref(_anchor("viol", c.name), "the violations"), " (none)."]
         return Para(text)
@@ -873,9 +1180,16 @@ class ProofReport:
     def argument_appendix(self) -> Section:
         """Appendix A: for each context, the obligation of every instruction
         and the witness of every violation."""
-        blocks: list = [Para(["The per-instruction detail behind the verdicts: for each guest context, the proof "
-                              "obligation of every instruction under each argued theorem and how it was "
-                              "discharged, then each violation with its witness."], "small")]
+        blocks: list = [
+            Para(
+                [
+                    "The per-instruction detail behind the verdicts: for each guest context, the proof "
+                    "obligation of every instruction under each argued theorem and how it was "
+                    "discharged, then each violation with its witness."
+                ],
+                "small",
+            )
+        ]
         for c in self.rep.contexts:
             for t in self.inp.theorems:
                 blocks.append(self.argument_section(c, t))
@@ -886,27 +1200,59 @@ class ProofReport:
 
     def argument_section(self, c: ContextResult, t: str) -> Section:
         key = _KEY_WORD[t]
-        blocks: list = [Para([
-            "The proof obligation of each instruction: ", Em(_statement(t, "i", c.name)), ". It is discharged by a "
-            "proof (the named queries are unsat, or the instruction never runs in the context), or refuted by a "
-            "witness. ", Em(f"{key[0].upper()}{key[1:]}"), " says whether some instance is ", key,
-            "; ", Em("traps in G"), " whether every instance traps or memory-traps at every state of the context."])]
+        blocks: list = [
+            Para(
+                [
+                    "The proof obligation of each instruction: ",
+                    Em(_statement(t, "i", c.name)),
+                    ". It is discharged by a "
+                    "proof (the named queries are unsat, or the instruction never runs in the context), or refuted by a "
+                    "witness. ",
+                    Em(f"{key[0].upper()}{key[1:]}"),
+                    " says whether some instance is ",
+                    key,
+                    "; ",
+                    Em("traps in G"),
+                    " whether every instance traps or memory-traps at every state of the context.",
+                ]
+            )
+        ]
         rows = []
         counts = {"pass": 0, "fail": 0, "unknown": 0}
         for n, r in enumerate(c.instructions, 1):
             ob = obligation(r, c, t)
             counts[ob.status] += 1
-            mark = {"pass": Badge("pass", "✓"), "fail": Badge("fail", "✗"),
-                    "unknown": Badge("unknown", "?")}[ob.status]
-            rows.append(Row([str(n), [Code(r.name)] + ([f" (line {r.line})"] if r.line else []),
-                             ob.key, ob.traps, ob.discharge, mark],
-                            "" if ob.status == "pass" else ob.status))
-        blocks.append(Table(["#", "instruction", key, "traps in G", "obligation discharged by", ""], rows,
-                            cls="compact", numeric=(0,)))
-        blocks.append(Para([f"{counts['pass']} obligation(s) proved, {counts['fail']} refuted, "
-                            f"{counts['unknown']} undecided."], "small"))
-        return Section([THEOREM_TITLES[t], ", instruction by instruction, in ", Code(c.name)],
-                       _anchor("arg", c.name, t), blocks)
+            mark = {"pass": Badge("pass", "✓"), "fail": Badge("fail", "✗"), "unknown": Badge("unknown", "?")}[ob.status]
+            rows.append(
+                Row(
+                    [
+                        str(n),
+                        [Code(r.name)] + ([f" (line {r.line})"] if r.line else []),
+                        ob.key,
+                        ob.traps,
+                        ob.discharge,
+                        mark,
+                    ],
+                    "" if ob.status == "pass" else ob.status,
+                )
+            )
+        blocks.append(
+            Table(
+                ["#", "instruction", key, "traps in G", "obligation discharged by", ""],
+                rows,
+                cls="compact",
+                numeric=(0,),
+            )
+        )
+        blocks.append(
+            Para(
+                [f"{counts['pass']} obligation(s) proved, {counts['fail']} refuted, {counts['unknown']} undecided."],
+                "small",
+            )
+        )
+        return Section(
+            [THEOREM_TITLES[t], ", instruction by instruction, in ", Code(c.name)], _anchor("arg", c.name, t), blocks
+        )
 
     def violations_section(self, c: ContextResult) -> Section:
         isa, inp = self.isa, self.inp
@@ -915,12 +1261,25 @@ class ProofReport:
         if not violating:
             blocks.append(Para(["No instruction violates any theorem in ", Code(c.name), "."]))
             return Section(["Violations in ", Code(c.name)], _anchor("viol", c.name), blocks)
-        blocks.append(Para(["Each instruction that violates a theorem in ", Code(c.name), ", with the witness "
-                            "that refutes its obligation: operand values and concrete states, before and after the "
-                            "instance. Running the semantics by hand on the ", Em("before"), " columns gives the ",
-                            Em("after"), " columns. Highlighted rows (marked ≠ in Markdown) are the elements whose "
-                            "values differ between the states; ", Strong("bold"), " values are those the instance "
-                            "changed; elements equal in every column are listed under the table."]))
+        blocks.append(
+            Para(
+                [
+                    "Each instruction that violates a theorem in ",
+                    Code(c.name),
+                    ", with the witness "
+                    "that refutes its obligation: operand values and concrete states, before and after the "
+                    "instance. Running the semantics by hand on the ",
+                    Em("before"),
+                    " columns gives the ",
+                    Em("after"),
+                    " columns. Highlighted rows (marked ≠ in Markdown) are the elements whose "
+                    "values differ between the states; ",
+                    Strong("bold"),
+                    " values are those the instance "
+                    "changed; elements equal in every column are listed under the table.",
+                ]
+            )
+        )
         conf = inp.confirmations.get(c.name)
         for r in violating:
             insn = isa.instruction(r.name)
@@ -929,8 +1288,12 @@ class ProofReport:
             meta: list = [Code(insn.mnemonic)]
             if r.line:
                 meta += [f" · spec line {r.line}"]
-            meta += [" · labels: ", ", ".join(sorted(r.labels)) or "none",
-                     " · violates: ", ", ".join(_SHORT_TITLE[t] for t in theorems)]
+            meta += [
+                " · labels: ",
+                ", ".join(sorted(r.labels)) or "none",
+                " · violates: ",
+                ", ".join(_SHORT_TITLE[t] for t in theorems),
+            ]
             head.append(Para(meta, "small"))
             if insn.description:
                 head.append(Para(insn.description.strip()))
@@ -955,8 +1318,16 @@ class ProofReport:
                 w = a.witness
                 key = json.dumps(w.to_json(), sort_keys=True) if w is not None else None
                 if t in full and key not in shown:
-                    body.append(Para([Strong([THEOREM_TITLES[t], ": refuted. "]), "Obligation: ",
-                                      Em(_statement(t, r.name, c.name)), "."]))
+                    body.append(
+                        Para(
+                            [
+                                Strong([THEOREM_TITLES[t], ": refuted. "]),
+                                "Obligation: ",
+                                Em(_statement(t, r.name, c.name)),
+                                ".",
+                            ]
+                        )
+                    )
                     if w is None:
                         body.append(Para(a.reason))
                     else:
@@ -989,13 +1360,26 @@ class ProofReport:
                 continue
             ops = ", ".join(f"{k} = {_hex(v)}" for k, v in rp.operands.items()) or "none"
             if rp.diverged:
-                diffs = "; ".join(f"{d.what}: native {_hex(d.native)}, virtual {_hex(d.virtual)}"
-                                  for d in rp.differences[:4])
-                items.append(["Witness replay (", Code(ops), f"): the VMM {_HOW.get(rp.how, rp.how)}; ",
-                              Strong("diverged"), f" — {diffs}"])
+                diffs = "; ".join(
+                    f"{d.what}: native {_hex(d.native)}, virtual {_hex(d.virtual)}" for d in rp.differences[:4]
+                )
+                items.append(
+                    [
+                        "Witness replay (",
+                        Code(ops),
+                        f"): the VMM {_HOW.get(rp.how, rp.how)}; ",
+                        Strong("diverged"),
+                        f" — {diffs}",
+                    ]
+                )
             else:
-                items.append(["Witness replay (", Code(ops), f"): the VMM {_HOW.get(rp.how, rp.how)}; same as native"
-                              + (f" ({rp.note})" if rp.note else "")])
+                items.append(
+                    [
+                        "Witness replay (",
+                        Code(ops),
+                        f"): the VMM {_HOW.get(rp.how, rp.how)}; same as native" + (f" ({rp.note})" if rp.note else ""),
+                    ]
+                )
         for p in conf.programs:
             d = p.comparison.divergence
             if d is not None and d.insn == name:
@@ -1007,8 +1391,10 @@ class ProofReport:
                     break
         if not items:
             if name in conf.engine_violations:
-                items.append("No run showed it diverging (unconfirmed: the simulator's concrete translation may not "
-                             "produce the witness's fault pattern).")
+                items.append(
+                    "No run showed it diverging (unconfirmed: the simulator's concrete translation may not "
+                    "produce the witness's fault pattern)."
+                )
             else:
                 return []
         return [Para(Strong(f"Under the reference {conf.vmm} VMM")), Bullets(items)]
@@ -1018,10 +1404,22 @@ class ProofReport:
         both = [r for r in c.instructions if r.violates["1"].value == YES and r.violates["exact"].value == YES]
         safe = [r for r in c.instructions if r.violates["1"].value == YES and r.violates["exact"].value == NO]
         t1, ex = c.theorems["1"], c.theorems["exact"]
-        blocks.append(Para(["Theorem 1 ", _holds_badge(t1.holds), "; exact condition ", _holds_badge(ex.holds), ". ",
-                            "Theorem 1 judges an instance over all states; the exact condition only at the states "
-                            "where the VMM runs the guest directly. They part on instances that are sensitive but "
-                            "trap in ", Code(c.name), " wherever they would misbehave."]))
+        blocks.append(
+            Para(
+                [
+                    "Theorem 1 ",
+                    _holds_badge(t1.holds),
+                    "; exact condition ",
+                    _holds_badge(ex.holds),
+                    ". ",
+                    "Theorem 1 judges an instance over all states; the exact condition only at the states "
+                    "where the VMM runs the guest directly. They part on instances that are sensitive but "
+                    "trap in ",
+                    Code(c.name),
+                    " wherever they would misbehave.",
+                ]
+            )
+        )
         if c.note:
             blocks.append(Callout("info", [Para(c.note)]))
         if safe:
@@ -1029,21 +1427,39 @@ class ProofReport:
             conf = self.inp.confirmations.get(c.name)
             for r in safe:
                 ev = _join(_query_evidence(r.violates["exact"], c.name))
-                cost: list = ["traps to the VMM at the states where direct execution would misbehave; the VMM "
-                              "emulates it there instead of running it directly"]
+                cost: list = [
+                    "traps to the VMM at the states where direct execution would misbehave; the VMM "
+                    "emulates it there instead of running it directly"
+                ]
                 rows.append(Row([Code(r.name), _SENS(r), ev, cost]))
-            blocks.append(Table(["instruction", "why it violates Theorem 1", "why it is safe (exact condition)",
-                                 "what it costs"], rows, "Violate Theorem 1, yet safe", cls="compact"))
+            blocks.append(
+                Table(
+                    ["instruction", "why it violates Theorem 1", "why it is safe (exact condition)", "what it costs"],
+                    rows,
+                    "Violate Theorem 1, yet safe",
+                    cls="compact",
+                )
+            )
             if conf is not None:
                 tot = conf.totals()
-                blocks.append(Para([f"Observed under the reference {conf.vmm} VMM: ",
-                                    f"{tot.get('emulated_other', 0)} memory-trapping instance(s) emulated, "
-                                    f"{tot.get('emulated_privileged', 0)} privileged instance(s) emulated, "
-                                    f"{tot.get('direct', 0)} run directly."]))
+                blocks.append(
+                    Para(
+                        [
+                            f"Observed under the reference {conf.vmm} VMM: ",
+                            f"{tot.get('emulated_other', 0)} memory-trapping instance(s) emulated, "
+                            f"{tot.get('emulated_privileged', 0)} privileged instance(s) emulated, "
+                            f"{tot.get('direct', 0)} run directly.",
+                        ]
+                    )
+                )
         if both:
-            blocks.append(Para(["Unsafe as well as violating Theorem 1 (no VMM of this kind can run them directly): "]
-                               + _join([Ref(_anchor("w", c.name, r.name), Code(r.name)) for r in both], ", ")
-                               + ["."]))
+            blocks.append(
+                Para(
+                    ["Unsafe as well as violating Theorem 1 (no VMM of this kind can run them directly): "]
+                    + _join([Ref(_anchor("w", c.name, r.name), Code(r.name)) for r in both], ", ")
+                    + ["."]
+                )
+            )
         if not safe and not both:
             blocks.append(Para("Both hold: no instance violates either."))
         elif not safe:
@@ -1054,19 +1470,44 @@ class ProofReport:
 
     def labels_section(self) -> Section:
         rep = self.rep
-        blocks: list = [Para(["A spec may label instructions (", Code("privileged"), ", ", Code("sensitive"),
-                              ", ...). Labels are claims: vmcheck derives every class from the semantics and reports "
-                              "each label the semantics contradict, with the evidence."])]
+        blocks: list = [
+            Para(
+                [
+                    "A spec may label instructions (",
+                    Code("privileged"),
+                    ", ",
+                    Code("sensitive"),
+                    ", ...). Labels are claims: vmcheck derives every class from the semantics and reports "
+                    "each label the semantics contradict, with the evidence.",
+                ]
+            )
+        ]
         if rep.labels:
             rows = []
             for f in rep.labels:
                 ev: list = [f.reason]
                 if f.witness is not None:
                     ev = ["witness of ", Code(f.witness.query), ": ", f.witness.summary]
-                rows.append(Row([[Code(f.instruction)] + ([f" (line {f.line})"] if f.line else []),
-                                 Code(f.label), Code(f.context), f.derived, ev], "fail"))
-            blocks.append(Table(["instruction", "declared", "context", "derived", "evidence"], rows,
-                                "Contradicted labels", cls="compact"))
+                rows.append(
+                    Row(
+                        [
+                            [Code(f.instruction)] + ([f" (line {f.line})"] if f.line else []),
+                            Code(f.label),
+                            Code(f.context),
+                            f.derived,
+                            ev,
+                        ],
+                        "fail",
+                    )
+                )
+            blocks.append(
+                Table(
+                    ["instruction", "declared", "context", "derived", "evidence"],
+                    rows,
+                    "Contradicted labels",
+                    cls="compact",
+                )
+            )
         else:
             blocks.append(Callout("pass", [Para("No declared label is contradicted by the semantics.")]))
         agree, undecided = [], []
@@ -1089,8 +1530,9 @@ class ProofReport:
             text = _join([[Code(n), f": {lab}"] for (n, lab) in by], "; ")
             blocks.append(Para([Strong(f"Confirmed ({len(agree)} label/context pairs): ")] + text, "small"))
         if undecided:
-            blocks.append(Para([Strong("Undecided: ")] + _join([[Code(n), f": {lab} in {cn}"]
-                                                               for n, lab, cn in undecided], "; ")))
+            blocks.append(
+                Para([Strong("Undecided: ")] + _join([[Code(n), f": {lab} in {cn}"] for n, lab, cn in undecided], "; "))
+            )
         return Section("Declared and derived classes", "labels", blocks)
 
     # ---- 6. empirical confirmation -------------------------------------------
@@ -1099,95 +1541,221 @@ class ProofReport:
         inp, isa = self.inp, self.isa
         blocks: list = []
         if not inp.confirmations:
-            blocks.append(Para(["Not run. With ", Code("--confirm"), ", the report also runs the spec's sample "
-                                "programs, every witness and random programs natively and under the reference "
-                                "VMM, and shows what they did (", Code("vmcheck confirm"), " does the same on its "
-                                "own)."]))
+            blocks.append(
+                Para(
+                    [
+                        "Not run. With ",
+                        Code("--confirm"),
+                        ", the report also runs the spec's sample "
+                        "programs, every witness and random programs natively and under the reference "
+                        "VMM, and shows what they did (",
+                        Code("vmcheck confirm"),
+                        " does the same on its own).",
+                    ]
+                )
+            )
             return Section("Empirical confirmation", "confirm", blocks)
-        blocks.append(Para(["The reference VMM runs the guest directly in the context's real modes and keeps the "
-                            "guest's virtual control state apart; every trap enters its dispatcher, which emulates "
-                            "the instruction on the virtual state or reflects the trap to the guest. Each program "
-                            "runs natively and under the VMM in lockstep; the first difference in guest-visible "
-                            "state is a divergence, traced to the instruction that caused it. A classic VMM is "
-                            "judged against the exact condition, a hybrid one against Theorem 3."]))
+        blocks.append(
+            Para(
+                [
+                    "The reference VMM runs the guest directly in the context's real modes and keeps the "
+                    "guest's virtual control state apart; every trap enters its dispatcher, which emulates "
+                    "the instruction on the virtual state or reflects the trap to the guest. Each program "
+                    "runs natively and under the VMM in lockstep; the first difference in guest-visible "
+                    "state is a divergence, traced to the instruction that caused it. A classic VMM is "
+                    "judged against the exact condition, a hybrid one against Theorem 3."
+                ]
+            )
+        )
         for name, conf in inp.confirmations.items():
             sub: list = []
             judged = "the exact condition" if conf.judged_by == "exact" else "Theorem 3"
             if conf.agrees:
-                sub.append(Callout("pass", [Para([f"What the {conf.vmm} VMM did agrees with the engine's verdict on "
-                                                  f"{judged}."])]))
+                sub.append(
+                    Callout(
+                        "pass", [Para([f"What the {conf.vmm} VMM did agrees with the engine's verdict on {judged}."])]
+                    )
+                )
             else:
-                sub.append(Callout("fail", [Bullets(list(conf.contradictions))],
-                                   "Observation contradicts the engine"))
+                sub.append(Callout("fail", [Bullets(list(conf.contradictions))], "Observation contradicts the engine"))
             tot = conf.totals()
-            steps = sum(tot.get(k, 0) for k in ("direct", "emulated_privileged", "emulated_other", "reflected",
-                                                 "interpreted"))
+            steps = sum(
+                tot.get(k, 0) for k in ("direct", "emulated_privileged", "emulated_other", "reflected", "interpreted")
+            )
             direct = tot.get("direct", 0)
             pct = f"{100 * direct / steps:.0f}%" if steps else "—"
             expected = set(conf.engine_violations)
             seen = set(conf.observed)
             eq_ok = seen <= expected
             rows = [
-                Row(["equivalence", [f"{len(conf.observed)} diverging instruction(s)"]
-                     + ([": "] + _join([Code(x) for x in conf.observed], ", ") if conf.observed else [])
-                     + (["; the engine expects: "] + _join([Code(x) for x in conf.engine_violations], ", ")
-                        if conf.engine_violations else ["; the engine expects none"]),
-                     Badge("pass", "as expected") if eq_ok else Badge("fail", "unexpected")]),
-                Row(["resource control", f"{tot.get('resource_control_breaches', 0)} breach(es): real control state "
-                                         "changed by the guest without a trap",
-                     Badge("pass", "none") if not tot.get("resource_control_breaches", 0) else
-                     (Badge("info", "as expected") if conf.agrees else Badge("fail", "breached"))]),
-                Row(["efficiency", f"{direct} of {steps} guest instructions ran directly ({pct}); "
-                                   f"{tot.get('emulated_privileged', 0)} emulated privileged, "
-                                   f"{tot.get('emulated_other', 0)} emulated after a memory trap, "
-                                   f"{tot.get('reflected', 0)} reflected, {tot.get('interpreted', 0)} interpreted",
-                     Badge("info", "measured")]),
+                Row(
+                    [
+                        "equivalence",
+                        [f"{len(conf.observed)} diverging instruction(s)"]
+                        + ([": "] + _join([Code(x) for x in conf.observed], ", ") if conf.observed else [])
+                        + (
+                            ["; the engine expects: "] + _join([Code(x) for x in conf.engine_violations], ", ")
+                            if conf.engine_violations
+                            else ["; the engine expects none"]
+                        ),
+                        Badge("pass", "as expected") if eq_ok else Badge("fail", "unexpected"),
+                    ]
+                ),
+                Row(
+                    [
+                        "resource control",
+                        f"{tot.get('resource_control_breaches', 0)} breach(es): real control state "
+                        "changed by the guest without a trap",
+                        Badge("pass", "none")
+                        if not tot.get("resource_control_breaches", 0)
+                        else (Badge("info", "as expected") if conf.agrees else Badge("fail", "breached")),
+                    ]
+                ),
+                Row(
+                    [
+                        "efficiency",
+                        f"{direct} of {steps} guest instructions ran directly ({pct}); "
+                        f"{tot.get('emulated_privileged', 0)} emulated privileged, "
+                        f"{tot.get('emulated_other', 0)} emulated after a memory trap, "
+                        f"{tot.get('reflected', 0)} reflected, {tot.get('interpreted', 0)} interpreted",
+                        Badge("info", "measured"),
+                    ]
+                ),
             ]
             sub.append(Table(["VMM property", "observed", ""], rows, "The three properties", cls="compact"))
             if conf.unconfirmed:
-                sub.append(Para([Strong("Not shown executing: ")] + _join([Code(x) for x in conf.unconfirmed], ", ")
-                                + [" (the simulator's concrete translation may not produce the fault pattern a "
-                                   "witness uses)."], "small"))
+                sub.append(
+                    Para(
+                        [Strong("Not shown executing: ")]
+                        + _join([Code(x) for x in conf.unconfirmed], ", ")
+                        + [" (the simulator's concrete translation may not produce the fault pattern a witness uses)."],
+                        "small",
+                    )
+                )
             if conf.programs:
                 prow = []
                 for p in conf.programs:
                     cm, k = p.comparison, p.comparison.counters
-                    res: Text = Badge("pass", "equivalent") if cm.equivalent else \
-                        [Badge("fail" if (cm.divergence.insn not in expected) else "info", "diverged"), " ",
-                         cm.divergence.summary(isa)]
-                    prow.append(Row([Code(p.name), str(cm.steps), str(k.direct), str(k.emulated_privileged),
-                                     str(k.emulated_other), str(k.reflected), str(k.interpreted),
-                                     str(len(k.breaches)), res]))
-                sub.append(Table(["program", "steps", "direct", "emul. priv.", "emul. other", "reflected",
-                                  "interp.", "breaches", "result"], prow, "Sample programs", cls="compact",
-                                 numeric=(1, 2, 3, 4, 5, 6, 7)))
+                    res: Text = (
+                        Badge("pass", "equivalent")
+                        if cm.equivalent
+                        else [
+                            Badge("fail" if (cm.divergence.insn not in expected) else "info", "diverged"),
+                            " ",
+                            cm.divergence.summary(isa),
+                        ]
+                    )
+                    prow.append(
+                        Row(
+                            [
+                                Code(p.name),
+                                str(cm.steps),
+                                str(k.direct),
+                                str(k.emulated_privileged),
+                                str(k.emulated_other),
+                                str(k.reflected),
+                                str(k.interpreted),
+                                str(len(k.breaches)),
+                                res,
+                            ]
+                        )
+                    )
+                sub.append(
+                    Table(
+                        [
+                            "program",
+                            "steps",
+                            "direct",
+                            "emul. priv.",
+                            "emul. other",
+                            "reflected",
+                            "interp.",
+                            "breaches",
+                            "result",
+                        ],
+                        prow,
+                        "Sample programs",
+                        cls="compact",
+                        numeric=(1, 2, 3, 4, 5, 6, 7),
+                    )
+                )
             if conf.replays:
                 rrow = []
                 for rp in conf.replays:
                     ops = ", ".join(f"{k}={_hex(v)}" for k, v in rp.operands.items()) or "—"
-                    seen_t = ("diverged: " + "; ".join(f"{d.what} native {_hex(d.native)} / virtual {_hex(d.virtual)}"
-                                                       for d in rp.differences[:2])) if rp.diverged else \
-                        "same as native" + (f" ({rp.note})" if rp.note else "")
-                    rrow.append(Row([Code(rp.insn), Code(ops), rp.purpose, rp.how, seen_t,
-                                     Badge("pass", "agrees") if rp.agrees else
-                                     (Badge("unknown", "unconfirmed") if rp.purpose == "violation"
-                                      else Badge("fail", "contradicts"))]))
-                sub.append(Table(["instruction", "operands", "purpose", "VMM ran it", "observed", ""], rrow,
-                                 "Witness replays", cls="compact"))
+                    seen_t = (
+                        (
+                            "diverged: "
+                            + "; ".join(
+                                f"{d.what} native {_hex(d.native)} / virtual {_hex(d.virtual)}"
+                                for d in rp.differences[:2]
+                            )
+                        )
+                        if rp.diverged
+                        else "same as native" + (f" ({rp.note})" if rp.note else "")
+                    )
+                    rrow.append(
+                        Row(
+                            [
+                                Code(rp.insn),
+                                Code(ops),
+                                rp.purpose,
+                                rp.how,
+                                seen_t,
+                                Badge("pass", "agrees")
+                                if rp.agrees
+                                else (
+                                    Badge("unknown", "unconfirmed")
+                                    if rp.purpose == "violation"
+                                    else Badge("fail", "contradicts")
+                                ),
+                            ]
+                        )
+                    )
+                sub.append(
+                    Table(
+                        ["instruction", "operands", "purpose", "VMM ran it", "observed", ""],
+                        rrow,
+                        "Witness replays",
+                        cls="compact",
+                    )
+                )
             if conf.fuzz is not None:
                 f = conf.fuzz
-                sub.append(Para([Strong("Random programs: "),
-                                 f"{f.programs} program(s), {f.steps} guest instructions; "
-                                 f"{f.counters.get('direct', 0)} run directly, "
-                                 f"{f.counters.get('emulated_privileged', 0)} emulated privileged, "
-                                 f"{f.counters.get('emulated_other', 0)} emulated after a memory trap, "
-                                 f"{f.counters.get('reflected', 0)} reflected; "
-                                 f"{len(f.findings)} diverging instruction(s)"]
-                                + ([": "] + _join([Code(x.divergence.insn or "?") for x in f.findings], ", ")
-                                   if f.findings else [])))
+                sub.append(
+                    Para(
+                        [
+                            Strong("Random programs: "),
+                            f"{f.programs} program(s), {f.steps} guest instructions; "
+                            f"{f.counters.get('direct', 0)} run directly, "
+                            f"{f.counters.get('emulated_privileged', 0)} emulated privileged, "
+                            f"{f.counters.get('emulated_other', 0)} emulated after a memory trap, "
+                            f"{f.counters.get('reflected', 0)} reflected; "
+                            f"{len(f.findings)} diverging instruction(s)",
+                        ]
+                        + (
+                            [": "] + _join([Code(x.divergence.insn or "?") for x in f.findings], ", ")
+                            if f.findings
+                            else []
+                        )
+                    )
+                )
                 for x in f.findings[:6]:
-                    sub.append(Keep([Para([Code(x.divergence.insn or "?"), f" (program {x.seed}, shrunk): ",
-                                           x.divergence.summary(isa)], "small"), CodeBlock(x.listing)]))
+                    sub.append(
+                        Keep(
+                            [
+                                Para(
+                                    [
+                                        Code(x.divergence.insn or "?"),
+                                        f" (program {x.seed}, shrunk): ",
+                                        x.divergence.summary(isa),
+                                    ],
+                                    "small",
+                                ),
+                                CodeBlock(x.listing),
+                            ]
+                        )
+                    )
             blocks.append(Section(["Guest context ", Code(name), f", {conf.vmm} VMM"], _anchor("confirm", name), sub))
         return Section("Empirical confirmation", "confirm", blocks)
 
@@ -1195,22 +1763,42 @@ class ProofReport:
 
     def appendix_section(self) -> Section:
         inp, isa = self.inp, self.isa
-        blocks: list = [Para(["Every instruction's semantics as the spec states it, after the spec's helpers "
-                              "(which are inlined where they are called); a violating instruction's are printed once, "
-                              "with its witness in appendix A. Together with the witness tables, this is what a hand "
-                              "check needs."],
-                             "small")]
+        blocks: list = [
+            Para(
+                [
+                    "Every instruction's semantics as the spec states it, after the spec's helpers "
+                    "(which are inlined where they are called); a violating instruction's are printed once, "
+                    "with its witness in appendix A. Together with the witness tables, this is what a hand "
+                    "check needs."
+                ],
+                "small",
+            )
+        ]
         deliver = inp.source_text("traps", "deliver")
         if deliver:
-            blocks.append(CodeBlock(deliver.strip("\n"), [Strong("Trap delivery"), " (runs when an instance traps; "
-                                                          "sees ", Code("cause"), " and ", Code("trap_arg"), "):"]))
+            blocks.append(
+                CodeBlock(
+                    deliver.strip("\n"),
+                    [
+                        Strong("Trap delivery"),
+                        " (runs when an instance traps; sees ",
+                        Code("cause"),
+                        " and ",
+                        Code("trap_arg"),
+                        "):",
+                    ],
+                )
+            )
         helpers = inp.source_text("helpers")
         if helpers:
             blocks.append(CodeBlock(helpers.strip("\n"), [Strong("Helpers"), " (inlined wherever they are called):"]))
         for insn in isa.instructions:
             sem = inp.semantics(insn.name)
-            ops = ", ".join(f"{o.name}: {'reg' if o.kind == 'reg' else ('simm' if o.signed else 'imm')}{o.width}"
-                            + (" pcrel" if o.pcrel else "") for o in insn.operands)
+            ops = ", ".join(
+                f"{o.name}: {'reg' if o.kind == 'reg' else ('simm' if o.signed else 'imm')}{o.width}"
+                + (" pcrel" if o.pcrel else "")
+                for o in insn.operands
+            )
             title: list = [Code(insn.name), f" ({insn.mnemonic})"]
             if insn.span:
                 title.append(f" · line {insn.span.line}")
@@ -1219,8 +1807,14 @@ class ProofReport:
             desc = insn.description.strip()
             if desc and desc[-1] not in ".!?":
                 desc += "."
-            body: list = [Para([Strong(title)] + ([" — ", desc] if desc else [])
-                               + ([" Operands: ", Code(ops), "."] if ops else []), "small")]
+            body: list = [
+                Para(
+                    [Strong(title)]
+                    + ([" — ", desc] if desc else [])
+                    + ([" Operands: ", Code(ops), "."] if ops else []),
+                    "small",
+                )
+            ]
             shown = self.semantics_shown.get(insn.name)
             if shown is not None:
                 body.append(Para(["Semantics: shown with its witness (", Ref(shown, "appendix A"), ")."], "small"))
@@ -1240,8 +1834,12 @@ _KEEP_ROWS = 14
 # end on the next instead of moving, whole, with its heading.
 _KEEP_LINES = 12
 
-_HOW = {"direct": "ran it directly", "emulated": "emulated it", "reflected": "reflected its trap to the guest",
-        "interpreted": "interpreted it"}
+_HOW = {
+    "direct": "ran it directly",
+    "emulated": "emulated it",
+    "reflected": "reflected its trap to the guest",
+    "interpreted": "interpreted it",
+}
 
 
 def _SENS(r: InstructionResult) -> Text:
@@ -1298,11 +1896,23 @@ def format_of(path: str) -> str | None:
     return FORMATS.get(Path(path).suffix.lower())
 
 
-def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str] = ("1",), timeout: float = 300.0,
-               budget: int = 300_000_000,
-               jobs: int | None = None, use_cache: bool = True, confirm: bool = False, vmm: str = "classic",
-               fuzz: int = 0, seed: int = 0, max_steps: int = 10_000, brief: bool = False,
-               report: Report | None = None) -> ProofInput:
+def make_input(
+    spec: str,
+    *,
+    context: str | None = None,
+    theorems: Iterable[str] = ("1",),
+    timeout: float = 300.0,
+    budget: int = 300_000_000,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    confirm: bool = False,
+    vmm: str = "classic",
+    fuzz: int = 0,
+    seed: int = 0,
+    max_steps: int = 10_000,
+    brief: bool = False,
+    report: Report | None = None,
+) -> ProofInput:
     """Load `spec`, decide it (unless `report` is given) and, with `confirm`,
     run it under the reference VMM: everything a report shows."""
     from ..analysis.engine import check_isas
@@ -1314,8 +1924,7 @@ def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str]
     nodes = read_nodes(path)
     isa = build_isa(nodes, str(path))
     if report is None:
-        report = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=jobs,
-                            use_cache=use_cache)[0]
+        report = check_isas([isa], context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache)[0]
     confirmations: dict[str, Any] = {}
     options: dict[str, Any] = {}
     if confirm:
@@ -1325,11 +1934,23 @@ def make_input(spec: str, *, context: str | None = None, theorems: Iterable[str]
         paths = bundled_programs(spec) or sorted((path.parent / "programs").glob("*.s"))
         options = {"vmm": vmm, "programs": len(paths), "fuzz": fuzz, "seed": seed, "max_steps": max_steps}
         for c in report.contexts:
-            confirmations[c.name] = confirm_context(isa, c, kind=vmm, programs=paths, fuzz_programs=fuzz, seed=seed,
-                                                    max_steps=max_steps)
+            confirmations[c.name] = confirm_context(
+                isa, c, kind=vmm, programs=paths, fuzz_programs=fuzz, seed=seed, max_steps=max_steps
+            )
     order = [t for t in THEOREMS if t in set(theorems)] or ["1"]
-    return ProofInput(isa, report, shown_path(path), spec_sha256(path), nodes, confirmations, options,
-                      tuple(order), timeout, brief, budget)
+    return ProofInput(
+        isa,
+        report,
+        shown_path(path),
+        spec_sha256(path),
+        nodes,
+        confirmations,
+        options,
+        tuple(order),
+        timeout,
+        brief,
+        budget,
+    )
 
 
 def shown_path(path: Path) -> str:
@@ -1346,5 +1967,15 @@ def shown_path(path: Path) -> str:
     return p.as_posix()
 
 
-__all__ = ["ProofInput", "ProofReport", "build_document", "render", "make_input", "format_of", "spec_sha256",
-           "obligation", "witness_table", "FORMATS"]
+__all__ = [
+    "ProofInput",
+    "ProofReport",
+    "build_document",
+    "render",
+    "make_input",
+    "format_of",
+    "spec_sha256",
+    "obligation",
+    "witness_table",
+    "FORMATS",
+]

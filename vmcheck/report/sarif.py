@@ -5,6 +5,7 @@ per contradicted label, located at the instruction's line in the spec file,
 with the witness in the message. Rule ids are stable: code-scanning tools
 key their history on them.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,23 +18,38 @@ SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sar
 INFO_URI = "https://github.com/vmcheck/vmcheck"
 
 RULES = {
-    "1": ("VMC001", "sensitive-unprivileged",
-          "A sensitive instance does not trap in the guest context (Popek & Goldberg, Theorem 1).",
-          "Make the instruction trap in the guest context (a privilege check, or a control bit the context sets), "
-          "or remove the sensitivity."),
-    "2": ("VMC002", "timing-dependent",
-          "An instance reads a timer without trapping in the guest context (Theorem 2), or Theorem 1 fails.",
-          "Let the VMM make timer reads trap (a control bit in the context's where)."),
-    "3": ("VMC003", "user-sensitive-unprivileged",
-          "A user-sensitive instance does not trap in the guest context (Theorem 3, hybrid VMM).",
-          "Make control- or location-sensitive instructions trap in user mode."),
-    "exact": ("VMC004", "unsafe-instance",
-              "Direct execution of this instance in the guest context breaks equivalence or resource control "
-              "(the exact trap-and-emulate condition).",
-              "Make the instance trap in the guest context wherever it behaves differently from the virtual machine."),
-    "label": ("VMC100", "contradicted-label",
-              "A label declared in the spec is contradicted by the instruction's semantics.",
-              "Fix the label or the semantics."),
+    "1": (
+        "VMC001",
+        "sensitive-unprivileged",
+        "A sensitive instance does not trap in the guest context (Popek & Goldberg, Theorem 1).",
+        "Make the instruction trap in the guest context (a privilege check, or a control bit the context sets), "
+        "or remove the sensitivity.",
+    ),
+    "2": (
+        "VMC002",
+        "timing-dependent",
+        "An instance reads a timer without trapping in the guest context (Theorem 2), or Theorem 1 fails.",
+        "Let the VMM make timer reads trap (a control bit in the context's where).",
+    ),
+    "3": (
+        "VMC003",
+        "user-sensitive-unprivileged",
+        "A user-sensitive instance does not trap in the guest context (Theorem 3, hybrid VMM).",
+        "Make control- or location-sensitive instructions trap in user mode.",
+    ),
+    "exact": (
+        "VMC004",
+        "unsafe-instance",
+        "Direct execution of this instance in the guest context breaks equivalence or resource control "
+        "(the exact trap-and-emulate condition).",
+        "Make the instance trap in the guest context wherever it behaves differently from the virtual machine.",
+    ),
+    "label": (
+        "VMC100",
+        "contradicted-label",
+        "A label declared in the spec is contradicted by the instruction's semantics.",
+        "Fix the label or the semantics.",
+    ),
 }
 
 
@@ -56,13 +72,17 @@ def _location(source: str | None, line: int | None) -> dict:
 
 def sarif(reports: list[Report], theorem: str = "1") -> dict:
     """A SARIF log: violations of `theorem` are errors, of the other theorems warnings."""
-    rules = [{
-        "id": rid, "name": name,
-        "shortDescription": {"text": short},
-        "fullDescription": {"text": short},
-        "help": {"text": fix},
-        "defaultConfiguration": {"level": "error" if key in (theorem, "label") else "warning"},
-    } for key, (rid, name, short, fix) in RULES.items()]
+    rules = [
+        {
+            "id": rid,
+            "name": name,
+            "shortDescription": {"text": short},
+            "fullDescription": {"text": short},
+            "help": {"text": fix},
+            "defaultConfiguration": {"level": "error" if key in (theorem, "label") else "warning"},
+        }
+        for key, (rid, name, short, fix) in RULES.items()
+    ]
     index = {key: i for i, key in enumerate(RULES)}
     results = []
     for rep in reports:
@@ -72,36 +92,65 @@ def sarif(reports: list[Report], theorem: str = "1") -> dict:
                 for name in res.violations:
                     ir_ = ctx.instruction(name)
                     ans = ir_.violates[t]
-                    text = (f"{name} violates {THEOREM_TITLES[t]} in guest context '{ctx.name}' of {rep.isa}: "
-                            f"{ans.reason}")
-                    results.append({
-                        "ruleId": RULES[t][0], "ruleIndex": index[t],
-                        "level": "error" if t == theorem else "warning",
-                        "message": {"text": text},
-                        "locations": [_location(rep.source, lines.get(name))],
-                        "partialFingerprints": {"vmcheck/v1": f"{rep.isa}:{ctx.name}:{t}:{name}"},
-                        "properties": {"isa": rep.isa, "context": ctx.name, "theorem": t, "instruction": name,
-                                       "witness": ans.witness.to_json() if ans.witness else None},
-                    })
+                    text = (
+                        f"{name} violates {THEOREM_TITLES[t]} in guest context '{ctx.name}' of {rep.isa}: {ans.reason}"
+                    )
+                    results.append(
+                        {
+                            "ruleId": RULES[t][0],
+                            "ruleIndex": index[t],
+                            "level": "error" if t == theorem else "warning",
+                            "message": {"text": text},
+                            "locations": [_location(rep.source, lines.get(name))],
+                            "partialFingerprints": {"vmcheck/v1": f"{rep.isa}:{ctx.name}:{t}:{name}"},
+                            "properties": {
+                                "isa": rep.isa,
+                                "context": ctx.name,
+                                "theorem": t,
+                                "instruction": name,
+                                "witness": ans.witness.to_json() if ans.witness else None,
+                            },
+                        }
+                    )
         for f in rep.labels:
-            results.append({
-                "ruleId": RULES["label"][0], "ruleIndex": index["label"], "level": "error",
-                "message": {"text": f"{f.instruction}: the label '{f.label}' is contradicted in context "
-                                    f"'{f.context}' ({f.derived}): {f.reason}"},
-                "locations": [_location(rep.source, f.line)],
-                "partialFingerprints": {"vmcheck/v1": f"{rep.isa}:{f.context}:label:{f.instruction}:{f.label}"},
-                "properties": {"isa": rep.isa, "context": f.context, "instruction": f.instruction,
-                               "label": f.label, "witness": f.witness.to_json() if f.witness else None},
-            })
+            results.append(
+                {
+                    "ruleId": RULES["label"][0],
+                    "ruleIndex": index["label"],
+                    "level": "error",
+                    "message": {
+                        "text": f"{f.instruction}: the label '{f.label}' is contradicted in context "
+                        f"'{f.context}' ({f.derived}): {f.reason}"
+                    },
+                    "locations": [_location(rep.source, f.line)],
+                    "partialFingerprints": {"vmcheck/v1": f"{rep.isa}:{f.context}:label:{f.instruction}:{f.label}"},
+                    "properties": {
+                        "isa": rep.isa,
+                        "context": f.context,
+                        "instruction": f.instruction,
+                        "label": f.label,
+                        "witness": f.witness.to_json() if f.witness else None,
+                    },
+                }
+            )
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "vmcheck", "version": __version__, "semanticVersion": __version__,
-                                "informationUri": INFO_URI, "rules": rules}},
-            "results": results,
-            "columnKind": "unicodeCodePoints",
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "vmcheck",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFO_URI,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
     }
 
 
@@ -114,8 +163,9 @@ def github_annotations(reports: list[Report], theorem: str = "1") -> list[str]:
             for name in ctx.theorems[theorem].violations:
                 reason = ctx.instruction(name).violates[theorem].reason.replace("\n", " ")
                 where = f"file={_uri(rep.source)}" + (f",line={lines[name]}" if lines.get(name) else "")
-                out.append(f"::error {where},title=vmcheck {THEOREM_TITLES[theorem]}::"
-                           f"{name} ({ctx.name}): {_escape(reason)}")
+                out.append(
+                    f"::error {where},title=vmcheck {THEOREM_TITLES[theorem]}::{name} ({ctx.name}): {_escape(reason)}"
+                )
     return out
 
 

@@ -11,6 +11,7 @@ escape all of it (`html.escape` for HTML; backslash escapes and entities for
 Markdown), so a spec whose description contains `<script>` renders inert.
 Markup comes only from the node types themselves.
 """
+
 from __future__ import annotations
 
 import html
@@ -32,12 +33,12 @@ class Code:
 
 @dataclass(frozen=True)
 class Strong:
-    parts: "Text"
+    parts: Text
 
 
 @dataclass(frozen=True)
 class Em:
-    parts: "Text"
+    parts: Text
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,11 @@ class Ref:
     """An internal link to a block's anchor."""
 
     anchor: str
-    parts: "Text"
+    parts: Text
 
 
-Inline = Union[str, Code, Strong, Em, Badge, Ref]
-Text = Union[Inline, tuple, list]  # one inline or a sequence of them
+Inline = str | Code | Strong | Em | Badge | Ref
+Text = Inline | tuple | list  # one inline or a sequence of them
 
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
@@ -72,7 +73,7 @@ def code_spans(s: str) -> list[Inline]:
     pos = 0
     for m in _CODE_SPAN.finditer(s):
         if m.start() > pos:
-            out.append(s[pos:m.start()])
+            out.append(s[pos : m.start()])
         out.append(Code(m.group(1)))
         pos = m.end()
     if pos < len(s):
@@ -156,7 +157,7 @@ class Callout:
     """A boxed block: a verdict, a warning, a note."""
 
     kind: str  # pass, fail, unknown, info
-    blocks: list["Block"]
+    blocks: list[Block]
     title: Text | None = None
 
 
@@ -164,7 +165,7 @@ class Callout:
 class Keep:
     """Blocks printed together: not split across pages where avoidable."""
 
-    blocks: list["Block"]
+    blocks: list[Block]
     anchor: str = ""
     title: Text | None = None  # a small heading inside the group (level 4)
     cls: str = ""
@@ -191,7 +192,7 @@ class BarChart:
     unit: str = "instructions"
 
 
-Block = Union[Para, Bullets, Defs, Table, CodeBlock, Callout, Keep, BarChart, "Section"]
+Block = Union[Para, Bullets, Defs, Table, CodeBlock, Callout, Keep, BarChart, "Section"]  # noqa: UP007 (a forward reference)
 
 
 @dataclass
@@ -407,32 +408,40 @@ def chart_svg(c: BarChart) -> str:
     legend_h = 22
     height = len(c.bars) * (row_h + gap) + legend_h + 4
     biggest = max([sum(n for _, n in b.segments) for b in c.bars] + [1])
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-           f'role="img" aria-label="{html.escape(plain(c.caption) if c.caption is not None else "chart")}" '
-           'font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="11">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" aria-label="{html.escape(plain(c.caption) if c.caption is not None else "chart")}" '
+        'font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="11">'
+    ]
     for i, b in enumerate(c.bars):
         y = i * (row_h + gap)
         total = sum(n for _, n in b.segments)
-        out.append(f'<text x="{label_w - 8}" y="{y + row_h * 0.7:.1f}" text-anchor="end" fill="#1f2328">'
-                   f"{html.escape(b.label)}</text>")
+        out.append(
+            f'<text x="{label_w - 8}" y="{y + row_h * 0.7:.1f}" text-anchor="end" fill="#1f2328">'
+            f"{html.escape(b.label)}</text>"
+        )
         x = float(label_w)
         for kind, n in b.segments:
             if n <= 0:
                 continue
             w = bar_w * n / biggest
-            out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h}" '
-                       f'fill="{_CHART_FILL.get(kind, _CHART_FILL["muted"])}"/>')
+            out.append(
+                f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h}" '
+                f'fill="{_CHART_FILL.get(kind, _CHART_FILL["muted"])}"/>'
+            )
             if w >= 22:
                 ink = "#1f2328" if kind in ("muted", "unknown") else "#ffffff"
-                out.append(f'<text x="{x + w / 2:.1f}" y="{y + row_h * 0.7:.1f}" text-anchor="middle" '
-                           f'fill="{ink}">{n}</text>')
+                out.append(
+                    f'<text x="{x + w / 2:.1f}" y="{y + row_h * 0.7:.1f}" text-anchor="middle" fill="{ink}">{n}</text>'
+                )
             x += w
         out.append(f'<text x="{x + 6:.1f}" y="{y + row_h * 0.7:.1f}" fill="#59636e">{total}</text>')
     y = len(c.bars) * (row_h + gap) + 4
     x = 0.0
     for kind, name in c.legend:
-        out.append(f'<rect x="{x:.1f}" y="{y}" width="11" height="11" '
-                   f'fill="{_CHART_FILL.get(kind, _CHART_FILL["muted"])}"/>')
+        out.append(
+            f'<rect x="{x:.1f}" y="{y}" width="11" height="11" fill="{_CHART_FILL.get(kind, _CHART_FILL["muted"])}"/>'
+        )
         out.append(f'<text x="{x + 15:.1f}" y="{y + 9.5}" fill="#1f2328">{html.escape(name)}</text>')
         x += 15 + 6.2 * len(name) + 18
     out.append("</svg>")
@@ -447,8 +456,9 @@ def chart_table(c: BarChart) -> Table:
         counts = dict()
         for kind, n in b.segments:
             counts[kind] = counts.get(kind, 0) + n
-        rows.append(Row([b.label] + [str(counts.get(kind, 0)) for kind, _ in c.legend]
-                        + [str(sum(n for _, n in b.segments))]))
+        rows.append(
+            Row([b.label] + [str(counts.get(kind, 0)) for kind, _ in c.legend] + [str(sum(n for _, n in b.segments))])
+        )
     return Table(header, rows, c.caption, numeric=tuple(range(1, len(c.legend) + 2)))
 
 
@@ -463,8 +473,10 @@ class HtmlRenderer:
         parts = []
         for x in inlines(t):
             if isinstance(x, str):
-                parts.extend(f"<code>{html.escape(p.text)}</code>" if isinstance(p, Code) else html.escape(p)
-                             for p in code_spans(x))
+                parts.extend(
+                    f"<code>{html.escape(p.text)}</code>" if isinstance(p, Code) else html.escape(p)
+                    for p in code_spans(x)
+                )
             elif isinstance(x, Code):
                 parts.append(f"<code>{html.escape(x.text)}</code>")
             elif isinstance(x, Strong):
@@ -492,8 +504,7 @@ class HtmlRenderer:
             tag = "ol" if b.ordered else "ul"
             o.append(f"<{tag}>" + "".join(f"<li>{self.text(i)}</li>" for i in b.items) + f"</{tag}>")
         elif isinstance(b, Defs):
-            o.append("<dl>" + "".join(f"<dt>{self.text(t)}</dt><dd>{self.text(d)}</dd>" for t, d in b.items)
-                     + "</dl>")
+            o.append("<dl>" + "".join(f"<dt>{self.text(t)}</dt><dd>{self.text(d)}</dd>" for t, d in b.items) + "</dl>")
         elif isinstance(b, Table):
             self.table(b)
         elif isinstance(b, BarChart):
@@ -534,9 +545,11 @@ class HtmlRenderer:
             o.append(f"<caption>{self.text(t.caption)}</caption>")
         if t.header:
             num = ' class="num"'
-            o.append("<thead><tr>" + "".join(
-                f"<th{num if i in t.numeric else ''}>{self.text(h)}</th>"
-                for i, h in enumerate(t.header)) + "</tr></thead>")
+            o.append(
+                "<thead><tr>"
+                + "".join(f"<th{num if i in t.numeric else ''}>{self.text(h)}</th>" for i, h in enumerate(t.header))
+                + "</tr></thead>"
+            )
         o.append("<tbody>")
         ncol = max([len(t.header)] + [len(r.cells) for r in t.rows])
         for r in t.rows:
@@ -577,17 +590,22 @@ class HtmlRenderer:
         o.append("<!DOCTYPE html>")
         o.append(f'<html lang="{html.escape(d.lang)}"><head><meta charset="utf-8">')
         # No network, no scripts: even a text that escaped escaping could not run or fetch anything.
-        o.append('<meta http-equiv="Content-Security-Policy" '
-                 "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">")
+        o.append(
+            '<meta http-equiv="Content-Security-Policy" '
+            "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+        )
         o.append('<meta name="viewport" content="width=device-width, initial-scale=1">')
         o.append(f'<meta name="generator" content="{footer}">')
         o.append(f"<title>{html.escape(d.title)}</title>")
-        o.append(f"<style>{css}</style></head><body><div class=\"page\">")
+        o.append(f'<style>{css}</style></head><body><div class="page">')
         o.append('<header class="cover"><div class="kicker">vmcheck proof report</div>')
         o.append(f"<h1>{html.escape(d.title)}</h1>")
         o.append(f'<div class="subtitle">{self.text(d.subtitle)}</div>')
-        o.append('<table class="meta"><tbody>' + "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{self.text(v)}</td></tr>" for k, v in d.meta) + "</tbody></table>")
+        o.append(
+            '<table class="meta"><tbody>'
+            + "".join(f"<tr><th>{html.escape(k)}</th><td>{self.text(v)}</td></tr>" for k, v in d.meta)
+            + "</tbody></table>"
+        )
         o.append("</header>")
         o.append("<main>")
         for s in d.sections[: d.front]:
@@ -595,9 +613,12 @@ class HtmlRenderer:
         toc = [s for s in d.sections if s.in_toc]
         if toc:
             cls = "toc after-front" if d.front else "toc"
-            o.append(f'<nav class="{cls}"><h2>Contents</h2><ol>' + "".join(
-                f'<li><a href="#{_anchor(s.anchor)}">{self.text(s.title)}</a></li>' for s in toc) + "</ol></nav>")
-        for s in d.sections[d.front:]:
+            o.append(
+                f'<nav class="{cls}"><h2>Contents</h2><ol>'
+                + "".join(f'<li><a href="#{_anchor(s.anchor)}">{self.text(s.title)}</a></li>' for s in toc)
+                + "</ol></nav>"
+            )
+        for s in d.sections[d.front :]:
             self.section(s, 1)
         o.append("</main>")
         o.append(f'<footer class="doc">{footer}</footer>')
@@ -656,7 +677,7 @@ def _md_wrap(mark: str, inner: str) -> str:
     if not core:
         return inner
     lead = inner[: len(inner) - len(inner.lstrip())]
-    trail = inner[len(inner.rstrip()):]
+    trail = inner[len(inner.rstrip()) :]
     return f"{lead}{mark}{core}{mark}{trail}"
 
 
@@ -669,8 +690,10 @@ class MarkdownRenderer:
         parts = []
         for x in inlines(t):
             if isinstance(x, str):
-                parts.extend(md_code(p.text, cell=cell) if isinstance(p, Code) else md_escape(p, cell=cell)
-                             for p in code_spans(x))
+                parts.extend(
+                    md_code(p.text, cell=cell) if isinstance(p, Code) else md_escape(p, cell=cell)
+                    for p in code_spans(x)
+                )
             elif isinstance(x, Code):
                 parts.append(md_code(x.text, cell=cell))
             elif isinstance(x, Strong):
@@ -787,7 +810,7 @@ class MarkdownRenderer:
             for s in toc:
                 self.out.append(f"- [{self.text(s.title)}](#{_anchor(s.anchor).lower()})")
             self.out.append("")
-        for s in d.sections[d.front:]:
+        for s in d.sections[d.front :]:
             self.section(s, 1)
         self.out.append("---")
         self.out.append("")
@@ -802,7 +825,28 @@ def render_markdown(d: Doc) -> str:
 
 
 __all__ = [
-    "Code", "Strong", "Em", "Badge", "Ref", "Text", "plain",
-    "Para", "Bullets", "Defs", "Row", "Table", "CodeBlock", "Callout", "Keep", "Bar", "BarChart", "Section", "Doc",
-    "render_html", "render_markdown", "md_escape", "css_string", "code_spans",
+    "Code",
+    "Strong",
+    "Em",
+    "Badge",
+    "Ref",
+    "Text",
+    "plain",
+    "Para",
+    "Bullets",
+    "Defs",
+    "Row",
+    "Table",
+    "CodeBlock",
+    "Callout",
+    "Keep",
+    "Bar",
+    "BarChart",
+    "Section",
+    "Doc",
+    "render_html",
+    "render_markdown",
+    "md_escape",
+    "css_string",
+    "code_spans",
 ]

@@ -5,6 +5,7 @@ for the YAML spec format (`spec`), so that editors validate and complete
 specs: put `# yaml-language-server: $schema=PATH` on a spec's first line,
 with PATH from `vmcheck.schemas.path("spec")`.
 """
+
 from __future__ import annotations
 
 import json

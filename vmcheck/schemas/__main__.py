@@ -1,4 +1,5 @@
 """`python -m vmcheck.schemas [NAME...]`: print the path of each shipped schema (all when none is named)."""
+
 import sys
 
 from . import NAMES, path

@@ -42,16 +42,17 @@ written out when `VMCHECK_DUMP_CODE` is set (a directory: one file per ISA;
 anything else: to stderr). Only validated identifiers and `repr()` of ints
 and of validated names are interpolated into it.
 """
+
 from __future__ import annotations
 
 import linecache
 import os
 import re
 import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
 
 from ..errors import InternalError
 from ..spec import ir
@@ -166,9 +167,11 @@ def _facts(roots: Sequence) -> dict[int, tuple[int, bool, bool]]:
         kids = _children(node)
         if done:
             sub = [facts[id(k)] for k in kids]
-            facts[id(node)] = (1 + max((h for h, _, _ in sub), default=0),
-                               isinstance(node, ir.Mem) or any(m for _, m, _ in sub),
-                               isinstance(node, (ir.Mem, ir.Reg, ir.FileRead)) or any(x for _, _, x in sub))
+            facts[id(node)] = (
+                1 + max((h for h, _, _ in sub), default=0),
+                isinstance(node, ir.Mem) or any(m for _, m, _ in sub),
+                isinstance(node, (ir.Mem, ir.Reg, ir.FileRead)) or any(x for _, _, x in sub),
+            )
         else:
             stack.append((node, True))
             stack.extend((k, False) for k in kids if id(k) not in facts)
@@ -206,7 +209,7 @@ class Emitter:
     def line(self, text: str) -> None:
         self._lines.append("    " * self._level + text)
 
-    def extend(self, other: "Emitter") -> None:
+    def extend(self, other: Emitter) -> None:
         self._lines.extend("    " * self._level + ln for ln in other._lines)
 
     @contextmanager
@@ -275,8 +278,16 @@ def _const(e: ir.Expr) -> int | None:
 class _FunctionCompiler:
     """Compiles one statement block (an instruction, or trap delivery)."""
 
-    def __init__(self, isa: ir.Isa, layout: Layout, *, advance_pc: bool, params: Sequence[str],
-                 operands: Mapping[str, int] | None = None, ret: str = ""):
+    def __init__(
+        self,
+        isa: ir.Isa,
+        layout: Layout,
+        *,
+        advance_pc: bool,
+        params: Sequence[str],
+        operands: Mapping[str, int] | None = None,
+        ret: str = "",
+    ):
         self.isa = isa
         # Block compilation (see compile_block): operand values known when
         # compiling, and what every `return` also hands back (the number of
@@ -451,8 +462,7 @@ class _FunctionCompiler:
         one, under no guard or this very guard, and no `let` rebound a name
         since."""
         _, path, guard, gen = got
-        return (gen == self.let_gen and self.path[:len(path)] == path
-                and (guard is None or guard == self.guard))
+        return gen == self.let_gen and self.path[: len(path)] == path and (guard is None or guard == self.guard)
 
     def lazy_side(self, e: ir.Expr) -> str:
         """A side of a choice that runs only when chosen, compiled inline."""
@@ -615,8 +625,18 @@ class _FunctionCompiler:
 
     def _compare(self, e: ir.Bin) -> str:
         a, b = self.expr(e.left), self.expr(e.right)
-        py = {"eq": "==", "ne": "!=", "ult": "<", "ule": "<=", "ugt": ">", "uge": ">=",
-              "slt": "<", "sle": "<=", "sgt": ">", "sge": ">="}[e.op]
+        py = {
+            "eq": "==",
+            "ne": "!=",
+            "ult": "<",
+            "ule": "<=",
+            "ugt": ">",
+            "uge": ">=",
+            "slt": "<",
+            "sle": "<=",
+            "sgt": ">",
+            "sge": ">=",
+        }[e.op]
         if e.op in ("slt", "sle", "sgt", "sge"):
             # Flipping the sign bit maps signed order onto unsigned order.
             sign = 1 << (e.left.width - 1)
@@ -828,9 +848,7 @@ class _FunctionCompiler:
                 continue
             out.line(f"c_{elem} = s_{elem}" if elem in self.cached else f"v[{self.slot(elem)}] = s_{elem}")
         self._commit_pc(out, here)
-        writes = sorted(
-            [(w.k, w) for w in self.file_writes] + [(w.k, w) for w in self.mem_writes], key=lambda p: p[0]
-        )
+        writes = sorted([(w.k, w) for w in self.file_writes] + [(w.k, w) for w in self.mem_writes], key=lambda p: p[0])
         for k, w in writes:
             rel = _relation(w.path, here)
             if rel == "no":
@@ -1054,8 +1072,9 @@ class CompiledIsa:
         """deliver(state, port, cause_code, trap_arg) -> Outcome, unchecked."""
         return self._deliver
 
-    def execute(self, insn: str, state: State, port: MemoryPort,
-                operands: Mapping[str, int] | Sequence[int] = ()) -> Outcome:
+    def execute(
+        self, insn: str, state: State, port: MemoryPort, operands: Mapping[str, int] | Sequence[int] = ()
+    ) -> Outcome:
         """Run one instance of `insn` on `state` (updated in place on success)."""
         ci = self.insns[insn]
         return ci.fn(state, port, ci.ops(operands))
@@ -1152,7 +1171,7 @@ class _BlockCompiler:
     `completed` counts the instructions that ran to completion (ticked).
     """
 
-    def __init__(self, compiled: "CompiledIsa", seq: tuple[tuple[str, tuple[int, ...]], ...]):
+    def __init__(self, compiled: CompiledIsa, seq: tuple[tuple[str, tuple[int, ...]], ...]):
         self.compiled = compiled
         self.isa = compiled.isa
         self.seq = seq
@@ -1181,8 +1200,10 @@ class _BlockCompiler:
         """Lines adding n ticks to every timer (a timer field wraps inside its bits)."""
         if n <= 0:
             return []
-        return [f"v[{slot!r}] = (v[{slot!r}] & {keep!r}) | ((v[{slot!r}] + {n * inc!r}) & {fmask!r})"
-                for slot, keep, inc, fmask in self.compiled.timers]
+        return [
+            f"v[{slot!r}] = (v[{slot!r}] & {keep!r}) | ((v[{slot!r}] + {n * inc!r}) & {fmask!r})"
+            for slot, keep, inc, fmask in self.compiled.timers
+        ]
 
     def pc_at(self, k: int) -> str:
         return "pc0" if k == 0 else f"(pc0 + {k * self.units!r})"
@@ -1199,13 +1220,20 @@ class _BlockCompiler:
             before = []
             if pending and self.timer_elems and _touches(ci.insn.semantics, self.timer_elems):
                 before, pending = self.ticks(pending), 0
-            comp = _FunctionCompiler(isa, compiled.layout, advance_pc=True, params=(),
-                                     operands=dict(zip(ci.operands, ops)), ret=f"done + {k}, ")
+            comp = _FunctionCompiler(
+                isa,
+                compiled.layout,
+                advance_pc=True,
+                params=(),
+                operands=dict(zip(ci.operands, ops)),
+                ret=f"done + {k}, ",
+            )
             comp.pc_now = self.pc_at(k)
             comp.store_pc = k == n - 1
             comp.cached = frozenset(self.cached)
-            comp.exit_lines = (lambda kind, p=pending, k=k: self.ticks(p) + self.flush()
-                               + ([f"v[{self.pc_slot}] = {self.pc_at(k)}"] if kind == "trap" else []))
+            comp.exit_lines = lambda kind, p=pending, k=k: (
+                self.ticks(p) + self.flush() + ([f"v[{self.pc_slot}] = {self.pc_at(k)}"] if kind == "trap" else [])
+            )
             if not comp.compile_body(ci.insn.semantics) and k != n - 1:
                 raise InternalError(f"block: {name} never completes but is not the block's last")
             pending += 1
@@ -1277,8 +1305,14 @@ def _translation_registers(isa: ir.Isa) -> list[str]:
 
 
 def _load(src: str, fname: str, filename: str, traps: dict[str, tuple[str, str]], isa: ir.Isa) -> Callable:
-    namespace = {"Outcome": Outcome, "MemoryTrap": MemoryTrap, "_OK": OK, "_HALT": HALT, "_urem": _urem,
-                 "_mload": _mload}
+    namespace = {
+        "Outcome": Outcome,
+        "MemoryTrap": MemoryTrap,
+        "_OK": OK,
+        "_HALT": HALT,
+        "_urem": _urem,
+        "_mload": _mload,
+    }
     for const, (kind, cause) in traps.items():
         namespace[const] = Outcome(kind, cause, 0)
     try:
@@ -1333,7 +1367,7 @@ def _mload(port: MemoryPort, pend: list, space: str, addr: int, nbits: int, priv
     if units is None:
         return value
     out = 0
-    for u in (reversed(units) if little else units):
+    for u in reversed(units) if little else units:
         out = (out << unit) | u
     return out
 

@@ -7,6 +7,7 @@ them by a constant index. Storage is not here: it is reached through a
 simulator (the spec's translation), on a VMM's composed translation, and on
 a solver's witness (the shared view of docs/model.md §2.4).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ class Layout:
     size: int
 
     @classmethod
-    def of(cls, isa: Isa) -> "Layout":
+    def of(cls, isa: Isa) -> Layout:
         slots, n = {}, 0
         for e in isa.elements:
             slots[e.name] = n
@@ -44,7 +45,7 @@ class State:
     def set(self, name: str, value: int, index: int = 0) -> None:
         self.v[self.layout.slots[name] + index] = value
 
-    def copy(self) -> "State":
+    def copy(self) -> State:
         return State(self.layout, self.v)
 
     def __eq__(self, other: object) -> bool:

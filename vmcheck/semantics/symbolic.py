@@ -35,6 +35,7 @@ reads see the pre-state except what the instruction already wrote; a trap
 and keeps them; the pc advances by `insn_units` unless the instruction wrote
 it (a trap leaves the pre-state: delivering the trap is `SymIsa.deliver`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -136,7 +137,7 @@ class SymResult:
         """Neither traps nor memory-traps (ok or halt)."""
         return z3.Or(self.kind == OK, self.kind == HALT)
 
-    def substitute(self, pairs: list[tuple[z3.ExprRef, z3.ExprRef]]) -> "SymResult":
+    def substitute(self, pairs: list[tuple[z3.ExprRef, z3.ExprRef]]) -> SymResult:
         if not pairs:
             return self
         s = _substituter(pairs)
@@ -169,6 +170,7 @@ def _substituter(pairs: list[tuple[z3.ExprRef, z3.ExprRef]]):
 
     def s(t: z3.ExprRef) -> z3.ExprRef:
         return z3.z3._to_expr_ref(z3.Z3_substitute(ctx.ref(), t.as_ast(), n, src, dst), ctx)
+
     return s
 
 
@@ -188,9 +190,17 @@ class _Env:
     arg: z3.BitVecRef
     pc_written: z3.BoolRef
 
-    def copy(self) -> "_Env":
-        return _Env(dict(self.regs), dict(self.locals), dict(self.store), self.done, self.kind, self.cause,
-                    self.arg, self.pc_written)
+    def copy(self) -> _Env:
+        return _Env(
+            dict(self.regs),
+            dict(self.locals),
+            dict(self.store),
+            self.done,
+            self.kind,
+            self.cause,
+            self.arg,
+            self.pc_written,
+        )
 
 
 def _merge(c: z3.BoolRef, a: _Env, b: _Env) -> _Env:
@@ -386,8 +396,15 @@ class SymIsa:
             empty = self._env(pre, {}, self.canon_storage, VIEW).store
             storage = {k: _ite(trapped, empty[k], env.store[k]) for k in ("mem.w", "mem.d", "phys.w", "phys.d")}
         simp = z3.simplify
-        return SymResult(simp(env.kind), simp(env.cause), simp(env.arg), {k: simp(v) for k, v in post.items()},
-                         {k: simp(v) for k, v in storage.items()}, simp(env.pc_written), model)
+        return SymResult(
+            simp(env.kind),
+            simp(env.cause),
+            simp(env.arg),
+            {k: simp(v) for k, v in post.items()},
+            {k: simp(v) for k, v in storage.items()},
+            simp(env.pc_written),
+            model,
+        )
 
     # ---- statements ---------------------------------------------------------
 

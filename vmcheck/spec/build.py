@@ -5,6 +5,7 @@ also what the `.isa` printer and the docs follow). Unknown keys are errors:
 nothing the user wrote is silently dropped. Independent errors are
 collected so one run reports them all.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -22,14 +23,32 @@ from .parse import Origin, parse_block, parse_expr, parse_helpers
 # key -> required?  (per mapping kind)
 FORMAT: dict[str, dict[str, bool]] = {
     "spec": {
-        "isa": True, "description": False, "references": False, "word": True, "modes": True,
-        "mode": False, "state": True, "storage": True, "traps": True, "contexts": True,
-        "invariants": False, "constants": False, "helpers": False, "instructions": True,
-        "insn_width": False, "reset": False,
+        "isa": True,
+        "description": False,
+        "references": False,
+        "word": True,
+        "modes": True,
+        "mode": False,
+        "state": True,
+        "storage": True,
+        "traps": True,
+        "contexts": True,
+        "invariants": False,
+        "constants": False,
+        "helpers": False,
+        "instructions": True,
+        "insn_width": False,
+        "reset": False,
     },
     "element": {
-        "width": True, "role": False, "count": False, "fields": False, "readonly": False,
-        "zero": False, "names": False, "description": False,
+        "width": True,
+        "role": False,
+        "count": False,
+        "fields": False,
+        "readonly": False,
+        "zero": False,
+        "names": False,
+        "description": False,
     },
     "field": {"bit": False, "bits": False, "role": False, "readonly": False, "description": False},
     "storage": {"size": True, "unit": True, "endian": False, "translation": False},
@@ -39,18 +58,34 @@ FORMAT: dict[str, dict[str, bool]] = {
     "contexts": {"host": True, "guest": True},
     "guest": {"where": False, "modes": True, "description": False},
     "instruction": {
-        "mnemonic": False, "operands": False, "encoding": False, "syntax": False,
-        "semantics": True, "labels": False, "description": False,
+        "mnemonic": False,
+        "operands": False,
+        "encoding": False,
+        "syntax": False,
+        "semantics": True,
+        "labels": False,
+        "description": False,
     },
 }
 
 LABELS = (
-    "privileged", "sensitive", "innocuous", "control_sensitive", "mode_sensitive",
-    "location_sensitive", "behaviour_sensitive", "user_sensitive", "timing_dependent",
-    "illegal", "unsafe", "safe",
+    "privileged",
+    "sensitive",
+    "innocuous",
+    "control_sensitive",
+    "mode_sensitive",
+    "location_sensitive",
+    "behaviour_sensitive",
+    "user_sensitive",
+    "timing_dependent",
+    "illegal",
+    "unsafe",
+    "safe",
 )
 
-_OPERAND_RE = re.compile(r"^(?:(?P<reg>reg)(?:\((?P<file>\w+)\))?|(?P<kind>s?imm|uimm)(?P<w>\d{1,5}))(?P<pcrel>\s+pcrel)?$")
+_OPERAND_RE = re.compile(
+    r"^(?:(?P<reg>reg)(?:\((?P<file>\w+)\))?|(?P<kind>s?imm|uimm)(?P<w>\d{1,5}))(?P<pcrel>\s+pcrel)?$"
+)
 
 
 def _state_reads(expr: ir.Expr):
@@ -200,8 +235,11 @@ class _Builder:
         # The name reaches file names (generated-code dumps, reports) and every
         # output: letters, digits and _ . + - only, as the `.isa` syntax has it.
         if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}", name):
-            self.errors.error(d["isa"].span, f"the isa name must be 1-64 letters, digits, _ . + or - "
-                              f"(starting with a letter, digit or _), not {name[:80]!r}")
+            self.errors.error(
+                d["isa"].span,
+                f"the isa name must be 1-64 letters, digits, _ . + or - "
+                f"(starting with a letter, digit or _), not {name[:80]!r}",
+            )
         word = self.int_(d["word"], "word", 1, 4096)
         description = self.text_or_empty(d, "description")
         if "references" in d:
@@ -227,10 +265,12 @@ class _Builder:
         deliver: tuple[ir.Stmt, ...] = ()
         if deliver_node is not None:
             stmts = self._guard(self.parsed, deliver_node, "deliver", parse_block, default=())
-            scope = Scope({
-                "cause": ir.Local("cause", cause_width),
-                "trap_arg": ir.Local("trap_arg", cause_width),
-            })
+            scope = Scope(
+                {
+                    "cause": ir.Local("cause", cause_width),
+                    "trap_arg": ir.Local("trap_arg", cause_width),
+                }
+            )
             deliver = el.block(stmts, scope)
 
         host, contexts = self._guard(self.contexts, d.get("contexts"), el, modes, default=(None, ()))
@@ -245,8 +285,10 @@ class _Builder:
             invariants = (valid,) + tuple(invariants)
         insn_width = self.int_(d["insn_width"], "insn_width", 1, MAX_WIDTH) if "insn_width" in d else word
         if storage and insn_width % storage.unit:
-            self.errors.error(d.get("insn_width", d["word"]).span,
-                              f"an instruction ({insn_width} bits) must be a whole number of storage units ({storage.unit} bits)")
+            self.errors.error(
+                d.get("insn_width", d["word"]).span,
+                f"an instruction ({insn_width} bits) must be a whole number of storage units ({storage.unit} bits)",
+            )
         instructions = self._guard(self.instructions, d["instructions"], el, elements, insn_width, default=())
         reset = self._guard(self.reset, d.get("reset"), elements, default=()) if "reset" in d else ()
 
@@ -262,11 +304,23 @@ class _Builder:
             self.check_nesting(host, root.span, "host")
         self.errors.raise_if_any()
         return ir.Isa(
-            name=name, word=word, modes=modes, elements=tuple(elements.values()), pc=pcs[0],
-            storage=storage, traps=ir.Traps(tuple((causes or {}).values()), memory_cause, deliver, cause_width),
-            host=host, contexts=contexts, invariants=tuple(invariants), instructions=instructions,
-            insn_width=insn_width, constants=tuple(constants.items()), description=description,
-            source=source, reset=reset, span=root.span,
+            name=name,
+            word=word,
+            modes=modes,
+            elements=tuple(elements.values()),
+            pc=pcs[0],
+            storage=storage,
+            traps=ir.Traps(tuple((causes or {}).values()), memory_cause, deliver, cause_width),
+            host=host,
+            contexts=contexts,
+            invariants=tuple(invariants),
+            instructions=instructions,
+            insn_width=insn_width,
+            constants=tuple(constants.items()),
+            description=description,
+            source=source,
+            reset=reset,
+            span=root.span,
         )
 
     def check_nesting(self, code, span: Span | None, what: str) -> None:
@@ -275,12 +329,18 @@ class _Builder:
         ds, de, deepest = nesting(code)
         where = getattr(deepest, "span", None) or span
         if ds > MAX_IF_NESTING:
-            self.errors.error(where, f"{what} nests {ds} if/match/require levels once helpers are inlined "
-                              f"and match arms become if/else: the limit is {MAX_IF_NESTING}",
-                              "split it into separate instructions or flatten the conditions")
+            self.errors.error(
+                where,
+                f"{what} nests {ds} if/match/require levels once helpers are inlined "
+                f"and match arms become if/else: the limit is {MAX_IF_NESTING}",
+                "split it into separate instructions or flatten the conditions",
+            )
         if de > MAX_EXPR_NESTING:
-            self.errors.error(where, f"{what} nests expressions {de} levels deep once helpers are inlined: "
-                              f"the limit is {MAX_EXPR_NESTING}", "name parts of it with let")
+            self.errors.error(
+                where,
+                f"{what} nests expressions {de} levels deep once helpers are inlined: the limit is {MAX_EXPR_NESTING}",
+                "name parts of it with let",
+            )
 
     # ---- modes and state ------------------------------------------------
 
@@ -289,7 +349,9 @@ class _Builder:
             names = [self.name_(n, "a privilege level") for n in node.value]
             out = tuple((n, i) for i, n in enumerate(names))
         elif node.kind == "mapping":
-            out = tuple((self._name_key(node, k), self.int_(v, f"the code of level '{k}'")) for k, v in node.value.items())
+            out = tuple(
+                (self._name_key(node, k), self.int_(v, f"the code of level '{k}'")) for k, v in node.value.items()
+            )
         else:
             self.ctx.fail(node.span, "modes must be a list of levels (most privileged first) or a mapping level: code")
         if not out:
@@ -352,8 +414,9 @@ class _Builder:
             if nn.kind != "list" or count is None or len(nn.value) != count:
                 self.ctx.fail(nn.span, f"names must list one assembler name per register ({count} here)")
             names = tuple(self.name_(n, "a register name") for n in nn.value)
-        return ir.Element(name, width, role, count, fields, readonly, zero, names,
-                          self.text_or_empty(d, "description"), kspan)
+        return ir.Element(
+            name, width, role, count, fields, readonly, zero, names, self.text_or_empty(d, "description"), kspan
+        )
 
     def fields(self, node: Node, width: int) -> list[ir.FieldDef]:
         if node.kind != "mapping":
@@ -372,8 +435,11 @@ class _Builder:
                     if "role" in fd:
                         role = self.str_(fd["role"], "role")
                         if role not in ir.ROLES or role in ("pc",):
-                            self.ctx.fail(fd["role"].span, f"a field cannot have role '{role}'",
-                                          "field roles: general, mode, control, timer")
+                            self.ctx.fail(
+                                fd["role"].span,
+                                f"a field cannot have role '{role}'",
+                                "field roles: general, mode, control, timer",
+                            )
                     readonly = self.bool_(fd["readonly"], "readonly") if "readonly" in fd else False
                 hi, lo = self.bit_range(where, key)
                 if hi >= width:
@@ -420,8 +486,11 @@ class _Builder:
                 hi, lo = f.hi, f.lo
         else:
             where = d["state"].span
-            self.ctx.fail(where, "say where the mode lives: one element (or field) with role: mode, or a top-level mode: ELEMENT.FIELD",
-                          f"found {len(holders) + len(holders_f)} candidates")
+            self.ctx.fail(
+                where,
+                "say where the mode lives: one element (or field) with role: mode, or a top-level mode: ELEMENT.FIELD",
+                f"found {len(holders) + len(holders_f)} candidates",
+            )
         width = hi - lo + 1
         for lv, code in levels:
             if code >= (1 << width):
@@ -506,7 +575,9 @@ class _Builder:
             memory_cause = self.str_(d["memory_cause"], "memory_cause")
             c = causes.get(memory_cause)
             if c is None or not c.memory:
-                self.ctx.fail(d["memory_cause"].span, f"memory_cause '{memory_cause}' must be a declared cause with memory: true")
+                self.ctx.fail(
+                    d["memory_cause"].span, f"memory_cause '{memory_cause}' must be a declared cause with memory: true"
+                )
         elif storage is not None and not isinstance(storage.translation, ir.NoTranslation):
             self.ctx.fail(node.span, "traps needs memory_cause: the cause an illegal translated access raises")
         else:
@@ -561,33 +632,42 @@ class _Builder:
                         if modes is not None and lv not in modes.names:
                             self.ctx.fail(sp, f"'{lv}' is not a privilege level", f"levels: {', '.join(modes.names)}")
                     pairs.append((v, real))
-                out.append(ir.Context(name, where, tuple(pairs), self.text_or_empty(cd, "description"),
-                                      g.key_spans.get(name)))
+                out.append(
+                    ir.Context(name, where, tuple(pairs), self.text_or_empty(cd, "description"), g.key_spans.get(name))
+                )
             except _Skip:
                 pass
         return host, tuple(out)
 
-    def where_reads_control_only(self, where: ir.Expr, node: Node, elements: dict[str, ir.Element],
-                                 modes: ir.ModeDef | None, ctx: str) -> None:
+    def where_reads_control_only(
+        self, where: ir.Expr, node: Node, elements: dict[str, ir.Element], modes: ir.ModeDef | None, ctx: str
+    ) -> None:
         """docs/model.md §2.3: `where` is what the VMM sets up, so it may read control
         state (and the mode) only; a condition on guest state (a general
         register, the pc, a timer, storage) is not the VMM's to promise."""
         for elem, bits, span in _state_reads(where):
             where = span or node.span
             if elem is None:
-                self.errors.error(where, f"the 'where' of guest context '{ctx}' reads storage; it may read "
-                                  "control state only (what the VMM sets up)")
+                self.errors.error(
+                    where,
+                    f"the 'where' of guest context '{ctx}' reads storage; it may read "
+                    "control state only (what the VMM sets up)",
+                )
                 continue
             e = elements[elem]
             allowed = e.role_mask("control")
             if modes is not None and modes.elem == elem:
                 allowed |= ir.mask(modes.hi - modes.lo + 1) << modes.lo
             if bits & ~allowed:
-                role = next((f.role or e.role for f in e.fields if (ir.mask(f.width) << f.lo) & bits & ~allowed),
-                            e.role)
-                self.errors.error(where, f"the 'where' of guest context '{ctx}' constrains '{elem}', which is "
-                                  f"{role} state, not control state: a guest context may constrain only what "
-                                  "the VMM sets up (elements or fields with role: control)")
+                role = next(
+                    (f.role or e.role for f in e.fields if (ir.mask(f.width) << f.lo) & bits & ~allowed), e.role
+                )
+                self.errors.error(
+                    where,
+                    f"the 'where' of guest context '{ctx}' constrains '{elem}', which is "
+                    f"{role} state, not control state: a guest context may constrain only what "
+                    "the VMM sets up (elements or fields with role: control)",
+                )
 
     def condition(self, node: Node, el: Elaborator, what: str) -> ir.Expr:
         tree = self.parsed(node, what, parse_expr)
@@ -628,7 +708,9 @@ class _Builder:
         for name, inode in node.value.items():
             try:
                 self._name_key(node, name)
-                built.append(self.instruction(name, inode, node.key_spans.get(name, inode.span), el, elements, insn_width))
+                built.append(
+                    self.instruction(name, inode, node.key_spans.get(name, inode.span), el, elements, insn_width)
+                )
             except _Skip:
                 pass
         return tuple(_assign_encodings(built, insn_width, self.errors))
@@ -637,8 +719,9 @@ class _Builder:
         d = self.mapping(node, "instruction", f"instruction '{name}'")
         mnemonic = self.str_(d["mnemonic"], "mnemonic") if "mnemonic" in d else name.upper()
         if not (0 < len(mnemonic) <= 80 and mnemonic.isprintable()):
-            self.ctx.fail(d["mnemonic"].span, f"a mnemonic is 1-80 printable characters on one line, "
-                          f"not {mnemonic[:80]!r}")
+            self.ctx.fail(
+                d["mnemonic"].span, f"a mnemonic is 1-80 printable characters on one line, not {mnemonic[:80]!r}"
+            )
         operands = self.operands(d.get("operands"), elements)
         scope = Scope({o.name: ir.Operand(o.name, o.width, o.span) for o in operands})
         labels = frozenset()
@@ -660,8 +743,9 @@ class _Builder:
             raise _Skip()
         encoding = self.encoding(d["encoding"], operands, insn_width) if "encoding" in d else None
         syntax = self.syntax(d.get("syntax"), name, operands)
-        return ir.Instruction(name, mnemonic, tuple(operands), body, encoding, syntax, labels,
-                              self.text_or_empty(d, "description"), kspan)
+        return ir.Instruction(
+            name, mnemonic, tuple(operands), body, encoding, syntax, labels, self.text_or_empty(d, "description"), kspan
+        )
 
     def operands(self, node: Node | None, elements) -> list[ir.OperandDef]:
         if node is None:
@@ -673,7 +757,7 @@ class _Builder:
         for item in node.value:
             if item.kind != "mapping" or len(item.value) != 1:
                 self.ctx.fail(item.span, "each operand is NAME: KIND (reg, reg(FILE), immN, simmN, optionally 'pcrel')")
-            (oname, knode), = item.value.items()
+            ((oname, knode),) = item.value.items()
             ospan = item.key_spans.get(oname, item.span)
             self._name_key(item, oname)
             if any(o.name == oname for o in out):
@@ -681,15 +765,19 @@ class _Builder:
             kind = self.str_(knode, "operand kind").strip()
             m = _OPERAND_RE.match(kind)
             if m is None:
-                self.ctx.fail(knode.span, f"unknown operand kind '{kind}'",
-                              "kinds: reg, reg(FILE), immN / uimmN (unsigned), simmN (signed), e.g. 'simm16 pcrel'")
+                self.ctx.fail(
+                    knode.span,
+                    f"unknown operand kind '{kind}'",
+                    "kinds: reg, reg(FILE), immN / uimmN (unsigned), simmN (signed), e.g. 'simm16 pcrel'",
+                )
             pcrel = bool(m.group("pcrel"))
             if m.group("reg"):
                 fname = m.group("file")
                 if fname is None:
                     if len(files) != 1:
-                        self.ctx.fail(knode.span, f"'reg' is ambiguous with {len(files)} register files",
-                                      "write reg(FILE)")
+                        self.ctx.fail(
+                            knode.span, f"'reg' is ambiguous with {len(files)} register files", "write reg(FILE)"
+                        )
                     f = files[0]
                 else:
                     f = elements.get(fname)
@@ -707,7 +795,7 @@ class _Builder:
 
     def syntax(self, node: Node | None, name: str, operands) -> str:
         if node is None:
-            return name + ("" if not operands else " " + ", ".join("{%s}" % o.name for o in operands))
+            return name + ("" if not operands else " " + ", ".join(f"{{{o.name}}}" for o in operands))
         text = self.str_(node, "syntax")
         used = re.findall(r"\{(\w+)\}", text)
         names = [o.name for o in operands]
@@ -723,8 +811,12 @@ class _Builder:
         # holding one could never be written in a program.
         for ch in "#;":
             if ch in text:
-                self.ctx.fail(node.span, f"syntax contains '{ch}', which starts a comment in a program: "
-                              "the assembler could never read this form", "write the operand without it")
+                self.ctx.fail(
+                    node.span,
+                    f"syntax contains '{ch}', which starts a comment in a program: "
+                    "the assembler could never read this form",
+                    "write the operand without it",
+                )
         stray = re.sub(r"\{\w+\}", "", text)
         if "{" in stray or "}" in stray:
             self.ctx.fail(node.span, "syntax has a '{' or '}' that is not part of an operand {name}")
@@ -746,8 +838,11 @@ class _Builder:
                 continue
             m = re.fullmatch(r"(\w+)(?:\[(\d{1,5})(?::(\d{1,5}))?\])?", tok)
             if not m or m.group(1) not in ops:
-                self.ctx.fail(node.span, f"encoding: '{tok}' is neither bits nor an operand",
-                              f"operands: {', '.join(ops) or 'none'}")
+                self.ctx.fail(
+                    node.span,
+                    f"encoding: '{tok}' is neither bits nor an operand",
+                    f"operands: {', '.join(ops) or 'none'}",
+                )
             o = ops[m.group(1)]
             hi = int(m.group(2)) if m.group(2) else o.width - 1
             lo = int(m.group(3)) if m.group(3) else (hi if m.group(2) else 0)
@@ -779,8 +874,12 @@ def _assign_encodings(insns: list[ir.Instruction], insn_width: int, errors: Coll
             room = insn_width - opbits
             used = sum(o.width for o in insn.operands)
             if used > room:
-                errors.error(insn.span, f"'{insn.name}': operands need {used} bits but an instruction has {room} "
-                             f"left after a {opbits}-bit opcode", "raise insn_width or give an encoding")
+                errors.error(
+                    insn.span,
+                    f"'{insn.name}': operands need {used} bits but an instruction has {room} "
+                    f"left after a {opbits}-bit opcode",
+                    "raise insn_width or give an encoding",
+                )
                 continue
             while True:
                 fixed, fmask = code << room, ((1 << opbits) - 1) << room
@@ -788,24 +887,39 @@ def _assign_encodings(insns: list[ir.Instruction], insn_width: int, errors: Coll
                 if not any(_overlap(fixed, fmask, g.fixed, g.fixed_mask) for g in given):
                     break
                 if code >= (1 << opbits):
-                    errors.error(insn.span, "no free opcode is left for an assigned encoding",
-                                 "give explicit encodings or raise insn_width")
+                    errors.error(
+                        insn.span,
+                        "no free opcode is left for an assigned encoding",
+                        "give explicit encodings or raise insn_width",
+                    )
                     return out
             pieces, pos = [], room
             for o in insn.operands:
                 pos -= o.width
                 pieces.append((o.name, o.width - 1, 0, pos))
             enc = ir.Encoding(fixed, fmask, tuple(pieces), assigned=True)
-            insn = ir.Instruction(insn.name, insn.mnemonic, insn.operands, insn.semantics, enc, insn.syntax,
-                                  insn.labels, insn.description, insn.span)
+            insn = ir.Instruction(
+                insn.name,
+                insn.mnemonic,
+                insn.operands,
+                insn.semantics,
+                enc,
+                insn.syntax,
+                insn.labels,
+                insn.description,
+                insn.span,
+            )
         out.append(insn)
     for i, a in enumerate(out):
-        for b in out[i + 1:]:
+        for b in out[i + 1 :]:
             if not (a.encoding.assigned and b.encoding.assigned) and _overlap(
                 a.encoding.fixed, a.encoding.fixed_mask, b.encoding.fixed, b.encoding.fixed_mask
             ):
-                errors.error(b.span, f"the encoding of '{b.name}' overlaps that of '{a.name}'",
-                             "some instruction word would decode as both")
+                errors.error(
+                    b.span,
+                    f"the encoding of '{b.name}' overlaps that of '{a.name}'",
+                    "some instruction word would decode as both",
+                )
     return out
 
 

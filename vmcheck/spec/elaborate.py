@@ -6,6 +6,7 @@ Literals are untyped until they meet a typed operand; an expression made
 only of literals takes the width its context wants (the word by default).
 Every error is collected, not raised, so one run reports them all.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -20,8 +21,17 @@ BUILTINS = ("sext", "zext", "slt", "sle", "sgt", "sge", "concat")
 
 _CMP = {"==": "eq", "!=": "ne", "<": "ult", "<=": "ule", ">": "ugt", ">=": "uge"}
 _ARITH = {
-    "+": "add", "-": "sub", "*": "mul", "/": "udiv", "%": "urem",
-    "&": "and", "|": "or", "^": "xor", "<<": "shl", ">>": "lshr", ">>>": "ashr",
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "udiv",
+    "%": "urem",
+    "&": "and",
+    "|": "or",
+    "^": "xor",
+    "<<": "shl",
+    ">>": "lshr",
+    ">>>": "ashr",
 }
 _SHIFTS = ("shl", "lshr", "ashr")
 
@@ -35,7 +45,7 @@ class Scope:
     """Names bound inside one instruction (or block): operands, lets, params."""
 
     bindings: dict[str, ir.Expr] = field(default_factory=dict)
-    parent: "Scope | None" = None
+    parent: Scope | None = None
 
     def lookup(self, name: str) -> ir.Expr | None:
         sc: Scope | None = self
@@ -45,7 +55,7 @@ class Scope:
             sc = sc.parent
         return None
 
-    def child(self) -> "Scope":
+    def child(self) -> Scope:
         return Scope({}, self)
 
     def names(self) -> set[str]:
@@ -118,8 +128,11 @@ class Elaborator:
 
     def stmt(self, st, scope: Scope) -> list[ir.Stmt]:
         if self._stmt_depth >= MAX_IF_NESTING:
-            self.fail(getattr(st, "span", None), f"statements nested more than {MAX_IF_NESTING} levels deep once "
-                      f"helpers are inlined: the limit is {MAX_IF_NESTING}")
+            self.fail(
+                getattr(st, "span", None),
+                f"statements nested more than {MAX_IF_NESTING} levels deep once "
+                f"helpers are inlined: the limit is {MAX_IF_NESTING}",
+            )
         self._stmt_depth += 1
         try:
             return self._stmt(st, scope)
@@ -129,8 +142,7 @@ class Elaborator:
     def _stmt(self, st, scope: Scope) -> list[ir.Stmt]:
         if isinstance(st, s.LetStmt):
             if st.name in self.m.elements or (st.name == "mode" and self.m.modes):
-                self.fail(st.span, f"'let {st.name}' would hide the state element '{st.name}'",
-                          "choose another name")
+                self.fail(st.span, f"'let {st.name}' would hide the state element '{st.name}'", "choose another name")
             value = self.value(st.value, scope)
             local = self._local(st.name, value.width, st.span)
             scope.bindings[st.name] = local
@@ -161,9 +173,12 @@ class Elaborator:
     def trap(self, cause: str, arg, scope: Scope, span) -> ir.Trap:
         if self.m.causes is not None and cause not in self.m.causes:
             close = difflib.get_close_matches(cause, sorted(self.m.causes), n=3)
-            self.fail(span, f"unknown trap cause '{cause}'",
-                      f"declared causes: {', '.join(sorted(self.m.causes)) or 'none'}"
-                      + (f"; did you mean '{close[0]}'?" if close else ""))
+            self.fail(
+                span,
+                f"unknown trap cause '{cause}'",
+                f"declared causes: {', '.join(sorted(self.m.causes)) or 'none'}"
+                + (f"; did you mean '{close[0]}'?" if close else ""),
+            )
         value = None
         if arg is not None:
             value = self.value(arg, scope, want=self.m.cause_width)
@@ -178,9 +193,11 @@ class Elaborator:
         w = _target_width(target)
         value = self.value(st.value, scope, want=w, bool_to_bit=w == 1)
         if value.width != w:
-            self.fail(st.value.span or st.span,
-                      f"width mismatch: the target is {w} bits, the value {value.width} bits",
-                      "use zext(x, N), sext(x, N) or a slice x[hi:lo]")
+            self.fail(
+                st.value.span or st.span,
+                f"width mismatch: the target is {w} bits, the value {value.width} bits",
+                "use zext(x, N), sext(x, N) or a slice x[hi:lo]",
+            )
         return ir.Assign(target, value, st.span)
 
     def target(self, t, scope: Scope) -> ir.Target:
@@ -221,8 +238,11 @@ class Elaborator:
         if isinstance(t, s.MemAccess):
             addr, nbits, priv = self._mem_parts(t, scope)
             return ir.MemTarget(t.space, addr, nbits, priv, t.span)
-        self.fail(getattr(t, "span", None), "this cannot be assigned to",
-                  "a target is an element, a field, a register x[i], a slice or mem[...]")
+        self.fail(
+            getattr(t, "span", None),
+            "this cannot be assigned to",
+            "a target is an element, a field, a register x[i], a slice or mem[...]",
+        )
 
     def _bits(self, base, hi: int, lo: int, span):
         if isinstance(base, ir.MemTarget):
@@ -256,20 +276,26 @@ class Elaborator:
         for p, a in zip(h.params, args):
             v = self.value(a, scope, want=p.width)
             if v.width != p.width:
-                self.fail(a.span, f"argument '{p.name}' of '{h.name}' is {p.width} bits, this value {v.width} bits",
-                          "use zext/sext or a slice")
+                self.fail(
+                    a.span,
+                    f"argument '{p.name}' of '{h.name}' is {p.width} bits, this value {v.width} bits",
+                    "use zext/sext or a slice",
+                )
             inner.bindings[p.name] = v
         return inner
 
     class _CallGuard:
-        def __init__(self, el: "Elaborator", name: str, span):
+        def __init__(self, el: Elaborator, name: str, span):
             self.el, self.name, self.span = el, name, span
 
         def __enter__(self):
             if self.name in self.el._call_stack:
-                cycle = " -> ".join(self.el._call_stack[self.el._call_stack.index(self.name):] + [self.name])
-                self.el.fail(self.span, f"recursion between helpers: {cycle}",
-                             "helpers are inlined, so they may not call themselves")
+                cycle = " -> ".join(self.el._call_stack[self.el._call_stack.index(self.name) :] + [self.name])
+                self.el.fail(
+                    self.span,
+                    f"recursion between helpers: {cycle}",
+                    "helpers are inlined, so they may not call themselves",
+                )
             self.el._call_stack.append(self.name)
 
         def __exit__(self, *exc):
@@ -312,8 +338,7 @@ class Elaborator:
             return v
         if v.width == 1:  # a one-bit flag reads as a condition
             return ir.Bin("ne", v, ir.Lit(0, 1), ir.BOOL, getattr(e, "span", None))
-        self.fail(e.span, f"a condition is needed here, but this is a {v.width}-bit value",
-                  "compare it, e.g. x != 0")
+        self.fail(e.span, f"a condition is needed here, but this is a {v.width}-bit value", "compare it, e.g. x != 0")
 
     def value(self, e: s.SExpr, scope: Scope, want: int | None = None, bool_to_bit: bool = False) -> ir.Expr:
         """Elaborate `e`; untyped literals take `want` bits (the word if None)."""
@@ -377,15 +402,21 @@ class Elaborator:
 
     def _expr(self, e: s.SExpr, scope: Scope, want: int | None) -> ir.Expr:
         if self._expr_depth >= MAX_EXPR_NESTING:
-            self.fail(getattr(e, "span", None), f"expressions nested more than {MAX_EXPR_NESTING} levels deep once "
-                      f"helpers are inlined: the limit is {MAX_EXPR_NESTING}", "name parts of it with let")
+            self.fail(
+                getattr(e, "span", None),
+                f"expressions nested more than {MAX_EXPR_NESTING} levels deep once "
+                f"helpers are inlined: the limit is {MAX_EXPR_NESTING}",
+                "name parts of it with let",
+            )
         self._expr_depth += 1
         try:
             v = self._expr_inner(e, scope, want)
         finally:
             self._expr_depth -= 1
         if v.width > MAX_WIDTH:  # a concat of wide parts, a sext to 2^40 bits...
-            self.fail(getattr(e, "span", None), f"a value of {v.width:,} bits: the widest allowed is {MAX_WIDTH:,} bits")
+            self.fail(
+                getattr(e, "span", None), f"a value of {v.width:,} bits: the widest allowed is {MAX_WIDTH:,} bits"
+            )
         return v
 
     def _expr_inner(self, e: s.SExpr, scope: Scope, want: int | None) -> ir.Expr:
@@ -395,9 +426,12 @@ class Elaborator:
             # Inlined helpers can grow exponentially (each calling the last twice):
             # stop with one error, at the expression being elaborated.
             if self._steps == MAX_ELABORATION_STEPS + 1:
-                self.fail(sp, f"the semantics expands to more than {MAX_ELABORATION_STEPS:,} expressions once "
-                          f"helpers are inlined: the limit is {MAX_ELABORATION_STEPS:,}",
-                          "a helper that calls another several times multiplies its size")  # noqa: E501
+                self.fail(
+                    sp,
+                    f"the semantics expands to more than {MAX_ELABORATION_STEPS:,} expressions once "
+                    f"helpers are inlined: the limit is {MAX_ELABORATION_STEPS:,}",
+                    "a helper that calls another several times multiplies its size",
+                )  # noqa: E501
             raise _Abort()
         if isinstance(e, s.Num):
             return self._lit(e.value, want, sp)
@@ -518,10 +552,15 @@ class Elaborator:
 
     def _same(self, a: ir.Expr, b: ir.Expr, span, op: str) -> None:
         if a.width != b.width:
+
             def kind(x):
                 return "a condition" if x.width == ir.BOOL else f"{x.width} bits"
-            self.fail(span, f"width mismatch in '{op}': {kind(a)} vs {kind(b)}",
-                      "use zext(x, N), sext(x, N) or a slice x[hi:lo] to make them agree")
+
+            self.fail(
+                span,
+                f"width mismatch in '{op}': {kind(a)} vs {kind(b)}",
+                "use zext(x, N), sext(x, N) or a slice x[hi:lo] to make them agree",
+            )
 
     def call(self, e: s.Call, scope: Scope, want: int | None) -> ir.Expr:
         sp, args = e.span, e.args
@@ -605,8 +644,11 @@ class Elaborator:
     def _file_index(self, el: ir.Element, index: s.SExpr, scope: Scope) -> ir.Expr:
         idx = self.value(index, scope, want=el.index_width)
         if idx.width != el.index_width:
-            self.fail(index.span, f"a register number of '{el.name}' is {el.index_width} bits, this one {idx.width}",
-                      "use a register operand or a slice")
+            self.fail(
+                index.span,
+                f"a register number of '{el.name}' is {el.index_width} bits, this one {idx.width}",
+                "use a register operand or a slice",
+            )
         return idx
 
     def _const(self, e: s.SExpr, scope: Scope) -> int:
@@ -631,8 +673,9 @@ class Elaborator:
             self.fail(m.span, f"{m.space}{nbits} is not a whole number of {self.m.unit}-bit storage units")
         addr = self.value(m.addr, scope, want=self.m.word)
         if addr.width != self.m.word:
-            self.fail(m.addr.span, f"an address is {self.m.word} bits (the word), this one {addr.width}",
-                      "use zext(a, WORD)")
+            self.fail(
+                m.addr.span, f"an address is {self.m.word} bits (the word), this one {addr.width}", "use zext(a, WORD)"
+            )
         priv = m.priv
         if priv is not None:
             if self.m.modes is None or priv not in self.m.modes.names:
@@ -667,7 +710,13 @@ def _fold(op: str, a: ir.Lit, b: ir.Lit, span) -> ir.Lit:
     w, x, y = a.width, a.value, b.value
     m = ir.mask(w)
     val = {
-        "add": x + y, "sub": x - y, "mul": x * y, "and": x & y, "or": x | y, "xor": x ^ y,
-        "udiv": (x // y) if y else m, "urem": (x % y) if y else x,
+        "add": x + y,
+        "sub": x - y,
+        "mul": x * y,
+        "and": x & y,
+        "or": x | y,
+        "xor": x ^ y,
+        "udiv": (x // y) if y else m,
+        "urem": (x % y) if y else x,
     }[op]
     return ir.Lit(val & m, w, span)

@@ -22,10 +22,10 @@ The meaning of one instruction (the contract of both interpreters):
 * if the instruction did not write the pc, the pc advances by
   `Isa.insn_units` storage units.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from ..errors import Span
 
@@ -183,7 +183,7 @@ class Concat:
     span: Span | None = _span()
 
 
-Expr = Union[Lit, Local, Operand, Reg, FileRead, Slice, Mem, Un, Bin, Ite, Ext, Concat]
+Expr = Lit | Local | Operand | Reg | FileRead | Slice | Mem | Un | Bin | Ite | Ext | Concat
 
 
 # --------------------------------------------------------------------------
@@ -221,7 +221,7 @@ class MemTarget:
     span: Span | None = _span()
 
 
-Target = Union[RegTarget, FileTarget, MemTarget]
+Target = RegTarget | FileTarget | MemTarget
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ class Halt:
     span: Span | None = _span()
 
 
-Stmt = Union[Let, Assign, If, Trap, Halt]
+Stmt = Let | Assign | If | Trap | Halt
 
 
 # --------------------------------------------------------------------------
@@ -366,7 +366,7 @@ class RelocationBounds:
     bound: str  # element holding b
 
 
-Translation = Union[NoTranslation, RelocationBounds]
+Translation = NoTranslation | RelocationBounds
 
 
 @dataclass(frozen=True)
@@ -538,7 +538,5 @@ class Isa:
         out = [(e, e.role_mask(role)) for e in self.elements]
         if role == "control":
             md = self.modes
-            out = [
-                (e, m | ((mask(md.width) << md.lo) if e.name == md.elem else 0)) for e, m in out
-            ]
+            out = [(e, m | ((mask(md.width) << md.lo) if e.name == md.elem else 0)) for e, m in out]
         return [(e, m) for e, m in out if m]

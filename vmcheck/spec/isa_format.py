@@ -11,12 +11,13 @@ syntax, never what a spec may mean.
 `EXAMPLE` below is a complete small spec in this syntax (the tests load it);
 `tests/data/features.isa` uses every construct.
 """
+
 from __future__ import annotations
 
 import difflib
 import os
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -70,8 +71,23 @@ instruction halt labels privileged {
 
 # The declarations a file is made of, as the parser names their keywords.
 DECLARATIONS = (
-    "isa", "description", "references", "word", "insn_width", "modes", "mode", "state", "reset",
-    "storage", "traps", "constants", "helpers", "host", "guest", "invariant", "instruction",
+    "isa",
+    "description",
+    "references",
+    "word",
+    "insn_width",
+    "modes",
+    "mode",
+    "state",
+    "reset",
+    "storage",
+    "traps",
+    "constants",
+    "helpers",
+    "host",
+    "guest",
+    "invariant",
+    "instruction",
 )
 # Attribute keywords of a state element and of a field: a name equal to one of
 # these must be written `like_this` where it could start an element or a field.
@@ -98,8 +114,9 @@ class _IsaLexer(Lexer):
         self.ignore = [re.compile(t.pattern.to_regexp()) for t in conf.terminals if t.name in conf.ignore]
         strs = [t for t in conf.terminals if t.pattern.type == "str"]
         self.keywords = {t.pattern.value: t.name for t in strs if re.fullmatch(r"[A-Za-z_]\w*", t.pattern.value)}
-        self.puncts = sorted(((t.pattern.value, t.name) for t in strs if t.pattern.value not in self.keywords),
-                             key=lambda p: -len(p[0]))
+        self.puncts = sorted(
+            ((t.pattern.value, t.name) for t in strs if t.pattern.value not in self.keywords), key=lambda p: -len(p[0])
+        )
         by_name = {t.name: t for t in conf.terminals}
         order = ("LONG_STRING", "STRING", "QNAME", "NAME", "NUMBER", "ISA_NAME", "CODE_TEXT", "LINE_CODE")
         self.regexps = [(n, re.compile(by_name[n].pattern.to_regexp())) for n in order]
@@ -116,7 +133,7 @@ class _IsaLexer(Lexer):
             if kind is Shift:
                 return True
             if arg.expansion:
-                del stack[-len(arg.expansion):]
+                del stack[-len(arg.expansion) :]
             stack.append(states[stack[-1]][arg.origin.name][1])
 
     _WORD = re.compile(r"[A-Za-z_]\w*")
@@ -180,13 +197,12 @@ def _group(m) -> str | None:
     return m.group(0) if m else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def parser() -> Lark:
-    return Lark(GRAMMAR.read_text(), parser="lalr", lexer=_IsaLexer, propagate_positions=True,
-                maybe_placeholders=True)
+    return Lark(GRAMMAR.read_text(), parser="lalr", lexer=_IsaLexer, propagate_positions=True, maybe_placeholders=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def keywords() -> frozenset[str]:
     """Every keyword of the `.isa` grammar (names equal to one are written `name`)."""
     out = set()
@@ -223,8 +239,9 @@ def _check_depth(tree: Tree, file: str) -> None:
         if depth > MAX_NESTING:
             m = node.meta
             span = Span(file, m.line, m.column) if not getattr(m, "empty", True) else Span(file, 1, 1)
-            raise SpecError(Diagnostic(span, f"nested more than {MAX_NESTING} levels deep: the limit is "
-                                       f"{MAX_NESTING} levels"))
+            raise SpecError(
+                Diagnostic(span, f"nested more than {MAX_NESTING} levels deep: the limit is {MAX_NESTING} levels")
+            )
         stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
 
 
@@ -273,7 +290,7 @@ def _expected_words(expected: set[str]) -> str:
 
 def _word_at(text: str, pos: int) -> str:
     m = re.compile(r'"""|"[^"\n]*"?|`\w*`?|\w+|\S').match(text, pos)
-    return m.group(0) if m else text[pos:pos + 1]
+    return m.group(0) if m else text[pos : pos + 1]
 
 
 def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
@@ -293,20 +310,23 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         opened = [t for t in stack if isinstance(t, Token) and t.type == "LBRACE"]
         if opened and "RBRACE" in expected:
             b = opened[-1]
-            return Diagnostic(_tok_span(file, b),
-                              "syntax error: unexpected end of file; expected '}' to close this '{'")
+            return Diagnostic(
+                _tok_span(file, b), "syntax error: unexpected end of file; expected '}' to close this '{'"
+            )
         lines = text.split("\n")
         span = Span(file, len(lines), len(lines[-1]) + 1)
         return Diagnostic(span, f"syntax error: unexpected end of file; expected {_expected_words(expected)}")
 
     line, col, pos = e.line, e.column, e.pos_in_stream
     word = _word_at(text, pos)
-    if word.startswith('"') and text[max(0, pos - 2):pos] == '""':  # `"""` read as `""` then `"`
+    if word.startswith('"') and text[max(0, pos - 2) : pos] == '""':  # `"""` read as `""` then `"`
         return Diagnostic(Span(file, line, col - 2), 'syntax error: unterminated string; expected a closing \'"""\'')
     if word.startswith('"') and (len(word) == 1 or not word.endswith('"')):
-        return Diagnostic(Span(file, line, col),
-                          "syntax error: unterminated string; expected a closing '\"' on the same line",
-                          'a string that spans lines is written """like this"""')
+        return Diagnostic(
+            Span(file, line, col),
+            "syntax error: unterminated string; expected a closing '\"' on the same line",
+            'a string that spans lines is written """like this"""',
+        )
 
     prev = stack[-1] if stack else None
     if isinstance(prev, Tree) and prev.data == "name" and prev.children:
@@ -317,13 +337,19 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         if prev.type == "NAME" and expected <= {"COLON", "LSQB"}:
             close = difflib.get_close_matches(str(prev), ELEMENT_ATTRIBUTES, n=1)
             if close:
-                return Diagnostic(_tok_span(file, prev), f"syntax error: unexpected '{prev}'; expected an attribute "
-                                  f"({', '.join(ELEMENT_ATTRIBUTES)}), a description, or the next element",
-                                  f"did you mean '{close[0]}'?")
+                return Diagnostic(
+                    _tok_span(file, prev),
+                    f"syntax error: unexpected '{prev}'; expected an attribute "
+                    f"({', '.join(ELEMENT_ATTRIBUTES)}), a description, or the next element",
+                    f"did you mean '{close[0]}'?",
+                )
         # `role: 2` after an element: the attribute keyword, not a name.
         if str(prev) in ELEMENT_ATTRIBUTES and prev.type != "NAME" and word == ":":
-            return Diagnostic(_tok_span(file, prev), f"syntax error: unexpected ':' after the keyword '{prev}'; "
-                              "expected a name", f"to name an element or a field '{prev}', write `{prev}`")
+            return Diagnostic(
+                _tok_span(file, prev),
+                f"syntax error: unexpected ':' after the keyword '{prev}'; expected a name",
+                f"to name an element or a field '{prev}', write `{prev}`",
+            )
 
     hint = None
     kw = [w.strip("'") for w in (_terminal_word(t) for t in expected) if w.startswith("'")]
@@ -335,8 +361,11 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
     what = f"'{word}'"
     if isinstance(e, UnexpectedCharacters) and not re.fullmatch(r"\w+", word):
         what = f"character '{word}'"
-    return Diagnostic(Span(file, line, col, line, col + len(word)),
-                      f"syntax error: unexpected {what}; expected {_expected_words(expected)}", hint)
+    return Diagnostic(
+        Span(file, line, col, line, col + len(word)),
+        f"syntax error: unexpected {what}; expected {_expected_words(expected)}",
+        hint,
+    )
 
 
 def _tok_span(file: str, tok: Token) -> Span:
@@ -358,13 +387,13 @@ def _unescape(body: str, file: str, line: int, col: int) -> str:
             out.append(body[i:])
             return "".join(out)
         out.append(body[i:j])
-        c = body[j + 1:j + 2]
+        c = body[j + 1 : j + 2]
         if c in _ESCAPES:
             out.append(_ESCAPES[c])
             i = j + 2
             continue
         n = {"x": 2, "u": 4, "U": 8}.get(c)
-        digits = body[j + 2:j + 2 + n] if n else ""
+        digits = body[j + 2 : j + 2 + n] if n else ""
         if n and re.fullmatch(r"[0-9A-Fa-f]+", digits) and len(digits) == n and int(digits, 16) <= 0x10FFFF:
             out.append(chr(int(digits, 16)))
             i = j + 2 + n
@@ -372,8 +401,13 @@ def _unescape(body: str, file: str, line: int, col: int) -> str:
         before = body[:j]
         ln = line + before.count("\n")
         cl = (len(before) - before.rfind("\n")) if "\n" in before else col + len(before)
-        raise SpecError(Diagnostic(Span(file, ln, cl), f"syntax error: unknown escape '\\{c}' in a string",
-                                   'escapes: \\\\ \\" \\n \\t \\r \\0 \\xHH \\uHHHH, and \\ at the end of a line'))
+        raise SpecError(
+            Diagnostic(
+                Span(file, ln, cl),
+                f"syntax error: unknown escape '\\{c}' in a string",
+                'escapes: \\\\ \\" \\n \\t \\r \\0 \\xHH \\uHHHH, and \\ at the end of a line',
+            )
+        )
 
 
 def long_string_value(raw: str) -> str:
@@ -388,8 +422,8 @@ def long_string_value(raw: str) -> str:
     lines = raw.split("\n")[1:]
     lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
     significant = [ln for ln in lines[:-1] if ln.strip()] + [lines[-1]]
-    indent = os.path.commonprefix([ln[:len(ln) - len(ln.lstrip(" \t"))] for ln in significant])
-    out = [ln[len(indent):] if ln.startswith(indent) else ln.lstrip(" \t") for ln in lines]
+    indent = os.path.commonprefix([ln[: len(ln) - len(ln.lstrip(" \t"))] for ln in significant])
+    out = [ln[len(indent) :] if ln.startswith(indent) else ln.lstrip(" \t") for ln in lines]
     if not lines[-1].strip():
         out[-1] = ""
     return "\n".join(out)
@@ -438,8 +472,8 @@ def code_text(raw: str, file: str, line: int, col: int) -> tuple[str, Origin]:
             rest[-1] = rest[-1].rstrip(" \t")
         else:
             head[0] = head[0].rstrip(" \t")
-    indent = os.path.commonprefix([ln[:len(ln) - len(ln.lstrip(" \t"))] for ln in rest if ln.strip()])
-    tail = [ln[len(indent):] if ln.strip() else "" for ln in rest]
+    indent = os.path.commonprefix([ln[: len(ln) - len(ln.lstrip(" \t"))] for ln in rest if ln.strip()])
+    tail = [ln[len(indent) :] if ln.strip() else "" for ln in rest]
     if first_col is None:
         first_col = len(indent)
     text_lines = head + tail
@@ -519,8 +553,12 @@ class _Build(Transformer):
         if v is None and (why := number_problem(str(tok))):
             raise SpecError(Diagnostic(self._tspan(tok), why))
         if v is None:
-            raise SpecError(Diagnostic(self._tspan(tok), f"syntax error: bad number '{tok}'; expected a decimal, "
-                                       "0x hexadecimal or 0b binary number"))
+            raise SpecError(
+                Diagnostic(
+                    self._tspan(tok),
+                    f"syntax error: bad number '{tok}'; expected a decimal, 0x hexadecimal or 0b binary number",
+                )
+            )
         return Node(v, self._tspan(tok))
 
     def string(self, meta, items):
@@ -534,7 +572,7 @@ class _Build(Transformer):
 
     def code_block(self, meta, items):
         lbrace = meta.start_pos + 1
-        raw = self.text[lbrace:meta.end_pos - 1]
+        raw = self.text[lbrace : meta.end_pos - 1]
         text, origin = code_text(raw, self.file, meta.line, meta.column + 1)
         return Node(text, self._span(meta), origin)
 
@@ -543,8 +581,13 @@ class _Build(Transformer):
             return item
         tok: Token = item  # LINE_CODE
         if tok.line != keyword_line:
-            raise SpecError(Diagnostic(self._tspan(tok), f"syntax error: the condition after '{keyword}' must start on "
-                                       f"the same line (line {keyword_line})", "or write it in braces: { ... }"))
+            raise SpecError(
+                Diagnostic(
+                    self._tspan(tok),
+                    f"syntax error: the condition after '{keyword}' must start on the same line (line {keyword_line})",
+                    "or write it in braces: { ... }",
+                )
+            )
         text = str(tok).rstrip()
         span = Span(self.file, tok.line, tok.column, tok.line, tok.column + len(text))
         return Node(text, span, Origin(self.file, tok.line, tok.column - 1, tok.column - 1))
@@ -652,7 +695,7 @@ class _Build(Transformer):
         if count is not None:
             entries.append(_Entry("count", count, count.span))
         entries += attrs
-        return _Entry(n.text, self._mapping(entries, n.span, "'{key}' of state element '%s'" % n.text), n.span)
+        return _Entry(n.text, self._mapping(entries, n.span, f"'{{key}}' of state element '{n.text}'"), n.span)
 
     def role(self, meta, items):
         return _Entry("role", self._text(items[0]), self._kw(meta, "role"))
@@ -684,7 +727,7 @@ class _Build(Transformer):
             where = _Entry("bits", Node(text, span), hi.span)
         if not attrs:
             return _Entry(n.text, where.value, n.span)
-        node = self._mapping([where] + attrs, n.span, "'{key}' of field '%s'" % n.text)
+        node = self._mapping([where] + attrs, n.span, f"'{{key}}' of field '{n.text}'")
         return _Entry(n.text, node, n.span)
 
     # ---- storage and traps ----
@@ -712,8 +755,11 @@ class _Build(Transformer):
     def translation(self, meta, items):
         rel, bound = items
         span = self._kw(meta, "translation")
-        node = Node({"relocation": self._text(rel), "bound": self._text(bound)}, span,
-                    key_spans={"relocation": rel.span, "bound": bound.span})
+        node = Node(
+            {"relocation": self._text(rel), "bound": self._text(bound)},
+            span,
+            key_spans={"relocation": rel.span, "bound": bound.span},
+        )
         return _Entry("translation", node, span)
 
     def traps_decl(self, meta, items):
@@ -730,7 +776,7 @@ class _Build(Transformer):
     def cause(self, meta, items):
         n, code, *attrs = items
         if attrs:
-            value = self._mapping([_Entry("code", code, code.span)] + attrs, n.span, "'{key}' of cause '%s'" % n.text)
+            value = self._mapping([_Entry("code", code, code.span)] + attrs, n.span, f"'{{key}}' of cause '{n.text}'")
         else:
             value = code
         return ("cause", _Entry(n.text, value, n.span), self._kw(meta, "cause"))
@@ -764,7 +810,7 @@ class _Build(Transformer):
         if where is not None:
             entries.append(where)
         entries.append(_Entry("modes", modes, pairs[0].kspan))
-        node = self._mapping(entries, n.span, "'{key}' of guest context '%s'" % n.text)
+        node = self._mapping(entries, n.span, f"'{{key}}' of guest context '{n.text}'")
         return ("guest", _Entry(n.text, node, n.span))
 
     def where(self, meta, items):
@@ -787,7 +833,7 @@ class _Build(Transformer):
             entries.append(ops)
         entries += attrs
         entries.append(_Entry("semantics", body, body.span))
-        node = self._mapping(entries, n.span, "'{key}' of instruction '%s'" % n.text)
+        node = self._mapping(entries, n.span, f"'{{key}}' of instruction '{n.text}'")
         return ("instruction", _Entry(n.text, node, n.span))
 
     def operands(self, meta, items):
@@ -799,8 +845,12 @@ class _Build(Transformer):
         n, kind, file, pcrel = items
         text = str(kind) + (f"({file.text})" if file is not None else "") + (f" {pcrel}" if pcrel is not None else "")
         end = pcrel if pcrel is not None else None
-        kspan = Span(self.file, kind.line, kind.column, *( (end.end_line, end.end_column) if end is not None
-                                                            else (meta.end_line, meta.end_column)))
+        kspan = Span(
+            self.file,
+            kind.line,
+            kind.column,
+            *((end.end_line, end.end_column) if end is not None else (meta.end_line, meta.end_column)),
+        )
         return Node({n.text: Node(text, kspan)}, n.span, key_spans={n.text: n.span})
 
     def mnemonic(self, meta, items):
@@ -824,5 +874,13 @@ def _in_file_order(entries: list[_Entry]) -> list[_Entry]:
     return sorted(entries, key=lambda e: (e.kspan.line, e.kspan.col))
 
 
-__all__ = ["EXAMPLE", "DECLARATIONS", "read_isa", "keywords", "parser", "code_text", "long_string_value",
-           "parse_number"]
+__all__ = [
+    "EXAMPLE",
+    "DECLARATIONS",
+    "read_isa",
+    "keywords",
+    "parser",
+    "code_text",
+    "long_string_value",
+    "parse_number",
+]

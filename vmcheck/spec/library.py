@@ -5,6 +5,7 @@ Both live at the top of the repository and ship inside the package as
 installed vmcheck finds them through `importlib.resources` and a source
 checkout finds them beside the package.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ crash, a hang or an exhausted machine. Each limit is far above anything a
 real ISA needs (the bundled specs use under a tenth of each) and each is
 enforced with a FILE:LINE:COL error that names the limit (exit 2).
 """
+
 from __future__ import annotations
 
 import os
@@ -60,13 +61,13 @@ def decode(data: bytes, file: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        before = data[:e.start]
+        before = data[: e.start]
         line = before.count(b"\n") + 1
-        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
-        bad = data[e.start:e.end].hex(" ")
-        raise SpecError(Diagnostic(Span(file, line, col),
-                                   f"not UTF-8 text: byte(s) {bad} ({e.reason})",
-                                   "save the file as UTF-8")) from None
+        col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        bad = data[e.start : e.end].hex(" ")
+        raise SpecError(
+            Diagnostic(Span(file, line, col), f"not UTF-8 text: byte(s) {bad} ({e.reason})", "save the file as UTF-8")
+        ) from None
 
 
 def check_text(text: str, file: str) -> None:
@@ -79,9 +80,11 @@ def check_text(text: str, file: str) -> None:
         if end < 0:
             end = n
         if end - start > MAX_LINE_CHARS:
-            raise limit_error(Span(file, line, MAX_LINE_CHARS + 1),
-                              f"line {line} is {end - start:,} characters long",
-                              f"{MAX_LINE_CHARS:,} characters per line")
+            raise limit_error(
+                Span(file, line, MAX_LINE_CHARS + 1),
+                f"line {line} is {end - start:,} characters long",
+                f"{MAX_LINE_CHARS:,} characters per line",
+            )
         start = end + 1
         line += 1
 
@@ -99,15 +102,15 @@ def read_source(path: Path, what: str = "spec") -> str:
             raise SpecError(Diagnostic(None, f"cannot read {what} '{file}': it is a directory"))
         if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
             # Opening a FIFO blocks until someone writes to it: never wait.
-            raise SpecError(Diagnostic(None, f"cannot read {what} '{file}': it is a FIFO or socket, "
-                                       "not a file"))
+            raise SpecError(Diagnostic(None, f"cannot read {what} '{file}': it is a FIFO or socket, not a file"))
         with open(path, "rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise SpecError(Diagnostic(None, f"cannot read {what} '{file}': {e.strerror or e}")) from None
     if len(data) > MAX_FILE_BYTES:
-        raise limit_error(Span(file, 1, 1), f"the {what} file is larger than {MAX_FILE_BYTES:,} bytes",
-                          f"{MAX_FILE_BYTES:,} bytes")
+        raise limit_error(
+            Span(file, 1, 1), f"the {what} file is larger than {MAX_FILE_BYTES:,} bytes", f"{MAX_FILE_BYTES:,} bytes"
+        )
     text = decode(data, file)
     check_text(text, file)
     return text

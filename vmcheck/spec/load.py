@@ -1,4 +1,5 @@
 """Load a spec by path or by a bundled spec's short name."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 from ..errors import Diagnostic, SpecError
 from .build import build_isa
 from .ir import Isa
-from .library import find_bundled, bundled_names
+from .library import bundled_names, find_bundled
 from .limits import read_source
 from .nodes import Node, read_yaml
 

@@ -5,6 +5,7 @@ file into the same `Node` tree; `build.py` then checks it against the
 format and elaborates it into the IR. So the two syntaxes cannot drift
 apart: there is one place that knows what a spec may say.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,7 @@ class Node:
     origin: Origin | None = None
     key_spans: dict[str, Span] = field(default_factory=dict)
 
-    def get(self, key: str) -> "Node | None":
+    def get(self, key: str) -> Node | None:
         return self.value.get(key) if isinstance(self.value, dict) else None
 
     @property
@@ -73,8 +74,11 @@ def _compose_node(self, parent, index):
     depth = getattr(self, "_vmcheck_depth", 0)
     if depth >= MAX_NESTING:
         mark = self.peek_event().start_mark
-        raise limit_error(Span(self._vmcheck_file, mark.line + 1, mark.column + 1),
-                          f"YAML nested more than {MAX_NESTING} levels deep", f"{MAX_NESTING} levels")
+        raise limit_error(
+            Span(self._vmcheck_file, mark.line + 1, mark.column + 1),
+            f"YAML nested more than {MAX_NESTING} levels deep",
+            f"{MAX_NESTING} levels",
+        )
     self._vmcheck_depth = depth + 1
     try:
         return yaml.SafeLoader.compose_node(self, parent, index)
@@ -146,18 +150,27 @@ class _Converter:
         span = _span(self.file, node.start_mark)
         self.count += 1
         if self.count > MAX_YAML_NODES:
-            raise limit_error(span, f"the YAML expands to more than {MAX_YAML_NODES:,} nodes (aliases included)",
-                              f"{MAX_YAML_NODES:,} nodes")
+            raise limit_error(
+                span,
+                f"the YAML expands to more than {MAX_YAML_NODES:,} nodes (aliases included)",
+                f"{MAX_YAML_NODES:,} nodes",
+            )
         if self.aliased:
             self.alias_count += 1
             if self.alias_count > MAX_ALIAS_NODES:
-                raise limit_error(span, f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes",
-                                  f"{MAX_ALIAS_NODES:,} nodes")
+                raise limit_error(
+                    span, f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes", f"{MAX_ALIAS_NODES:,} nodes"
+                )
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, span)
         if node.tag not in _COLLECTION_TAGS:
-            raise SpecError(Diagnostic(span, f"unsupported YAML tag '{_short_tag(node.tag)}'",
-                                       "a spec uses plain mappings, lists, text, numbers and true/false"))
+            raise SpecError(
+                Diagnostic(
+                    span,
+                    f"unsupported YAML tag '{_short_tag(node.tag)}'",
+                    "a spec uses plain mappings, lists, text, numbers and true/false",
+                )
+            )
         if id(node) in self.open:
             raise SpecError(Diagnostic(span, "recursive YAML alias: this node contains itself"))
         again = id(node) in self.done
@@ -178,8 +191,12 @@ class _Converter:
         for k, v in node.value:
             kspan = _span(self.file, k.start_mark)
             if not isinstance(k, yaml.ScalarNode):
-                raise SpecError(Diagnostic(kspan, "a key must be a name, not a " +
-                                           ("mapping" if isinstance(k, yaml.MappingNode) else "list")))
+                raise SpecError(
+                    Diagnostic(
+                        kspan,
+                        "a key must be a name, not a " + ("mapping" if isinstance(k, yaml.MappingNode) else "list"),
+                    )
+                )
             key = self.scalar(k, kspan).value
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 raise SpecError(Diagnostic(kspan, f"a key must be a name, not {key!r}"))
@@ -192,8 +209,13 @@ class _Converter:
 
     def scalar(self, node: yaml.ScalarNode, span: Span) -> Node:
         if node.tag not in _SCALAR_TAGS:
-            raise SpecError(Diagnostic(span, f"unsupported YAML tag '{_short_tag(node.tag)}'",
-                                       "a spec uses plain mappings, lists, text, numbers and true/false"))
+            raise SpecError(
+                Diagnostic(
+                    span,
+                    f"unsupported YAML tag '{_short_tag(node.tag)}'",
+                    "a spec uses plain mappings, lists, text, numbers and true/false",
+                )
+            )
         numeric = node.tag.endswith((":int", ":float"))
         if numeric and (why := number_problem(node.value)):
             raise SpecError(Diagnostic(span, why))
@@ -218,4 +240,4 @@ class _Converter:
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag

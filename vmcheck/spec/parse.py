@@ -3,10 +3,11 @@
 Semantics text usually sits inside a YAML block scalar, so its own line 1
 column 1 is somewhere else in the file: an `Origin` maps one to the other.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -45,7 +46,7 @@ class Origin:
         return Span(self.file, fl, fc, el, ec)
 
 
-@lru_cache(maxsize=None)
+@cache
 def parser() -> Lark:
     return Lark(
         GRAMMAR.read_text(),
@@ -115,11 +116,20 @@ def _check_size(tree: Tree, origin: Origin) -> None:
             meta = node.meta
             span = origin.span(meta.line, meta.column) if not getattr(meta, "empty", True) else origin.span(1, 1)
             if depth > MAX_NESTING:
-                raise SpecError(Diagnostic(span, f"semantics nested more than {MAX_NESTING} levels deep: "
-                                           f"the limit is {MAX_NESTING} levels",
-                                           "split the expression with let, or the block into helpers"))
-            raise SpecError(Diagnostic(span, f"semantics text of more than {MAX_SEMANTICS_NODES:,} syntax nodes: "
-                                       f"the limit is {MAX_SEMANTICS_NODES:,} nodes"))
+                raise SpecError(
+                    Diagnostic(
+                        span,
+                        f"semantics nested more than {MAX_NESTING} levels deep: the limit is {MAX_NESTING} levels",
+                        "split the expression with let, or the block into helpers",
+                    )
+                )
+            raise SpecError(
+                Diagnostic(
+                    span,
+                    f"semantics text of more than {MAX_SEMANTICS_NODES:,} syntax nodes: "
+                    f"the limit is {MAX_SEMANTICS_NODES:,} nodes",
+                )
+            )
         stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
 
 
@@ -237,8 +247,11 @@ class _Build(Transformer):
             why = number_problem(str(tok), value) if value is not None else None
             if why:
                 raise SpecError(Diagnostic(self._tok_span(tok), why)) from None
-            raise SpecError(Diagnostic(self._tok_span(tok), f"bad number '{tok}'",
-                                       "numbers: 42, 0x2a, 0b101010 (with _ between digits)")) from None
+            raise SpecError(
+                Diagnostic(
+                    self._tok_span(tok), f"bad number '{tok}'", "numbers: 42, 0x2a, 0b101010 (with _ between digits)"
+                )
+            ) from None
 
     def true(self, meta, items):
         return s.BoolLit(True, self._sp(meta))
@@ -262,7 +275,7 @@ class _Build(Transformer):
         space_tok, addr, priv = items
         word = str(space_tok)
         space = "mem" if word.startswith("mem") else "phys"
-        digits = word[len(space):]
+        digits = word[len(space) :]
         return s.MemAccess(space, int(digits) if digits else None, addr, str(priv) if priv else None, self._sp(meta))
 
     def call(self, meta, items):

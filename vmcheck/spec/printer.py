@@ -10,6 +10,7 @@ Each string is printed in the plainest style that reads back to the same
 text; for YAML the choice is checked by loading the candidate, so a style
 that YAML would read differently is never used.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,10 @@ import yaml
 from ..errors import Diagnostic, SpecError
 from .build import FORMAT
 from .isa_format import ELEMENT_ATTRIBUTES
-from .nodes import Node
-from .nodes import _Loader  # the loader `read_yaml` uses: the same YAML 1.2 booleans
+from .nodes import (
+    Node,
+    _Loader,  # the loader `read_yaml` uses: the same YAML 1.2 booleans
+)
 
 WIDTH = 100  # lines are kept under this where the text allows
 INDENT = "  "
@@ -99,8 +102,10 @@ def _plain_ok(s: str, flow: bool) -> bool:
 
 def _double_quoted(s: str) -> str:
     q = json.dumps(s, ensure_ascii=False)
-    return "".join(c if c.isprintable() or c in "\n" else
-                   (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}") for c in q)
+    return "".join(
+        c if c.isprintable() or c in "\n" else (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+        for c in q
+    )
 
 
 def _key(k: str) -> str:
@@ -132,15 +137,14 @@ def _block_scalar(s: str, indent: int, code: bool) -> list[str] | None:
     trail = len(s) - len(body)
     chomp = {0: "-", 1: ""}.get(trail, "+")
     if "\n" not in body and not code and "  " not in body:
-        wrapped = textwrap.wrap(body, width=max(40, WIDTH - indent), break_long_words=False,
-                                break_on_hyphens=False)
+        wrapped = textwrap.wrap(body, width=max(40, WIDTH - indent), break_long_words=False, break_on_hyphens=False)
         if chomp != "+":
             candidates.append([">" + chomp] + [pad + ln for ln in wrapped])
     lines = body.split("\n") + [""] * (trail - 1 if trail > 1 else 0)
     ind = str(len(INDENT)) if lines[0][:1] in (" ", "\t") else ""
     candidates.append(["|" + ind + chomp] + [pad + ln if ln else "" for ln in lines])
     for cand in candidates:
-        doc = "k: " + cand[0] + "\n" + "\n".join(ln[indent - len(INDENT):] if ln else "" for ln in cand[1:]) + "\n"
+        doc = "k: " + cand[0] + "\n" + "\n".join(ln[indent - len(INDENT) :] if ln else "" for ln in cand[1:]) + "\n"
         if _loads(doc) == {"k": s}:
             return cand
     return None
@@ -216,7 +220,7 @@ class _Yaml:
             parts = []
             for item in node.value:
                 if item.kind == "mapping" and len(item.value) == 1:
-                    (k, v), = item.value.items()
+                    ((k, v),) = item.value.items()
                     inner = self.flow(v, k)
                     if inner is None:
                         return None
@@ -247,20 +251,43 @@ class _Yaml:
 
 
 _KIND_BY_KEY = {
-    ("spec", "state"): "state", ("spec", "storage"): "storage", ("spec", "traps"): "traps",
-    ("spec", "contexts"): "contexts", ("spec", "instructions"): "instructions",
-    ("spec", "invariants"): "invariants", ("spec", "constants"): "constants",
-    ("spec", "references"): "references", ("element", "fields"): "fields",
-    ("storage", "translation"): "translation", ("traps", "causes"): "causes",
+    ("spec", "state"): "state",
+    ("spec", "storage"): "storage",
+    ("spec", "traps"): "traps",
+    ("spec", "contexts"): "contexts",
+    ("spec", "instructions"): "instructions",
+    ("spec", "invariants"): "invariants",
+    ("spec", "constants"): "constants",
+    ("spec", "references"): "references",
+    ("element", "fields"): "fields",
+    ("storage", "translation"): "translation",
+    ("traps", "causes"): "causes",
     ("contexts", "guest"): "guests",
 }
-_KIND_BY_PARENT = {"state": "element", "fields": "field", "causes": "cause", "guests": "guest",
-                   "instructions": "instruction"}
+_KIND_BY_PARENT = {
+    "state": "element",
+    "fields": "field",
+    "causes": "cause",
+    "guests": "guest",
+    "instructions": "instruction",
+}
 
 
 # Mappings always written in block style (one entry a line).
-_BLOCK_KINDS = {"state", "storage", "traps", "causes", "contexts", "guests", "guest", "invariants",
-                "constants", "instructions", "instruction", "references"}
+_BLOCK_KINDS = {
+    "state",
+    "storage",
+    "traps",
+    "causes",
+    "contexts",
+    "guests",
+    "guest",
+    "invariants",
+    "constants",
+    "instructions",
+    "instruction",
+    "references",
+}
 
 
 # =====================================================================================
@@ -269,8 +296,24 @@ _BLOCK_KINDS = {"state", "storage", "traps", "causes", "contexts", "guests", "gu
 
 # The order of declarations in a printed `.isa` file: the machine first, the
 # instructions last (YAML keeps FORMAT's order).
-ISA_ORDER = ("isa", "description", "references", "word", "insn_width", "modes", "mode", "state", "reset",
-             "storage", "traps", "constants", "helpers", "contexts", "invariants", "instructions")
+ISA_ORDER = (
+    "isa",
+    "description",
+    "references",
+    "word",
+    "insn_width",
+    "modes",
+    "mode",
+    "state",
+    "reset",
+    "storage",
+    "traps",
+    "constants",
+    "helpers",
+    "contexts",
+    "invariants",
+    "instructions",
+)
 
 
 def to_isa(node: Node) -> str:
@@ -587,7 +630,7 @@ class _Isa:
             return str(n.value)
         m = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", str(n.value)) if n.kind == "text" else None
         if m is None:
-            _fail(n, f"bits must be N or \"HI:LO\", not {n.value!r}")
+            _fail(n, f'bits must be N or "HI:LO", not {n.value!r}')
         hi, lo = int(m.group(1)), int(m.group(2))
         return f"{hi}:{lo}"
 
@@ -661,8 +704,12 @@ class _Isa:
         """`head { text }`, on one line when the text is one short line without comments."""
         s = self.code_text(n)
         stripped = s.strip()
-        if (inline_ok and "\n" not in stripped and not re.search(r"#|//", stripped)
-                and len(head) + len(stripped) + 5 <= WIDTH):
+        if (
+            inline_ok
+            and "\n" not in stripped
+            and not re.search(r"#|//", stripped)
+            and len(head) + len(stripped) + 5 <= WIDTH
+        ):
             return [f"{head} {{ {stripped} }}" if stripped else f"{head} {{}}"]
         body = textwrap.dedent(s.strip("\n"))
         lines = [f"{head} {{"]
@@ -823,7 +870,7 @@ class _Isa:
     def operand(self, n: Node) -> str:
         if n.kind != "mapping" or len(n.value) != 1:
             _fail(n, "an operand must be NAME: KIND")
-        (name, kind), = n.value.items()
+        ((name, kind),) = n.value.items()
         if kind.kind != "text":
             _fail(kind, "an operand kind must be text")
         m = re.fullmatch(r"\s*(\w+)\s*(?:\(\s*(\w+)\s*\))?(?:\s+(\w+))?\s*", kind.value)

@@ -3,10 +3,10 @@
 One frozen dataclass per construct, each with the span of its text in the
 spec file. `elaborate.py` turns these into `ir` nodes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from ..errors import Span
 
@@ -106,7 +106,7 @@ class MatchExpr:
     span: Span | None = _span()
 
 
-SExpr = Union[Num, BoolLit, Name, FieldAccess, Index, SliceOf, MemAccess, Unary, Binary, Ternary, Call, MatchExpr]
+SExpr = Num | BoolLit | Name | FieldAccess | Index | SliceOf | MemAccess | Unary | Binary | Ternary | Call | MatchExpr
 
 
 # ---- statements -----------------------------------------------------------
@@ -168,7 +168,7 @@ class MatchStmt:
     span: Span | None = _span()
 
 
-SStmt = Union[LetStmt, AssignStmt, IfStmt, TrapStmt, RequireStmt, HaltStmt, CallStmt, MatchStmt]
+SStmt = LetStmt | AssignStmt | IfStmt | TrapStmt | RequireStmt | HaltStmt | CallStmt | MatchStmt
 
 
 # ---- helpers ------------------------------------------------------------
@@ -203,4 +203,4 @@ class ProcDef:
     span: Span | None = _span()
 
 
-Helper = Union[FnDef, ProcDef]
+Helper = FnDef | ProcDef
