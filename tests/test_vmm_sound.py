@@ -18,7 +18,7 @@ from vmcheck.analysis.results import Answer
 from vmcheck.cli import main
 from vmcheck.errors import InternalError
 from vmcheck.hypervisor.campaign import confirm_context
-from vmcheck.hypervisor.confirm import compare_run
+from vmcheck.hypervisor.lockstep import compare_run
 from vmcheck.hypervisor.evaluate import evaluate
 from vmcheck.hypervisor.fuzz import fuzz
 from vmcheck.hypervisor.vmm import CLASSIC, HYBRID, VMM

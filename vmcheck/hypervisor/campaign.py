@@ -28,9 +28,9 @@ from pathlib import Path
 from ..analysis.results import NO, UNKNOWN, ContextResult
 from ..machine.assembler import assemble_file
 from ..spec import ir
-from .confirm import Comparison, compare_run
+from .lockstep import Comparison, compare_run
 from .fuzz import FuzzFinding, FuzzReport, OperandValues, fuzz
-from .replay import Replay, replay_witness
+from .witness_replay import Replay, replay_witness
 from .vmm import CLASSIC, HYBRID, LEFT_CONTEXT, Breach
 
 

@@ -23,7 +23,7 @@ from ..machine.decode import encode, representable
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
-from .confirm import Comparison, Divergence, compare_run
+from .lockstep import Comparison, Divergence, compare_run
 from .evaluate import evaluate
 from .vmm import LEFT_CONTEXT, guest_reset
 

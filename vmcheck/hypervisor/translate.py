@@ -135,7 +135,7 @@ class TranslatingVMM(VMM):
         """The translation of the instruction at guest address `pc` (None: the
         fetch faults, left to the classic path, which reflects or emulates it)."""
         try:
-            phys = self.machine.port.fetch(pc)
+            phys = self.machine.fetch(pc)
         except MemoryTrap:
             return None
         e = self.code.get(phys)

@@ -18,7 +18,7 @@ learns of the guest only at a trap:
 Between two traps the VMM reads nothing of the real machine: a mode change
 the guest makes without a trap is invisible to it, as on hardware. Whether a
 directly executed instruction changed real control state (a resource-control
-breach) is observed by the test harness (`confirm.Lockstep`), never
+breach) is observed by the test harness (`lockstep.Lockstep`), never
 used by the VMM.
 
 The *hybrid* VMM (Theorem 3) interprets every instruction while the guest
@@ -50,7 +50,7 @@ LEFT_CONTEXT = "left the context"
 @dataclass
 class Breach:
     """A direct instruction changed real control state: the VMM never saw it (observed by
-    the test harness, `confirm.Lockstep`)."""
+    the test harness, `lockstep.Lockstep`)."""
 
     step: int
     pc: int
@@ -239,10 +239,8 @@ class VMM:
 
     def _tick(self) -> None:
         """Timers count guest instructions, whichever way the VMM ran them, as on the bare machine."""
-        for v in (self.machine.state.v, self.vstate.v):
-            for slot, keep, inc, fmask in self.machine._timers:
-                x = v[slot]
-                v[slot] = (x & keep) | ((x + inc) & fmask)
+        self.machine.tick()
+        self.machine.tick(self.vstate)
 
     def _interpreting(self) -> bool:
         """Hybrid VMM: the virtual mode, as the VMM last learnt it (at a trap), is not user."""
@@ -263,14 +261,14 @@ class VMM:
         operands), or the step that a fetch fault or an undecodable word makes."""
         m = self.machine
         try:
-            phys = m.port.fetch(pc)
+            phys = m.fetch(pc)
         except MemoryTrap as e:
             return self._dispatch(pc, None, (), Outcome("memtrap", e.cause))
-        fn, ops, ci, word = m.storage.decoded.get(phys) or m._decode_at(phys)
-        if fn is None:
-            self.stopped, self.detail = UNDECODABLE, f"word {word:#x} at pc {pc:#x}"
+        found = m.decode_at(phys)
+        if found.insn is None:
+            self.stopped, self.detail = UNDECODABLE, f"word {found.word:#x} at pc {pc:#x}"
             return GuestStep(pc, None, (), "undecodable")
-        return ci.insn, ops
+        return found.insn, found.ops
 
     def execute(self, insn: ir.Instruction, ops: tuple[int, ...]) -> GuestStep:
         """One given instance, as if the guest had fetched it (witness replays)."""
@@ -281,8 +279,7 @@ class VMM:
 
     def _direct(self, pc: int, insn: ir.Instruction, ops) -> GuestStep:
         """Run an instruction directly on the real machine; the dispatcher on a trap."""
-        real = self.machine.state
-        out = self.compiled[insn.name].fn(real, self.machine.port, ops)
+        out = self.machine.execute(insn.name, ops)
         if out is not OK and out.kind != "halt":
             return self._dispatch(pc, insn, ops, out)
         self.counters.direct += 1
@@ -385,7 +382,7 @@ class VMM:
 
     def _fetch_faults(self, pc: int) -> bool:
         try:
-            self.machine.port.fetch(pc)
+            self.machine.fetch(pc)
         except MemoryTrap:
             return True
         return False

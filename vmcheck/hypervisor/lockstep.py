@@ -80,7 +80,7 @@ class Comparison:
         return self.divergence is None
 
 
-class _Observer:
+class Observer:
     """What of a state the guest can see, slot by slot."""
 
     def __init__(self, isa: ir.Isa):
@@ -194,7 +194,7 @@ def compare_run(
     if start is not None:
         native.state.v[:] = start.v
         vmm.start_from(start)
-    obs = _Observer(isa)
+    obs = Observer(isa)
     eye = Lockstep(vmm)
     small = storage_every_step or isa.storage.size <= STORAGE_EVERY_STEP
     # Without relocation the guest's storage is the real storage itself: compare it in place, every step.
@@ -226,7 +226,7 @@ def compare_run(
             diffs.append(Difference("trap history", native_history[-1:], vmm.history[-1:]))
         if not diffs and (small or same_cells):
             # (a store is caught at the instruction that made it, not at a later load)
-            diffs = _storage_diffs(
+            diffs = storage_differences(
                 native.storage.cells, vmm.machine.storage.cells if same_cells else vmm.window.snapshot()
             )
         if breach is not None:
@@ -243,7 +243,7 @@ def compare_run(
     if left:
         native.stopped = vmm.stopped = f"{LEFT_CONTEXT} ({vmm.detail})"
     if divergence is None and not small:
-        diffs = _storage_diffs(native.storage.cells, vmm.window.snapshot())
+        diffs = storage_differences(native.storage.cells, vmm.window.snapshot())
         if diffs:
             return compare_run(
                 isa,
@@ -267,7 +267,7 @@ def _divergence(step: int, ev: StepEvent, gs: GuestStep, diffs, breach: Breach |
     return Divergence(step, ev.pc, insn, tuple(ev.ops), gs.how, tuple(diffs), breach)
 
 
-def _storage_diffs(a, b) -> list[Difference]:
+def storage_differences(a, b) -> list[Difference]:
     if a == b:
         return []
     i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
