@@ -28,10 +28,10 @@ from pathlib import Path
 from ..analysis.results import NO, UNKNOWN, ContextResult
 from ..machine.assembler import assemble_file
 from ..spec import ir
-from .lockstep import Comparison, compare_run
 from .fuzz import FuzzFinding, FuzzReport, OperandValues, fuzz
-from .witness_replay import Replay, replay_witness
+from .lockstep import Comparison, compare_run
 from .vmm import CLASSIC, HYBRID, LEFT_CONTEXT, Breach
+from .witness_replay import Replay, replay_witness
 
 
 @dataclass

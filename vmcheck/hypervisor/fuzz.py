@@ -18,13 +18,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..machine.assembler import disassemble
 from ..machine.decode import encode, representable
+from ..machine.syntax import disassemble
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
-from .lockstep import Comparison, Divergence, compare_run
 from .evaluate import evaluate
+from .lockstep import Comparison, Divergence, compare_run
 from .vmm import LEFT_CONTEXT, guest_reset
 
 Program = tuple[tuple[str, tuple[int, ...]], ...]

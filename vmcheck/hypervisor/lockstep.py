@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..machine.simulator import HALTED, Machine, StepEvent, register_name
+from ..machine.simulator import HALTED, Machine, StepEvent
+from ..machine.syntax import register_name
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask

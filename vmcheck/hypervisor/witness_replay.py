@@ -23,7 +23,7 @@ from ..analysis.results import Witness
 from ..machine.simulator import Machine
 from ..semantics.state import MemoryTrap, State
 from ..spec import ir
-from .lockstep import Difference, Lockstep, Observer, storage_differences, breach_differences
+from .lockstep import Difference, Lockstep, Observer, breach_differences, storage_differences
 from .translate import make_vmm
 from .vmm import LEFT_CONTEXT, VMM, Breach
 

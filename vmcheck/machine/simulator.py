@@ -55,6 +55,7 @@ from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
 from .decode import Decoder
 from .storage import Block, Storage
+from .syntax import register_name
 from .translation import IdentityPort, RelocationPort, make_port
 
 __all__ = [
@@ -67,7 +68,6 @@ __all__ = [
     "DOUBLE_FAULT",
     "UNDECODABLE",
     "TRAPPED",
-    "register_name",
 ]
 
 # Why a run stopped.
@@ -449,10 +449,3 @@ class Machine:
             else:
                 out[e.name] = v[slots[e.name]]
         return out
-
-
-def register_name(file: ir.Element, i: int) -> str:
-    """Register i of a file as the assembler writes it."""
-    if file.names and i < len(file.names):
-        return file.names[i]
-    return f"{file.name}{i}"
