@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass
 
 from ..machine.decode import encode, representable
-from ..machine.syntax import disassemble
+from ..machine.syntax import disassemble, file_size, operand_file
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
@@ -82,7 +82,7 @@ def random_program(isa: ir.Isa, rng: random.Random, length: int, named: OperandV
                 if pool.get(op.name) and rng.random() < WITNESS_VALUE_RATE:
                     x = rng.choice(pool[op.name])
                 elif op.kind == "reg":
-                    x = rng.randrange(isa.element(op.file).count)
+                    x = rng.randrange(file_size(operand_file(isa, op)))
                 else:
                     x = _immediate(rng, op, length, isa.insn_units)
                 if representable(insn, op.name, x):

@@ -152,9 +152,9 @@ class Lockstep:
             control = True
         if not changed:
             return None
-        b = Breach(step, gs.pc, gs.insn, tuple(changed), control)
-        vmm.counters.breaches.append(b)
-        return b
+        found = Breach(step, gs.pc, gs.insn, tuple(changed), control)
+        vmm.counters.breaches.append(found)
+        return found
 
 
 def _mode_name(isa: ir.Isa, code: int) -> str:
@@ -200,12 +200,14 @@ def compare_run(
     small = storage_every_step or isa.storage.size <= STORAGE_EVERY_STEP
     # Without relocation the guest's storage is the real storage itself: compare it in place, every step.
     same_cells = vmm.alloc.base == 0 and len(vmm.machine.storage.cells) == len(native.storage.cells)
-    native_history: list[tuple[int, str]] = []
+    native_history: list[tuple[int, str | None]] = []
     trace = []
     steps = 0
     divergence = None
     stop = None
     left = vmm.stopped == LEFT_CONTEXT  # a start state outside the context: nothing to run
+    ev: StepEvent  # the last step of each run (set by the first turn, read from the second on)
+    gs: GuestStep
     while steps < max_steps and not left and not (native.stopped and vmm.stopped):
         if native.stopped or vmm.stopped:  # (never before the first step: both start running)
             divergence = _divergence(steps, ev, gs, [Difference("stop", native.stopped, vmm.stopped)])  # noqa: F821

@@ -120,7 +120,7 @@ class TranslatingVMM(VMM):
         for _ in range(MAX_BLOCK):
             word = self._word_at(phys)
             found = self._dec.decode(word) if word is not None else None
-            if found is None:
+            if word is None or found is None:
                 return  # undecodable: the machine stops there, as it would natively
             insn, ops = found
             marked = insn.name in self.unsafe

@@ -40,7 +40,7 @@ from ..spec import ir
 from ..spec.ir import mask
 from ..spec.limits import number_problem, read_source
 from .decode import encode, representable
-from .syntax import KEYWORD, Syntax, register_names, syntaxes
+from .syntax import KEYWORD, Syntax, file_size, operand_file, register_names, syntaxes
 
 __all__ = ["Program", "assemble", "assemble_file"]
 
@@ -122,7 +122,8 @@ def _parse_value(text: str, span: Span) -> _Value | str:
     """A _Value, or the message saying why `text` is not one."""
     if not text.strip():
         return "expected a value"
-    terms, pos = [], 0
+    terms: list[tuple[int, str]] = []
+    pos = 0
     while pos < len(text):
         m = _TERM.match(text, pos)
         if not m or m.end() == pos:
@@ -314,11 +315,11 @@ class _Assembler:
     def operand(self, od: ir.OperandDef, text: str, span: Span):
         """A register index, a _Value, or the Diagnostic saying what is wrong."""
         if od.kind == "reg":
-            names = register_names(self.isa, od.file)
+            el = operand_file(self.isa, od)
+            names = register_names(self.isa, el.name)
             idx = names.get(text.lower())
             if idx is None:
-                el = self.isa.element(od.file)
-                shown = f"{el.name}0..{el.name}{el.count - 1}"
+                shown = f"{el.name}0..{el.name}{file_size(el) - 1}"
                 if el.names:
                     shown = ", ".join(el.names[:4]) + (", ..." if len(el.names) > 4 else "")
                 return Diagnostic(span, f"'{text}' is not a register of '{od.file}' (expected {shown})")
@@ -365,6 +366,8 @@ class _Assembler:
         return Program(tuple(sorted(image.items())), dict(self.symbols), self.file, lines)
 
     def instruction_units(self, item: _Item, symbols: dict[str, int]) -> list[int] | None:
+        insn = item.insn
+        assert insn is not None  # called for instruction items only
         values, ok = {}, True
         for od, got, span in item.operands:
             if od.kind == "reg":
@@ -383,7 +386,7 @@ class _Assembler:
                 self.errors.error(span, f"{what} is out of range for '{od.name}' ({kind}: {lo}..{hi})")
                 ok = False
                 continue
-            if not representable(item.insn, od.name, x & mask(od.width)):
+            if not representable(insn, od.name, x & mask(od.width)):
                 self.errors.error(
                     span, f"{_show(x)} cannot be encoded in '{od.name}' (the encoding drops some of its bits)"
                 )
@@ -392,7 +395,7 @@ class _Assembler:
             values[od.name] = x
         if not ok:
             return None
-        word = encode(item.insn, values)
+        word = encode(insn, values)
         return _split(word, self.isa.insn_units, self.unit, self.isa.storage.endian)
 
     def word_units(self, item: _Item, symbols: dict[str, int]) -> list[int] | None:

@@ -55,7 +55,7 @@ from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
 from .decode import Decoder
 from .storage import Block, Storage
-from .syntax import register_name
+from .syntax import file_size, register_name
 from .translation import IdentityPort, RelocationPort, make_port
 
 __all__ = [
@@ -238,6 +238,7 @@ class Machine:
         (the state is as before the delivery); HALTED: the delivery halted.
         Either way `detail` says what happened. The step is not counted, the
         timers not ticked and `stopped` not set: the caller's step does that."""
+        assert out.cause is not None  # a trap or memory trap always has its cause
         done = self._deliver(self.state, self.port, self._codes[out.cause], out.arg)
         if done is OK:
             return None
@@ -268,13 +269,17 @@ class Machine:
         if self.stopped:
             raise RuntimeError(f"the machine has stopped ({self.stopped}); reset it first")
         pc = self.state.v[self._pc]
+        phys: int | None
+        word: int | None
+        insn: ir.Instruction | None
+        ops: tuple[int, ...]
         try:
             phys = self.fetch(pc)
         except MemoryTrap as e:
             phys, word, insn, ops, out = None, None, None, (), Outcome("memtrap", e.cause)
         else:
             fn, ops, ci, word = self.decode_at(phys)
-            if fn is None:
+            if fn is None or ci is None:  # (both or neither)
                 self.stopped = UNDECODABLE
                 self.detail = f"word {word:#x} at pc {pc:#x}"
                 return StepEvent(self.steps, pc, phys, word, None, (), None, UNDECODABLE)
@@ -351,8 +356,10 @@ class Machine:
         pcs = self._pc
         ok = OK
         check = self._block_fetch if self.blocks else None
-        reloc = check is not None and check[0] == "reloc"
-        base_slot, bound_slot = (check[1], check[2]) if reloc else (0, 0)
+        if check is not None and check[0] == "reloc":
+            reloc, base_slot, bound_slot = True, check[1], check[2]
+        else:
+            reloc, base_slot, bound_slot = False, 0, 0
         amask = self.storage.amask
         pc_span = 1 << self.isa.element(self.isa.pc).width
         heat, hot = self._heat, self.hot
@@ -418,13 +425,15 @@ class Machine:
         decoded, amask = self.storage.decoded, self.storage.amask
         units = self.isa.insn_units
         ends = self.compiled.block_ends
-        seq, addrs = [], []
+        seq: list[tuple[str, tuple[int, ...]]] = []
+        addrs: list[int] = []
         a = phys
         while len(seq) < MAX_BLOCK:
-            fn, ops, ci, _ = self.decode_at(a)
-            if fn is None:
+            entry = self.decode_at(a)
+            ci = entry.compiled
+            if ci is None:  # undecodable
                 break
-            seq.append((ci.name, ops))
+            seq.append((ci.name, entry.ops))
             addrs.append(a)
             a = (a + units) & amask
             if ends[ci.name] or a == phys:
@@ -444,7 +453,7 @@ class Machine:
         v, slots = self.state.v, self.layout.slots
         for e in self.isa.elements:
             if e.is_file:
-                for i in range(e.count):
+                for i in range(file_size(e)):
                     out[register_name(e, i)] = v[slots[e.name] + i]
             else:
                 out[e.name] = v[slots[e.name]]

@@ -48,6 +48,7 @@ class Syntax:
     def __init__(self, insn: ir.Instruction):
         self.insn = insn
         m = KEYWORD.match(insn.syntax)
+        assert m is not None  # the loader checked: a syntax starts with its mnemonic keyword
         self.keyword = m.group(1).lower()
         rest = insn.syntax[m.end() :]
         self.rest = rest.strip()
@@ -118,10 +119,23 @@ def register_names(isa: ir.Isa, file: str) -> dict[str, int]:
     names = cache.get(file)
     if names is None:
         el = isa.element(file)
-        names = {f"{el.name}{i}".lower(): i for i in range(el.count)}
+        names = {f"{el.name}{i}".lower(): i for i in range(file_size(el))}
         names.update({n.lower(): i for i, n in enumerate(el.names)})
         cache[file] = names
     return names
+
+
+def file_size(file: ir.Element) -> int:
+    """How many registers the register file `file` has (a scalar element
+    is no file: an internal error to ask)."""
+    assert file.count is not None, f"{file.name} is not a register file"
+    return file.count
+
+
+def operand_file(isa: ir.Isa, od: ir.OperandDef) -> ir.Element:
+    """The register file a register operand (`kind` "reg") names."""
+    assert od.file is not None, f"operand {od.name} is not a register"
+    return isa.element(od.file)
 
 
 def register_name(file: ir.Element, i: int) -> str:
@@ -137,7 +151,7 @@ def disassemble(isa: ir.Isa, insn: ir.Instruction, ops: Sequence[int], address: 
     vals = {}
     for od, x in zip(insn.operands, ops):
         if od.kind == "reg":
-            el = isa.element(od.file)
+            el = operand_file(isa, od)
             vals[od.name] = register_name(el, x) if x < (el.count or 0) else f"?{x}"
             continue
         if od.signed and x >> (od.width - 1):
