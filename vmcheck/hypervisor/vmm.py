@@ -286,6 +286,8 @@ class VMM:
 
     def _direct(self, pc: int, insn: ir.Instruction, ops: tuple[int, ...]) -> GuestStep:
         """Run an instruction directly on the real machine; the dispatcher on a trap."""
+        # The real machine's own semantics (of `alloc.real_isa`), as its compiled
+        # blocks in `run()` use: the guest's instruction is the real one.
         out = self.machine.execute(insn.name, ops)
         if out is not OK and out.kind != "halt":
             return self._dispatch(pc, insn, ops, out)
