@@ -271,11 +271,11 @@ class VMM:
             phys = m.fetch(pc)
         except MemoryTrap as e:
             return self._dispatch(pc, None, (), Outcome("memtrap", e.cause))
-        found = m.decode_at(phys)
-        if found.insn is None:
-            self.stopped, self.detail = UNDECODABLE, f"word {found.word:#x} at pc {pc:#x}"
+        _, ops, ci, word = m.decode_at(phys)
+        if ci is None:
+            self.stopped, self.detail = UNDECODABLE, f"word {word:#x} at pc {pc:#x}"
             return GuestStep(pc, None, (), "undecodable")
-        return found.insn, found.ops
+        return ci.insn, ops
 
     def execute(self, insn: ir.Instruction, ops: tuple[int, ...]) -> GuestStep:
         """One given instance, as if the guest had fetched it (witness replays)."""
