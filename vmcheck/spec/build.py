@@ -18,7 +18,7 @@ from . import surface as s
 from .elaborate import Elaborator, Machine, Scope
 from .limits import MAX_EXPR_NESTING, MAX_IF_NESTING, MAX_STORAGE_UNITS, MAX_WIDTH, nesting
 from .nodes import Node
-from .parse import Origin, parse_block, parse_expr, parse_helpers
+from .semantics_parser import Origin, parse_block, parse_expr, parse_helpers
 
 # key -> required?  (per mapping kind)
 FORMAT: dict[str, dict[str, bool]] = {
