@@ -305,13 +305,13 @@ def test_nested_slices_of_arithmetic_elaborate_in_linear_steps(tmp_path, monkeyp
     from vmcheck.spec import elaborate
 
     steps = []
-    real = elaborate.Elaborator._expr_inner
+    real = elaborate.Elaborator.expr_node
 
     def counting(self, *a, **k):
         steps.append(1)
         return real(self, *a, **k)
 
-    monkeypatch.setattr(elaborate.Elaborator, "_expr_inner", counting)
+    monkeypatch.setattr(elaborate.Elaborator, "expr_node", counting)
     n = 40
     p = pg_toy_with(tmp_path, "r[rd] = " + "(" * n + "r[rs]" + " ^ 1)[31:0]" * n)
     load_spec(str(p))

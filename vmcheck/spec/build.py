@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from ..errors import Collector, Span, SpecError
 from . import ir
 from . import surface as s
-from .elaborate import Elaborator, Machine, Scope
+from .elaborate import Elaborator
 from .limits import MAX_EXPR_NESTING, MAX_IF_NESTING, MAX_STORAGE_UNITS, MAX_WIDTH, nesting
 from .nodes import Node
+from .scope import Declarations, Scope
 from .semantics_parser import Origin, parse_block, parse_expr, parse_helpers
 
 # key -> required?  (per mapping kind)
@@ -259,8 +260,8 @@ class _Builder:
             self.causes, d["traps"], storage, word, default=(None, "", None, word)
         )
         helpers = self._guard(self.helpers, d.get("helpers"), default={}) if "helpers" in d else {}
-        machine = Machine(word, elements, modes, constants, causes, cause_width, unit, helpers)
-        el = Elaborator(machine, self.errors)
+        decls = Declarations(word, elements, modes, constants, causes, cause_width, unit, helpers)
+        el = Elaborator(decls, self.errors)
 
         deliver: tuple[ir.Stmt, ...] = ()
         if deliver_node is not None:
@@ -619,7 +620,7 @@ class _Builder:
                 cd = self.mapping(cnode, "guest", f"guest context '{name}'")
                 where = self.condition(cd["where"], el, "where") if "where" in cd else ir.Lit(1, ir.BOOL)
                 if "where" in cd:
-                    self.where_reads_control_only(where, cd["where"], el.m.elements, modes, name)
+                    self.where_reads_control_only(where, cd["where"], el.decls.elements, modes, name)
                 if "modes" not in cd:
                     raise _Skip()
                 mm = cd["modes"]
