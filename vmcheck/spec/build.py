@@ -38,7 +38,8 @@ def _state_reads(expr: ir.Expr):
     while stack:
         x = stack.pop()
         if isinstance(x, (ir.Slice, ir.Reg)):
-            lo, hi, base = 0, None, x
+            lo, hi = 0, None
+            base: ir.Expr = x
             while isinstance(base, ir.Slice):  # slices of slices: compose the windows
                 lo, hi = base.lo + lo, base.lo + (hi if hi is not None else base.hi - base.lo)
                 base = base.value
@@ -242,10 +243,10 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
         state (and the mode) only; a condition on guest state (a general
         register, the pc, a timer, storage) is not the VMM's to promise."""
         for elem, bits, span in _state_reads(where):
-            where = span or node.span
+            at = span or node.span
             if elem is None:
                 self.errors.error(
-                    where,
+                    at,
                     f"the 'where' of guest context '{ctx}' reads storage; it may read "
                     "control state only (what the VMM sets up)",
                 )
@@ -259,7 +260,7 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
                     (f.role or e.role for f in e.fields if (ir.mask(f.width) << f.lo) & bits & ~allowed), e.role
                 )
                 self.errors.error(
-                    where,
+                    at,
                     f"the 'where' of guest context '{ctx}' constrains '{elem}', which is "
                     f"{role} state, not control state: a guest context may constrain only what "
                     "the VMM sets up (elements or fields with role: control)",

@@ -8,8 +8,9 @@ instruction that has none and checks that no two encodings overlap.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from ..errors import Collector
+from ..errors import Collector, Span
 from . import ir
 from .elaborate import Elaborator
 from .format_keys import LABELS
@@ -29,7 +30,7 @@ class InstructionBuilder(NodeChecks):
     def instructions(self, node: Node, el: Elaborator, elements, insn_width: int) -> tuple[ir.Instruction, ...]:
         if node.kind != "mapping" or not node.value:
             self.fail(node.span, "instructions must map each instruction's name to its declaration")
-        built = []
+        built: list[DeclaredInstruction] = []
         for name, inode in node.value.items():
             try:
                 self.name_key(node, name)
@@ -40,14 +41,22 @@ class InstructionBuilder(NodeChecks):
                 pass
         return tuple(assign_encodings(built, insn_width, self.errors))
 
-    def instruction(self, name, node: Node, kspan, el: Elaborator, elements, insn_width):
+    def instruction(
+        self,
+        name: str,
+        node: Node,
+        kspan: Span | None,
+        el: Elaborator,
+        elements: dict[str, ir.Element],
+        insn_width: int,
+    ) -> DeclaredInstruction:
         d = self.mapping(node, "instruction", f"instruction '{name}'")
         mnemonic = self.str_(d["mnemonic"], "mnemonic") if "mnemonic" in d else name.upper()
         if not (0 < len(mnemonic) <= 80 and mnemonic.isprintable()):
             self.fail(d["mnemonic"].span, f"a mnemonic is 1-80 printable characters on one line, not {mnemonic[:80]!r}")
         operands = self.operands(d.get("operands"), elements)
         scope = Scope({o.name: ir.Operand(o.name, o.width, o.span) for o in operands})
-        labels = frozenset()
+        labels: frozenset[str] = frozenset()
         if "labels" in d:
             ln = d["labels"]
             if ln.kind != "list":
@@ -66,7 +75,7 @@ class InstructionBuilder(NodeChecks):
             raise Skip()
         encoding = self.encoding(d["encoding"], operands, insn_width) if "encoding" in d else None
         syntax = self.syntax(d.get("syntax"), name, operands)
-        return ir.Instruction(
+        return DeclaredInstruction(
             name, mnemonic, tuple(operands), body, encoding, syntax, labels, self.text_or_empty(d, "description"), kspan
         )
 
@@ -179,7 +188,36 @@ class InstructionBuilder(NodeChecks):
         return ir.Encoding(fixed, fmask, tuple(pieces))
 
 
-def assign_encodings(insns: list[ir.Instruction], insn_width: int, errors: Collector) -> list[ir.Instruction]:
+@dataclass(frozen=True)
+class DeclaredInstruction:
+    """An instruction as its declaration gives it: `encoding` is None when the
+    spec gives none (`assign_encodings` then picks one)."""
+
+    name: str
+    mnemonic: str
+    operands: tuple[ir.OperandDef, ...]
+    semantics: tuple[ir.Stmt, ...]
+    encoding: ir.Encoding | None
+    syntax: str
+    labels: frozenset[str]
+    description: str
+    span: Span | None
+
+    def encoded(self, encoding: ir.Encoding) -> ir.Instruction:
+        return ir.Instruction(
+            self.name,
+            self.mnemonic,
+            self.operands,
+            self.semantics,
+            encoding,
+            self.syntax,
+            self.labels,
+            self.description,
+            self.span,
+        )
+
+
+def assign_encodings(insns: list[DeclaredInstruction], insn_width: int, errors: Collector) -> list[ir.Instruction]:
     """Give every instruction without an encoding one, and check for overlaps.
 
     Assigned encodings put an opcode in the top bits and pack the operands
@@ -188,7 +226,8 @@ def assign_encodings(insns: list[ir.Instruction], insn_width: int, errors: Colle
     given = [i.encoding for i in insns if i.encoding is not None]
     need = [i for i in insns if i.encoding is None]
     opbits = max(1, (len(need) + len(given)).bit_length())
-    out, code = [], 0
+    out: list[ir.Instruction] = []
+    code = 0
     for insn in insns:
         enc = insn.encoding
         if enc is None:
@@ -214,23 +253,13 @@ def assign_encodings(insns: list[ir.Instruction], insn_width: int, errors: Colle
                         "give explicit encodings or raise insn_width",
                     )
                     return out
-            pieces, pos = [], room
+            pieces: list[tuple[str, int, int, int]] = []
+            pos = room
             for o in insn.operands:
                 pos -= o.width
                 pieces.append((o.name, o.width - 1, 0, pos))
             enc = ir.Encoding(fixed, fmask, tuple(pieces), assigned=True)
-            insn = ir.Instruction(
-                insn.name,
-                insn.mnemonic,
-                insn.operands,
-                insn.semantics,
-                enc,
-                insn.syntax,
-                insn.labels,
-                insn.description,
-                insn.span,
-            )
-        out.append(insn)
+        out.append(insn.encoded(enc))
     for i, a in enumerate(out):
         for b in out[i + 1 :]:
             if not (a.encoding.assigned and b.encoding.assigned) and _overlap(

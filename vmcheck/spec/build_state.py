@@ -139,7 +139,7 @@ class StateBuilder(NodeChecks):
             text = self.str_(d["mode"], "mode")
             m = re.fullmatch(r"(\w+)(?:\.(\w+))?", text.strip())
             e = elements.get(m.group(1)) if m else None
-            if e is None or e.is_file:
+            if m is None or e is None or e.is_file:
                 self.fail(d["mode"].span, f"mode: {text!r} must name a scalar state element or one of its fields")
             if m.group(2):
                 f = e.field(m.group(2))

@@ -19,6 +19,8 @@ The reader is four modules: this one (the parse tree -> `Node`s, and
 
 from __future__ import annotations
 
+from typing import cast
+
 from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 
@@ -66,6 +68,7 @@ instruction halt labels privileged {
   halt
 }
 """
+
 
 def read_isa(text: str, file: str) -> Node:
     """Parse `.isa` text into a Node tree; syntax errors become SpecError at their line."""
@@ -210,8 +213,9 @@ class _TreeToNodes(Transformer):
                 )
             )
         text = str(tok).rstrip()
-        span = Span(self.file, tok.line, tok.column, tok.line, tok.column + len(text))
-        return Node(text, span, Origin(self.file, tok.line, tok.column - 1, tok.column - 1))
+        line, col = tok.line, cast(int, tok.column)  # the lexer sets the column
+        span = Span(self.file, line, col, line, col + len(text))
+        return Node(text, span, Origin(self.file, line, col - 1, col - 1))
 
     # ---- the file ----
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import cast
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -76,14 +77,13 @@ def syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         opened = [t for t in stack if isinstance(t, Token) and t.type == "LBRACE"]
         if opened and "RBRACE" in expected:
             b = opened[-1]
-            return Diagnostic(
-                tok_span(file, b), "syntax error: unexpected end of file; expected '}' to close this '{'"
-            )
+            return Diagnostic(tok_span(file, b), "syntax error: unexpected end of file; expected '}' to close this '{'")
         lines = text.split("\n")
         span = Span(file, len(lines), len(lines[-1]) + 1)
         return Diagnostic(span, f"syntax error: unexpected end of file; expected {_expected_words(expected)}")
 
     line, col, pos = e.line, e.column, e.pos_in_stream
+    assert pos is not None, "Lark gives an unexpected token or character its position"
     word = _word_at(text, pos)
     if word.startswith('"') and text[max(0, pos - 2) : pos] == '""':  # `"""` read as `""` then `"`
         return Diagnostic(Span(file, line, col - 2), 'syntax error: unterminated string; expected a closing \'"""\'')
@@ -135,4 +135,5 @@ def syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
 
 
 def tok_span(file: str, tok: Token) -> Span:
-    return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
+    # The parser's tokens always carry their positions (Lark types them optional).
+    return Span(file, cast(int, tok.line), cast(int, tok.column), tok.end_line, tok.end_column)
