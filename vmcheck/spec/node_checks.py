@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import NoReturn, TypeVar
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from ..errors import Collector, Span, SpecError
 from .format_keys import FORMAT
 from .nodes import Node
 from .semantics_parser import Origin
-
-T = TypeVar("T")
 
 
 class Skip(Exception):
@@ -85,7 +84,8 @@ class NodeChecks:
             return ""
         return self.str_(n, key)
 
-    def guard(self, fn, *args, default=None):
+    def guard(self, fn: Callable[..., Any], *args: Any, default: Any = None) -> Any:
+        """`fn(*args)`, or `default` when it skipped (its error is recorded)."""
         try:
             return fn(*args)
         except Skip:
