@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from vmcheck.cli import main
 from vmcheck.errors import SpecError
-from vmcheck.spec.build import LABELS, build_isa
+from vmcheck.spec.build import build_isa
+from vmcheck.spec.format_keys import LABELS
 from vmcheck.spec.isa_grammar import keywords
 from vmcheck.spec.isa_reader import EXAMPLE, read_isa
 from vmcheck.spec.isa_strings import code_text

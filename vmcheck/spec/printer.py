@@ -21,7 +21,7 @@ from functools import lru_cache
 import yaml
 
 from ..errors import Diagnostic, SpecError
-from .build import FORMAT
+from .format_keys import FORMAT
 from .isa_grammar import ELEMENT_ATTRIBUTES
 from .nodes import Node
 from .yaml_reader import SpecYamlLoader  # the loader `read_yaml` uses: the same YAML 1.2 booleans
