@@ -98,7 +98,7 @@ def parse(text: str, origin: Origin, start: str = "block"):
         raise SpecError(_syntax_diagnostic(e, text, origin)) from None
     _check_size(tree, origin)
     try:
-        return _Build(origin).transform(tree)
+        return _TreeToSurface(origin).transform(tree)
     except VisitError as e:  # Lark wraps what a builder method raises
         if isinstance(e.orig_exc, SpecError):
             raise e.orig_exc from None
@@ -170,7 +170,7 @@ def _number(tok: str) -> int:
 
 
 @v_args(meta=True)
-class _Build(Transformer):
+class _TreeToSurface(Transformer):
     """Lark tree -> surface AST. Method names follow the grammar's rules."""
 
     def __init__(self, origin: Origin):
