@@ -19,7 +19,9 @@ from click.testing import CliRunner
 
 from vmcheck import __version__
 from vmcheck.cli import main
-from vmcheck.report.templates import Code, Doc, Para, Row, Section, Table, md_escape, render_html, render_markdown
+from vmcheck.report.document import Code, Doc, Para, Row, Section, Table
+from vmcheck.report.html import render_html
+from vmcheck.report.markdown import md_escape, render_markdown
 from vmcheck.spec.library import bundled, find_bundled
 
 BROKEN = find_bundled("pg-toy-broken")
@@ -317,17 +319,17 @@ def largest_spec() -> str:
 def test_html_report_prints_to_a4_pdf_in_headless_chromium(tmp_path):
     if CHROMIUM is None:
         pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
-    from vmcheck.analysis.engine import check_isas
-    from vmcheck.report.proof import make_input, render
-    from vmcheck.spec.load import load_spec
+    from vmcheck.pipeline import decide, load, proof_input
+    from vmcheck.report.proof import render
 
     name = largest_spec()
     # What `vmcheck report NAME -o r.html` does, with the engine run once for the whole test.
-    decided = check_isas([load_spec(name)])[0]
+    loaded = load(name)
+    decided = decide(loaded.isa)
     violating = sorted({i for c in decided.contexts for t in c.theorems.values() for i in t.violations})
     assert violating and decided.verdicts["1"].holds is False, "the largest spec is expected to fail Theorem 1"
     page = tmp_path / "r.html"
-    page.write_text(render(make_input(name, report=decided), "html"), encoding="utf-8")
+    page.write_text(render(proof_input(name, loaded=loaded, report=decided), "html"), encoding="utf-8")
 
     pdf = tmp_path / "out.pdf"
     profile = tmp_path / "profile"

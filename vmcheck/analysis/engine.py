@@ -381,7 +381,8 @@ _CONTEXT_FREE = {
 }
 
 
-def _derived(r: InstructionResult, cls: str) -> Answer:
+def derived(r: InstructionResult, cls: str) -> Answer:
+    """The answer for a class a label may claim: `pg_behaviour_sensitive` is not a class of its own (mode or location)."""
     if cls == "pg_behaviour_sensitive":
         a, b = r.classes["pg_mode_sensitive"], r.classes["pg_location_sensitive"]
         for x in (a, b):
@@ -404,7 +405,7 @@ def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding
                 cls, want = claim
                 if n and cls in _CONTEXT_FREE:
                     continue
-                a = _derived(r, cls)
+                a = derived(r, cls)
                 if a.value in (YES, NO) and a.value != want:
                     out.append(
                         LabelFinding(
@@ -414,4 +415,4 @@ def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding
     return out
 
 
-__all__ = ["check_isa", "check_isas", "default_jobs", "LABEL_CLAIMS"]
+__all__ = ["check_isa", "check_isas", "default_jobs", "derived", "LABEL_CLAIMS"]
