@@ -18,6 +18,7 @@ sanitising, badge kinds and a chart's table of counts.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -66,12 +67,12 @@ Text = Inline | tuple | list  # one inline or a sequence of them
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 
-def code_spans(s: str) -> list[Inline]:
+def code_spans(s: str) -> list[str | Code]:
     """Plain text whose `backquoted` spans become Code: the analysis and the
     specs write names that way in their one-line reasons and descriptions, and
     a report shows them as code rather than as raw backquotes. An unpaired
     backquote stays a character (and is escaped like any other)."""
-    out: list[Inline] = []
+    out: list[str | Code] = []
     pos = 0
     for m in _CODE_SPAN.finditer(s):
         if m.start() > pos:
@@ -120,7 +121,7 @@ class Para:
 
 @dataclass
 class Bullets:
-    items: list[Text]
+    items: Sequence[Text]
     ordered: bool = False
 
 
@@ -133,14 +134,14 @@ class Defs:
 
 @dataclass
 class Row:
-    cells: list[Text]
+    cells: Sequence[Text]
     mark: str = ""  # "differs" (highlighted), "fail", "pass", "unknown", "sub"
     cell_marks: list[str] = field(default_factory=list)  # per cell: "" or "changed"
 
 
 @dataclass
 class Table:
-    header: list[Text]
+    header: Sequence[Text]
     rows: list[Row]
     caption: Text | None = None
     cls: str = ""  # "compact", "witness", "kv", "verdicts"
@@ -218,7 +219,7 @@ class Doc:
     front: int = 0  # how many leading sections form the front page (printed before the contents)
 
 
-def join(items: list[Text], sep: Text = "; ") -> list:
+def join(items: Sequence[Text], sep: Text = "; ") -> list:
     """`items` with `sep` between each two (a text list, for inline sequences)."""
     out: list = []
     for i, x in enumerate(items):
@@ -267,10 +268,10 @@ def badge_kind(k: str) -> str:
 
 def chart_table(c: BarChart) -> Table:
     """The chart's numbers, for formats that cannot draw it (Markdown)."""
-    header: list[Text] = [""] + [name for _, name in c.legend] + ["total"]
+    header: list[Text] = ["", *(name for _, name in c.legend), "total"]
     rows = []
     for b in c.bars:
-        counts = dict()
+        counts: dict[str, int] = {}
         for kind, n in b.segments:
             counts[kind] = counts.get(kind, 0) + n
         rows.append(

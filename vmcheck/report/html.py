@@ -119,7 +119,7 @@ class HtmlRenderer:
     # ---- inline --------------------------------------------------------
 
     def text(self, t: Text) -> str:
-        parts = []
+        parts: list[str] = []
         for x in inlines(t):
             if isinstance(x, str):
                 parts.extend(

@@ -81,7 +81,7 @@ class MarkdownRenderer:
         self.numbers = Numbers()
 
     def text(self, t: Text, cell: bool = False) -> str:
-        parts = []
+        parts: list[str] = []
         for x in inlines(t):
             if isinstance(x, str):
                 parts.extend(

@@ -50,15 +50,17 @@ def _fields_text(e: ir.Element, values: list[Any]) -> list[str]:
 
 
 def _ranges(idx: list[int]) -> str:
-    out, start, prev = [], None, None
-    for i in idx + [None]:
-        if start is None:
-            start = prev = i
-        elif i is not None and i == prev + 1:
+    """Indices as runs: [0, 1, 2, 5] -> "0–2,5"."""
+    out: list[str] = []
+    start = prev = idx[0] if idx else 0
+    for i in idx[1:]:
+        if i == prev + 1:
             prev = i
-        else:
-            out.append(f"{start}" if start == prev else f"{start}–{prev}")
-            start = prev = i
+            continue
+        out.append(f"{start}" if start == prev else f"{start}–{prev}")
+        start = prev = i
+    if idx:
+        out.append(f"{start}" if start == prev else f"{start}–{prev}")
     return ",".join(out)
 
 
@@ -94,7 +96,7 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
         return out
 
     # the mode, derived
-    modes = []
+    modes: list[str | None] = []
     for s in states:
         modes.append(s.mode or "?")
         modes.append(_mode_name(isa, s.post) if s.post is not None else "—")
@@ -115,10 +117,10 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
                     quiet.setdefault(real[0] if real else None, []).append(i)
                     continue
                 name = e.names[i] if e.names and i < len(e.names) else f"{e.name}[{i}]"
-                cells = ["—" if v is None else hex_value(v) for v in vals]
+                reg_cells: list[Text] = ["—" if v is None else hex_value(v) for v in vals]
                 rows.append(
                     Row(
-                        [Code(name)] + cells,
+                        [Code(name), *reg_cells],
                         "differs" if _between(vals, compared) else "",
                         [""] + ["changed" if c else "" for c in changed],
                     )
@@ -156,7 +158,7 @@ def witness_table(isa: ir.Isa, w: Witness, caption: Text | None = None) -> tuple
                 [""] + ["changed" if c else "" for c in changed],
             )
         )
-    outcome_row = ["outcome"]
+    outcome_row: list[Text] = ["outcome"]
     for s in states:
         outcome_row += [Em(s.role or ""), s.outcome]
     rows.append(Row(outcome_row, "differs" if len({s.outcome for s in states}) > 1 else "", []))

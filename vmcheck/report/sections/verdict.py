@@ -30,6 +30,8 @@ def verdict_section(inp: ProofInput) -> Section:
     rep = inp.report
     blocks: list = []
     t1 = rep.verdicts["1"]
+    text: list[Text]
+    title: list[Text]
     if t1.holds is True:
         kind, title = "pass", [Code(rep.isa), " satisfies Theorem 1 in guest context ", Code(t1.context or "")]
         text = [
@@ -76,7 +78,7 @@ def verdict_section(inp: ProofInput) -> Section:
         ]
     blocks.append(Callout(kind, [Para(text)], title))
 
-    header: list[Text] = ["theorem", "ISA"] + [[Code(c.name)] for c in rep.contexts]
+    header: list[Text] = ["theorem", "ISA", *([Code(c.name)] for c in rep.contexts)]
     rows = []
     for t in THEOREMS:
         v = rep.verdicts[t]

@@ -109,7 +109,7 @@ def violations_section(inp: ProofInput, c: ContextResult) -> Section:
                         ]
                     )
                 )
-                if w is None:
+                if w is None or key is None:  # (key is None exactly when w is)
                     body.append(Para(a.reason))
                 else:
                     shown[key] = SHORT_TITLE[t]
