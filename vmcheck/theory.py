@@ -42,13 +42,9 @@ class Evidence(StrEnum):
     BUDGET = "budget"  # unknown: the solver's resource budget ran out (reproducible)
     TIMEOUT = "timeout"  # unknown: the wall-clock safety net ran out (never cached)
 
-    @property
-    def description(self) -> str:
-        """How `explain` names the evidence."""
-        return _EVIDENCE_WORDS[self]
 
-
-_EVIDENCE_WORDS = {
+# How `explain` names each kind of evidence.
+EVIDENCE_WORDS: dict[str, str] = {
     Evidence.WITNESS: "witness",
     Evidence.PROOF: "proof",
     Evidence.BUDGET: "solver budget exhausted",
@@ -325,6 +321,7 @@ __all__ = [
     "NO",
     "UNKNOWN",
     "Evidence",
+    "EVIDENCE_WORDS",
     "InstructionClass",
     "CONTEXT_CLASS_RECORDS",
     "PG_CLASS_RECORDS",
