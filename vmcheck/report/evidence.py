@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from ..analysis.queries import QUERIES
-from ..analysis.results import NO, THEOREMS, UNKNOWN, YES, Answer, ContextResult, InstructionResult
+from ..analysis.results import Answer, ContextResult, InstructionResult
+from ..theory import NO, THEOREM_BY_KEY, THEOREMS, UNKNOWN, YES
 from .document import Code, Ref, Strong, Text, join
 from .vocabulary import CLASS_WORDS, KEY_CLASS, KEY_WORD, anchor
 
@@ -67,14 +68,11 @@ def key_answer(r: InstructionResult, t: str) -> Answer:
 
 
 def sensitivity_kinds(r: InstructionResult, t: str) -> str:
+    """For Theorems 1 and 2, the kinds of sensitivity an instruction has
+    ("control, mode", "timing"): the classes the theorem is judged on, by
+    their first word."""
     if t in ("1", "2"):
-        kinds = [
-            c.split("_")[0]
-            for c in ("control_sensitive", "mode_sensitive", "location_sensitive")
-            if r.classes[c].value == YES
-        ]
-        if t == "2" and r.classes["timing_dependent"].value == YES:
-            kinds.append("timing")
+        kinds = [c.split("_")[0] for c in THEOREM_BY_KEY[t].judged_on if r.classes[c].value == YES]
         return ", ".join(kinds)
     return ""
 
@@ -160,7 +158,7 @@ def statement(t: str, insn: str, ctx: str) -> list:
 def sensitivity_reasons(r: InstructionResult) -> Text:
     """Why an instruction is sensitive (Theorem 1): each sensitivity class it has, with its reason."""
     parts = []
-    for c in ("control_sensitive", "mode_sensitive", "location_sensitive"):
+    for c in THEOREM_BY_KEY["1"].judged_on:
         a = r.classes[c]
         if a.value == YES:
             parts.append([Strong(CLASS_WORDS[c]), ": ", a.reason])

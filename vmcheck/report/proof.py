@@ -32,7 +32,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import __version__
-from ..analysis.results import THEOREM_TITLES
+from ..theory import THEOREM_TITLES
 from .document import Code, Doc, Section, Text, join
 from .html import render_html
 from .markdown import render_markdown

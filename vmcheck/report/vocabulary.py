@@ -1,9 +1,11 @@
 """The words the proof report uses for the theory, and its small formats.
 
 Per theorem: the class whose instances must trap, that class in prose, and
-the theorem's short name in running text. Per class: its name in prose. Also
-the verdict badges, anchors built from names, and how a value is printed.
-Every section builder takes these from here, so a word is spelled once.
+the theorem's short name in running text. Per class: its name in prose.
+These derive from `vmcheck.theory`'s records, so the report words a theorem
+or a class as every other output does. Also the verdict badges, anchors
+built from names, and how a value is printed. Every section builder takes
+these from here, so a word is spelled once.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..analysis.results import CLASSES
+from ..theory import CLASS_RECORDS, THEOREM_RECORDS
 from .document import Badge
 
-# The class whose instances must trap, per theorem, and its name in prose.
+# The class whose instances must trap, per theorem: the class itself, where
+# `theory.Theorem.judged_on` lists its parts (Theorem 2 adds timing_dependent
+# to it; see evidence.key_answer).
 KEY_CLASS = {"1": "sensitive", "2": "sensitive", "3": "user_sensitive", "exact": "unsafe"}
-KEY_WORD = {"1": "sensitive", "2": "sensitive or timing dependent", "3": "user sensitive", "exact": "unsafe"}
-SHORT_TITLE = {"1": "Theorem 1", "2": "Theorem 2", "3": "Theorem 3", "exact": "the exact condition"}
-CLASS_WORDS = {c: c.replace("_", " ") for c in CLASSES}
+# Those classes in prose ("sensitive or timing dependent").
+KEY_WORD = {t.key: t.violator_word for t in THEOREM_RECORDS}
+# A theorem's name in running text ("Theorem 1", "the exact condition").
+SHORT_TITLE = {t.key: t.phrase for t in THEOREM_RECORDS}
+# A class's name in prose ("control sensitive").
+CLASS_WORDS = {c.key: c.word for c in CLASS_RECORDS}
 
 PG1974 = (
     'G. J. Popek and R. P. Goldberg, "Formal Requirements for Virtualizable Third Generation '

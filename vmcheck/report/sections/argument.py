@@ -4,7 +4,8 @@ discharged, then the violations with their witnesses."""
 
 from __future__ import annotations
 
-from ...analysis.results import THEOREM_TITLES, ContextResult
+from ...analysis.results import ContextResult
+from ...theory import THEOREM_TITLES
 from ..document import (
     Badge,
     Code,

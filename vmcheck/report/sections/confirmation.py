@@ -20,7 +20,7 @@ from ..document import (
     join,
 )
 from ..proof_input import ProofInput
-from ..vocabulary import anchor, hex_value
+from ..vocabulary import SHORT_TITLE, anchor, hex_value
 
 
 def confirmation_section(inp: ProofInput) -> Section:
@@ -55,7 +55,7 @@ def confirmation_section(inp: ProofInput) -> Section:
     )
     for name, conf in inp.confirmations.items():
         sub: list = []
-        judged = "the exact condition" if conf.judged_by == "exact" else "Theorem 3"
+        judged = SHORT_TITLE[conf.judged_by]  # "exact" (classic VMM) or "3" (hybrid VMM)
         if conf.agrees:
             sub.append(
                 Callout("pass", [Para([f"What the {conf.vmm} VMM did agrees with the engine's verdict on {judged}."])])

@@ -4,7 +4,8 @@ per-instruction detail is, and where Theorem 1 and the exact condition part."""
 
 from __future__ import annotations
 
-from ...analysis.results import CLASSES, NO, THEOREM_TITLES, THEOREMS, UNKNOWN, YES, ContextResult
+from ...analysis.results import ContextResult
+from ...theory import CLASSES, NO, THEOREM_TITLES, THEOREMS, UNKNOWN, YES
 from ..document import (
     Callout,
     Code,

@@ -3,8 +3,8 @@ contradict, with their evidence, and those they confirm."""
 
 from __future__ import annotations
 
-from ...analysis.engine import LABEL_CLAIMS, derived
-from ...analysis.results import UNKNOWN
+from ...analysis.engine import derived
+from ...theory import LABEL_CLAIMS, UNKNOWN
 from ..document import (
     Callout,
     Code,

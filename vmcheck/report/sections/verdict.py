@@ -4,7 +4,7 @@ instructions. It stands alone: a reader who wants the answer stops here."""
 
 from __future__ import annotations
 
-from ...analysis.results import THEOREM_TITLES, THEOREMS, UNKNOWN, YES
+from ...theory import THEOREM_TITLES, THEOREMS, UNKNOWN, YES
 from ..document import (
     Bar,
     BarChart,

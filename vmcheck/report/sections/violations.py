@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from ...analysis.results import THEOREM_TITLES, THEOREMS, YES, ContextResult
+from ...analysis.results import ContextResult
+from ...theory import THEOREM_TITLES, THEOREMS, YES
 from ..document import (
     Badge,
     Bullets,
