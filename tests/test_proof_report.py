@@ -303,6 +303,41 @@ def test_renderers_escape_every_inline_and_block():
     assert md_escape("1. a | b") == "1\\. a \\| b"
 
 
+def test_the_style_sheet_ships_as_package_data_and_is_inlined():
+    from importlib.resources import files
+
+    from vmcheck.report.html import stylesheet
+
+    css = files("vmcheck.report").joinpath("style.css").read_text(encoding="utf-8")
+    assert css == stylesheet() and "__FOOTER__" in css and "@page" in css
+    page = render_html(Doc("t", "", [], [], "the footer"))
+    assert css.split("__FOOTER__")[0] in page and "</style>" in page and "__FOOTER__" not in page
+
+
+def test_the_report_reads_results_and_never_runs_the_engine_or_the_vmm():
+    """report/ renders: loading, deciding and confirming are vmcheck.pipeline's.
+    Its modules import result types and vocabulary, never the spec loader, the
+    VMM, the pipeline or the CLI (the one engine name it uses is `derived`)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "vmcheck"
+    banned = ("hypervisor", "pipeline", "cli", "spec.load", "spec.build", "machine", "semantics")
+    allowed = {("hypervisor.campaign", "Confirmation"), ("analysis.engine", "derived")}  # result types, a pure function
+    for f in sorted((root / "report").rglob("*.py")):
+        package = f.parent.relative_to(root.parent).parts
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            base = package[: len(package) - node.level + 1]
+            module = ".".join(base[1:] + ((node.module,) if node.module else ()))  # without "vmcheck."
+            for alias in node.names:
+                if (module, alias.name) in allowed:
+                    continue
+                assert not module.startswith(banned) and module != "analysis.engine", (
+                    f"{f.relative_to(root)} imports {alias.name} from {module}"
+                )
+
+
 # --------------------------------------------------------------------------
 # Printing: the largest bundled spec, through headless Chromium
 # --------------------------------------------------------------------------
