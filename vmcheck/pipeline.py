@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from .analysis.results import THEOREMS, Report
@@ -24,6 +24,9 @@ from .errors import SpecError, UserError
 from .report.proof_input import ProofInput, shown_path, spec_sha256
 from .spec import ir
 from .spec.nodes import Node
+
+if TYPE_CHECKING:  # the VMM is imported only when a spec is confirmed
+    from .hypervisor.campaign import Confirmation
 
 
 @dataclass(frozen=True)
@@ -85,16 +88,35 @@ def confirm(
     fuzz: int = 0,
     seed: int = 0,
     max_steps: int = 10_000,
-) -> dict[str, Any]:
-    """Guest context -> what the reference VMM observed there
-    (`hypervisor.campaign.Confirmation`): the programs, every witness and
-    `fuzz` random programs, run natively and under the VMM."""
+    witnesses: bool = True,
+    jobs: int = 1,
+    starting: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Confirmation]:
+    """Guest context -> what the reference VMM observed there: the programs,
+    every witness (unless `witnesses` is false) and `fuzz` random programs,
+    run natively and under the VMM, in the report's context order.
+    `starting(context)` is called before each context, `progress(done, total)`
+    within it (`hypervisor.campaign.confirm_context`)."""
     from .hypervisor.campaign import confirm_context
 
-    return {
-        c.name: confirm_context(isa, c, kind=vmm, programs=programs, fuzz_programs=fuzz, seed=seed, max_steps=max_steps)
-        for c in report.contexts
-    }
+    out: dict[str, Confirmation] = {}
+    for c in report.contexts:
+        if starting is not None:
+            starting(c.name)
+        out[c.name] = confirm_context(
+            isa,
+            c,
+            kind=vmm,
+            programs=programs,
+            fuzz_programs=fuzz,
+            seed=seed,
+            max_steps=max_steps,
+            witnesses=witnesses,
+            jobs=jobs,
+            progress=progress,
+        )
+    return out
 
 
 def solver_version() -> str:
