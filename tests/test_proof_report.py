@@ -303,6 +303,23 @@ def test_renderers_escape_every_inline_and_block():
     assert md_escape("1. a | b") == "1\\. a \\| b"
 
 
+def test_the_pipeline_loads_a_spec_once_as_the_loader_does(tmp_path):
+    from vmcheck.errors import SpecError
+    from vmcheck.pipeline import load
+    from vmcheck.spec.load import load_spec
+
+    loaded = load("pg-toy")
+    assert loaded.isa == load_spec("pg-toy") and loaded.path == find_bundled("pg-toy")
+    assert loaded.nodes.kind == "mapping" and "instructions" in loaded.nodes.value
+    wrong = tmp_path / "spec.txt"
+    wrong.write_text("name: x\n", encoding="utf-8")
+    with pytest.raises(SpecError) as ours:
+        load(str(wrong))
+    with pytest.raises(SpecError) as theirs:
+        load_spec(str(wrong))
+    assert str(ours.value) == str(theirs.value) and "a spec file ends in .yaml" in str(ours.value)
+
+
 def test_the_style_sheet_ships_as_package_data_and_is_inlined():
     from importlib.resources import files
 
