@@ -155,7 +155,7 @@ def proof_input(
         loaded = load(spec)
     if report is None:
         report = decide(loaded.isa, context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache)
-    confirmations: dict[str, Any] = {}
+    confirmations: dict[str, Confirmation] = {}
     options: dict[str, Any] = {}
     if confirm_vmm:
         paths = sample_programs(spec, loaded.path)

@@ -85,6 +85,7 @@ def code_spans(s: str) -> list[str | Code]:
 
 
 def inlines(t: Text) -> list[Inline]:
+    """A text flattened into its inline pieces, in order."""
     if isinstance(t, (list, tuple)):
         out: list[Inline] = []
         for x in t:
@@ -263,6 +264,7 @@ class Numbers:
 
 
 def badge_kind(k: str) -> str:
+    """A badge or callout kind the renderers style: pass, fail, unknown, else info."""
     return k if k in ("pass", "fail", "unknown", "info") else "info"
 
 

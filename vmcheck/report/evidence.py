@@ -48,6 +48,7 @@ def query_evidence(a: Answer, ctx_name: str) -> list[Text]:
 
 
 def never_runs(r: InstructionResult, ctx_name: str) -> bool:
+    """Does the instruction trap (or memory-trap) at every state of the context, so no instance runs there?"""
     p = r.classes["privileged"]
     if p.value == YES:
         return True
@@ -55,6 +56,7 @@ def never_runs(r: InstructionResult, ctx_name: str) -> bool:
 
 
 def key_answer(r: InstructionResult, t: str) -> Answer:
+    """The answer for theorem t's key class (for Theorem 2: sensitive or timing dependent, combined as the engine does)."""
     if t == "2":
         a, b = r.classes["sensitive"], r.classes["timing_dependent"]
         if a.value == YES:

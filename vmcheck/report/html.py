@@ -112,6 +112,8 @@ def chart_svg(c: BarChart) -> str:
 
 
 class HtmlRenderer:
+    """One rendering: the output lines and the section numbers so far."""
+
     def __init__(self) -> None:
         self.out: list[str] = []
         self.numbers = Numbers()
@@ -280,6 +282,7 @@ def _cls(c: str) -> str:
 
 
 def render_html(d: Doc) -> str:
+    """The document as one self-contained HTML page."""
     return HtmlRenderer().doc(d)
 
 

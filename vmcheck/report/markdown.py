@@ -54,6 +54,7 @@ def md_escape(s: str, *, cell: bool = False) -> str:
 
 
 def md_code(s: str, *, cell: bool = False) -> str:
+    """A code span that shows `s` exactly: its fence outgrows the backquotes inside."""
     s = s.replace("\n", " ")
     if cell:
         s = s.replace("|", "\\|")
@@ -76,6 +77,8 @@ def _md_wrap(mark: str, inner: str) -> str:
 
 
 class MarkdownRenderer:
+    """One rendering: the output lines and the section numbers so far."""
+
     def __init__(self) -> None:
         self.out: list[str] = []
         self.numbers = Numbers()
@@ -215,6 +218,7 @@ class MarkdownRenderer:
 
 
 def render_markdown(d: Doc) -> str:
+    """The document as GitHub-flavoured Markdown."""
     return MarkdownRenderer().doc(d)
 
 

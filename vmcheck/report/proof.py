@@ -114,6 +114,7 @@ def format_of(path: str) -> str | None:
 
 
 def _confirm_meta(inp: ProofInput) -> Text:
+    """The header's line on the empirical confirmation: what was run, or that it was not."""
     if not inp.confirmations:
         return "not run (add --confirm)"
     o = inp.confirm_options

@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.results import Report
 from ..spec import ir
 from ..spec.nodes import Node
 from .source import SpecSource
+
+if TYPE_CHECKING:  # a result type; the VMM itself is never imported here
+    from ..hypervisor.campaign import Confirmation
 
 
 @dataclass
@@ -29,7 +32,7 @@ class ProofInput:
     spec_path: str  # the file as the user named it (shown), hashed for the header
     sha256: str
     nodes: Node | None = None  # the spec's node tree, for the source text of semantics and conditions
-    confirmations: dict[str, Any] = field(default_factory=dict)  # context -> hypervisor.campaign.Confirmation
+    confirmations: dict[str, Confirmation] = field(default_factory=dict)  # guest context -> what the VMM observed
     confirm_options: dict[str, Any] = field(default_factory=dict)
     theorems: tuple[str, ...] = ("1",)  # the theorems argued instruction by instruction
     timeout: float = 300.0  # the wall-clock safety net per solver call
@@ -44,6 +47,7 @@ class ProofInput:
 
 
 def spec_sha256(path: str | Path) -> str:
+    """The spec file's SHA-256 (hex), which the header names."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 

@@ -22,6 +22,7 @@ KEEP_ROWS = 14
 
 
 def _mode_name(isa: ir.Isa, values: dict[str, Any]) -> str | None:
+    """The name of the mode a state is in (None: not a level)."""
     md = isa.modes
     v = values.get(md.elem)
     if not isinstance(v, int):

@@ -44,6 +44,7 @@ def argument_appendix(inp: ProofInput) -> Section:
 
 
 def argument_section(inp: ProofInput, c: ContextResult, t: str) -> Section:
+    """Theorem t in one context: every instruction's obligation and how it was discharged, as one table."""
     key = KEY_WORD[t]
     blocks: list = [
         Para(

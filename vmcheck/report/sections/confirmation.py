@@ -24,6 +24,7 @@ from ..vocabulary import SHORT_TITLE, anchor, hex_value
 
 
 def confirmation_section(inp: ProofInput) -> Section:
+    """Section 6 (see the module's docstring); "not run" without --confirm."""
     isa = inp.isa
     blocks: list = []
     if not inp.confirmations:
@@ -120,13 +121,14 @@ def confirmation_section(inp: ProofInput) -> Section:
             prow = []
             for p in conf.programs:
                 cm, k = p.comparison, p.comparison.counters
+                d = cm.divergence  # None exactly when the run was equivalent
                 res: Text = (
                     Badge("pass", "equivalent")
-                    if cm.equivalent
+                    if d is None
                     else [
-                        Badge("fail" if (cm.divergence.insn not in expected) else "info", "diverged"),
+                        Badge("fail" if (d.insn not in expected) else "info", "diverged"),
                         " ",
-                        cm.divergence.summary(isa),
+                        d.summary(isa),
                     ]
                 )
                 prow.append(

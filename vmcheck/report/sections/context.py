@@ -24,6 +24,7 @@ from .violations import violations_section
 
 
 def context_section(inp: ProofInput, c: ContextResult) -> Section:
+    """Section 4 for one guest context (see the module's docstring)."""
     sec = Section(["Guest context ", Code(c.name)], anchor("ctx", c.name), [])
     w = inp.source.text("contexts", "guest", c.name, "where") or "true"
     mm = join([[Code(v), " → ", Code(r)] for v, r in c.modes.items()], ", ")
@@ -118,6 +119,7 @@ def detail_pointer(inp: ProofInput, c: ContextResult) -> Para:
 
 
 def t1_vs_exact_section(inp: ProofInput, c: ContextResult) -> Section:
+    """Where Theorem 1 and the exact condition part in one context, and what that costs the VMM."""
     blocks: list = []
     both = [r for r in c.instructions if r.violates["1"].value == YES and r.violates["exact"].value == YES]
     safe = [r for r in c.instructions if r.violates["1"].value == YES and r.violates["exact"].value == NO]

@@ -21,6 +21,7 @@ from ..proof_input import ProofInput
 
 
 def isa_section(inp: ProofInput) -> Section:
+    """Section 2 (see the module's docstring)."""
     isa = inp.isa
     blocks: list = []
     if isa.description:

@@ -19,6 +19,7 @@ from ..proof_input import ProofInput
 
 
 def labels_section(inp: ProofInput) -> Section:
+    """Section 5 (see the module's docstring)."""
     rep = inp.report
     blocks: list = [
         Para(

@@ -24,6 +24,7 @@ from ..vocabulary import PG1974
 
 
 def model_section(inp: ProofInput) -> Section:
+    """Section 3 (see the module's docstring)."""
     b: list = []
     b.append(
         Para(

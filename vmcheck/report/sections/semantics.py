@@ -19,6 +19,7 @@ from .violations import semantics_shown
 
 
 def appendix_section(inp: ProofInput) -> Section:
+    """Appendix B (see the module's docstring)."""
     isa = inp.isa
     shown_with_witness = semantics_shown(inp)
     blocks: list = [

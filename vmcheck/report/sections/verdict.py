@@ -27,6 +27,7 @@ FRONT_NAMES = 45
 
 
 def verdict_section(inp: ProofInput) -> Section:
+    """Section 1, the front page (see the module's docstring)."""
     rep = inp.report
     blocks: list = []
     t1 = rep.verdicts["1"]
@@ -140,7 +141,7 @@ def violations_table(inp: ProofInput) -> Table | None:
             tr = c.theorems[t]
             if not tr.violations and not tr.unknown:
                 continue
-            names = _names_against(inp, c.name, tr.violations, t1 if t != "1" else [])
+            names = _names_against(c.name, tr.violations, t1 if t != "1" else [])
             undecided: Text = join([Code(n) for n in tr.unknown], ", ") if tr.unknown else "—"
             rows.append(
                 Row(
@@ -158,7 +159,9 @@ def violations_table(inp: ProofInput) -> Table | None:
     )
 
 
-def _names_against(inp: ProofInput, ctx: str, names: list[str], base: list[str]) -> Text:
+def _names_against(ctx: str, names: list[str], base: list[str]) -> Text:
+    """A theorem's violating instructions, said against Theorem 1's (`base`) where that is shorter."""
+
     def refs(ns: list[str]) -> list:
         out = join([Ref(anchor("w", ctx, n), Code(n)) for n in ns[:FRONT_NAMES]], ", ")
         if len(ns) > FRONT_NAMES:

@@ -5,6 +5,7 @@ the witness was replayed (appendix A; in a --brief report, section 4)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from ...analysis.results import ContextResult
 from ...theory import THEOREM_TITLES, THEOREMS, YES
@@ -27,6 +28,9 @@ from ..proof_input import ProofInput
 from ..vocabulary import SHORT_TITLE, anchor, hex_value
 from ..witness import witness_blocks
 
+if TYPE_CHECKING:  # a result type; the VMM itself is never imported here
+    from ...hypervisor.campaign import Confirmation
+
 # A semantics listing of this many lines or more may start on one page and
 # end on the next instead of moving, whole, with its heading.
 KEEP_LINES = 12
@@ -40,6 +44,7 @@ _HOW = {
 
 
 def violations_section(inp: ProofInput, c: ContextResult) -> Section:
+    """The violations of one context (see the module's docstring)."""
     isa = inp.isa
     blocks: list = []
     violating = [r for r in c.instructions if any(r.violates[t].value == YES for t in THEOREMS)]
@@ -135,7 +140,8 @@ def violations_section(inp: ProofInput, c: ContextResult) -> Section:
     return Section(["Violations in ", Code(c.name)], anchor("viol", c.name), blocks)
 
 
-def _replay_blocks(inp: ProofInput, conf, name: str) -> list:
+def _replay_blocks(inp: ProofInput, conf: Confirmation, name: str) -> list:
+    """What the reference VMM did with one violating instruction: witness replays, programs and random programs that diverged on it."""
     isa = inp.isa
     items: list = []
     for rp in conf.replays:
