@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from vmcheck.analysis import NO, YES, check_isa
-from vmcheck.analysis import queries as queries_mod
-from vmcheck.analysis import replay as replay_mod
+from vmcheck.analysis import engine as engine_mod
+from vmcheck.analysis import witness_check as witness_check_mod
 from vmcheck.cli import main
 from vmcheck.errors import InternalError
 from vmcheck.semantics.state import Outcome
@@ -216,10 +216,10 @@ def test_a_witness_that_does_not_reproduce_raises(machines, monkeypatch):
         def execute(self, insn, state, port, operands):
             return Outcome("trap", "PRIV")
 
-    monkeypatch.setattr(replay_mod, "compile_isa", lambda isa: Wrong())
+    monkeypatch.setattr(witness_check_mod, "compile_isa", lambda isa: Wrong())
     isa = load_spec(str(machines["pg"]))
     with pytest.raises(InternalError, match="does not reproduce"):
-        queries_mod.analyze_instruction(isa, isa.instruction("rdm"), isa.contexts[0])
+        engine_mod.analyze_instruction(isa, isa.instruction("rdm"), isa.contexts[0])
 
 
 def test_cache_and_jobs_give_the_same_report(machines, tmp_path, monkeypatch):

@@ -8,8 +8,9 @@ with a `to_json()`, from which reports and the CLI render and
 """
 
 from ..theory import LABEL_CLAIMS
-from .engine import check_isa, check_isas, default_jobs
-from .queries import QUERIES, InstructionQueries, analyze_instruction, classify
+from .classify import classify
+from .engine import analyze_instruction, check_isa, check_isas, default_jobs
+from .queries import QUERIES, InstructionQueries
 from .results import (
     CLASSES,
     CONTEXT_CLASSES,

@@ -66,6 +66,7 @@ def _engine_digest() -> str:
         for p in sorted((root / sub).glob("*.py")):
             h.update(p.name.encode())
             h.update(p.read_bytes())
+    h.update((root / "theory.py").read_bytes())  # the classes and answer values an entry holds
     return h.hexdigest()
 
 
@@ -304,7 +305,7 @@ def _valid_answer(a: Any) -> bool:
 
 
 def valid_result(v: Any) -> bool:
-    """Is `v` an instruction result as `engine._result_to_json` writes it?"""
+    """Is `v` an instruction result as `engine.result_to_json` writes it?"""
     try:
         return (
             isinstance(v, dict)

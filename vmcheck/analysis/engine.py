@@ -17,11 +17,13 @@ from collections.abc import Callable, Iterable
 
 from .. import __version__
 from ..errors import Diagnostic, InternalError, UserError, VmcheckError
+from ..semantics.symbolic import fresh_context
 from ..spec import ir
 from ..theory import BEHAVIOUR_SENSITIVE, CONTEXT_FREE_CLASSES, LABEL_CLAIMS, THEOREM_BY_KEY
 from . import cache as cache_mod
 from .budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
-from .queries import analyze_instruction
+from .classify import classify
+from .queries import InstructionQueries
 from .results import (
     NO,
     THEOREMS,
@@ -46,7 +48,8 @@ def default_jobs() -> int:
 # --------------------------------------------------------------------------
 
 
-def _result_to_json(r: InstructionResult) -> dict:
+def result_to_json(r: InstructionResult) -> dict:
+    """A unit's result as the cache stores it (and workers send it back)."""
     return {
         "name": r.name,
         "mnemonic": r.mnemonic,
@@ -58,7 +61,8 @@ def _result_to_json(r: InstructionResult) -> dict:
     }
 
 
-def _result_from_json(d: dict) -> InstructionResult:
+def result_from_json(d: dict) -> InstructionResult:
+    """A cached (or a worker's) result; `cached` is set, the caller clears it for a fresh one."""
     return InstructionResult(
         d["name"],
         d["mnemonic"],
@@ -73,6 +77,22 @@ def _result_from_json(d: dict) -> InstructionResult:
 
 def _decided(r: InstructionResult) -> bool:
     return all(a.value != UNKNOWN for a in list(r.classes.values()) + list(r.violates.values()))
+
+
+def analyze_instruction(
+    isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = DEFAULT_TIMEOUT, budget: int = DEFAULT_BUDGET
+) -> tuple[InstructionResult, int]:
+    """Every class of `insn` in `ctx`: (result, number of solver calls)."""
+    t0 = time.perf_counter()
+    fresh_context()  # the same witnesses whatever ran before in this process
+    q = InstructionQueries(isa, insn, ctx, timeout, budget)
+    R = q.run_all()
+    classes, violates = classify(R, ctx)
+    line = insn.span.line if insn.span else None
+    res = InstructionResult(
+        insn.name, insn.mnemonic, line, sorted(insn.labels), classes, violates, time.perf_counter() - t0
+    )
+    return res, q.n_solved
 
 
 _WORKER_ISAS: list[ir.Isa] = []
@@ -103,7 +123,7 @@ def _run_unit(task: tuple[int, str, str, float, int]) -> tuple[int, str, str, di
         res, n = analyze_instruction(isa, isa.instruction(insn_name), isa.context(ctx_name), timeout, budget)
     except VmcheckError as e:
         return i, insn_name, ctx_name, None, 0, f"{type(e).__name__}: {e}"
-    return i, insn_name, ctx_name, _result_to_json(res), n, None
+    return i, insn_name, ctx_name, result_to_json(res), n, None
 
 
 # --------------------------------------------------------------------------
@@ -165,7 +185,7 @@ def check_isas(
             hit = cache_mod.load(key) or cache_mod.load(cache_mod.undecided_key(key, budget))
             if hit is not None:
                 try:
-                    res = _result_from_json(hit)
+                    res = result_from_json(hit)
                     # What the key leaves out (labels, where the entry stands in the file) is
                     # taken from the spec as it is now.
                     res.labels = sorted(insn.labels)
@@ -186,7 +206,7 @@ def check_isas(
         i, name, cname, rj, n, err = out
         if err is not None:
             raise InternalError(f"{isas[i].name}: {name} in context {cname}: {err}")
-        res = _result_from_json(rj)
+        res = result_from_json(rj)
         res.cached = False
         results[(i, name, cname)] = res
         stats["solver_calls"] += n
