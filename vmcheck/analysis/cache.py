@@ -245,7 +245,7 @@ def _cells(x: Any) -> bool:
     )
 
 
-_STATE_FIELDS = {
+_STATE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "label": str,
     "mode": (str, type(None)),
     "pre": dict,

@@ -128,7 +128,7 @@ class QueryBuilder:
         for e in self.isa.elements:
             if e.is_file:
                 arr = z3.K(z3.BitVecSort(e.index_width), z3.BitVecVal(0, e.width))
-                for i in range(e.count):
+                for i in range(e.count or 0):
                     arr = z3.Store(arr, z3.BitVecVal(i, e.index_width), z3.BitVecVal(st.get(e.name, i), e.width))
                 regs[e.name] = arr
             else:
@@ -172,7 +172,7 @@ class QueryBuilder:
                 fresh = z3.Const(e.name + tag, self.sym.elem_sort(e))
                 regs[e.name] = fresh
                 if m != full:
-                    for i in range(e.count):
+                    for i in range(e.count or 0):
                         k = z3.BitVecVal(i, e.index_width)
                         cons.append(z3.Select(fresh, k) & ~m & full == z3.Select(base.regs[e.name], k) & ~m & full)
             else:
@@ -199,7 +199,7 @@ class QueryBuilder:
         if e.is_file:
             if m == full:
                 return a == b
-            return z3.And([z3.Select(a, i) & m == z3.Select(b, i) & m for i in range(e.count)])
+            return z3.And([z3.Select(a, i) & m == z3.Select(b, i) & m for i in range(e.count or 0)])
         if m == full:
             return a == b
         return a & m == b & m

@@ -14,7 +14,7 @@ import z3
 from ..semantics.concrete import compile_isa
 from ..semantics.symbolic import TRAP
 from . import witness_check as wc
-from .formulas import QueryBuilder
+from .formulas import QueryBuilder, QueryState
 
 _S2 = "s'"
 
@@ -23,6 +23,12 @@ class PgScope:
     """The terms Popek & Goldberg's three queries share (see `Scope`)."""
 
     __slots__ = ("s", "mv", "s2", "s1", "regs2", "cons2")
+    s: QueryState
+    mv: z3.BitVecRef
+    s2: QueryState
+    s1: QueryState
+    regs2: dict[str, z3.ExprRef]
+    cons2: list
 
 
 class Scope:
@@ -38,11 +44,30 @@ class Scope:
     table (tools/snapshot_outputs.py checks that).
     """
 
-    __slots__ = ("h", "g", "s2", "choice", "s1", "regs2", "cons2", "ls_cons", "us_ls", "regsv", "consv", "bad")
-    __slots__ += ("mv", "s", "v", "pg")  # (bound last: they were a closure's cells)
+    # (mv, s and v last: they were a closure's cells, which a frame frees after its locals)
+    __slots__ = (
+        "h", "g", "s2", "choice", "s1", "regs2", "cons2", "ls_cons", "us_ls", "regsv", "consv", "bad",
+        "mv", "s", "v", "pg",
+    )  # fmt: skip
+    h: QueryState
+    g: QueryState
+    s2: QueryState
+    choice: z3.BoolRef
+    s1: QueryState
+    regs2: dict[str, z3.ExprRef]
+    cons2: list
+    ls_cons: list
+    us_ls: list
+    regsv: dict[str, z3.ExprRef]
+    consv: list
+    bad: z3.BoolRef
+    mv: z3.BitVecRef
+    s: QueryState
+    v: QueryState
+    pg: PgScope | None
 
     def __init__(self) -> None:
-        self.pg: PgScope | None = None
+        self.pg = None
 
 
 def ask_inv(q: QueryBuilder, run: Scope) -> None:

@@ -209,7 +209,11 @@ class BudgetedSolver:
             return UNSAT, None, used, ""
         return UNK, None, used, _why_unknown(solver, used, limit)
 
-    def _rounds(self, base: list, cases: list, solver: z3.Solver | None, budget: int):
+    def _rounds(
+        self, base: list, cases: list, solver: z3.Solver | None, budget: int
+    ) -> tuple[str, z3.ModelRef | None, int, str]:
+        """The two rounds over `cases`: on `solver` with push/pop when given
+        (incremental), else on a fresh solver per case."""
         incremental = solver is not None
         spent = 0
         undecided = list(range(len(cases)))
@@ -223,6 +227,7 @@ class BudgetedSolver:
                     still.append(i)
                     continue
                 if incremental:
+                    assert solver is not None
                     solver.push()
                 else:
                     solver = z3.Solver()

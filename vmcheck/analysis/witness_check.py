@@ -49,7 +49,7 @@ def concrete_state(sym: SymIsa, model: z3.ModelRef, regs: dict[str, z3.ExprRef])
     for e in isa.elements:
         t = regs[e.name]
         if e.is_file:
-            for i in range(e.count):
+            for i in range(e.count or 0):
                 st.set(e.name, model_int(model, z3.Select(t, z3.BitVecVal(i, e.index_width))), i)
         else:
             st.set(e.name, model_int(model, t))
@@ -194,7 +194,7 @@ def replay(
     post = pre.copy()
     out = compile_isa(isa).execute(insn.name, post, port, opvals)
     kind = out.kind
-    if kind == "trap" and isa.traps.cause(out.cause).memory:
+    if kind == "trap" and isa.traps.cause(out.cause).memory:  # type: ignore[arg-type]  # a trap names its cause
         kind = "memtrap"
     where = f"{insn.name} with {opvals} at {label}"
     skind = KIND_NAMES[model_int(model, res.kind)]
@@ -211,7 +211,7 @@ def replay(
         for e in isa.elements:
             t = res.post[e.name]
             if e.is_file:
-                for i in range(e.count):
+                for i in range(e.count or 0):
                     sv = model_int(model, z3.Select(t, z3.BitVecVal(i, e.index_width)))
                     if sv != post.get(e.name, i):
                         raise InternalError(
@@ -243,7 +243,7 @@ def replay(
 
 def _masked(st: State, e: ir.Element, m: int) -> list[int] | int:
     if e.is_file:
-        return [st.get(e.name, i) & m for i in range(e.count)]
+        return [st.get(e.name, i) & m for i in range(e.count or 0)]
     return st.get(e.name) & m
 
 
@@ -287,8 +287,8 @@ def differences(
         return [f"outcome: {a.outcome_text()} at {a.label}, {b.outcome_text()} at {b.label}"]
     if a.trapped:
         return []
-    out = []
-    smask = {}
+    out: list[str] = []
+    smask: dict[str, int] = {}
     for e, m in special:
         smask[e.name] = smask.get(e.name, 0) | m
     for e in isa.elements:
@@ -298,7 +298,8 @@ def differences(
         va, vb = _masked(a.post, e, nm), _masked(b.post, e, nm)
         if va != vb:
             if e.is_file:
-                idx = [i for i in range(e.count) if va[i] != vb[i]]
+                assert isinstance(va, list) and isinstance(vb, list)
+                idx = [i for i in range(e.count or 0) if va[i] != vb[i]]
                 out.extend(f"{e.name}[{i}]: {va[i]:#x} at {a.label}, {vb[i]:#x} at {b.label}" for i in idx)
             else:
                 out.append(f"{e.name}: {va:#x} at {a.label}, {vb:#x} at {b.label}")
@@ -340,7 +341,7 @@ def state_dict(isa: ir.Isa, st: State) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for e in isa.elements:
         if e.is_file:
-            out[e.name] = [st.get(e.name, i) for i in range(e.count)]
+            out[e.name] = [st.get(e.name, i) for i in range(e.count or 0)]
         else:
             out[e.name] = st.get(e.name)
     return out
