@@ -405,7 +405,8 @@ def _verdicts(ctxs: list[ContextResult]) -> dict[str, IsaVerdict]:
     return out
 
 
-def _derived(r: InstructionResult, cls: str) -> Answer:
+def derived(r: InstructionResult, cls: str) -> Answer:
+    """The answer for a class a label may claim: `pg_behaviour_sensitive` is not a class of its own (mode or location)."""
     if cls == BEHAVIOUR_SENSITIVE:
         a, b = r.classes["pg_mode_sensitive"], r.classes["pg_location_sensitive"]
         for x in (a, b):
@@ -428,7 +429,7 @@ def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding
                 cls, want = claim
                 if n and cls in CONTEXT_FREE_CLASSES:  # judged once, in the first context
                     continue
-                a = _derived(r, cls)
+                a = derived(r, cls)
                 if a.value in (YES, NO) and a.value != want:
                     out.append(
                         LabelFinding(
@@ -438,4 +439,4 @@ def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding
     return out
 
 
-__all__ = ["check_isa", "check_isas", "default_jobs", "LABEL_CLAIMS"]
+__all__ = ["check_isa", "check_isas", "default_jobs", "derived", "LABEL_CLAIMS"]
