@@ -40,6 +40,7 @@ from typing import Any
 
 from .. import __version__
 from ..spec import ir
+from ..theory import Evidence
 from .results import CLASSES, NO, THEOREMS, UNKNOWN, YES
 
 SCHEMA = 2  # 2: entries are checksummed envelopes
@@ -49,7 +50,7 @@ MAX_ENTRY_BYTES = 4 << 20
 VALUES = (YES, NO, UNKNOWN)
 # "budget": an unknown because the solver budget ran out (the only unknown that is
 # cached); "timeout" (the wall-clock safety net) is not reproducible, never stored.
-EVIDENCE = ("witness", "proof", "budget")
+EVIDENCE = tuple(e.value for e in Evidence if e is not Evidence.TIMEOUT)
 
 
 def cache_dir() -> Path:
