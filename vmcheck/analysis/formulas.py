@@ -292,9 +292,9 @@ class QueryBuilder:
     ) -> QueryResult:
         """Decide `∃ … . ∧ cons` (issue 13.2): false by construction (the dependency
         argument) needs no solver; otherwise the query is split into cases, one per
-        disjunct of its widest disjunction, answered by the instruction's one
-        incremental solver within the budget: sat at the first satisfiable case
-        (its model is the witness), unsat when every case is, unknown otherwise."""
+        disjunct of its widest disjunction, answered within the budget
+        (`solving.BudgetedSolver`): sat at the first satisfiable case (its model,
+        replayed, is the witness), unsat when every case is, unknown otherwise."""
         t0 = time.perf_counter()
         by_dependency, self._by_dependency = self._by_dependency, False
         # (only the dependency argument makes a formula false by construction)
