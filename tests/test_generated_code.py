@@ -109,11 +109,11 @@ def _naive(monkeypatch, isa):
     """Compile `isa` with the generator's splitting switched off."""
     for name in ("MAX_NEST", "MAX_INDENT", "LAZY_HEIGHT", "MAX_ARMS"):
         monkeypatch.setattr(concrete, name, 10**9)
-    isa.__dict__.pop("_vmcheck_compiled", None)  # compile_isa caches on the Isa
+    compile_isa.forget(isa)  # compile_isa memoises per Isa
     try:
         return compile_isa(isa)
     finally:
-        isa.__dict__.pop("_vmcheck_compiled", None)
+        compile_isa.forget(isa)
         monkeypatch.undo()
 
 

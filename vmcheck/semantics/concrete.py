@@ -52,14 +52,18 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 
 from ..errors import InternalError
 from ..spec import ir
+from ..spec import operators
 from ..spec.ir import mask
+from ..spec.ir_walk import ExprVisitor, StmtVisitor, children, walk
+from ..spec.memo import memo, per_isa
 from .state import Layout, MemoryPort, MemoryTrap, Outcome, State
 
-__all__ = ["CompiledInsn", "CompiledIsa", "OK", "HALT", "compile_isa", "block_kind"]
+__all__ = ["CompiledInsn", "CompiledIsa", "OK", "HALT", "compile_isa", "compile_condition", "block_kind"]
 
 # Shared outcomes: the simulator's hot loop tests `out is OK`.
 OK = Outcome("ok")
@@ -113,20 +117,6 @@ def _nesting(code: str) -> int:
     return top
 
 
-def _children(node) -> list:
-    """The IR nodes directly below `node` (expressions and statements)."""
-    out = []
-    for f in getattr(node, "__dataclass_fields__", ()):
-        if f == "span":
-            continue
-        x = getattr(node, f)
-        if isinstance(x, tuple):
-            out.extend(y for y in x if hasattr(y, "__dataclass_fields__"))
-        elif hasattr(x, "__dataclass_fields__"):
-            out.append(x)
-    return out
-
-
 _CSE_TYPES = (ir.Bin, ir.Un, ir.Ext, ir.Slice, ir.Concat, ir.Ite)
 CSE_HEIGHT = 8  # larger expressions are not compared (hashing one walks it)
 
@@ -145,7 +135,7 @@ def _repeats(stmts: Sequence[ir.Stmt], facts: dict[int, tuple[int, bool, bool]])
         if id(node) in seen:
             continue
         seen.add(id(node))
-        for kid in _children(node):
+        for kid in children(node):
             if type(kid) in _CSE_TYPES:
                 h, mem, _ = facts.get(id(kid), (0, True, True))
                 if 2 <= h <= CSE_HEIGHT and not mem:
@@ -164,7 +154,7 @@ def _facts(roots: Sequence) -> dict[int, tuple[int, bool, bool]]:
         node, done = stack.pop()
         if id(node) in facts:
             continue
-        kids = _children(node)
+        kids = children(node)
         if done:
             sub = [facts[id(k)] for k in kids]
             facts[id(node)] = (
@@ -192,6 +182,30 @@ def _stack_for(height: int) -> Iterator[None]:
     finally:
         if need > old:
             sys.setrecursionlimit(old)
+
+
+# Python code of the unary operators and of the comparisons (operand code,
+# width) -> code; the meaning each must have is `spec/operators.py`'s.
+_UNARY_CODE: dict[str, Callable[[str, int], str]] = {
+    "neg": lambda x, w: f"(-{x} & {mask(w)!r})",
+    "not": lambda x, w: f"({x} ^ {mask(w)!r})",
+    "lnot": lambda x, w: f"(not {x})",
+}
+operators.check_covers("concrete", _UNARY_CODE, operators.UNARY_OPS)
+
+_COMPARE_CODE = {
+    "eq": "==",
+    "ne": "!=",
+    "ult": "<",
+    "ule": "<=",
+    "ugt": ">",
+    "uge": ">=",
+    "slt": "<",
+    "sle": "<=",
+    "sgt": ">",
+    "sge": ">=",
+}
+operators.check_covers("concrete", _COMPARE_CODE, operators.COMPARE_OPS)
 
 
 # --------------------------------------------------------------------------
@@ -275,8 +289,13 @@ def _const(e: ir.Expr) -> int | None:
     return e.value if isinstance(e, ir.Lit) else None
 
 
-class _FunctionCompiler:
-    """Compiles one statement block (an instruction, or trap delivery)."""
+class _FunctionCompiler(ExprVisitor, StmtVisitor):
+    """Compiles one statement block (an instruction, or trap delivery).
+
+    A visitor of the IR (`spec/ir_walk.py`): `visit_<Type>` of an expression
+    returns its Python code (and may emit statements before it: temporaries,
+    guards); of a statement, emits its lines into `self.body`.
+    """
 
     def __init__(
         self,
@@ -345,7 +364,7 @@ class _FunctionCompiler:
         """`code` evaluated into a temporary just before the statement being
         compiled, so the expression around it stays shallow. Only pure code
         moves: a storage read on the lazy side of a choice stays where it is
-        (such choices are compiled flat when deep, see expr_Ite)."""
+        (such choices are compiled flat when deep, see visit_Ite)."""
         if self.lazy and _EFFECT.search(code):
             return code
         t = self.tmp()
@@ -426,9 +445,7 @@ class _FunctionCompiler:
     # ---- expressions ----------------------------------------------------
 
     def expr(self, e: ir.Expr) -> str:
-        method = getattr(self, "expr_" + type(e).__name__, None)
-        if method is None:
-            raise InternalError(f"the concrete semantics has no rule for {type(e).__name__}")
+        method = self.rule(e)
         shared = self.repeats.get(e, 0) > 1 if type(e) in _CSE_TYPES and self.repeats else False
         pure = shared and not self.facts[id(e)][2]
         if pure:  # no state read: the same expression has the same value wherever it is assigned
@@ -489,12 +506,12 @@ class _FunctionCompiler:
         finally:
             self.guard, self.lazy = saved, saved_lazy
 
-    def expr_Lit(self, e: ir.Lit) -> str:
+    def visit_Lit(self, e: ir.Lit) -> str:
         if e.width == ir.BOOL:
             return "True" if e.value else "False"
         return repr(int(e.value) & mask(e.width))
 
-    def expr_Local(self, e: ir.Local) -> str:
+    def visit_Local(self, e: ir.Local) -> str:
         return "l_" + _ident(e.name, "local")
 
     def known(self, e: ir.Expr) -> int | None:
@@ -506,12 +523,12 @@ class _FunctionCompiler:
             return self.operand_values[e.name] & mask(e.width)
         return None
 
-    def expr_Operand(self, e: ir.Operand) -> str:
+    def visit_Operand(self, e: ir.Operand) -> str:
         if self.operand_values is not None:
             return repr(int(self.operand_values[e.name]) & mask(e.width))
         return "o_" + _ident(e.name, "operand")
 
-    def expr_Reg(self, e: ir.Reg) -> str:
+    def visit_Reg(self, e: ir.Reg) -> str:
         if e.elem in self.scalars:
             return "s_" + e.elem
         if e.elem == self.isa.pc and self.pc_now is not None:
@@ -520,7 +537,7 @@ class _FunctionCompiler:
             return "c_" + e.elem
         return f"v[{self.slot(e.elem)}]"
 
-    def expr_FileRead(self, e: ir.FileRead) -> str:
+    def visit_FileRead(self, e: ir.FileRead) -> str:
         return self._file_read(e.file, e.index.width, self.expr(e.index), self.known(e.index))
 
     def _file_read(self, file: str, index_width: int, idx: str, const: int | None) -> str:
@@ -564,7 +581,7 @@ class _FunctionCompiler:
             guards.append(f"{{}} >= {int(el.count)!r}")
         return guards
 
-    def expr_Slice(self, e: ir.Slice) -> str:
+    def visit_Slice(self, e: ir.Slice) -> str:
         x = self.expr(e.value)
         w = e.hi - e.lo + 1
         if e.lo == 0 and e.hi == e.value.width - 1:
@@ -574,7 +591,7 @@ class _FunctionCompiler:
             return shifted
         return f"({shifted} & {mask(w)!r})"
 
-    def expr_Mem(self, e: ir.Mem) -> str:
+    def visit_Mem(self, e: ir.Mem) -> str:
         addr = self.expr(e.addr)
         args = f"{self._space(e.space)}, {addr}, {e.nbits!r}, {self._priv(e.priv)}"
         if any(_relation(w.path, self.path) != "no" and not self._apart(w, e) for w in self.mem_writes):
@@ -595,48 +612,35 @@ class _FunctionCompiler:
         theirs = {(waddr + k) % size for k in range(w.nbits // unit)}
         return theirs.isdisjoint((e.addr.value + k) % size for k in range(e.nbits // unit))
 
-    def expr_Un(self, e: ir.Un) -> str:
-        x = self.expr(e.value)
-        if e.op == "neg":
-            return f"(-{x} & {mask(e.width)!r})"
-        if e.op == "not":
-            return f"({x} ^ {mask(e.width)!r})"
-        if e.op == "lnot":
-            return f"(not {x})"
-        raise InternalError(f"unknown unary operator {e.op!r}")
+    def visit_Un(self, e: ir.Un) -> str:
+        write = _UNARY_CODE.get(e.op)
+        if write is None:
+            raise InternalError(f"unknown unary operator {e.op!r}")
+        return write(self.expr(e.value), e.width)
 
-    def expr_Bin(self, e: ir.Bin) -> str:
+    def visit_Bin(self, e: ir.Bin) -> str:
+        rule = self._BINARY_RULES.get(e.op)
+        if rule is None:
+            raise InternalError(f"unknown binary operator {e.op!r}")
+        return rule(self, e)
+
+    def _logic(self, e: ir.Bin) -> str:
+        """`land`/`lor`: the right side runs only when it decides the value."""
         op = e.op
-        if op in ("land", "lor"):
-            a = self.expr(e.left)
-            if self.flat_choice(e):
-                out = self.spill(f"bool({a})")
-                self.guarded_value(out if op == "land" else f"not {out}", e.right, out)
-                return out
-            return f"({a} {'and' if op == 'land' else 'or'} {self.lazy_side(e.right)})"
-        if op in ("beq", "bne"):
-            a, b = self.expr(e.left), self.expr(e.right)
-            return f"(bool({a}) {'==' if op == 'beq' else '!='} bool({b}))"
-        if op in ir.COMPARE_OPS:
-            return self._compare(e)
-        if op in ir.ARITH_OPS:
-            return self._arith(e)
-        raise InternalError(f"unknown binary operator {op!r}")
+        a = self.expr(e.left)
+        if self.flat_choice(e):
+            out = self.spill(f"bool({a})")
+            self.guarded_value(out if op == "land" else f"not {out}", e.right, out)
+            return out
+        return f"({a} {'and' if op == 'land' else 'or'} {self.lazy_side(e.right)})"
+
+    def _bool_eq(self, e: ir.Bin) -> str:
+        a, b = self.expr(e.left), self.expr(e.right)
+        return f"(bool({a}) {'==' if e.op == 'beq' else '!='} bool({b}))"
 
     def _compare(self, e: ir.Bin) -> str:
         a, b = self.expr(e.left), self.expr(e.right)
-        py = {
-            "eq": "==",
-            "ne": "!=",
-            "ult": "<",
-            "ule": "<=",
-            "ugt": ">",
-            "uge": ">=",
-            "slt": "<",
-            "sle": "<=",
-            "sgt": ">",
-            "sge": ">=",
-        }[e.op]
+        py = _COMPARE_CODE[e.op]
         if e.op in ("slt", "sle", "sgt", "sge"):
             # Flipping the sign bit maps signed order onto unsigned order.
             sign = 1 << (e.left.width - 1)
@@ -669,7 +673,18 @@ class _FunctionCompiler:
             return f"_urem({a}, {b})"  # x % 0 = x; a call evaluates x once
         raise InternalError(f"unknown arithmetic operator {op!r}")
 
-    def expr_Ite(self, e: ir.Ite) -> str:
+    # The code rule of every binary operator of the operator table
+    # (`spec/operators.py`; checked complete at import, below the class).
+    _BINARY_RULES: ClassVar[dict[str, Callable[[_FunctionCompiler, ir.Bin], str]]] = {
+        **dict.fromkeys(operators.ARITH_OPS, _arith),
+        **dict.fromkeys(operators.COMPARE_OPS, _compare),
+        "land": _logic,
+        "lor": _logic,
+        "beq": _bool_eq,
+        "bne": _bool_eq,
+    }
+
+    def visit_Ite(self, e: ir.Ite) -> str:
         c = self.expr(e.cond)
         if self.flat_choice(e):
             c, out = self.spill(f"bool({c})"), self.tmp()
@@ -678,7 +693,7 @@ class _FunctionCompiler:
             return out
         return f"({self.lazy_side(e.then)} if {c} else {self.lazy_side(e.orelse)})"
 
-    def expr_Ext(self, e: ir.Ext) -> str:
+    def visit_Ext(self, e: ir.Ext) -> str:
         x = self.expr(e.value)
         if e.value.width == ir.BOOL:  # a boolean as a bit-vector: 1 (zext) or all ones (sext)
             return f"({mask(e.width) if e.signed else 1!r} if {x} else 0)"
@@ -687,7 +702,7 @@ class _FunctionCompiler:
         sign = 1 << (e.value.width - 1)
         return f"((({x} ^ {sign!r}) - {sign!r}) & {mask(e.width)!r})"
 
-    def expr_Concat(self, e: ir.Concat) -> str:
+    def visit_Concat(self, e: ir.Concat) -> str:
         parts, shift = [], e.width
         for p in e.parts:
             shift -= p.width
@@ -699,9 +714,7 @@ class _FunctionCompiler:
 
     def block(self, stmts: Sequence[ir.Stmt]) -> None:
         for s in stmts:
-            method = getattr(self, "stmt_" + type(s).__name__, None)
-            if method is None:
-                raise InternalError(f"the concrete semantics has no rule for {type(s).__name__}")
+            method = self.rule(s)
             if self.guard is None or isinstance(s, ir.If):
                 method(s)
                 continue
@@ -714,13 +727,13 @@ class _FunctionCompiler:
             finally:
                 self.open_guard = saved
 
-    def stmt_Let(self, s: ir.Let) -> None:
+    def visit_Let(self, s: ir.Let) -> None:
         self.body.line(f"l_{_ident(s.name, 'local')} = {self.expr(s.value)}")
         if s.name in self.let_names:  # rebound: temporaries computed from it are stale
             self.let_gen += 1
         self.let_names.add(s.name)
 
-    def stmt_Assign(self, s: ir.Assign) -> None:
+    def visit_Assign(self, s: ir.Assign) -> None:
         t = s.target
         if isinstance(t, ir.RegTarget):
             self._assign_reg(t, s.value)
@@ -777,7 +790,7 @@ class _FunctionCompiler:
             self.body.line(f"pend.append(({args}, mv_{k}))")
         self.mem_writes.append(_MemWrite(k, t.space, t.nbits, t.priv, self.path, _const(t.addr)))
 
-    def stmt_If(self, s: ir.If) -> None:
+    def visit_If(self, s: ir.If) -> None:
         n = self.n_ifs = self.n_ifs + 1
         outer = self.path
         if self.guard is not None or self.body.level >= MAX_INDENT:
@@ -812,7 +825,7 @@ class _FunctionCompiler:
         finally:
             self.guard, self.path = saved, outer
 
-    def stmt_Trap(self, s: ir.Trap) -> None:
+    def visit_Trap(self, s: ir.Trap) -> None:
         cause = _ident(s.cause, "trap cause")
         try:
             memory = self.isa.traps.cause(cause).memory
@@ -832,7 +845,7 @@ class _FunctionCompiler:
             self.body.line(line)
         self.body.line(f"return {self.ret}{result}")
 
-    def stmt_Halt(self, s: ir.Halt) -> None:
+    def visit_Halt(self, s: ir.Halt) -> None:
         self.commit(self.body)
         for line in self.exit_lines("halt"):
             self.body.line(line)
@@ -961,6 +974,9 @@ class _FunctionCompiler:
             self.prologue(out)
             self.guarded_body(out)
         return out.source()
+
+
+operators.check_covers("concrete", _FunctionCompiler._BINARY_RULES, tuple(operators.BINARY))
 
 
 # --------------------------------------------------------------------------
@@ -1140,7 +1156,7 @@ def _touches(stmts: Sequence[ir.Stmt], elems: set[str]) -> bool:
         node = stack.pop()
         if isinstance(node, (ir.Reg, ir.RegTarget)) and node.elem in elems:
             return True
-        stack.extend(_children(node))
+        stack.extend(children(node))
     return False
 
 
@@ -1188,7 +1204,7 @@ class _BlockCompiler:
                 node = stack.pop()
                 if isinstance(node, ir.RegTarget):
                     written.add(node.elem)
-                stack.extend(_children(node))
+                stack.extend(children(node))
         self.cached = sorted(written - self.timer_elems - {self.isa.pc})
 
     def flush(self) -> list[str]:
@@ -1385,21 +1401,15 @@ def _reads_after_store(stmts: Sequence[ir.Stmt], apart: Callable) -> bool:
     stores: list[ir.MemTarget] = []
 
     def reads(node) -> list[ir.Mem]:
-        if isinstance(node, ir.Mem):
-            return [node, *reads(node.addr)]
-        if isinstance(node, tuple):
-            return [m for x in node for m in reads(x)]
-        if hasattr(node, "__dataclass_fields__"):
-            return [m for f in node.__dataclass_fields__ if f != "span" for m in reads(getattr(node, f))]
-        return []
+        return [m for m in walk(node) if isinstance(m, ir.Mem)]
 
     def overlaps(node) -> bool:
         return any(not apart(t, r) for r in reads(node) for t in stores)
 
-    def walk(block) -> bool:
+    def scan(block) -> bool:
         for st in block:
             if isinstance(st, ir.If):
-                if overlaps(st.cond) or walk(st.then) or walk(st.orelse):
+                if overlaps(st.cond) or scan(st.then) or scan(st.orelse):
                     return True
                 continue
             if overlaps(st):
@@ -1408,7 +1418,7 @@ def _reads_after_store(stmts: Sequence[ir.Stmt], apart: Callable) -> bool:
                 stores.append(st.target)
         return False
 
-    return walk(stmts)
+    return scan(stmts)
 
 
 def _dump(isa_name: str, source: str) -> None:
@@ -1422,11 +1432,47 @@ def _dump(isa_name: str, source: str) -> None:
         print(source, file=sys.stderr)
 
 
+@per_isa
 def compile_isa(isa: ir.Isa) -> CompiledIsa:
-    """The compiled form of `isa`, built once per Isa object."""
-    cached = isa.__dict__.get("_vmcheck_compiled")
-    if cached is None:
-        cached = CompiledIsa(isa)
-        # Isa is frozen; like its own indexes, the cache lives in its __dict__.
-        object.__setattr__(isa, "_vmcheck_compiled", cached)
-    return cached
+    """The compiled form of `isa`, built once per Isa object (`compile_isa.forget(isa)`
+    drops it)."""
+    return CompiledIsa(isa)
+
+
+# --------------------------------------------------------------------------
+# Conditions over state
+# --------------------------------------------------------------------------
+
+# What a condition over state (a context's `where`, an invariant) may not
+# read: it has no instruction (operands, locals) and no storage.
+_NOT_IN_CONDITIONS = (ir.Local, ir.Operand, ir.Mem)
+
+
+def compile_condition(isa: ir.Isa, expr: ir.Expr) -> Callable[[State], bool]:
+    """`expr` (a boolean over state: a context's `where`, an invariant) as a
+    function of a `State`, compiled with the instructions' code rules, so the
+    VMM reads conditions exactly as the simulator reads semantics. Built once
+    per expression object per Isa. An expression that reads an operand, a
+    local or storage is an internal error (the loader accepts none)."""
+    table = memo(isa).setdefault("concrete.conditions", {})
+    hit = table.get(id(expr))
+    if hit is not None and hit[0] is expr:
+        return hit[1]
+    for node in walk(expr):
+        if isinstance(node, _NOT_IN_CONDITIONS):
+            raise InternalError(f"{type(node).__name__} cannot appear in a condition over state")
+    compiled = compile_isa(isa)
+    comp = _FunctionCompiler(isa, compiled.layout, advance_pc=False, params=())
+    comp.facts = _facts([expr])
+    with _stack_for(max((h for h, _, _ in comp.facts.values()), default=0)):
+        code = comp.expr(expr)
+    out = Emitter()
+    out.line("def condition(state):")
+    with out.indent():
+        out.line("v = state.v")
+        out.extend(comp.body)
+        out.line(f"return bool({code})")
+    filename = f"<vmcheck:{isa.name}:condition:{len(table)}>"
+    fn = _load(out.source(), "condition", filename, comp.traps, isa)
+    table[id(expr)] = (expr, fn)
+    return fn

@@ -20,6 +20,7 @@ per condition...), each reader under its own key.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -38,14 +39,16 @@ def memo(obj: object) -> dict[str, Any]:
     if hit is not None and hit[0]() is obj:
         return hit[1]
     table: dict[str, Any] = {}
-    _TABLE[key] = (weakref.ref(obj, lambda _ref, key=key: _drop(key, _ref)), table)
+    _TABLE[key] = (weakref.ref(obj, functools.partial(_drop, _TABLE, key)), table)
     return table
 
 
-def _drop(key: int, ref: weakref.ref) -> None:
-    hit = _TABLE.get(key)
+def _drop(table: dict, key: int, ref: weakref.ref) -> None:
+    # `table` is bound when the reference is made: at interpreter exit the
+    # module's globals may already be gone when the callback runs.
+    hit = table.get(key)
     if hit is not None and hit[0] is ref:
-        del _TABLE[key]
+        del table[key]
 
 
 class per_isa(Generic[T]):  # noqa: N801 (used as a decorator, named like one)
