@@ -93,7 +93,7 @@ def test_deep_shapes_compile_and_match_the_symbolic_reading(tmp_path, shape):
     reading = _Reading(isa, insn, sym_isa(isa), sym_isa(isa).execute(insn, ARRAYS))
     storage = _LoggingStorage(isa.storage, isa.insn_units)
     rnd = random.Random(shape)
-    for i in range(60):
+    for _ in range(60):
         _check(reading, storage, _example(rnd, isa, insn), against_z3=False)
 
 

@@ -85,7 +85,21 @@ def test_children_and_walk_in_program_order():
     assert children(add) == [a, b]
     assert children(stmts[2]) == []
     names = [type(n).__name__ for n in walk(stmts)]
-    assert names == ["Let", "Bin", "Reg", "Lit", "If", "Bin", "Reg", "Lit", "Assign", "RegTarget", "Local", "Halt", "Trap"]
+    assert names == [
+        "Let",
+        "Bin",
+        "Reg",
+        "Lit",
+        "If",
+        "Bin",
+        "Reg",
+        "Lit",
+        "Assign",
+        "RegTarget",
+        "Local",
+        "Halt",
+        "Trap",
+    ]
     assert [type(n).__name__ for n in walk(add)] == ["Bin", "Reg", "Lit"]
 
 

@@ -52,14 +52,13 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import ClassVar
 from pathlib import Path
+from typing import Any, ClassVar
 
 from ..errors import InternalError
-from ..spec import ir
-from ..spec import operators
+from ..spec import ir, operators
 from ..spec.ir import mask
-from ..spec.ir_walk import ExprVisitor, StmtVisitor, children, walk
+from ..spec.ir_walk import ExprVisitor, Node, StmtVisitor, children, walk
 from ..spec.memo import memo, per_isa
 from .state import Layout, MemoryPort, MemoryTrap, Outcome, State
 
@@ -129,7 +128,7 @@ def _repeats(stmts: Sequence[ir.Stmt], facts: dict[int, tuple[int, bool, bool]])
     no storage is used, counting one use per distinct parent node."""
     counts: dict = {}
     seen: set[int] = set()
-    stack = list(stmts)
+    stack: list[Node] = list(stmts)
     while stack:
         node = stack.pop()
         if id(node) in seen:
@@ -395,7 +394,7 @@ class _FunctionCompiler(ExprVisitor, StmtVisitor):
         if len(arms) > MAX_ARMS and not (self.lazy and _EFFECT.search(code)):
             return self._select_flat(arms, default, code)
         first, ref = self.once(code)
-        conds = []
+        conds: list[str] = []
         for cond, _ in arms:
             n = cond.count("{}")
             conds.append(cond.format(*([first] + [ref] * (n - 1)) if not conds else [ref] * n))
@@ -568,12 +567,14 @@ class _FunctionCompiler(ExprVisitor, StmtVisitor):
 
     @staticmethod
     def _guarded(el: ir.Element, index: int) -> bool:
+        assert el.count is not None  # a register file
         return index == el.zero or index >= el.count
 
     @staticmethod
     def _file_guards(el: ir.Element, index_width: int) -> list[str]:
         """Conditions (on `{}`, the index) under which a register reads 0 and
         ignores writes: the zero register, and an index past the file's end."""
+        assert el.count is not None  # a register file
         guards = []
         if el.zero is not None:
             guards.append(f"{{}} == {int(el.zero)!r}")
@@ -938,9 +939,9 @@ class _FunctionCompiler(ExprVisitor, StmtVisitor):
         for w in self.file_writes:
             if w.path:
                 out.line(f"wi_{w.k} = -1")
-        for w in self.mem_writes:
-            if w.path:
-                out.line(f"ma_{w.k} = -1")
+        for mw in self.mem_writes:
+            if mw.path:
+                out.line(f"ma_{mw.k} = -1")
         if self.pending:
             out.line("pend = []  # stores so far: (space, addr, nbits, priv, value)")
 
@@ -1151,7 +1152,7 @@ def block_kind(isa: ir.Isa, insn: ir.Instruction) -> str:
 
 def _touches(stmts: Sequence[ir.Stmt], elems: set[str]) -> bool:
     """Do the statements read or write any of the scalar elements `elems`?"""
-    stack = list(stmts)
+    stack: list[Node] = list(stmts)
     while stack:
         node = stack.pop()
         if isinstance(node, (ir.Reg, ir.RegTarget)) and node.elem in elems:
@@ -1199,7 +1200,7 @@ class _BlockCompiler:
         # `state.v` on entry and written back at every exit.
         written: set[str] = set()
         for name, _ in seq:
-            stack = list(compiled.insns[name].insn.semantics)
+            stack: list[Node] = list(compiled.insns[name].insn.semantics)
             while stack:
                 node = stack.pop()
                 if isinstance(node, ir.RegTarget):
@@ -1247,9 +1248,12 @@ class _BlockCompiler:
             comp.pc_now = self.pc_at(k)
             comp.store_pc = k == n - 1
             comp.cached = frozenset(self.cached)
-            comp.exit_lines = lambda kind, p=pending, k=k: (
-                self.ticks(p) + self.flush() + ([f"v[{self.pc_slot}] = {self.pc_at(k)}"] if kind == "trap" else [])
-            )
+
+            def exits(kind: str, p: int = pending, k: int = k) -> list[str]:
+                trap_pc = [f"v[{self.pc_slot}] = {self.pc_at(k)}"] if kind == "trap" else []
+                return self.ticks(p) + self.flush() + trap_pc
+
+            comp.exit_lines = exits
             if not comp.compile_body(ci.insn.semantics) and k != n - 1:
                 raise InternalError(f"block: {name} never completes but is not the block's last")
             pending += 1
@@ -1321,7 +1325,7 @@ def _translation_registers(isa: ir.Isa) -> list[str]:
 
 
 def _load(src: str, fname: str, filename: str, traps: dict[str, tuple[str, str]], isa: ir.Isa) -> Callable:
-    namespace = {
+    namespace: dict[str, Any] = {
         "Outcome": Outcome,
         "MemoryTrap": MemoryTrap,
         "_OK": OK,
@@ -1365,7 +1369,8 @@ def _mload(port: MemoryPort, pend: list, space: str, addr: int, nbits: int, priv
             if p[0] == space and p[1] == addr and p[2] == nbits and p[3] == priv:
                 return p[4]
         return value
-    unit, little = port.unit, port.little
+    cells_port: Any = port  # a port that offers cells_of also tells `unit` and `little`
+    unit, little = cells_port.unit, cells_port.little
     mine = cells_of(space, addr, nbits, priv)
     where = {c: k for k, c in enumerate(mine)}
     units = None

@@ -530,9 +530,9 @@ class SymIsa(ExprVisitor, StmtVisitor):
             # the translation registers as they were before the instruction
             base, bound = env.locals["$pre." + tr.base], env.locals["$pre." + tr.bound]
             w = max(addr.size(), base.size(), bound.size())
-            a, b, l = _resize(addr, w), _resize(bound, w), _resize(base, w)
+            a, b, reloc = _resize(addr, w), _resize(bound, w), _resize(base, w)
             legal = z3.And(z3.ULT(a, b), z3.ULT(_bv(n - 1, w), b - a))
-            idx = [_resize(a + _bv(k, w) + l, self.aw) for k in range(n)]
+            idx = [_resize(a + _bv(k, w) + reloc, self.aw) for k in range(n)]
             return legal, idx
         w = max(addr.size(), self.aw)
         a = _resize(addr, w)
@@ -658,16 +658,16 @@ class SymIsa(ExprVisitor, StmtVisitor):
             raise InternalError(f"symbolic: unknown binary op {op!r}")
         if op in ("land", "lor"):
             # short-circuit: the right side's memory faults count only when it is evaluated
-            l = self._ev(e.left, env, faults, model)
+            lhs = self._ev(e.left, env, faults, model)
             rf: list = []
-            r = self._ev(e.right, env, rf, model)
+            rhs = self._ev(e.right, env, rf, model)
             if rf:
                 f = z3.Or(rf)
-                faults.append(z3.And(l, f) if op == "land" else z3.And(z3.Not(l), f))
-            return build(l, r)
-        l = self._ev(e.left, env, faults, model)
-        r = self._ev(e.right, env, faults, model)
-        return build(l, r)
+                faults.append(z3.And(lhs, f) if op == "land" else z3.And(z3.Not(lhs), f))
+            return build(lhs, rhs)
+        lhs = self._ev(e.left, env, faults, model)
+        rhs = self._ev(e.right, env, faults, model)
+        return build(lhs, rhs)
 
     def visit_Ite(self, e: ir.Ite, env, faults, model):
         c = self._ev(e.cond, env, faults, model)
@@ -698,6 +698,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
 def _file_guard(el: ir.Element, idx: z3.BitVecRef) -> z3.BoolRef | None:
     """When register `idx` of file `el` reads 0 and ignores writes: the zero
     register, and an index past the file's end (as the concrete semantics)."""
+    assert el.count is not None  # a register file
     w = idx.size()
     conds = []
     if el.zero is not None:

@@ -39,7 +39,9 @@ Node = ir.Expr | ir.Target | ir.Stmt
 
 # Per node type, its fields but the span, in declaration order (`children`
 # keeps the values that are IR nodes).
-_NODE_FIELDS: dict[type, tuple[str, ...]] = {t: tuple(f.name for f in fields(t) if f.name != "span") for t in NODE_TYPES}
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {
+    t: tuple(f.name for f in fields(t) if f.name != "span") for t in NODE_TYPES
+}
 
 
 def children(node: Node) -> list[Node]:

@@ -93,7 +93,12 @@ BINARY: dict[str, Operator] = {
         Operator("lshr", 2, "shift", "operand", lambda a, b, w: a >> b, "amounts of the width or more give 0"),
         Operator("ashr", 2, "shift", "operand", _ashr, "amounts of the width or more give the sign"),
         Operator(
-            "udiv", 2, "arith", "operand", lambda a, b, w: a // b if b else _mask(w), "by zero: all ones (RISC-V, SMT-LIB)"
+            "udiv",
+            2,
+            "arith",
+            "operand",
+            lambda a, b, w: a // b if b else _mask(w),
+            "by zero: all ones (RISC-V, SMT-LIB)",
         ),
         Operator("urem", 2, "arith", "operand", lambda a, b, w: a % b if b else a, "by zero: the dividend"),
         Operator("eq", 2, "compare", "bool", lambda a, b, w: int(a == b)),
@@ -106,8 +111,17 @@ BINARY: dict[str, Operator] = {
         Operator("sle", 2, "compare", "bool", lambda a, b, w: int(_signed(a, w) <= _signed(b, w))),
         Operator("sgt", 2, "compare", "bool", lambda a, b, w: int(_signed(a, w) > _signed(b, w))),
         Operator("sge", 2, "compare", "bool", lambda a, b, w: int(_signed(a, w) >= _signed(b, w))),
-        Operator("land", 2, "logic", "bool", lambda a, b, w: int(bool(a) and bool(b)), "lazy: the right side only when needed"),
-        Operator("lor", 2, "logic", "bool", lambda a, b, w: int(bool(a) or bool(b)), "lazy: the right side only when needed"),
+        Operator(
+            "land",
+            2,
+            "logic",
+            "bool",
+            lambda a, b, w: int(bool(a) and bool(b)),
+            "lazy: the right side only when needed",
+        ),
+        Operator(
+            "lor", 2, "logic", "bool", lambda a, b, w: int(bool(a) or bool(b)), "lazy: the right side only when needed"
+        ),
         Operator("beq", 2, "logic", "bool", lambda a, b, w: int(bool(a) == bool(b)), "boolean equality"),
         Operator("bne", 2, "logic", "bool", lambda a, b, w: int(bool(a) != bool(b)), "boolean inequality"),
     )
