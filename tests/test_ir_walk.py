@@ -63,9 +63,9 @@ def test_an_abstract_visitor_may_be_partial_and_an_unknown_node_is_an_internal_e
 
 def test_every_reading_of_the_ir_is_a_complete_visitor():
     from vmcheck.analysis.prepass import _Walker
-    from vmcheck.semantics.concrete import _FunctionCompiler
+    from vmcheck.semantics.compiler import FunctionCompiler
 
-    for cls in (SymIsa, _FunctionCompiler, _Walker):
+    for cls in (SymIsa, FunctionCompiler, _Walker):
         assert set(EXPR_TYPES) | set(STMT_TYPES) <= set(cls._rules), cls
 
 
