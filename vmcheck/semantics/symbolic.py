@@ -34,6 +34,11 @@ reads see the pre-state except what the instruction already wrote; a trap
 (or memory trap) ends the instruction and discards its writes, `halt` ends it
 and keeps them; the pc advances by `insn_units` unless the instruction wrote
 it (a trap leaves the pre-state: delivering the trap is `SymIsa.deliver`).
+
+This module is longer than the project's ~500 lines on purpose: `SymIsa` is
+one visitor of the IR (`spec/ir_walk.py`) whose rules share its environment
+and its two memory models; what is not that visitor (results, merging of
+environments, the operator builders) is small and sits beside it.
 """
 
 from __future__ import annotations
