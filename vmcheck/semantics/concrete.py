@@ -6,8 +6,10 @@ generated Python function
     execute_<name>(state, port, ops) -> Outcome
 
 whose body is the instruction's semantics written out as straight-line Python
-with `if`s: no tree walk per step. The meaning is the one in `spec/ir.py`'s
-module docstring; how the generated code keeps it:
+with `if`s: no tree walk per step. This module builds and holds the compiled
+ISA; the code generator is `semantics/compiler.py`, basic blocks are
+`semantics/blocks.py`. The meaning is the one in `spec/ir.py`'s module
+docstring; how the generated code keeps it:
 
 * **Precise traps.** Nothing is written to `state.v` or to storage until the
   instruction completes. A written scalar element lives in a Python local
@@ -23,8 +25,8 @@ module docstring; how the generated code keeps it:
 * **Lazy choice.** `Ite`, `land` and `lor` evaluate only the operand they
   need, so a storage access in the branch not taken cannot memory-trap.
 * **Always compiles.** Whatever the nesting the front end accepts, the code
-  stays inside Python's parser limits (see MAX_NEST and the notes by it):
-  deep expressions are cut into temporaries, deep `if`s and deep choices
+  stays inside Python's parser limits (see MAX_NEST and the notes by it,
+  in `semantics/compiler.py`): deep expressions are cut into temporaries, deep `if`s and deep choices
   that read storage are written flat under guard variables.
 * **Computed once.** An expression used more than once (an inlined helper's
   argument, x86's flags) goes into a temporary `_cN` where that is safe.
