@@ -25,7 +25,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from ..errors import InternalError
 from . import ir
@@ -61,7 +61,10 @@ def walk(roots: Node | Iterable[Node]) -> Iterator[Node]:
     children and siblings in program order. A node shared by two parents
     (the IR is a tree of values, equal subtrees may be one object) is
     yielded once per occurrence."""
-    stack: list[Node] = [roots] if type(roots) in _NODE_FIELDS else list(roots)[::-1]  # type: ignore[list-item,arg-type]
+    if type(roots) in _NODE_FIELDS:
+        stack: list[Node] = [cast(Node, roots)]
+    else:
+        stack = list(cast(Iterable[Node], roots))[::-1]
     while stack:
         node = stack.pop()
         yield node

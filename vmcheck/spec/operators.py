@@ -23,7 +23,7 @@ reduced to the result's width.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -135,9 +135,9 @@ LOGIC_OPS = tuple(n for n, op in BINARY.items() if op.kind == "logic")
 UNARY_OPS = tuple(UNARY)
 
 
-def check_covers(reader: str, names: object, expected: tuple[str, ...]) -> None:
+def check_covers(reader: str, names: Iterable[str], expected: tuple[str, ...]) -> None:
     """Raise at import when a reading's per-operator table is not exactly `expected`."""
-    got = set(names)  # type: ignore[call-overload]
+    got = set(names)
     if got != set(expected):
         raise AssertionError(
             f"{reader}: operator rules {sorted(got)} differ from the operator table's {sorted(expected)}"
