@@ -69,6 +69,8 @@ def _engine_digest() -> str:
             h.update(p.name.encode())
             h.update(p.read_bytes())
     h.update((root / "theory.py").read_bytes())  # the classes and answer values an entry holds
+    for meaning in ("operators.py", "ir_walk.py"):  # what the operators mean, how the readings walk the IR
+        h.update((root / "spec" / meaning).read_bytes())
     return h.hexdigest()
 
 
