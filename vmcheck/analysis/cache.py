@@ -40,6 +40,8 @@ from typing import Any
 
 from .. import __version__
 from ..spec import ir
+from ..spec.memo import memo
+from ..theory import Evidence
 from .results import CLASSES, NO, THEOREMS, UNKNOWN, YES
 
 SCHEMA = 2  # 2: entries are checksummed envelopes
@@ -49,7 +51,7 @@ MAX_ENTRY_BYTES = 4 << 20
 VALUES = (YES, NO, UNKNOWN)
 # "budget": an unknown because the solver budget ran out (the only unknown that is
 # cached); "timeout" (the wall-clock safety net) is not reproducible, never stored.
-EVIDENCE = ("witness", "proof", "budget")
+EVIDENCE = tuple(e.value for e in Evidence if e is not Evidence.TIMEOUT)
 
 
 def cache_dir() -> Path:
@@ -66,12 +68,15 @@ def _engine_digest() -> str:
         for p in sorted((root / sub).glob("*.py")):
             h.update(p.name.encode())
             h.update(p.read_bytes())
+    h.update((root / "theory.py").read_bytes())  # the classes and answer values an entry holds
+    for meaning in ("operators.py", "ir_walk.py"):  # what the operators mean, how the readings walk the IR
+        h.update((root / "spec" / meaning).read_bytes())
     return h.hexdigest()
 
 
 def _isa_digest(isa: ir.Isa, vaw: int) -> str:
     """The ISA parts that every query of every instruction reads."""
-    key = isa.__dict__.get("_vmcheck_cache_digest")
+    key = memo(isa).get("cache.digest")
     if key is None:
         parts = (
             isa.word,
@@ -86,7 +91,7 @@ def _isa_digest(isa: ir.Isa, vaw: int) -> str:
             vaw,
         )
         key = hashlib.sha256(repr(parts).encode()).hexdigest()
-        object.__setattr__(isa, "_vmcheck_cache_digest", key)
+        memo(isa)["cache.digest"] = key
     return key
 
 
@@ -244,7 +249,7 @@ def _cells(x: Any) -> bool:
     )
 
 
-_STATE_FIELDS = {
+_STATE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "label": str,
     "mode": (str, type(None)),
     "pre": dict,
@@ -304,7 +309,7 @@ def _valid_answer(a: Any) -> bool:
 
 
 def valid_result(v: Any) -> bool:
-    """Is `v` an instruction result as `engine._result_to_json` writes it?"""
+    """Is `v` an instruction result as `engine.result_to_json` writes it?"""
     try:
         return (
             isinstance(v, dict)

@@ -3,7 +3,8 @@
 * `vmm.py`: the trap-and-emulate VMM (classic and hybrid): dispatcher,
   interpreter routines, reflection, counters; `translate.py`: the binary
   translating VMM built on it; `allocator.py`: where the guest's storage
-  lives and the real control state it runs under.
+  lives and the real control state it runs under (`pins.py`: the bits a
+  context's `where` pins).
 * `lockstep.py`: one guest run natively and under a VMM, compared after
   every instruction; `witness_replay.py`: the engine's witnesses run both
   ways; `fuzz.py`: random guest programs, shrunk when they diverge.

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from ..machine.decode import encode, representable
 from ..machine.syntax import disassemble, file_size, operand_file
+from ..semantics.concrete import compile_condition
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
-from .evaluate import evaluate
 from .lockstep import Comparison, Divergence, compare_run
 from .vmm import LEFT_CONTEXT, guest_reset
 
@@ -129,7 +129,7 @@ def start_states(isa: ir.Isa, context: ir.Context) -> list[tuple[str, State]]:
         st = guest_reset(isa, context)
         bits = mask(md.width) << md.lo
         st.set(md.elem, (st.get(md.elem) & ~bits) | (md.code(name) << md.lo))
-        if all(evaluate(inv, st) for inv in isa.invariants):
+        if all(compile_condition(isa, inv)(st) for inv in isa.invariants):
             out.append((name, st))
     return out
 

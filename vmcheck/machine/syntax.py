@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 
 from ..spec import ir
+from ..spec.memo import memo, per_isa
 
 __all__ = [
     "COMMENT_CHARS",
@@ -95,16 +96,14 @@ def _operand_pattern(name: str, excluded: set[str]) -> str:
     return rf"(?P<o_{name}>(?:[+-]\s*)?{term}(?:\s*[+-]\s*{term})*)"
 
 
+@per_isa
 def syntaxes(isa: ir.Isa) -> dict[str, list[Syntax]]:
     """Every instruction's compiled template, by mnemonic keyword (lower
     case), in spec order; built once per ISA."""
-    cached = isa.__dict__.get("_vmcheck_syntaxes")
-    if cached is None:
-        cached = {}
-        for insn in isa.instructions:
-            s = Syntax(insn)
-            cached.setdefault(s.keyword, []).append(s)
-        object.__setattr__(isa, "_vmcheck_syntaxes", cached)
+    cached: dict[str, list[Syntax]] = {}
+    for insn in isa.instructions:
+        s = Syntax(insn)
+        cached.setdefault(s.keyword, []).append(s)
     return cached
 
 
@@ -112,10 +111,7 @@ def register_names(isa: ir.Isa, file: str) -> dict[str, int]:
     """Assembler names of a file's registers (lower case) -> index: both
     `<file><i>` and the file's own names. Built once per ISA and file (a
     file may have 65,536 registers: not something to rebuild per operand)."""
-    cache = isa.__dict__.get("_vmcheck_regnames")
-    if cache is None:
-        cache = {}
-        object.__setattr__(isa, "_vmcheck_regnames", cache)
+    cache = memo(isa).setdefault("assembler.regnames", {})
     names = cache.get(file)
     if names is None:
         el = isa.element(file)
