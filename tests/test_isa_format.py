@@ -233,6 +233,7 @@ _TRICKY = [
     "memory_cause",
     "insn_width",
     "references",
+    "ref",
     "null",
     "on",
     "off",
@@ -592,6 +593,8 @@ def random_specs(draw) -> dict:
         if draw(st.booleans()):
             insn["labels"] = draw(st.lists(st.sampled_from(LABELS), max_size=3, unique=True))
         if draw(st.booleans()):
+            insn["ref"] = draw(st.lists(_prose_words, min_size=1, max_size=12).map(" ".join))
+        if draw(st.booleans()):
             insn["description"] = draw(desc)
         insn["semantics"] = g.block(ops)
         insns[next(pool)] = insn
@@ -713,7 +716,8 @@ def test_unknown_attribute_in_an_instruction_header():
     where, msg = _error("isa t\ninstruction a(x: imm4) opcode 3 { pc = x }\n")
     assert where == "bad.isa:2:24"
     assert (
-        msg == "syntax error: unexpected 'opcode'; expected 'encoding', 'labels', 'mnemonic', 'syntax', '{', a string"
+        msg
+        == "syntax error: unexpected 'opcode'; expected 'encoding', 'labels', 'mnemonic', 'ref', 'syntax', '{', a string"
     )
 
 

@@ -97,9 +97,9 @@ def _isa_digest(isa: ir.Isa, vaw: int) -> str:
 
 def unit_key(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, vaw: int) -> str:
     h = hashlib.sha256()
-    # Labels and descriptions are claims and prose: they change no answer, so a spec
-    # stripped of its labels reuses the results of the labelled one.
-    bare = replace(insn, labels=frozenset(), description="")
+    # Labels, descriptions and refs are claims and prose: they change no answer, so a
+    # spec stripped of its labels reuses the results of the labelled one.
+    bare = replace(insn, labels=frozenset(), description="", ref="")
     for part in (str(SCHEMA), __version__, _engine_digest(), _isa_digest(isa, vaw), repr(bare), repr(ctx)):
         h.update(part.encode())
         h.update(b"\0")

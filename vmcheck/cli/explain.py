@@ -154,6 +154,8 @@ def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> Non
     console = make_console()
     where = f" ({insn.span})" if insn.span else ""
     console.print(f"[bold]{escape(insn.name)}[/] — {escape(insn.syntax)}{escape(where)}")
+    if insn.ref:
+        console.print(f"  ref: {escape(insn.ref)}")
     if insn.description:
         console.print(f"  {escape(insn.description)}")
     if insn.labels:

@@ -76,8 +76,29 @@ class InstructionBuilder(NodeChecks):
         encoding = self.encoding(d["encoding"], operands, insn_width) if "encoding" in d else None
         syntax = self.syntax(d.get("syntax"), name, operands)
         return DeclaredInstruction(
-            name, mnemonic, tuple(operands), body, encoding, syntax, labels, self.text_or_empty(d, "description"), kspan
+            name,
+            mnemonic,
+            tuple(operands),
+            body,
+            encoding,
+            syntax,
+            labels,
+            self.text_or_empty(d, "description"),
+            kspan,
+            self.ref(d["ref"]) if "ref" in d else "",
         )
+
+    def ref(self, node: Node) -> str:
+        """The manual's reference: one line of text, since `explain` and the
+        report show it on one line."""
+        text = self.str_(node, "ref").strip()
+        if not (0 < len(text) <= 200 and text.isprintable()):
+            self.fail(
+                node.span,
+                f"a ref is 1-200 printable characters on one line, not {text[:80]!r}",
+                'e.g. ref: "Intel SDM Vol. 2B, SMSW"',
+            )
+        return text
 
     def operands(self, node: Node | None, elements) -> list[ir.OperandDef]:
         if node is None:
@@ -202,6 +223,7 @@ class DeclaredInstruction:
     labels: frozenset[str]
     description: str
     span: Span | None
+    ref: str = ""
 
     def encoded(self, encoding: ir.Encoding) -> ir.Instruction:
         return ir.Instruction(
@@ -214,6 +236,7 @@ class DeclaredInstruction:
             self.labels,
             self.description,
             self.span,
+            self.ref,
         )
 
 

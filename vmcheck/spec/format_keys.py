@@ -52,6 +52,7 @@ FORMAT: dict[str, dict[str, bool]] = {
         "syntax": False,
         "semantics": True,
         "labels": False,
+        "ref": False,
         "description": False,
     },
 }

@@ -479,6 +479,7 @@ class Instruction:
     labels: frozenset[str] = frozenset()
     description: str = ""
     span: Span | None = _span()
+    ref: str = ""  # the manual's reference for it (prose, like the description)
 
     def operand(self, name: str) -> OperandDef:
         return next(o for o in self.operands if o.name == name)

@@ -491,6 +491,9 @@ class _TreeToNodes(Transformer):
     def labels(self, meta, items):
         return self._attr(meta, "labels", Node([self._text(n) for n in items], items[0].span))
 
+    def ref(self, meta, items):
+        return self._attr(meta, "ref", items[0])
+
     def __default__(self, data, children, meta):  # pragma: no cover - grammar and builder out of step
         raise AssertionError(f"no builder for grammar rule {data!r}")
 

@@ -830,6 +830,8 @@ class _Isa:
             labels = self._list(d["labels"], "labels")
             if labels:
                 attrs.append("labels " + ", ".join(self.name_of(x, "a label") for x in labels))
+        if "ref" in d:
+            attrs.append(f"ref {_isa_string(d['ref'], 4)}")
         if d.get("description") is not None and d["description"].value is not None:
             attrs.append(_isa_string(d["description"], 4))
         if "semantics" not in d:

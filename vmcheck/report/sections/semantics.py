@@ -68,7 +68,10 @@ def appendix_section(inp: ProofInput) -> Section:
             desc += "."
         body: list = [
             Para(
-                [Strong(title)] + ([" — ", desc] if desc else []) + ([" Operands: ", Code(ops), "."] if ops else []),
+                [Strong(title)]
+                + ([" — ", desc] if desc else [])
+                + ([" Operands: ", Code(ops), "."] if ops else [])
+                + ([" Reference: ", insn.ref.rstrip("."), "."] if insn.ref else []),
                 "small",
             )
         ]
