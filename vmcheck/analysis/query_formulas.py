@@ -75,7 +75,7 @@ def ask_inv(q: QueryBuilder, run: Scope) -> None:
     state that satisfies them, the instance's result (or, when it traps, the
     state the trap delivery makes) satisfies them too."""
     s = q.state("s", "", role="satisfies the invariants")
-    delivered, _ = q.sym.deliver(s.regs, s.storage["P"], s.res.cause, s.res.arg)
+    delivered, _ = q.sym.deliver(s.regs, s.storage["P"], s.res.cause, s.res.arg, s.res.fault_addr)
 
     def broken(regs):
         return z3.Not(z3.And([q.sym.predicate(i, regs) for i in q.isa.invariants]))
@@ -89,7 +89,7 @@ def ask_inv(q: QueryBuilder, run: Scope) -> None:
         if rep.trapped:
             after = rep.pre.copy()
             port = wc.ModelPort(q.sym, q.model, q.V, s_P, 0)
-            compile_isa(q.isa).deliver(after, port, rep.outcome.cause, rep.outcome.arg or 0)
+            compile_isa(q.isa).deliver(after, port, rep.outcome.cause, rep.outcome.arg or 0, rep.outcome.fault_addr)
         bad = [ir_text for ir_text, ok in q.invariants_at(after) if not ok]
         where = "the trap delivery" if rep.trapped else "it"
         return bool(bad), [f"{where} breaks the invariant {', '.join(bad)}"]

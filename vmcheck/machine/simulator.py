@@ -239,7 +239,7 @@ class Machine:
         Either way `detail` says what happened. The step is not counted, the
         timers not ticked and `stopped` not set: the caller's step does that."""
         assert out.cause is not None  # a trap or memory trap always has its cause
-        done = self._deliver(self.state, self.port, self._codes[out.cause], out.arg)
+        done = self._deliver(self.state, self.port, self._codes[out.cause], out.arg, out.fault_addr)
         if done is OK:
             return None
         self.detail = f"{done.kind} {done.cause or ''} while delivering {out.cause}".replace("  ", " ")
@@ -276,7 +276,7 @@ class Machine:
         try:
             phys = self.fetch(pc)
         except MemoryTrap as e:
-            phys, word, insn, ops, out = None, None, None, (), Outcome("memtrap", e.cause)
+            phys, word, insn, ops, out = None, None, None, (), Outcome("memtrap", e.cause, 0, e.addr)
         else:
             fn, ops, ci, word = self.decode_at(phys)
             if fn is None or ci is None:  # (both or neither)
@@ -391,7 +391,7 @@ class Machine:
                 try:
                     phys = fetch(v[pcs])
                 except MemoryTrap as e:
-                    out = Outcome("memtrap", e.cause)
+                    out = Outcome("memtrap", e.cause, 0, e.addr)
                 else:
                     entry = decoded.get(phys) or decode_at(phys)
                     fn = entry[0]

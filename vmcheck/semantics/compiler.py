@@ -920,7 +920,7 @@ class FunctionCompiler(ExprVisitor, StmtVisitor):
         with out.indent():
             for line in self.exit_lines("trap"):
                 out.line(line)
-            out.line(f"return {self.ret}Outcome('memtrap', e.cause)")
+            out.line(f"return {self.ret}Outcome('memtrap', e.cause, 0, e.addr)")
 
     def function(self, fname: str, stmts: Sequence[ir.Stmt], operands: Sequence[str], doc: str) -> str:
         if self.compile_body(stmts):

@@ -117,8 +117,9 @@ class CompiledIsa:
             fn = load_function(src, fname, filename, comp.traps, isa)
             self.insns[insn.name] = CompiledInsn(insn, fn, src, filename)
             sources.append(f"# {filename}\n{src}")
-        # Trap delivery: the `cause` and `trap_arg` locals are its parameters.
-        comp = FunctionCompiler(isa, self.layout, advance_pc=False, params=("l_cause", "l_trap_arg"))
+        # Trap delivery: the `cause`, `trap_arg` and `fault_addr` locals are its
+        # parameters; fault_addr defaults to 0 (every trap but a memory trap).
+        comp = FunctionCompiler(isa, self.layout, advance_pc=False, params=("l_cause", "l_trap_arg", "l_fault_addr=0"))
         filename = f"<vmcheck:{isa.name}:deliver>"
         src = comp.function("deliver", isa.traps.deliver, [], "trap delivery")
         self._deliver = load_function(src, "deliver", filename, comp.traps, isa)
@@ -138,6 +139,7 @@ class CompiledIsa:
         self.block_kinds = {insn.name: block_kind(isa, insn) for insn in isa.instructions}
         self.block_ends = {name: kind == "end" for name, kind in self.block_kinds.items()}
         self._arg_mask = mask(isa.traps.cause_width)
+        self._addr_mask = mask(isa.word)
         _dump(isa.name, self.source)
 
     def __getitem__(self, name: str) -> CompiledInsn:
@@ -172,7 +174,7 @@ class CompiledIsa:
 
     @property
     def deliver_fn(self) -> Callable:
-        """deliver(state, port, cause_code, trap_arg) -> Outcome, unchecked."""
+        """deliver(state, port, cause_code, trap_arg, fault_addr=0) -> Outcome, unchecked."""
         return self._deliver
 
     def execute(
@@ -182,8 +184,9 @@ class CompiledIsa:
         ci = self.insns[insn]
         return ci.fn(state, port, ci.ops(operands))
 
-    def deliver(self, state: State, port: MemoryPort, cause: str, arg: int = 0) -> Outcome:
-        """Run the spec's trap delivery for `cause` on `state`.
+    def deliver(self, state: State, port: MemoryPort, cause: str, arg: int = 0, fault_addr: int = 0) -> Outcome:
+        """Run the spec's trap delivery for `cause` on `state`; `fault_addr` is
+        the memory trap's address (`Outcome.fault_addr`).
 
         Returns the delivery's own outcome: "ok" normally; a trap or memory
         trap inside the delivery (a double fault) leaves the state as it was.
@@ -192,7 +195,7 @@ class CompiledIsa:
             code = self._cause_codes[cause]
         except KeyError:
             raise InternalError(f"unknown trap cause {cause!r}") from None
-        return self._deliver(state, port, code, int(arg) & self._arg_mask)
+        return self._deliver(state, port, code, int(arg) & self._arg_mask, int(fault_addr) & self._addr_mask)
 
 
 def _dump(isa_name: str, source: str) -> None:

@@ -10,7 +10,7 @@ a solver's witness (the shared view of docs/model.md §2.4).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..spec.ir import Isa
@@ -61,11 +61,19 @@ class State:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one instruction ended: "ok", "trap", "memtrap" or "halt"."""
+    """How one instruction ended: "ok", "trap", "memtrap" or "halt".
+
+    `fault_addr` is the virtual address of the access that raised a memory
+    trap (0 otherwise), what trap delivery reads as `fault_addr`. It is not
+    part of equality: two runs that end in the same way compare equal
+    whatever address each faulted at (a VMM's composed translation may
+    fault where the bare machine's does not tell).
+    """
 
     kind: str
     cause: str | None = None
     arg: int = 0
+    fault_addr: int = field(default=0, compare=False)
 
     @property
     def trapped(self) -> bool:

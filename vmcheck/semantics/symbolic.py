@@ -120,7 +120,9 @@ class SymResult:
 
     `kind` is a 2-bit term (OK, TRAP, MEMTRAP, HALT), `cause` and `arg`
     `cause_width`-bit terms (the cause's code and the trap argument; both 0
-    when the outcome is ok or halt). `post` maps every element to its value
+    when the outcome is ok or halt); `fault_addr` the word-wide virtual
+    address of the access that raised a memory trap (the first faulting one
+    in evaluation order; 0 for every other outcome). `post` maps every element to its value
     after the instruction (the pre-state when it trapped; pc advanced when it
     did not write it). `storage` is the memory model's storage after it:
     ARRAYS `{"E": array}`; VIEW `{"mem.w", "mem.d", "phys.w", "phys.d"}`
@@ -134,6 +136,7 @@ class SymResult:
     storage: dict[str, z3.ExprRef]
     pc_written: z3.BoolRef
     model: str
+    fault_addr: z3.BitVecRef
 
     @property
     def trapped(self) -> z3.BoolRef:
@@ -156,6 +159,7 @@ class SymResult:
             {k: s(v) for k, v in self.storage.items()},
             s(self.pc_written),
             self.model,
+            s(self.fault_addr),
         )
 
     def terms(self) -> list[z3.ExprRef]:
@@ -196,6 +200,7 @@ class _Env:
     cause: z3.BitVecRef
     arg: z3.BitVecRef
     pc_written: z3.BoolRef
+    fault_addr: z3.BitVecRef
 
     def copy(self) -> _Env:
         return _Env(
@@ -207,6 +212,7 @@ class _Env:
             self.cause,
             self.arg,
             self.pc_written,
+            self.fault_addr,
         )
 
 
@@ -226,7 +232,25 @@ def _merge(c: z3.BoolRef, a: _Env, b: _Env) -> _Env:
         m(a.cause, b.cause),
         m(a.arg, b.arg),
         m(a.pc_written, b.pc_written),
+        m(a.fault_addr, b.fault_addr),
     )
+
+
+# A fault is (condition, address): the access faults when the condition
+# holds, and `address` is its word-wide virtual address (fault_addr).
+Fault = tuple[z3.BoolRef, z3.BitVecRef]
+
+
+def _first_fault(faults: list[Fault], join: bool = False) -> Fault:
+    """Faults in evaluation order -> one: any of them, at the address of the
+    first that holds (the concrete reading stops at that access). `join`:
+    the condition is an `Or` even of one fault (the terms the engine has
+    always been given there)."""
+    cond = faults[0][0] if len(faults) == 1 and not join else z3.Or([c for c, _ in faults])
+    addr = faults[-1][1]
+    for c, a in reversed(faults[:-1]):
+        addr = _ite(c, a, addr)
+    return cond, addr
 
 
 # --------------------------------------------------------------------------
@@ -362,13 +386,21 @@ class SymIsa(ExprVisitor, StmtVisitor):
         return res.substitute(pairs)
 
     def deliver(
-        self, regs: dict[str, z3.ExprRef], storage: z3.ArrayRef, cause: z3.BitVecRef, arg: z3.BitVecRef
+        self,
+        regs: dict[str, z3.ExprRef],
+        storage: z3.ArrayRef,
+        cause: z3.BitVecRef,
+        arg: z3.BitVecRef,
+        fault_addr: z3.BitVecRef | None = None,
     ) -> tuple[dict[str, z3.ExprRef], z3.ArrayRef]:
         """The trap delivery (`isa.traps.deliver`) over ARRAYS storage, on the
-        state before the trapping instruction: (registers, storage) after it."""
+        state before the trapping instruction: (registers, storage) after it.
+        `fault_addr` is the memory trap's address (None: 0)."""
         env = self._env(regs, {}, {"E": storage}, ARRAYS)
         env.locals["cause"] = _resize(cause, self.cw)
         env.locals["trap_arg"] = _resize(arg, self.cw)
+        word = self.isa.word
+        env.locals["fault_addr"] = _bv(0, word) if fault_addr is None else _resize(fault_addr, word)
         self._block(self.isa.traps.deliver, env, ARRAYS)
         return env.regs, env.store["E"]
 
@@ -384,7 +416,9 @@ class SymIsa(ExprVisitor, StmtVisitor):
                 "phys.w": z3.K(z3.BitVecSort(self.aw), z3.BoolVal(False)),
                 "phys.d": z3.K(z3.BitVecSort(self.aw), _bv(0, self.unit)),
             }
-        env = _Env(dict(regs), {}, store, _false(), _bv(OK, 2), _bv(0, self.cw), _bv(0, self.cw), _false())
+        env = _Env(
+            dict(regs), {}, store, _false(), _bv(OK, 2), _bv(0, self.cw), _bv(0, self.cw), _false(), _bv(0, self.isa.word)
+        )
         env.locals.update({"$op." + k: v for k, v in ops.items()})
         env.locals["$pre_mode"] = self.mode_of(regs)
         env.locals.update({"$pre." + k: v for k, v in regs.items()})
@@ -417,6 +451,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
             {k: simp(v) for k, v in storage.items()},
             simp(env.pc_written),
             model,
+            simp(env.fault_addr),
         )
 
     # ---- statements ---------------------------------------------------------
@@ -496,12 +531,13 @@ class SymIsa(ExprVisitor, StmtVisitor):
         env.kind = _ite(z3.Not(env.done), _bv(HALT, 2), env.kind)
         env.done = z3.BoolVal(True)
 
-    def _apply_faults(self, env: _Env, faults: list) -> None:
-        """A memory trap when any of `faults` holds (and the instruction still runs)."""
+    def _apply_faults(self, env: _Env, faults: list[Fault]) -> None:
+        """A memory trap when any of `faults` holds (and the instruction still
+        runs), at the address of the first that holds."""
         if not faults or self.memcode is None:
             faults.clear()
             return
-        f = faults[0] if len(faults) == 1 else z3.Or(faults)
+        f, addr = _first_fault(faults)
         faults.clear()
         if z3.is_false(f):
             return
@@ -509,6 +545,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
         env.kind = _ite(new, _bv(MEMTRAP, 2), env.kind)
         env.cause = _ite(new, _bv(self.memcode, self.cw), env.cause)
         env.arg = _ite(new, _bv(0, self.cw), env.arg)
+        env.fault_addr = _ite(new, addr, env.fault_addr)
         env.done = _or(env.done, f)
 
     # ---- memory -------------------------------------------------------------
@@ -558,6 +595,10 @@ class SymIsa(ExprVisitor, StmtVisitor):
         md = self.isa.modes
         return z3.If(env_mode == md.code(priv), _bv(CURRENT, self.tok_width), _bv(1 + md.rank(priv), self.tok_width))
 
+    def _fault_addr(self, addr: z3.BitVecRef) -> z3.BitVecRef:
+        """An access's address as `fault_addr` holds it: one word."""
+        return _resize(_as_bv(addr), self.isa.word)
+
     def _mem_read(self, env: _Env, model: str, space: str, addr, nbits: int, priv, faults: list):
         n = self._units(nbits)
         if self.unprotected:
@@ -569,7 +610,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
             else:
                 legal, idx = self._translate(env, addr, n)
                 if not z3.is_true(legal):
-                    faults.append(z3.Not(legal))
+                    faults.append((z3.Not(legal), self._fault_addr(addr)))
             return self._join([z3.Select(E, i) for i in idx])
         if space == "phys":
             idx = self._phys_index(addr, n)
@@ -578,7 +619,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
             idx = self._view_index(addr, n)
             W, D, base = env.store["mem.w"], env.store["mem.d"], env.store["V"]
             tok = self.priv_token(env.locals["$pre_mode"], priv)
-            faults.append(z3.Or([self.fault(_bv(READ, 1), tok, i) for i in idx]))
+            faults.append((z3.Or([self.fault(_bv(READ, 1), tok, i) for i in idx]), self._fault_addr(addr)))
         return self._join([z3.If(z3.Select(W, i), z3.Select(D, i), z3.Select(base, i)) for i in idx])
 
     def _mem_write(self, env: _Env, model: str, space: str, addr, nbits: int, priv, value) -> None:
@@ -592,7 +633,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
             else:
                 legal, idx = self._translate(env, addr, n)
                 if not z3.is_true(legal):
-                    self._apply_faults(env, [z3.Not(legal)])
+                    self._apply_faults(env, [(z3.Not(legal), self._fault_addr(addr))])
             E = old = env.store["E"]
             for i, p in zip(idx, parts):
                 E = z3.Store(E, i, p)
@@ -605,7 +646,9 @@ class SymIsa(ExprVisitor, StmtVisitor):
             idx = self._view_index(addr, n)
             wk, dk = "mem.w", "mem.d"
             tok = self.priv_token(env.locals["$pre_mode"], priv)
-            self._apply_faults(env, [z3.Or([self.fault(_bv(WRITE, 1), tok, i) for i in idx])])
+            self._apply_faults(
+                env, [(z3.Or([self.fault(_bv(WRITE, 1), tok, i) for i in idx]), self._fault_addr(addr))]
+            )
         W, D = env.store[wk], env.store[dk]
         W0, D0 = W, D
         for i, p in zip(idx, parts):
@@ -664,11 +707,11 @@ class SymIsa(ExprVisitor, StmtVisitor):
         if op in ("land", "lor"):
             # short-circuit: the right side's memory faults count only when it is evaluated
             lhs = self._ev(e.left, env, faults, model)
-            rf: list = []
+            rf: list[Fault] = []
             rhs = self._ev(e.right, env, rf, model)
             if rf:
-                f = z3.Or(rf)
-                faults.append(z3.And(lhs, f) if op == "land" else z3.And(z3.Not(lhs), f))
+                f, a = _first_fault(rf, join=True)
+                faults.append((z3.And(lhs, f) if op == "land" else z3.And(z3.Not(lhs), f), a))
             return build(lhs, rhs)
         lhs = self._ev(e.left, env, faults, model)
         rhs = self._ev(e.right, env, faults, model)
@@ -676,12 +719,15 @@ class SymIsa(ExprVisitor, StmtVisitor):
 
     def visit_Ite(self, e: ir.Ite, env, faults, model):
         c = self._ev(e.cond, env, faults, model)
-        tf: list = []
-        ef: list = []
+        tf: list[Fault] = []
+        ef: list[Fault] = []
         a = self._ev(e.then, env, tf, model)
         b = self._ev(e.orelse, env, ef, model)
         if tf or ef:
-            faults.append(z3.If(c, z3.Or(tf) if tf else _false(), z3.Or(ef) if ef else _false()))
+            zero = _bv(0, self.isa.word)
+            tc, ta = _first_fault(tf, join=True) if tf else (_false(), zero)
+            ec, ea = _first_fault(ef, join=True) if ef else (_false(), zero)
+            faults.append((z3.If(c, tc, ec), _ite(c, ta, ea)))
         if e.width == ir.BOOL:
             return z3.If(c, _as_bool(a), _as_bool(b))
         return z3.If(c, a, b)

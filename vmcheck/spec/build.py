@@ -126,6 +126,7 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
                 {
                     "cause": ir.Local("cause", cause_width),
                     "trap_arg": ir.Local("trap_arg", cause_width),
+                    "fault_addr": ir.Local("fault_addr", word),
                 }
             )
             deliver = el.block(stmts, scope)

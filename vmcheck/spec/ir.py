@@ -399,8 +399,11 @@ class Traps:
     """Trap causes and the delivery semantics.
 
     `deliver` runs on the state as it was before the trapping instruction,
-    with two extra locals: `cause` (the cause's code) and `trap_arg` (the
-    `trap(CAUSE, arg)` argument, 0 without one), both `cause_width` bits.
+    with three extra locals: `cause` (the cause's code) and `trap_arg` (the
+    `trap(CAUSE, arg)` argument, 0 without one), both `cause_width` bits, and
+    `fault_addr` (one word: the virtual address of the access that raised a
+    memory trap, the first faulting one in evaluation order; 0 for any other
+    trap, `trap(MEM)` included).
     `memory_cause` is raised by an illegal translated access.
     """
 
