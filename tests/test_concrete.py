@@ -537,7 +537,7 @@ def test_compiled_code_is_readable_and_cached(tmp_path, monkeypatch):
     assert c["ld"].fn.__code__.co_filename == "<vmcheck:pg-toy:ld>"
     monkeypatch.setenv("VMCHECK_DUMP_CODE", str(tmp_path))
     compile_isa(load_spec("pg-toy"))  # a new Isa object: compiled again, and dumped
-    assert "def deliver(state, port, l_cause, l_trap_arg):" in (tmp_path / "pg-toy.py").read_text()
+    assert "def deliver(state, port, l_cause, l_trap_arg, l_fault_addr=0):" in (tmp_path / "pg-toy.py").read_text()
 
 
 # --------------------------------------------------------------------------
