@@ -5,7 +5,10 @@ readings (symbolic and concrete).
 * `ref:` per instruction: the manual's reference, in YAML and `.isa`, shown
   by `explain`;
 * `fault_addr` in trap delivery: the virtual address of the access that
-  raised a memory trap (0 for every other trap), in the simulator too.
+  raised a memory trap (0 for every other trap), in the simulator too;
+* helpers that trap: a `proc` may `trap` and `require` (the trap ends the
+  instruction, both readings agree); a `fn` may not, and says so at its
+  FILE:LINE:COL.
 """
 
 from __future__ import annotations
@@ -62,7 +65,21 @@ traps:
 contexts:
   host: m == s
   guest: {g: {modes: {s: u, u: u}}}
+helpers: |
+  proc nonzero(v: 8) {
+    require v != 0 else BAD(v)
+  }
+  proc checked(v: 8, limit: 8) {
+    nonzero(v)
+    if v > limit { trap(BAD, limit) }
+  }
 instructions:
+  chk:
+    operands: [a: reg, b: reg]
+    semantics: |
+      r[a] = r[a] + 1
+      checked(r[a], r[b])
+      r[b] = mem[r[a]]
   ld2:
     operands: [rd: reg, a: reg, b: reg]
     ref: "The fa manual, 2.1 Loads"
@@ -135,7 +152,7 @@ def test_explain_shows_the_ref_under_the_title(tmp_path):
 
 # ---- fault_addr: both readings -------------------------------------------------
 
-_INSNS = ("ld2", "ld16", "st2", "sel", "andthen", "trapmem", "trapbad", "stop")
+_INSNS = ("chk", "ld2", "ld16", "st2", "sel", "andthen", "trapmem", "trapbad", "stop")
 
 
 def _concrete(isa, name, ops, regs, cells):
@@ -253,3 +270,44 @@ def test_fault_addr_is_reserved_and_known_only_in_deliver():
 def test_documented_in_the_format_reference():
     page = (Path(__file__).parents[1] / "docs" / "format.md").read_text(encoding="utf-8")
     assert "`fault_addr`" in page and "| `ref` |" in page
+
+
+# ---- helpers that trap -----------------------------------------------------------
+
+
+def test_a_proc_that_traps_ends_the_instruction(fa):
+    base = {"rb": 200, "rl": 0, "pc": 9, "m": 1}
+    out, state, phys = _concrete(fa, "chk", {"a": 1, "b": 2}, dict(base, r=[0, 255, 9, 0]), {})
+    assert (out.kind, out.cause, out.arg) == ("trap", "BAD", 0)  # r1 + 1 == 0: require ... else BAD(v)
+    assert state.get("r", 1) == 255 and phys[1:4] == [1, 0, 0]  # delivered; the write to r1 discarded
+    out, _, phys = _concrete(fa, "chk", {"a": 1, "b": 2}, dict(base, r=[0, 20, 9, 0]), {})
+    assert (out.kind, out.cause, out.arg) == ("trap", "BAD", 9) and phys[3] == 9  # 21 > 9: trap(BAD, limit)
+    out, state, _ = _concrete(fa, "chk", {"a": 1, "b": 2}, dict(base, r=[0, 5, 9, 0]), {6: 77})
+    assert out.kind == "ok" and state.get("r", 1) == 6 and state.get("r", 2) == 77
+
+
+def test_a_fn_that_traps_is_refused_at_its_line_and_column():
+    fn = """  fn half(v: 8) -> 8 {
+    require v != 0 else BAD
+    v >> 1
+  }
+"""
+    text = FA.replace("helpers: |\n", "helpers: |\n" + fn)
+    with pytest.raises(SpecError) as e:
+        build_isa(read_yaml(text, "fa.yaml"), "fa.yaml")
+    d = e.value.diagnostics[0]
+    line = text.splitlines().index("    require v != 0 else BAD") + 1
+    assert (d.span.file, d.span.line, d.span.col) == ("fa.yaml", line, 5)
+    assert d.message == "fn 'half' cannot require: a fn gives a value inside an expression"
+    text = FA.replace("helpers: |\n", "helpers: |\n" + fn.replace("require v != 0 else BAD", "trap(BAD)"))
+    with pytest.raises(SpecError, match="fn 'half' cannot trap"):
+        build_isa(read_yaml(text, "fa.yaml"), "fa.yaml")
+
+
+def test_a_trap_in_a_proc_keeps_its_location():
+    text = FA.replace("require v != 0 else BAD(v)", "require v != 0 else NOPE(v)")
+    with pytest.raises(SpecError) as e:
+        build_isa(read_yaml(text, "fa.yaml"), "fa.yaml")
+    d = e.value.diagnostics[0]
+    line = text.splitlines().index("    require v != 0 else NOPE(v)") + 1
+    assert (d.span.line, d.span.col, d.message) == (line, 5, "unknown trap cause 'NOPE'")

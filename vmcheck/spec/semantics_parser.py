@@ -355,6 +355,16 @@ class _TreeToSurface(Transformer):
 
     def fn_def(self, meta, items):
         name, params, width, *rest = items
+        for x in rest[:-1]:
+            if isinstance(x, (s.TrapStmt, s.RequireStmt)):
+                word = "trap" if isinstance(x, s.TrapStmt) else "require"
+                raise SpecError(
+                    Diagnostic(
+                        x.span,
+                        f"fn '{name}' cannot {word}: a fn gives a value inside an expression",
+                        f"write a proc that does the '{word}' and call it as a statement before using the value",
+                    )
+                )
         lets = tuple(x for x in rest[:-1] if isinstance(x, s.LetStmt))
         return s.FnDef(str(name), params, self._num(width), lets, rest[-1], self._sp(meta))
 
