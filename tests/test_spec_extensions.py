@@ -259,7 +259,9 @@ def test_simulator_delivers_the_fault_address(fa):
 
 
 def test_fault_addr_is_reserved_and_known_only_in_deliver():
-    text = FA.replace("  rb: {width: 8, role: control}\n", "  rb: {width: 8, role: control}\n  fault_addr: {width: 8}\n")
+    text = FA.replace(
+        "  rb: {width: 8, role: control}\n", "  rb: {width: 8, role: control}\n  fault_addr: {width: 8}\n"
+    )
     with pytest.raises(SpecError, match="'fault_addr' is reserved"):
         build_isa(read_yaml(text, "fa.yaml"), "fa.yaml")
     text = FA.replace("semantics: trap(MEM)", "semantics: r[0] = fault_addr")

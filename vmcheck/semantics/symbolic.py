@@ -417,7 +417,15 @@ class SymIsa(ExprVisitor, StmtVisitor):
                 "phys.d": z3.K(z3.BitVecSort(self.aw), _bv(0, self.unit)),
             }
         env = _Env(
-            dict(regs), {}, store, _false(), _bv(OK, 2), _bv(0, self.cw), _bv(0, self.cw), _false(), _bv(0, self.isa.word)
+            dict(regs),
+            {},
+            store,
+            _false(),
+            _bv(OK, 2),
+            _bv(0, self.cw),
+            _bv(0, self.cw),
+            _false(),
+            _bv(0, self.isa.word),
         )
         env.locals.update({"$op." + k: v for k, v in ops.items()})
         env.locals["$pre_mode"] = self.mode_of(regs)
@@ -646,9 +654,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
             idx = self._view_index(addr, n)
             wk, dk = "mem.w", "mem.d"
             tok = self.priv_token(env.locals["$pre_mode"], priv)
-            self._apply_faults(
-                env, [(z3.Or([self.fault(_bv(WRITE, 1), tok, i) for i in idx]), self._fault_addr(addr))]
-            )
+            self._apply_faults(env, [(z3.Or([self.fault(_bv(WRITE, 1), tok, i) for i in idx]), self._fault_addr(addr))])
         W, D = env.store[wk], env.store[dk]
         W0, D0 = W, D
         for i, p in zip(idx, parts):
