@@ -29,6 +29,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "isa_specs"
+# The vmcheck of this checkout, not whichever one is installed: run as a script,
+# Python puts tools/ first on the path, and an editable install elsewhere (or a
+# wheel) would otherwise be the code recorded.
+sys.path.insert(0, str(ROOT))
 
 # Durations in any unit the CLI prints; the key names JSON uses for them.
 _TIME_TEXT = re.compile(r"\b\d+(?:\.\d+)?(?:e-?\d+)?\s?(?:s|ms|µs|us|seconds|min)\b")
