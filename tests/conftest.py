@@ -13,7 +13,8 @@ be decided afresh to mean anything (tests/helpers.py, `check_stripped`).
 What the tests share (the bundled library, the CLI in-process and as a
 program, the README's expected verdicts, report readers) is in
 tests/helpers.py: plain functions, memoised per session, that run nothing at
-import.
+import. The fixture `checked` gives a test module the check report of its
+bundled spec, the module's `NAME`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from typing import Any
+
+import pytest
 
 _made: str | None = None
 
@@ -41,3 +45,12 @@ def pytest_unconfigure(config) -> None:
     if _made:
         shutil.rmtree(_made, ignore_errors=True)
         shutil.rmtree(_made + "-labels-stripped", ignore_errors=True)
+
+
+@pytest.fixture
+def checked(request: pytest.FixtureRequest) -> tuple[int, dict[str, Any]]:
+    """(exit code, report) of `vmcheck check NAME --format json`, NAME being the
+    requesting test module's bundled spec; decided once per session."""
+    from helpers import check_bundled
+
+    return check_bundled(request.module.NAME)

@@ -64,14 +64,9 @@ INNOCUOUS = {
 }
 
 
-@pytest.fixture
-def t1():
-    return check_bundled(NAME)
-
-
 @pytest.mark.slow
-def test_theorem1_fails_on_loads_and_stores(t1):
-    code, report = t1
+def test_theorem1_fails_on_loads_and_stores(checked):
+    code, report = checked
     assert code == 1
     th = context(report, CTX)["theorems"]["1"]
     assert th["holds"] is False and th["unknown"] == []
@@ -79,8 +74,8 @@ def test_theorem1_fails_on_loads_and_stores(t1):
 
 
 @pytest.mark.slow
-def test_why_a_load_violates(t1):
-    lw = insn(context(t1[1], CTX), "lw")
+def test_why_a_load_violates(checked):
+    lw = insn(context(checked[1], CTX), "lw")
     assert lw["classes"]["location_sensitive"] == "yes"
     assert lw["classes"]["unsafe"] == "no"
     w = lw["witnesses"]["location_sensitive"]
@@ -91,8 +86,8 @@ def test_why_a_load_violates(t1):
 
 
 @pytest.mark.slow
-def test_why_a_store_violates(t1):
-    sw = insn(context(t1[1], CTX), "sw")
+def test_why_a_store_violates(checked):
+    sw = insn(context(checked[1], CTX), "sw")
     assert sw["classes"]["location_sensitive"] == "yes" and sw["classes"]["unsafe"] == "no"
     w = sw["witnesses"]["location_sensitive"]
     s1 = next(s for s in w["states"] if s["label"] == "s1")
@@ -120,8 +115,8 @@ def test_theorem2_fails_like_theorem1():
 
 
 @pytest.mark.slow
-def test_classes(t1):
-    ctx = context(t1[1], CTX)
+def test_classes(checked):
+    ctx = context(checked[1], CTX)
     for name in CP0 | {"rdhwr"}:
         cls = insn(ctx, name)["classes"]
         assert cls["privileged"] == "yes", name
@@ -132,7 +127,7 @@ def test_classes(t1):
         assert insn(ctx, name)["classes"]["illegal"] == "yes", name
     for name in INNOCUOUS:
         assert insn(ctx, name)["classes"]["sensitive"] == "no", name
-    assert t1[1]["label_findings"] == []
+    assert checked[1]["label_findings"] == []
 
 
 def test_absolute_kseg0_instance_always_traps(tmp_path):

@@ -26,14 +26,9 @@ T1_VIOLATIONS = {"jrst", "jsr", "jsp", "pushj", "luuo"}
 IN_OUT = ("datai", "datao", "cono", "coni", "consz", "conso")
 
 
-@pytest.fixture
-def t1():
-    return check_bundled(NAME)
-
-
 @pytest.mark.slow
-def test_theorem1_fails_on_jrst_and_the_pc_word_savers(t1):
-    code, report = t1
+def test_theorem1_fails_on_jrst_and_the_pc_word_savers(checked):
+    code, report = checked
     assert code == 1
     ctx = context(report, CONTEXT)
     assert ctx["theorems"]["1"]["holds"] is False
@@ -42,9 +37,9 @@ def test_theorem1_fails_on_jrst_and_the_pc_word_savers(t1):
 
 
 @pytest.mark.slow
-def test_jrst_violates_through_its_mode_changing_instances(t1):
+def test_jrst_violates_through_its_mode_changing_instances(checked):
     # The witness names the AC field: 1 (enter user mode), 2 (JRSTF) or 3 (both).
-    w = insn(context(t1[1], CONTEXT), "jrst")["witnesses"]["violates_1"]
+    w = insn(context(checked[1], CONTEXT), "jrst")["witnesses"]["violates_1"]
     assert w["operands"]["f"] in (1, 2, 3)
 
 
@@ -83,16 +78,16 @@ def test_theorem3_holds():
 
 
 @pytest.mark.slow
-def test_theorem2_and_exact_fail(t1):
-    ctx = context(t1[1], CONTEXT)
+def test_theorem2_and_exact_fail(checked):
+    ctx = context(checked[1], CONTEXT)
     assert ctx["theorems"]["2"]["holds"] is False
     assert ctx["theorems"]["exact"]["holds"] is False
     assert set(ctx["theorems"]["exact"]["violations"]) <= set(ctx["theorems"]["1"]["violations"])
 
 
 @pytest.mark.slow
-def test_in_out_instructions_are_privileged(t1):
-    ctx = context(t1[1], CONTEXT)
+def test_in_out_instructions_are_privileged(checked):
+    ctx = context(checked[1], CONTEXT)
     for name in IN_OUT:
         assert insn(ctx, name)["classes"]["privileged"] == "yes", name
     muuo = insn(ctx, "muuo")  # a monitor UUO always traps: never sensitive

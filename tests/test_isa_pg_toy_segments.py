@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from helpers import check_bundled, context, insn, invoke, run_program, spec_path
 
 NAME = "pg-toy-segments"
@@ -29,29 +28,24 @@ SEGMENT_ACCESSES = {"ld", "st"}  # the instructions the segment changes
 PRIVILEGED = {"halt", "lpsw", "setr", "getr"}
 
 
-@pytest.fixture
-def t1():
-    return check_bundled(NAME)
-
-
-def test_theorem1_fails_on_segment_accesses(t1):
-    code, report = t1
+def test_theorem1_fails_on_segment_accesses(checked):
+    code, report = checked
     assert code == 1
     th = context(report, CONTEXT)["theorems"]["1"]
     assert th["holds"] is False and th["unknown"] == []
     assert set(th["violations"]) == SEGMENT_ACCESSES
 
 
-def test_why_the_store_violates(t1):
-    st = insn(context(t1[1], CONTEXT), "st")
+def test_why_the_store_violates(checked):
+    st = insn(context(checked[1], CONTEXT), "st")
     assert st["classes"]["location_sensitive"] == "yes" and st["classes"]["unsafe"] == "no"
     w = st["witnesses"]["location_sensitive"]
     # the same physical write at both states: it does not move with the relocated state
     assert all(any(x["space"] == "phys" for x in s["writes"]) for s in w["states"])
 
 
-def test_why_the_load_violates(t1):
-    ld = insn(context(t1[1], CONTEXT), "ld")
+def test_why_the_load_violates(checked):
+    ld = insn(context(checked[1], CONTEXT), "ld")
     assert ld["classes"]["location_sensitive"] == "yes"
     assert ld["classes"]["privileged"] == "no"
     assert ld["classes"]["unsafe"] == "no"  # safe under the exact condition
@@ -71,21 +65,21 @@ def test_exact_and_theorem3_hold():
     assert "exact condition holds" in ctx["note"]
 
 
-def test_theorem2_fails_like_theorem1(t1):
+def test_theorem2_fails_like_theorem1(checked):
     code, report = check_bundled(NAME, "--theorem", "2")
     assert code == 1
     ctx = context(report, CONTEXT)
     assert set(ctx["theorems"]["2"]["violations"]) == set(ctx["theorems"]["1"]["violations"])
 
 
-def test_classes(t1):
-    ctx = context(t1[1], CONTEXT)
+def test_classes(checked):
+    ctx = context(checked[1], CONTEXT)
     for name in PRIVILEGED:
         assert insn(ctx, name)["classes"]["privileged"] == "yes", name
     assert insn(ctx, "svc")["classes"]["illegal"] == "yes"
     for name in ("li", "add", "sub", "addi", "beq", "jmp"):
         assert insn(ctx, name)["classes"]["sensitive"] == "no", name
-    assert t1[1]["label_findings"] == []
+    assert checked[1]["label_findings"] == []
 
 
 def test_the_sample_guest_kernel_final_state():

@@ -23,22 +23,17 @@ CONTEXT = "problem"
 SUPERVISOR_LEVEL = {"mfmsr", "mtmsr", "rfi", "mfsr", "mfsrin", "mtsr", "mtsrin", "tlbie", "tlbsync", "dcbi"}
 
 
-@pytest.fixture
-def t1():
-    return check_bundled(NAME)
-
-
 @pytest.mark.slow
-def test_theorem1_holds(t1):
-    code, report = t1
+def test_theorem1_holds(checked):
+    code, report = checked
     assert code == 0
     t = context(report, CONTEXT)["theorems"]["1"]
     assert t["holds"] is True and t["violations"] == []
 
 
 @pytest.mark.slow
-def test_supervisor_level_instructions_are_privileged(t1):
-    ctx = context(t1[1], CONTEXT)
+def test_supervisor_level_instructions_are_privileged(checked):
+    ctx = context(checked[1], CONTEXT)
     for name in SUPERVISOR_LEVEL:
         assert insn(ctx, name)["classes"]["privileged"] == "yes", name
     # mfspr/mtspr: some instances (LR, CTR, XER) run in the problem state,

@@ -43,22 +43,17 @@ PRIVILEGED = {
 SEMI = {"spka", "ipk", "mc"}  # trapping decided by control registers
 
 
-@pytest.fixture
-def t1():
-    return check_bundled(NAME)
-
-
 @pytest.mark.slow
-def test_theorem1_holds_in_cp(t1):
-    code, report = t1
+def test_theorem1_holds_in_cp(checked):
+    code, report = checked
     assert code == 0
     cp = context(report, "cp")
     assert cp["theorems"]["1"]["holds"] is True and cp["theorems"]["1"]["violations"] == []
 
 
 @pytest.mark.slow
-def test_privileged_and_semi_privileged_trap_in_cp(t1):
-    cp = context(t1[1], "cp")
+def test_privileged_and_semi_privileged_trap_in_cp(checked):
+    cp = context(checked[1], "cp")
     for name in PRIVILEGED | SEMI:
         assert insn(cp, name)["classes"]["privileged"] == "yes", name
     for name in SEMI:  # sensitive through the control registers, made to trap by the context
@@ -68,8 +63,8 @@ def test_privileged_and_semi_privileged_trap_in_cp(t1):
 
 
 @pytest.mark.slow
-def test_without_the_where_the_semi_privileged_violate(t1):
-    ctx = context(t1[1], "cp_open")
+def test_without_the_where_the_semi_privileged_violate(checked):
+    ctx = context(checked[1], "cp_open")
     assert ctx["theorems"]["1"]["holds"] is False
     assert set(ctx["theorems"]["1"]["violations"]) == SEMI
 

@@ -97,14 +97,9 @@ def _violating_mnemonics(ctx: dict, theorem: str) -> set[str]:
     return {mnemonic[v] for v in ctx["theorems"][theorem]["violations"]}
 
 
-@pytest.fixture
-def t1():
-    return check_bundled(NAME)
-
-
 @pytest.mark.slow
-def test_theorem1_fails(t1):
-    code, report = t1
+def test_theorem1_fails(checked):
+    code, report = checked
     assert code == 1
     for name in CONTEXTS:
         assert context(report, name)["theorems"]["1"]["holds"] is False
@@ -112,8 +107,8 @@ def test_theorem1_fails(t1):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CONTEXTS)
-def test_violations_are_robin_and_irvine(t1, name):
-    ctx = context(t1[1], name)
+def test_violations_are_robin_and_irvine(checked, name):
+    ctx = context(checked[1], name)
     assert _violating_mnemonics(ctx, "1") == EXPECTED
     assert not (set(ctx["theorems"]["1"]["violations"]) & MUST_NOT_VIOLATE)
 

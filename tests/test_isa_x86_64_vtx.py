@@ -15,7 +15,7 @@ every bundled spec in tests/test_library.py.
 from __future__ import annotations
 
 import pytest
-from helpers import check_bundled, check_json, context, programs, run_program, spec_path
+from helpers import check_json, context, programs, run_program, spec_path
 
 NAME = "x86-64-vtx"
 PROGRAMS = [p.name for p in programs(NAME)]
@@ -23,26 +23,16 @@ PROGRAMS = [p.name for p in programs(NAME)]
 DT_INSTRUCTIONS = {"sgdt", "sidt", "sldt", "str", "lgdt", "lidt", "lldt", "ltr"}
 
 
-@pytest.fixture
-def t1():
-    return check_bundled(NAME)
-
-
 @pytest.mark.slow
-def test_check_exits_0(t1):
-    assert t1[0] == 0
-
-
-@pytest.mark.slow
-def test_theorem1_holds_with_the_exiting_controls(t1):
-    ctx = context(t1[1], "vtx")
+def test_theorem1_holds_with_the_exiting_controls(checked):
+    ctx = context(checked[1], "vtx")
     assert ctx["theorems"]["1"]["holds"] is True
     assert ctx["theorems"]["1"]["violations"] == []
 
 
 @pytest.mark.slow
-def test_without_descriptor_table_exiting(t1):
-    ctx = context(t1[1], "vtx_no_dt_exiting")
+def test_without_descriptor_table_exiting(checked):
+    ctx = context(checked[1], "vtx_no_dt_exiting")
     assert ctx["theorems"]["1"]["holds"] is False
     assert set(ctx["theorems"]["1"]["violations"]) == DT_INSTRUCTIONS
 
@@ -51,13 +41,13 @@ GATES = {"int", "syscall", "call_far"}
 
 
 @pytest.mark.slow
-def test_theorem3_fails_on_the_gates_out_of_ring3(t1):
+def test_theorem3_fails_on_the_gates_out_of_ring3(checked):
     """docs/model.md §2.5: for Theorem 3 every change out of the least privileged
     virtual mode counts, so the guest's own gates into ring 0 violate it."""
-    ctx = context(t1[1], "vtx")
+    ctx = context(checked[1], "vtx")
     assert ctx["theorems"]["3"]["holds"] is False
     assert set(ctx["theorems"]["3"]["violations"]) == GATES
-    no_dt = context(t1[1], "vtx_no_dt_exiting")
+    no_dt = context(checked[1], "vtx_no_dt_exiting")
     assert set(no_dt["theorems"]["3"]["violations"]) == GATES | {"sgdt", "sidt", "sldt", "str"}
 
 

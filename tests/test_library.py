@@ -8,7 +8,7 @@ labels it carries agree with what the engine derives; and
 `vmcheck check NAME --format json` says what the README's library table says
 (the verdict word of Theorem 1, Theorem 3 and the exact condition, the context
 a "holds (context `X`)" names, and every instruction a "fails: `x`, `y`" cell
-names). What the literature says of one ISA in particular is checked in its
+names), with the exit code that goes with its Theorem 1 verdict. What the literature says of one ISA in particular is checked in its
 tests/test_isa_<name>.py.
 
 The checks go through the session's caches (tests/helpers.py): each spec is
@@ -37,6 +37,7 @@ NAMES = spec_names()
 PROGRAMS = [(name, p.name) for name in NAMES for p in programs(name)]
 COLUMNS = {"Theorem 1": "1", "Theorem 3": "3", "exact": "exact"}
 WORD = {True: "holds", False: "fails", None: "undecided"}
+EXIT = {True: 0, False: 1, None: 3}
 
 
 def test_every_spec_has_sample_programs():
@@ -92,7 +93,9 @@ def test_the_readme_table_lists_every_bundled_spec():
 @pytest.mark.parametrize("name", NAMES)
 def test_the_readme_row_matches_vmcheck_check(name):
     row = readme_table()[name]
-    _, report = check_bundled(name)
+    code, report = check_bundled(name)
+    # the exit code reports on Theorem 1 (check's default --theorem)
+    assert code == EXIT[report["verdict"]["1"]["holds"]], (name, code)
     for column, theorem in COLUMNS.items():
         word, ctx, named = parse_cell(row[column])
         verdict = report["verdict"][theorem]
