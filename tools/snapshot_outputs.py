@@ -6,15 +6,18 @@ byte-identical. Run this before and after, then diff the two folders:
     python tools/snapshot_outputs.py OUT_BEFORE
     ... change the code ...
     python tools/snapshot_outputs.py OUT_AFTER
-    diff -r OUT_BEFORE OUT_AFTER
+    diff -r -x .cache OUT_BEFORE OUT_AFTER
 
 Each command's stdout, stderr and exit code go to one file named for the
 command. Timing figures (seconds, medians) are masked, since they differ
 between any two runs; nothing else is. The script drives the CLI in-process
 (click's test runner) in a fixed order, with a fixed terminal width, and uses
-its own result cache (`OUT/.cache`) so a warm user cache cannot hide a change
-in the engine. It learns instruction names and programs from the CLI's own
-output and the library folder, so it runs on any version of the code.
+its own result cache (`OUT/.cache`, left out of the comparison: its entries
+record solving times) so a warm user cache cannot hide a change in the
+engine. It records the vmcheck of the checkout it is in, and names each file
+for its command with temporary paths masked, so two runs name them alike. It
+learns instruction names and programs from the CLI's own output and the
+library folder, so it runs on any version of the code.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ class Recorder:
         if result.exception and not isinstance(result.exception, SystemExit):
             crash = f"\n[exception] {type(result.exception).__name__}: {result.exception}\n"
         body = f"$ vmcheck {' '.join(argv)}\n[exit {result.exit_code}]\n--- stdout\n{stdout}--- stderr\n{stderr}{crash}"
-        (self.out / f"{self.count:04d}_{slug(argv)}.txt").write_text(mask(body), encoding="utf-8")
+        (self.out / f"{self.count:04d}_{slug([mask(a) for a in argv])}.txt").write_text(mask(body), encoding="utf-8")
         self.count += 1
         print(f"[{self.count}] vmcheck {' '.join(argv)} -> {result.exit_code}", file=sys.stderr, flush=True)
         return stdout
