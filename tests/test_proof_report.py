@@ -19,7 +19,9 @@ from click.testing import CliRunner
 
 from vmcheck import __version__
 from vmcheck.cli import main
-from vmcheck.report.templates import Code, Doc, Para, Row, Section, Table, md_escape, render_html, render_markdown
+from vmcheck.report.document import Code, Doc, Para, Row, Section, Table
+from vmcheck.report.html import render_html
+from vmcheck.report.markdown import md_escape, render_markdown
 from vmcheck.spec.library import bundled, find_bundled
 
 BROKEN = find_bundled("pg-toy-broken")
@@ -301,6 +303,58 @@ def test_renderers_escape_every_inline_and_block():
     assert md_escape("1. a | b") == "1\\. a \\| b"
 
 
+def test_the_pipeline_loads_a_spec_once_as_the_loader_does(tmp_path):
+    from vmcheck.errors import SpecError
+    from vmcheck.pipeline import load
+    from vmcheck.spec.load import load_spec
+
+    loaded = load("pg-toy")
+    assert loaded.isa == load_spec("pg-toy") and loaded.path == find_bundled("pg-toy")
+    assert loaded.nodes.kind == "mapping" and "instructions" in loaded.nodes.value
+    wrong = tmp_path / "spec.txt"
+    wrong.write_text("name: x\n", encoding="utf-8")
+    with pytest.raises(SpecError) as ours:
+        load(str(wrong))
+    with pytest.raises(SpecError) as theirs:
+        load_spec(str(wrong))
+    assert str(ours.value) == str(theirs.value) and "a spec file ends in .yaml" in str(ours.value)
+
+
+def test_the_style_sheet_ships_as_package_data_and_is_inlined():
+    from importlib.resources import files
+
+    from vmcheck.report.html import stylesheet
+
+    css = files("vmcheck.report").joinpath("style.css").read_text(encoding="utf-8")
+    assert css == stylesheet() and "__FOOTER__" in css and "@page" in css
+    page = render_html(Doc("t", "", [], [], "the footer"))
+    assert css.split("__FOOTER__")[0] in page and "</style>" in page and "__FOOTER__" not in page
+
+
+def test_the_report_reads_results_and_never_runs_the_engine_or_the_vmm():
+    """report/ renders: loading, deciding and confirming are vmcheck.pipeline's.
+    Its modules import result types and vocabulary, never the spec loader, the
+    VMM, the pipeline or the CLI (the one engine name it uses is `derived`)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "vmcheck"
+    banned = ("hypervisor", "pipeline", "cli", "spec.load", "spec.build", "machine", "semantics")
+    allowed = {("hypervisor.campaign", "Confirmation"), ("analysis.engine", "derived")}  # result types, a pure function
+    for f in sorted((root / "report").rglob("*.py")):
+        package = f.parent.relative_to(root.parent).parts
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            base = package[: len(package) - node.level + 1]
+            module = ".".join(base[1:] + ((node.module,) if node.module else ()))  # without "vmcheck."
+            for alias in node.names:
+                if (module, alias.name) in allowed:
+                    continue
+                assert not module.startswith(banned) and module != "analysis.engine", (
+                    f"{f.relative_to(root)} imports {alias.name} from {module}"
+                )
+
+
 # --------------------------------------------------------------------------
 # Printing: the largest bundled spec, through headless Chromium
 # --------------------------------------------------------------------------
@@ -317,17 +371,17 @@ def largest_spec() -> str:
 def test_html_report_prints_to_a4_pdf_in_headless_chromium(tmp_path):
     if CHROMIUM is None:
         pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
-    from vmcheck.analysis.engine import check_isas
-    from vmcheck.report.proof import make_input, render
-    from vmcheck.spec.load import load_spec
+    from vmcheck.pipeline import decide, load, proof_input
+    from vmcheck.report.proof import render
 
     name = largest_spec()
     # What `vmcheck report NAME -o r.html` does, with the engine run once for the whole test.
-    decided = check_isas([load_spec(name)])[0]
+    loaded = load(name)
+    decided = decide(loaded.isa)
     violating = sorted({i for c in decided.contexts for t in c.theorems.values() for i in t.violations})
     assert violating and decided.verdicts["1"].holds is False, "the largest spec is expected to fail Theorem 1"
     page = tmp_path / "r.html"
-    page.write_text(render(make_input(name, report=decided), "html"), encoding="utf-8")
+    page.write_text(render(proof_input(name, loaded=loaded, report=decided), "html"), encoding="utf-8")
 
     pdf = tmp_path / "out.pdf"
     profile = tmp_path / "profile"

@@ -59,7 +59,8 @@ def mask(text: str) -> str:
 
 
 def slug(args: list[str]) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "_".join(args)).strip("_")[:180]
+    """A file name for a command: the same in every run (temporary paths masked)."""
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", mask("_".join(args))).strip("_")[:180]
 
 
 class Recorder:

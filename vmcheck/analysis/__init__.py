@@ -7,7 +7,8 @@ with a `to_json()`, from which reports and the CLI render and
 `Report.exit_code(theorem)` decides the exit code.
 """
 
-from .engine import LABEL_CLAIMS, check_isa, check_isas, default_jobs
+from ..theory import LABEL_CLAIMS
+from .engine import check_isa, check_isas, default_jobs
 from .queries import QUERIES, InstructionQueries, analyze_instruction, classify
 from .results import (
     CLASSES,

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from .. import __version__
 from ..errors import Diagnostic, InternalError, UserError, VmcheckError
 from ..spec import ir
+from ..theory import BEHAVIOUR_SENSITIVE, CONTEXT_FREE_CLASSES, LABEL_CLAIMS, THEOREM_BY_KEY
 from . import cache as cache_mod
 from .budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from .queries import analyze_instruction
@@ -34,25 +35,6 @@ from .results import (
     Report,
     TheoremResult,
 )
-
-# A declared label -> (the derived class it claims, the value it claims). The
-# sensitivity labels mean what Popek & Goldberg's words mean: classes over every
-# mode, independent of any guest context (the `pg_` classes); whether an
-# instance violates a theorem in a context is a separate, per-context fact.
-LABEL_CLAIMS: dict[str, tuple[str, str]] = {
-    "privileged": ("privileged", YES),
-    "sensitive": ("pg_sensitive", YES),
-    "innocuous": ("pg_sensitive", NO),
-    "control_sensitive": ("pg_control_sensitive", YES),
-    "mode_sensitive": ("pg_mode_sensitive", YES),
-    "location_sensitive": ("pg_location_sensitive", YES),
-    "behaviour_sensitive": ("pg_behaviour_sensitive", YES),
-    "user_sensitive": ("user_sensitive", YES),
-    "timing_dependent": ("timing_dependent", YES),
-    "illegal": ("illegal", YES),
-    "unsafe": ("unsafe", YES),
-    "safe": ("unsafe", NO),
-}
 
 
 def default_jobs() -> int:
@@ -295,13 +277,6 @@ def check_isa(isa: ir.Isa, **kw) -> Report:
 # Verdicts
 # --------------------------------------------------------------------------
 
-_CLASS_WORDS = {
-    "1": "sensitive",
-    "2": "sensitive or timing dependent",
-    "3": "user sensitive",
-    "exact": "unsafe",
-}
-
 
 def _theorem(ctx: ir.Context, rs: list[InstructionResult], t: str) -> TheoremResult:
     viol = [r.name for r in rs if r.violates[t].value == YES]
@@ -309,18 +284,16 @@ def _theorem(ctx: ir.Context, rs: list[InstructionResult], t: str) -> TheoremRes
     if viol:
         holds = False
         parts = [f"{n}: {next(r for r in rs if r.name == n).violates[t].reason}" for n in viol]
-        reason = f"{len(viol)} {_CLASS_WORDS[t]} instruction(s) run in {ctx.name} without trapping: " + "; ".join(parts)
+        reason = (
+            f"{len(viol)} {THEOREM_BY_KEY[t].violator_word} instruction(s) run in {ctx.name} without trapping: "
+            + "; ".join(parts)
+        )
     elif unk:
         holds = None
         reason = f"undecided: unknown ({_unknown_cause(rs, unk, t)}) on {', '.join(unk)}"
     else:
         holds = True
-        reason = {
-            "1": f"every sensitive instance traps or memory-traps at every state of {ctx.name}",
-            "2": f"Theorem 1 holds and no instance reads a timer without trapping in {ctx.name}",
-            "3": f"every user-sensitive instance traps or memory-traps at every state of {ctx.name}",
-            "exact": f"no instance is unsafe in {ctx.name}: direct execution is equivalent, timing aside",
-        }[t]
+        reason = THEOREM_BY_KEY[t].holds_reason.format(ctx=ctx.name)
     return TheoremResult(holds, viol, unk, reason)
 
 
@@ -370,19 +343,9 @@ def _verdicts(ctxs: list[ContextResult]) -> dict[str, IsaVerdict]:
     return out
 
 
-# Classes that do not depend on the guest context: a label claiming one is judged once.
-_CONTEXT_FREE = {
-    "pg_sensitive",
-    "pg_control_sensitive",
-    "pg_mode_sensitive",
-    "pg_location_sensitive",
-    "pg_behaviour_sensitive",
-    "illegal",
-}
-
-
-def _derived(r: InstructionResult, cls: str) -> Answer:
-    if cls == "pg_behaviour_sensitive":
+def derived(r: InstructionResult, cls: str) -> Answer:
+    """The answer for a class a label may claim: `pg_behaviour_sensitive` is not a class of its own (mode or location)."""
+    if cls == BEHAVIOUR_SENSITIVE:
         a, b = r.classes["pg_mode_sensitive"], r.classes["pg_location_sensitive"]
         for x in (a, b):
             if x.value == YES:
@@ -402,9 +365,9 @@ def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding
                 if claim is None:
                     continue
                 cls, want = claim
-                if n and cls in _CONTEXT_FREE:
+                if n and cls in CONTEXT_FREE_CLASSES:  # judged once, in the first context
                     continue
-                a = _derived(r, cls)
+                a = derived(r, cls)
                 if a.value in (YES, NO) and a.value != want:
                     out.append(
                         LabelFinding(
@@ -414,4 +377,4 @@ def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding
     return out
 
 
-__all__ = ["check_isa", "check_isas", "default_jobs", "LABEL_CLAIMS"]
+__all__ = ["check_isa", "check_isas", "default_jobs", "derived", "LABEL_CLAIMS"]

@@ -2,7 +2,7 @@
 
 A `Report` is the whole answer for one ISA; reports and the CLI render it,
 and `Report.exit_code` is the one place where a verdict becomes an exit code.
-Every class of every instruction is an `Answer`: "yes", "no" or "unknown",
+Every class of every instruction is an `Answer`: yes, no or unknown (`theory.AnswerValue`),
 with its evidence: a `Witness` (a satisfying assignment, replayed on the
 concrete semantics before it was recorded) or a proof (the query that was
 unsat, named and described), or the reason it is unknown (the solver budget ran out).
@@ -13,40 +13,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-YES, NO, UNKNOWN = "yes", "no", "unknown"
-
-# Per-instruction classes in a guest context, in the order they are shown
-# (docs/model.md §2.5, §2.6): what the theorems are decided from.
-CONTEXT_CLASSES = (
-    "illegal",
-    "privileged",
-    "control_sensitive",
-    "mode_sensitive",
-    "location_sensitive",
-    "sensitive",
-    "user_sensitive",
-    "timing_dependent",
-    "unsafe",
+from ..theory import (
+    CLASSES,
+    CONTEXT_CLASSES,
+    NO,
+    PG_CLASSES,
+    THEOREM_TITLES,
+    THEOREMS,
+    UNKNOWN,
+    YES,
+    AnswerValue,
 )
-# Popek & Goldberg's own classes, over every mode and no context: what a spec's
-# sensitivity labels claim.
-PG_CLASSES = (
-    "pg_control_sensitive",
-    "pg_mode_sensitive",
-    "pg_location_sensitive",
-    "pg_sensitive",
-)
-# Every class an instruction result carries ("breaks_invariants": docs/model.md §2.3).
-CLASSES = CONTEXT_CLASSES + PG_CLASSES + ("breaks_invariants",)
 
-THEOREMS = ("1", "2", "3", "exact")
-
-THEOREM_TITLES = {
-    "1": "Theorem 1 (VMM)",
-    "2": "Theorem 2 (recursive VMM)",
-    "3": "Theorem 3 (hybrid VMM)",
-    "exact": "exact trap-and-emulate condition",
-}
+# The vocabulary (answer values, class and theorem names, titles) lives in
+# `vmcheck.theory`; it is re-exported here because every result carries it.
 
 
 @dataclass
@@ -88,7 +68,7 @@ class Witness:
 class Answer:
     """One class of one instruction in one context."""
 
-    value: str  # YES, NO or UNKNOWN
+    value: AnswerValue
     reason: str  # one line: why, with operand values for a witness
     evidence: str  # "witness", "proof", "budget" (unknown: the budget ran out) or "timeout" (the safety net)
     witness: Witness | None = None
@@ -105,7 +85,12 @@ class Answer:
     def from_json(cls, d: dict[str, Any]) -> Answer:
         w = d.get("witness")
         return cls(
-            d["value"], d["reason"], d["evidence"], Witness.from_json(w) if w else None, list(d.get("queries", [])), 0.0
+            AnswerValue(d["value"]),
+            d["reason"],
+            d["evidence"],
+            Witness.from_json(w) if w else None,
+            list(d.get("queries", [])),
+            0.0,
         )
 
 
@@ -274,3 +259,27 @@ def combined_exit_code(reports: list[Report], theorem: str = "1") -> int:
     if 3 in codes:
         return 3
     return 0
+
+
+__all__ = [
+    "YES",
+    "NO",
+    "UNKNOWN",
+    "AnswerValue",
+    "CLASSES",
+    "CONTEXT_CLASSES",
+    "PG_CLASSES",
+    "THEOREMS",
+    "THEOREM_TITLES",
+    "WitnessState",
+    "Witness",
+    "Answer",
+    "InstructionResult",
+    "TheoremResult",
+    "ContextResult",
+    "IsaVerdict",
+    "LabelFinding",
+    "Report",
+    "exit_code_of",
+    "combined_exit_code",
+]

@@ -13,6 +13,17 @@ import sys
 
 import click
 
+from ..theory import (
+    CONTEXT_CLASS_RECORDS,
+    NO,
+    THEOREM_BY_KEY,
+    THEOREM_RECORDS,
+    THEOREM_TITLES,
+    THEOREMS,
+    UNKNOWN,
+    YES,
+    class_table_legend,
+)
 from .common import (
     SPEC,
     context_option,
@@ -22,32 +33,11 @@ from .common import (
     verb,
 )
 
-THEOREM_CHOICES = ["1", "2", "3", "exact"]
+THEOREM_CHOICES = list(THEOREMS)
 
 _MARK = {True: "[green]✓ holds[/]", False: "[red]✗ fails[/]", None: "[yellow]? undecided[/]"}
-_CELL = {"yes": "[bold]yes[/]", "no": "[dim]no[/]", "unknown": "[yellow]?[/]"}
-_SHORT = {  # column headers of the class table, at most 4 letters so the table fits 80 columns
-    "illegal": "ill",
-    "privileged": "priv",
-    "control_sensitive": "ctl",
-    "mode_sensitive": "mode",
-    "location_sensitive": "loc",
-    "sensitive": "sens",
-    "user_sensitive": "user",
-    "timing_dependent": "time",
-    "unsafe": "unsf",
-}
-_LEGEND = (
-    "ill illegal · priv privileged · ctl control sensitive · mode mode sensitive · loc location "
-    "sensitive · sens sensitive · user user sensitive · time timing dependent · unsf unsafe (exact "
-    "condition) · T1 T2 T3 exact: ✗ the instruction violates it"
-)
-_WHY = {  # the classes that make an instance violate each theorem, most telling first
-    "1": ("control_sensitive", "mode_sensitive", "location_sensitive"),
-    "2": ("control_sensitive", "mode_sensitive", "location_sensitive", "timing_dependent"),
-    "3": ("user_sensitive",),
-    "exact": ("unsafe",),
-}
+_CELL = {YES: "[bold]yes[/]", NO: "[dim]no[/]", UNKNOWN: "[yellow]?[/]"}
+_VIOLATES = {YES: "[red]✗[/]", NO: "[green]✓[/]", UNKNOWN: "[yellow]?[/]"}  # a theorem column's cell
 
 
 def run_checks(specs, *, context, timeout, budget, jobs, use_cache, quiet: bool, verb_name: str = "check") -> list:
@@ -148,9 +138,9 @@ def check(specs, theorem, context, fmt, budget, timeout, jobs, no_cache, quiet) 
 
 
 def _why(res, t: str) -> str:
-    for c in _WHY[t]:
-        a = res.classes[c]
-        if a.value == "yes":
+    """The most telling class that makes `res` violate theorem `t`, in words."""
+    for c in THEOREM_BY_KEY[t].judged_on:
+        if res.classes[c].value == YES:
             return c.replace("_", " ")
     return "sensitive"
 
@@ -159,7 +149,6 @@ def render_text(console, r, theorem: str = "1") -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..analysis import CONTEXT_CLASSES, NO, THEOREM_TITLES, THEOREMS, UNKNOWN, YES
     from .render import say
 
     src = f" [dim]({escape(r.source)})[/]" if r.source else ""
@@ -209,21 +198,19 @@ def render_text(console, r, theorem: str = "1") -> None:
             box=None,
             pad_edge=False,
             padding=(0, 0, 0, 1),
-            caption=_LEGEND,
+            caption=class_table_legend(),
             caption_justify="left",
             caption_style="dim",
         )
         table.add_column("instruction", overflow="fold", ratio=1)
-        for cl in CONTEXT_CLASSES:
-            table.add_column(_SHORT[cl], justify="center", no_wrap=True, min_width=len(_SHORT[cl]))
-        for t in THEOREMS:
-            head = f"T{t}" if t != "exact" else "exact"
+        columns = [(cl.key, cl.abbrev) for cl in CONTEXT_CLASS_RECORDS if cl.abbrev is not None]
+        for _, head in columns:
             table.add_column(head, justify="center", no_wrap=True, min_width=len(head))
+        for th in THEOREM_RECORDS:
+            table.add_column(th.column, justify="center", no_wrap=True, min_width=len(th.column))
         for res in c.instructions:
-            row = [escape(res.name)] + [_CELL[res.classes[cl].value] for cl in CONTEXT_CLASSES]
-            row += [
-                {YES: "[red]✗[/]", NO: "[green]✓[/]", UNKNOWN: "[yellow]?[/]"}[res.violates[t].value] for t in THEOREMS
-            ]
+            row = [escape(res.name)] + [_CELL[res.classes[key].value] for key, _ in columns]
+            row += [_VIOLATES[res.violates[t].value] for t in THEOREMS]
             table.add_row(*row)
         console.print(table)
     if r.labels:

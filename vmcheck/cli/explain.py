@@ -8,26 +8,10 @@ import sys
 import click
 
 from ..errors import UserError
+from ..theory import CLASS_BY_KEY, CLASSES, EVIDENCE_WORDS, NO, THEOREM_TITLES, THEOREMS, UNKNOWN, YES
 from .common import context_option, load, solver_options, spec_argument, verb
 
-YES, NO, UNKNOWN = "yes", "no", "unknown"  # the answers of vmcheck.analysis.results
 _VAL = {YES: "[bold]yes[/]", NO: "no", UNKNOWN: "[yellow]unknown[/]"}
-_TITLES = {
-    "illegal": "illegal",
-    "privileged": "privileged",
-    "control_sensitive": "control sensitive",
-    "mode_sensitive": "mode sensitive",
-    "location_sensitive": "location (config) sensitive",
-    "sensitive": "sensitive",
-    "user_sensitive": "user sensitive",
-    "timing_dependent": "timing dependent",
-    "unsafe": "unsafe (exact condition)",
-    "pg_control_sensitive": "control sensitive over all modes (Popek & Goldberg)",
-    "pg_mode_sensitive": "mode sensitive over all modes (Popek & Goldberg)",
-    "pg_location_sensitive": "location sensitive over all modes (Popek & Goldberg)",
-    "pg_sensitive": "sensitive over all modes (Popek & Goldberg; what labels claim)",
-    "breaks_invariants": "breaks an invariant",
-}
 
 
 def _semantics_text(insn) -> str:
@@ -109,12 +93,7 @@ def render_answer(console, title: str, a) -> None:
 
     from ..analysis import QUERIES
 
-    ev = {
-        "witness": "witness",
-        "proof": "proof",
-        "budget": "solver budget exhausted",
-        "timeout": "solver safety net ran out",
-    }.get(a.evidence, a.evidence)
+    ev = EVIDENCE_WORDS.get(a.evidence, a.evidence)
     console.print(f"  [bold]{escape(title)}[/]: {_VAL[a.value]}  [dim]({ev})[/]")
     console.print(f"    {escape(a.reason)}")
     if a.evidence == "proof":
@@ -139,7 +118,7 @@ def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> Non
     what differs highlighted)."""
     from rich.markup import escape
 
-    from ..analysis import CLASSES, QUERIES, THEOREM_TITLES, THEOREMS, check_isas
+    from ..analysis import QUERIES, check_isas
     from .common import limits
     from .interrupt import solver_ready
     from .progress import progress
@@ -204,7 +183,7 @@ def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> Non
             for q in res.violates["exact"].queries:
                 console.print(f"    [dim]unsat: {escape(QUERIES.get(q, q))}[/]")
         for cl in CLASSES:
-            render_answer(console, _TITLES[cl], res.classes[cl])
+            render_answer(console, CLASS_BY_KEY[cl].title, res.classes[cl])
         for f in report.labels:
             if f.instruction == instr and f.context == c.name:
                 console.print(

@@ -104,7 +104,8 @@ def report(
     queries, or a witness as before/after tables), the contradicted labels,
     and with --confirm what the reference VMM observed. The header names the
     spec file's SHA-256 and the vmcheck version."""
-    from ..report.proof import FORMATS, format_of, make_input, render
+    from .. import pipeline
+    from ..report.proof import FORMATS, format_of, render
     from ..spec.load import resolve
     from .output import check_not_an_input, check_suffix, write_text
     from .progress import progress
@@ -120,6 +121,7 @@ def report(
                     f"{', '.join(FORMATS)}, or give --format html|md"
                 )
     from .common import limits
+    from .interrupt import solver_ready
 
     budget, timeout = limits(budget, timeout)
     if output != "-":  # refuse before the minutes of solving, not after
@@ -127,17 +129,25 @@ def report(
         check_suffix(output, fmt)
     with progress("report", quiet=quiet) as rep:
         rep.stage("solving")
-        decided = _decide(spec, context, timeout, budget, jobs, not no_cache, rep.update)
-        rep.stage("confirming" if confirm else "writing")
-        inp = make_input(
-            spec,
+        solver_ready()
+        loaded = pipeline.load(spec)
+        decided = pipeline.decide(
+            loaded.isa,
             context=context,
-            theorems=theorems,
             timeout=timeout,
             budget=budget,
             jobs=jobs,
             use_cache=not no_cache,
-            confirm=confirm,
+            progress=rep.update,
+        )
+        rep.stage("confirming" if confirm else "writing")
+        inp = pipeline.proof_input(
+            spec,
+            loaded=loaded,
+            theorems=theorems,
+            timeout=timeout,
+            budget=budget,
+            confirm_vmm=confirm,
             vmm=vmm,
             fuzz=fuzz_n,
             seed=seed,
@@ -153,15 +163,3 @@ def report(
     v = inp.report.verdicts["1"].holds
     verdict = {True: "holds", False: "fails", None: "is undecided"}[v]
     click.echo(f"{output}: {fmt} proof report of {inp.report.isa} (Theorem 1 {verdict})", err=True)
-
-
-def _decide(spec, context, timeout, budget, jobs, use_cache, progress):
-    """The engine's report, decided here so that its progress shows (make_input would decide it silently)."""
-    from ..analysis.engine import check_isas
-    from .common import load
-    from .interrupt import solver_ready
-
-    solver_ready()
-    return check_isas(
-        [load(spec)], context=context, timeout=timeout, budget=budget, jobs=jobs, use_cache=use_cache, progress=progress
-    )[0]

@@ -16,7 +16,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-THEOREM_KEYS = ("1", "2", "3", "exact")
+from ..theory import THEOREMS
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +50,7 @@ def record(spec_file: Path, verdicts: dict[str, bool | None]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"verdicts": {t: verdicts[t] for t in THEOREM_KEYS}}, f)
+            json.dump({"verdicts": {t: verdicts[t] for t in THEOREMS}}, f)
         os.replace(tmp, path)
     except (OSError, KeyError):
         pass
@@ -62,8 +62,8 @@ def recall(spec_file: Path) -> dict[str, bool | None] | None:
         with open(_entry(spec_file), encoding="utf-8") as f:
             doc = json.load(f)
         v = doc["verdicts"]
-        if set(v) == set(THEOREM_KEYS) and all(x is True or x is False or x is None for x in v.values()):
-            return {t: v[t] for t in THEOREM_KEYS}
+        if set(v) == set(THEOREMS) and all(x is True or x is False or x is None for x in v.values()):
+            return {t: v[t] for t in THEOREMS}
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return None

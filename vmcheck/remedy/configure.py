@@ -51,10 +51,10 @@ from ..semantics.symbolic import (  # the engine's own bit splice
 )
 from ..spec import ir
 from ..spec.ir import mask
-from .specedit import title
+from ..theory import REMEDIED_THEOREMS, theorem_phrase
 
 # The theorems a configuration is searched for, and the engine's key for each.
-THEOREM_KEYS = {"1": "1", "3": "3", "exact": "exact"}
+THEOREM_KEYS = {t: t for t in REMEDIED_THEOREMS}
 # Witness states whose only part in the violation is that the instance runs there.
 _RUNS_ONLY = {("t1_cs", "g"), ("t1_ls", "g"), ("t3_ls", "g")}
 
@@ -418,7 +418,10 @@ def configure(
     rep, tr = _decide(isa, base, theorem, None, **engine)
     cur = base
     out.base_holds, out.base_violations = tr.holds, list(tr.violations)
-    say(f"{context}: {title(theorem)} {_word(tr.holds)}" + (f" ({', '.join(tr.violations)})" if tr.violations else ""))
+    say(
+        f"{context}: {theorem_phrase(theorem)} {_word(tr.holds)}"
+        + (f" ({', '.join(tr.violations)})" if tr.violations else "")
+    )
     suspects = tr.violations
     rel = _Relevance(isa, base, pins)
     setting: dict[str, int] = {}
@@ -431,9 +434,9 @@ def configure(
             out.pinned_bits = sum(p.width for p in pins if p.name in setting)
             out.where = where_text(base_text, pins, setting)
             out.reason = (
-                f"{title(theorem)} holds in {context} as it is"
+                f"{theorem_phrase(theorem)} holds in {context} as it is"
                 if not setting
-                else f"pinning {out.pinned_bits} bit(s) makes {title(theorem)} hold in {context}; no setting "
+                else f"pinning {out.pinned_bits} bit(s) makes {theorem_phrase(theorem)} hold in {context}; no setting "
                 f"with fewer does (each of the {len(out.blockers)} blocker(s) is a necessary condition)"
             )
             return _done(out, t0)
@@ -461,11 +464,14 @@ def configure(
             hopeless = [b for b in out.blockers if b.unfixable]
             out.culprits = hopeless or [out.blockers[k] for k in ch.core]
             what = ", ".join(dict.fromkeys(b.instruction for b in out.culprits))
-            out.reason = f"no setting of the pinnable control state makes {title(theorem)} hold in {context}: " + (
-                f"{what} run(s) in {context} whatever that state holds, so no setting makes "
-                f"{'it' if len(hopeless) == 1 else 'them'} trap"
-                if hopeless
-                else f"no setting makes all of {what} trap at once"
+            out.reason = (
+                f"no setting of the pinnable control state makes {theorem_phrase(theorem)} hold in {context}: "
+                + (
+                    f"{what} run(s) in {context} whatever that state holds, so no setting makes "
+                    f"{'it' if len(hopeless) == 1 else 'them'} trap"
+                    if hopeless
+                    else f"no setting makes all of {what} trap at once"
+                )
             )
             return _done(out, t0)
         setting = ch.setting

@@ -21,8 +21,8 @@ from ..errors import UserError
 from ..machine.assembler import Program, assemble_file, disassemble
 from ..machine.decode import Decoder
 from ..spec import ir
+from ..theory import theorem_phrase
 from .repair import selectors
-from .specedit import title
 
 
 @dataclass
@@ -157,9 +157,9 @@ def sites(isa: ir.Isa, rep: Report, program: Program, source: str, context: str,
             Site(addr, line, disassemble(isa, insn, vals, addr), insn.name, ops, verdict, reason, repl, code)
         )
     out.reason = (
-        f"{len(out.sites)} site(s) use instructions that violate {title(theorem)} in {context}"
+        f"{len(out.sites)} site(s) use instructions that violate {theorem_phrase(theorem)} in {context}"
         if out.sites
-        else f"no site uses an instruction that violates {title(theorem)} in {context}"
+        else f"no site uses an instruction that violates {theorem_phrase(theorem)} in {context}"
     )
     if out.sites and hc is None:
         out.reason += f"; {isa.name} has no trap instruction with an immediate operand to make hypercalls with"

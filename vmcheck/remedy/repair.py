@@ -36,9 +36,10 @@ from ..errors import UserError
 from ..spec import ir
 from ..spec.build import build_isa
 from ..spec.nodes import Node
-from .specedit import guard_semantics, title
+from ..theory import REMEDIED_THEOREMS, theorem_phrase
+from .specedit import guard_semantics
 
-THEOREMS = ("1", "3", "exact")
+THEOREMS = REMEDIED_THEOREMS  # the theorems a repair is searched for
 
 
 @dataclass
@@ -216,7 +217,7 @@ def repair(
     out = Repair(isa.name, context, theorem, cond, cause, why)
     tr = rep.context(context).theorems[theorem]
     say(
-        f"{context}: {title(theorem)} "
+        f"{context}: {theorem_phrase(theorem)} "
         + ("holds" if tr.holds else "fails" if tr.holds is False else "undecided")
         + (f" ({', '.join(tr.violations)})" if tr.violations else "")
     )
@@ -235,7 +236,9 @@ def repair(
                 guards.get(n), insn, rep.context(context).instruction(n).violates[theorem].witness, max_values
             )
             if g is None:
-                out.reason = f"{n} still violates {title(theorem)} with every instance guarded (please report this)"
+                out.reason = (
+                    f"{n} still violates {theorem_phrase(theorem)} with every instance guarded (please report this)"
+                )
                 return _done(out, t0), fixed
             g.line = guard_line(cond, cause, g)
             guards[n] = g
@@ -257,9 +260,9 @@ def repair(
     out.holds, out.verdict = whole.holds, whole
     k = len(out.guards)
     out.reason = (
-        f"{title(theorem)} already holds in {context}"
+        f"{theorem_phrase(theorem)} already holds in {context}"
         if not k
-        else f"guarding {k} entr{'y' if k == 1 else 'ies'} makes {title(theorem)} hold in {context}"
+        else f"guarding {k} entr{'y' if k == 1 else 'ies'} makes {theorem_phrase(theorem)} hold in {context}"
         if whole.holds
         else f"the repaired spec still fails: {whole.reason}"
     )

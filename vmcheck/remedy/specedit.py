@@ -16,11 +16,6 @@ from ..spec.parse import Origin
 from ..spec.printer import to_isa, to_yaml
 
 
-def title(theorem: str) -> str:
-    """How a message names a theorem: "Theorem 1", "the exact condition"."""
-    return "the exact condition" if theorem == "exact" else f"Theorem {theorem}"
-
-
 def read_spec(spec: str) -> tuple[Path, Node]:
     path = resolve(spec)
     return path, read_nodes(path)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..analysis.results import CLASSES, THEOREM_TITLES, THEOREMS, Report
+from ..analysis.results import Report
+from ..theory import CLASSES, THEOREM_TITLES, THEOREMS
 
 
 @dataclass

@@ -12,44 +12,16 @@ import os
 from pathlib import Path
 
 from .. import __version__
-from ..analysis.results import THEOREM_TITLES, Report
+from ..analysis.results import Report
+from ..theory import LABEL_RULE, THEOREM_RECORDS, THEOREM_TITLES
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFO_URI = "https://github.com/vmcheck/vmcheck"
 
-RULES = {
-    "1": (
-        "VMC001",
-        "sensitive-unprivileged",
-        "A sensitive instance does not trap in the guest context (Popek & Goldberg, Theorem 1).",
-        "Make the instruction trap in the guest context (a privilege check, or a control bit the context sets), "
-        "or remove the sensitivity.",
-    ),
-    "2": (
-        "VMC002",
-        "timing-dependent",
-        "An instance reads a timer without trapping in the guest context (Theorem 2), or Theorem 1 fails.",
-        "Let the VMM make timer reads trap (a control bit in the context's where).",
-    ),
-    "3": (
-        "VMC003",
-        "user-sensitive-unprivileged",
-        "A user-sensitive instance does not trap in the guest context (Theorem 3, hybrid VMM).",
-        "Make control- or location-sensitive instructions trap in user mode.",
-    ),
-    "exact": (
-        "VMC004",
-        "unsafe-instance",
-        "Direct execution of this instance in the guest context breaks equivalence or resource control "
-        "(the exact trap-and-emulate condition).",
-        "Make the instance trap in the guest context wherever it behaves differently from the virtual machine.",
-    ),
-    "label": (
-        "VMC100",
-        "contradicted-label",
-        "A label declared in the spec is contradicted by the instruction's semantics.",
-        "Fix the label or the semantics.",
-    ),
+# theorem key (or "label") -> (rule id, name, description, help), in the order the rules are listed.
+RULES: dict[str, tuple[str, str, str, str]] = {
+    key: (rule.id, rule.name, rule.description, rule.help)
+    for key, rule in [(t.key, t.rule) for t in THEOREM_RECORDS] + [("label", LABEL_RULE)]
 }
 
 
