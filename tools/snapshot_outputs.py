@@ -86,7 +86,7 @@ class Recorder:
         if result.exception and not isinstance(result.exception, SystemExit):
             crash = f"\n[exception] {type(result.exception).__name__}: {result.exception}\n"
         body = f"$ vmcheck {' '.join(argv)}\n[exit {result.exit_code}]\n--- stdout\n{stdout}--- stderr\n{stderr}{crash}"
-        (self.out / f"{self.count:04d}_{slug([mask(a) for a in argv])}.txt").write_text(mask(body), encoding="utf-8")
+        (self.out / f"{self.count:04d}_{slug(argv)}.txt").write_text(mask(body), encoding="utf-8")
         self.count += 1
         print(f"[{self.count}] vmcheck {' '.join(argv)} -> {result.exit_code}", file=sys.stderr, flush=True)
         return stdout
