@@ -62,7 +62,9 @@ def test_jrst_instances(f, violates, privileged):
     isa = load_bundled(NAME)
     ctx = isa.contexts[0]
     q = InstructionQueries(isa, isa.instruction("jrst"), ctx)
-    q.dom = list(q.dom) + [q.ops["f"] == f]
+    # In place: the queries' solver holds this list (analysis/solving.py), and
+    # operand_domain builds a fresh one per InstructionQueries.
+    q.dom.append(q.ops["f"] == f)
     classes, verdicts = classify(q.run_all(), ctx)
     assert verdicts["1"].value == violates
     assert verdicts["3"].value == "no"
