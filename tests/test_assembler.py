@@ -345,10 +345,10 @@ def test_long_blank_runs_do_not_backtrack(line, monkeypatch):
 
 
 def test_operand_patterns_have_no_adjacent_blank_runs():
-    from vmcheck.machine.assembler import _syntaxes
+    from vmcheck.machine.syntax import syntaxes
 
     for isa_name in ("pg-toy", "armv7-a", "x86-32", "riscv"):
-        for syns in _syntaxes(load_spec(isa_name)).values():
+        for syns in syntaxes(load_spec(isa_name)).values():
             for syn in syns:
                 assert r"\s*\s*" not in syn.regex.pattern
                 assert "+?" not in syn.regex.pattern  # no lazy operand that can grow over blanks

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from vmcheck.analysis.engine import check_isa
 from vmcheck.cli import main
 from vmcheck.hypervisor.campaign import confirm_context
-from vmcheck.hypervisor.confirm import compare_run
 from vmcheck.hypervisor.fuzz import fuzz, image_of, random_program
+from vmcheck.hypervisor.lockstep import compare_run
 from vmcheck.hypervisor.vmm import CLASSIC, HYBRID, VMM
 from vmcheck.machine.assembler import assemble_file
 from vmcheck.spec.library import bundled, programs

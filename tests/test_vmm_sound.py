@@ -18,8 +18,8 @@ from vmcheck.analysis.results import Answer
 from vmcheck.cli import main
 from vmcheck.errors import InternalError
 from vmcheck.hypervisor.campaign import confirm_context
-from vmcheck.hypervisor.confirm import compare_run
 from vmcheck.hypervisor.fuzz import fuzz
+from vmcheck.hypervisor.lockstep import compare_run
 from vmcheck.hypervisor.vmm import CLASSIC, HYBRID, VMM
 from vmcheck.machine.assembler import assemble
 from vmcheck.semantics.concrete import compile_condition

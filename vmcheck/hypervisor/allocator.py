@@ -22,6 +22,12 @@ import itertools
 from dataclasses import dataclass, replace
 
 from ..errors import InternalError, UserError, VmcheckError
+from ..machine.storage import DecodeCache, Storage
+from ..semantics.concrete import compile_condition
+from ..semantics.state import State
+from ..spec import ir
+from ..spec.ir import mask
+from .pins import pinned_bits
 
 
 class LeftContext(VmcheckError):
@@ -31,14 +37,6 @@ class LeftContext(VmcheckError):
     def __init__(self, context: str, mode):
         super().__init__(f"the guest entered virtual mode {mode}, which context '{context}' does not map")
         self.mode = mode
-
-
-from ..machine.storage import Storage
-from ..semantics.concrete import compile_condition
-from ..semantics.state import State
-from ..spec import ir
-from ..spec.ir import mask
-from .pins import pinned_bits
 
 
 class _Cells:
@@ -69,8 +67,9 @@ class WindowStorage(Storage):
         self.real, self.base = real, base
         self.size, self.unit, self.little = size, real.unit, real.little
         self.amask, self.umask = size - 1, real.umask
-        self.cells = _Cells(real.cells, base) if base else real.cells
-        self.decoded = {}  # the virtual machine's own decode cache (hybrid VMM)
+        # The window's cells are indexed only (never iterated or compared): a view will do.
+        self.cells = _Cells(real.cells, base) if base else real.cells  # type: ignore[assignment]
+        self.decoded = DecodeCache()  # the virtual machine's own decode cache (hybrid VMM)
         self.code_units = real.code_units
 
     def write(self, addr: int, n: int, value: int) -> None:
@@ -170,9 +169,9 @@ class ControlMap:
         if self.reloc:
             base, bound = self.reloc
             size = self.alloc.size
-            l = vstate.get(base) % size
-            real.set(base, self.alloc.base + l)
-            real.set(bound, min(vstate.get(bound), size - l))
+            reloc = vstate.get(base) % size  # the guest's relocation, P&G's l
+            real.set(base, self.alloc.base + reloc)
+            real.set(bound, min(vstate.get(bound), size - reloc))
         if not self._invariants_hold(real):
             self._repair(vstate, real)
 

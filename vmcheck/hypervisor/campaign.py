@@ -21,17 +21,17 @@ its run: a limit of the context, which no verdict is about.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analysis.results import NO, UNKNOWN, ContextResult
 from ..machine.assembler import assemble_file
 from ..spec import ir
-from .confirm import Comparison, compare_run
 from .fuzz import FuzzFinding, FuzzReport, OperandValues, fuzz
-from .replay import Replay, replay_witness
+from .lockstep import Comparison, compare_run
 from .vmm import CLASSIC, HYBRID, LEFT_CONTEXT, Breach
+from .witness_replay import Replay, replay_witness
 
 
 @dataclass
@@ -195,7 +195,7 @@ def confirm_context(
     ctx_result: ContextResult,
     *,
     kind: str = CLASSIC,
-    programs: list[Path] = (),
+    programs: Sequence[Path] = (),
     fuzz_programs: int = 0,
     seed: int = 0,
     max_steps: int = 10_000,
@@ -328,6 +328,7 @@ _SHARD: tuple | None = None
 
 
 def _fuzz_shard(only: range) -> FuzzReport:
+    assert _SHARD is not None  # set by the parent before the pool forks
     isa, context, kind, programs, seed, named = _SHARD
     return fuzz(isa, context, kind=kind, programs=programs, seed=seed, named=named, only=only)
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..machine.assembler import disassemble
 from ..machine.decode import encode, representable
+from ..machine.syntax import disassemble, file_size, operand_file
 from ..semantics.concrete import compile_condition
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
-from .confirm import Comparison, Divergence, compare_run
+from .lockstep import Comparison, Divergence, compare_run
 from .vmm import LEFT_CONTEXT, guest_reset
 
 Program = tuple[tuple[str, tuple[int, ...]], ...]
@@ -82,7 +82,7 @@ def random_program(isa: ir.Isa, rng: random.Random, length: int, named: OperandV
                 if pool.get(op.name) and rng.random() < WITNESS_VALUE_RATE:
                     x = rng.choice(pool[op.name])
                 elif op.kind == "reg":
-                    x = rng.randrange(isa.element(op.file).count)
+                    x = rng.randrange(file_size(operand_file(isa, op)))
                 else:
                     x = _immediate(rng, op, length, isa.insn_units)
                 if representable(insn, op.name, x):

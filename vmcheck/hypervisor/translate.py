@@ -119,7 +119,7 @@ class TranslatingVMM(VMM):
         for _ in range(MAX_BLOCK):
             word = self._word_at(phys)
             found = self._dec.decode(word) if word is not None else None
-            if found is None:
+            if word is None or found is None:
                 return  # undecodable: the machine stops there, as it would natively
             insn, ops = found
             marked = insn.name in self.unsafe
@@ -134,7 +134,7 @@ class TranslatingVMM(VMM):
         """The translation of the instruction at guest address `pc` (None: the
         fetch faults, left to the classic path, which reflects or emulates it)."""
         try:
-            phys = self.machine.port.fetch(pc)
+            phys = self.machine.fetch(pc)
         except MemoryTrap:
             return None
         e = self.code.get(phys)

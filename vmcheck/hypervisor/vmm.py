@@ -18,7 +18,7 @@ learns of the guest only at a trap:
 Between two traps the VMM reads nothing of the real machine: a mode change
 the guest makes without a trap is invisible to it, as on hardware. Whether a
 directly executed instruction changed real control state (a resource-control
-breach) is observed by the test harness (`confirm.Lockstep`), never
+breach) is observed by the test harness (`lockstep.Lockstep`), never
 used by the VMM.
 
 The *hybrid* VMM (Theorem 3) interprets every instruction while the guest
@@ -31,11 +31,13 @@ other trapped instances (docs/model.md §2.6's cost).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import UserError
 from ..machine.decode import Decoder
 from ..machine.simulator import DOUBLE_FAULT, HALTED, TRAPPED, UNDECODABLE, Machine
+from ..machine.syntax import file_size
 from ..machine.translation import make_port
 from ..semantics.concrete import OK, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
@@ -50,11 +52,11 @@ LEFT_CONTEXT = "left the context"
 @dataclass
 class Breach:
     """A direct instruction changed real control state: the VMM never saw it (observed by
-    the test harness, `confirm.Lockstep`)."""
+    the test harness, `lockstep.Lockstep`)."""
 
     step: int
     pc: int
-    insn: str
+    insn: str | None  # None: the fetch faulted
     elements: tuple[str, ...]
     control: bool = True  # also a control change under the classic rules (False: only left user mode)
 
@@ -81,6 +83,10 @@ class Counters:
             "interpreted": self.interpreted,
             "resource_control_breaches": len(self.breaches),
         }
+
+
+# An instance as fetched: the instruction and its operand values.
+Fetched = tuple[ir.Instruction, tuple[int, ...]]
 
 
 @dataclass(frozen=True)
@@ -137,12 +143,13 @@ class VMM:
         ranks = sorted(context.virtual_modes, key=md.rank)
         self._user_code = md.code(ranks[-1])  # the least privileged virtual mode runs directly
         ctl = dict((e.name, m) for e, m in isa.role_elements("control"))
-        self._copy = []  # (slot, count, control mask): the guest's own (non-control) part of the state
+        # (slot, count, control mask): the guest's own (non-control) part of the state
+        self._copy: list[tuple[int, int, int]] = []
         for e in isa.elements:
             slot = self.layout.slots[e.name]
             if e.is_file:
                 if e.name not in ctl:
-                    self._copy.append((slot, e.count, 0))
+                    self._copy.append((slot, file_size(e), 0))
             else:
                 self._copy.append((slot, 1, ctl.get(e.name, 0)))
         # True while the guest's registers live in the real machine, changed by direct
@@ -151,7 +158,7 @@ class VMM:
 
     # ---- set-up ------------------------------------------------------------
 
-    def load_image(self, image) -> None:
+    def load_image(self, image: Iterable[tuple[int, int]]) -> None:
         self.window.load_image(image)
 
     def reset(self) -> None:
@@ -239,10 +246,8 @@ class VMM:
 
     def _tick(self) -> None:
         """Timers count guest instructions, whichever way the VMM ran them, as on the bare machine."""
-        for v in (self.machine.state.v, self.vstate.v):
-            for slot, keep, inc, fmask in self.machine._timers:
-                x = v[slot]
-                v[slot] = (x & keep) | ((x + inc) & fmask)
+        self.machine.tick()
+        self.machine.tick(self.vstate)
 
     def _interpreting(self) -> bool:
         """Hybrid VMM: the virtual mode, as the VMM last learnt it (at a trap), is not user."""
@@ -258,16 +263,16 @@ class VMM:
         insn, ops = fetched
         return self._direct(pc, insn, ops)
 
-    def _real_fetch(self, pc: int):
+    def _real_fetch(self, pc: int) -> Fetched | GuestStep:
         """The instance at `pc` as the real machine fetches it: (instruction,
         operands), or the step that a fetch fault or an undecodable word makes."""
         m = self.machine
         try:
-            phys = m.port.fetch(pc)
+            phys = m.fetch(pc)
         except MemoryTrap as e:
             return self._dispatch(pc, None, (), Outcome("memtrap", e.cause))
-        fn, ops, ci, word = m.storage.decoded.get(phys) or m._decode_at(phys)
-        if fn is None:
+        _, ops, ci, word = m.decode_at(phys)
+        if ci is None:
             self.stopped, self.detail = UNDECODABLE, f"word {word:#x} at pc {pc:#x}"
             return GuestStep(pc, None, (), "undecodable")
         return ci.insn, ops
@@ -279,10 +284,11 @@ class VMM:
             return self._interpret((insn, ops))
         return self._direct(pc, insn, ops)
 
-    def _direct(self, pc: int, insn: ir.Instruction, ops) -> GuestStep:
+    def _direct(self, pc: int, insn: ir.Instruction, ops: tuple[int, ...]) -> GuestStep:
         """Run an instruction directly on the real machine; the dispatcher on a trap."""
-        real = self.machine.state
-        out = self.compiled[insn.name].fn(real, self.machine.port, ops)
+        # The real machine's own semantics (of `alloc.real_isa`), as its compiled
+        # blocks in `run()` use: the guest's instruction is the real one.
+        out = self.machine.execute(insn.name, ops)
         if out is not OK and out.kind != "halt":
             return self._dispatch(pc, insn, ops, out)
         self.counters.direct += 1
@@ -291,7 +297,7 @@ class VMM:
             self.stopped = HALTED
         return GuestStep(pc, insn.name, ops, "direct")
 
-    def _dispatch(self, pc: int, insn: ir.Instruction | None, ops, real_out: Outcome) -> GuestStep:
+    def _dispatch(self, pc: int, insn: ir.Instruction | None, ops: tuple[int, ...], real_out: Outcome) -> GuestStep:
         """Entered on every trap the guest raised on the real machine."""
         self.save_guest()
         if insn is None:  # the real fetch faulted: fetch again through the virtual translation
@@ -311,7 +317,8 @@ class VMM:
             return GuestStep(pc, insn.name, ops, "emulated", real_out.cause)
         return self._reflect(pc, insn.name, ops, vout)
 
-    def _reflect(self, pc: int, name: str | None, ops, vout: Outcome) -> GuestStep:
+    def _reflect(self, pc: int, name: str | None, ops: tuple[int, ...], vout: Outcome) -> GuestStep:
+        assert vout.cause is not None  # a trap or memory trap always has its cause
         self.counters.reflected += 1
         self.history.append((pc, vout.cause))
         done = self.compiled.deliver(self.vstate, self.vport, vout.cause, vout.arg)
@@ -322,7 +329,7 @@ class VMM:
         self.sync_real()
         return GuestStep(pc, name, ops, "reflected", vout.cause)
 
-    def _virtual_fetch(self, pc: int):
+    def _virtual_fetch(self, pc: int) -> Fetched | GuestStep:
         try:
             phys = self.vport.fetch(pc)
         except MemoryTrap as e:
@@ -334,7 +341,7 @@ class VMM:
             return GuestStep(pc, None, (), "undecodable")
         return found
 
-    def _interpret(self, given=None) -> GuestStep:
+    def _interpret(self, given: Fetched | None = None) -> GuestStep:
         """Hybrid VMM: one instruction run on the virtual machine alone."""
         self.save_guest()
         pc = self.vstate.v[self._pc]
@@ -373,10 +380,18 @@ class VMM:
                 self._running = True
                 n += res.steps
             if res.reason == TRAPPED:
+                trap = res.trap
+                assert trap is not None  # TRAPPED hands the trap back
                 pc = m.state.v[self._pc]
-                insn_ops = (None, ()) if res.trap.kind == "memtrap" and self._fetch_faults(pc) else self._real_fetch(pc)
-                insn, ops = insn_ops
-                self._dispatch(pc, insn, ops, res.trap)
+                insn: ir.Instruction | None
+                ops: tuple[int, ...]
+                if trap.kind == "memtrap" and self._fetch_faults(pc):
+                    insn, ops = None, ()
+                else:
+                    fetched = self._real_fetch(pc)
+                    assert not isinstance(fetched, GuestStep)  # it ran (and trapped): it was fetched
+                    insn, ops = fetched
+                self._dispatch(pc, insn, ops, trap)
                 self._tick()
                 n += 1
             elif res.reason in (HALTED, UNDECODABLE):
@@ -385,7 +400,7 @@ class VMM:
 
     def _fetch_faults(self, pc: int) -> bool:
         try:
-            self.machine.port.fetch(pc)
+            self.machine.fetch(pc)
         except MemoryTrap:
             return True
         return False

@@ -1,6 +1,6 @@
 """The concrete machine: storage, translation, decode, the simulator, the assembler."""
 
-from .assembler import Program, assemble, assemble_file, disassemble
+from .assembler import Program, assemble, assemble_file
 from .decode import Decoder, encode
 from .simulator import (
     DOUBLE_FAULT,
@@ -8,12 +8,13 @@ from .simulator import (
     STEP_LIMIT,
     TRAPPED,
     UNDECODABLE,
+    Decoded,
     Machine,
     RunResult,
     StepEvent,
-    register_name,
 )
 from .storage import Storage
+from .syntax import disassemble, register_name
 from .translation import make_port
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "STEP_LIMIT",
     "TRAPPED",
     "UNDECODABLE",
+    "Decoded",
     "Decoder",
     "Machine",
     "Program",

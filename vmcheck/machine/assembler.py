@@ -1,7 +1,8 @@
 """A generic assembler, driven by the spec.
 
 Each instruction's `syntax` (`"ld {rd}, {off}({rs})"`) is both the grammar
-of its source line and the disassembler's format. The first word is the
+of its source line and the disassembler's format (`syntax.py` compiles the
+templates and disassembles; this module reads programs). The first word is the
 mnemonic keyword; of the instructions that share one, those whose shape and
 operands fit are ranked by operand kinds: an entry that reads a register
 name (or a word of its own template) as a register beats one that would read
@@ -31,7 +32,6 @@ are all reported.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,24 +39,17 @@ from ..errors import Collector, Diagnostic, Span
 from ..spec import ir
 from ..spec.ir import mask
 from ..spec.limits import number_problem, read_source
-from ..spec.memo import memo, per_isa
 from .decode import encode, representable
+from .syntax import KEYWORD, Syntax, file_size, operand_file, register_names, syntaxes
 
-__all__ = ["Program", "assemble", "assemble_file", "disassemble", "Syntax"]
+__all__ = ["Program", "assemble", "assemble_file"]
 
 _LABEL = re.compile(r"\s*([A-Za-z_][\w.]*)\s*:")
-_KEYWORD = re.compile(r"\s*([A-Za-z_.][\w.]*)")
 # A numeral needs a digit after its prefix (`0x_` is not a number).
 _NUMBER = re.compile(r"(?:0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[bB]_*[01][01_]*|0[oO]_*[0-7][0-7_]*|\d[\d_]*)\Z")
 _NUMERIC = re.compile(r"\d")  # a term that starts with a digit must be a numeral
 _SYMBOL = re.compile(r"[A-Za-z_][\w.]*\Z")
 _TERM = re.compile(r"\s*([+-])?\s*([^\s+-]+)\s*")
-# The characters of a program line the assembler gives a meaning of its own:
-# a template may not contain them.
-COMMENT_CHARS = "#;"
-# What an operand is never made of: the separators templates use. Blanks only
-# between terms (`end - start`): operand text never starts or ends with one.
-_SEPARATORS = ",()[]{}"
 
 
 @dataclass(frozen=True)
@@ -70,85 +63,6 @@ class Program:
 
     def words(self) -> dict[int, int]:
         return dict(self.image)
-
-
-# --------------------------------------------------------------------------
-# Syntax templates
-# --------------------------------------------------------------------------
-
-
-class Syntax:
-    """One instruction's template, compiled to a regex over the operand text."""
-
-    def __init__(self, insn: ir.Instruction):
-        self.insn = insn
-        m = _KEYWORD.match(insn.syntax)
-        self.keyword = m.group(1).lower()
-        rest = insn.syntax[m.end() :]
-        self.rest = rest.strip()
-        # Literal punctuation of this template never belongs to an operand: `{rn}!`
-        # reads `r13!` as `r13` then `!`.
-        literal = re.sub(r"\{\w+\}", " ", rest)
-        excluded = set(_SEPARATORS) | {c for c in literal if not c.isalnum() and not c.isspace() and c != "_"}
-        excluded -= {"+", "-"}  # signs join the terms of a sum
-        parts, pos = [], 0
-        for ph in re.finditer(r"\{(\w+)\}", rest):
-            parts.append(_literal(rest[pos : ph.start()]))
-            parts.append(_operand_pattern(ph.group(1), excluded))
-            pos = ph.end()
-        parts.append(_literal(rest[pos:]))
-        # Runs of `\s*` collapse into one: two optional-blank runs side by side
-        # let the regex split a long run of blanks every possible way.
-        pattern = re.sub(r"(?:\\s\*){2,}", lambda m: r"\s*", r"\s*" + "".join(parts) + r"\s*")
-        self.regex = re.compile(pattern + r"\Z")
-        # The words of the template itself (`sr` in `move.w sr, {dst}`).
-        self.words = {w.lower() for w in re.findall(r"[A-Za-z_][\w.]*", literal)}
-
-    def shape(self) -> str:
-        """The template as a user would read it: `ld RD, OFF(RS)`."""
-        text = re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), self.rest)
-        return f"{self.keyword} {text}".strip()
-
-
-def _literal(text: str) -> str:
-    # Spaces in a template are optional in the source; everything else is literal.
-    return r"\s*" + "".join(re.escape(t) + r"\s*" for t in text.split())
-
-
-def _operand_pattern(name: str, excluded: set[str]) -> str:
-    """An operand: signed terms joined by + or -, blanks only around the signs.
-
-    A term is possessive (`++`) and cannot contain a blank, a sign or the
-    template's punctuation, so the regex never backtracks through a term: a
-    line of 1,500 blanks took 24 s with the earlier lazy `[^,()]+?`.
-    """
-    chars = "".join(re.escape(c) for c in sorted(excluded))
-    term = rf"[^\s+\-{chars}]++"
-    # Blanks only after a sign: `[+-]?\s*` beside the template's own `\s*` would
-    # be two blank runs side by side, which split a long run every possible way.
-    return rf"(?P<o_{name}>(?:[+-]\s*)?{term}(?:\s*[+-]\s*{term})*)"
-
-
-@per_isa
-def _syntaxes(isa: ir.Isa) -> dict[str, list[Syntax]]:
-    cached: dict[str, list[Syntax]] = {}
-    for insn in isa.instructions:
-        s = Syntax(insn)
-        cached.setdefault(s.keyword, []).append(s)
-    return cached
-
-
-def _register_names(isa: ir.Isa, file: str) -> dict[str, int]:
-    """Assembler names of a file's registers, built once per ISA and file (a
-    file may have 65,536 registers: not something to rebuild per operand)."""
-    cache = memo(isa).setdefault("assembler.regnames", {})
-    names = cache.get(file)
-    if names is None:
-        el = isa.element(file)
-        names = {f"{el.name}{i}".lower(): i for i in range(el.count)}
-        names.update({n.lower(): i for i, n in enumerate(el.names)})
-        cache[file] = names
-    return names
 
 
 # --------------------------------------------------------------------------
@@ -208,7 +122,8 @@ def _parse_value(text: str, span: Span) -> _Value | str:
     """A _Value, or the message saying why `text` is not one."""
     if not text.strip():
         return "expected a value"
-    terms, pos = [], 0
+    terms: list[tuple[int, str]] = []
+    pos = 0
     while pos < len(text):
         m = _TERM.match(text, pos)
         if not m or m.end() == pos:
@@ -253,13 +168,13 @@ class _Assembler:
         self.errors = Collector()
         self.unit = isa.storage.unit
         self.size = isa.storage.size
-        self.syntaxes = _syntaxes(isa)
+        self.syntaxes = syntaxes(isa)
         self.symbols: dict[str, int] = {}
         self.label_spans: dict[str, Span] = {}
         self.items: list[_Item] = []
         self.addr = 0
         self._reserved: dict[str, set[str]] = {}
-        self.all_register_names = {n for e in isa.elements if e.is_file for n in _register_names(isa, e.name)}
+        self.all_register_names = {n for e in isa.elements if e.is_file for n in register_names(isa, e.name)}
 
     def span(self, line: int, start: int, end: int) -> Span:
         """Columns are 1-based; `start`/`end` are 0-based offsets in the line."""
@@ -287,7 +202,7 @@ class _Assembler:
         self.label_spans[name] = span
 
     def statement(self, line: str, pos: int, lineno: int) -> None:
-        m = _KEYWORD.match(line, pos)
+        m = KEYWORD.match(line, pos)
         if not m:
             col = len(line) - len(line[pos:].lstrip())
             self.errors.error(
@@ -400,11 +315,11 @@ class _Assembler:
     def operand(self, od: ir.OperandDef, text: str, span: Span):
         """A register index, a _Value, or the Diagnostic saying what is wrong."""
         if od.kind == "reg":
-            names = _register_names(self.isa, od.file)
+            el = operand_file(self.isa, od)
+            names = register_names(self.isa, el.name)
             idx = names.get(text.lower())
             if idx is None:
-                el = self.isa.element(od.file)
-                shown = f"{el.name}0..{el.name}{el.count - 1}"
+                shown = f"{el.name}0..{el.name}{file_size(el) - 1}"
                 if el.names:
                     shown = ", ".join(el.names[:4]) + (", ..." if len(el.names) > 4 else "")
                 return Diagnostic(span, f"'{text}' is not a register of '{od.file}' (expected {shown})")
@@ -451,6 +366,8 @@ class _Assembler:
         return Program(tuple(sorted(image.items())), dict(self.symbols), self.file, lines)
 
     def instruction_units(self, item: _Item, symbols: dict[str, int]) -> list[int] | None:
+        insn = item.insn
+        assert insn is not None  # called for instruction items only
         values, ok = {}, True
         for od, got, span in item.operands:
             if od.kind == "reg":
@@ -469,7 +386,7 @@ class _Assembler:
                 self.errors.error(span, f"{what} is out of range for '{od.name}' ({kind}: {lo}..{hi})")
                 ok = False
                 continue
-            if not representable(item.insn, od.name, x & mask(od.width)):
+            if not representable(insn, od.name, x & mask(od.width)):
                 self.errors.error(
                     span, f"{_show(x)} cannot be encoded in '{od.name}' (the encoding drops some of its bits)"
                 )
@@ -478,7 +395,7 @@ class _Assembler:
             values[od.name] = x
         if not ok:
             return None
-        word = encode(item.insn, values)
+        word = encode(insn, values)
         return _split(word, self.isa.insn_units, self.unit, self.isa.storage.endian)
 
     def word_units(self, item: _Item, symbols: dict[str, int]) -> list[int] | None:
@@ -510,10 +427,10 @@ def _split(word: int, n: int, unit: int, endian: str) -> list[int]:
     return units if endian == "little" else units[::-1]
 
 
-def _suggest(word: str, syntaxes: dict[str, list[Syntax]]) -> str | None:
+def _suggest(word: str, table: dict[str, list[Syntax]]) -> str | None:
     import difflib
 
-    close = difflib.get_close_matches(word.lower(), list(syntaxes), n=3)
+    close = difflib.get_close_matches(word.lower(), list(table), n=3)
     return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
 
 
@@ -533,23 +450,3 @@ def assemble(isa: ir.Isa, text: str, file: str = "<program>") -> Program:
 def assemble_file(isa: ir.Isa, path: str | Path) -> Program:
     """Read (bounded in size, UTF-8 checked, errors at LINE:COL) and assemble."""
     return assemble(isa, read_source(Path(path), "program"), str(path))
-
-
-def disassemble(isa: ir.Isa, insn: ir.Instruction, ops: Sequence[int], address: int | None = None) -> str:
-    """`insn` with operand values `ops` in its own syntax; reassembles to the
-    same word (a pcrel operand is shown as its target when `address` is known)."""
-    from .simulator import register_name
-
-    vals = {}
-    for od, x in zip(insn.operands, ops):
-        if od.kind == "reg":
-            el = isa.element(od.file)
-            vals[od.name] = register_name(el, x) if x < (el.count or 0) else f"?{x}"
-            continue
-        if od.signed and x >> (od.width - 1):
-            x -= 1 << od.width
-        if od.pcrel and address is not None:
-            vals[od.name] = str(address + x)
-        else:
-            vals[od.name] = str(x) if -1024 <= x <= 1024 else (f"{x:#x}" if x >= 0 else f"-{-x:#x}")
-    return re.sub(r"\{(\w+)\}", lambda m: vals[m.group(1)], insn.syntax)

@@ -13,6 +13,17 @@ One step:
    delivery stops the machine ("double fault");
 5. add 1 to every `timer` element (or timer field).
 
+The parts of a step are public, so that whatever runs instructions on this
+machine (the simulator's own loops, the reference VMM's direct execution and
+dispatcher, the witness replay) runs them the same way:
+
+* `fetch(pc)`: the physical address of the instruction at `pc` (1);
+* `decode_at(phys)`: the `Decoded` instruction there, through the cache (2);
+* `execute(name, ops)`: one instance's semantics on the state (3);
+* `deliver_trap(outcome)`: the spec's trap delivery for a trap (4);
+* `tick(state)`: one step's timer increments (5);
+* `complete(outcome)`: 4 and 5 for a trap that `run` handed back, counted.
+
 `step()` is the reference: one instruction, a `StepEvent` for traces.
 `run()` is the fast path. It runs *basic blocks*: a straight run of
 instructions at consecutive addresses, up to one that may jump, halt, always
@@ -37,15 +48,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..semantics.concrete import OK, CompiledInsn, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
 from .decode import Decoder
 from .storage import Block, Storage
+from .syntax import file_size, register_name
 from .translation import IdentityPort, RelocationPort, make_port
 
-__all__ = ["Machine", "RunResult", "StepEvent", "HALTED", "STEP_LIMIT", "DOUBLE_FAULT", "UNDECODABLE", "TRAPPED"]
+__all__ = [
+    "Machine",
+    "Decoded",
+    "RunResult",
+    "StepEvent",
+    "HALTED",
+    "STEP_LIMIT",
+    "DOUBLE_FAULT",
+    "UNDECODABLE",
+    "TRAPPED",
+]
 
 # Why a run stopped.
 HALTED = "halted"
@@ -79,12 +102,30 @@ class RunResult:
     trap: Outcome | None = None  # TRAPPED: the trap or memory trap, not delivered
 
 
-# A decode-cache entry: (function, operands, compiled instruction, word);
-# an undecodable word caches function None.
-_Entry = tuple
+class Decoded(NamedTuple):
+    """The instruction at one physical address, as the decode cache holds it.
+
+    A tuple, so that the simulator's hot loop may index it (`entry[0]`) as
+    cheaply as a plain one. An undecodable word is cached too, with `fn`
+    and `compiled` None."""
+
+    fn: Callable | None  # the compiled semantics: fn(state, port, ops) -> Outcome
+    ops: tuple[int, ...]  # operand values, in declaration order
+    compiled: CompiledInsn | None
+    word: int  # the instruction word read from storage
+
+    @property
+    def insn(self) -> ir.Instruction | None:
+        """The IR instruction; None for an undecodable word."""
+        return self.compiled.insn if self.compiled is not None else None
 
 
 class Machine:
+    """One machine of `isa`: its state (registers, reset values), storage and
+    translation port, running the spec's compiled semantics (see the module
+    docstring). `blocks` and `hot` choose how `run()` goes fast; they change
+    nothing it computes."""
+
     __slots__ = (
         "isa",
         "compiled",
@@ -103,7 +144,7 @@ class Machine:
         "blocks",
         "hot",
         "_heat",
-        "_fetch",
+        "_block_fetch",
     )
 
     def __init__(self, isa: ir.Isa, *, blocks: bool = True, hot: int = 8):
@@ -122,7 +163,7 @@ class Machine:
         self.blocks = blocks  # run() uses compiled basic blocks
         self.hot = hot  # ... built the hot-th time execution arrives at an address
         self._heat: dict[int, int] = {}
-        self._fetch = self._fetch_check()
+        self._block_fetch = self._fetch_check()
         self.steps = 0
         self.stopped: str | None = None
         self.detail = ""
@@ -147,56 +188,105 @@ class Machine:
     def pc(self) -> int:
         return self.state.v[self._pc]
 
-    # ---- one step ------------------------------------------------------------
+    # ---- the parts of one step (public: the VMM and the witness replay use them) ----
 
-    def _decode_at(self, phys: int) -> _Entry:
+    def fetch(self, pc: int) -> int:
+        """The physical address of the instruction at virtual address `pc`,
+        checked through the spec's translation as an "execute" access of
+        `insn_units` units. Raises `MemoryTrap` (the spec's memory cause)
+        when that fetch is illegal. Changes nothing."""
+        return self.port.fetch(pc)
+
+    def decode_at(self, phys: int) -> Decoded:
+        """The instruction whose first unit is at physical address `phys`.
+
+        From the storage's decode cache; on a miss the word is read, decoded
+        and cached (an undecodable word too, with `fn` None). The cache drops
+        an entry whenever anything writes over its units, so the answer is
+        always what storage holds now."""
+        return self.storage.decoded.get(phys) or self._decode(phys)
+
+    def _decode(self, phys: int) -> Decoded:
+        """`decode_at` on a cache miss: decode the word and cache it."""
         word = self.storage.read(phys, self.isa.insn_units)
         found = self.decoder.decode(word)
         if found is None:
-            entry = (None, (), None, word)
+            entry = Decoded(None, (), None, word)
         else:
             insn, ops = found
             ci: CompiledInsn = self.compiled.insns[insn.name]
-            entry = (ci.fn, ops, ci, word)
+            entry = Decoded(ci.fn, ops, ci, word)
         self.storage.decoded[phys] = entry
         return entry
 
-    def _finish(self, out: Outcome) -> str | None:
-        """Act on an outcome other than "ok"; the reason to stop, if any."""
-        if out.kind == "halt":
-            self.detail = ""
-            return HALTED
+    def execute(self, name: str, ops: tuple[int, ...]) -> Outcome:
+        """Run the semantics of instruction `name` with operand values `ops`
+        on the machine's state, through its port, and return the outcome.
+
+        On "ok" (and "halt") the instruction's writes are committed, the pc
+        advanced as its semantics say; on a trap or memory trap the state and
+        storage are as they were (precise traps, `semantics/concrete.py`).
+        Nothing else of a step happens: no trap delivery, no timer tick, no
+        step counted (see `deliver_trap`, `tick`, `complete`)."""
+        return self.compiled.insns[name].fn(self.state, self.port, ops)
+
+    def deliver_trap(self, out: Outcome) -> str | None:
+        """Run the spec's trap delivery for the trap or memory trap `out` on
+        the machine's state; the reason to stop, if the delivery ends the run.
+
+        None: delivered, run on. DOUBLE_FAULT: the delivery trapped itself
+        (the state is as before the delivery); HALTED: the delivery halted.
+        Either way `detail` says what happened. The step is not counted, the
+        timers not ticked and `stopped` not set: the caller's step does that."""
+        assert out.cause is not None  # a trap or memory trap always has its cause
         done = self._deliver(self.state, self.port, self._codes[out.cause], out.arg)
         if done is OK:
             return None
         self.detail = f"{done.kind} {done.cause or ''} while delivering {out.cause}".replace("  ", " ")
         return DOUBLE_FAULT if done.trapped else HALTED
 
-    def _tick(self) -> None:
-        v = self.state.v
+    def _finish(self, out: Outcome) -> str | None:
+        """Act on an outcome other than "ok"; the reason to stop, if any."""
+        if out.kind == "halt":
+            self.detail = ""
+            return HALTED
+        return self.deliver_trap(out)
+
+    def tick(self, state: State | None = None) -> None:
+        """One step's timer increments on `state` (default: the machine's
+        own): every `timer` element or field counts one, wrapping within
+        its bits. A VMM applies the same rule to its virtual state, whose
+        layout is this machine's."""
+        v = self.state.v if state is None else state.v
         for slot, keep, inc, fmask in self._timers:
             x = v[slot]
             v[slot] = (x & keep) | ((x + inc) & fmask)
+
+    # ---- one step --------------------------------------------------------------
 
     def step(self) -> StepEvent:
         """One instruction (the reference the fast `run` loop must agree with)."""
         if self.stopped:
             raise RuntimeError(f"the machine has stopped ({self.stopped}); reset it first")
         pc = self.state.v[self._pc]
+        phys: int | None
+        word: int | None
+        insn: ir.Instruction | None
+        ops: tuple[int, ...]
         try:
-            phys = self.port.fetch(pc)
+            phys = self.fetch(pc)
         except MemoryTrap as e:
             phys, word, insn, ops, out = None, None, None, (), Outcome("memtrap", e.cause)
         else:
-            fn, ops, ci, word = self.storage.decoded.get(phys) or self._decode_at(phys)
-            if fn is None:
+            fn, ops, ci, word = self.decode_at(phys)
+            if fn is None or ci is None:  # (both or neither)
                 self.stopped = UNDECODABLE
                 self.detail = f"word {word:#x} at pc {pc:#x}"
                 return StepEvent(self.steps, pc, phys, word, None, (), None, UNDECODABLE)
             insn = ci.insn
             out = fn(self.state, self.port, ops)
         stop = None if out is OK else self._finish(out)
-        self._tick()
+        self.tick()
         self.steps += 1
         self.stopped = stop
         return StepEvent(self.steps - 1, pc, phys, word, insn, ops, out, stop)
@@ -236,7 +326,7 @@ class Machine:
         trap: deliver it with the spec's trap delivery, tick the timers,
         count the step, as the run would have done itself."""
         stop = self._finish(out)
-        self._tick()
+        self.tick()
         self.steps += 1
         self.stopped = stop
         return RunResult(stop or STEP_LIMIT, 1, self.detail)
@@ -260,14 +350,16 @@ class Machine:
         fetch = port.fetch
         decoded = self.storage.decoded
         blocks = decoded.blocks
-        decode_at = self._decode_at
+        decode_at = self._decode
         finish = self._finish
-        tick = self._tick if self._timers else None
+        tick = self.tick if self._timers else None
         pcs = self._pc
         ok = OK
-        check = self._fetch if self.blocks else None
-        reloc = check is not None and check[0] == "reloc"
-        base_slot, bound_slot = (check[1], check[2]) if reloc else (0, 0)
+        check = self._block_fetch if self.blocks else None
+        if check is not None and check[0] == "reloc":
+            reloc, base_slot, bound_slot = True, check[1], check[2]
+        else:
+            reloc, base_slot, bound_slot = False, 0, 0
         amask = self.storage.amask
         pc_span = 1 << self.isa.element(self.isa.pc).width
         heat, hot = self._heat, self.hot
@@ -333,13 +425,15 @@ class Machine:
         decoded, amask = self.storage.decoded, self.storage.amask
         units = self.isa.insn_units
         ends = self.compiled.block_ends
-        seq, addrs = [], []
+        seq: list[tuple[str, tuple[int, ...]]] = []
+        addrs: list[int] = []
         a = phys
         while len(seq) < MAX_BLOCK:
-            fn, ops, ci, _ = decoded.get(a) or self._decode_at(a)
-            if fn is None:
+            entry = self.decode_at(a)
+            ci = entry.compiled
+            if ci is None:  # undecodable
                 break
-            seq.append((ci.name, ops))
+            seq.append((ci.name, entry.ops))
             addrs.append(a)
             a = (a + units) & amask
             if ends[ci.name] or a == phys:
@@ -359,15 +453,8 @@ class Machine:
         v, slots = self.state.v, self.layout.slots
         for e in self.isa.elements:
             if e.is_file:
-                for i in range(e.count):
+                for i in range(file_size(e)):
                     out[register_name(e, i)] = v[slots[e.name] + i]
             else:
                 out[e.name] = v[slots[e.name]]
         return out
-
-
-def register_name(file: ir.Element, i: int) -> str:
-    """Register i of a file as the assembler writes it."""
-    if file.names and i < len(file.names):
-        return file.names[i]
-    return f"{file.name}{i}"

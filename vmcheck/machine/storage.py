@@ -47,7 +47,7 @@ class DecodeCache(dict):
 
     __slots__ = ("blocks", "_covers")
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.blocks: dict[int, Block] = {}  # start address -> block
         self._covers: dict[int, list[int]] = {}  # instruction address -> starts of the blocks holding it

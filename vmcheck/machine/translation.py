@@ -40,7 +40,7 @@ class _Port:
     def cells_of(self, space: str, addr: int, nbits: int, priv: str | None) -> list[int]:
         """The physical units an access touches, its unit k first: how the
         compiled semantics finds what a read shares with the instruction's
-        pending stores (`semantics.concrete._mload`)."""
+        pending stores (the generated code's store-aware load, `semantics/concrete.py`)."""
         n = nbits // self.unit
         first = addr if space == "phys" else self.translate(addr, n)
         amask = self.storage.amask
@@ -90,6 +90,7 @@ class RelocationPort(_Port):
     def __init__(self, isa: ir.Isa, storage: Storage, state: State, layout: Layout):
         super().__init__(isa, storage, state)
         tr = isa.storage.translation
+        assert isinstance(tr, ir.RelocationBounds)  # make_port chose this port for it
         self.base = layout.slots[tr.base]
         self.bound = layout.slots[tr.bound]
 

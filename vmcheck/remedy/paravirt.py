@@ -18,8 +18,9 @@ from pathlib import Path
 
 from ..analysis import YES, Report
 from ..errors import UserError
-from ..machine.assembler import Program, assemble_file, disassemble
+from ..machine.assembler import Program, assemble_file
 from ..machine.decode import Decoder
+from ..machine.syntax import disassemble
 from ..spec import ir
 from ..theory import theorem_phrase
 from .repair import selectors

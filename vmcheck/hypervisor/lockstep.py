@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..machine.simulator import HALTED, Machine, StepEvent, register_name
+from ..machine.simulator import HALTED, Machine, StepEvent
+from ..machine.syntax import register_name
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
@@ -80,7 +81,7 @@ class Comparison:
         return self.divergence is None
 
 
-class _Observer:
+class Observer:
     """What of a state the guest can see, slot by slot."""
 
     def __init__(self, isa: ir.Isa):
@@ -151,9 +152,9 @@ class Lockstep:
             control = True
         if not changed:
             return None
-        b = Breach(step, gs.pc, gs.insn, tuple(changed), control)
-        vmm.counters.breaches.append(b)
-        return b
+        found = Breach(step, gs.pc, gs.insn, tuple(changed), control)
+        vmm.counters.breaches.append(found)
+        return found
 
 
 def _mode_name(isa: ir.Isa, code: int) -> str:
@@ -194,17 +195,19 @@ def compare_run(
     if start is not None:
         native.state.v[:] = start.v
         vmm.start_from(start)
-    obs = _Observer(isa)
+    obs = Observer(isa)
     eye = Lockstep(vmm)
     small = storage_every_step or isa.storage.size <= STORAGE_EVERY_STEP
     # Without relocation the guest's storage is the real storage itself: compare it in place, every step.
     same_cells = vmm.alloc.base == 0 and len(vmm.machine.storage.cells) == len(native.storage.cells)
-    native_history: list[tuple[int, str]] = []
+    native_history: list[tuple[int, str | None]] = []
     trace = []
     steps = 0
     divergence = None
     stop = None
     left = vmm.stopped == LEFT_CONTEXT  # a start state outside the context: nothing to run
+    ev: StepEvent  # the last step of each run (set by the first turn, read from the second on)
+    gs: GuestStep
     while steps < max_steps and not left and not (native.stopped and vmm.stopped):
         if native.stopped or vmm.stopped:  # (never before the first step: both start running)
             divergence = _divergence(steps, ev, gs, [Difference("stop", native.stopped, vmm.stopped)])  # noqa: F821
@@ -226,7 +229,7 @@ def compare_run(
             diffs.append(Difference("trap history", native_history[-1:], vmm.history[-1:]))
         if not diffs and (small or same_cells):
             # (a store is caught at the instruction that made it, not at a later load)
-            diffs = _storage_diffs(
+            diffs = storage_differences(
                 native.storage.cells, vmm.machine.storage.cells if same_cells else vmm.window.snapshot()
             )
         if breach is not None:
@@ -243,7 +246,7 @@ def compare_run(
     if left:
         native.stopped = vmm.stopped = f"{LEFT_CONTEXT} ({vmm.detail})"
     if divergence is None and not small:
-        diffs = _storage_diffs(native.storage.cells, vmm.window.snapshot())
+        diffs = storage_differences(native.storage.cells, vmm.window.snapshot())
         if diffs:
             return compare_run(
                 isa,
@@ -267,7 +270,7 @@ def _divergence(step: int, ev: StepEvent, gs: GuestStep, diffs, breach: Breach |
     return Divergence(step, ev.pc, insn, tuple(ev.ops), gs.how, tuple(diffs), breach)
 
 
-def _storage_diffs(a, b) -> list[Difference]:
+def storage_differences(a, b) -> list[Difference]:
     if a == b:
         return []
     i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)

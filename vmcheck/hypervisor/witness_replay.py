@@ -23,7 +23,7 @@ from ..analysis.results import Witness
 from ..machine.simulator import Machine
 from ..semantics.state import MemoryTrap, State
 from ..spec import ir
-from .confirm import Difference, Lockstep, _Observer, _storage_diffs, breach_differences
+from .lockstep import Difference, Lockstep, Observer, breach_differences, storage_differences
 from .translate import make_vmm
 from .vmm import LEFT_CONTEXT, VMM, Breach
 
@@ -136,21 +136,21 @@ def replay_witness(
                 continue
             vmm.window.write(phys, 1, cell["value"])
 
-    out = native.compiled[insn.name].fn(native.state, native.port, ops)
+    out = native.execute(insn.name, ops)
     native_history = []
     if out.trapped:
         native_history.append((native.pc, out.cause))
-        native._finish(out)
+        native.deliver_trap(out)
     eye = Lockstep(vmm)
     eye.note()
     gs = vmm.execute(insn, ops)
     md = isa.modes
     breach = eye.breach(gs, (native.state.get(md.elem) >> md.lo) & ((1 << md.width) - 1), 0)
-    diffs = _Observer(isa).diff(native.state.v, vmm.guest_view().v)
+    diffs = Observer(isa).diff(native.state.v, vmm.guest_view().v)
     if native_history != vmm.history:
         diffs.append(Difference("trap history", native_history, vmm.history))
     if not diffs:
-        diffs = _storage_diffs(native.storage.cells, vmm.window.snapshot())
+        diffs = storage_differences(native.storage.cells, vmm.window.snapshot())
     if breach is not None:
         diffs = [*breach_differences(breach), *diffs]
     note = ""
