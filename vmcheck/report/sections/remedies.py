@@ -35,7 +35,10 @@ def remedies_section(inp: ProofInput) -> Section | None:
     """Section 7 (see the module's docstring); None when every argued theorem
     holds in every context, one line when the remedies were not computed."""
     failing = [
-        (c.name, t) for c in inp.report.contexts for t in inp.theorems if t in c.theorems and c.theorems[t].holds is False
+        (c.name, t)
+        for c in inp.report.contexts
+        for t in inp.theorems
+        if t in c.theorems and c.theorems[t].holds is False
     ]
     if not failing or inp.brief:
         return None
@@ -152,7 +155,11 @@ def _repair(r: RepairRemedy) -> Table:
     )
     rows.append(
         Row(
-            [Strong("evidence"), "the repaired spec, decided whole by the engine (as `check` does)", code_spans(r.reason)],
+            [
+                Strong("evidence"),
+                "the repaired spec, decided whole by the engine (as `check` does)",
+                code_spans(r.reason),
+            ],
             "pass" if r.holds else "fail",
         )
     )
@@ -192,8 +199,11 @@ def _paravirt(programs: tuple[ParavirtProgram, ...], tr: TheoremRemedies) -> Tab
                 "fail" if p.sites else "pass",
             )
         )
-    caption: Text = [f"4. Paravirtualisation ({THEOREM_TITLES[tr.theorem]}): the sites each program changes (", cmd]
-    caption += [" writes the patched program)"]
+    caption: Text = [
+        f"4. Paravirtualisation ({THEOREM_TITLES[tr.theorem]}): the sites each program changes (",
+        cmd,
+        " writes the patched program)",
+    ]
     return Table(["program", "sites", "site → hypercall"], rows, caption, cls="compact", numeric=(1,))
 
 
@@ -238,4 +248,3 @@ def _translation(t: TranslationCost | None, inp: ProofInput) -> Para | Table:
 
 
 __all__ = ["remedies_section"]
-
