@@ -63,7 +63,7 @@ def test_with_confirm_the_translating_vmm_removes_the_divergence(broken):
 def test_the_html_report_has_the_section_too(broken):
     _, html = broken
     assert 'id="remedies"' in html and "require mode == supervisor else PRIV" in html
-    assert "not measured (run with --confirm" in html
+    assert "not measured (run with <code>--confirm</code>" in html
 
 
 def test_a_spec_where_everything_holds_has_no_remedies_section(tmp_path):

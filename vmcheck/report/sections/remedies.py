@@ -210,7 +210,7 @@ def _paravirt(programs: tuple[ParavirtProgram, ...], tr: TheoremRemedies) -> Tab
 def _translation(t: TranslationCost | None, inp: ProofInput) -> Para | Table:
     """3. The translating VMM's cost on the sample programs (--confirm only)."""
     if t is None:
-        why = "run with --confirm" if not inp.confirmations else "the spec has no sample programs"
+        why: Text = ["run with ", Code("--confirm")] if not inp.confirmations else "the spec has no sample programs"
         return Para(
             [
                 "3. Binary translation: not measured (",
