@@ -177,7 +177,7 @@ def _repair(r: RepairRemedy) -> Table:
     return Table(["instruction", "instances", "guard, first in its semantics"], rows, caption, cls="compact")
 
 
-def _paravirt(programs: tuple[ParavirtProgram, ...], tr: TheoremRemedies) -> Table | Para:
+def _paravirt(programs: tuple[ParavirtProgram, ...], tr: TheoremRemedies) -> Keep | Para:
     """4. Per sample program, its sites and the hypercalls they become (`vmcheck paravirt`)."""
     cmd = Code("vmcheck paravirt SPEC PROGRAM --write OUT")
     if not programs:
@@ -204,7 +204,12 @@ def _paravirt(programs: tuple[ParavirtProgram, ...], tr: TheoremRemedies) -> Tab
         cmd,
         " writes the patched program)",
     ]
-    return Table(["program", "sites", "site → hypercall"], rows, caption, cls="compact", numeric=(1,))
+    blocks: list = [Table(["program", "sites", "site → hypercall"], rows, caption, cls="compact", numeric=(1,))]
+    # Why a site has no hypercall (the ISA has no plain trap instruction with a code), said once.
+    bare = next((p for p in programs if any(not s.replacement for s in p.sites)), None)
+    if bare is not None:
+        blocks.append(Para(code_spans(bare.reason), "small"))
+    return Keep(blocks)
 
 
 def _translation(t: TranslationCost | None, inp: ProofInput) -> Para | Table:
