@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vmcheck.errors import SpecError  # noqa: E402
-from vmcheck.spec.isa_format import EXAMPLE, read_isa  # noqa: E402
+from vmcheck.spec.isa_reader import EXAMPLE, read_isa  # noqa: E402
 
 
 def body_spec(n_stmts: int, one_line: bool) -> str:
@@ -69,7 +69,7 @@ def main() -> None:
 
         print(f"assembler, a line with {n:,} blanks: {timed(run):.3f} s")
 
-    from vmcheck.spec.nodes import read_yaml
+    from vmcheck.spec.yaml_reader import read_yaml
 
     bomb = "\n".join(
         ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]

@@ -29,8 +29,9 @@ sys.path.insert(0, str(ROOT))
 def _unit(task):
     spec, insn_name, ctx_name, budget, timeout, strategy, use_prepass = task
     from vmcheck.analysis import queries as Q
+    from vmcheck.analysis import solving
 
-    Q._STRATEGY = strategy
+    solving.STRATEGY = strategy
     from vmcheck.semantics.symbolic import fresh_context
     from vmcheck.spec.load import load_spec
 
@@ -86,7 +87,7 @@ def main() -> None:
         "--strategy",
         choices=["whole+fresh", "whole+incremental", "mono"],
         default="whole+fresh",
-        help="how queries are solved (analysis.queries._STRATEGY): for comparing them",
+        help="how queries are solved (analysis.solving.STRATEGY): for comparing them",
     )
     ap.add_argument("--no-prepass", action="store_true", help="solve what the dependency pre-pass would decide")
     ap.add_argument("--only", action="append", default=None, metavar="INSN", help="only these instructions")

@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from vmcheck.analysis import NO, YES, check_isa
-from vmcheck.analysis import queries as queries_mod
-from vmcheck.analysis import replay as replay_mod
+from vmcheck.analysis import engine as engine_mod
+from vmcheck.analysis import witness_check as witness_check_mod
 from vmcheck.cli import main
 from vmcheck.errors import InternalError
 from vmcheck.semantics.state import Outcome
@@ -216,10 +216,10 @@ def test_a_witness_that_does_not_reproduce_raises(machines, monkeypatch):
         def execute(self, insn, state, port, operands):
             return Outcome("trap", "PRIV")
 
-    monkeypatch.setattr(replay_mod, "compile_isa", lambda isa: Wrong())
+    monkeypatch.setattr(witness_check_mod, "compile_isa", lambda isa: Wrong())
     isa = load_spec(str(machines["pg"]))
     with pytest.raises(InternalError, match="does not reproduce"):
-        queries_mod.analyze_instruction(isa, isa.instruction("rdm"), isa.contexts[0])
+        engine_mod.analyze_instruction(isa, isa.instruction("rdm"), isa.contexts[0])
 
 
 def test_cache_and_jobs_give_the_same_report(machines, tmp_path, monkeypatch):
@@ -272,3 +272,20 @@ def test_mode_change_between_one_to_one_modes_is_not_a_control_change(tmp_path):
     assert own.instruction("ret0").classes["control_sensitive"].value == NO
     assert merged.theorems["1"].violations == ["ret0"] and merged.theorems["exact"].violations == ["ret0"]
     assert merged.instruction("ret0").classes["control_sensitive"].value == YES
+
+
+def test_the_theory_vocabulary_is_consistent():
+    """Every record of vmcheck.theory names classes that exist, so a theorem or a
+    class added there is added everywhere that derives from it."""
+    from vmcheck import theory
+    from vmcheck.analysis.queries import ASK_ORDER, QUERIES, TABLE
+
+    for t in theory.THEOREM_RECORDS:
+        assert set(t.judged_on) <= set(theory.CONTEXT_CLASSES), t.key
+    for c in theory.LABEL_CLAIM_RECORDS:
+        assert c.cls in theory.CLASSES or c.cls == theory.BEHAVIOUR_SENSITIVE, c.label
+    assert theory.CONTEXT_FREE_CLASSES <= set(theory.CLASSES) | {theory.BEHAVIOUR_SENSITIVE}
+    assert theory.class_table_legend().startswith("ill illegal · priv privileged")
+    assert {"yes": 1}[theory.YES] == 1 and f"{theory.NO}" == "no" and json.dumps(theory.UNKNOWN) == '"unknown"'
+    # the query table: every query once, asked once, its statement cited by name
+    assert [q.name for q in TABLE] == list(QUERIES) and sorted(q.name for q in ASK_ORDER) == sorted(QUERIES)

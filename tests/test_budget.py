@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from test_analysis import PG_TOY
 
 from vmcheck.analysis import UNKNOWN, check_isa
-from vmcheck.analysis.queries import analyze_instruction
+from vmcheck.analysis.engine import analyze_instruction
 from vmcheck.cli import main
 from vmcheck.spec.load import load_spec
 

@@ -34,7 +34,7 @@ import yaml
 from click.testing import CliRunner
 
 from vmcheck.cli import main
-from vmcheck.spec.nodes import _Loader
+from vmcheck.spec.yaml_reader import SpecYamlLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -79,7 +79,7 @@ def fmt_isa(path: Path) -> str:
 
 
 def load_yaml(text: str):
-    return yaml.load(text, Loader=_Loader)  # the loader vmcheck uses: YAML 1.2 booleans, `off` is a name
+    return yaml.load(text, Loader=SpecYamlLoader)  # the loader vmcheck uses: YAML 1.2 booleans, `off` is a name
 
 
 def merge(base: dict, fragment: dict) -> dict:

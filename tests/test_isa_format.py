@@ -19,12 +19,15 @@ from hypothesis import strategies as st
 
 from vmcheck.cli import main
 from vmcheck.errors import SpecError
-from vmcheck.spec.build import LABELS, build_isa
-from vmcheck.spec.isa_format import EXAMPLE, code_text, keywords, read_isa
+from vmcheck.spec.build import build_isa
+from vmcheck.spec.format_keys import LABELS
+from vmcheck.spec.isa_grammar import keywords
+from vmcheck.spec.isa_reader import EXAMPLE, read_isa
+from vmcheck.spec.isa_strings import code_text
 from vmcheck.spec.library import bundled
 from vmcheck.spec.load import load_spec, read_nodes
-from vmcheck.spec.nodes import read_yaml
 from vmcheck.spec.printer import to_isa, to_yaml
+from vmcheck.spec.yaml_reader import read_yaml
 
 DATA = Path(__file__).parent / "data"
 

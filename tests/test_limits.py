@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from vmcheck.cli import main
 from vmcheck.errors import Diagnostic, Span, SpecError
-from vmcheck.spec import isa_format, limits
-from vmcheck.spec.isa_format import EXAMPLE, read_isa
+from vmcheck.spec import isa_grammar, limits
+from vmcheck.spec.isa_reader import EXAMPLE, read_isa
 from vmcheck.spec.load import load_spec
-from vmcheck.spec.nodes import read_yaml
+from vmcheck.spec.yaml_reader import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_TOY = ROOT / "isa_specs" / "pg-toy" / "pg-toy.yaml"
@@ -97,16 +97,16 @@ def test_yaml_bombs_tags_numbers_and_depth_are_clean_errors(tmp_path, text, word
 
 def test_yaml_alias_expansion_is_bounded_by_counting(monkeypatch):
     """The bomb stops within the alias budget: count the nodes converted."""
-    from vmcheck.spec import nodes
+    from vmcheck.spec import yaml_reader
 
     seen = []
-    real = nodes._Converter.convert
+    real = yaml_reader.YamlToNodes.convert
 
     def counting(self, node):
         seen.append(1)
         return real(self, node)
 
-    monkeypatch.setattr(nodes._Converter, "convert", counting)
+    monkeypatch.setattr(yaml_reader.YamlToNodes, "convert", counting)
     with pytest.raises(SpecError):
         read_yaml(BOMB, "bomb.yaml")
     assert len(seen) <= limits.MAX_ALIAS_NODES + 1000
@@ -305,13 +305,13 @@ def test_nested_slices_of_arithmetic_elaborate_in_linear_steps(tmp_path, monkeyp
     from vmcheck.spec import elaborate
 
     steps = []
-    real = elaborate.Elaborator._expr_inner
+    real = elaborate.Elaborator.expr_node
 
     def counting(self, *a, **k):
         steps.append(1)
         return real(self, *a, **k)
 
-    monkeypatch.setattr(elaborate.Elaborator, "_expr_inner", counting)
+    monkeypatch.setattr(elaborate.Elaborator, "expr_node", counting)
     n = 40
     p = pg_toy_with(tmp_path, "r[rd] = " + "(" * n + "r[rs]" + " ^ 1)[31:0]" * n)
     load_spec(str(p))
@@ -330,7 +330,7 @@ def test_isa_brace_depth_is_a_clean_error(tmp_path):
 def test_isa_lexer_runs_no_line_pattern_inside_a_body(monkeypatch):
     """The lexer used to run LINE_CODE (which scans to the end of the line) at
     every token of a body: quadratic on a long line. Count its runs."""
-    lexer = isa_format.parser().parser.lexer
+    lexer = isa_grammar.parser().parser.lexer
     runs = []
 
     class Counting:

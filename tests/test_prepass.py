@@ -10,8 +10,7 @@ import pytest
 from click.testing import CliRunner
 from test_analysis import ARM, MIPS, PG_EXTRA, PG_TOY, RISCV, X86
 
-from vmcheck.analysis import NO, YES, prepass
-from vmcheck.analysis.queries import InstructionQueries, classify
+from vmcheck.analysis import NO, YES, InstructionQueries, classify, prepass
 from vmcheck.cli import main
 from vmcheck.semantics.symbolic import fresh_context
 from vmcheck.spec.load import load_spec

@@ -17,7 +17,7 @@ from vmcheck import schemas
 from vmcheck.cli import main
 from vmcheck.spec.build import FORMAT
 from vmcheck.spec.library import bundled, find_bundled
-from vmcheck.spec.nodes import _Loader  # the loader specs are read with (YAML 1.2 booleans)
+from vmcheck.spec.yaml_reader import SpecYamlLoader  # the loader specs are read with (YAML 1.2 booleans)
 
 PG_TOY = find_bundled("pg-toy")
 SUM = str(PG_TOY.parent / "programs" / "sum.s")
@@ -100,7 +100,7 @@ def load_yaml(path: Path):
             return [keys(v) for v in x]
         return x
 
-    return keys(yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader))
+    return keys(yaml.load(path.read_text(encoding="utf-8"), Loader=SpecYamlLoader))
 
 
 YAML_SPECS = {name: p for name, p in bundled().items() if p.suffix in (".yaml", ".yml")}

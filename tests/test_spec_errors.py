@@ -362,7 +362,7 @@ def test_no_spec_key_names_a_file():
     """A spec cannot make the tool read or write other files: no key of the
     format takes a path (no include, no output), and the loader reads the one
     file it was given."""
-    from vmcheck.spec.build import FORMAT
+    from vmcheck.spec.format_keys import FORMAT
 
     keys = {k for kind in FORMAT.values() for k in kind}
     assert not keys & {"include", "import", "file", "path", "output", "source", "program", "programs"}

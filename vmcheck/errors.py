@@ -36,13 +36,14 @@ class Diagnostic:
         where = f"{self.span}: " if self.span else ""
         out = [f"{where}error: {self.message}"]
         cache = sources if isinstance(sources, SourceCache) else SourceCache(sources)
-        text = cache.line(self.span) if self.span is not None else None
-        if text is not None:
+        span = self.span
+        text = cache.line(span) if span is not None else None
+        if span is not None and text is not None:
             text = text.rstrip("\n").expandtabs(1)
-            col = max(1, self.span.col)
+            col = max(1, span.col)
             width = 1
-            if self.span.end_line == self.span.line and self.span.end_col:
-                width = max(1, self.span.end_col - self.span.col)
+            if span.end_line == span.line and span.end_col:
+                width = max(1, span.end_col - span.col)
             # A long line is shown as a window around the column, so one error
             # never prints a 10,000-character line.
             start = max(0, col - 1 - SHOWN_CHARS // 2) if len(text) > SHOWN_CHARS else 0
@@ -71,10 +72,9 @@ class SourceCache:
     def line(self, span: Span) -> str | None:
         if span.line < 1:
             return None
-        lines = self._lines.get(span.file, False)
-        if lines is False:
-            lines = self._read(span.file)
-            self._lines[span.file] = lines
+        if span.file not in self._lines:
+            self._lines[span.file] = self._read(span.file)
+        lines = self._lines[span.file]
         if lines is None or span.line > len(lines):
             return None
         return lines[span.line - 1]

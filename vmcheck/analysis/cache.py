@@ -40,6 +40,7 @@ from typing import Any
 
 from .. import __version__
 from ..spec import ir
+from ..theory import Evidence
 from .results import CLASSES, NO, THEOREMS, UNKNOWN, YES
 
 SCHEMA = 2  # 2: entries are checksummed envelopes
@@ -49,7 +50,7 @@ MAX_ENTRY_BYTES = 4 << 20
 VALUES = (YES, NO, UNKNOWN)
 # "budget": an unknown because the solver budget ran out (the only unknown that is
 # cached); "timeout" (the wall-clock safety net) is not reproducible, never stored.
-EVIDENCE = ("witness", "proof", "budget")
+EVIDENCE = tuple(e.value for e in Evidence if e is not Evidence.TIMEOUT)
 
 
 def cache_dir() -> Path:
@@ -66,6 +67,7 @@ def _engine_digest() -> str:
         for p in sorted((root / sub).glob("*.py")):
             h.update(p.name.encode())
             h.update(p.read_bytes())
+    h.update((root / "theory.py").read_bytes())  # the classes and answer values an entry holds
     return h.hexdigest()
 
 
@@ -244,7 +246,7 @@ def _cells(x: Any) -> bool:
     )
 
 
-_STATE_FIELDS = {
+_STATE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "label": str,
     "mode": (str, type(None)),
     "pre": dict,
@@ -304,7 +306,7 @@ def _valid_answer(a: Any) -> bool:
 
 
 def valid_result(v: Any) -> bool:
-    """Is `v` an instruction result as `engine._result_to_json` writes it?"""
+    """Is `v` an instruction result as `engine.result_to_json` writes it?"""
     try:
         return (
             isinstance(v, dict)

@@ -14,14 +14,17 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from .. import __version__
 from ..errors import Diagnostic, InternalError, UserError, VmcheckError
+from ..semantics.symbolic import fresh_context
 from ..spec import ir
 from ..theory import BEHAVIOUR_SENSITIVE, CONTEXT_FREE_CLASSES, LABEL_CLAIMS, THEOREM_BY_KEY
 from . import cache as cache_mod
 from .budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
-from .queries import analyze_instruction
+from .classify import classify
+from .queries import InstructionQueries
 from .results import (
     NO,
     THEOREMS,
@@ -46,7 +49,8 @@ def default_jobs() -> int:
 # --------------------------------------------------------------------------
 
 
-def _result_to_json(r: InstructionResult) -> dict:
+def result_to_json(r: InstructionResult) -> dict:
+    """A unit's result as the cache stores it (and workers send it back)."""
     return {
         "name": r.name,
         "mnemonic": r.mnemonic,
@@ -58,7 +62,8 @@ def _result_to_json(r: InstructionResult) -> dict:
     }
 
 
-def _result_from_json(d: dict) -> InstructionResult:
+def result_from_json(d: dict) -> InstructionResult:
+    """A cached (or a worker's) result; `cached` is set, the caller clears it for a fresh one."""
     return InstructionResult(
         d["name"],
         d["mnemonic"],
@@ -73,6 +78,22 @@ def _result_from_json(d: dict) -> InstructionResult:
 
 def _decided(r: InstructionResult) -> bool:
     return all(a.value != UNKNOWN for a in list(r.classes.values()) + list(r.violates.values()))
+
+
+def analyze_instruction(
+    isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, timeout: float = DEFAULT_TIMEOUT, budget: int = DEFAULT_BUDGET
+) -> tuple[InstructionResult, int]:
+    """Every class of `insn` in `ctx`: (result, number of solver calls)."""
+    t0 = time.perf_counter()
+    fresh_context()  # the same witnesses whatever ran before in this process
+    q = InstructionQueries(isa, insn, ctx, timeout, budget)
+    R = q.run_all()
+    classes, violates = classify(R, ctx)
+    line = insn.span.line if insn.span else None
+    res = InstructionResult(
+        insn.name, insn.mnemonic, line, sorted(insn.labels), classes, violates, time.perf_counter() - t0
+    )
+    return res, q.n_solved
 
 
 _WORKER_ISAS: list[ir.Isa] = []
@@ -103,7 +124,7 @@ def _run_unit(task: tuple[int, str, str, float, int]) -> tuple[int, str, str, di
         res, n = analyze_instruction(isa, isa.instruction(insn_name), isa.context(ctx_name), timeout, budget)
     except VmcheckError as e:
         return i, insn_name, ctx_name, None, 0, f"{type(e).__name__}: {e}"
-    return i, insn_name, ctx_name, _result_to_json(res), n, None
+    return i, insn_name, ctx_name, result_to_json(res), n, None
 
 
 # --------------------------------------------------------------------------
@@ -130,12 +151,30 @@ def check_isas(
     limit per query in z3 resource units (the same answers on any machine);
     `timeout` a wall-clock safety net per solver call, in seconds.
     """
-    from ..semantics.symbolic import sym_isa
-
     t0 = time.perf_counter()
     jobs = default_jobs() if jobs is None else max(1, jobs)
+    units = _plan_units(isas, context, instructions)
+    run = _Run(isas, timeout, budget, use_cache, progress, total=len(units))
+    todo = run.load_cached(units)
+    run.done = len(units) - len(todo)
+    run.report_progress()
+    if todo:
+        run.solve(todo, jobs)
+    for i, isa in enumerate(isas):
+        _raise_on_invariant_breaks(isa, [r for (j, _, _), r in run.results.items() if j == i])
+    return [_report(isa, i, run, context, t0) for i, isa in enumerate(isas)]
+
+
+Unit = tuple[int, ir.Instruction, ir.Context]  # (index of the ISA, instruction, guest context)
+UnitKey = tuple[int, str, str]  # (index of the ISA, instruction name, context name)
+Task = tuple[int, str, str, float, int]  # a unit as a worker gets it: + timeout, budget
+
+
+def _plan_units(isas: list[ir.Isa], context: str | None, instructions: Iterable[str] | None) -> list[Unit]:
+    """The units to decide, in the spec's order: every (instruction, guest context) of
+    each ISA, restricted to `context` and `instructions` when given."""
     only = set(instructions) if instructions is not None else None
-    units: list[tuple[int, ir.Instruction, ir.Context]] = []
+    units: list[Unit] = []
     for i, isa in enumerate(isas):
         ctxs = list(isa.contexts)
         if context is not None:
@@ -150,92 +189,115 @@ def check_isas(
                 continue
             for ctx in ctxs:
                 units.append((i, insn, ctx))
+    return units
 
-    results: dict[tuple[int, str, str], InstructionResult] = {}
-    keys: dict[tuple[int, str, str], str] = {}
-    stats = {"units": len(units), "cached": 0, "solver_calls": 0}
-    todo = []
-    for i, insn, ctx in units:
-        k = (i, insn.name, ctx.name)
-        if use_cache:
-            key = cache_mod.unit_key(isas[i], insn, ctx, sym_isa(isas[i]).vaw)
-            keys[k] = key
-            # A decided answer holds for any budget; an undecided one only for the
-            # budget it ran out of, so a larger --budget tries again.
-            hit = cache_mod.load(key) or cache_mod.load(cache_mod.undecided_key(key, budget))
-            if hit is not None:
-                try:
-                    res = _result_from_json(hit)
-                    # What the key leaves out (labels, where the entry stands in the file) is
-                    # taken from the spec as it is now.
-                    res.labels = sorted(insn.labels)
-                    res.line = insn.span.line if insn.span else None
-                    results[k] = res
-                    stats["cached"] += 1
-                    continue
-                except (KeyError, TypeError, ValueError):
-                    pass
-        todo.append((i, insn.name, ctx.name, timeout, budget))
 
-    total, done = len(units), len(units) - len(todo)
-    if progress:
-        progress(done, total)
+@dataclass
+class _Run:
+    """One `check_isas` call under way: the results so far (from the cache or the
+    solver), their cache keys, the counts the report shows, the progress."""
 
-    def accept(out):
-        nonlocal done
-        i, name, cname, rj, n, err = out
-        if err is not None:
-            raise InternalError(f"{isas[i].name}: {name} in context {cname}: {err}")
-        res = _result_from_json(rj)
-        res.cached = False
-        results[(i, name, cname)] = res
-        stats["solver_calls"] += n
-        if use_cache and not _safety_net_ran_out(res):
-            key = keys[(i, name, cname)]
-            cache_mod.store(key if _decided(res) else cache_mod.undecided_key(key, budget), rj)
-        done += 1
-        if progress:
-            progress(done, total)
+    isas: list[ir.Isa]
+    timeout: float
+    budget: int
+    use_cache: bool
+    progress: Callable[[int, int], None] | None
+    total: int
+    done: int = 0
+    results: dict[UnitKey, InstructionResult] = field(default_factory=dict)
+    keys: dict[UnitKey, str] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=dict)
 
-    if todo:
+    def __post_init__(self) -> None:
+        self.stats = {"units": self.total, "cached": 0, "solver_calls": 0}
+
+    def report_progress(self) -> None:
+        if self.progress:
+            self.progress(self.done, self.total)
+
+    def load_cached(self, units: list[Unit]) -> list[Task]:
+        """Take every unit the cache holds; the rest, as tasks for the solver."""
+        from ..semantics.symbolic import sym_isa
+
+        todo = []
+        for i, insn, ctx in units:
+            k = (i, insn.name, ctx.name)
+            if self.use_cache:
+                key = cache_mod.unit_key(self.isas[i], insn, ctx, sym_isa(self.isas[i]).vaw)
+                self.keys[k] = key
+                # A decided answer holds for any budget; an undecided one only for the
+                # budget it ran out of, so a larger --budget tries again.
+                hit = cache_mod.load(key) or cache_mod.load(cache_mod.undecided_key(key, self.budget))
+                if hit is not None:
+                    try:
+                        res = result_from_json(hit)
+                        # What the key leaves out (labels, where the entry stands in the file) is
+                        # taken from the spec as it is now.
+                        res.labels = sorted(insn.labels)
+                        res.line = insn.span.line if insn.span else None
+                        self.results[k] = res
+                        self.stats["cached"] += 1
+                        continue
+                    except (KeyError, TypeError, ValueError):
+                        pass
+            todo.append((i, insn.name, ctx.name, self.timeout, self.budget))
+        return todo
+
+    def solve(self, todo: list[Task], jobs: int) -> None:
+        """Decide the tasks: in this process, or in a pool of `jobs` forked workers."""
         if jobs == 1 or len(todo) == 1:
-            _init_worker(isas)
+            _init_worker(self.isas)
             for t in todo:
-                accept(_run_unit(t))
+                self.accept(_run_unit(t))
         else:
             # The longest units first (by the size of their semantics), so that one
             # big instruction does not start last and run alone: the report is
             # assembled in the spec's order whatever order the units finish in.
-            todo.sort(key=lambda t: -_weight(isas[t[0]].instruction(t[1])))
+            todo.sort(key=lambda t: -_weight(self.isas[t[0]].instruction(t[1])))
             mp = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-            with mp.Pool(min(jobs, len(todo)), initializer=_init_worker, initargs=(isas,)) as pool:
+            with mp.Pool(min(jobs, len(todo)), initializer=_init_worker, initargs=(self.isas,)) as pool:
                 for out in pool.imap_unordered(_run_unit, todo, chunksize=1):
-                    accept(out)
+                    self.accept(out)
 
-    for i, isa in enumerate(isas):
-        _raise_on_invariant_breaks(isa, [r for (j, _, _), r in results.items() if j == i])
+    def accept(self, out: tuple[int, str, str, dict | None, int, str | None]) -> None:
+        """A unit's result from the solver: recorded, cached (unless the safety net
+        made it unknown), counted."""
+        i, name, cname, rj, n, err = out
+        if err is not None or rj is None:
+            raise InternalError(f"{self.isas[i].name}: {name} in context {cname}: {err}")
+        res = result_from_json(rj)
+        res.cached = False
+        self.results[(i, name, cname)] = res
+        self.stats["solver_calls"] += n
+        if self.use_cache and not _safety_net_ran_out(res):
+            key = self.keys[(i, name, cname)]
+            cache_mod.store(key if _decided(res) else cache_mod.undecided_key(key, self.budget), rj)
+        self.done += 1
+        self.report_progress()
 
-    reports = []
-    for i, isa in enumerate(isas):
-        ctx_results = []
-        for ctx in isa.contexts:
-            rs = [results[(i, insn.name, ctx.name)] for insn in isa.instructions if (i, insn.name, ctx.name) in results]
-            if not rs and (context is not None and ctx.name != context):
-                continue
-            ctx_results.append(_context_result(isa, ctx, rs))
-        reports.append(
-            Report(
-                isa=isa.name,
-                source=isa.source,
-                version=__version__,
-                contexts=ctx_results,
-                verdicts=_verdicts(ctx_results),
-                labels=_label_findings(isa, ctx_results),
-                seconds=time.perf_counter() - t0,
-                stats=dict(stats),
-            )
-        )
-    return reports
+
+def _report(isa: ir.Isa, i: int, run: _Run, context: str | None, t0: float) -> Report:
+    """The report of the `i`th ISA: its contexts in the spec's order, verdicts, label findings."""
+    ctx_results = []
+    for ctx in isa.contexts:
+        rs = [
+            run.results[(i, insn.name, ctx.name)]
+            for insn in isa.instructions
+            if (i, insn.name, ctx.name) in run.results
+        ]
+        if not rs and (context is not None and ctx.name != context):
+            continue
+        ctx_results.append(_context_result(isa, ctx, rs))
+    return Report(
+        isa=isa.name,
+        source=isa.source,
+        version=__version__,
+        contexts=ctx_results,
+        verdicts=_verdicts(ctx_results),
+        labels=_label_findings(isa, ctx_results),
+        seconds=time.perf_counter() - t0,
+        stats=dict(run.stats),
+    )
 
 
 def _raise_on_invariant_breaks(isa: ir.Isa, rs: list[InstructionResult]) -> None:

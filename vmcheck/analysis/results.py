@@ -76,7 +76,12 @@ class Answer:
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        d = {"value": self.value, "reason": self.reason, "evidence": self.evidence, "queries": list(self.queries)}
+        d: dict[str, Any] = {
+            "value": self.value,
+            "reason": self.reason,
+            "evidence": self.evidence,
+            "queries": list(self.queries),
+        }
         if self.witness is not None:
             d["witness"] = self.witness.to_json()
         return d
@@ -201,7 +206,7 @@ class LabelFinding:
     witness: Witness | None = None
 
     def to_json(self) -> dict[str, Any]:
-        d = {
+        d: dict[str, Any] = {
             "instruction": self.instruction,
             "label": self.label,
             "context": self.context,

@@ -168,7 +168,7 @@ def render_text(console, r, theorem: str = "1") -> None:
         for t in THEOREMS:
             tr = c.theorems[t]
             console.print(f"  {THEOREM_TITLES[t]}: {_MARK[tr.holds]}")
-        offenders = []
+        offenders: list[tuple[str, str]] = []  # (instruction, the first theorem it violates)
         for t in THEOREMS:
             for name in c.theorems[t].violations:
                 if name not in [o[0] for o in offenders]:

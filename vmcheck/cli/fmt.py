@@ -37,10 +37,10 @@ def fmt(spec: str, to: str | None, output: str | None) -> None:
     from pathlib import Path
 
     from ..spec.build import build_isa
-    from ..spec.isa_format import read_isa
+    from ..spec.isa_reader import read_isa
     from ..spec.load import read_nodes, resolve
-    from ..spec.nodes import read_yaml
     from ..spec.printer import to_isa, to_yaml
+    from ..spec.yaml_reader import read_yaml
     from .output import check_not_an_input, check_suffix, write_text
 
     path = resolve(spec)

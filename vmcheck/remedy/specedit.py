@@ -12,8 +12,8 @@ from ..errors import Diagnostic, InternalError, SpecError, UserError
 from ..spec import ir
 from ..spec.load import load_spec, read_nodes, resolve
 from ..spec.nodes import Node
-from ..spec.parse import Origin
 from ..spec.printer import to_isa, to_yaml
+from ..spec.semantics_parser import Origin
 
 
 def read_spec(spec: str) -> tuple[Path, Node]:

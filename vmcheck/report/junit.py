@@ -28,7 +28,7 @@ def confirmation_junit(isa: ir.Isa, results: list[Confirmation]) -> str:
         def case(name: str, classname: str, failure: str | None, out: str) -> None:
             nonlocal cases, failures
             cases += 1
-            tc = ET.SubElement(suite, "testcase", name=name, classname=classname)
+            tc = ET.SubElement(suite, "testcase", name=name, classname=classname)  # noqa: B023  (called in the iteration that defines it)
             if failure:
                 failures += 1
                 ET.SubElement(tc, "failure", message=failure.splitlines()[0]).text = failure
@@ -70,8 +70,8 @@ def confirmation_junit(isa: ir.Isa, results: list[Confirmation]) -> str:
             )
         for c in r.contradictions:
             case(f"contradiction: {c[:80]}", f"{isa.name}.{r.context}.judgement", c, "")
-        for d in r.decided:
-            case(f"decided: {d[:80]}", f"{isa.name}.{r.context}.judgement", None, d)
+        for decided in r.decided:
+            case(f"decided: {decided[:80]}", f"{isa.name}.{r.context}.judgement", None, decided)
         for n in r.unconfirmed:
             cases += 1
             tc = ET.SubElement(

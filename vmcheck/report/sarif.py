@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..analysis.results import Report
@@ -36,7 +37,7 @@ def _uri(source: str | None) -> str:
 
 
 def _location(source: str | None, line: int | None) -> dict:
-    loc = {"physicalLocation": {"artifactLocation": {"uri": _uri(source)}}}
+    loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": _uri(source)}}}
     if line:
         loc["physicalLocation"]["region"] = {"startLine": line}
     return loc

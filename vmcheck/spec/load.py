@@ -9,7 +9,8 @@ from .build import build_isa
 from .ir import Isa
 from .library import bundled_names, find_bundled
 from .limits import read_source
-from .nodes import Node, read_yaml
+from .nodes import Node
+from .yaml_reader import read_yaml
 
 SUFFIXES = (".yaml", ".yml", ".isa")
 
@@ -18,7 +19,7 @@ def read_nodes(path: Path) -> Node:
     """A spec file's node tree, by its suffix (YAML or `.isa`)."""
     text = read_source(path, "spec")
     if path.suffix == ".isa":
-        from .isa_format import read_isa
+        from .isa_reader import read_isa
 
         return read_isa(text, str(path))
     return read_yaml(text, str(path))

@@ -21,12 +21,10 @@ from functools import lru_cache
 import yaml
 
 from ..errors import Diagnostic, SpecError
-from .build import FORMAT
-from .isa_format import ELEMENT_ATTRIBUTES
-from .nodes import (
-    Node,
-    _Loader,  # the loader `read_yaml` uses: the same YAML 1.2 booleans
-)
+from .format_keys import FORMAT
+from .isa_grammar import ELEMENT_ATTRIBUTES
+from .nodes import Node
+from .yaml_reader import SpecYamlLoader  # the loader `read_yaml` uses: the same YAML 1.2 booleans
 
 WIDTH = 100  # lines are kept under this where the text allows
 INDENT = "  "
@@ -79,7 +77,7 @@ _NOT_YAML = object()
 def _loads(text: str):
     """What `read_yaml`'s loader makes of a small document (to test a candidate style)."""
     try:
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=SpecYamlLoader)
     except yaml.YAMLError:
         return _NOT_YAML
 
@@ -317,7 +315,7 @@ ISA_ORDER = (
 
 
 def to_isa(node: Node) -> str:
-    """The spec as `.isa` text (see `isa_format.py` for the syntax)."""
+    """The spec as `.isa` text (see `isa_reader.py` for the syntax)."""
     return _Isa().spec(node)
 
 
@@ -350,7 +348,7 @@ def _isa_short_string(s: str) -> str:
 
 def _isa_long_string(s: str, indent: int) -> str | None:
     """`\"\"\"` text over several lines, or None when it would not read back as `s`."""
-    from .isa_format import _unescape, long_string_value
+    from .isa_strings import long_string_value, unescape
 
     if "\r" in s:
         return None
@@ -374,7 +372,7 @@ def _isa_long_string(s: str, indent: int) -> str | None:
     text += ("\n" + pad + '"""') if s.endswith("\n") else '"""'
     raw = text[3:-3]
     try:
-        if _unescape(long_string_value(raw), "", 1, 1) != s:
+        if unescape(long_string_value(raw), "", 1, 1) != s:
             return None
     except SpecError:  # pragma: no cover - the escapes above are all valid
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -40,7 +41,7 @@ class Origin:
 
     def span(self, line: int, col: int, end_line: int | None = None, end_col: int | None = None) -> Span:
         fl, fc = self.at(line, col)
-        if end_line is None:
+        if end_line is None or end_col is None:
             return Span(self.file, fl, fc)
         el, ec = self.at(end_line, end_col)
         return Span(self.file, fl, fc, el, ec)
@@ -97,7 +98,7 @@ def parse(text: str, origin: Origin, start: str = "block"):
         raise SpecError(_syntax_diagnostic(e, text, origin)) from None
     _check_size(tree, origin)
     try:
-        return _Build(origin).transform(tree)
+        return _TreeToSurface(origin).transform(tree)
     except VisitError as e:  # Lark wraps what a builder method raises
         if isinstance(e.orig_exc, SpecError):
             raise e.orig_exc from None
@@ -143,10 +144,13 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, origin: Origin) -> Diagnos
         tok = e.token
         what = "unexpected end of text" if tok.type == "$END" else f"unexpected {tok.value!r}"
     elif isinstance(e, UnexpectedCharacters):
-        what = f"unexpected character {text[e.pos_in_stream]!r}"
+        pos = e.pos_in_stream
+        assert pos is not None, "Lark gives every unexpected character its position"
+        what = f"unexpected character {text[pos]!r}"
     else:
         what = "syntax error"
     expected = getattr(e, "expected", None) or getattr(e, "allowed", None) or set()
+    assert col is not None, "Lark gives a column with every line"
     msg = f"syntax error in semantics: {what}"
     if expected:
         msg += f"; expected {_expected_words(set(expected))}"
@@ -166,7 +170,7 @@ def _number(tok: str) -> int:
 
 
 @v_args(meta=True)
-class _Build(Transformer):
+class _TreeToSurface(Transformer):
     """Lark tree -> surface AST. Method names follow the grammar's rules."""
 
     def __init__(self, origin: Origin):
@@ -179,7 +183,8 @@ class _Build(Transformer):
         return self.origin.span(meta.line, meta.column, meta.end_line, meta.end_column)
 
     def _tok_span(self, tok: Token) -> Span:
-        return self.origin.span(tok.line, tok.column, tok.end_line, tok.end_column)
+        # The parser's tokens always carry their positions (Lark types them optional).
+        return self.origin.span(cast(int, tok.line), cast(int, tok.column), tok.end_line, tok.end_column)
 
     # statements
     def block(self, meta, items):

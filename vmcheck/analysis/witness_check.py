@@ -1,4 +1,4 @@
-"""Witness replay: a solver's model run on the concrete semantics.
+"""Witness check: a solver's model replayed on the concrete semantics.
 
 Every witness is replayed before it is shown (docs/model.md §2.7): the model's
 pre-state becomes a concrete `State`, the model's view (`V`, the fault
@@ -11,6 +11,7 @@ two readings and raises `InternalError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +23,10 @@ from ..semantics.state import Layout, MemoryTrap, Outcome, State
 from ..semantics.symbolic import CURRENT, KIND_NAMES, READ, WRITE, SymIsa, SymResult
 from ..spec import ir
 from ..spec.ir import mask
+from .results import Witness, WitnessState
 
 
-def _int(model: z3.ModelRef, t: z3.ExprRef) -> int:
+def model_int(model: z3.ModelRef, t: z3.ExprRef) -> int:
     v = model.eval(t, model_completion=True)
     if z3.is_true(v):
         return 1
@@ -47,10 +49,10 @@ def concrete_state(sym: SymIsa, model: z3.ModelRef, regs: dict[str, z3.ExprRef])
     for e in isa.elements:
         t = regs[e.name]
         if e.is_file:
-            for i in range(e.count):
-                st.set(e.name, _int(model, z3.Select(t, z3.BitVecVal(i, e.index_width))), i)
+            for i in range(e.count or 0):
+                st.set(e.name, model_int(model, z3.Select(t, z3.BitVecVal(i, e.index_width))), i)
         else:
-            st.set(e.name, _int(model, t))
+            st.set(e.name, model_int(model, t))
     return st
 
 
@@ -96,7 +98,7 @@ class ModelPort:
 
     def _eval(self, key, term) -> int:
         if key not in self._cache:
-            self._cache[key] = _int(self.model, term)
+            self._cache[key] = model_int(self.model, term)
         return self._cache[key]
 
     def _fault(self, kind: int, priv: str | None, a: int) -> bool:
@@ -188,20 +190,20 @@ def replay(
     md = isa.modes
     mode_code = (pre.get(md.elem) >> md.lo) & mask(md.width)
     port = ModelPort(sym, model, storage["V"], storage["P"], mode_code)
-    opvals = {k: _int(model, v) for k, v in ops.items()}
+    opvals = {k: model_int(model, v) for k, v in ops.items()}
     post = pre.copy()
     out = compile_isa(isa).execute(insn.name, post, port, opvals)
     kind = out.kind
-    if kind == "trap" and isa.traps.cause(out.cause).memory:
+    if kind == "trap" and isa.traps.cause(out.cause).memory:  # type: ignore[arg-type]  # a trap names its cause
         kind = "memtrap"
     where = f"{insn.name} with {opvals} at {label}"
-    skind = KIND_NAMES[_int(model, res.kind)]
+    skind = KIND_NAMES[model_int(model, res.kind)]
     if skind != kind:
         raise InternalError(
             f"witness does not reproduce: {where}: symbolic outcome {skind}, concrete {kind} ({out.cause})"
         )
     if kind in ("trap", "memtrap"):
-        code = _int(model, res.cause)
+        code = model_int(model, res.cause)
         c = isa.traps.by_code(code)
         if c is None or c.name != out.cause:
             raise InternalError(f"witness does not reproduce: {where}: symbolic cause {code}, concrete {out.cause}")
@@ -209,15 +211,15 @@ def replay(
         for e in isa.elements:
             t = res.post[e.name]
             if e.is_file:
-                for i in range(e.count):
-                    sv = _int(model, z3.Select(t, z3.BitVecVal(i, e.index_width)))
+                for i in range(e.count or 0):
+                    sv = model_int(model, z3.Select(t, z3.BitVecVal(i, e.index_width)))
                     if sv != post.get(e.name, i):
                         raise InternalError(
                             f"witness does not reproduce: {where}: {e.name}[{i}] symbolic {sv:#x}, "
                             f"concrete {post.get(e.name, i):#x}"
                         )
             else:
-                sv = _int(model, t)
+                sv = model_int(model, t)
                 if sv != post.get(e.name):
                     raise InternalError(
                         f"witness does not reproduce: {where}: {e.name} symbolic {sv:#x}, concrete {post.get(e.name):#x}"
@@ -227,7 +229,7 @@ def replay(
             idx = z3.BitVecVal(a, w)
             if (
                 not _bool(model, z3.Select(res.storage[f"{space}.w"], idx))
-                or _int(model, z3.Select(res.storage[f"{space}.d"], idx)) != v
+                or model_int(model, z3.Select(res.storage[f"{space}.d"], idx)) != v
             ):
                 raise InternalError(f"witness does not reproduce: {where}: the write of {v:#x} to {space}[{a:#x}]")
     return Replayed(label, pre, post, out, kind, dict(port.writes), dict(port.reads), md.name_of(mode_code), role)
@@ -241,7 +243,7 @@ def replay(
 
 def _masked(st: State, e: ir.Element, m: int) -> list[int] | int:
     if e.is_file:
-        return [st.get(e.name, i) & m for i in range(e.count)]
+        return [st.get(e.name, i) & m for i in range(e.count or 0)]
     return st.get(e.name) & m
 
 
@@ -285,8 +287,8 @@ def differences(
         return [f"outcome: {a.outcome_text()} at {a.label}, {b.outcome_text()} at {b.label}"]
     if a.trapped:
         return []
-    out = []
-    smask = {}
+    out: list[str] = []
+    smask: dict[str, int] = {}
     for e, m in special:
         smask[e.name] = smask.get(e.name, 0) | m
     for e in isa.elements:
@@ -296,7 +298,8 @@ def differences(
         va, vb = _masked(a.post, e, nm), _masked(b.post, e, nm)
         if va != vb:
             if e.is_file:
-                idx = [i for i in range(e.count) if va[i] != vb[i]]
+                assert isinstance(va, list) and isinstance(vb, list)
+                idx = [i for i in range(e.count or 0) if va[i] != vb[i]]
                 out.extend(f"{e.name}[{i}]: {va[i]:#x} at {a.label}, {vb[i]:#x} at {b.label}" for i in idx)
             else:
                 out.append(f"{e.name}: {va:#x} at {a.label}, {vb:#x} at {b.label}")
@@ -338,7 +341,59 @@ def state_dict(isa: ir.Isa, st: State) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for e in isa.elements:
         if e.is_file:
-            out[e.name] = [st.get(e.name, i) for i in range(e.count)]
+            out[e.name] = [st.get(e.name, i) for i in range(e.count or 0)]
         else:
             out[e.name] = st.get(e.name)
     return out
+
+
+def checked_witness(
+    sym: SymIsa,
+    insn: ir.Instruction,
+    ops: dict[str, z3.ExprRef],
+    name: str,
+    model: z3.ModelRef,
+    states: list[Any],
+    claim: Callable[[dict[str, Replayed]], tuple[bool, list[str]]],
+    summary: Callable[[dict[str, Replayed], list[str]], str],
+) -> Witness:
+    """The witness of query `name` from its model: every state of `states`
+    (`formulas.QueryState`s) replayed on the concrete semantics, and `claim`
+    re-checked on the concrete results; an `InternalError` when it does not hold
+    there (the two readings disagree)."""
+    isa = sym.isa
+    reps = {}
+    for s in states:
+        reps[s.label] = replay(sym, insn, model, ops, s.label, s.regs, s.storage, s.res, s.role)
+    ok, differs = claim(reps)
+    opvals = {k: model_int(model, v) for k, v in ops.items()}
+    if not ok:
+        raise InternalError(
+            f"witness does not reproduce: query {name} for {insn.name} with {opvals}: "
+            f"the concrete results do not have the property the solver found ({differs})"
+        )
+    memory = {}
+    for r in reps.values():
+        for (space, a), v in r.reads.items():
+            memory[(space, a)] = v
+    wstates = []
+    for r in reps.values():
+        wstates.append(
+            WitnessState(
+                label=r.label,
+                mode=r.mode,
+                pre=state_dict(isa, r.pre),
+                outcome=r.outcome_text(),
+                post=None if r.trapped else state_dict(isa, r.post),
+                changed=all_changed(isa, r),
+                writes=[{"space": sp, "addr": a, "value": v} for (sp, a), v in sorted(r.writes.items())],
+                role=r.role,
+            )
+        )
+    mem = [
+        {"space": sp, "addr": a, ("fault" if v == "fault" else "value"): (True if v == "fault" else v)}
+        for (sp, a), v in sorted(memory.items(), key=lambda kv: (kv[0][0], kv[0][1]))
+    ]
+    w = Witness(name, opvals, wstates, differs, mem)
+    w.summary = summary(reps, differs)
+    return w

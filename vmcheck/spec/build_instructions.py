@@ -1,0 +1,277 @@
+"""Building instructions: operands, semantics, assembler syntax and encodings.
+
+Each instruction's declaration is checked and its semantics elaborated
+(`elaborate.py`); `assign_encodings` then gives an encoding to each
+instruction that has none and checks that no two encodings overlap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import Collector, Span
+from . import ir
+from .elaborate import Elaborator
+from .format_keys import LABELS
+from .node_checks import NodeChecks, Skip
+from .nodes import Node
+from .scope import Scope
+from .semantics_parser import parse_block
+
+_OPERAND_RE = re.compile(
+    r"^(?:(?P<reg>reg)(?:\((?P<file>\w+)\))?|(?P<kind>s?imm|uimm)(?P<w>\d{1,5}))(?P<pcrel>\s+pcrel)?$"
+)
+
+
+class InstructionBuilder(NodeChecks):
+    """The `instructions` of a spec."""
+
+    def instructions(self, node: Node, el: Elaborator, elements, insn_width: int) -> tuple[ir.Instruction, ...]:
+        if node.kind != "mapping" or not node.value:
+            self.fail(node.span, "instructions must map each instruction's name to its declaration")
+        built: list[DeclaredInstruction] = []
+        for name, inode in node.value.items():
+            try:
+                self.name_key(node, name)
+                built.append(
+                    self.instruction(name, inode, node.key_spans.get(name, inode.span), el, elements, insn_width)
+                )
+            except Skip:
+                pass
+        return tuple(assign_encodings(built, insn_width, self.errors))
+
+    def instruction(
+        self,
+        name: str,
+        node: Node,
+        kspan: Span | None,
+        el: Elaborator,
+        elements: dict[str, ir.Element],
+        insn_width: int,
+    ) -> DeclaredInstruction:
+        d = self.mapping(node, "instruction", f"instruction '{name}'")
+        mnemonic = self.str_(d["mnemonic"], "mnemonic") if "mnemonic" in d else name.upper()
+        if not (0 < len(mnemonic) <= 80 and mnemonic.isprintable()):
+            self.fail(d["mnemonic"].span, f"a mnemonic is 1-80 printable characters on one line, not {mnemonic[:80]!r}")
+        operands = self.operands(d.get("operands"), elements)
+        scope = Scope({o.name: ir.Operand(o.name, o.width, o.span) for o in operands})
+        labels: frozenset[str] = frozenset()
+        if "labels" in d:
+            ln = d["labels"]
+            if ln.kind != "list":
+                self.fail(ln.span, "labels must be a list")
+            for lab in ln.value:
+                t = self.str_(lab, "a label")
+                if t not in LABELS:
+                    self.errors.error(lab.span, f"unknown label '{t}'", f"labels: {', '.join(LABELS)}")
+            labels = frozenset(lab.value for lab in ln.value if lab.value in LABELS)
+        if "semantics" not in d:
+            raise Skip()
+        stmts = self.parsed(d["semantics"], "semantics", parse_block)
+        n_before = len(self.errors.diagnostics)
+        body = el.block(stmts, scope)
+        if len(self.errors.diagnostics) > n_before:
+            raise Skip()
+        encoding = self.encoding(d["encoding"], operands, insn_width) if "encoding" in d else None
+        syntax = self.syntax(d.get("syntax"), name, operands)
+        return DeclaredInstruction(
+            name, mnemonic, tuple(operands), body, encoding, syntax, labels, self.text_or_empty(d, "description"), kspan
+        )
+
+    def operands(self, node: Node | None, elements) -> list[ir.OperandDef]:
+        if node is None:
+            return []
+        if node.kind != "list":
+            self.fail(node.span, "operands must be a list like [rd: reg, imm: simm12]")
+        files = [e for e in elements.values() if e.is_file]
+        out: list[ir.OperandDef] = []
+        for item in node.value:
+            if item.kind != "mapping" or len(item.value) != 1:
+                self.fail(item.span, "each operand is NAME: KIND (reg, reg(FILE), immN, simmN, optionally 'pcrel')")
+            ((oname, knode),) = item.value.items()
+            ospan = item.key_spans.get(oname, item.span)
+            self.name_key(item, oname)
+            if any(o.name == oname for o in out):
+                self.fail(ospan, f"operand '{oname}' is listed twice")
+            kind = self.str_(knode, "operand kind").strip()
+            m = _OPERAND_RE.match(kind)
+            if m is None:
+                self.fail(
+                    knode.span,
+                    f"unknown operand kind '{kind}'",
+                    "kinds: reg, reg(FILE), immN / uimmN (unsigned), simmN (signed), e.g. 'simm16 pcrel'",
+                )
+            pcrel = bool(m.group("pcrel"))
+            if m.group("reg"):
+                fname = m.group("file")
+                if fname is None:
+                    if len(files) != 1:
+                        self.fail(knode.span, f"'reg' is ambiguous with {len(files)} register files", "write reg(FILE)")
+                    f = files[0]
+                else:
+                    f = elements.get(fname)
+                    if f is None or not f.is_file:
+                        self.fail(knode.span, f"'{fname}' is not a register file")
+                if pcrel:
+                    self.fail(knode.span, "a register operand cannot be pcrel")
+                out.append(ir.OperandDef(oname, "reg", f.index_width, f.name, False, False, ospan))
+            else:
+                w = int(m.group("w"))
+                if not 1 <= w <= 4096:
+                    self.fail(knode.span, f"an immediate of {w} bits is out of range")
+                out.append(ir.OperandDef(oname, "imm", w, None, m.group("kind") == "simm", pcrel, ospan))
+        return out
+
+    def syntax(self, node: Node | None, name: str, operands) -> str:
+        if node is None:
+            return name + ("" if not operands else " " + ", ".join(f"{{{o.name}}}" for o in operands))
+        text = self.str_(node, "syntax")
+        used = re.findall(r"\{(\w+)\}", text)
+        names = [o.name for o in operands]
+        for u in used:
+            if u not in names:
+                self.fail(node.span, f"syntax names '{{{u}}}', which is not an operand")
+        for n in names:
+            if used.count(n) != 1:
+                self.fail(node.span, f"syntax must contain {{{n}}} exactly once")
+        if not re.match(r"\s*[A-Za-z_.][\w.]*", text):
+            self.fail(node.span, "syntax must start with the mnemonic keyword")
+        # The assembler reads '#' and ';' as the start of a comment, so a template
+        # holding one could never be written in a program.
+        for ch in "#;":
+            if ch in text:
+                self.fail(
+                    node.span,
+                    f"syntax contains '{ch}', which starts a comment in a program: "
+                    "the assembler could never read this form",
+                    "write the operand without it",
+                )
+        stray = re.sub(r"\{\w+\}", "", text)
+        if "{" in stray or "}" in stray:
+            self.fail(node.span, "syntax has a '{' or '}' that is not part of an operand {name}")
+        return text.strip()
+
+    def encoding(self, node: Node, operands, insn_width: int) -> ir.Encoding:
+        text = self.str_(node, "encoding")
+        ops = {o.name: o for o in operands}
+        pos, fixed, fmask, pieces = insn_width, 0, 0, []
+        for tok in text.replace(",", " ").split():
+            m = re.fullmatch(r"[01_]+", tok)
+            if m:
+                bits = tok.replace("_", "")
+                pos -= len(bits)
+                if pos < 0:
+                    break
+                fixed |= int(bits, 2) << pos
+                fmask |= ((1 << len(bits)) - 1) << pos
+                continue
+            m = re.fullmatch(r"(\w+)(?:\[(\d{1,5})(?::(\d{1,5}))?\])?", tok)
+            if not m or m.group(1) not in ops:
+                self.fail(
+                    node.span,
+                    f"encoding: '{tok}' is neither bits nor an operand",
+                    f"operands: {', '.join(ops) or 'none'}",
+                )
+            o = ops[m.group(1)]
+            hi = int(m.group(2)) if m.group(2) else o.width - 1
+            lo = int(m.group(3)) if m.group(3) else (hi if m.group(2) else 0)
+            if not (0 <= lo <= hi < o.width):
+                self.fail(node.span, f"encoding: '{tok}' selects bits outside the {o.width}-bit operand")
+            pos -= hi - lo + 1
+            if pos < 0:
+                break
+            pieces.append((o.name, hi, lo, pos))
+        if pos != 0:
+            total = insn_width - pos
+            self.fail(node.span, f"encoding has {total} bits; an instruction has {insn_width}")
+        return ir.Encoding(fixed, fmask, tuple(pieces))
+
+
+@dataclass(frozen=True)
+class DeclaredInstruction:
+    """An instruction as its declaration gives it: `encoding` is None when the
+    spec gives none (`assign_encodings` then picks one)."""
+
+    name: str
+    mnemonic: str
+    operands: tuple[ir.OperandDef, ...]
+    semantics: tuple[ir.Stmt, ...]
+    encoding: ir.Encoding | None
+    syntax: str
+    labels: frozenset[str]
+    description: str
+    span: Span | None
+
+    def encoded(self, encoding: ir.Encoding) -> ir.Instruction:
+        return ir.Instruction(
+            self.name,
+            self.mnemonic,
+            self.operands,
+            self.semantics,
+            encoding,
+            self.syntax,
+            self.labels,
+            self.description,
+            self.span,
+        )
+
+
+def assign_encodings(insns: list[DeclaredInstruction], insn_width: int, errors: Collector) -> list[ir.Instruction]:
+    """Give every instruction without an encoding one, and check for overlaps.
+
+    Assigned encodings put an opcode in the top bits and pack the operands
+    below it, in order; opcodes that would overlap a given encoding are skipped.
+    """
+    given = [i.encoding for i in insns if i.encoding is not None]
+    need = [i for i in insns if i.encoding is None]
+    opbits = max(1, (len(need) + len(given)).bit_length())
+    out: list[ir.Instruction] = []
+    code = 0
+    for insn in insns:
+        enc = insn.encoding
+        if enc is None:
+            room = insn_width - opbits
+            used = sum(o.width for o in insn.operands)
+            if used > room:
+                errors.error(
+                    insn.span,
+                    f"'{insn.name}': operands need {used} bits but an instruction has {room} "
+                    f"left after a {opbits}-bit opcode",
+                    "raise insn_width or give an encoding",
+                )
+                continue
+            while True:
+                fixed, fmask = code << room, ((1 << opbits) - 1) << room
+                code += 1
+                if not any(_overlap(fixed, fmask, g.fixed, g.fixed_mask) for g in given):
+                    break
+                if code >= (1 << opbits):
+                    errors.error(
+                        insn.span,
+                        "no free opcode is left for an assigned encoding",
+                        "give explicit encodings or raise insn_width",
+                    )
+                    return out
+            pieces: list[tuple[str, int, int, int]] = []
+            pos = room
+            for o in insn.operands:
+                pos -= o.width
+                pieces.append((o.name, o.width - 1, 0, pos))
+            enc = ir.Encoding(fixed, fmask, tuple(pieces), assigned=True)
+        out.append(insn.encoded(enc))
+    for i, a in enumerate(out):
+        for b in out[i + 1 :]:
+            if not (a.encoding.assigned and b.encoding.assigned) and _overlap(
+                a.encoding.fixed, a.encoding.fixed_mask, b.encoding.fixed, b.encoding.fixed_mask
+            ):
+                errors.error(
+                    b.span,
+                    f"the encoding of '{b.name}' overlaps that of '{a.name}'",
+                    "some instruction word would decode as both",
+                )
+    return out
+
+
+def _overlap(f1: int, m1: int, f2: int, m2: int) -> bool:
+    return (f1 ^ f2) & m1 & m2 == 0

@@ -1,0 +1,72 @@
+"""The spec format's keys: the one table of every key a spec may write.
+
+`FORMAT` maps each kind of mapping to its keys (key -> required?); the
+builder (`build.py` and its parts) rejects any other key, the `.isa`
+printer follows its order, and the docs and schema tests check against it.
+`LABELS` are the literature's labels an instruction may carry.
+"""
+
+from __future__ import annotations
+
+# key -> required?  (per mapping kind)
+FORMAT: dict[str, dict[str, bool]] = {
+    "spec": {
+        "isa": True,
+        "description": False,
+        "references": False,
+        "word": True,
+        "modes": True,
+        "mode": False,
+        "state": True,
+        "storage": True,
+        "traps": True,
+        "contexts": True,
+        "invariants": False,
+        "constants": False,
+        "helpers": False,
+        "instructions": True,
+        "insn_width": False,
+        "reset": False,
+    },
+    "element": {
+        "width": True,
+        "role": False,
+        "count": False,
+        "fields": False,
+        "readonly": False,
+        "zero": False,
+        "names": False,
+        "description": False,
+    },
+    "field": {"bit": False, "bits": False, "role": False, "readonly": False, "description": False},
+    "storage": {"size": True, "unit": True, "endian": False, "translation": False},
+    "translation": {"relocation": True, "bound": True},
+    "traps": {"causes": True, "memory_cause": False, "deliver": True, "cause_width": False},
+    "cause": {"code": True, "memory": False, "description": False},
+    "contexts": {"host": True, "guest": True},
+    "guest": {"where": False, "modes": True, "description": False},
+    "instruction": {
+        "mnemonic": False,
+        "operands": False,
+        "encoding": False,
+        "syntax": False,
+        "semantics": True,
+        "labels": False,
+        "description": False,
+    },
+}
+
+LABELS = (
+    "privileged",
+    "sensitive",
+    "innocuous",
+    "control_sensitive",
+    "mode_sensitive",
+    "location_sensitive",
+    "behaviour_sensitive",
+    "user_sensitive",
+    "timing_dependent",
+    "illegal",
+    "unsafe",
+    "safe",
+)
