@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from vmcheck.semantics.concrete import HALT, OK, compile_isa
 from vmcheck.semantics.state import MemoryTrap, Outcome, State
-from vmcheck.spec import ir
+from vmcheck.spec import ir, operators
 from vmcheck.spec.ir import mask
 from vmcheck.spec.load import load_spec
 
@@ -594,8 +594,7 @@ def reference_execute(isa, stmts, state, port, ops, locals_=None, advance_pc=Tru
                     return sv
             return port.load(e.space, a, e.nbits, e.priv)
         if t is ir.Un:
-            x = ev(e.value)
-            return {"neg": -x & mask(e.width), "not": x ^ mask(e.width), "lnot": int(not x)}[e.op]
+            return operators.UNARY[e.op].apply(ev(e.value), e.width)
         if t is ir.Ite:
             return ev(e.then) if ev(e.cond) else ev(e.orelse)
         if t is ir.Ext:
@@ -607,39 +606,13 @@ def reference_execute(isa, stmts, state, port, ops, locals_=None, advance_pc=Tru
                 out = (out << p.width) | ev(p)
             return out
         if t is ir.Bin:
-            if e.op == "land":
-                return int(bool(ev(e.left)) and bool(ev(e.right)))
-            if e.op == "lor":
-                return int(bool(ev(e.left)) or bool(ev(e.right)))
-            a, b = ev(e.left), ev(e.right)
-            w = e.left.width
-            m = mask(e.width) if e.width else 1
-            sa, sb = (_signed(a, w), _signed(b, w)) if w else (a, b)
-            return {
-                "add": lambda: (a + b) & m,
-                "sub": lambda: (a - b) & m,
-                "mul": lambda: (a * b) & m,
-                "and": lambda: a & b,
-                "or": lambda: a | b,
-                "xor": lambda: a ^ b,
-                "shl": lambda: (a << b) & m if b < e.width else 0,
-                "lshr": lambda: a >> b if b < e.width else 0,
-                "ashr": lambda: (_signed(a, e.width) >> min(b, e.width)) & m,
-                "udiv": lambda: a // b if b else m,
-                "urem": lambda: a % b if b else a,
-                "eq": lambda: int(a == b),
-                "ne": lambda: int(a != b),
-                "ult": lambda: int(a < b),
-                "ule": lambda: int(a <= b),
-                "ugt": lambda: int(a > b),
-                "uge": lambda: int(a >= b),
-                "slt": lambda: int(sa < sb),
-                "sle": lambda: int(sa <= sb),
-                "sgt": lambda: int(sa > sb),
-                "sge": lambda: int(sa >= sb),
-                "beq": lambda: int(bool(a) == bool(b)),
-                "bne": lambda: int(bool(a) != bool(b)),
-            }[e.op]()
+            # The meaning of every operator is the operator table's; the oracle
+            # adds only the laziness of `land`/`lor` (the right side's storage
+            # reads must not run when the left side decides).
+            a = ev(e.left)
+            if (e.op == "land" and not a) or (e.op == "lor" and a):
+                return int(e.op == "lor")
+            return operators.BINARY[e.op].apply(a, ev(e.right), e.left.width)
         raise AssertionError(t)
 
     def ex(stmts):

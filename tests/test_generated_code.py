@@ -17,6 +17,7 @@ Two parts:
 from __future__ import annotations
 
 import dataclasses
+import linecache
 import random
 import textwrap
 from pathlib import Path
@@ -26,7 +27,7 @@ from test_concrete import LAB
 from test_symbolic import _check, _example, _LoggingStorage, _Reading
 
 from vmcheck.errors import InternalError, SpecError
-from vmcheck.semantics import concrete
+from vmcheck.semantics import compiler
 from vmcheck.semantics.concrete import compile_isa
 from vmcheck.semantics.symbolic import ARRAYS, sym_isa
 from vmcheck.spec import limits
@@ -93,7 +94,7 @@ def test_deep_shapes_compile_and_match_the_symbolic_reading(tmp_path, shape):
     reading = _Reading(isa, insn, sym_isa(isa), sym_isa(isa).execute(insn, ARRAYS))
     storage = _LoggingStorage(isa.storage, isa.insn_units)
     rnd = random.Random(shape)
-    for i in range(60):
+    for _ in range(60):
         _check(reading, storage, _example(rnd, isa, insn), against_z3=False)
 
 
@@ -108,12 +109,12 @@ def test_shapes_past_the_limits_are_a_clean_error(tmp_path, shape):
 def _naive(monkeypatch, isa):
     """Compile `isa` with the generator's splitting switched off."""
     for name in ("MAX_NEST", "MAX_INDENT", "LAZY_HEIGHT", "MAX_ARMS"):
-        monkeypatch.setattr(concrete, name, 10**9)
-    isa.__dict__.pop("_vmcheck_compiled", None)  # compile_isa caches on the Isa
+        monkeypatch.setattr(compiler, name, 10**9)
+    compile_isa.forget(isa)  # compile_isa memoises per Isa
     try:
         return compile_isa(isa)
     finally:
-        isa.__dict__.pop("_vmcheck_compiled", None)
+        compile_isa.forget(isa)
         monkeypatch.undo()
 
 
@@ -135,7 +136,7 @@ def test_limits_are_what_the_generator_keeps(tmp_path, monkeypatch):
     the generator writes for it stays inside the generator's own bounds."""
     # Python refuses 200 nested parentheses and 100 indentation levels; the
     # generator keeps well inside both.
-    assert concrete.MAX_NEST + 8 < 200 and concrete.MAX_INDENT + 6 < 100
+    assert compiler.MAX_NEST + 8 < 200 and compiler.MAX_INDENT + 6 < 100
     # The deepest expression the front end accepts, written naively, can need
     # more than 200 parentheses (a shift is three per level), so the
     # splitting is what makes it compile.
@@ -147,14 +148,14 @@ def test_limits_are_what_the_generator_keeps(tmp_path, monkeypatch):
     for shape in ("shift chain of 95", "sum of 98 terms"):
         isa = load_spec(str(_spec(tmp_path, SHAPES[shape])))
         src = compile_isa(isa)["f"].source
-        assert max(concrete._nesting(line) for line in src.splitlines()) <= concrete.MAX_NEST + 8
+        assert max(compiler._nesting(line) for line in src.splitlines()) <= compiler.MAX_NEST + 8
     naive_src = _naive(monkeypatch, isa)["f"].source  # the sum of 98, unsplit: near Python's 200
-    assert max(concrete._nesting(line) for line in naive_src.splitlines()) > concrete.MAX_NEST + 8
+    assert max(compiler._nesting(line) for line in naive_src.splitlines()) > compiler.MAX_NEST + 8
     # `if`s: nested past MAX_INDENT, the generator writes them flat.
     isa = load_spec(str(_spec(tmp_path, SHAPES["if nested 45 deep"])))
-    assert 45 > concrete.MAX_INDENT
+    assert 45 > compiler.MAX_INDENT
     src = compile_isa(isa)["f"].source
-    assert max(len(ln) - len(ln.lstrip()) for ln in src.splitlines()) // 4 <= concrete.MAX_INDENT + 6
+    assert max(len(ln) - len(ln.lstrip()) for ln in src.splitlines()) // 4 <= compiler.MAX_INDENT + 6
 
 
 # --------------------------------------------------------------------------
@@ -242,6 +243,6 @@ def test_hostile_instruction_name_stays_quoted_in_blocks_too(tmp_path):
     compiled = compile_isa(variant)
     fn = compiled.block(((evil, (1, 2)),))
     assert callable(fn)
-    src = "".join(concrete.linecache.cache[compiled._block_files[-1]][2])
+    src = "".join(linecache.cache[compiled.block_files[-1]][2])
     assert "\nimport os" not in src and repr(evil) in src
     assert not Path("/tmp/vmcheck-pwned").exists()

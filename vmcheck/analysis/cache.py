@@ -40,6 +40,7 @@ from typing import Any
 
 from .. import __version__
 from ..spec import ir
+from ..spec.memo import memo
 from ..theory import Evidence
 from .results import CLASSES, NO, THEOREMS, UNKNOWN, YES
 
@@ -68,12 +69,14 @@ def _engine_digest() -> str:
             h.update(p.name.encode())
             h.update(p.read_bytes())
     h.update((root / "theory.py").read_bytes())  # the classes and answer values an entry holds
+    for meaning in ("operators.py", "ir_walk.py"):  # what the operators mean, how the readings walk the IR
+        h.update((root / "spec" / meaning).read_bytes())
     return h.hexdigest()
 
 
 def _isa_digest(isa: ir.Isa, vaw: int) -> str:
     """The ISA parts that every query of every instruction reads."""
-    key = isa.__dict__.get("_vmcheck_cache_digest")
+    key = memo(isa).get("cache.digest")
     if key is None:
         parts = (
             isa.word,
@@ -88,7 +91,7 @@ def _isa_digest(isa: ir.Isa, vaw: int) -> str:
             vaw,
         )
         key = hashlib.sha256(repr(parts).encode()).hexdigest()
-        object.__setattr__(isa, "_vmcheck_cache_digest", key)
+        memo(isa)["cache.digest"] = key
     return key
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from ..semantics.symbolic import unprotected
 from ..spec import ir
 from ..spec.ir import mask
+from ..spec.ir_walk import ExprVisitor, StmtVisitor, TargetVisitor
 
 
 @dataclass(frozen=True)
@@ -90,49 +91,59 @@ def _machine(isa: ir.Isa) -> None:
         raise _Decline("the pc has control or timer bits (every instruction writes it)")
 
 
-class _Walker:
+class _Walker(ExprVisitor, StmtVisitor, TargetVisitor):
+    """The dependency check as a visitor of the IR (`spec/ir_walk.py`): a rule
+    per node type that raises `_Decline` where the argument does not apply.
+    Expression rules take `used`, the bits of the value that matter (None:
+    all of them)."""
+
     def __init__(self, isa: ir.Isa):
         self.isa = isa
         self.bits = sensitive_bits(isa)
         self.protected = not unprotected(isa)
 
+    def unknown(self, node, *args) -> None:
+        raise _Decline(f"unknown IR node {type(node).__name__}")
+
     # ---- statements ------------------------------------------------------
 
     def stmts(self, ss) -> None:
         for s in ss:
-            self.stmt(s)
+            self.visit(s)
 
-    def stmt(self, s) -> None:
-        if isinstance(s, ir.Let):
-            self.expr(s.value)
-        elif isinstance(s, ir.Assign):
-            self.expr(s.value)
-            self.target(s.target)
-        elif isinstance(s, ir.If):
-            self.expr(s.cond)
-            self.stmts(s.then)
-            self.stmts(s.orelse)
-        elif isinstance(s, ir.Trap):
-            if s.arg is not None:
-                self.expr(s.arg)
-        elif isinstance(s, ir.Halt):
-            raise _Decline("it halts (stopping the machine is a control change)")
-        else:
-            raise _Decline(f"unknown statement {type(s).__name__}")
+    def visit_Let(self, s: ir.Let) -> None:
+        self.expr(s.value)
 
-    def target(self, t) -> None:
-        if isinstance(t, ir.RegTarget):
-            if self.bits.get(t.elem, 0) & (mask(t.hi - t.lo + 1) << t.lo):
-                raise _Decline(f"it writes control, mode or timer bits of {t.elem}")
-        elif isinstance(t, ir.FileTarget):
-            if self.bits.get(t.file, 0) & (mask(t.hi - t.lo + 1) << t.lo):
-                raise _Decline(f"it writes control or timer bits of {t.file}")
-            self.expr(t.index)
-        elif isinstance(t, ir.MemTarget):
-            self.access(t.space, t.priv)
-            self.expr(t.addr)
-        else:
-            raise _Decline(f"unknown target {type(t).__name__}")
+    def visit_Assign(self, s: ir.Assign) -> None:
+        self.expr(s.value)
+        self.visit(s.target)
+
+    def visit_If(self, s: ir.If) -> None:
+        self.expr(s.cond)
+        self.stmts(s.then)
+        self.stmts(s.orelse)
+
+    def visit_Trap(self, s: ir.Trap) -> None:
+        if s.arg is not None:
+            self.expr(s.arg)
+
+    def visit_Halt(self, s: ir.Halt) -> None:
+        raise _Decline("it halts (stopping the machine is a control change)")
+
+    # ---- targets ---------------------------------------------------------
+
+    def visit_RegTarget(self, t: ir.RegTarget) -> None:
+        if self.bits.get(t.elem, 0) & (mask(t.hi - t.lo + 1) << t.lo):
+            raise _Decline(f"it writes control, mode or timer bits of {t.elem}")
+
+    def visit_FileTarget(self, t: ir.FileTarget) -> None:
+        if self.bits.get(t.file, 0) & (mask(t.hi - t.lo + 1) << t.lo):
+            raise _Decline(f"it writes control or timer bits of {t.file}")
+        self.expr(t.index)
+
+    def visit_MemTarget(self, t: ir.MemTarget) -> None:
+        self.access(t.space, t.priv)
+        self.expr(t.addr)
 
     def access(self, space: str, priv) -> None:
         if space != "mem":
@@ -145,42 +156,55 @@ class _Walker:
     # ---- expressions: `used` is the bits of the value that matter -----------
 
     def expr(self, e, used: int | None = None) -> None:
-        if isinstance(e, (ir.Lit, ir.Local, ir.Operand)):
-            return
-        if isinstance(e, ir.Reg):
-            m = mask(e.width) if used is None else used
-            if self.bits.get(e.elem, 0) & m:
-                raise _Decline(f"it reads control, mode or timer bits of {e.elem}")
-            return
-        if isinstance(e, ir.FileRead):
-            el = self.isa.element(e.file)
-            m = mask(el.width) if used is None else used
-            if self.bits.get(e.file, 0) & m:
-                raise _Decline(f"it reads control or timer bits of {e.file}")
-            self.expr(e.index)
-            return
-        if isinstance(e, ir.Slice):
-            m = mask(e.hi - e.lo + 1) << e.lo
-            self.expr(e.value, m if used is None else m & (used << e.lo))
-            return
-        if isinstance(e, ir.Mem):
-            self.access(e.space, e.priv)
-            self.expr(e.addr)
-            return
-        if isinstance(e, (ir.Un, ir.Ext)):
-            self.expr(e.value)
-        elif isinstance(e, ir.Bin):
-            self.expr(e.left)
-            self.expr(e.right)
-        elif isinstance(e, ir.Ite):
-            self.expr(e.cond)
-            self.expr(e.then)
-            self.expr(e.orelse)
-        elif isinstance(e, ir.Concat):
-            for p in e.parts:
-                self.expr(p)
-        else:
-            raise _Decline(f"unknown expression {type(e).__name__}")
+        self.visit(e, used)
+
+    def visit_Lit(self, e: ir.Lit, used: int | None) -> None:
+        return
+
+    def visit_Local(self, e: ir.Local, used: int | None) -> None:
+        return
+
+    def visit_Operand(self, e: ir.Operand, used: int | None) -> None:
+        return
+
+    def visit_Reg(self, e: ir.Reg, used: int | None) -> None:
+        m = mask(e.width) if used is None else used
+        if self.bits.get(e.elem, 0) & m:
+            raise _Decline(f"it reads control, mode or timer bits of {e.elem}")
+
+    def visit_FileRead(self, e: ir.FileRead, used: int | None) -> None:
+        el = self.isa.element(e.file)
+        m = mask(el.width) if used is None else used
+        if self.bits.get(e.file, 0) & m:
+            raise _Decline(f"it reads control or timer bits of {e.file}")
+        self.expr(e.index)
+
+    def visit_Slice(self, e: ir.Slice, used: int | None) -> None:
+        m = mask(e.hi - e.lo + 1) << e.lo
+        self.expr(e.value, m if used is None else m & (used << e.lo))
+
+    def visit_Mem(self, e: ir.Mem, used: int | None) -> None:
+        self.access(e.space, e.priv)
+        self.expr(e.addr)
+
+    def visit_Un(self, e: ir.Un, used: int | None) -> None:
+        self.expr(e.value)
+
+    def visit_Ext(self, e: ir.Ext, used: int | None) -> None:
+        self.expr(e.value)
+
+    def visit_Bin(self, e: ir.Bin, used: int | None) -> None:
+        self.expr(e.left)
+        self.expr(e.right)
+
+    def visit_Ite(self, e: ir.Ite, used: int | None) -> None:
+        self.expr(e.cond)
+        self.expr(e.then)
+        self.expr(e.orelse)
+
+    def visit_Concat(self, e: ir.Concat, used: int | None) -> None:
+        for p in e.parts:
+            self.expr(p)
 
 
 __all__ = ["Independence", "independence", "sensitive_bits", "why_not"]

@@ -34,10 +34,11 @@ class LeftContext(VmcheckError):
 
 
 from ..machine.storage import Storage
+from ..semantics.concrete import compile_condition
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
-from .evaluate import evaluate, pinned_bits
+from .pins import pinned_bits
 
 
 class _Cells:
@@ -176,7 +177,7 @@ class ControlMap:
             self._repair(vstate, real)
 
     def _invariants_hold(self, real: State) -> bool:
-        return all(evaluate(inv, real) for inv in self.isa.invariants)
+        return all(compile_condition(self.isa, inv)(real) for inv in self.isa.invariants)
 
     def _repair(self, vstate: State, real: State) -> None:
         """The host's values do not suit the guest's real mode (VAX: a nonzero IPL outside
@@ -198,7 +199,7 @@ class ControlMap:
         )
 
     def check(self, real: State) -> None:
-        if not evaluate(self.context.where, real):
+        if not compile_condition(self.isa, self.context.where)(real):
             raise UserError(
                 f"context '{self.context.name}': its where condition is not a conjunction of "
                 "`control == constant` that the reference VMM can establish"

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 from ..machine.assembler import disassemble
 from ..machine.decode import encode, representable
+from ..semantics.concrete import compile_condition
 from ..semantics.state import State
 from ..spec import ir
 from ..spec.ir import mask
 from .confirm import Comparison, Divergence, compare_run
-from .evaluate import evaluate
 from .vmm import LEFT_CONTEXT, guest_reset
 
 Program = tuple[tuple[str, tuple[int, ...]], ...]
@@ -129,7 +129,7 @@ def start_states(isa: ir.Isa, context: ir.Context) -> list[tuple[str, State]]:
         st = guest_reset(isa, context)
         bits = mask(md.width) << md.lo
         st.set(md.elem, (st.get(md.elem) & ~bits) | (md.code(name) << md.lo))
-        if all(evaluate(inv, st) for inv in isa.invariants):
+        if all(compile_condition(isa, inv)(st) for inv in isa.invariants):
             out.append((name, st))
     return out
 

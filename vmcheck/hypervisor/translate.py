@@ -25,6 +25,7 @@ from ..analysis import NO, check_isas
 from ..machine.decode import Decoder
 from ..semantics.state import MemoryTrap
 from ..spec import ir
+from ..spec.ir_walk import walk
 from .vmm import CLASSIC, VMM, Counters, GuestStep
 
 TRANSLATE = "translate"
@@ -49,12 +50,10 @@ def unsafe_entries(isa: ir.Isa, context: ir.Context) -> frozenset[str]:
 def _ends_block(stmts, pc: str) -> bool:
     """May these statements change the pc, trap or stop (so the next word is not
     necessarily the next instruction)?"""
-    for s in stmts:
+    for s in walk(stmts):
         if isinstance(s, (ir.Trap, ir.Halt)):
             return True
         if isinstance(s, ir.Assign) and isinstance(s.target, ir.RegTarget) and s.target.elem == pc:
-            return True
-        if isinstance(s, ir.If) and (_ends_block(s.then, pc) or _ends_block(s.orelse, pc)):
             return True
     return False
 

@@ -39,6 +39,7 @@ from ..errors import Collector, Diagnostic, Span
 from ..spec import ir
 from ..spec.ir import mask
 from ..spec.limits import number_problem, read_source
+from ..spec.memo import memo, per_isa
 from .decode import encode, representable
 
 __all__ = ["Program", "assemble", "assemble_file", "disassemble", "Syntax"]
@@ -128,24 +129,19 @@ def _operand_pattern(name: str, excluded: set[str]) -> str:
     return rf"(?P<o_{name}>(?:[+-]\s*)?{term}(?:\s*[+-]\s*{term})*)"
 
 
+@per_isa
 def _syntaxes(isa: ir.Isa) -> dict[str, list[Syntax]]:
-    cached = isa.__dict__.get("_vmcheck_syntaxes")
-    if cached is None:
-        cached = {}
-        for insn in isa.instructions:
-            s = Syntax(insn)
-            cached.setdefault(s.keyword, []).append(s)
-        object.__setattr__(isa, "_vmcheck_syntaxes", cached)
+    cached: dict[str, list[Syntax]] = {}
+    for insn in isa.instructions:
+        s = Syntax(insn)
+        cached.setdefault(s.keyword, []).append(s)
     return cached
 
 
 def _register_names(isa: ir.Isa, file: str) -> dict[str, int]:
     """Assembler names of a file's registers, built once per ISA and file (a
     file may have 65,536 registers: not something to rebuild per operand)."""
-    cache = isa.__dict__.get("_vmcheck_regnames")
-    if cache is None:
-        cache = {}
-        object.__setattr__(isa, "_vmcheck_regnames", cache)
+    cache = memo(isa).setdefault("assembler.regnames", {})
     names = cache.get(file)
     if names is None:
         el = isa.element(file)

@@ -35,6 +35,7 @@ from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from ..errors import UserError
 from ..spec import ir
 from ..spec.build import build_isa
+from ..spec.ir_walk import walk
 from ..spec.nodes import Node
 from ..theory import REMEDIED_THEOREMS, theorem_phrase
 from .specedit import guard_semantics
@@ -107,13 +108,7 @@ def host_only(isa: ir.Isa, ctx: ir.Context) -> str:
 
 
 def _causes(stmts) -> list[str]:
-    out = []
-    for s in stmts:
-        if isinstance(s, ir.Trap):
-            out.append(s.cause)
-        elif isinstance(s, ir.If):
-            out += _causes(s.then) + _causes(s.orelse)
-    return out
+    return [s.cause for s in walk(stmts) if isinstance(s, ir.Trap)]
 
 
 def privileged_cause(isa: ir.Isa, rep: Report, context: str) -> tuple[str, str]:

@@ -72,6 +72,11 @@ class Outcome:
         return self.kind in ("trap", "memtrap")
 
 
+# Shared outcomes: the simulator's hot loop tests `out is OK`.
+OK = Outcome("ok")
+HALT = Outcome("halt")
+
+
 class MemoryTrap(Exception):
     """An illegal translated access; `cause` is the spec's memory cause."""
 

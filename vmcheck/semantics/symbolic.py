@@ -34,6 +34,11 @@ reads see the pre-state except what the instruction already wrote; a trap
 (or memory trap) ends the instruction and discards its writes, `halt` ends it
 and keeps them; the pc advances by `insn_units` unless the instruction wrote
 it (a trap leaves the pre-state: delivering the trap is `SymIsa.deliver`).
+
+This module is longer than the project's ~500 lines on purpose: `SymIsa` is
+one visitor of the IR (`spec/ir_walk.py`) whose rules share its environment
+and its two memory models; what is not that visitor (results, merging of
+environments, the operator builders) is small and sits beside it.
 """
 
 from __future__ import annotations
@@ -43,7 +48,9 @@ from dataclasses import dataclass
 import z3
 
 from ..errors import InternalError
-from ..spec import ir
+from ..spec import ir, operators
+from ..spec.ir_walk import ExprVisitor, StmtVisitor, walk
+from ..spec.memo import per_isa
 
 # Outcome kinds, encoded in a 2-bit term.
 OK, TRAP, MEMTRAP, HALT = 0, 1, 2, 3
@@ -232,8 +239,14 @@ def unprotected(isa: ir.Isa) -> bool:
     return isinstance(isa.storage.translation, ir.NoTranslation) and not isa.traps.memory_cause
 
 
-class SymIsa:
-    """The symbolic reading of one ISA: sorts, canonical constants, executor."""
+class SymIsa(ExprVisitor, StmtVisitor):
+    """The symbolic reading of one ISA: sorts, canonical constants, executor.
+
+    A visitor of the IR (`spec/ir_walk.py`): one `visit_<Type>` rule per
+    expression type, `(e, env, faults, model) -> term`, and per statement
+    type, `(s, env, model)`, updating `env`; a node type without a rule
+    stops the class from being created.
+    """
 
     def __init__(self, isa: ir.Isa):
         self.isa = isa
@@ -414,19 +427,16 @@ class SymIsa:
                 return
             self._stmt(s, env, model)
 
-    def _stmt(self, s, env: _Env, model: str) -> None:
-        meth = getattr(self, "_stmt_" + type(s).__name__, None)
-        if meth is None:
-            raise InternalError(f"symbolic: no rule for statement {type(s).__name__}")
-        meth(s, env, model)
+    def _stmt(self, s: ir.Stmt, env: _Env, model: str) -> None:
+        self.visit(s, env, model)
 
-    def _stmt_Let(self, s: ir.Let, env: _Env, model: str) -> None:
+    def visit_Let(self, s: ir.Let, env: _Env, model: str) -> None:
         faults: list = []
         v = self._ev(s.value, env, faults, model)
         self._apply_faults(env, faults)
         env.locals[s.name] = v
 
-    def _stmt_Assign(self, s: ir.Assign, env: _Env, model: str) -> None:
+    def visit_Assign(self, s: ir.Assign, env: _Env, model: str) -> None:
         faults: list = []
         value = self._ev(s.value, env, faults, model)
         t = s.target
@@ -457,7 +467,7 @@ class SymIsa:
         else:
             raise InternalError(f"symbolic: no rule for target {type(t).__name__}")
 
-    def _stmt_If(self, s: ir.If, env: _Env, model: str) -> None:
+    def visit_If(self, s: ir.If, env: _Env, model: str) -> None:
         faults: list = []
         c = self._ev(s.cond, env, faults, model)
         self._apply_faults(env, faults)
@@ -471,7 +481,7 @@ class SymIsa:
         m = _merge(c, a, b)
         env.__dict__.update(m.__dict__)
 
-    def _stmt_Trap(self, s: ir.Trap, env: _Env, model: str) -> None:
+    def visit_Trap(self, s: ir.Trap, env: _Env, model: str) -> None:
         faults: list = []
         arg = _bv(0, self.cw) if s.arg is None else _to_bv(self._ev(s.arg, env, faults, model), self.cw)
         self._apply_faults(env, faults)
@@ -482,7 +492,7 @@ class SymIsa:
         env.arg = _ite(live, arg, env.arg)
         env.done = z3.BoolVal(True)
 
-    def _stmt_Halt(self, s: ir.Halt, env: _Env, model: str) -> None:
+    def visit_Halt(self, s: ir.Halt, env: _Env, model: str) -> None:
         env.kind = _ite(z3.Not(env.done), _bv(HALT, 2), env.kind)
         env.done = z3.BoolVal(True)
 
@@ -525,9 +535,9 @@ class SymIsa:
             # the translation registers as they were before the instruction
             base, bound = env.locals["$pre." + tr.base], env.locals["$pre." + tr.bound]
             w = max(addr.size(), base.size(), bound.size())
-            a, b, l = _resize(addr, w), _resize(bound, w), _resize(base, w)
+            a, b, reloc = _resize(addr, w), _resize(bound, w), _resize(base, w)
             legal = z3.And(z3.ULT(a, b), z3.ULT(_bv(n - 1, w), b - a))
-            idx = [_resize(a + _bv(k, w) + l, self.aw) for k in range(n)]
+            idx = [_resize(a + _bv(k, w) + reloc, self.aw) for k in range(n)]
             return legal, idx
         w = max(addr.size(), self.aw)
         a = _resize(addr, w)
@@ -607,77 +617,64 @@ class SymIsa:
 
     # ---- expressions --------------------------------------------------------
 
-    def _ev(self, e, env: _Env, faults: list, model: str) -> z3.ExprRef:
-        meth = getattr(self, "_ev_" + type(e).__name__, None)
-        if meth is None:
-            raise InternalError(f"symbolic: no rule for expression {type(e).__name__}")
-        return meth(e, env, faults, model)
+    def _ev(self, e: ir.Expr, env: _Env, faults: list, model: str) -> z3.ExprRef:
+        return self.visit(e, env, faults, model)
 
-    def _ev_Lit(self, e: ir.Lit, env, faults, model):
+    def visit_Lit(self, e: ir.Lit, env, faults, model):
         return z3.BoolVal(bool(e.value)) if e.width == ir.BOOL else _bv(e.value, e.width)
 
-    def _ev_Local(self, e: ir.Local, env, faults, model):
+    def visit_Local(self, e: ir.Local, env, faults, model):
         try:
             return env.locals[e.name]
         except KeyError:
             raise InternalError(f"symbolic: local {e.name!r} read before its let") from None
 
-    def _ev_Operand(self, e: ir.Operand, env, faults, model):
+    def visit_Operand(self, e: ir.Operand, env, faults, model):
         return env.locals["$op." + e.name]
 
-    def _ev_Reg(self, e: ir.Reg, env, faults, model):
+    def visit_Reg(self, e: ir.Reg, env, faults, model):
         return env.regs[e.elem]
 
-    def _ev_FileRead(self, e: ir.FileRead, env, faults, model):
+    def visit_FileRead(self, e: ir.FileRead, env, faults, model):
         el = self.isa.element(e.file)
         idx = self._ev(e.index, env, faults, model)
         v = z3.Select(env.regs[e.file], _resize(idx, el.index_width))
         guard = _file_guard(el, idx)
         return v if guard is None else z3.If(guard, _bv(0, el.width), v)
 
-    def _ev_Slice(self, e: ir.Slice, env, faults, model):
+    def visit_Slice(self, e: ir.Slice, env, faults, model):
         return z3.Extract(e.hi, e.lo, _as_bv(self._ev(e.value, env, faults, model)))
 
-    def _ev_Mem(self, e: ir.Mem, env, faults, model):
+    def visit_Mem(self, e: ir.Mem, env, faults, model):
         addr = _as_bv(self._ev(e.addr, env, faults, model))
         return self._mem_read(env, model, e.space, addr, e.nbits, e.priv, faults)
 
-    def _ev_Un(self, e: ir.Un, env, faults, model):
+    def visit_Un(self, e: ir.Un, env, faults, model):
         v = self._ev(e.value, env, faults, model)
-        if e.op == "neg":
-            return -v
-        if e.op == "not":
-            return ~v
-        if e.op == "lnot":
-            return z3.Not(v)
-        raise InternalError(f"symbolic: unknown unary op {e.op!r}")
+        build = _Z3_UNARY.get(e.op)
+        if build is None:
+            raise InternalError(f"symbolic: unknown unary op {e.op!r}")
+        return build(v)
 
-    def _ev_Bin(self, e: ir.Bin, env, faults, model):
+    def visit_Bin(self, e: ir.Bin, env, faults, model):
         op = e.op
+        build = _Z3_BINARY.get(op)
+        if build is None:
+            raise InternalError(f"symbolic: unknown binary op {op!r}")
         if op in ("land", "lor"):
             # short-circuit: the right side's memory faults count only when it is evaluated
-            l = self._ev(e.left, env, faults, model)
+            lhs = self._ev(e.left, env, faults, model)
             rf: list = []
-            r = self._ev(e.right, env, rf, model)
+            rhs = self._ev(e.right, env, rf, model)
             if rf:
                 f = z3.Or(rf)
-                faults.append(z3.And(l, f) if op == "land" else z3.And(z3.Not(l), f))
-            return z3.And(l, r) if op == "land" else z3.Or(l, r)
-        l = self._ev(e.left, env, faults, model)
-        r = self._ev(e.right, env, faults, model)
-        if op == "beq":
-            return l == r
-        if op == "bne":
-            return l != r
-        if op in ("shl", "lshr", "ashr"):
-            return _shift(op, l, r)
-        if op in ir.ARITH_OPS:
-            return _ARITH[op](l, r)
-        if op in ir.COMPARE_OPS:
-            return _COMPARE[op](l, r)
-        raise InternalError(f"symbolic: unknown binary op {op!r}")
+                faults.append(z3.And(lhs, f) if op == "land" else z3.And(z3.Not(lhs), f))
+            return build(lhs, rhs)
+        lhs = self._ev(e.left, env, faults, model)
+        rhs = self._ev(e.right, env, faults, model)
+        return build(lhs, rhs)
 
-    def _ev_Ite(self, e: ir.Ite, env, faults, model):
+    def visit_Ite(self, e: ir.Ite, env, faults, model):
         c = self._ev(e.cond, env, faults, model)
         tf: list = []
         ef: list = []
@@ -689,7 +686,7 @@ class SymIsa:
             return z3.If(c, _as_bool(a), _as_bool(b))
         return z3.If(c, a, b)
 
-    def _ev_Ext(self, e: ir.Ext, env, faults, model):
+    def visit_Ext(self, e: ir.Ext, env, faults, model):
         v = self._ev(e.value, env, faults, model)
         if z3.is_bool(v):  # a boolean as a bit-vector: 1 (zext) or all ones (sext)
             return z3.If(v, _bv(ir.mask(e.width) if e.signed else 1, e.width), _bv(0, e.width))
@@ -698,7 +695,7 @@ class SymIsa:
             return v
         return z3.SignExt(d, v) if e.signed else z3.ZeroExt(d, v)
 
-    def _ev_Concat(self, e: ir.Concat, env, faults, model):
+    def visit_Concat(self, e: ir.Concat, env, faults, model):
         parts = [_as_bv(self._ev(p, env, faults, model)) for p in e.parts]
         return parts[0] if len(parts) == 1 else z3.Concat(parts)
 
@@ -706,6 +703,7 @@ class SymIsa:
 def _file_guard(el: ir.Element, idx: z3.BitVecRef) -> z3.BoolRef | None:
     """When register `idx` of file `el` reads 0 and ignores writes: the zero
     register, and an index past the file's end (as the concrete semantics)."""
+    assert el.count is not None  # a register file
     w = idx.size()
     conds = []
     if el.zero is not None:
@@ -749,18 +747,26 @@ def _shift(op: str, v: z3.BitVecRef, amt: z3.BitVecRef) -> z3.BitVecRef:
     return z3.Extract(w - 1, 0, r)
 
 
-_ARITH = {
+# The z3 builder of every operator of the operator table (`spec/operators.py`,
+# checked below): the same meaning on terms as `Operator.apply` on ints.
+_Z3_UNARY = {
+    "neg": lambda v: -v,
+    "not": lambda v: ~v,
+    "lnot": z3.Not,
+}
+
+_Z3_BINARY = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
     "and": lambda a, b: a & b,
     "or": lambda a, b: a | b,
     "xor": lambda a, b: a ^ b,
+    "shl": lambda a, b: _shift("shl", a, b),
+    "lshr": lambda a, b: _shift("lshr", a, b),
+    "ashr": lambda a, b: _shift("ashr", a, b),
     "udiv": z3.UDiv,
     "urem": z3.URem,
-}
-
-_COMPARE = {
     "eq": lambda a, b: a == b,
     "ne": lambda a, b: a != b,
     "ult": z3.ULT,
@@ -771,68 +777,28 @@ _COMPARE = {
     "sle": lambda a, b: a <= b,
     "sgt": lambda a, b: a > b,
     "sge": lambda a, b: a >= b,
+    "land": lambda a, b: z3.And(a, b),
+    "lor": lambda a, b: z3.Or(a, b),
+    "beq": lambda a, b: a == b,
+    "bne": lambda a, b: a != b,
 }
 
+operators.check_covers("symbolic", _Z3_UNARY, operators.UNARY_OPS)
+operators.check_covers("symbolic", _Z3_BINARY, tuple(operators.BINARY))
 
+
+@per_isa
 def _view_address_width(isa: ir.Isa) -> int:
-    """The view's address width, cached on the ISA (a walk over every instruction,
-    and `fresh_context` rebuilds the SymIsa for every unit of work)."""
-    w = isa.__dict__.get("_vmcheck_view_aw")
-    if w is None:
-        w = max([isa.storage.addr_width, isa.word] + _address_widths(isa))
-        object.__setattr__(isa, "_vmcheck_view_aw", w)
-    return w
-
-
-def _address_widths(isa: ir.Isa) -> list[int]:
-    """Widths of every `mem[...]` address expression in the ISA."""
-    out: list[int] = []
-
-    def expr(e):
-        if isinstance(e, ir.Mem):
-            if e.space == "mem":
-                out.append(e.addr.width)
-            expr(e.addr)
-        elif isinstance(e, (ir.Un, ir.Ext)):
-            expr(e.value)
-        elif isinstance(e, ir.Slice):
-            expr(e.value)
-        elif isinstance(e, ir.Bin):
-            expr(e.left)
-            expr(e.right)
-        elif isinstance(e, ir.Ite):
-            expr(e.cond)
-            expr(e.then)
-            expr(e.orelse)
-        elif isinstance(e, ir.Concat):
-            for p in e.parts:
-                expr(p)
-        elif isinstance(e, ir.FileRead):
-            expr(e.index)
-
-    def stmts(ss):
-        for s in ss:
-            if isinstance(s, ir.Let):
-                expr(s.value)
-            elif isinstance(s, ir.Assign):
-                expr(s.value)
-                t = s.target
-                if isinstance(t, ir.MemTarget):
-                    if t.space == "mem":
-                        out.append(t.addr.width)
-                    expr(t.addr)
-                elif isinstance(t, ir.FileTarget):
-                    expr(t.index)
-            elif isinstance(s, ir.If):
-                expr(s.cond)
-                stmts(s.then)
-                stmts(s.orelse)
-            elif isinstance(s, ir.Trap) and s.arg is not None:
-                expr(s.arg)
-
-    for i in isa.instructions:
-        stmts(i.semantics)
-    return out
+    """The view's address width, memoised per ISA (a walk over every instruction,
+    and `fresh_context` rebuilds the SymIsa for every unit of work): wide
+    enough for storage, the word, and every `mem[...]` address expression."""
+    widths = [
+        node.addr.width
+        for insn in isa.instructions
+        for node in walk(insn.semantics)
+        if isinstance(node, (ir.Mem, ir.MemTarget)) and node.space == "mem"
+    ]
+    return max([isa.storage.addr_width, isa.word] + widths)
 
 
 # --------------------------------------------------------------------------

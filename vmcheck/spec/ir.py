@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import Span
+from . import operators
+from .memo import per_isa
 
 BOOL = 0  # the width of a boolean expression
 
@@ -141,9 +143,10 @@ class Un:
 #      the dividend, as RISC-V and SMT-LIB define them)
 #   bit-vector -> bool: eq ne ult ule ugt uge slt sle sgt sge
 #   bool -> bool: land lor beq bne (boolean equality / inequality)
-ARITH_OPS = ("add", "sub", "mul", "and", "or", "xor", "shl", "lshr", "ashr", "udiv", "urem")
-COMPARE_OPS = ("eq", "ne", "ult", "ule", "ugt", "uge", "slt", "sle", "sgt", "sge")
-LOGIC_OPS = ("land", "lor", "beq", "bne")
+# (Their meaning on ints, arity and width rule: `spec/operators.py`.)
+ARITH_OPS = operators.ARITH_OPS
+COMPARE_OPS = operators.COMPARE_OPS
+LOGIC_OPS = operators.LOGIC_OPS
 
 
 @dataclass(frozen=True)
@@ -506,32 +509,13 @@ class Isa:
         return self.insn_width // self.storage.unit
 
     def element(self, name: str) -> Element:
-        return self._elements[name]
+        return _element_index(self)[name]
 
     def instruction(self, name: str) -> Instruction:
-        return self._instructions[name]
+        return _instruction_index(self)[name]
 
     def context(self, name: str) -> Context:
         return next(c for c in self.contexts if c.name == name)
-
-    @property
-    def _elements(self) -> dict[str, Element]:
-        # Cached on first use; frozen dataclasses need object.__setattr__.
-        try:
-            return self.__dict__["_elem_index"]
-        except KeyError:
-            idx = {e.name: e for e in self.elements}
-            object.__setattr__(self, "_elem_index", idx)
-            return idx
-
-    @property
-    def _instructions(self) -> dict[str, Instruction]:
-        try:
-            return self.__dict__["_insn_index"]
-        except KeyError:
-            idx = {i.name: i for i in self.instructions}
-            object.__setattr__(self, "_insn_index", idx)
-            return idx
 
     def role_elements(self, role: str) -> list[tuple[Element, int]]:
         """(element, bit mask) for every element with some bits in `role`."""
@@ -540,3 +524,13 @@ class Isa:
             md = self.modes
             out = [(e, m | ((mask(md.width) << md.lo) if e.name == md.elem else 0)) for e, m in out]
         return [(e, m) for e, m in out if m]
+
+
+@per_isa
+def _element_index(isa: Isa) -> dict[str, Element]:
+    return {e.name: e for e in isa.elements}
+
+
+@per_isa
+def _instruction_index(isa: Isa) -> dict[str, Instruction]:
+    return {i.name: i for i in isa.instructions}
