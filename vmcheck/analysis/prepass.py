@@ -149,7 +149,8 @@ class _Walker(ExprVisitor, StmtVisitor, TargetVisitor):
         if space != "mem":
             raise _Decline(f"it accesses {space}[...] (untranslated storage)")
         if priv is not None:
-            raise _Decline(f"it accesses storage as {priv} (a named privilege)")
+            what = priv if isinstance(priv, str) else "a privilege expression"
+            raise _Decline(f"it accesses storage as {what} (a named privilege)")
         if not self.protected:
             raise _Decline("the machine has no memory protection: its view is physical storage")
 

@@ -245,7 +245,7 @@ class _MemWrite:
     k: int
     space: str
     nbits: int
-    priv: str | None
+    priv: str  # the code of its privilege: None, a level's name, or mp_K
     path: Path_
     addr: int | None  # the address, when it is a literal
 
@@ -402,10 +402,15 @@ class FunctionCompiler(ExprVisitor, StmtVisitor):
             raise InternalError(f"unknown storage space {space!r}")
         return repr(space)
 
-    def _priv(self, priv: str | None) -> str:
+    def _priv(self, priv: str | ir.Expr | None) -> str:
+        """The code of an access's privilege: None, a level's name, or (an
+        expression) the name of the level whose code it gives, None when it
+        names none (the port reads None as the current mode)."""
         if priv is None:
             return "None"
-        return repr(_ident(priv, "privilege level"))
+        if isinstance(priv, str):
+            return repr(_ident(priv, "privilege level"))
+        return f"_LEVELS.get({self.expr(priv)})"
 
     # ---- expressions ----------------------------------------------------
 
@@ -751,11 +756,17 @@ class FunctionCompiler(ExprVisitor, StmtVisitor):
         k = len(self.file_writes) + len(self.mem_writes)
         self.body.line(f"ma_{k} = {self.expr(t.addr)}")
         self.body.line(f"mv_{k} = {self.expr(value)}")
-        args = f"{self._space(t.space)}, ma_{k}, {t.nbits!r}, {self._priv(t.priv)}"
+        priv = self._priv(t.priv)
+        if t.priv is not None and not isinstance(
+            t.priv, str
+        ):  # read now, as the store is checked: the commit comes later
+            self.body.line(f"mp_{k} = {priv}")
+            priv = f"mp_{k}"
+        args = f"{self._space(t.space)}, ma_{k}, {t.nbits!r}, {priv}"
         self.body.line(f"check_store({args})")
         if self.pending:
             self.body.line(f"pend.append(({args}, mv_{k}))")
-        self.mem_writes.append(_MemWrite(k, t.space, t.nbits, t.priv, self.path, _const(t.addr)))
+        self.mem_writes.append(_MemWrite(k, t.space, t.nbits, priv, self.path, _const(t.addr)))
 
     def visit_If(self, s: ir.If) -> None:
         n = self.n_ifs = self.n_ifs + 1
@@ -848,7 +859,7 @@ class FunctionCompiler(ExprVisitor, StmtVisitor):
                 store = f"{self._vindex(f'wi_{k}', self.slot(w.file))} = wv_{k}"
             else:
                 conds = [f"ma_{k} >= 0"] if rel == "maybe" else []
-                store = f"store({self._space(w.space)}, ma_{k}, {w.nbits!r}, {self._priv(w.priv)}, mv_{k})"
+                store = f"store({self._space(w.space)}, ma_{k}, {w.nbits!r}, {w.priv}, mv_{k})"
             if conds:
                 out.line(f"if {' and '.join(conds)}:")
                 with out.indent():
@@ -954,6 +965,7 @@ def load_function(src: str, fname: str, filename: str, traps: dict[str, tuple[st
         "_HALT": HALT,
         "_urem": _urem,
         "_mload": _mload,
+        "_LEVELS": {code: name for name, code in isa.modes.levels},  # `as (EXPR)`: code -> level
     }
     for const, (kind, cause) in traps.items():
         namespace[const] = Outcome(kind, cause, 0)

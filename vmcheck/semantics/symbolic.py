@@ -603,6 +603,20 @@ class SymIsa(ExprVisitor, StmtVisitor):
         md = self.isa.modes
         return z3.If(env_mode == md.code(priv), _bv(CURRENT, self.tok_width), _bv(1 + md.rank(priv), self.tok_width))
 
+    def _access_token(self, env: _Env, priv: str | ir.Expr | None, model: str) -> z3.BitVecRef:
+        """The token of an access `as` `priv`: a level's name, None (the current
+        mode), or an expression giving a level's code, read as the instruction
+        sees state; a code naming no level (or the current one) is the
+        current privilege."""
+        mode = env.locals["$pre_mode"]
+        if priv is None or isinstance(priv, str):
+            return self.priv_token(mode, priv)
+        code = _as_bv(self._ev(priv, env, [], model))  # no storage read (the loader refuses one)
+        tok = _bv(CURRENT, self.tok_width)
+        for level, c in reversed(self.isa.modes.levels):
+            tok = z3.If(code == c, _bv(1 + self.isa.modes.rank(level), self.tok_width), tok)
+        return z3.If(code == mode, _bv(CURRENT, self.tok_width), tok)
+
     def _fault_addr(self, addr: z3.BitVecRef) -> z3.BitVecRef:
         """An access's address as `fault_addr` holds it: one word."""
         return _resize(_as_bv(addr), self.isa.word)
@@ -626,7 +640,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
         else:
             idx = self._view_index(addr, n)
             W, D, base = env.store["mem.w"], env.store["mem.d"], env.store["V"]
-            tok = self.priv_token(env.locals["$pre_mode"], priv)
+            tok = self._access_token(env, priv, model)
             faults.append((z3.Or([self.fault(_bv(READ, 1), tok, i) for i in idx]), self._fault_addr(addr)))
         return self._join([z3.If(z3.Select(W, i), z3.Select(D, i), z3.Select(base, i)) for i in idx])
 
@@ -653,7 +667,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
         else:
             idx = self._view_index(addr, n)
             wk, dk = "mem.w", "mem.d"
-            tok = self.priv_token(env.locals["$pre_mode"], priv)
+            tok = self._access_token(env, priv, model)
             self._apply_faults(env, [(z3.Or([self.fault(_bv(WRITE, 1), tok, i) for i in idx]), self._fault_addr(addr))])
         W, D = env.store[wk], env.store[dk]
         W0, D0 = W, D

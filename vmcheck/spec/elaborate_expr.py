@@ -19,6 +19,7 @@ from typing import NoReturn
 from ..errors import Collector, Span
 from . import ir
 from . import surface as s
+from .ir_walk import walk
 from .limits import MAX_ELABORATION_STEPS, MAX_EXPR_NESTING, MAX_WIDTH
 from .scope import Declarations, Scope
 
@@ -467,12 +468,32 @@ class ExprElaborator:
                 "use zext(a, WORD)",
             )
         priv = m.priv
-        if priv is not None:
-            if self.decls.modes is None or priv not in self.decls.modes.names:
+        if isinstance(priv, str):
+            known = priv in self.decls.elements or priv in self.decls.constants or scope.lookup(priv) is not None
+            if self.decls.modes is None or (priv not in self.decls.modes.names and not known):
                 self.fail(m.span, f"'as {priv}': no privilege level of that name")
-            if m.space == "phys":
-                self.fail(m.span, "phys[...] is untranslated; 'as LEVEL' applies only to mem[...]")
+        if priv is not None and m.space == "phys":
+            self.fail(m.span, "phys[...] is untranslated; 'as LEVEL' applies only to mem[...]")
+        if priv is not None and not (isinstance(priv, str) and priv in self.decls.modes.names):
+            return addr, nbits, self.privilege(priv, m, scope)
         return addr, nbits, priv
+
+    def privilege(self, priv: str | s.SExpr, m: s.MemAccess, scope: Scope) -> ir.Expr:
+        """`as NAME` (a value) or `as (EXPR)`: an expression of the mode's width,
+        read as a level's code; it may not read storage (the access it
+        qualifies is itself a storage access)."""
+        width = self.decls.modes.width
+        sx = s.Name(priv, m.span) if isinstance(priv, str) else priv
+        v = self.value(sx, scope, want=width)
+        if v.width != width:
+            self.fail(
+                sx.span or m.span,
+                f"a privilege is a level's code of {width} bits (the mode's width), this one {v.width}",
+                "take the field or slice that holds the level",
+            )
+        if any(isinstance(n, ir.Mem) for n in walk(v)):
+            self.fail(sx.span or m.span, "a privilege expression cannot read storage", "read it into a let first")
+        return v
 
 
 def _element_of(e: ir.Expr) -> str | None:

@@ -117,14 +117,16 @@ class Mem:
 
     space "mem": through the translation (the guest's view, docs/model.md §2.4);
     space "phys": untranslated. `priv` names the privilege level the access
-    is made at (`as usr`); None is the current mode. Multi-unit accesses are
+    is made at (`as usr`), or is an expression of the mode's width giving a
+    level's code (`as (mstatus.mpp)`; a code that names no level is the
+    current mode; it reads no storage); None is the current mode. Multi-unit accesses are
     composed in the storage's byte order.
     """
 
     space: str
     addr: Expr
     nbits: int
-    priv: str | None = None
+    priv: str | Expr | None = None
     span: Span | None = _span()
 
     @property
@@ -224,7 +226,7 @@ class MemTarget:
     space: str  # "mem" or "phys"
     addr: Expr
     nbits: int
-    priv: str | None = None
+    priv: str | Expr | None = None  # as in `Mem`
     span: Span | None = _span()
 
 

@@ -277,11 +277,14 @@ class _TreeToSurface(Transformer):
         return s.SliceOf(items[0], items[1], items[2], self._sp(meta))
 
     def mem(self, meta, items):
-        space_tok, addr, priv = items
+        space_tok, addr, *rest = items  # `as ...` is optional (no placeholder: it is a choice)
+        priv = rest[0] if rest else None
         word = str(space_tok)
         space = "mem" if word.startswith("mem") else "phys"
         digits = word[len(space) :]
-        return s.MemAccess(space, int(digits) if digits else None, addr, str(priv) if priv else None, self._sp(meta))
+        if isinstance(priv, Token):  # `as NAME`: a level, or a value (resolved by the elaborator)
+            priv = str(priv)
+        return s.MemAccess(space, int(digits) if digits else None, addr, priv, self._sp(meta))
 
     def call(self, meta, items):
         return s.Call(str(items[0]), tuple(a for a in items[1:] if a is not None), self._sp(meta))

@@ -65,7 +65,7 @@ class MemAccess:
     space: str  # "mem" or "phys"
     nbits: int | None  # None: one storage unit
     addr: SExpr
-    priv: str | None = None
+    priv: str | SExpr | None = None  # `as NAME` (a level or a value) or `as (EXPR)`
     span: Span | None = _span()
 
 
