@@ -468,21 +468,25 @@ class ExprElaborator:
                 "use zext(a, WORD)",
             )
         priv = m.priv
+        if priv is None:
+            return addr, nbits, None
+        modes = self.decls.modes
         if isinstance(priv, str):
             known = priv in self.decls.elements or priv in self.decls.constants or scope.lookup(priv) is not None
-            if self.decls.modes is None or (priv not in self.decls.modes.names and not known):
+            if modes is None or (priv not in modes.names and not known):
                 self.fail(m.span, f"'as {priv}': no privilege level of that name")
-        if priv is not None and m.space == "phys":
+        elif modes is None:
+            self.fail(m.span, "'as (...)': the spec's privilege levels did not load")
+        if m.space == "phys":
             self.fail(m.span, "phys[...] is untranslated; 'as LEVEL' applies only to mem[...]")
-        if priv is not None and not (isinstance(priv, str) and priv in self.decls.modes.names):
-            return addr, nbits, self.privilege(priv, m, scope)
-        return addr, nbits, priv
+        if isinstance(priv, str) and priv in modes.names:
+            return addr, nbits, priv
+        return addr, nbits, self.privilege(priv, m, scope, modes.width)
 
-    def privilege(self, priv: str | s.SExpr, m: s.MemAccess, scope: Scope) -> ir.Expr:
+    def privilege(self, priv: str | s.SExpr, m: s.MemAccess, scope: Scope, width: int) -> ir.Expr:
         """`as NAME` (a value) or `as (EXPR)`: an expression of the mode's width,
         read as a level's code; it may not read storage (the access it
         qualifies is itself a storage access)."""
-        width = self.decls.modes.width
         sx = s.Name(priv, m.span) if isinstance(priv, str) else priv
         v = self.value(sx, scope, want=width)
         if v.width != width:
