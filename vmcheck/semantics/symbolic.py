@@ -122,7 +122,8 @@ class SymResult:
     `cause_width`-bit terms (the cause's code and the trap argument; both 0
     when the outcome is ok or halt); `fault_addr` the word-wide virtual
     address of the access that raised a memory trap (the first faulting one
-    in evaluation order; 0 for every other outcome). `post` maps every element to its value
+    in evaluation order; 0 for every other outcome; None when the ISA's
+    delivery does not read it, so that no term is built). `post` maps every element to its value
     after the instruction (the pre-state when it trapped; pc advanced when it
     did not write it). `storage` is the memory model's storage after it:
     ARRAYS `{"E": array}`; VIEW `{"mem.w", "mem.d", "phys.w", "phys.d"}`
@@ -136,7 +137,7 @@ class SymResult:
     storage: dict[str, z3.ExprRef]
     pc_written: z3.BoolRef
     model: str
-    fault_addr: z3.BitVecRef
+    fault_addr: z3.BitVecRef | None  # None: the ISA's delivery does not read it
 
     @property
     def trapped(self) -> z3.BoolRef:
@@ -159,7 +160,7 @@ class SymResult:
             {k: s(v) for k, v in self.storage.items()},
             s(self.pc_written),
             self.model,
-            s(self.fault_addr),
+            None if self.fault_addr is None else s(self.fault_addr),
         )
 
     def terms(self) -> list[z3.ExprRef]:
@@ -200,7 +201,7 @@ class _Env:
     cause: z3.BitVecRef
     arg: z3.BitVecRef
     pc_written: z3.BoolRef
-    fault_addr: z3.BitVecRef
+    fault_addr: z3.BitVecRef | None
 
     def copy(self) -> _Env:
         return _Env(
@@ -232,13 +233,14 @@ def _merge(c: z3.BoolRef, a: _Env, b: _Env) -> _Env:
         m(a.cause, b.cause),
         m(a.arg, b.arg),
         m(a.pc_written, b.pc_written),
-        m(a.fault_addr, b.fault_addr),
+        None if a.fault_addr is None or b.fault_addr is None else m(a.fault_addr, b.fault_addr),
     )
 
 
 # A fault is (condition, address): the access faults when the condition
-# holds, and `address` is its word-wide virtual address (fault_addr).
-Fault = tuple[z3.BoolRef, z3.BitVecRef]
+# holds, and `address` is its word-wide virtual address (fault_addr), or None
+# when the ISA's delivery does not read it.
+Fault = tuple[z3.BoolRef, z3.BitVecRef | None]
 
 
 def _first_fault(faults: list[Fault], join: bool = False) -> Fault:
@@ -248,8 +250,11 @@ def _first_fault(faults: list[Fault], join: bool = False) -> Fault:
     always been given there)."""
     cond = faults[0][0] if len(faults) == 1 and not join else z3.Or([c for c, _ in faults])
     addr = faults[-1][1]
+    if addr is None:  # addresses untracked (see SymIsa.fault_addrs)
+        return cond, None
     for c, a in reversed(faults[:-1]):
-        addr = _ite(c, a, addr)
+        if a is not None:
+            addr = _ite(c, a, addr)
     return cond, addr
 
 
@@ -290,6 +295,10 @@ class SymIsa(ExprVisitor, StmtVisitor):
         # read as a phys[...] access (an unprotected store reaches the VMM's own
         # storage: location sensitive), never as a view that cannot fault.
         self.unprotected = unprotected(isa)
+        # Fault addresses are terms only for a spec whose delivery reads them:
+        # for the others no term is built, so their formulas (and the models
+        # the solver picks for them) are exactly what they were before.
+        self.fault_addrs = any(isinstance(n, ir.Local) and n.name == "fault_addr" for n in walk(isa.traps.deliver))
         self._memo: dict[tuple[str, str], SymResult] = {}
         self.canon = self.state_vars("")
         self.canon_storage = self.storage_vars("")
@@ -399,8 +408,9 @@ class SymIsa(ExprVisitor, StmtVisitor):
         env = self._env(regs, {}, {"E": storage}, ARRAYS)
         env.locals["cause"] = _resize(cause, self.cw)
         env.locals["trap_arg"] = _resize(arg, self.cw)
-        word = self.isa.word
-        env.locals["fault_addr"] = _bv(0, word) if fault_addr is None else _resize(fault_addr, word)
+        if self.fault_addrs:  # (else the delivery does not read it)
+            word = self.isa.word
+            env.locals["fault_addr"] = _bv(0, word) if fault_addr is None else _resize(fault_addr, word)
         self._block(self.isa.traps.deliver, env, ARRAYS)
         return env.regs, env.store["E"]
 
@@ -425,7 +435,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
             _bv(0, self.cw),
             _bv(0, self.cw),
             _false(),
-            _bv(0, self.isa.word),
+            _bv(0, self.isa.word) if self.fault_addrs else None,
         )
         env.locals.update({"$op." + k: v for k, v in ops.items()})
         env.locals["$pre_mode"] = self.mode_of(regs)
@@ -459,7 +469,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
             {k: simp(v) for k, v in storage.items()},
             simp(env.pc_written),
             model,
-            simp(env.fault_addr),
+            None if env.fault_addr is None else simp(env.fault_addr),
         )
 
     # ---- statements ---------------------------------------------------------
@@ -553,7 +563,8 @@ class SymIsa(ExprVisitor, StmtVisitor):
         env.kind = _ite(new, _bv(MEMTRAP, 2), env.kind)
         env.cause = _ite(new, _bv(self.memcode, self.cw), env.cause)
         env.arg = _ite(new, _bv(0, self.cw), env.arg)
-        env.fault_addr = _ite(new, addr, env.fault_addr)
+        if addr is not None and env.fault_addr is not None:
+            env.fault_addr = _ite(new, addr, env.fault_addr)
         env.done = _or(env.done, f)
 
     # ---- memory -------------------------------------------------------------
@@ -617,9 +628,10 @@ class SymIsa(ExprVisitor, StmtVisitor):
             tok = z3.If(code == c, _bv(1 + self.isa.modes.rank(level), self.tok_width), tok)
         return z3.If(code == mode, _bv(CURRENT, self.tok_width), tok)
 
-    def _fault_addr(self, addr: z3.BitVecRef) -> z3.BitVecRef:
-        """An access's address as `fault_addr` holds it: one word."""
-        return _resize(_as_bv(addr), self.isa.word)
+    def _fault_addr(self, addr: z3.BitVecRef) -> z3.BitVecRef | None:
+        """An access's address as `fault_addr` holds it: one word (None when
+        the delivery does not read it)."""
+        return _resize(_as_bv(addr), self.isa.word) if self.fault_addrs else None
 
     def _mem_read(self, env: _Env, model: str, space: str, addr, nbits: int, priv, faults: list):
         n = self._units(nbits)
@@ -744,10 +756,10 @@ class SymIsa(ExprVisitor, StmtVisitor):
         a = self._ev(e.then, env, tf, model)
         b = self._ev(e.orelse, env, ef, model)
         if tf or ef:
-            zero = _bv(0, self.isa.word)
+            zero = _bv(0, self.isa.word) if self.fault_addrs else None
             tc, ta = _first_fault(tf, join=True) if tf else (_false(), zero)
             ec, ea = _first_fault(ef, join=True) if ef else (_false(), zero)
-            faults.append((z3.If(c, tc, ec), _ite(c, ta, ea)))
+            faults.append((z3.If(c, tc, ec), None if ta is None or ea is None else _ite(c, ta, ea)))
         if e.width == ir.BOOL:
             return z3.If(c, _as_bool(a), _as_bool(b))
         return z3.If(c, a, b)
