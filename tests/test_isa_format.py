@@ -416,7 +416,7 @@ class _Gen:
 def random_specs(draw) -> dict:
     """A small valid spec, as the Python data a YAML file holds."""
     W = draw(st.sampled_from([8, 16, 32]))
-    pool = iter(draw(st.lists(_names, min_size=40, max_size=40, unique=True)))
+    pool = iter(draw(st.lists(_names, min_size=64, max_size=64, unique=True)))  # enough for the largest draw
     n_levels = draw(st.integers(1, 4))
     levels = [next(pool) for _ in range(n_levels)]
     mode_w = max(1, (n_levels - 1).bit_length())
