@@ -26,6 +26,7 @@ from ..machine.decode import Decoder
 from ..semantics.state import MemoryTrap
 from ..spec import ir
 from ..spec.ir_walk import walk
+from .hypercalls import HypercallTable
 from .vmm import CLASSIC, VMM, Counters, GuestStep
 
 TRANSLATE = "translate"
@@ -90,10 +91,17 @@ class _Entry:
 class TranslatingVMM(VMM):
     """The classic VMM, running only translated code (see the module doc)."""
 
-    def __init__(self, isa: ir.Isa, context: ir.Context, kind: str = TRANSLATE, unsafe: frozenset[str] | None = None):
+    def __init__(
+        self,
+        isa: ir.Isa,
+        context: ir.Context,
+        kind: str = TRANSLATE,
+        unsafe: frozenset[str] | None = None,
+        hypercalls: HypercallTable | None = None,
+    ):
         # `kind` stays CLASSIC: what runs directly runs under the classic VMM, and the
         # test harness judges its mode changes by the classic rules.
-        super().__init__(isa, context, CLASSIC)
+        super().__init__(isa, context, CLASSIC, hypercalls)
         self.unsafe = unsafe_entries(isa, context) if unsafe is None else unsafe
         self.code: dict[int, _Entry] = {}  # physical address -> its translation
         self.counters = self.stats = TranslationCounters()
@@ -182,9 +190,12 @@ def judge_translated(out) -> None:
     out.unconfirmed, out.unconfirmed_reasons = [], {}
 
 
-def make_vmm(isa: ir.Isa, context: ir.Context, kind: str) -> VMM:
-    """The reference VMM of `kind`: classic, hybrid or translate."""
-    return TranslatingVMM(isa, context) if kind == TRANSLATE else VMM(isa, context, kind)
+def make_vmm(isa: ir.Isa, context: ir.Context, kind: str, hypercalls: HypercallTable | None = None) -> VMM:
+    """The reference VMM of `kind`: classic, hybrid or translate; `hypercalls`: the
+    table of a paravirtualised guest (`hypercalls.py`), serviced by any kind."""
+    if kind == TRANSLATE:
+        return TranslatingVMM(isa, context, hypercalls=hypercalls)
+    return VMM(isa, context, kind, hypercalls)
 
 
 __all__ = ["TRANSLATE", "TranslatingVMM", "TranslationCounters", "judge_translated", "make_vmm", "unsafe_entries"]
