@@ -245,8 +245,8 @@ def confirm(
     ctx = isa.context(context)
     original = compare_run(isa, ctx, program.image, kind=CLASSIC, max_steps=max_steps)
     table = hypercall_table(isa, report)
-    if table is None:
-        return ParavirtConfirmation(None, original)
+    if table is None:  # no hypercall instruction: only a program with no site runs as it is
+        return ParavirtConfirmation(None if report.sites else original, original)
     guest = assemble(isa, patched(source, report), program.file)
     run = compare_run(
         isa, ctx, program.image, kind=CLASSIC, max_steps=max_steps, guest_image=guest.image, hypercalls=table
