@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-
 import jsonschema
 import pytest
 from click.testing import CliRunner
@@ -160,5 +159,3 @@ def test_cost_figures_other_than_time_are_the_same_run_to_run():
         return cost
 
     assert figures() == figures()
-
-

@@ -17,7 +17,8 @@ import click
 
 from ..analysis import UNKNOWN, check_isas
 from ..errors import Diagnostic, SpecError, UserError
-from ..remedy.paravirt import ParavirtConfirmation, confirm as confirm_patched, load_program, patched, sites
+from ..remedy.paravirt import ParavirtConfirmation, load_program, patched, sites
+from ..remedy.paravirt import confirm as confirm_patched
 from .common import limits, load, remedy_options, spec_argument, verb
 
 

@@ -141,9 +141,7 @@ def guest_reset(isa: ir.Isa, context: ir.Context) -> State:
 class VMM:
     """One virtual machine of `isa` in guest context `context`."""
 
-    def __init__(
-        self, isa: ir.Isa, context: ir.Context, kind: str = CLASSIC, hypercalls: HypercallTable | None = None
-    ):
+    def __init__(self, isa: ir.Isa, context: ir.Context, kind: str = CLASSIC, hypercalls: HypercallTable | None = None):
         if kind not in (CLASSIC, HYBRID):
             raise ValueError(kind)
         self.isa, self.context, self.kind = isa, context, kind
