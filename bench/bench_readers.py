@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -43,7 +44,7 @@ def main() -> None:
     for n, one_line in ((1000, True), (2800, True), (2800, False), (20000, False)):
         text = body_spec(n, one_line)
         longest = max(len(ln) for ln in text.splitlines())
-        t = timed(lambda: read_isa(text, "big.isa"))
+        t = timed(partial(read_isa, text, "big.isa"))
         print(f".isa body of {n} statements ({len(text):,} bytes, longest line {longest:,}): {t:.2f} s")
     # 20,000 errors in one file, rendered the way the CLI does.
     path = Path("/tmp/vmcheck-bench-errors.yaml")
@@ -61,13 +62,13 @@ def main() -> None:
     for n in (600, 1500, 9000):
         line = "add r1," + " " * n + "x\n"
 
-        def run():
+        def run(line: str) -> None:
             try:
                 assemble(pg, line, "p.s")
             except SpecError:
                 pass
 
-        print(f"assembler, a line with {n:,} blanks: {timed(run):.3f} s")
+        print(f"assembler, a line with {n:,} blanks: {timed(partial(run, line)):.3f} s")
 
     from vmcheck.spec.yaml_reader import read_yaml
 

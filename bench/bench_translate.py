@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vmcheck.analysis import check_isas
-from vmcheck.hypervisor.campaign import CLASSIC, confirm_context
-from vmcheck.hypervisor.translate import TRANSLATE
-from vmcheck.spec.library import programs
-from vmcheck.spec.load import load_spec
+from vmcheck.analysis import check_isas  # noqa: E402 (after the sys.path line)
+from vmcheck.hypervisor.campaign import CLASSIC, confirm_context  # noqa: E402 (after the sys.path line)
+from vmcheck.hypervisor.translate import TRANSLATE  # noqa: E402 (after the sys.path line)
+from vmcheck.spec.library import programs  # noqa: E402 (after the sys.path line)
+from vmcheck.spec.load import load_spec  # noqa: E402 (after the sys.path line)
 
 
 def measure(spec: str, fuzz: int, seed: int, repeat: int) -> None:

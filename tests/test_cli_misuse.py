@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import vmcheck_process
 
 from vmcheck.cli import main
 from vmcheck.cli.output import write_text
@@ -19,16 +19,6 @@ from vmcheck.spec.library import bundled
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_TOY = bundled()["pg-toy"]
-
-
-def cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
-    """The real program in a subprocess (stdout and stderr apart, a time limit)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
-    if "stdout" not in kw:
-        kw["capture_output"] = True
-    return subprocess.run(
-        [sys.executable, "-m", "vmcheck", *args], cwd=kw.pop("cwd", ROOT), env=env, text=True, timeout=timeout, **kw
-    )
 
 
 def assert_clean_exit_2(r) -> None:
@@ -55,17 +45,17 @@ def test_bad_timeouts_are_refused(verb, value):
 def test_a_fifo_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "prog.s"
     os.mkfifo(fifo)
-    r = cli("run", "pg-toy", str(fifo), timeout=20)
+    r = vmcheck_process("run", "pg-toy", str(fifo), timeout=20)
     assert_clean_exit_2(r)
     assert "not a regular file" in r.stderr
     spec = tmp_path / "spec.yaml"
     os.mkfifo(spec)
-    assert_clean_exit_2(cli("check", str(spec), timeout=20))
-    assert_clean_exit_2(cli("lint", str(spec), timeout=20))
+    assert_clean_exit_2(vmcheck_process("check", str(spec), timeout=20))
+    assert_clean_exit_2(vmcheck_process("lint", str(spec), timeout=20))
 
 
 def test_run_on_dev_zero_is_refused_without_reading(tmp_path):
-    r = cli("run", "pg-toy", "/dev/zero", timeout=20)
+    r = vmcheck_process("run", "pg-toy", "/dev/zero", timeout=20)
     assert_clean_exit_2(r)
 
 
@@ -82,7 +72,7 @@ def test_an_unreadable_spec_is_refused(tmp_path):
     spec = tmp_path / "s.yaml"
     spec.write_bytes(PG_TOY.read_bytes())
     spec.chmod(0)
-    assert_clean_exit_2(cli("check", str(spec)))
+    assert_clean_exit_2(vmcheck_process("check", str(spec)))
 
 
 @pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs /proc/self/mem, a file whose read fails")
@@ -90,7 +80,7 @@ def test_a_spec_whose_read_fails_is_refused(tmp_path):
     # /proc/self/mem is a regular file that fails to read at offset 0 (EIO): a device that fails.
     spec = tmp_path / "s.yaml"
     spec.symlink_to("/proc/self/mem")
-    r = cli("lint", str(spec))
+    r = vmcheck_process("lint", str(spec))
     assert_clean_exit_2(r)
     assert "cannot read" in r.stderr
 
@@ -98,14 +88,14 @@ def test_a_spec_whose_read_fails_is_refused(tmp_path):
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_output_to_a_full_disk_is_a_clean_error():
     with open("/dev/full", "w") as full:
-        r = cli("check", "pg-toy", "--format", "json", stdout=full, stderr=subprocess.PIPE)
+        r = vmcheck_process("check", "pg-toy", "--format", "json", stdout=full, stderr=subprocess.PIPE)
     r.stdout = ""
     assert_clean_exit_2(r)
     assert "No space left on device" in r.stderr
-    r = cli("report", "pg-toy", "-o", "/dev/full", "--format", "md")
+    r = vmcheck_process("report", "pg-toy", "-o", "/dev/full", "--format", "md")
     assert_clean_exit_2(r)
     assert "No space left on device" in r.stderr
-    r = cli("fmt", "pg-toy", "--to", "isa", "-o", "/dev/full")
+    r = vmcheck_process("fmt", "pg-toy", "--to", "isa", "-o", "/dev/full")
     assert_clean_exit_2(r)
 
 

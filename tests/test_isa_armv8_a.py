@@ -12,25 +12,21 @@ semantics (isa_specs/armv8-a/README.md).
 * `el2_notraps` (the same world, trap controls clear) shows what the traps
   are for: MRS/MSR of the stage-1 and identification registers, WFI, WFE.
 * CNTVCT_EL0 is readable at EL1 in both contexts: Theorem 2 fails on MRS.
-* A copy without labels gets the same verdicts; the sample guest kernel
-  assembles and runs to its expected final state; `confirm` agrees.
+* The sample guest kernel runs to its expected final state; `confirm` agrees.
+
+Lint, programs halting and "labels stripped, same verdicts" are checked for
+every bundled spec in tests/test_library.py.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-import yaml
-from click.testing import CliRunner
+from helpers import THEOREMS, context, insn, invoke, load_bundled, spec_path, verdicts
 
-from vmcheck.cli import main
+NAME = "armv8-a"
 
-ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT / "isa_specs" / "armv8-a" / "armv8-a.yaml"
-PROGRAMS = sorted((ROOT / "isa_specs" / "armv8-a" / "programs").glob("*.s"))
-THEOREMS = ("1", "2", "3", "exact")
 MODE_CHANGE = {"eret"}  # see the module docstring
 
 NOTRAPS = {  # theorem -> violating entries in el2_notraps, besides ERET's mode change
@@ -41,47 +37,9 @@ NOTRAPS = {  # theorem -> violating entries in el2_notraps, besides ERET's mode 
 }
 
 
-def _check(spec: Path, *args: str) -> tuple[int, dict]:
-    # A generous per-query timeout: the answers take a second or two of CPU, but
-    # a shared CI machine can stretch that well past the default 20 s of wall time.
-    res = CliRunner().invoke(main, ["check", str(spec), "--format", "json", "--timeout", "120", *args])
-    assert res.exit_code in (0, 1), res.output
-    return res.exit_code, json.loads(res.output)
-
-
-def _spec(report: dict) -> dict:
-    return report["specs"][0] if "specs" in report else report
-
-
-def _context(report: dict, name: str) -> dict:
-    return next(c for c in _spec(report)["contexts"] if c["name"] == name)
-
-
-def _insn(ctx: dict, name: str) -> dict:
-    return next(i for i in ctx["instructions"] if i["name"] == name)
-
-
-def _verdicts(report: dict, name: str) -> dict:
-    return {
-        t: (v["holds"], set(v["violations"]), set(v["unknown"])) for t, v in _context(report, name)["theorems"].items()
-    }
-
-
-@pytest.fixture(scope="module")
-def checked():
-    return _check(SPEC)
-
-
-@pytest.mark.slow
-def test_theorem1_holds(checked):
-    code, report = checked
-    assert code == 0
-    assert _spec(report)["verdict"]["1"]["holds"] is True
-
-
 @pytest.mark.slow
 def test_el2_traps_only_the_mode_change_remains(checked):
-    v = _verdicts(checked[1], "el2_traps")
+    v = verdicts(checked[1], "el2_traps", unknown=True)
     for t in ("1", "exact"):
         holds, viol, unknown = v[t]
         assert viol <= MODE_CHANGE and not unknown, (t, viol, unknown)
@@ -92,20 +50,20 @@ def test_el2_traps_only_the_mode_change_remains(checked):
 
 @pytest.mark.slow
 def test_el2_traps_classes(checked):
-    ctx = _context(checked[1], "el2_traps")
+    ctx = context(checked[1], "el2_traps")
     for name in ("mrs", "msr"):
-        i = _insn(ctx, name)
+        i = insn(ctx, name)
         # config sensitive (TVM/TRVM/TID*) and reading control, but every such instance traps
         assert i["classes"]["location_sensitive"] == "yes", name
         assert i["classes"]["privileged"] == "no", name  # TPIDR_EL0, ELR_EL1, DAIF ... run at EL1/EL0
         assert i["violates"]["1"] == "no", name
     for name in ("wfi", "wfe"):
-        assert _insn(ctx, name)["classes"]["privileged"] == "yes", name  # TWI / TWE
+        assert insn(ctx, name)["classes"]["privileged"] == "yes", name  # TWI / TWE
     for name in ("svc", "hvc", "smc"):
-        assert _insn(ctx, name)["classes"]["illegal"] == "yes", name
+        assert insn(ctx, name)["classes"]["illegal"] == "yes", name
     for name in ("ldtr", "sttr", "msr_daifset", "msr_daifclr", "ldr", "str", "add_imm", "b", "ret", "nop"):
-        assert _insn(ctx, name)["classes"]["sensitive"] == "no", name
-    eret = _insn(ctx, "eret")
+        assert insn(ctx, name)["classes"]["sensitive"] == "no", name
+    eret = insn(ctx, "eret")
     # EL1 -> EL0 between modes the context maps one-to-one: the guest's own level, no resource
     assert eret["classes"]["control_sensitive"] == "no"
     assert eret["classes"]["unsafe"] == "no"
@@ -114,45 +72,21 @@ def test_el2_traps_classes(checked):
 
 @pytest.mark.slow
 def test_el2_notraps_shows_what_the_traps_are_for(checked):
-    v = _verdicts(checked[1], "el2_notraps")
+    v = verdicts(checked[1], "el2_notraps", unknown=True)
     for t in THEOREMS:
         holds, viol, unknown = v[t]
         assert holds is False and not unknown, t
         assert viol - MODE_CHANGE == NOTRAPS[t], (t, viol)
-    ctx = _context(checked[1], "el2_notraps")
+    ctx = context(checked[1], "el2_notraps")
     for name in ("wfi", "wfe"):
-        assert _insn(ctx, name)["classes"]["privileged"] == "no", name
+        assert insn(ctx, name)["classes"]["privileged"] == "no", name
 
 
-@pytest.mark.slow
-def test_labels_agree_with_the_semantics(checked):
-    assert _spec(checked[1])["label_findings"] == []
-
-
-@pytest.mark.slow
-def test_labels_stripped_same_verdict(tmp_path, checked):
-    data = yaml.safe_load(SPEC.read_text())
-    for insn in data["instructions"].values():
-        insn.pop("labels", None)
-    stripped = tmp_path / "armv8-a.yaml"
-    stripped.write_text(yaml.safe_dump(data, sort_keys=False))
-    code, report = _check(stripped)
-    assert code == checked[0]
-    for ctx in ("el2_traps", "el2_notraps"):
-        assert _verdicts(report, ctx) == _verdicts(checked[1], ctx)
-
-
-def test_lint():
-    res = CliRunner().invoke(main, ["lint", str(SPEC)])
-    assert res.exit_code == 0, res.output
-
-
-@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
-def test_program_runs(program):
+def test_the_sample_guest_kernel_final_state():
     from vmcheck.machine import Machine, assemble
-    from vmcheck.spec.load import load_spec
 
-    isa = load_spec(SPEC)
+    isa = load_bundled(NAME)
+    program = spec_path(NAME).parent / "programs" / "guest_kernel.s"
     m = Machine(isa)
     m.load_image(assemble(isa, program.read_text(), str(program)).image)
     result = m.run(max_steps=1000)
@@ -169,7 +103,7 @@ def test_confirm_agrees_with_the_engine():
     """No contradiction in any context; el2_traps (exact condition holds) is confirmed. In
     el2_notraps the sample program shows WFI's breach, but without witness replays
     (--no-witnesses) no run shows MRS, MSR, WFE: confirm exits 4, each with its reason."""
-    res = CliRunner().invoke(main, ["confirm", str(SPEC), "--no-witnesses", "--format", "json"])
+    res = invoke("confirm", spec_path(NAME), "--no-witnesses", "--format", "json")
     assert res.exit_code == 4, res.output
     ctxs = {c["context"]: c for c in json.loads(res.output)["contexts"]}
     for ctx in ctxs.values():

@@ -7,24 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import vmcheck_process
 
 
 def run(*args: str, interval: str = "0", stderr=subprocess.PIPE) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "VMCHECK_PROGRESS_SECONDS": interval}
-    return subprocess.run(
-        [sys.executable, "-m", "vmcheck", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        timeout=600,
+    return vmcheck_process(
+        *args, env={"VMCHECK_PROGRESS_SECONDS": interval}, stdout=subprocess.PIPE, stderr=stderr, timeout=600
     )
 
 

@@ -6,15 +6,18 @@ byte-identical. Run this before and after, then diff the two folders:
     python tools/snapshot_outputs.py OUT_BEFORE
     ... change the code ...
     python tools/snapshot_outputs.py OUT_AFTER
-    diff -r OUT_BEFORE OUT_AFTER
+    diff -r -x .cache OUT_BEFORE OUT_AFTER
 
 Each command's stdout, stderr and exit code go to one file named for the
 command. Timing figures (seconds, medians) are masked, since they differ
 between any two runs; nothing else is. The script drives the CLI in-process
 (click's test runner) in a fixed order, with a fixed terminal width, and uses
-its own result cache (`OUT/.cache`) so a warm user cache cannot hide a change
-in the engine. It learns instruction names and programs from the CLI's own
-output and the library folder, so it runs on any version of the code.
+its own result cache (`OUT/.cache`, left out of the comparison: its entries
+record solving times) so a warm user cache cannot hide a change in the
+engine. It records the vmcheck of the checkout it is in, and names each file
+for its command with temporary paths masked, so two runs name them alike. It
+learns instruction names and programs from the CLI's own output and the
+library folder, so it runs on any version of the code.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "isa_specs"
+# The vmcheck of this checkout, not whichever one is installed: run as a script,
+# Python puts tools/ first on the path, and an editable install elsewhere (or a
+# wheel) would otherwise be the code recorded.
+sys.path.insert(0, str(ROOT))
 
 # Durations in any unit the CLI prints; the key names JSON uses for them.
 _TIME_TEXT = re.compile(r"\b\d+(?:\.\d+)?(?:e-?\d+)?\s?(?:s|ms|µs|us|seconds|min)\b")

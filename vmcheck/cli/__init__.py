@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -34,29 +35,48 @@ from .specs import specs
 
 VERBS = [specs, lint, fmt, run, check, explain, confirm, report, diff, docs]
 
+
 # Verbs whose modules import the engine at module level: imported when invoked, so that
-# `vmcheck --help` stays fast; their one-line help is listed here.
-LAZY = {
-    "configure": "Find the fewest control bits a VMM must pin for THEOREM to hold.",
-    "repair": "Propose the least set of instructions that must trap for THEOREM.",
-    "paravirt": "List the sites of a guest program that violate THEOREM.",
+# `vmcheck --help` stays fast. Each is imported by its own function (an explicit import
+# that a reader, a linter and mypy can follow); its one-line help is listed beside it.
+def _configure() -> click.Command:
+    from .configure import configure
+
+    return configure
+
+
+def _repair() -> click.Command:
+    from .repair import repair
+
+    return repair
+
+
+def _paravirt() -> click.Command:
+    from .paravirt import paravirt
+
+    return paravirt
+
+
+LAZY: dict[str, tuple[str, Callable[[], click.Command]]] = {
+    "configure": ("Find the fewest control bits a VMM must pin for THEOREM to hold.", _configure),
+    "repair": ("Propose the least set of instructions that must trap for THEOREM.", _repair),
+    "paravirt": ("List the sites of a guest program that violate THEOREM.", _paravirt),
 }
 
 
 class VmcheckGroup(click.Group):
-    def list_commands(self, ctx):  # the order of a user's day, not the alphabet
-        return [v.name for v in VERBS] + list(LAZY)
+    def list_commands(self, ctx: click.Context) -> list[str]:  # the order of a user's day, not the alphabet
+        return [str(v.name) for v in VERBS] + list(LAZY)
 
-    def get_command(self, ctx, name):
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in LAZY and name not in self.commands:
-            import importlib
-
-            self.add_command(getattr(importlib.import_module(f"{__name__}.{name}"), name))
+            self.add_command(LAZY[name][1]())
         return super().get_command(ctx, name)
 
-    def format_commands(self, ctx, formatter):
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
-        rows = [(v.name, v.get_short_help_str(limit)) for v in VERBS] + list(LAZY.items())
+        rows = [(str(v.name), v.get_short_help_str(limit)) for v in VERBS]
+        rows += [(name, short_help) for name, (short_help, _) in LAZY.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -6,13 +6,15 @@ them in an installed vmcheck as in a source checkout.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..errors import UserError
 from .common import verb
 
 
-def _pages() -> dict[str, object]:
+def _pages() -> dict[str, Path]:
     from ..spec.library import docs_dir
 
     root = docs_dir()
@@ -49,7 +51,7 @@ def docs(page: str | None, path_only: bool) -> None:
         click.echo(pages[key].read_text(encoding="utf-8"), nl=False)
 
 
-def _title(p) -> str:
+def _title(p: Path) -> str:
     for line in p.read_text(encoding="utf-8").splitlines():
         if line.startswith("# "):
             return line[2:].strip()

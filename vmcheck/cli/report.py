@@ -79,6 +79,15 @@ THEOREMS = ("1", "2", "3", "exact")
     show_default=True,
     help="With --confirm: guest instructions per program run.",
 )
+@click.option(
+    "--remedies/--no-remedies",
+    default=False,
+    show_default=True,
+    help="For each argued theorem that fails: the minimal host configuration (as `vmcheck configure`), the "
+    "smallest ISA change (as `vmcheck repair`), the sites of the sample programs to paravirtualise (as "
+    "`vmcheck paravirt`) and, with --confirm, the binary-translating VMM's cost. Each is decided again by "
+    "the engine: tens of seconds to minutes more, so off unless asked.",
+)
 @solver_options
 def report(
     spec,
@@ -90,6 +99,7 @@ def report(
     brief,
     vmm,
     fuzz_n,
+    remedies,
     seed,
     max_steps,
     budget,
@@ -102,7 +112,8 @@ def report(
     Theorems 1-3, the verdict per theorem and guest context, each
     instruction's proof obligation and how it was discharged (the unsat
     queries, or a witness as before/after tables), the contradicted labels,
-    and with --confirm what the reference VMM observed. The header names the
+    with --confirm what the reference VMM observed, and with --remedies how
+    to remedy a failing theorem. The header names the
     spec file's SHA-256 and the vmcheck version."""
     from .. import pipeline
     from ..report.proof import FORMATS, format_of, render
@@ -140,7 +151,7 @@ def report(
             use_cache=not no_cache,
             progress=rep.update,
         )
-        rep.stage("confirming" if confirm else "writing")
+        rep.stage("confirming" if confirm else "computing remedies" if remedies and not brief else "writing")
         inp = pipeline.proof_input(
             spec,
             loaded=loaded,
@@ -154,6 +165,9 @@ def report(
             max_steps=max_steps,
             brief=brief,
             report=decided,
+            jobs=jobs,
+            use_cache=not no_cache,
+            with_remedies=remedies,
         )
         text = render(inp, fmt)
     if output == "-":

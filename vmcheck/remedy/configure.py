@@ -45,8 +45,8 @@ from ..analysis import Report, TheoremResult, check_isas
 from ..analysis.budget import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from ..errors import UserError
 from ..semantics.symbolic import (  # the engine's own bit splice
-    _replace_bits,
     fresh_context,
+    replace_bits,
     sym_isa,
 )
 from ..spec import ir
@@ -221,7 +221,7 @@ def _depends(sym, terms: list[z3.ExprRef], regs: dict, pin: Pin, timeout_ms: int
     Unknown counts as yes: a unit wrongly kept only makes a blocker weaker."""
     var = regs[pin.elem]
     fresh = z3.BitVec(f"{pin.name}#flip", pin.width)
-    moved = _replace_bits(var, pin.hi, pin.lo, fresh)
+    moved = replace_bits(var, pin.hi, pin.lo, fresh)
     other = [z3.substitute(t, (var, moved)) for t in terms]
     diffs = [a != b for a, b in zip(terms, other) if not a.eq(b)]
     if not diffs:
@@ -261,7 +261,7 @@ class _Relevance:
             tied = set()
             for p in self.pins:
                 moved = dict(a)
-                moved[p.elem] = _replace_bits(a[p.elem], p.hi, p.lo, p.term(b))
+                moved[p.elem] = replace_bits(a[p.elem], p.hi, p.lo, p.term(b))
                 s = z3.Solver()
                 s.set("timeout", self.timeout_ms)
                 s.add(ok(a), ok(b), z3.Not(ok(moved)))

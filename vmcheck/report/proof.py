@@ -8,8 +8,10 @@ the argument instruction by instruction: each proof obligation and how it
 was discharged (the unsat queries of a proof, or a witness shown as
 before/after tables with the differing elements marked), the declared labels
 the semantics contradict, where Theorem 1 and the exact condition part and
-what that costs, and, with `--confirm`, what the reference hypervisor
-observed when the witnesses and programs were run under it.
+what that costs, with `--confirm`, what the reference hypervisor observed
+when the witnesses and programs were run under it, and, with `--remedies`,
+the remedies of a failing theorem (configuration, repair, binary
+translation, paravirtualisation), each with its check.
 
 The first page is a summary that stands alone (the verdict per theorem and
 context, a chart of the classes per context, the violating instructions);
@@ -24,7 +26,8 @@ this module assembles the header and the sections into a `document.Doc`,
 which `html.py` or `markdown.py` renders, escaping every piece of spec text.
 The header names the spec file's SHA-256 and the vmcheck version, so a
 report names exactly what it proves. The report carries no date and no
-timings: the same spec gives the same report.
+timings (one exception: the binary translation's wall-clock time, measured
+with `--confirm --remedies`): the same spec gives the same report.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from .sections.context import context_section
 from .sections.isa import isa_section
 from .sections.labels import labels_section
 from .sections.model import model_section
+from .sections.remedies import remedies_section
 from .sections.semantics import appendix_section
 from .sections.verdict import verdict_section
 from .vocabulary import holds_badge
@@ -90,6 +94,9 @@ def build_document(inp: ProofInput) -> Doc:
     sections.append(labels_section(inp))
     if not inp.brief:
         sections.append(confirmation_section(inp))
+        remedies = remedies_section(inp)  # absent when every argued theorem holds
+        if remedies is not None:
+            sections.append(remedies)
         sections.append(argument_appendix(inp))
         sections.append(appendix_section(inp))
     footer = f"{rep.isa} · spec SHA-256 {inp.sha256} · vmcheck {__version__}"

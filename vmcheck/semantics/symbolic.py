@@ -316,7 +316,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
         """`regs` with the mode bits replaced by `mode`."""
         md = self.isa.modes
         out = dict(regs)
-        out[md.elem] = _replace_bits(regs[md.elem], md.hi, md.lo, mode)
+        out[md.elem] = replace_bits(regs[md.elem], md.hi, md.lo, mode)
         return out
 
     # ---- predicates over a state (invariants, `where`, `host`) ---------------
@@ -444,7 +444,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
         if isinstance(t, ir.RegTarget):
             self._apply_faults(env, faults)
             old = env.regs[t.elem]
-            new = _replace_bits(old, t.hi, t.lo, _to_bv(value, t.hi - t.lo + 1))
+            new = replace_bits(old, t.hi, t.lo, _to_bv(value, t.hi - t.lo + 1))
             env.regs[t.elem] = _ite(live(), new, old)
             if t.elem == self.isa.pc:
                 env.pc_written = _or(env.pc_written, live())
@@ -455,7 +455,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
             arr = env.regs[t.file]
             i = _resize(idx, e.index_width)
             old = z3.Select(arr, i)
-            new = z3.Store(arr, i, _replace_bits(old, t.hi, t.lo, _to_bv(value, t.hi - t.lo + 1)))
+            new = z3.Store(arr, i, replace_bits(old, t.hi, t.lo, _to_bv(value, t.hi - t.lo + 1)))
             guard = _file_guard(e, idx)  # the zero register and indices past the end drop writes
             if guard is not None:
                 new = z3.If(guard, arr, new)
@@ -723,7 +723,7 @@ def _as_bool(t: z3.ExprRef) -> z3.BoolRef:
     return t if z3.is_bool(t) else t != 0
 
 
-def _replace_bits(old: z3.BitVecRef, hi: int, lo: int, v: z3.BitVecRef) -> z3.BitVecRef:
+def replace_bits(old: z3.BitVecRef, hi: int, lo: int, v: z3.BitVecRef) -> z3.BitVecRef:
     w = old.size()
     if lo == 0 and hi == w - 1:
         return v

@@ -21,6 +21,10 @@ The meaning of one instruction (the contract of both interpreters):
   translated access: the outcome kind is "memtrap";
 * if the instruction did not write the pc, the pc advances by
   `Isa.insn_units` storage units.
+
+The module is longer than most (about 540 lines) on purpose: it is the
+contract between the loader and every reading, and a reader should find every
+node type, and the `Isa` that holds them, in one place.
 """
 
 from __future__ import annotations

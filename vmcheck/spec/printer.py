@@ -17,6 +17,7 @@ import json
 import re
 import textwrap
 from functools import lru_cache
+from typing import NoReturn
 
 import yaml
 
@@ -37,7 +38,7 @@ class _Unprintable(SpecError):
     """A node tree the printers cannot write (one that `build_isa` would reject)."""
 
 
-def _fail(node: Node, message: str):
+def _fail(node: Node, message: str) -> NoReturn:
     raise _Unprintable(Diagnostic(node.span, f"cannot print this spec: {message}"))
 
 
