@@ -115,6 +115,13 @@ def confirm(
                     progress=rep.update,
                 )
             )
+            if kind == TRANSLATE and paths:  # what translation cost, against the classic VMM
+                from ..hypervisor.translate import measure_cost
+                from ..machine.assembler import assemble_file
+
+                rep.stage(f"measuring the translation cost ({ctx.name})")
+                images = [assemble_file(isa, p).image for p in paths]
+                results[-1].cost = measure_cost(isa, isa.context(ctx.name), images, max_steps)
     if fmt == "json":
         click.echo(
             json.dumps(

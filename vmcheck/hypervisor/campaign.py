@@ -30,7 +30,7 @@ from ..machine.assembler import assemble_file
 from ..spec import ir
 from .fuzz import FuzzFinding, FuzzReport, OperandValues, fuzz
 from .lockstep import Comparison, compare_run
-from .translate import TRANSLATE, CostComparison, judge_translated, measure_cost
+from .translate import TRANSLATE, CostComparison, judge_translated
 from .vmm import CLASSIC, HYBRID, LEFT_CONTEXT, Breach
 from .witness_replay import Replay, replay_witness
 
@@ -57,7 +57,8 @@ class Confirmation:
     unconfirmed: list[str] = field(default_factory=list)  # engine violations no run showed
     unconfirmed_reasons: dict[str, str] = field(default_factory=dict)
     left_context: int = 0  # runs that ended when the guest entered a mode the context does not map
-    cost: CostComparison | None = None  # translate VMM: its cost against the classic VMM's
+    # translate VMM: its cost against the classic VMM's (`translate.measure_cost`; set by `confirm`)
+    cost: CostComparison | None = None
 
     @property
     def agrees(self) -> bool:
@@ -225,10 +226,8 @@ def confirm_context(
             what = "made a resource-control breach" if d.breach is not None else "diverged"
             seen.append(Sighting(d.insn, _implied(kind, d.breach), what, where))
 
-    images = []
     for path in programs:
         prog = assemble_file(isa, path)
-        images.append(prog.image)
         c = compare_run(isa, context, prog.image, kind=kind, max_steps=max_steps)
         out.programs.append(ProgramRun(Path(path).name, c))
         tick()
@@ -276,10 +275,8 @@ def confirm_context(
 
     tick()
     _judge(out, ctx_result, seen)
-    if kind == TRANSLATE:  # judged by its own rule, and its cost measured (translate.py)
+    if kind == TRANSLATE:  # judged by its own rule (translate.py)
         judge_translated(out)
-        if images:
-            out.cost = measure_cost(isa, context, images, max_steps)
     return out
 
 
