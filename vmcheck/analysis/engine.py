@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .. import __version__
@@ -418,25 +418,32 @@ def derived(r: InstructionResult, cls: str) -> Answer:
     return r.classes[cls]
 
 
+def label_claims(c: ContextResult) -> Iterator[tuple[InstructionResult, str, str, str]]:
+    """The class claims the instructions of context `c` declare by label:
+    (instruction, label, class, claimed value), instructions in order, each
+    one's labels sorted; a label that claims no class is left out."""
+    for r in c.instructions:
+        for label in sorted(r.labels):
+            claim = LABEL_CLAIMS.get(label)
+            if claim is not None:
+                cls, want = claim
+                yield r, label, cls, want
+
+
 def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding]:
     out = []
     for n, c in enumerate(ctxs):
-        for r in c.instructions:
-            for label in sorted(r.labels):
-                claim = LABEL_CLAIMS.get(label)
-                if claim is None:
-                    continue
-                cls, want = claim
-                if n and cls in CONTEXT_FREE_CLASSES:  # judged once, in the first context
-                    continue
-                a = derived(r, cls)
-                if a.value in (YES, NO) and a.value != want:
-                    out.append(
-                        LabelFinding(
-                            r.name, label, c.name, f"{cls.removeprefix('pg_')}: {a.value}", a.reason, r.line, a.witness
-                        )
+        for r, label, cls, want in label_claims(c):
+            if n and cls in CONTEXT_FREE_CLASSES:  # judged once, in the first context
+                continue
+            a = derived(r, cls)
+            if a.value in (YES, NO) and a.value != want:
+                out.append(
+                    LabelFinding(
+                        r.name, label, c.name, f"{cls.removeprefix('pg_')}: {a.value}", a.reason, r.line, a.witness
                     )
+                )
     return out
 
 
-__all__ = ["check_isa", "check_isas", "default_jobs", "derived", "LABEL_CLAIMS"]
+__all__ = ["check_isa", "check_isas", "default_jobs", "derived", "label_claims", "LABEL_CLAIMS"]
