@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .. import __version__
@@ -418,22 +418,10 @@ def derived(r: InstructionResult, cls: str) -> Answer:
     return r.classes[cls]
 
 
-def label_claims(c: ContextResult) -> Iterator[tuple[InstructionResult, str, str, str]]:
-    """The class claims the instructions of context `c` declare by label:
-    (instruction, label, class, claimed value), instructions in order, each
-    one's labels sorted; a label that claims no class is left out."""
-    for r in c.instructions:
-        for label in sorted(r.labels):
-            claim = LABEL_CLAIMS.get(label)
-            if claim is not None:
-                cls, want = claim
-                yield r, label, cls, want
-
-
 def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding]:
     out = []
     for n, c in enumerate(ctxs):
-        for r, label, cls, want in label_claims(c):
+        for r, label, cls, want in c.label_claims():
             if n and cls in CONTEXT_FREE_CLASSES:  # judged once, in the first context
                 continue
             a = derived(r, cls)
@@ -446,4 +434,4 @@ def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding
     return out
 
 
-__all__ = ["check_isa", "check_isas", "default_jobs", "derived", "label_claims", "LABEL_CLAIMS"]
+__all__ = ["check_isa", "check_isas", "default_jobs", "derived", "LABEL_CLAIMS"]

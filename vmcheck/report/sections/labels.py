@@ -3,7 +3,7 @@ contradict, with their evidence, and those they confirm."""
 
 from __future__ import annotations
 
-from ...analysis.engine import derived, label_claims
+from ...analysis.engine import derived
 from ...theory import UNKNOWN
 from ..document import (
     Callout,
@@ -63,7 +63,7 @@ def labels_section(inp: ProofInput) -> Section:
         blocks.append(Callout("pass", [Para("No declared label is contradicted by the semantics.")]))
     agree, undecided = [], []
     for c in rep.contexts:
-        for r, label, cls, want in label_claims(c):
+        for r, label, cls, want in c.label_claims():
             a = derived(r, cls)
             if a.value == want:
                 agree.append((r.name, label, c.name))
