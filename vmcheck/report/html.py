@@ -18,6 +18,7 @@ from importlib.resources import files
 from .document import (
     Badge,
     BarChart,
+    Block,
     Bullets,
     Callout,
     Code,
@@ -166,24 +167,23 @@ class HtmlRenderer(Renderer):
         self.out.append(f"<pre><code>{html.escape(b.text)}</code></pre>")
 
     def callout(self, b: Callout, depth: int, quote: str) -> None:
-        o = self.out
-        o.append(f'<div class="callout {badge_kind(b.kind)}">')
-        if b.title is not None:
-            o.append(f'<div class="title">{self.text(b.title)}</div>')
-        for x in b.blocks:
-            self.block(x, depth)
-        o.append("</div>")
+        title = None if b.title is None else f'<div class="title">{self.text(b.title)}</div>'
+        self._div(f'<div class="callout {badge_kind(b.kind)}">', title, b.blocks, depth)
 
     def keep(self, b: Keep, depth: int, quote: str) -> None:
-        o = self.out
         aid = f' id="{anchor_id(b.anchor)}"' if b.anchor else ""
         cls = "keep" + (f" {_cls(b.cls)}" if b.cls else "")
-        o.append(f'<div class="{cls}"{aid}>')
-        if b.title is not None:
-            o.append(f"<h4>{self.text(b.title)}</h4>")
-        for x in b.blocks:
+        title = None if b.title is None else f"<h4>{self.text(b.title)}</h4>"
+        self._div(f'<div class="{cls}"{aid}>', title, b.blocks, depth)
+
+    def _div(self, start: str, title: str | None, blocks: list[Block], depth: int) -> None:
+        """A box of blocks: the `<div ...>` start tag, its title line (if any), the blocks, the end tag."""
+        self.out.append(start)
+        if title is not None:
+            self.out.append(title)
+        for x in blocks:
             self.block(x, depth)
-        o.append("</div>")
+        self.out.append("</div>")
 
     def table(self, t: Table, quote: str = "") -> None:
         o = self.out
