@@ -8,6 +8,21 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_TOY = ROOT / "isa_specs" / "pg-toy" / "pg-toy.yaml"
 
 
+# The load-immediate, load and store entries of the 32-bit machines here and
+# in test_soundness (YAML under `instructions:`; registers `r`).
+LI_LD_ST = """\
+  li:
+    operands: [rd: reg, imm: simm16]
+    semantics: r[rd] = sext(imm, 32)
+  ld:
+    operands: [rd: reg, rs: reg]
+    semantics: r[rd] = mem[r[rs]]
+  st:
+    operands: [rt: reg, rs: reg]
+    semantics: mem[r[rs]] = r[rt]
+"""
+
+
 def three_mode_machine(modes: str, where: str = "true", extra_state: str = "") -> str:
     """Popek & Goldberg's machine with a third mode between supervisor and user
     and a hypervisor bit `hv` (set in the host), one guest context named
@@ -42,16 +57,7 @@ contexts:
   guest:
     ring_compression: {{where: "{where}", modes: {modes}}}
 instructions:
-  li:
-    operands: [rd: reg, imm: simm16]
-    semantics: r[rd] = sext(imm, 32)
-  ld:
-    operands: [rd: reg, rs: reg]
-    semantics: r[rd] = mem[r[rs]]
-  st:
-    operands: [rt: reg, rs: reg]
-    semantics: mem[r[rs]] = r[rt]
-  setm:
+{LI_LD_ST}  setm:
     operands: [rs: reg]
     semantics: |
       require m == supervisor && r[rs][1:0] != 3 else PRIV

@@ -16,16 +16,10 @@ from vmcheck.spec.load import load_spec
 
 PG = load_spec("pg-toy")
 
-# Two instructions per keyword, register names, a constant, a narrow pcrel operand.
-MULTI = """\
-isa: multi
-word: 16
-modes: [s, u]
-constants: {CSR_X: 7}
-state:
-  pc: {width: 16, role: pc}
-  m:  {width: 1, role: mode}
-  x:  {count: 4, width: 16, zero: 0, names: [zero, ra, sp, t0]}
+# What the 16-bit machines here share after their state, up to their
+# instructions: storage, a memory trap and a guest context (the assembler reads
+# none of it, but a spec must have it).
+WORLD_16 = """\
 storage: {size: 1024, unit: 16}
 traps:
   causes: {MEM: {code: 1, memory: true}}
@@ -34,19 +28,40 @@ contexts:
   host: m == s
   guest: {g: {modes: {s: u, u: u}}}
 instructions:
-  ld:   {operands: [rd: reg, off: simm4, rs: reg], syntax: "ld {rd}, {off}({rs})", semantics: "x[rd] = mem[x[rs] + sext(off, 16)]"}
+"""
+
+# Two instructions per keyword, register names, a constant, a narrow pcrel operand.
+MULTI = (
+    """\
+isa: multi
+word: 16
+modes: [s, u]
+constants: {CSR_X: 7}
+state:
+  pc: {width: 16, role: pc}
+  m:  {width: 1, role: mode}
+  x:  {count: 4, width: 16, zero: 0, names: [zero, ra, sp, t0]}
+"""
+    + WORLD_16
+    + """  ld:   {operands: [rd: reg, off: simm4, rs: reg], syntax: "ld {rd}, {off}({rs})", semantics: "x[rd] = mem[x[rs] + sext(off, 16)]"}
   lda:  {operands: [rd: reg, addr: imm8], syntax: "ld {rd}, {addr}", semantics: "x[rd] = mem[zext(addr, 16)]"}
   add:  {operands: [rd: reg, rs: reg, rt: reg], semantics: "x[rd] = x[rs] + x[rt]"}
   addi: {operands: [rd: reg, rs: reg, imm: simm6], syntax: "add {rd}, {rs}, {imm}", semantics: "x[rd] = x[rs] + sext(imm, 16)"}
   br:   {operands: [off: simm8 pcrel], semantics: "pc = pc + sext(off, 16)"}
 """
+)
+
+
+def _load(tmp_path_factory, name: str, text: str) -> ir.Isa:
+    """The spec `text`, written to a fresh folder as NAME.yaml and loaded."""
+    p = tmp_path_factory.mktemp(name) / f"{name}.yaml"
+    p.write_text(text)
+    return load_spec(str(p))
 
 
 @pytest.fixture(scope="module")
 def multi(tmp_path_factory) -> ir.Isa:
-    p = tmp_path_factory.mktemp("multi") / "multi.yaml"
-    p.write_text(MULTI)
-    return load_spec(str(p))
+    return _load(tmp_path_factory, "multi", MULTI)
 
 
 def asm(isa, text):
@@ -220,7 +235,8 @@ def test_unknown_mnemonic_suggests_close_ones():
 
 # Two entries share `move.w`: one names the status register in its template,
 # one takes an immediate; and `jmp` takes a register or a target.
-SHARED = """\
+SHARED = (
+    """\
 isa: shared
 word: 16
 modes: [s, u]
@@ -229,26 +245,19 @@ state:
   m:  {width: 1, role: mode}
   sr: {width: 16, role: control}
   d:  {count: 4, width: 16}
-storage: {size: 1024, unit: 16}
-traps:
-  causes: {MEM: {code: 1, memory: true}}
-  deliver: "pc = 0"
-contexts:
-  host: m == s
-  guest: {g: {modes: {s: u, u: u}}}
-instructions:
-  movei: {operands: [imm: imm8, rd: reg], syntax: "move.w {imm}, {rd}", semantics: "d[rd] = zext(imm, 16)"}
+"""
+    + WORLD_16
+    + """  movei: {operands: [imm: imm8, rd: reg], syntax: "move.w {imm}, {rd}", semantics: "d[rd] = zext(imm, 16)"}
   movesr: {operands: [rd: reg], syntax: "move.w sr, {rd}", semantics: "d[rd] = sr"}
   jmpa: {operands: [target: imm8], syntax: "jmp {target}", semantics: "pc = zext(target, 16)"}
   jmpr: {operands: [rs: reg], syntax: "jmp {rs}", semantics: "pc = d[rs]"}
 """
+)
 
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory) -> ir.Isa:
-    p = tmp_path_factory.mktemp("shared") / "shared.yaml"
-    p.write_text(SHARED)
-    return load_spec(str(p))
+    return _load(tmp_path_factory, "shared", SHARED)
 
 
 def test_shared_mnemonic_prefers_registers_over_symbols(shared):

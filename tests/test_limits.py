@@ -252,17 +252,25 @@ def test_insn_width_is_bounded(tmp_path):
     assert_clean(*lint(p), "insn_width must be from 1 to 4096")
 
 
+def _with_helpers(tmp_path, hs: list[str]) -> Path:
+    """pg-toy with the helper functions `hs` and an instruction `fz` whose
+    semantics call the last of them, written to `h.yaml`."""
+    last = hs[-1].split()[1].split("(")[0]
+    text = PG_TOY.read_text().replace(
+        "instructions:\n",
+        "helpers: |\n" + "\n".join("  " + h for h in hs) + "\ninstructions:\n  fz:\n    operands: [rd: reg]\n"
+        f"    semantics: r[rd] = {last}(r[rd])\n",
+    )
+    p = tmp_path / "h.yaml"
+    p.write_text(text)
+    return p
+
+
 def test_helpers_cannot_blow_up_elaboration(tmp_path):
     """Each helper calls the last twice: 2^40 expressions once inlined. The
     elaboration budget stops it with an error at the helper."""
     hs = ["fn h0(x: 32) -> 32 = x + 1"] + [f"fn h{i}(x: 32) -> 32 = h{i - 1}(x) + h{i - 1}(x)" for i in range(1, 40)]
-    text = PG_TOY.read_text().replace(
-        "instructions:\n",
-        "helpers: |\n" + "\n".join("  " + h for h in hs) + "\ninstructions:\n  fz:\n    operands: [rd: reg]\n"
-        "    semantics: r[rd] = h39(r[rd])\n",
-    )
-    p = tmp_path / "h.yaml"
-    p.write_text(text)
+    p = _with_helpers(tmp_path, hs)
     assert_clean(*lint(p), "expands to more than 1,000,000 expressions")
 
 
@@ -270,13 +278,7 @@ def test_helpers_inlined_past_the_expression_limit_are_a_clean_error(tmp_path):
     hs = ["fn g0(x: 32) -> 32 = " + " + ".join(["x"] * 90)] + [
         f"fn g{i}(x: 32) -> 32 = g{i - 1}(x + 1)" for i in range(1, 70)
     ]
-    text = PG_TOY.read_text().replace(
-        "instructions:\n",
-        "helpers: |\n" + "\n".join("  " + h for h in hs) + "\ninstructions:\n  fz:\n    operands: [rd: reg]\n"
-        "    semantics: r[rd] = g69(r[rd])\n",
-    )
-    p = tmp_path / "h.yaml"
-    p.write_text(text)
+    p = _with_helpers(tmp_path, hs)
     assert_clean(*lint(p), "nested more than 100 levels deep once helpers are inlined")
 
 
@@ -284,13 +286,7 @@ def test_the_deepest_helper_chain_lint_accepts_runs(tmp_path):
     hs = ["fn g0(x: 32) -> 32 = " + " + ".join(["x"] * 85)] + [
         f"fn g{i}(x: 32) -> 32 = g{i - 1}(x + 1)" for i in range(1, 12)
     ]
-    text = PG_TOY.read_text().replace(
-        "instructions:\n",
-        "helpers: |\n" + "\n".join("  " + h for h in hs) + "\ninstructions:\n  fz:\n    operands: [rd: reg]\n"
-        "    semantics: r[rd] = g11(r[rd])\n",
-    )
-    p = tmp_path / "h.yaml"
-    p.write_text(text)
+    p = _with_helpers(tmp_path, hs)
     code, err = lint(p)
     prog = tmp_path / "p.s"
     prog.write_text(".org 16\n  fz r1\n  halt\n")

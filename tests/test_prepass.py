@@ -15,9 +15,23 @@ from vmcheck.cli import main
 from vmcheck.semantics.symbolic import fresh_context
 from vmcheck.spec.load import load_spec
 
+# The add, load and store entries both machines here start with (YAML under `instructions:`).
+ADD_LD_ST = """\
+  add:
+    operands: [rd: reg, rs: reg]
+    semantics: r[rd] = r[rd] + r[rs]
+  ld:
+    operands: [rd: reg, rs: reg]
+    semantics: r[rd] = mem[r[rs]]
+  st:
+    operands: [rd: reg, rs: reg]
+    semantics: mem[r[rs]] = r[rd]
+"""
+
 # Two modes, a control bit, a timer, relocation through control registers, and
 # a trap delivery that differs by mode (it saves the pc in a user-only cell).
-BREAKER = """
+BREAKER = (
+    """
 isa: breaker
 word: 16
 modes: [S, U]
@@ -46,16 +60,9 @@ contexts:
   guest:
     classic: {where: "ctl == 0", modes: {S: U, U: U}}
 instructions:
-  add:
-    operands: [rd: reg, rs: reg]
-    semantics: r[rd] = r[rd] + r[rs]
-  ld:
-    operands: [rd: reg, rs: reg]
-    semantics: r[rd] = mem[r[rs]]
-  st:
-    operands: [rd: reg, rs: reg]
-    semantics: mem[r[rs]] = r[rd]
-  div:
+"""
+    + ADD_LD_ST
+    + """  div:
     description: traps on a data condition; the delivery differs by mode, the result does not
     operands: [rd: reg, rs: reg]
     semantics: |
@@ -98,9 +105,11 @@ instructions:
   sie:
     semantics: psw.IE = 1
 """
+)
 
 # No memory cause and no translation: no memory protection, the view is physical storage.
-UNPROTECTED = """
+UNPROTECTED = (
+    """
 isa: unprotected
 word: 8
 modes: [S, U]
@@ -118,16 +127,9 @@ contexts:
   guest:
     classic: {modes: {S: U, U: U}}
 instructions:
-  add:
-    operands: [rd: reg, rs: reg]
-    semantics: r[rd] = r[rd] + r[rs]
-  ld:
-    operands: [rd: reg, rs: reg]
-    semantics: r[rd] = mem[r[rs]]
-  st:
-    operands: [rd: reg, rs: reg]
-    semantics: mem[r[rs]] = r[rd]
 """
+    + ADD_LD_ST
+)
 
 # instruction -> (the pre-pass declines it, why, a class the solver must find yes)
 BREAKS = {

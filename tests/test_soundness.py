@@ -8,7 +8,7 @@ from docs/model.md §2.3–§2.5; before these rules were fixed the engine said
 from __future__ import annotations
 
 from click.testing import CliRunner
-from small_machines import PG_TOY, three_mode_machine
+from small_machines import LI_LD_ST, PG_TOY, three_mode_machine
 
 from vmcheck.analysis import NO, YES, check_isa
 from vmcheck.cli import main
@@ -109,7 +109,8 @@ def test_diff_reports_removed_halt_guard_as_worse(tmp_path):
     assert "halt" in r.output
 
 
-NO_PROTECTION = """
+NO_PROTECTION = (
+    """
 isa: pg-unprotected
 word: 32
 modes: [supervisor, user]
@@ -129,21 +130,15 @@ contexts:
   guest:
     classic: {modes: {supervisor: user, user: user}}
 instructions:
-  li:
-    operands: [rd: reg, imm: simm16]
-    semantics: r[rd] = sext(imm, 32)
-  ld:
-    operands: [rd: reg, rs: reg]
-    semantics: r[rd] = mem[r[rs]]
-  st:
-    operands: [rt: reg, rs: reg]
-    semantics: mem[r[rs]] = r[rt]
-  setm:
+"""
+    + LI_LD_ST
+    + """  setm:
     operands: [rs: reg]
     semantics: |
       require m == supervisor else PRIV
       m = r[rs][0]
 """
+)
 
 
 def test_machine_without_memory_protection_fails_theorem1(tmp_path):

@@ -65,7 +65,7 @@ def load(spec: str) -> LoadedSpec:
             raise SpecError(f"{path}: a spec file ends in .yaml, .yml or .isa")
         nodes = read_nodes(path)
         return LoadedSpec(path, nodes, build_isa(nodes, str(path)))
-    except OSError as e:  # an I/O error, a device: bad input, as in cli.common.load
+    except OSError as e:  # an I/O error, a device: bad input (exit 2 in the CLI)
         raise UserError(f"{spec}: cannot read the spec: {e.strerror or e}") from None
 
 

@@ -9,8 +9,8 @@ is stored under the key and the solver budget (`undecided_key`), so it is
 served again only for the same `--budget` (a budget gives the same answer on
 any machine, so the entry is exact); a decided one holds for any budget.
 
-Where: `$VMCHECK_CACHE_DIR` if set, else `.vmcheck-cache/` in the current
-directory.
+Where: `$VMCHECK_CACHE_DIR` if set, else the user's cache directory
+(`vmcheck.paths.cache_dir`: `~/.cache/vmcheck` on Linux).
 
 The cache trusts nothing it reads: an entry is an envelope naming its format,
 schema and key, with a SHA-256 of its value, and the value is checked shape

@@ -421,21 +421,16 @@ def derived(r: InstructionResult, cls: str) -> Answer:
 def _label_findings(isa: ir.Isa, ctxs: list[ContextResult]) -> list[LabelFinding]:
     out = []
     for n, c in enumerate(ctxs):
-        for r in c.instructions:
-            for label in sorted(r.labels):
-                claim = LABEL_CLAIMS.get(label)
-                if claim is None:
-                    continue
-                cls, want = claim
-                if n and cls in CONTEXT_FREE_CLASSES:  # judged once, in the first context
-                    continue
-                a = derived(r, cls)
-                if a.value in (YES, NO) and a.value != want:
-                    out.append(
-                        LabelFinding(
-                            r.name, label, c.name, f"{cls.removeprefix('pg_')}: {a.value}", a.reason, r.line, a.witness
-                        )
+        for r, label, cls, want in c.label_claims():
+            if n and cls in CONTEXT_FREE_CLASSES:  # judged once, in the first context
+                continue
+            a = derived(r, cls)
+            if a.value in (YES, NO) and a.value != want:
+                out.append(
+                    LabelFinding(
+                        r.name, label, c.name, f"{cls.removeprefix('pg_')}: {a.value}", a.reason, r.line, a.witness
                     )
+                )
     return out
 
 

@@ -10,12 +10,14 @@ unsat, named and described), or the reason it is unknown (the solver budget ran 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..theory import (
     CLASSES,
     CONTEXT_CLASSES,
+    LABEL_CLAIMS,
     NO,
     PG_CLASSES,
     THEOREM_TITLES,
@@ -169,6 +171,17 @@ class ContextResult:
 
     def instruction(self, name: str) -> InstructionResult:
         return next(i for i in self.instructions if i.name == name)
+
+    def label_claims(self) -> Iterator[tuple[InstructionResult, str, str, str]]:
+        """The class claims the instructions here declare by label:
+        (instruction, label, class, claimed value), instructions in order, each
+        one's labels sorted; a label that claims no class is left out."""
+        for r in self.instructions:
+            for label in sorted(r.labels):
+                claim = LABEL_CLAIMS.get(label)
+                if claim is not None:
+                    cls, want = claim
+                    yield r, label, cls, want
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # annotations only: importing the IR here would slow `vmcheck --help`
+    from ..spec.ir import Isa
 
 # Exit codes. 0-3 are the verdict codes of `check`; the others are the same for every verb.
 EXIT_BAD_INPUT = 2
@@ -223,6 +227,25 @@ def solver_options(f):
     return f
 
 
+def guest_run_options(*, fuzz_default: int, fuzz_help: str, seed_help: str, max_steps_help: str):
+    """The options of a verb that runs guest programs under the reference VMM:
+    `--fuzz` (random programs, into `fuzz_n`), `--seed` and `--max-steps`, in
+    that order; each verb words their help and picks how many random programs."""
+
+    def deco(f):
+        for opt in (
+            click.option("--max-steps", type=click.IntRange(1), default=10_000, show_default=True, help=max_steps_help),
+            click.option("--seed", type=int, default=0, show_default=True, help=seed_help),
+            click.option(
+                "--fuzz", "fuzz_n", type=click.IntRange(0), default=fuzz_default, show_default=True, help=fuzz_help
+            ),
+        ):
+            f = opt(f)
+        return f
+
+    return deco
+
+
 def remedy_options(*, theorem_help: str, write_help: str):
     """The options the remedy verbs (configure, repair, paravirt) share: the
     theorem to make hold, the context, `--write OUT`, the format and the solver."""
@@ -261,12 +284,9 @@ def spec_argument(name: str = "spec", **kw):
     return click.argument(name, type=SPEC, **kw)
 
 
-def load(spec: str):
-    """The spec's IR; a file that cannot be read (an I/O error, a device) is bad input, exit 2."""
-    from ..errors import UserError
-    from ..spec.load import load_spec
+def load(spec: str) -> Isa:
+    """The spec's IR, read by `pipeline.load` (so every verb reports a bad spec
+    alike); a file that cannot be read (an I/O error, a device) is bad input, exit 2."""
+    from ..pipeline import load as load_spec
 
-    try:
-        return load_spec(spec)
-    except OSError as e:
-        raise UserError(f"{spec}: cannot read the spec: {e.strerror or e}") from None
+    return load_spec(spec).isa

@@ -115,6 +115,13 @@ def confirm(
                     progress=rep.update,
                 )
             )
+            if kind == TRANSLATE and paths:  # what translation cost, against the classic VMM
+                from ..hypervisor.translate import measure_cost
+                from ..machine.assembler import assemble_file
+
+                rep.stage(f"measuring the translation cost ({ctx.name})")
+                images = [assemble_file(isa, p).image for p in paths]
+                results[-1].cost = measure_cost(isa, isa.context(ctx.name), images, max_steps)
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -148,6 +155,46 @@ def exit_code(results: list) -> int:
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
+
+
+def _ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def _print_cost(con, cost) -> None:
+    """The translate VMM's cost against the classic VMM's on the same sample programs."""
+    from rich.table import Table
+
+    from .render import say
+
+    table = Table(
+        title=f"translation cost ({cost.programs} sample program(s), each VMM alone)",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+        padding=(0, 0, 0, 2),
+        header_style="bold",
+    )
+    table.add_column("VMM", no_wrap=True)
+    for col in ("instr.", "translated", "entries", "rescans", "time"):
+        table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
+    for c in (cost.translate, cost.classic):
+        classic = c.vmm == CLASSIC
+        table.add_row(
+            c.vmm,
+            str(c.steps),
+            "-" if classic else str(c.translated),
+            str(c.entries),
+            "-" if classic else str(c.rescans),
+            f"{1000 * c.seconds:.2f} ms",
+        )
+    table.add_row("ratio", "", "", _ratio(cost.entries_ratio), "", _ratio(cost.time_ratio))
+    con.print(table)
+    say(
+        con,
+        "[dim]instr. guest instructions run · translated instances replaced by VMM calls · "
+        "entries VMM entries (traps and calls) · ratio translate / classic[/dim]",
+    )
 
 
 def _print(isa, report, results) -> None:
@@ -202,6 +249,8 @@ def _print(isa, report, results) -> None:
             )
             for line in diverged:
                 say(con, f"[red]diverged[/red] {escape(line)}")
+        if r.cost is not None:
+            _print_cost(con, r.cost)
         if r.replays:
             con.print("witness replays")
             for rp in r.replays:

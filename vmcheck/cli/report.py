@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UserError
-from .common import context_option, solver_options, spec_argument, verb
+from .common import context_option, guest_run_options, solver_options, spec_argument, verb
 
 CLASSIC, HYBRID = "classic", "hybrid"  # the VMM kinds of vmcheck.hypervisor.campaign
 THEOREMS = ("1", "2", "3", "exact")
@@ -63,21 +63,11 @@ THEOREMS = ("1", "2", "3", "exact")
     show_default=True,
     help="With --confirm: the VMM to run under.",
 )
-@click.option(
-    "--fuzz",
-    "fuzz_n",
-    type=click.IntRange(0),
-    default=50,
-    show_default=True,
-    help="With --confirm: how many random guest programs to run.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="With --confirm: the fuzzer's seed.")
-@click.option(
-    "--max-steps",
-    type=click.IntRange(1),
-    default=10_000,
-    show_default=True,
-    help="With --confirm: guest instructions per program run.",
+@guest_run_options(
+    fuzz_default=50,
+    fuzz_help="With --confirm: how many random guest programs to run.",
+    seed_help="With --confirm: the fuzzer's seed.",
+    max_steps_help="With --confirm: guest instructions per program run.",
 )
 @click.option(
     "--remedies/--no-remedies",

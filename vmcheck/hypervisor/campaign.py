@@ -30,6 +30,7 @@ from ..machine.assembler import assemble_file
 from ..spec import ir
 from .fuzz import FuzzFinding, FuzzReport, OperandValues, fuzz
 from .lockstep import Comparison, compare_run
+from .translate import TRANSLATE, CostComparison, judge_translated
 from .vmm import CLASSIC, HYBRID, LEFT_CONTEXT, Breach
 from .witness_replay import Replay, replay_witness
 
@@ -56,6 +57,8 @@ class Confirmation:
     unconfirmed: list[str] = field(default_factory=list)  # engine violations no run showed
     unconfirmed_reasons: dict[str, str] = field(default_factory=dict)
     left_context: int = 0  # runs that ended when the guest entered a mode the context does not map
+    # translate VMM: its cost against the classic VMM's (`translate.measure_cost`; set by `confirm`)
+    cost: CostComparison | None = None
 
     @property
     def agrees(self) -> bool:
@@ -77,6 +80,12 @@ class Confirmation:
         return out
 
     def to_json(self) -> dict:
+        doc = self._to_json()
+        if self.cost is not None:  # (only under the translate VMM: other outputs keep their shape)
+            doc["cost"] = self.cost.to_json()
+        return doc
+
+    def _to_json(self) -> dict:
         def comp(c: Comparison):
             d = c.divergence
             return {
@@ -266,9 +275,7 @@ def confirm_context(
 
     tick()
     _judge(out, ctx_result, seen)
-    if kind == "translate":  # judged by its own rule (translate.py)
-        from .translate import judge_translated
-
+    if kind == TRANSLATE:  # judged by its own rule (translate.py)
         judge_translated(out)
     return out
 

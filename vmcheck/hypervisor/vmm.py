@@ -21,6 +21,15 @@ directly executed instruction changed real control state (a resource-control
 breach) is observed by the test harness (`lockstep.Lockstep`), never
 used by the VMM.
 
+Given a hypercall table (`hypercalls.HypercallTable`: code -> the instance a
+paravirtualised guest replaced), a trap raised by the table's trap instruction
+with a known code is a request: the dispatcher runs the *original* instance's
+semantics on the virtual state (the same interpreter routine) instead of
+reflecting the trap, and the guest resumes after the hypercall (the original
+advances the pc from the same address; a patched program keeps every address).
+A trap the original raises there is reflected, as it would be delivered
+natively. Unknown codes are reflected like any trap.
+
 The *hybrid* VMM (Theorem 3) interprets every instruction while the guest
 believes it is in a mode other than the least privileged one, and runs only
 virtual user mode directly. The counters show the three VMM properties:
@@ -43,6 +52,7 @@ from ..semantics.concrete import OK, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
 from .allocator import ControlMap, LeftContext, WindowStorage, allocate
+from .hypercalls import Hypercall, HypercallTable
 
 CLASSIC, HYBRID = "classic", "hybrid"
 # The guest entered a virtual mode its context does not map: the VMM cannot run it on.
@@ -68,11 +78,21 @@ class Counters:
     emulated_other: int = 0  # memory-trapped in the guest context but not on the virtual machine
     reflected: int = 0  # trapped on the virtual machine too: delivered to the guest
     interpreted: int = 0  # hybrid VMM: run on the virtual state without trying the real machine
+    # Hypercalls serviced (the original instance ran on the virtual state). Not in
+    # `as_dict`: only a paravirtualised guest makes them, and `paravirt --confirm` reports them.
+    hypercalls: int = 0
     breaches: list[Breach] = field(default_factory=list)
 
     @property
     def guest_steps(self) -> int:
-        return self.direct + self.emulated_privileged + self.emulated_other + self.reflected + self.interpreted
+        return (
+            self.direct
+            + self.emulated_privileged
+            + self.emulated_other
+            + self.reflected
+            + self.interpreted
+            + self.hypercalls
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -96,7 +116,7 @@ class GuestStep:
     pc: int
     insn: str | None
     ops: tuple[int, ...]
-    how: str  # "direct", "emulated", "reflected", "interpreted", "undecodable"
+    how: str  # "direct", "emulated", "reflected", "interpreted", "hypercall", "undecodable"
     cause: str | None = None
 
 
@@ -121,10 +141,11 @@ def guest_reset(isa: ir.Isa, context: ir.Context) -> State:
 class VMM:
     """One virtual machine of `isa` in guest context `context`."""
 
-    def __init__(self, isa: ir.Isa, context: ir.Context, kind: str = CLASSIC):
+    def __init__(self, isa: ir.Isa, context: ir.Context, kind: str = CLASSIC, hypercalls: HypercallTable | None = None):
         if kind not in (CLASSIC, HYBRID):
             raise ValueError(kind)
         self.isa, self.context, self.kind = isa, context, kind
+        self.hypercalls = hypercalls
         self.alloc = allocate(isa)
         self.machine = Machine(self.alloc.real_isa)  # the real hardware
         self.compiled = compile_isa(isa)
@@ -305,6 +326,9 @@ class VMM:
             if isinstance(fetched, GuestStep):
                 return fetched
             insn, ops = fetched
+        call = self._request(insn, ops) if real_out.kind == "trap" else None
+        if call is not None:
+            return self._service(pc, insn, ops, call)
         vout = self.compiled[insn.name].fn(self.vstate, self.vport, ops)
         if vout is OK or vout.kind == "halt":
             if real_out.kind == "trap":
@@ -316,6 +340,22 @@ class VMM:
             self.sync_real()
             return GuestStep(pc, insn.name, ops, "emulated", real_out.cause)
         return self._reflect(pc, insn.name, ops, vout)
+
+    def _request(self, insn: ir.Instruction, ops: tuple[int, ...]) -> Hypercall | None:
+        """The hypercall this instance makes, when the VMM has a table and knows its code."""
+        return self.hypercalls.lookup(insn.name, ops) if self.hypercalls is not None else None
+
+    def _service(self, pc: int, insn: ir.Instruction, ops: tuple[int, ...], call: Hypercall) -> GuestStep:
+        """Run the instance the hypercall stands for on the virtual state, from the
+        hypercall's own address (so its pc update resumes the guest after it)."""
+        vout = self.compiled[call.insn].fn(self.vstate, self.vport, call.ops)
+        if vout is not OK and vout.kind != "halt":
+            return self._reflect(pc, call.insn, call.ops, vout)  # natively the original traps here too
+        self.counters.hypercalls += 1
+        if vout.kind == "halt":
+            self.stopped = HALTED
+        self.sync_real()
+        return GuestStep(pc, insn.name, ops, "hypercall", call.insn)
 
     def _reflect(self, pc: int, name: str | None, ops: tuple[int, ...], vout: Outcome) -> GuestStep:
         assert vout.cause is not None  # a trap or memory trap always has its cause
@@ -349,6 +389,9 @@ class VMM:
         if isinstance(fetched, GuestStep):
             return fetched
         insn, ops = fetched
+        call = self._request(insn, ops)
+        if call is not None:  # the VMM sees the hypercall itself: no trap to wait for
+            return self._service(pc, insn, ops, call)
         vout = self.compiled[insn.name].fn(self.vstate, self.vport, ops)
         if vout is not OK and vout.kind != "halt":
             self.counters.interpreted += 1

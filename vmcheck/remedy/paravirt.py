@@ -8,6 +8,12 @@ engine's verdict for its entry. An entry violates when one of its instances
 does (docs/model.md §2.2); a site is "yes" when the entry has no operand a guard
 could select on (`repair.selectors`) or its selector values are those of the
 engine's witness, and "depends" (on operand values) otherwise.
+
+`confirm` shows the patched program working: the original runs natively,
+the patched one under the classic VMM given the sites' hypercall table
+(`hypervisor.hypercalls`), compared after every step as `vmcheck confirm`
+compares (`hypervisor.lockstep`); the original under the classic VMM is run
+too, to show what paravirtualisation removed.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from pathlib import Path
 
 from ..analysis import YES, Report
 from ..errors import UserError
-from ..machine.assembler import Program, assemble_file
+from ..hypervisor.hypercalls import Hypercall, HypercallTable
+from ..hypervisor.lockstep import Comparison, compare_run
+from ..hypervisor.vmm import CLASSIC
+from ..machine.assembler import Program, assemble, assemble_file
 from ..machine.decode import Decoder
 from ..machine.syntax import disassemble
 from ..spec import ir
@@ -180,6 +189,69 @@ def patched(source: str, report: ParavirtReport) -> str:
         head = old[: old.index(stmt)] if stmt and stmt in old else ""
         lines[s.line - 1] = f"{head}{s.replacement}    # hypercall {s.code:#x}: was `{stmt}`{nl}"
     return "".join(lines)
+
+
+def hypercall_table(isa: ir.Isa, report: ParavirtReport) -> HypercallTable | None:
+    """The table the VMM services the patched program's hypercalls with: each
+    site's code -> its original instance. None: the ISA has no hypercall instruction."""
+    hc = isa.instruction(report.hypercall) if report.hypercall else None
+    if hc is None:
+        return None
+    operand = next(i for i, o in enumerate(hc.operands) if o.kind == "imm")  # hypercall_entry requires one
+    calls = {}
+    for s in report.sites:
+        if s.code is not None:
+            insn = isa.instruction(s.instruction)
+            calls[s.code] = Hypercall(s.instruction, tuple(s.operands[o.name] for o in insn.operands))
+    return HypercallTable(hc.name, operand, calls)
+
+
+@dataclass
+class ParavirtConfirmation:
+    """The patched program under the classic VMM against the original natively."""
+
+    patched: Comparison | None  # None: no hypercall instruction, so no patched program
+    original: Comparison  # the unpatched program under the classic VMM, for contrast
+
+    @property
+    def equivalent(self) -> bool:
+        return self.patched is not None and self.patched.equivalent
+
+    def to_json(self, isa: ir.Isa) -> dict:
+        def run(c: Comparison) -> dict:
+            return {
+                "steps": c.steps,
+                "native_stop": c.native_stop,
+                "virtual_stop": c.virtual_stop,
+                "equivalent": c.equivalent,
+                "divergence": None if c.divergence is None else c.divergence.summary(isa),
+                "hypercalls": c.counters.hypercalls,
+                "counters": c.counters.as_dict(),
+            }
+
+        return {
+            "vmm": CLASSIC,
+            "equivalent": self.equivalent,
+            "patched": None if self.patched is None else run(self.patched),
+            "original": run(self.original),
+        }
+
+
+def confirm(
+    isa: ir.Isa, context: str, program: Program, source: str, report: ParavirtReport, max_steps: int = 10_000
+) -> ParavirtConfirmation:
+    """Run the original program natively and the patched one under the classic
+    VMM, servicing its hypercalls; and the original under the classic VMM."""
+    ctx = isa.context(context)
+    original = compare_run(isa, ctx, program.image, kind=CLASSIC, max_steps=max_steps)
+    table = hypercall_table(isa, report)
+    if table is None:  # no hypercall instruction: only a program with no site runs as it is
+        return ParavirtConfirmation(None if report.sites else original, original)
+    guest = assemble(isa, patched(source, report), program.file)
+    run = compare_run(
+        isa, ctx, program.image, kind=CLASSIC, max_steps=max_steps, guest_image=guest.image, hypercalls=table
+    )
+    return ParavirtConfirmation(run, original)
 
 
 def load_program(isa: ir.Isa, path: Path) -> tuple[Program, str]:

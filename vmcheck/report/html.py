@@ -27,7 +27,6 @@ from .document import (
     Doc,
     Em,
     Keep,
-    Numbers,
     Para,
     Ref,
     Section,
@@ -40,6 +39,7 @@ from .document import (
     inlines,
     plain,
 )
+from .render import Renderer
 
 
 @cache
@@ -111,12 +111,8 @@ def chart_svg(c: BarChart) -> str:
     return "".join(out)
 
 
-class HtmlRenderer:
-    """One rendering: the output lines and the section numbers so far."""
-
-    def __init__(self) -> None:
-        self.out: list[str] = []
-        self.numbers = Numbers()
+class HtmlRenderer(Renderer):
+    """The document as HTML elements (blocks nest as elements: `quote` is unused)."""
 
     # ---- inline --------------------------------------------------------
 
@@ -144,50 +140,52 @@ class HtmlRenderer:
 
     # ---- blocks --------------------------------------------------------
 
-    def block(self, b: Block, depth: int) -> None:
-        o = self.out
-        if isinstance(b, Section):
-            self.section(b, depth + 1)
-        elif isinstance(b, Para):
-            cls = f' class="{_cls(b.cls)}"' if b.cls else ""
-            o.append(f"<p{cls}>{self.text(b.text)}</p>")
-        elif isinstance(b, Bullets):
-            tag = "ol" if b.ordered else "ul"
-            o.append(f"<{tag}>" + "".join(f"<li>{self.text(i)}</li>" for i in b.items) + f"</{tag}>")
-        elif isinstance(b, Defs):
-            o.append("<dl>" + "".join(f"<dt>{self.text(t)}</dt><dd>{self.text(d)}</dd>" for t, d in b.items) + "</dl>")
-        elif isinstance(b, Table):
-            self.table(b)
-        elif isinstance(b, BarChart):
-            o.append('<figure class="chart">')
-            if b.caption is not None:
-                o.append(f"<figcaption>{self.text(b.caption)}</figcaption>")
-            o.append(chart_svg(b))
-            o.append("</figure>")
-        elif isinstance(b, CodeBlock):
-            if b.title is not None:
-                o.append(f'<p class="small">{self.text(b.title)}</p>')
-            o.append(f"<pre><code>{html.escape(b.text)}</code></pre>")
-        elif isinstance(b, Callout):
-            o.append(f'<div class="callout {badge_kind(b.kind)}">')
-            if b.title is not None:
-                o.append(f'<div class="title">{self.text(b.title)}</div>')
-            for x in b.blocks:
-                self.block(x, depth)
-            o.append("</div>")
-        elif isinstance(b, Keep):
-            aid = f' id="{anchor_id(b.anchor)}"' if b.anchor else ""
-            cls = "keep" + (f" {_cls(b.cls)}" if b.cls else "")
-            o.append(f'<div class="{cls}"{aid}>')
-            if b.title is not None:
-                o.append(f"<h4>{self.text(b.title)}</h4>")
-            for x in b.blocks:
-                self.block(x, depth)
-            o.append("</div>")
-        else:
-            raise TypeError(f"unknown block {type(b).__name__}")
+    def para(self, b: Para, quote: str) -> None:
+        cls = f' class="{_cls(b.cls)}"' if b.cls else ""
+        self.out.append(f"<p{cls}>{self.text(b.text)}</p>")
 
-    def table(self, t: Table) -> None:
+    def bullets(self, b: Bullets, quote: str) -> None:
+        tag = "ol" if b.ordered else "ul"
+        self.out.append(f"<{tag}>" + "".join(f"<li>{self.text(i)}</li>" for i in b.items) + f"</{tag}>")
+
+    def defs(self, b: Defs, quote: str) -> None:
+        self.out.append(
+            "<dl>" + "".join(f"<dt>{self.text(t)}</dt><dd>{self.text(d)}</dd>" for t, d in b.items) + "</dl>"
+        )
+
+    def chart(self, b: BarChart, quote: str) -> None:
+        o = self.out
+        o.append('<figure class="chart">')
+        if b.caption is not None:
+            o.append(f"<figcaption>{self.text(b.caption)}</figcaption>")
+        o.append(chart_svg(b))
+        o.append("</figure>")
+
+    def code_block(self, b: CodeBlock, quote: str) -> None:
+        if b.title is not None:
+            self.out.append(f'<p class="small">{self.text(b.title)}</p>')
+        self.out.append(f"<pre><code>{html.escape(b.text)}</code></pre>")
+
+    def callout(self, b: Callout, depth: int, quote: str) -> None:
+        title = None if b.title is None else f'<div class="title">{self.text(b.title)}</div>'
+        self._div(f'<div class="callout {badge_kind(b.kind)}">', title, b.blocks, depth)
+
+    def keep(self, b: Keep, depth: int, quote: str) -> None:
+        aid = f' id="{anchor_id(b.anchor)}"' if b.anchor else ""
+        cls = "keep" + (f" {_cls(b.cls)}" if b.cls else "")
+        title = None if b.title is None else f"<h4>{self.text(b.title)}</h4>"
+        self._div(f'<div class="{cls}"{aid}>', title, b.blocks, depth)
+
+    def _div(self, start: str, title: str | None, blocks: list[Block], depth: int) -> None:
+        """A box of blocks: the `<div ...>` start tag, its title line (if any), the blocks, the end tag."""
+        self.out.append(start)
+        if title is not None:
+            self.out.append(title)
+        for x in blocks:
+            self.block(x, depth)
+        self.out.append("</div>")
+
+    def table(self, t: Table, quote: str = "") -> None:
         o = self.out
         cls = f' class="{_cls(t.cls)}"' if t.cls else ""
         aid = f' id="{anchor_id(t.anchor)}"' if t.anchor else ""
@@ -234,6 +232,14 @@ class HtmlRenderer:
             self.block(b, level)
         o.append("</section>")
 
+    def contents(self, toc: list[Section], *, after_front: bool) -> None:
+        cls = "toc after-front" if after_front else "toc"
+        self.out.append(
+            f'<nav class="{cls}"><h2>Contents</h2><ol>'
+            + "".join(f'<li><a href="#{anchor_id(s.anchor)}">{self.text(s.title)}</a></li>' for s in toc)
+            + "</ol></nav>"
+        )
+
     def doc(self, d: Doc) -> str:
         o = self.out
         footer = html.escape(d.footer)
@@ -259,18 +265,7 @@ class HtmlRenderer:
         )
         o.append("</header>")
         o.append("<main>")
-        for s in d.sections[: d.front]:
-            self.section(s, 1)
-        toc = [s for s in d.sections if s.in_toc]
-        if toc:
-            cls = "toc after-front" if d.front else "toc"
-            o.append(
-                f'<nav class="{cls}"><h2>Contents</h2><ol>'
-                + "".join(f'<li><a href="#{anchor_id(s.anchor)}">{self.text(s.title)}</a></li>' for s in toc)
-                + "</ol></nav>"
-            )
-        for s in d.sections[d.front :]:
-            self.section(s, 1)
+        self.sections(d)
         o.append("</main>")
         o.append(f'<footer class="doc">{footer}</footer>')
         o.append("</div></body></html>")

@@ -13,7 +13,6 @@ import re
 from .document import (
     Badge,
     BarChart,
-    Block,
     Bullets,
     Callout,
     Code,
@@ -22,7 +21,6 @@ from .document import (
     Doc,
     Em,
     Keep,
-    Numbers,
     Para,
     Ref,
     Section,
@@ -35,6 +33,7 @@ from .document import (
     code_spans,
     inlines,
 )
+from .render import Renderer
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#+!|~])")
 _BADGE_SIGN = {"pass": "✅", "fail": "❌", "unknown": "⚠️", "info": "ℹ️"}
@@ -76,12 +75,8 @@ def _md_wrap(mark: str, inner: str) -> str:
     return f"{lead}{mark}{core}{mark}{trail}"
 
 
-class MarkdownRenderer:
-    """One rendering: the output lines and the section numbers so far."""
-
-    def __init__(self) -> None:
-        self.out: list[str] = []
-        self.numbers = Numbers()
+class MarkdownRenderer(Renderer):
+    """The document as Markdown lines; a callout is a block quote, its lines prefixed by `quote`."""
 
     def text(self, t: Text, cell: bool = False) -> str:
         parts: list[str] = []
@@ -106,63 +101,63 @@ class MarkdownRenderer:
                 raise TypeError(f"unknown inline {type(x).__name__}")
         return "".join(parts)
 
-    def para(self, s: str) -> None:
+    def paragraph(self, s: str) -> None:
+        """A line and the blank line that ends its paragraph."""
         self.out.append(s)
         self.out.append("")
 
-    def block(self, b: Block, depth: int, quote: str = "") -> None:
-        if isinstance(b, Section):
-            self.section(b, depth + 1)
-        elif isinstance(b, Para):
-            t = self.text(b.text)
-            self.para(quote + (f"<sub>{t}</sub>" if b.cls == "small" else t))
-        elif isinstance(b, Bullets):
-            for i, item in enumerate(b.items, 1):
-                self.out.append(quote + (f"{i}. " if b.ordered else "- ") + self.text(item))
-            self.out.append(quote.rstrip())
-        elif isinstance(b, Defs):
-            for term, d in b.items:
-                self.out.append(quote + f"- {_md_wrap('**', self.text(term))}: {self.text(d)}")
-            self.out.append(quote.rstrip())
-        elif isinstance(b, Table):
-            self.table(b, quote)
-        elif isinstance(b, BarChart):
-            self.table(chart_table(b), quote)
-        elif isinstance(b, CodeBlock):
-            if b.title is not None:
-                self.para(quote + self.text(b.title))
-            ticks = max((len(m) for m in re.findall(r"`{3,}", b.text)), default=2) + 1
-            self.out.append(quote + "`" * ticks)
-            self.out.extend(quote + line for line in b.text.rstrip("\n").split("\n"))
-            self.out.append(quote + "`" * ticks)
-            self.out.append(quote.rstrip())
-        elif isinstance(b, Callout):
-            q = quote + "> "
-            if b.title is not None:
-                self.out.append(q + f"**{self.text(b.title)}**")
-                self.out.append(q.rstrip())
-            for x in b.blocks:
-                self.block(x, depth, q)
-            while self.out and self.out[-1].strip() in ("", ">"):
-                self.out.pop()
+    def para(self, b: Para, quote: str) -> None:
+        t = self.text(b.text)
+        self.paragraph(quote + (f"<sub>{t}</sub>" if b.cls == "small" else t))
+
+    def bullets(self, b: Bullets, quote: str) -> None:
+        for i, item in enumerate(b.items, 1):
+            self.out.append(quote + (f"{i}. " if b.ordered else "- ") + self.text(item))
+        self.out.append(quote.rstrip())
+
+    def defs(self, b: Defs, quote: str) -> None:
+        for term, d in b.items:
+            self.out.append(quote + f"- {_md_wrap('**', self.text(term))}: {self.text(d)}")
+        self.out.append(quote.rstrip())
+
+    def chart(self, b: BarChart, quote: str) -> None:
+        self.table(chart_table(b), quote)
+
+    def code_block(self, b: CodeBlock, quote: str) -> None:
+        if b.title is not None:
+            self.paragraph(quote + self.text(b.title))
+        ticks = max((len(m) for m in re.findall(r"`{3,}", b.text)), default=2) + 1
+        self.out.append(quote + "`" * ticks)
+        self.out.extend(quote + line for line in b.text.rstrip("\n").split("\n"))
+        self.out.append(quote + "`" * ticks)
+        self.out.append(quote.rstrip())
+
+    def callout(self, b: Callout, depth: int, quote: str) -> None:
+        q = quote + "> "
+        if b.title is not None:
+            self.out.append(q + f"**{self.text(b.title)}**")
+            self.out.append(q.rstrip())
+        for x in b.blocks:
+            self.block(x, depth, q)
+        while self.out and self.out[-1].strip() in ("", ">"):
+            self.out.pop()
+        self.out.append("")
+
+    def keep(self, b: Keep, depth: int, quote: str) -> None:
+        if b.anchor:
+            self.out.append(f'<a id="{anchor_id(b.anchor).lower()}"></a>')
             self.out.append("")
-        elif isinstance(b, Keep):
-            if b.anchor:
-                self.out.append(f'<a id="{anchor_id(b.anchor).lower()}"></a>')
-                self.out.append("")
-            if b.title is not None:
-                self.para(quote + f"#### {self.text(b.title)}")
-            for x in b.blocks:
-                self.block(x, depth, quote)
-        else:
-            raise TypeError(f"unknown block {type(b).__name__}")
+        if b.title is not None:
+            self.paragraph(quote + f"#### {self.text(b.title)}")
+        for x in b.blocks:
+            self.block(x, depth, quote)
 
     def table(self, t: Table, quote: str = "") -> None:
         if t.anchor:
             self.out.append(f'<a id="{anchor_id(t.anchor).lower()}"></a>')
             self.out.append("")
         if t.caption is not None:
-            self.para(quote + f"*{self.text(t.caption)}*")
+            self.paragraph(quote + f"*{self.text(t.caption)}*")
         ncol = max([len(t.header)] + [len(r.cells) for r in t.rows])
         header = list(t.header) + [""] * (ncol - len(t.header))
         if not t.header:
@@ -187,28 +182,25 @@ class MarkdownRenderer:
             num = self.numbers.next(level, s.label) + " "  # digits and the report's own labels: no escaping
         self.out.append(f'<a id="{anchor_id(s.anchor).lower()}"></a>')
         self.out.append("")
-        self.para("#" * min(level + 1, 4) + " " + num + self.text(s.title))
+        self.paragraph("#" * min(level + 1, 4) + " " + num + self.text(s.title))
         for b in s.blocks:
             self.block(b, level)
 
+    def contents(self, toc: list[Section], *, after_front: bool) -> None:
+        self.paragraph("**Contents**")
+        for s in toc:
+            self.out.append(f"- [{self.text(s.title)}](#{anchor_id(s.anchor).lower()})")
+        self.out.append("")
+
     def doc(self, d: Doc) -> str:
-        self.para(f"# {md_escape(d.title)}")
-        self.para(f"*{self.text(d.subtitle)}*")
+        self.paragraph(f"# {md_escape(d.title)}")
+        self.paragraph(f"*{self.text(d.subtitle)}*")
         self.out.append("| | |")
         self.out.append("|---|---|")
         for k, v in d.meta:
             self.out.append(f"| **{md_escape(k, cell=True)}** | {self.text(v, True)} |")
         self.out.append("")
-        for s in d.sections[: d.front]:
-            self.section(s, 1)
-        toc = [s for s in d.sections if s.in_toc]
-        if toc:
-            self.para("**Contents**")
-            for s in toc:
-                self.out.append(f"- [{self.text(s.title)}](#{anchor_id(s.anchor).lower()})")
-            self.out.append("")
-        for s in d.sections[d.front :]:
-            self.section(s, 1)
+        self.sections(d)
         self.out.append("---")
         self.out.append("")
         self.out.append(f"<sub>{md_escape(d.footer)}</sub>")

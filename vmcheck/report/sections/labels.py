@@ -4,7 +4,7 @@ contradict, with their evidence, and those they confirm."""
 from __future__ import annotations
 
 from ...analysis.engine import derived
-from ...theory import LABEL_CLAIMS, UNKNOWN
+from ...theory import UNKNOWN
 from ..document import (
     Callout,
     Code,
@@ -63,17 +63,12 @@ def labels_section(inp: ProofInput) -> Section:
         blocks.append(Callout("pass", [Para("No declared label is contradicted by the semantics.")]))
     agree, undecided = [], []
     for c in rep.contexts:
-        for r in c.instructions:
-            for label in sorted(r.labels):
-                claim = LABEL_CLAIMS.get(label)
-                if claim is None:
-                    continue
-                cls, want = claim
-                a = derived(r, cls)
-                if a.value == want:
-                    agree.append((r.name, label, c.name))
-                elif a.value == UNKNOWN:
-                    undecided.append((r.name, label, c.name))
+        for r, label, cls, want in c.label_claims():
+            a = derived(r, cls)
+            if a.value == want:
+                agree.append((r.name, label, c.name))
+            elif a.value == UNKNOWN:
+                undecided.append((r.name, label, c.name))
     if agree and not inp.brief:
         by: dict[tuple[str, str], list[str]] = {}
         for n, lab, cn in agree:
