@@ -27,7 +27,7 @@ from vmcheck.machine import Machine, assemble
 from vmcheck.machine.storage import Storage
 from vmcheck.machine.translation import make_port
 from vmcheck.semantics.concrete import compile_isa
-from vmcheck.semantics.state import State
+from vmcheck.semantics.state import Layout, State
 from vmcheck.semantics.symbolic import ARRAYS, KIND_NAMES, sym_isa
 from vmcheck.spec.build import build_isa
 from vmcheck.spec.isa_reader import read_isa
@@ -406,3 +406,24 @@ def test_privilege_expression_errors_keep_their_location(pv):
         assert d.span.line == line and message in d.message, (d.span, d.message)
     text = PV.replace("mem[r[a]] as (st.pm)", "mem[r[a]] as (st.pm)")
     assert to_yaml(read_isa(to_isa(read_yaml(text, "pv.yaml")), "pv.isa")).count("as (st.pm)") == 1
+
+
+# ---- fault_addr under the reference VMM ------------------------------------------
+
+
+def test_the_vmm_delivers_the_fault_address_the_bare_machine_delivers():
+    """A guest load past its bound, reflected by the classic VMM: the guest's
+    handler sees the same `fault_addr` (stored at phys[2]) as on the bare machine."""
+    from vmcheck.hypervisor.lockstep import compare_run
+    from vmcheck.machine.assembler import assemble
+
+    isa = build_isa(read_yaml(FA, "fa.yaml"), "fa.yaml")
+    # one step: the guest kernel's load of 150, past its bound of 100, and its delivery
+    image = assemble(isa, ".org 4\n.word 32\n.org 32\nstop\n.org 64\nld2 r0, r1, r2\n", "p.s").image
+    start = State(Layout.of(isa))
+    for name, value in (("pc", 64), ("m", 0), ("rb", 100), ("rl", 0)):
+        start.set(name, value)
+    start.set("r", 150, 1)
+    c = compare_run(isa, isa.context("g"), image, start=start, max_steps=1)
+    assert c.equivalent, c.divergence
+    assert c.counters.reflected == 1

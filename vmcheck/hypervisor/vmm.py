@@ -291,7 +291,7 @@ class VMM:
         try:
             phys = m.fetch(pc)
         except MemoryTrap as e:
-            return self._dispatch(pc, None, (), Outcome("memtrap", e.cause))
+            return self._dispatch(pc, None, (), Outcome("memtrap", e.cause, 0, e.addr))
         _, ops, ci, word = m.decode_at(phys)
         if ci is None:
             self.stopped, self.detail = UNDECODABLE, f"word {word:#x} at pc {pc:#x}"
@@ -361,7 +361,7 @@ class VMM:
         assert vout.cause is not None  # a trap or memory trap always has its cause
         self.counters.reflected += 1
         self.history.append((pc, vout.cause))
-        done = self.compiled.deliver(self.vstate, self.vport, vout.cause, vout.arg)
+        done = self.compiled.deliver(self.vstate, self.vport, vout.cause, vout.arg, vout.fault_addr)
         if done.trapped:
             self.stopped, self.detail = DOUBLE_FAULT, f"{done.kind} {done.cause} while delivering {vout.cause}"
         elif done.kind == "halt":
@@ -373,7 +373,7 @@ class VMM:
         try:
             phys = self.vport.fetch(pc)
         except MemoryTrap as e:
-            return self._reflect(pc, None, (), Outcome("memtrap", e.cause))
+            return self._reflect(pc, None, (), Outcome("memtrap", e.cause, 0, e.addr))
         word = self.window.read(phys, self.isa.insn_units)
         found = self.decoder.decode(word)
         if found is None:
