@@ -247,6 +247,16 @@ def test_encoding_overlap(tmp_path):
     assert "the encoding of 'getr' overlaps that of 'halt'" in rendered
 
 
+def test_an_encoding_token_of_underscores_alone_is_an_error(tmp_path):
+    """Found by the 100,000-case fuzz run (powerpc, `... 0000010011 _`): it was
+    read as zero bits and crashed with exit 70."""
+    text = mutate(
+        "  halt:\n    labels", '  halt:\n    encoding: "1001 0000 0000 0000 0000 0000 0000 000 _ 0"\n    labels'
+    )
+    diags, rendered = errors_of(tmp_path, text)
+    assert "encoding: '_' is neither bits nor an operand" in rendered
+
+
 def test_duplicate_instruction(tmp_path):
     text = mutate("  sub:\n", "  add:\n")
     diags, rendered = errors_of(tmp_path, text)

@@ -178,7 +178,7 @@ class InstructionBuilder(NodeChecks):
         ops = {o.name: o for o in operands}
         pos, fixed, fmask, pieces = insn_width, 0, 0, []
         for tok in text.replace(",", " ").split():
-            m = re.fullmatch(r"[01_]+", tok)
+            m = re.fullmatch(r"[01_]*[01][01_]*", tok)  # a run of underscores alone holds no bits
             if m:
                 bits = tok.replace("_", "")
                 pos -= len(bits)
