@@ -130,6 +130,9 @@ class _Walker(ExprVisitor, StmtVisitor, TargetVisitor):
     def visit_Halt(self, s: ir.Halt) -> None:
         raise _Decline("it halts (stopping the machine is a control change)")
 
+    def visit_Wait(self, s: ir.Wait) -> None:
+        pass  # waiting completes the instruction and writes nothing (time is outside equivalence)
+
     # ---- targets ---------------------------------------------------------
 
     def visit_RegTarget(self, t: ir.RegTarget) -> None:

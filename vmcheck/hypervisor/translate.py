@@ -54,7 +54,7 @@ def _ends_block(stmts, pc: str) -> bool:
     """May these statements change the pc, trap or stop (so the next word is not
     necessarily the next instruction)?"""
     for s in walk(stmts):
-        if isinstance(s, (ir.Trap, ir.Halt)):
+        if isinstance(s, (ir.Trap, ir.Halt, ir.Wait)):
             return True
         if isinstance(s, ir.Assign) and isinstance(s.target, ir.RegTarget) and s.target.elem == pc:
             return True

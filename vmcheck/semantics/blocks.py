@@ -37,7 +37,7 @@ def block_kind(isa: ir.Isa, insn: ir.Instruction) -> str:
       the block returns at its trap, exactly where a step would stop.)
     """
     stmts = insn.semantics
-    if stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)):
+    if stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt, ir.Wait)):
         return "end"
     # The bits of each element that decide fetching and running: all of the
     # translation registers, the control (and mode) bits of others.
@@ -50,8 +50,8 @@ def block_kind(isa: ir.Isa, insn: ir.Instruction) -> str:
         st, nested = stack.pop()
         if isinstance(st, ir.If):
             stack.extend((x, True) for x in st.then + st.orelse)
-        elif isinstance(st, ir.Halt):
-            return "end"
+        elif isinstance(st, (ir.Halt, ir.Wait)):
+            return "end"  # a wait too: the machine then skips to the next timer tick
         elif isinstance(st, ir.Assign):
             t = st.target
             if isinstance(t, ir.RegTarget) and t.elem == isa.pc:

@@ -30,7 +30,7 @@ from ..errors import InternalError
 from ..spec import ir, operators
 from ..spec.ir import mask
 from ..spec.ir_walk import ExprVisitor, Node, StmtVisitor, children, walk
-from .state import HALT, OK, Layout, MemoryPort, MemoryTrap, Outcome
+from .state import HALT, OK, WAIT, Layout, MemoryPort, MemoryTrap, Outcome
 
 __all__ = ["IDENT", "Emitter", "FunctionCompiler", "load_function", "node_facts", "stack_for"]
 
@@ -829,6 +829,13 @@ class FunctionCompiler(ExprVisitor, StmtVisitor):
             self.body.line(line)
         self.body.line(f"return {self.ret}_HALT")
 
+    def visit_Wait(self, s: ir.Wait) -> None:
+        # Like halt: commit and end; the machine (not the instruction) does the waiting.
+        self.commit(self.body)
+        for line in self.exit_lines("wait"):
+            self.body.line(line)
+        self.body.line(f"return {self.ret}_WAIT")
+
     # ---- commit ---------------------------------------------------------
 
     def commit(self, out: Emitter) -> None:
@@ -895,7 +902,7 @@ class FunctionCompiler(ExprVisitor, StmtVisitor):
         self.repeats = _repeats(stmts, self.facts)
         with stack_for(height):
             self.block(stmts)
-        end_reachable = not (stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt)))
+        end_reachable = not (stmts and isinstance(stmts[-1], (ir.Trap, ir.Halt, ir.Wait)))
         if end_reachable:
             self.path = ()
             self.commit(self.body)
@@ -963,6 +970,7 @@ def load_function(src: str, fname: str, filename: str, traps: dict[str, tuple[st
         "MemoryTrap": MemoryTrap,
         "_OK": OK,
         "_HALT": HALT,
+        "_WAIT": WAIT,
         "_urem": _urem,
         "_mload": _mload,
         "_LEVELS": {code: name for name, code in isa.modes.levels},  # `as (EXPR)`: code -> level

@@ -61,7 +61,11 @@ class State:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one instruction ended: "ok", "trap", "memtrap" or "halt".
+    """How one instruction ended: "ok", "trap", "memtrap", "halt" or "wait".
+
+    "wait" (the `wait` statement) completes the instruction like "ok" (its
+    writes kept, the pc advanced) and asks the machine to suspend until an
+    interrupt is pending.
 
     `fault_addr` is the virtual address of the access that raised a memory
     trap (0 otherwise), what trap delivery reads as `fault_addr`. It is not
@@ -83,6 +87,7 @@ class Outcome:
 # Shared outcomes: the simulator's hot loop tests `out is OK`.
 OK = Outcome("ok")
 HALT = Outcome("halt")
+WAIT = Outcome("wait")
 
 
 class MemoryTrap(Exception):

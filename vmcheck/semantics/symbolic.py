@@ -43,7 +43,7 @@ environments, the operator builders) is small and sits beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import z3
 
@@ -138,6 +138,10 @@ class SymResult:
     pc_written: z3.BoolRef
     model: str
     fault_addr: z3.BitVecRef | None  # None: the ISA's delivery does not read it
+    # The instruction ended in `wait` (its kind is then OK: waiting completes the
+    # instruction; time is outside equivalence, docs/model.md §2.5). False, and no
+    # term built, for an instruction without `wait`.
+    waits: z3.BoolRef = field(default_factory=_false)
 
     @property
     def trapped(self) -> z3.BoolRef:
@@ -161,6 +165,7 @@ class SymResult:
             s(self.pc_written),
             self.model,
             None if self.fault_addr is None else s(self.fault_addr),
+            self.waits if _is_false(self.waits) else s(self.waits),
         )
 
     def terms(self) -> list[z3.ExprRef]:
@@ -202,6 +207,7 @@ class _Env:
     arg: z3.BitVecRef
     pc_written: z3.BoolRef
     fault_addr: z3.BitVecRef | None
+    waits: z3.BoolRef = field(default_factory=_false)  # ended in `wait` (see SymResult)
 
     def copy(self) -> _Env:
         return _Env(
@@ -214,6 +220,7 @@ class _Env:
             self.arg,
             self.pc_written,
             self.fault_addr,
+            self.waits,
         )
 
 
@@ -234,6 +241,7 @@ def _merge(c: z3.BoolRef, a: _Env, b: _Env) -> _Env:
         m(a.arg, b.arg),
         m(a.pc_written, b.pc_written),
         None if a.fault_addr is None or b.fault_addr is None else m(a.fault_addr, b.fault_addr),
+        m(a.waits, b.waits),
     )
 
 
@@ -470,6 +478,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
             simp(env.pc_written),
             model,
             None if env.fault_addr is None else simp(env.fault_addr),
+            env.waits if _is_false(env.waits) else simp(env.waits),
         )
 
     # ---- statements ---------------------------------------------------------
@@ -547,6 +556,11 @@ class SymIsa(ExprVisitor, StmtVisitor):
 
     def visit_Halt(self, s: ir.Halt, env: _Env, model: str) -> None:
         env.kind = _ite(z3.Not(env.done), _bv(HALT, 2), env.kind)
+        env.done = z3.BoolVal(True)
+
+    def visit_Wait(self, s: ir.Wait, env: _Env, model: str) -> None:
+        # The kind stays OK: a wait completes the instruction, keeping its writes.
+        env.waits = _or(env.waits, z3.Not(env.done))
         env.done = z3.BoolVal(True)
 
     def _apply_faults(self, env: _Env, faults: list[Fault]) -> None:

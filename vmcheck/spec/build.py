@@ -19,6 +19,7 @@ from ..errors import Collector, Span, SpecError
 from . import ir
 from . import surface as s
 from .build_instructions import InstructionBuilder
+from .build_interrupts import InterruptBuilder, reject_wait_in_deliver
 from .build_state import StateBuilder
 from .elaborate import Elaborator
 from .format_keys import FORMAT, LABELS
@@ -80,7 +81,7 @@ def build_isa(root: Node, source: str | None = None) -> ir.Isa:
     return isa
 
 
-class _SpecBuilder(StateBuilder, InstructionBuilder):
+class _SpecBuilder(StateBuilder, InstructionBuilder, InterruptBuilder):
     """A whole spec: its parts built, elaborated and checked together."""
 
     def spec(self, root: Node, source: str | None) -> ir.Isa:
@@ -130,6 +131,7 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
                 }
             )
             deliver = el.block(stmts, scope)
+            reject_wait_in_deliver(self.errors, deliver)
 
         host, contexts = self.guard(self.contexts, d.get("contexts"), el, modes, default=(None, ()))
         invariants = self.guard(self.invariants, d.get("invariants"), el, default=()) if "invariants" in d else ()
@@ -149,6 +151,7 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
             )
         instructions = self.guard(self.instructions, d["instructions"], el, elements, insn_width, default=())
         reset = self.guard(self.reset, d.get("reset"), elements, default=()) if "reset" in d else ()
+        interrupts = self.guard(self.interrupts, d.get("interrupts"), el, causes, elements, modes, default=())
 
         self.errors.raise_if_any()
         self.check_nesting(deliver, d["traps"].span, "deliver")
@@ -179,6 +182,7 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
             source=source,
             reset=reset,
             span=root.span,
+            interrupts=interrupts,
         )
 
     def check_nesting(self, code, span: Span | None, what: str) -> None:

@@ -83,6 +83,8 @@ class Elaborator(ExprElaborator):
             return [ir.If(ir.Un("lnot", cond, ir.BOOL, st.span), (trap,), (), st.span)]
         if isinstance(st, s.HaltStmt):
             return [ir.Halt(st.span)]
+        if isinstance(st, s.WaitStmt):
+            return [ir.Wait(st.span)]
         if isinstance(st, s.CallStmt):
             return self.call_proc(st, scope)
         if isinstance(st, s.MatchStmt):

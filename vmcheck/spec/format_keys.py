@@ -20,6 +20,7 @@ FORMAT: dict[str, dict[str, bool]] = {
         "state": True,
         "storage": True,
         "traps": True,
+        "interrupts": False,
         "contexts": True,
         "invariants": False,
         "constants": False,
@@ -43,6 +44,7 @@ FORMAT: dict[str, dict[str, bool]] = {
     "translation": {"relocation": True, "bound": True},
     "traps": {"causes": True, "memory_cause": False, "deliver": True, "cause_width": False},
     "cause": {"code": True, "memory": False, "description": False},
+    "interrupt": {"cause": True, "period": True, "enabled": False, "description": False},
     "contexts": {"host": True, "guest": True},
     "guest": {"where": False, "modes": True, "description": False},
     "instruction": {

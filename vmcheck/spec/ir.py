@@ -269,7 +269,20 @@ class Halt:
     span: Span | None = _span()
 
 
-Stmt = Let | Assign | If | Trap | Halt
+@dataclass(frozen=True)
+class Wait:
+    """Wait for an interrupt (ARM `WFI`, x86 `HLT` with interrupts enabled).
+
+    It ends the instruction like `Halt` and keeps its writes (the pc advances
+    as usual), with the outcome "wait": the machine is suspended until an
+    interrupt source is pending, whether or not it is enabled. Time is outside
+    equivalence, so every analysis reads it as an instruction that completes
+    (docs/model.md §2.5); only the simulator and the VMM tell it apart."""
+
+    span: Span | None = _span()
+
+
+Stmt = Let | Assign | If | Trap | Halt | Wait
 
 
 # --------------------------------------------------------------------------
@@ -426,6 +439,23 @@ class Traps:
 
 
 @dataclass(frozen=True)
+class Interrupt:
+    """An interrupt source (the `interrupts` section): a timer that becomes
+    pending every `period` executed instructions. It is delivered between
+    two instructions when `enabled` (a condition over control state) holds,
+    through `traps.deliver` with `cause` = the code of `cause` and the pc of
+    the next instruction, so returning from the handler resumes after the
+    interrupted instruction. Delivery clears the pending state."""
+
+    name: str
+    cause: str
+    enabled: Expr
+    period: int
+    description: str = ""
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
 class Context:
     """A guest context (docs/model.md §2.3): `where` over state, and the mode map."""
 
@@ -513,6 +543,7 @@ class Isa:
     reset: tuple[tuple[str, int], ...] = ()  # initial values of scalar elements (others 0)
     source: str | None = field(default=None, compare=False)  # the spec file's path
     span: Span | None = _span()
+    interrupts: tuple[Interrupt, ...] = ()  # interrupt sources, in spec order
 
     @property
     def insn_units(self) -> int:

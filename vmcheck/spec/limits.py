@@ -163,7 +163,7 @@ def nesting(root) -> tuple[int, int, object]:
             continue
         if isinstance(node, ir.If):
             ds += 1
-        elif not isinstance(node, (ir.Let, ir.Assign, ir.Trap, ir.Halt)):
+        elif not isinstance(node, (ir.Let, ir.Assign, ir.Trap, ir.Halt, ir.Wait)):
             de += 1
         if ds > best_s or de > best_e:
             best_s, best_e, deepest = max(ds, best_s), max(de, best_e), node

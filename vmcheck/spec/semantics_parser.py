@@ -216,6 +216,9 @@ class _TreeToSurface(Transformer):
     def halt_stmt(self, meta, items):
         return s.HaltStmt(self._sp(meta))
 
+    def wait_stmt(self, meta, items):
+        return s.WaitStmt(self._sp(meta))
+
     def call_stmt(self, meta, items):
         return s.CallStmt(str(items[0]), tuple(a for a in items[1:] if a is not None), self._sp(meta))
 

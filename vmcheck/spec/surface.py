@@ -155,6 +155,11 @@ class HaltStmt:
 
 
 @dataclass(frozen=True)
+class WaitStmt:
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
 class CallStmt:
     func: str
     args: tuple[SExpr, ...]
@@ -168,7 +173,7 @@ class MatchStmt:
     span: Span | None = _span()
 
 
-SStmt = LetStmt | AssignStmt | IfStmt | TrapStmt | RequireStmt | HaltStmt | CallStmt | MatchStmt
+SStmt = LetStmt | AssignStmt | IfStmt | TrapStmt | RequireStmt | HaltStmt | WaitStmt | CallStmt | MatchStmt
 
 
 # ---- helpers ------------------------------------------------------------
