@@ -29,6 +29,7 @@ ISA_ORDER = (
     "reset",
     "storage",
     "traps",
+    "interrupts",
     "constants",
     "helpers",
     "contexts",
@@ -502,6 +503,44 @@ class _Isa:
         if where:
             lines.append(2 * INDENT + where[0])
             lines.extend(where[1:])
+        return lines
+
+    def s_interrupts(self, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            fail(n, "interrupts must be a mapping")
+        lines: list[str] = []
+        for name, src in n.value.items():
+            lines.extend(self.interrupt(name, src))
+        return lines
+
+    def interrupt(self, name: str, n: Node) -> list[str]:
+        """`interrupt NAME cause C period N ["description"] [enabled CONDITION]`."""
+        if n.kind != "mapping":
+            fail(n, f"interrupt source '{name}' must be a mapping")
+        d = n.value
+        for k in d:
+            if k not in FORMAT["interrupt"]:
+                fail(d[k], f"unknown key '{k}' in interrupt source '{name}'")
+        for k in ("cause", "period"):
+            if k not in d:
+                fail(n, f"interrupt source '{name}' needs '{k}'")
+        parts = [f"interrupt {_isa_name(name, n)}"]
+        parts.append(f"cause {self.name_of(d['cause'], 'a cause')}")
+        parts.append(f"period {_isa_number(d['period'])}")
+        if d.get("description") is not None and d["description"].value is not None:
+            parts.append(_isa_string(d["description"], 2 * len(INDENT)))
+        enabled = self.code("enabled", d["enabled"], 2 * INDENT) if "enabled" in d else None
+        one = " ".join(parts + ([enabled[0]] if enabled and len(enabled) == 1 else []))
+        if "\n" not in one and len(one) <= WIDTH and (enabled is None or len(enabled) == 1):
+            return [one]
+        lines = [" ".join(parts[:3])]
+        for p in parts[3:]:
+            p_lines = p.split("\n")
+            lines.append(2 * INDENT + p_lines[0])
+            lines.extend(p_lines[1:])
+        if enabled:
+            lines.append(2 * INDENT + enabled[0])
+            lines.extend(enabled[1:])
         return lines
 
     def s_invariants(self, n: Node) -> list[str]:

@@ -227,6 +227,7 @@ class _TreeToNodes(Transformer):
         guests: list[_Entry] = []
         invariants: list[tuple[Node, Span]] = []
         insns: list[_Entry] = []
+        irqs: list[_Entry] = []
         for kind, payload in items:
             if kind == "host":
                 if host is not None:
@@ -238,6 +239,8 @@ class _TreeToNodes(Transformer):
                 invariants.append(payload)
             elif kind == "instruction":
                 insns.append(payload)
+            elif kind == "interrupt":
+                irqs.append(payload)
             else:
                 top.append(payload)
         if host is not None or guests:
@@ -251,6 +254,9 @@ class _TreeToNodes(Transformer):
             top.append(_Entry("contexts", self._mapping(ctx, first, "'{key}'"), first))
         if invariants:
             top.append(_Entry("invariants", Node([n for n, _ in invariants], invariants[0][1]), invariants[0][1]))
+        if irqs:
+            qnode = self._mapping(irqs, irqs[0].kspan, "interrupt source '{key}'")
+            top.append(_Entry("interrupts", qnode, irqs[0].kspan))
         if insns:
             inode = self._mapping(insns, insns[0].kspan, "instruction '{key}'")
             top.append(_Entry("instructions", inode, insns[0].kspan))
@@ -448,6 +454,23 @@ class _TreeToNodes(Transformer):
     def invariant_decl(self, meta, items):
         node = self._code(items[0], meta.line, "invariant")
         return ("invariant", (node, self._kw(meta, "invariant")))
+
+    # ---- interrupt sources ----
+
+    def interrupt_decl(self, meta, items):
+        n, *attrs, enabled = items
+        entries = list(attrs) + ([enabled] if enabled is not None else [])
+        node = self._mapping(entries, n.span, f"'{{key}}' of interrupt source '{n.text}'")
+        return ("interrupt", _Entry(n.text, node, n.span))
+
+    def irq_cause(self, meta, items):
+        return self._attr(meta, "cause", self._text(items[0]))
+
+    def irq_period(self, meta, items):
+        return self._attr(meta, "period", items[0])
+
+    def irq_enabled(self, meta, items):
+        return _Entry("enabled", self._code(items[0], meta.line, "enabled"), self._kw(meta, "enabled"))
 
     # ---- instructions ----
 

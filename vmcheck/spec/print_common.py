@@ -15,6 +15,7 @@ INDENT = "  "
 
 # Strings that hold semantics or conditions (printed as code, kept verbatim).
 CODE_KEYS = {("traps", "deliver"), ("spec", "helpers"), ("contexts", "host"), ("guest", "where")}
+CODE_KEYS |= {("interrupt", "enabled")}  # an interrupt source's enable condition
 
 
 class Unprintable(SpecError):

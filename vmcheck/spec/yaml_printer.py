@@ -223,12 +223,14 @@ _KIND_BY_KEY = {
     ("storage", "translation"): "translation",
     ("traps", "causes"): "causes",
     ("contexts", "guest"): "guests",
+    ("spec", "interrupts"): "interrupts",
 }
 _KIND_BY_PARENT = {
     "state": "element",
     "fields": "field",
     "causes": "cause",
     "guests": "guest",
+    "interrupts": "interrupt",
     "instructions": "instruction",
 }
 
@@ -247,4 +249,5 @@ _BLOCK_KINDS = {
     "instructions",
     "instruction",
     "references",
+    "interrupts",
 }
