@@ -42,6 +42,19 @@ and a block that would not fit, or would pass `max_steps`, is stepped
 instead. So a run gives the same states, outcomes, step counts and timer
 values in block mode and step by step (tests/test_blocks.py checks it on
 random programs for every bundled spec).
+
+Interrupts (the spec's `interrupts`, `interrupts.py`): before each
+instruction the machine raises the timer ticks that are due on its clock
+(steps taken plus cycles skipped while waiting) and delivers the first
+pending source whose enable condition holds, through the spec's trap
+delivery, at the pc of the next instruction; a delivery is not a step. A
+block never runs across a tick (its budget stops at the next one), and a
+block ends after any write to control state, which is all an enable
+condition may read, so checking at block boundaries is exact. An instruction
+that ends in `wait` counts as a step; then the clock jumps to the next tick
+unless a source is pending already, and with no source running the machine
+stops (WAIT_FOREVER). `timer=0` turns every source off; `timer=N` sets every
+source's period to N.
 """
 
 from __future__ import annotations
@@ -54,6 +67,7 @@ from ..semantics.concrete import OK, CompiledInsn, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
 from .decode import Decoder
+from .interrupts import Interrupts
 from .storage import Block, Storage
 from .syntax import file_size, register_name
 from .translation import IdentityPort, RelocationPort, make_port
@@ -68,6 +82,8 @@ __all__ = [
     "DOUBLE_FAULT",
     "UNDECODABLE",
     "TRAPPED",
+    "WAIT_FOREVER",
+    "WAITED",
 ]
 
 # Why a run stopped.
@@ -76,6 +92,8 @@ STEP_LIMIT = "step limit"
 DOUBLE_FAULT = "double fault"
 UNDECODABLE = "undecodable instruction"
 TRAPPED = "trap"  # run(stop_on_trap=True) only: stopped before delivering a trap
+WAIT_FOREVER = "waiting forever"  # a `wait` that no interrupt source can end
+WAITED = "wait"  # run(stop_on_trap=True) only: the guest waits (completed; the caller decides)
 
 MAX_BLOCK = 64  # instructions per compiled block: bounds the cost of compiling one
 
@@ -92,6 +110,7 @@ class StepEvent:
     ops: tuple[int, ...]
     outcome: Outcome | None  # None: undecodable (nothing ran)
     stop: str | None = None  # set when this step stopped the machine
+    interrupt: str | None = None  # the interrupt source delivered just before this step
 
 
 @dataclass(frozen=True)
@@ -145,9 +164,11 @@ class Machine:
         "hot",
         "_heat",
         "_block_fetch",
+        "irq",
+        "idle",
     )
 
-    def __init__(self, isa: ir.Isa, *, blocks: bool = True, hot: int = 8):
+    def __init__(self, isa: ir.Isa, *, blocks: bool = True, hot: int = 8, timer: int | None = None):
         self.isa = isa
         self.compiled = compile_isa(isa)
         self.layout = self.compiled.layout
@@ -164,6 +185,9 @@ class Machine:
         self.hot = hot  # ... built the hot-th time execution arrives at an address
         self._heat: dict[int, int] = {}
         self._block_fetch = self._fetch_check()
+        # Interrupt sources (timer None: the spec's periods; 0: off; N: every N steps).
+        self.irq = Interrupts(isa, timer)
+        self.idle = 0  # clock cycles skipped while waiting (the clock is steps + idle)
         self.steps = 0
         self.stopped: str | None = None
         self.detail = ""
@@ -177,6 +201,8 @@ class Machine:
         v[:] = [0] * len(v)  # in place: the port reads this very list
         for name, value in getattr(self.isa, "reset", ()):
             v[self.layout.slots[name]] = value
+        self.irq.reset()
+        self.idle = 0
         self.steps = 0
         self.stopped = None
         self.detail = ""
@@ -246,11 +272,45 @@ class Machine:
         return DOUBLE_FAULT if done.trapped else HALTED
 
     def _finish(self, out: Outcome) -> str | None:
-        """Act on an outcome other than "ok"; the reason to stop, if any."""
+        """Act on an outcome other than "ok" or "wait"; the reason to stop, if any."""
         if out.kind == "halt":
             self.detail = ""
             return HALTED
         return self.deliver_trap(out)
+
+    # ---- interrupts --------------------------------------------------------------
+
+    def interrupt(self, clock: int) -> tuple[str | None, str | None]:
+        """Between two instructions, at interrupt clock `clock`: raise the ticks
+        that are due and deliver the first pending source whose enable
+        condition holds. (the source delivered or None, the reason to stop:
+        DOUBLE_FAULT or HALTED when its delivery trapped or halted)."""
+        irq = self.irq
+        if not irq.advance(clock):
+            return None, None
+        i = irq.take(self.state)
+        if i is None:
+            return None, None
+        done = self._deliver(self.state, self.port, irq.codes[i], 0, 0)
+        if done is OK:
+            return irq.names[i], None
+        self.detail = f"{done.kind} {done.cause or ''} while delivering interrupt {irq.names[i]}".replace("  ", " ")
+        return irq.names[i], DOUBLE_FAULT if done.trapped else HALTED
+
+    def wait(self, clock: int) -> str | None:
+        """After an instruction ended in `wait`, at clock `clock`: skip the idle
+        cycles to the next tick unless a source is pending already. WAIT_FOREVER
+        when no source runs (nothing can end the wait)."""
+        irq = self.irq
+        if irq.advance(clock):
+            return None
+        t = irq.next_tick()
+        if t is None:
+            self.detail = f"wait at pc {self.pc:#x} with no interrupt source running"
+            return WAIT_FOREVER
+        self.idle += t - clock
+        irq.advance(t)
+        return None
 
     def tick(self, state: State | None = None) -> None:
         """One step's timer increments on `state` (default: the machine's
@@ -268,6 +328,13 @@ class Machine:
         """One instruction (the reference the fast `run` loop must agree with)."""
         if self.stopped:
             raise RuntimeError(f"the machine has stopped ({self.stopped}); reset it first")
+        irq_name = None
+        if self.irq.active:
+            irq_name, stop = self.interrupt(self.steps + self.idle)
+            if stop:
+                self.stopped = stop
+                pc = self.state.v[self._pc]
+                return StepEvent(self.steps, pc, None, None, None, (), None, stop, irq_name)
         pc = self.state.v[self._pc]
         phys: int | None
         word: int | None
@@ -282,14 +349,16 @@ class Machine:
             if fn is None or ci is None:  # (both or neither)
                 self.stopped = UNDECODABLE
                 self.detail = f"word {word:#x} at pc {pc:#x}"
-                return StepEvent(self.steps, pc, phys, word, None, (), None, UNDECODABLE)
+                return StepEvent(self.steps, pc, phys, word, None, (), None, UNDECODABLE, irq_name)
             insn = ci.insn
             out = fn(self.state, self.port, ops)
-        stop = None if out is OK else self._finish(out)
+        stop = None if out is OK or out.kind == "wait" else self._finish(out)
         self.tick()
         self.steps += 1
+        if out.kind == "wait":
+            stop = self.wait(self.steps + self.idle)
         self.stopped = stop
-        return StepEvent(self.steps - 1, pc, phys, word, insn, ops, out, stop)
+        return StepEvent(self.steps - 1, pc, phys, word, insn, ops, out, stop, irq_name)
 
     # ---- many steps ----------------------------------------------------------
 
@@ -304,6 +373,8 @@ class Machine:
         outcome in `RunResult.trap`, the state as it was before the trapping
         instruction (not counted as a step, timers not ticked), and the
         machine not stopped, so the caller may handle the trap and run on.
+        A `wait` then ends the run too (reason WAITED), after its step was
+        counted: the caller decides how long the guest waits.
         """
         start = self.steps
         if trace is not None:
@@ -317,6 +388,8 @@ class Machine:
         else:
             trap = None
         taken = self.steps - start
+        if trap is not None and trap.kind == "wait":
+            return RunResult(WAITED, taken, "wait", trap)
         if trap is not None:
             return RunResult(TRAPPED, taken, f"{trap.kind} {trap.cause}", trap)
         return RunResult(self.stopped or STEP_LIMIT, taken, self.detail)
@@ -366,15 +439,30 @@ class Machine:
         n = 0
         stop = None
         trap = None
+        # Interrupts: `due` is the n at which the next tick falls, `pend` whether a
+        # source is pending (then every turn checks whether it is enabled now).
+        irq = self.irq.active
+        base = self.steps + self.idle
+        due = (self.irq.next_tick() or 0) - base if irq else 0
+        pend = irq and self.irq.any_pending()
+        limit = max_steps
         while n < max_steps:
+            if irq:
+                if n >= due or pend:
+                    _, stop = self.interrupt(base + n)
+                    if stop:
+                        break
+                    pend = self.irq.any_pending()
+                    due = self.irq.next_tick() - base  # type: ignore[operator]  # active: some source
+                limit = due if due < max_steps else max_steps
             out = None
             if check is not None:
                 pc = v[pcs]
                 if reloc:
-                    limit = v[bound_slot]
+                    limit_pc = v[bound_slot]
                     phys = (pc + v[base_slot]) & amask
                 else:
-                    limit = pc_span
+                    limit_pc = pc_span
                     phys = pc & amask
                 blk = blocks.get(phys)
                 if blk is None:
@@ -382,8 +470,8 @@ class Machine:
                     heat[phys] = h
                     if h >= hot:
                         blk = self._build_block(phys)
-                if blk is not None and pc + blk.units <= limit and n + blk.count <= max_steps:
-                    k, out = blk.fn(state, port, blk.alive, max_steps - n)
+                if blk is not None and pc + blk.units <= limit_pc and n + blk.count <= limit:
+                    k, out = blk.fn(state, port, blk.alive, limit - n)
                     n += k
                     if out is ok:
                         continue
@@ -405,6 +493,19 @@ class Machine:
                     if tick is not None:
                         tick()
                     continue
+            if out.kind == "wait":  # completed: count, tick, then wait for an interrupt
+                n += 1
+                if tick is not None:
+                    tick()
+                if stop_on_trap:
+                    trap = out
+                    break
+                stop = self.wait(base + n)
+                if stop:
+                    break
+                base = self.steps + self.idle
+                pend = self.irq.any_pending()
+                continue
             # A trap, a memory trap or a halt: deliver (or hand back), tick, count.
             if stop_on_trap and out.kind != "halt":
                 trap = out
