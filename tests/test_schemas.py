@@ -132,6 +132,7 @@ def _spec_kinds(s: dict) -> dict[str, dict]:
         "contexts": props["contexts"],
         "guest": d["guest"],
         "instruction": d["instruction"],
+        "interrupt": d["interrupt"],
     }
 
 

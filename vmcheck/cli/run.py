@@ -1,7 +1,9 @@
 """`vmcheck run SPEC PROGRAM`: run a program on the bare simulated machine.
 
 Exit code 0 when the program halts, 1 when it stops otherwise (step limit,
-double fault, undecodable word), 2 for a bad spec, program or call.
+double fault, undecodable word, a wait that no interrupt can end), 2 for a
+bad spec, program or call. `--timer N` sets the period of the spec's
+interrupt sources (0: off).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from .common import INPUT_FILE, format_option, load, spec_argument, verb
 
 
 @verb(
-    exits=[("0", "the program halted"), ("1", "it stopped otherwise (step limit, double fault, undecodable word)")],
+    exits=[
+        ("0", "the program halted"),
+        ("1", "it stopped otherwise (step limit, double fault, undecodable word, waiting forever)"),
+    ],
     examples=[
         "vmcheck run pg-toy isa_specs/pg-toy/programs/svc.s --trace",
         "vmcheck run mips32 boot.s --format json --max-steps 5000",
@@ -32,15 +37,22 @@ from .common import INPUT_FILE, format_option, load, spec_argument, verb
     help="Stop after this many steps (a program that never halts ends here, exit 1).",
 )
 @click.option("--dump-storage", is_flag=True, help="Also print every nonzero storage unit.")
+@click.option(
+    "--timer",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Raise every interrupt source of the spec every N instructions (0: never). "
+    "Default: each source's own period from the spec.",
+)
 @format_option("text", "json", help="json: schema run.schema.json.")
-def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool, fmt: str) -> None:
+def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool, timer: int | None, fmt: str) -> None:
     """Assemble PROGRAM for SPEC, load it at its .org addresses, reset the
     machine and run it until it halts or --max-steps; print the final state."""
     from ..machine import HALTED, STEP_LIMIT, Machine, assemble_file
 
     isa = load(spec)
     prog = assemble_file(isa, program)
-    machine = Machine(isa)
+    machine = Machine(isa, timer=timer)
     machine.load_image(prog.image)
     machine.reset()
 
@@ -64,6 +76,8 @@ def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool
             "steps": result.steps,
             "registers": machine.registers(),
         }
+        if isa.interrupts:
+            out["interrupts"] = _interrupts_json(machine)
         if dump_storage:
             out["storage"] = {str(a): x for a, x in machine.storage.nonzero()}
         if trace:
@@ -77,6 +91,16 @@ def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool
             err=True,
         )
     sys.exit(0 if result.reason == HALTED else 1)
+
+
+def _interrupts_json(machine) -> dict:
+    """The interrupt sources' account of a run (specs that declare some)."""
+    irq = machine.irq
+    return {
+        "delivered": irq.delivered,
+        "idle": machine.idle,
+        "sources": {n: {"period": p, "pending": pend} for n, p, pend in zip(irq.names, irq.periods, irq.pending)},
+    }
 
 
 def _outcome_text(out) -> str:
@@ -100,6 +124,8 @@ def _event_text(isa, ev, labels: dict[int, str]) -> str:
         what = disassemble(isa, ev.insn, ev.ops, ev.pc)
     label = labels.get(ev.phys, "") if ev.phys is not None else ""  # labels are physical addresses
     line = f"{ev.step:>8}  {ev.pc:#07x} {label[:12]:>12}  {what:<28} {_outcome_text(ev.outcome)}"
+    if ev.interrupt:
+        line = f"{'':>8}  interrupt {ev.interrupt} delivered\n" + line
     if ev.stop:
         line += f"  -> {ev.stop}"
     return line.rstrip()
@@ -119,12 +145,17 @@ def _event_json(isa, ev) -> dict:
         if ev.outcome is None
         else {"kind": ev.outcome.kind, "cause": ev.outcome.cause, "arg": ev.outcome.arg},
         "stop": ev.stop,
+        "interrupt": ev.interrupt,
     }
 
 
 def _print_text(isa, machine, result, program: str, dump_storage: bool) -> None:
     why = result.reason + (f" ({result.detail})" if result.detail else "")
     click.echo(f"{program}: {why} after {result.steps} step(s)")
+    if isa.interrupts:
+        irq = machine.irq
+        running = ", ".join(f"{n} every {p}" for n, p in zip(irq.names, irq.periods)) or "none running (--timer 0)"
+        click.echo(f"  interrupts: {irq.delivered} delivered, {machine.idle} idle cycle(s) waiting; sources: {running}")
     regs = machine.registers()
     width = max(len(n) for n in regs)
     hexw = (isa.word + 3) // 4
