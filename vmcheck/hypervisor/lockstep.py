@@ -188,6 +188,7 @@ def compare_run(
     storage_every_step: bool = False,
     guest_image=None,
     hypercalls: HypercallTable | None = None,
+    timer: int | None = None,
 ) -> Comparison:
     """Run `image` natively and under the VMM in `context`; stop at the first divergence.
 
@@ -197,10 +198,16 @@ def compare_run(
 
     A large storage is compared only at the end of the run; when it differs there,
     the run is made again comparing it after every step, so that the difference is
-    blamed on the instruction that made it rather than on no instruction."""
-    native = Machine(isa)
+    blamed on the instruction that made it rather than on no instruction.
+
+    `timer`: the period of the spec's interrupt sources, natively and for the
+    guest's virtual ones alike (None: the spec's; 0: off). An interrupt
+    delivered natively, or injected by the VMM, joins the trap history at the
+    pc it interrupted."""
+    native = Machine(isa, timer=timer)
     native.load_image(image)
     vmm = make_vmm(isa, context, kind, hypercalls)  # classic, hybrid or translate (translate.py)
+    vmm.set_timer(timer)
     vmm.load_image(image if guest_image is None else guest_image)
     patched = _patched_units(image, guest_image)
     vmm.reset()
@@ -226,11 +233,15 @@ def compare_run(
             divergence = _divergence(steps, ev, gs, [Difference("stop", native.stopped, vmm.stopped)])  # noqa: F821
             break
         before = native.state.v[:]
+        pc0 = native.pc
         ev = native.step()
+        if ev.interrupt is not None:  # delivered before the instruction, at the pc it interrupted
+            native_history.append((pc0, native.irq.causes[native.irq.names.index(ev.interrupt)]))
         if ev.outcome is not None and ev.outcome.trapped:
             native_history.append((ev.pc, ev.outcome.cause))
             if native.state.v == before and len(native_history) > 1 and native_history[-2] == native_history[-1]:
                 stop = TRAP_LOOP  # a trap whose delivery returns to the same trap, for ever
+        vmm.take_interrupt()  # an injection is the VMM's own doing, not the next instruction's
         eye.note()
         gs = vmm.step()
         steps += 1
@@ -272,6 +283,7 @@ def compare_run(
                 storage_every_step=True,
                 guest_image=guest_image,
                 hypercalls=hypercalls,
+                timer=timer,
             )
     if divergence is None and native.stopped != vmm.stopped:
         divergence = Divergence(

@@ -36,6 +36,20 @@ virtual user mode directly. The counters show the three VMM properties:
 instructions run directly (efficiency), breaches the harness observed
 (resource control), and emulations split into privileged instructions and
 other trapped instances (docs/model.md §2.6's cost).
+
+Timers and interrupts. The real machine's interrupt sources belong to the
+VMM: it regains control on its own real timer every `quantum` instructions
+of uninterrupted direct execution, even from a guest that never traps
+(`timer_exits`). It keeps the guest's virtual interrupt sources
+(`machine.interrupts.Interrupts` over the virtual state), clocked by the
+guest's own instruction count (plus the cycles it waited), so they fire at
+the very instructions where they fire natively; the real timer is also
+programmed to end direct execution at the guest's next virtual tick. At
+every entry (a trap, a timer exit) a pending virtual source whose *virtual*
+enable condition holds is injected: the spec's trap delivery on the virtual
+state, as the bare machine delivers it. A guest that waits (`wait`, run
+directly or emulated) has its virtual clock moved to its next tick; with no
+virtual source running nothing can end the wait (WAIT_FOREVER).
 """
 
 from __future__ import annotations
@@ -45,7 +59,8 @@ from dataclasses import dataclass, field
 
 from ..errors import UserError
 from ..machine.decode import Decoder
-from ..machine.simulator import DOUBLE_FAULT, HALTED, TRAPPED, UNDECODABLE, Machine
+from ..machine.interrupts import Interrupts
+from ..machine.simulator import DOUBLE_FAULT, HALTED, TRAPPED, UNDECODABLE, WAIT_FOREVER, WAITED, Machine
 from ..machine.syntax import file_size
 from ..machine.translation import make_port
 from ..semantics.concrete import OK, compile_isa
@@ -55,6 +70,7 @@ from .allocator import ControlMap, LeftContext, WindowStorage, allocate
 from .hypercalls import Hypercall, HypercallTable
 
 CLASSIC, HYBRID = "classic", "hybrid"
+QUANTUM = 10_000  # the VMM's own timer: direct guest instructions between two timer exits
 # The guest entered a virtual mode its context does not map: the VMM cannot run it on.
 LEFT_CONTEXT = "left the context"
 
@@ -82,6 +98,11 @@ class Counters:
     # `as_dict`: only a paravirtualised guest makes them, and `paravirt --confirm` reports them.
     hypercalls: int = 0
     breaches: list[Breach] = field(default_factory=list)
+    # The VMM regained control on its own timer, without a guest trap (its time
+    # slice ran out, or the guest's next virtual tick came); and virtual
+    # interrupts injected. In `as_dict` only when nonzero.
+    timer_exits: int = 0
+    injected: int = 0
 
     @property
     def guest_steps(self) -> int:
@@ -102,6 +123,8 @@ class Counters:
             "reflected": self.reflected,
             "interpreted": self.interpreted,
             "resource_control_breaches": len(self.breaches),
+            **({"timer_exits": self.timer_exits} if self.timer_exits else {}),
+            **({"interrupts_injected": self.injected} if self.injected else {}),
         }
 
 
@@ -141,13 +164,29 @@ def guest_reset(isa: ir.Isa, context: ir.Context) -> State:
 class VMM:
     """One virtual machine of `isa` in guest context `context`."""
 
-    def __init__(self, isa: ir.Isa, context: ir.Context, kind: str = CLASSIC, hypercalls: HypercallTable | None = None):
+    def __init__(
+        self,
+        isa: ir.Isa,
+        context: ir.Context,
+        kind: str = CLASSIC,
+        hypercalls: HypercallTable | None = None,
+        *,
+        timer: int | None = None,
+        quantum: int = QUANTUM,
+    ):
         if kind not in (CLASSIC, HYBRID):
             raise ValueError(kind)
         self.isa, self.context, self.kind = isa, context, kind
         self.hypercalls = hypercalls
         self.alloc = allocate(isa)
-        self.machine = Machine(self.alloc.real_isa)  # the real hardware
+        # The real hardware. Its interrupt sources are the VMM's own (`quantum`):
+        # the spec's sources are the guest's, kept virtual (`virq`).
+        self.machine = Machine(self.alloc.real_isa, timer=0)
+        self.virq = Interrupts(isa, timer)  # the guest's interrupt sources (`timer` as Machine's)
+        self.vidle = 0  # cycles the guest's virtual clock skipped while it waited
+        self.quantum = quantum
+        self._slice = quantum  # direct instructions left before the VMM's own timer fires
+        self._polled = False  # take_interrupt ran at this instruction boundary already
         self.compiled = compile_isa(isa)
         self.layout = self.compiled.layout
         self.window = WindowStorage(self.machine.storage, self.alloc.base, self.alloc.size)
@@ -187,6 +226,10 @@ class VMM:
         self.counters = Counters()
         self.history.clear()
         self.stopped, self.detail = None, ""
+        self.virq.reset()
+        self.vidle = 0
+        self._slice = self.quantum
+        self._polled = False
         self.machine.reset()
         self.sync_real()
         if self.stopped == LEFT_CONTEXT:
@@ -261,8 +304,13 @@ class VMM:
     # ---- one guest instruction -----------------------------------------------
 
     def step(self) -> GuestStep:
+        self.take_interrupt()
+        exits = self.counters.timer_exits
         gs = self._step()
+        self._polled = False
         self._tick()
+        if self.counters.timer_exits == exits:  # (a wait's timer exit restarted the slice already)
+            self._count_slice(gs)
         return gs
 
     def _tick(self) -> None:
@@ -310,12 +358,14 @@ class VMM:
         # The real machine's own semantics (of `alloc.real_isa`), as its compiled
         # blocks in `run()` use: the guest's instruction is the real one.
         out = self.machine.execute(insn.name, ops)
-        if out is not OK and out.kind != "halt":
+        if out is not OK and out.kind not in ("halt", "wait"):
             return self._dispatch(pc, insn, ops, out)
         self.counters.direct += 1
         self._running = True
         if out.kind == "halt":  # the real machine stopped: no trap, so the VMM never runs again
             self.stopped = HALTED
+        elif out.kind == "wait":  # the real processor idles until the VMM's timer fires
+            self._guest_waits()
         return GuestStep(pc, insn.name, ops, "direct")
 
     def _dispatch(self, pc: int, insn: ir.Instruction | None, ops: tuple[int, ...], real_out: Outcome) -> GuestStep:
@@ -330,13 +380,15 @@ class VMM:
         if call is not None:
             return self._service(pc, insn, ops, call)
         vout = self.compiled[insn.name].fn(self.vstate, self.vport, ops)
-        if vout is OK or vout.kind == "halt":
+        if vout is OK or vout.kind in ("halt", "wait"):
             if real_out.kind == "trap":
                 self.counters.emulated_privileged += 1
             else:
                 self.counters.emulated_other += 1
             if vout.kind == "halt":
                 self.stopped = HALTED
+            elif vout.kind == "wait":
+                self._guest_waits()
             self.sync_real()
             return GuestStep(pc, insn.name, ops, "emulated", real_out.cause)
         return self._reflect(pc, insn.name, ops, vout)
@@ -349,11 +401,13 @@ class VMM:
         """Run the instance the hypercall stands for on the virtual state, from the
         hypercall's own address (so its pc update resumes the guest after it)."""
         vout = self.compiled[call.insn].fn(self.vstate, self.vport, call.ops)
-        if vout is not OK and vout.kind != "halt":
+        if vout is not OK and vout.kind not in ("halt", "wait"):
             return self._reflect(pc, call.insn, call.ops, vout)  # natively the original traps here too
         self.counters.hypercalls += 1
         if vout.kind == "halt":
             self.stopped = HALTED
+        elif vout.kind == "wait":
+            self._guest_waits()
         self.sync_real()
         return GuestStep(pc, insn.name, ops, "hypercall", call.insn)
 
@@ -393,13 +447,15 @@ class VMM:
         if call is not None:  # the VMM sees the hypercall itself: no trap to wait for
             return self._service(pc, insn, ops, call)
         vout = self.compiled[insn.name].fn(self.vstate, self.vport, ops)
-        if vout is not OK and vout.kind != "halt":
+        if vout is not OK and vout.kind not in ("halt", "wait"):
             self.counters.interpreted += 1
             self.counters.reflected -= 1  # _reflect counts it; here it is one interpreted step
             return self._reflect(pc, insn.name, ops, vout)
         self.counters.interpreted += 1
         if vout.kind == "halt":
             self.stopped = HALTED
+        elif vout.kind == "wait":
+            self._guest_waits()
         self.sync_real()
         return GuestStep(pc, insn.name, ops, "interpreted")
 
@@ -413,15 +469,26 @@ class VMM:
         n = 0
         m = self.machine
         while not self.stopped and n < max_steps:
+            self.take_interrupt()
+            if self.stopped:  # (an interrupt's delivery stopped it)
+                break
             if self._interpreting():
                 self.step()
                 n += 1
                 continue
-            res = m.run(max_steps - n, stop_on_trap=True)
+            # The real timer: the VMM's own slice, or the guest's next virtual tick if sooner.
+            budget, timer = self._direct_budget(max_steps - n)
+            res = m.run(budget, stop_on_trap=True)
+            self._polled = False
             if res.steps:  # timers were ticked by the machine; the VMM reads them back at the next trap
                 self.counters.direct += res.steps
                 self._running = True
                 n += res.steps
+                self._slice -= res.steps
+            if res.reason == WAITED:
+                self._guest_waits()
+            elif timer and res.reason not in (TRAPPED, HALTED, UNDECODABLE) and res.steps == budget:
+                self._timer_exit()
             if res.reason == TRAPPED:
                 trap = res.trap
                 assert trap is not None  # TRAPPED hands the trap back
@@ -436,10 +503,90 @@ class VMM:
                     insn, ops = fetched
                 self._dispatch(pc, insn, ops, trap)
                 self._tick()
+                self._slice = self.quantum  # the VMM had control: its timer starts again
                 n += 1
             elif res.reason in (HALTED, UNDECODABLE):
                 self.stopped, self.detail = res.reason, res.detail
         return n
+
+    # ---- timers and interrupts (the module docstring) ----------------------------------
+
+    def set_timer(self, timer: int | None) -> None:
+        """The guest's interrupt sources with period `timer` (None: the spec's; 0: off),
+        as `Machine(timer=)` sets the bare machine's. Before `reset`."""
+        self.virq = Interrupts(self.isa, timer)
+
+    @property
+    def vclock(self) -> int:
+        """The guest's interrupt clock: its instructions so far plus the cycles it waited."""
+        return self.counters.guest_steps + self.vidle
+
+    def take_interrupt(self) -> bool:
+        """At a VMM entry, before the guest's next instruction: raise the virtual
+        ticks that are due and inject the first pending source whose virtual
+        enable condition holds (the spec's delivery on the virtual state). Did
+        it inject one?"""
+        virq = self.virq
+        if self._polled or self.stopped or not virq.active:
+            return False
+        self._polled = True
+        if not virq.advance(self.vclock):
+            return False
+        self.save_guest()  # (the VMM has control here: the guest's registers are saved)
+        i = virq.take(self.vstate)
+        if i is None:
+            return False
+        cause = virq.causes[i]
+        self.counters.injected += 1
+        self.history.append((self.vstate.v[self._pc], cause))
+        done = self.compiled.deliver(self.vstate, self.vport, cause, 0, 0)
+        if done.trapped:
+            self.stopped, self.detail = DOUBLE_FAULT, f"{done.kind} {done.cause} while delivering interrupt {cause}"
+        elif done.kind == "halt":
+            self.stopped = HALTED
+        self.sync_real()
+        return True
+
+    def _guest_waits(self) -> None:
+        """The guest's instruction ended in `wait` (counted): the real processor idles
+        until the VMM's timer, set for the guest's next virtual tick, fires."""
+        virq = self.virq
+        clock = self.vclock
+        if virq.advance(clock):
+            return  # a source is pending already: the wait ends at once
+        t = virq.next_tick()
+        if t is None:
+            self.stopped = WAIT_FOREVER
+            self.detail = f"wait at pc {self.vstate.v[self._pc]:#x} with no interrupt source running"
+            return
+        self.vidle += t - clock
+        virq.advance(t)
+        self._timer_exit()
+
+    def _direct_budget(self, left: int) -> tuple[int, bool]:
+        """How long the guest may run directly now, and whether the real timer
+        (not `left`) sets that bound."""
+        budget = min(left, max(self._slice, 1))
+        t = self.virq.next_tick()
+        if t is not None:
+            budget = min(budget, max(t - self.vclock, 1))
+        return budget, budget < left
+
+    def _timer_exit(self) -> None:
+        """The real timer fired: the VMM has the processor back; a new slice starts."""
+        self.counters.timer_exits += 1
+        self._slice = self.quantum
+
+    def _count_slice(self, gs: GuestStep) -> None:
+        """Step by step (`step()`): the real timer counts the directly run
+        instructions since the VMM last had control; any entry restarts it."""
+        if gs.how != "direct":
+            self._slice = self.quantum
+            return
+        self._slice -= 1
+        t = self.virq.next_tick()
+        if self._slice <= 0 or (t is not None and t <= self.vclock and not self.stopped):
+            self._timer_exit()
 
     def _fetch_faults(self, pc: int) -> bool:
         try:
