@@ -56,10 +56,17 @@ CLASSIC, HYBRID, TRANSLATE = "classic", "hybrid", "translate"  # the VMM kinds o
 @click.option(
     "--witnesses/--no-witnesses", default=True, show_default=True, help="Replay the theorem engine's witnesses."
 )
+@click.option(
+    "--timer",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Period of the spec's interrupt sources in the sample programs, natively and for the guest "
+    "under the VMM (0: off). Default: each source's own period.",
+)
 @format_option("text", "json", "junit", help="json: schema confirm.schema.json; junit: JUnit XML.")
 @solver_options
 def confirm(
-    spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, fmt, budget, timeout, jobs, no_cache, quiet
+    spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, timer, fmt, budget, timeout, jobs, no_cache, quiet
 ):
     """Run SPEC's sample programs (or PROGRAMs), the engine's witnesses and random
     programs natively and under the reference VMM, and judge what happens
@@ -113,6 +120,7 @@ def confirm(
                     witnesses=witnesses,
                     jobs=jobs or 1,
                     progress=rep.update,
+                    timer=timer,
                 )
             )
             if kind == TRANSLATE and paths:  # what translation cost, against the classic VMM
@@ -294,6 +302,7 @@ def _print(isa, report, results) -> None:
             f" guest instructions; resource control: {tot.get('resource_control_breaches', 0)} breach(es); "
             f"equivalence: {len(r.observed)} diverging instruction(s)"
             + (f" ({', '.join(r.observed)})" if r.observed else "")
+            + _timer_text(tot)
         )
         if r.left_context:
             say(
@@ -314,3 +323,11 @@ def _print(isa, report, results) -> None:
             for c in r.contradictions:
                 con.print(f"  [red]contradiction[/red]: {c}")
             con.print()
+
+
+def _timer_text(tot: dict[str, int]) -> str:
+    """The VMM's timer exits and virtual interrupts injected, when there were any."""
+    exits, injected = tot.get("timer_exits", 0), tot.get("interrupts_injected", 0)
+    if not exits and not injected:
+        return ""
+    return f"; timer: {exits} exit(s) on the VMM's own timer, {injected} virtual interrupt(s) injected"

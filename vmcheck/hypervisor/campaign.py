@@ -211,8 +211,10 @@ def confirm_context(
     witnesses: bool = True,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    timer: int | None = None,
 ) -> Confirmation:
-    """`progress(done, total)` is called after each program, the witnesses and the fuzzing."""
+    """`progress(done, total)` is called after each program, the witnesses and the fuzzing.
+    `timer`: the period of the spec's interrupt sources in the program runs (None: the spec's)."""
     context = isa.context(ctx_result.name)
     total, step = len(programs) + 2, iter(range(1, len(programs) + 3))
     tick = (lambda: progress(next(step), total)) if progress else (lambda: None)
@@ -228,7 +230,7 @@ def confirm_context(
 
     for path in programs:
         prog = assemble_file(isa, path)
-        c = compare_run(isa, context, prog.image, kind=kind, max_steps=max_steps)
+        c = compare_run(isa, context, prog.image, kind=kind, max_steps=max_steps, timer=timer)
         out.programs.append(ProgramRun(Path(path).name, c))
         tick()
         sight(c.divergence, f"program {Path(path).name}")
