@@ -13,6 +13,7 @@ import random
 
 import pytest
 import z3
+from helpers import invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,8 +30,6 @@ from vmcheck.spec.build import build_isa
 from vmcheck.spec.isa_reader import read_isa
 from vmcheck.spec.printer import to_isa, to_yaml
 from vmcheck.spec.yaml_reader import read_yaml
-
-from helpers import invoke
 
 TICK = """\
 isa: tick-toy
@@ -242,7 +241,7 @@ def _errors(text: str, syntax: str = "yaml") -> str:
         ("{cause: TICK,", "{cause: TOCK,", "TOCK", "names the cause 'TOCK', which traps.causes does not declare"),
         ("{cause: TICK,", "{cause: MEM,", "MEM,", "a memory cause: an interrupt is not an illegal access"),
         ("period: 20", "period: 0", "0,", "must be from 1 to 4294967296, not 0"),
-        ("enabled: ie == 1", "enabled: \"r[1] == 1\"", "r[1]", "reads 'r' bits that are not control state"),
+        ("enabled: ie == 1", 'enabled: "r[1] == 1"', "r[1]", "reads 'r' bits that are not control state"),
         ("  timer: {", "  9timer: {", "9timer", "'9timer' is not a name"),
         ("    rb = 4096\n", "    rb = 4096\n    wait\n", "wait", "'wait' cannot appear in the trap delivery"),
         ("period: 20, ", "", "{cause", "interrupt source 'timer' is missing the required key 'period'"),
@@ -293,7 +292,9 @@ BODIES = {
 
 
 def _with_bodies() -> str:
-    extra = "".join(f"  {n}:\n    semantics: |\n" + "".join(f"      {ln}\n" for ln in b.splitlines()) for n, b in BODIES.items())
+    extra = "".join(
+        f"  {n}:\n    semantics: |\n" + "".join(f"      {ln}\n" for ln in b.splitlines()) for n, b in BODIES.items()
+    )
     return TICK + extra
 
 
@@ -352,7 +353,9 @@ def test_no_wait_builds_no_waits_term():
 def _classes(text: str) -> dict[str, dict[str, str]]:
     rep = check_isas([_isa(text)], jobs=1, use_cache=False)[0]
     ctx = rep.contexts[0]
-    return {r.name: {k: a.value for k, a in r.classes.items()} | {"T1": r.violates["1"].value} for r in ctx.instructions}
+    return {
+        r.name: {k: a.value for k, a in r.classes.items()} | {"T1": r.violates["1"].value} for r in ctx.instructions
+    }
 
 
 def test_engine_wait_is_innocuous_halt_is_control_and_enable_writes_are_control_sensitive():

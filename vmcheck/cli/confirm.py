@@ -66,7 +66,21 @@ CLASSIC, HYBRID, TRANSLATE = "classic", "hybrid", "translate"  # the VMM kinds o
 @format_option("text", "json", "junit", help="json: schema confirm.schema.json; junit: JUnit XML.")
 @solver_options
 def confirm(
-    spec, programs, kind, context, fuzz_n, seed, max_steps, witnesses, timer, fmt, budget, timeout, jobs, no_cache, quiet
+    spec,
+    programs,
+    kind,
+    context,
+    fuzz_n,
+    seed,
+    max_steps,
+    witnesses,
+    timer,
+    fmt,
+    budget,
+    timeout,
+    jobs,
+    no_cache,
+    quiet,
 ):
     """Run SPEC's sample programs (or PROGRAMs), the engine's witnesses and random
     programs natively and under the reference VMM, and judge what happens

@@ -86,7 +86,9 @@ class InterruptBuilder(NodeChecks):
                 raise Skip()
             enabled = cond
             self.enable_reads_control_only(enabled, d["enabled"], elements, modes, what)
-        return ir.Interrupt(name, cause, enabled, period, self.text_or_empty(d, "description"), parent.key_spans.get(name))
+        return ir.Interrupt(
+            name, cause, enabled, period, self.text_or_empty(d, "description"), parent.key_spans.get(name)
+        )
 
     def enable_reads_control_only(
         self, cond: ir.Expr, node: Node, elements: dict[str, ir.Element], modes: ir.ModeDef | None, what: str

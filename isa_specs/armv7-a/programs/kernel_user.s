@@ -1,8 +1,10 @@
 # A small ARMv7-A kernel: it sets up the SVC and User stacks, enters a User
-# process with an exception return, serves two supervisor calls and halts.
+# process with an exception return, serves two supervisor calls and idles.
 #   svc 1: r0 = r0 + r1, returned with RFE (after SRS on entry)
-#   svc 2: exit; the kernel stores r4 at 0x100 and waits for an interrupt
-#          that never comes (WFI halts the simulated machine)
+#   svc 2: exit; the kernel stores r4 at 0x100 and idles in SVC mode with
+#          IRQs masked: WFI waits for the timer's IRQ, which wakes it without
+#          being taken, and it waits again. With no timer running (run
+#          --timer 0) the first WFI waits for ever.
         .org 0
         b reset                 # 0x00 reset
         b undef                 # 0x04 undefined instruction
@@ -44,9 +46,10 @@ svc_entry:
 sys_exit:
         movw r6, 0x100
         str r4, [r6, 0]
-        wfi
+idle:   wfi
+        b idle
 
 undef:
-        wfi
+        b idle
 abort:
-        wfi
+        b idle
