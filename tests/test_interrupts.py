@@ -504,6 +504,7 @@ def test_vmm_injects_virtual_interrupts_equal_to_native(program, timer):
     v.run(3000)
     assert v.stopped == native.stopped or (v.stopped is None and native.stopped is None)
     assert v.counters.injected == native.irq.delivered
+    assert v.counters.timer_exits == c.counters.timer_exits  # run() and step() count alike
     assert v.guest_view().v == native.state.v
 
 

@@ -568,7 +568,8 @@ class VMM:
         (not `left`) sets that bound."""
         budget = min(left, max(self._slice, 1))
         t = self.virq.next_tick()
-        if t is not None:
+        # (While a virtual source is pending, its ticks change nothing: pending is one bit.)
+        if t is not None and not self.virq.any_pending():
             budget = min(budget, max(t - self.vclock, 1))
         return budget, budget < left
 
@@ -585,7 +586,8 @@ class VMM:
             return
         self._slice -= 1
         t = self.virq.next_tick()
-        if self._slice <= 0 or (t is not None and t <= self.vclock and not self.stopped):
+        tick = t is not None and t <= self.vclock and not self.virq.any_pending()
+        if self._slice <= 0 or (tick and not self.stopped):
             self._timer_exit()
 
     def _fetch_faults(self, pc: int) -> bool:

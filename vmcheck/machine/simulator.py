@@ -454,7 +454,9 @@ class Machine:
                         break
                     pend = self.irq.any_pending()
                     due = self.irq.next_tick() - base  # type: ignore[operator]  # active: some source
-                limit = due if due < max_steps else max_steps
+                # While a source is pending, ticks change nothing (pending is one bit):
+                # blocks need not stop at them, only the enable check runs each turn.
+                limit = max_steps if pend or due >= max_steps else due
             out = None
             if check is not None:
                 pc = v[pcs]
