@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vmcheck.semantics.concrete import HALT, OK, compile_isa
-from vmcheck.semantics.state import MemoryTrap, Outcome, State
+from vmcheck.semantics.state import WAIT, MemoryTrap, Outcome, State
 from vmcheck.spec import ir, operators
 from vmcheck.spec.ir import mask
 from vmcheck.spec.load import load_spec
@@ -554,6 +554,10 @@ class _Halted(Exception):
     pass
 
 
+class _Waited(Exception):
+    pass
+
+
 def _signed(x: int, w: int) -> int:
     return x - (1 << w) if x >> (w - 1) else x
 
@@ -647,12 +651,16 @@ def reference_execute(isa, stmts, state, port, ops, locals_=None, advance_pc=Tru
                 raise _Raised(Outcome(kind, s.cause, arg))
             elif t is ir.Halt:
                 raise _Halted()
+            elif t is ir.Wait:
+                raise _Waited()
 
     try:
         ex(stmts)
         result = OK
     except _Halted:
         result = HALT
+    except _Waited:
+        result = WAIT
     except _Raised as r:
         return r.outcome
     except MemoryTrap as e:
@@ -761,7 +769,7 @@ def targets(draw, depth: int, lets):
 def blocks(draw, depth: int, lets, size: int):
     out = []
     for _ in range(draw(st.integers(1, size))):
-        k = draw(st.integers(0, 12))
+        k = draw(st.integers(0, 13))
         if k <= 7:
             t, w = draw(targets(1, lets))
             out.append(ir.Assign(t, draw(exprs(w, 2, lets))))
@@ -776,8 +784,10 @@ def blocks(draw, depth: int, lets, size: int):
         elif k == 11:
             arg = draw(st.one_of(st.none(), exprs(8, 1, lets)))
             out.append(ir.Trap(draw(st.sampled_from(["BAD", "ADDR"])), None if arg is None else ir.Ext(False, arg, 8)))
-        else:
+        elif k == 12:
             out.append(ir.Halt())
+        else:
+            out.append(ir.Wait())
     return out
 
 

@@ -118,6 +118,8 @@ def _kind(isa, outcome) -> tuple[str, str | None, int]:
     kind, cause = outcome.kind, outcome.cause
     if kind == "trap" and isa.traps.cause(cause).memory:
         kind = "memtrap"
+    if kind == "wait":  # the symbolic kind is ok, with `waits` set (checked apart)
+        kind = "ok"
     return kind, cause, outcome.arg
 
 
@@ -290,6 +292,8 @@ class _Reading:
         for key, t in (("kind", res.kind), ("cause", res.cause), ("arg", res.arg)):
             self.terms.append(t)
             self.keys.append(key)
+        self.terms.append(z3.If(res.waits, z3.BitVecVal(1, 1), z3.BitVecVal(0, 1)))  # ended in `wait`
+        self.keys.append("waits")
         for e in isa.elements:
             self.terms.append(res.post[e.name])
             self.keys.append(e.name)
@@ -401,6 +405,7 @@ def _check(reading: _Reading, storage: _LoggingStorage, inst, against_z3: bool =
     kind = KIND_NAMES[sv["kind"]]
     ckind, ccause, carg = _kind(isa, out)
     assert kind == ckind, f"outcome kind: symbolic {kind}, concrete {ckind} ({ccause}): {ctx}"
+    assert sv["waits"] == (out.kind == "wait"), f"wait: symbolic {sv['waits']}, concrete {out.kind}: {ctx}"
     if kind in ("trap", "memtrap"):
         assert isa.traps.by_code(sv["cause"]).name == ccause, ctx
         assert sv["arg"] == carg, ctx
