@@ -395,18 +395,20 @@ def _final(m: Machine):
 
 
 @pytest.mark.parametrize("program", [TICKS, WAITS])
-def test_blocks_and_steps_agree_with_interrupts(program):
-    a = _machine(program, blocks=False)
+@pytest.mark.parametrize("timer", [None, 3, 7, 13])
+def test_blocks_and_steps_agree_with_interrupts(program, timer):
+    a = _machine(program, blocks=False, timer=timer)
     while not a.stopped and a.steps < 3000:
         a.step()
     runs = [a]
-    for kw in ({}, {"hot": 1}):
-        b = _machine(program, **kw)
+    for kw in ({}, {"hot": 1}, {"blocks": False}):
+        b = _machine(program, timer=timer, **kw)
         b.run(3000)
         runs.append(b)
-    c = _machine(program, hot=1)
+    c = _machine(program, hot=1, timer=timer)
+    rnd = random.Random(1)
     while not c.stopped and c.steps < 3000:
-        c.run(random.Random(1).randint(1, 9))
+        c.run(min(rnd.randint(1, 9), 3000 - c.steps))
     runs.append(c)
     assert len({repr(_final(x)) for x in runs}) == 1
 

@@ -85,3 +85,24 @@ class Interrupts:
 
     def any_pending(self) -> bool:
         return True in self.pending
+
+
+def control_writers(isa: ir.Isa) -> frozenset[str]:
+    """The instructions that may write a bit of control state (the mode
+    included): only they can make a masked pending source deliverable, since an
+    enable condition reads control state only (`build_interrupts.py`). Bit
+    precise, like `blocks.block_kind`: x86's arithmetic writes EFLAGS.ZF, not IF."""
+    from ..spec.ir_walk import walk
+
+    bits = {e.name: m for e, m in isa.role_elements("control")}
+    out = set()
+    for insn in isa.instructions:
+        for node in walk(insn.semantics):
+            t = getattr(node, "target", None) if isinstance(node, ir.Assign) else None
+            if isinstance(t, ir.RegTarget) and bits.get(t.elem, 0) & (ir.mask(t.hi - t.lo + 1) << t.lo):
+                out.add(insn.name)
+                break
+            if isinstance(t, ir.FileTarget) and bits.get(t.file, 0) & (ir.mask(t.hi - t.lo + 1) << t.lo):
+                out.add(insn.name)
+                break
+    return frozenset(out)

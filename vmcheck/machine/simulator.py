@@ -67,7 +67,7 @@ from ..semantics.concrete import OK, CompiledInsn, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
 from .decode import Decoder
-from .interrupts import Interrupts
+from .interrupts import Interrupts, control_writers
 from .storage import Block, Storage
 from .syntax import file_size, register_name
 from .translation import IdentityPort, RelocationPort, make_port
@@ -166,6 +166,7 @@ class Machine:
         "_block_fetch",
         "irq",
         "idle",
+        "_ctl_fns",
     )
 
     def __init__(self, isa: ir.Isa, *, blocks: bool = True, hot: int = 8, timer: int | None = None):
@@ -188,6 +189,10 @@ class Machine:
         # Interrupt sources (timer None: the spec's periods; 0: off; N: every N steps).
         self.irq = Interrupts(isa, timer)
         self.idle = 0  # clock cycles skipped while waiting (the clock is steps + idle)
+        # The compiled functions of the instructions that may write control state:
+        # only after one of them can a masked pending source have become enabled.
+        ctl = control_writers(isa) if self.irq.active else frozenset()
+        self._ctl_fns = frozenset(ci.fn for name, ci in self.compiled.insns.items() if name in ctl)
         self.steps = 0
         self.stopped: str | None = None
         self.detail = ""
@@ -440,22 +445,27 @@ class Machine:
         stop = None
         trap = None
         # Interrupts: `due` is the n at which the next tick falls, `pend` whether a
-        # source is pending (then every turn checks whether it is enabled now).
+        # source is pending, `recheck` whether control state may have changed since
+        # its enable condition was last found false (a block ran, a trap was
+        # delivered, or a stepped instruction may write control state).
         irq = self.irq.active
         base = self.steps + self.idle
         due = (self.irq.next_tick() or 0) - base if irq else 0
         pend = irq and self.irq.any_pending()
-        limit = max_steps
+        recheck = True
+        ctl_fns = self._ctl_fns
+        limit = max_steps if not irq or pend or due >= max_steps else due
         while n < max_steps:
-            if irq:
-                if n >= due or pend:
-                    _, stop = self.interrupt(base + n)
-                    if stop:
-                        break
-                    pend = self.irq.any_pending()
-                    due = self.irq.next_tick() - base  # type: ignore[operator]  # active: some source
+            if irq and (n >= due or (pend and recheck)):
+                _, stop = self.interrupt(base + n)
+                if stop:
+                    break
+                pend = self.irq.any_pending()
+                recheck = False
+                due = self.irq.next_tick() - base  # type: ignore[operator]  # active: some source
                 # While a source is pending, ticks change nothing (pending is one bit):
-                # blocks need not stop at them, only the enable check runs each turn.
+                # blocks need not stop at them; only the enable check runs, after
+                # whatever may have changed control state.
                 limit = max_steps if pend or due >= max_steps else due
             out = None
             if check is not None:
@@ -475,6 +485,7 @@ class Machine:
                 if blk is not None and pc + blk.units <= limit_pc and n + blk.count <= limit:
                     k, out = blk.fn(state, port, blk.alive, limit - n)
                     n += k
+                    recheck = True
                     if out is ok:
                         continue
             if out is None:  # one step
@@ -494,7 +505,10 @@ class Machine:
                     n += 1
                     if tick is not None:
                         tick()
+                    if pend and fn in ctl_fns:
+                        recheck = True
                     continue
+            recheck = True  # a trap's delivery, a wait: control state may have changed
             if out.kind == "wait":  # completed: count, tick, then wait for an interrupt
                 n += 1
                 if tick is not None:
