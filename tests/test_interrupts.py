@@ -413,6 +413,30 @@ def test_blocks_and_steps_agree_with_interrupts(program, timer):
     assert len({repr(_final(x)) for x in runs}) == 1
 
 
+def test_two_sources_blocks_and_steps_agree():
+    """Two timers, the second always enabled: after one delivery the other may
+    be deliverable at once; every way of running delivers it at the same step."""
+    text = _variant(
+        "  timer: {cause: TICK, period: 20, enabled: ie == 1}\n",
+        "  timer: {cause: TICK, period: 20, enabled: ie == 1}\n  nmi: {cause: SVC, period: 30}\n",
+    )
+    runs = []
+    for kw in ({"blocks": False}, {}, {"hot": 1}):
+        m = _machine(TICKS, text=text, **kw)
+        if kw:
+            m.run(2000)
+        else:
+            while not m.stopped and m.steps < 2000:
+                m.step()
+        runs.append(_final(m))
+    assert len({repr(r) for r in runs}) == 1 and runs[0][3] > 5
+    isa = _isa(text)
+    for kind in ("classic", HYBRID):
+        c = compare_run(isa, isa.contexts[0], assemble(isa, TICKS).image, kind=kind, max_steps=2000)
+        assert c.equivalent, c.divergence and c.divergence.summary(isa)
+        assert c.counters.injected == runs[0][3]
+
+
 def test_timer_delivers_at_the_period_with_the_next_pc():
     m = _machine(TICKS, blocks=False)
     events = []

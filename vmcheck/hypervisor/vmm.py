@@ -568,8 +568,8 @@ class VMM:
         (not `left`) sets that bound."""
         budget = min(left, max(self._slice, 1))
         t = self.virq.next_tick()
-        # (While a virtual source is pending, its ticks change nothing: pending is one bit.)
-        if t is not None and not self.virq.any_pending():
+        # (While every virtual source is pending, ticks change nothing: pending is one bit.)
+        if t is not None and not self.virq.all_pending():
             budget = min(budget, max(t - self.vclock, 1))
         return budget, budget < left
 
@@ -586,7 +586,7 @@ class VMM:
             return
         self._slice -= 1
         t = self.virq.next_tick()
-        tick = t is not None and t <= self.vclock and not self.virq.any_pending()
+        tick = t is not None and t <= self.vclock and not self.virq.all_pending()
         if self._slice <= 0 or (tick and not self.stopped):
             self._timer_exit()
 

@@ -86,6 +86,10 @@ class Interrupts:
     def any_pending(self) -> bool:
         return True in self.pending
 
+    def all_pending(self) -> bool:
+        """Every source is pending: no tick can change anything until one is delivered."""
+        return False not in self.pending
+
 
 def control_writers(isa: ir.Isa) -> frozenset[str]:
     """The instructions that may write a bit of control state (the mode

@@ -454,19 +454,23 @@ class Machine:
         pend = irq and self.irq.any_pending()
         recheck = True
         ctl_fns = self._ctl_fns
-        limit = max_steps if not irq or pend or due >= max_steps else due
+        limit = max_steps if not irq or self.irq.all_pending() or due >= max_steps else due
         while n < max_steps:
             if irq and (n >= due or (pend and recheck)):
-                _, stop = self.interrupt(base + n)
+                taken, stop = self.interrupt(base + n)
                 if stop:
                     break
                 pend = self.irq.any_pending()
-                recheck = False
                 due = self.irq.next_tick() - base  # type: ignore[operator]  # active: some source
-                # While a source is pending, ticks change nothing (pending is one bit):
-                # blocks need not stop at them; only the enable check runs, after
+                # While every source is pending, ticks change nothing (pending is one
+                # bit): blocks need not stop at them; only the enable check runs, after
                 # whatever may have changed control state.
-                limit = max_steps if pend or due >= max_steps else due
+                limit = max_steps if due >= max_steps or self.irq.all_pending() else due
+                # After a delivery another pending source may be enabled already: it is
+                # checked again after one instruction, as step() does.
+                recheck = taken is not None
+                if recheck and pend:
+                    limit = n + 1
             out = None
             if check is not None:
                 pc = v[pcs]
