@@ -24,6 +24,7 @@ FORMAT: dict[str, dict[str, bool]] = {
         "invariants": False,
         "constants": False,
         "helpers": False,
+        "formats": False,
         "instructions": True,
         "insn_width": False,
         "reset": False,
@@ -54,7 +55,25 @@ FORMAT: dict[str, dict[str, bool]] = {
         "labels": False,
         "ref": False,
         "description": False,
+        "format": False,
+        "with": False,
     },
+    # ---- families and formats (families.py) ----
+    "format": {"params": False, "operands": False, "syntax": False, "encoding": False, "description": False},
+    "family": {
+        "params": False,
+        "format": False,
+        "with": False,
+        "operands": False,
+        "syntax": False,
+        "encoding": False,
+        "semantics": True,
+        "labels": False,
+        "ref": False,
+        "description": False,
+        "members": True,
+    },
+    "member": {"with": False, "mnemonic": False, "syntax": False, "labels": False, "ref": False, "description": False},
 }
 
 LABELS = (
