@@ -156,6 +156,8 @@ def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> Non
     console.print(f"[bold]{escape(insn.name)}[/] — {escape(insn.syntax)}{escape(where)}")
     if insn.ref:
         console.print(f"  ref: {escape(insn.ref)}")
+    if insn.family is not None:
+        console.print(f"  {escape(insn.family.describe())}")
     if insn.description:
         console.print(f"  {escape(insn.description)}")
     if insn.labels:

@@ -48,6 +48,8 @@ FORMAT: dict[str, dict[str, bool]] = {
     "guest": {"where": False, "modes": True, "description": False},
     "instruction": {
         "mnemonic": False,
+        "format": False,  # families.py: a format's name and its parameters' values
+        "with": False,
         "operands": False,
         "encoding": False,
         "syntax": False,
@@ -55,8 +57,6 @@ FORMAT: dict[str, dict[str, bool]] = {
         "labels": False,
         "ref": False,
         "description": False,
-        "format": False,
-        "with": False,
     },
     # ---- families and formats (families.py) ----
     "format": {"params": False, "operands": False, "syntax": False, "encoding": False, "description": False},
