@@ -167,8 +167,8 @@ class FamilyBuilder(NodeChecks):
                 if p is None:
                     self.errors.error(
                         pspan,
-                        f"'{pname}' is not a parameter {owner} may give",
-                        f"parameters: {', '.join(want) or 'none'}",
+                        f"{owner} has no parameter '{pname}' to give",
+                        f"it gives: {', '.join(want) or 'none'}",
                     )
                     continue
                 v = self.guard(self.int_, vnode, f"parameter '{pname}'", 0, default=None)
