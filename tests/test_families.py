@@ -253,6 +253,20 @@ def test_riscv_is_written_with_families_and_formats():
     assert members["csrrs"].describe() == "member of csr (funct3 = 2, OP = 1)"
 
 
+def test_a_decided_branch_keeps_its_lets_local():
+    text = FAMILY.replace(
+        "      let a = r[rs] + sext(off, 32)\n      if U == 1 {",
+        "      let a = r[rs] + sext(off, 32)\n      if U == 1 { let a = 0 }\n      if U == 1 {",
+    )
+    isa = _yaml(text)
+    # lbu: the branch `let a = 0` is kept as a block of its own; the load still uses the outer a
+    lbu_flat = _yaml(FAMILY).instruction("lbu").semantics
+    got = isa.instruction("lbu").semantics
+    assert len(got) == len(lbu_flat) + 1 and isinstance(got[1], ir.If)
+    assert got[0] == lbu_flat[0] and got[-1] == lbu_flat[-1]  # same let a, same load through the outer a
+    assert isa.instruction("lb") == _yaml(FAMILY).instruction("lb")  # U = 0: the branch is gone
+
+
 # ---- errors at their place ----------------------------------------------------------
 
 
@@ -342,6 +356,33 @@ def test_generic_helper_errors():
     assert any("a constant number is needed here" in m for m in msgs), msgs
     msgs = _errors(FAMILY.replace("mode == S ? phys{W}[a]", "mode == S ? phys8{W}[a]"))
     assert any("'phys8{W}' gives the width twice" in m for m in msgs), msgs
+
+
+def test_a_width_name_outside_a_generic_helper_or_family():
+    msgs = _errors(FAMILY.replace('semantics: "r[rd] = r[rs] + r[rt]"', 'semantics: "r[rd] = mem{W}[r[rs]]"'))
+    assert any(m.startswith("33:") and "mem{W}: 'W' is not a width parameter here" in m for m in msgs), msgs
+
+
+def test_mem_width_in_a_family():
+    text = FAMILY.replace("zext(ldx(a, W), 32)", "zext(mem{W}[a], 32)")
+    assert _yaml(text).instruction("lbu").semantics != _yaml(FAMILY).instruction("lbu").semantics
+    flat = FLAT.replace("r[rd] = zext(ldx8(a), 32)", "r[rd] = zext(mem8[a], 32)")
+    assert _yaml(text) == _yaml(flat)
+
+
+def test_the_schema_accepts_families_and_flags_a_bad_member_key():
+    import jsonschema
+    import yaml
+
+    from vmcheck import schemas
+    from vmcheck.spec.yaml_reader import SpecYamlLoader
+
+    v = jsonschema.Draft202012Validator(schemas.load("spec"))
+    doc = yaml.load(FAMILY, Loader=SpecYamlLoader)
+    assert not list(v.iter_errors(doc))
+    doc["instructions"]["load"]["members"]["lb"]["encoding"] = "0"
+    paths = [list(e.absolute_path) for e in v.iter_errors(doc)]
+    assert ["instructions", "load", "members", "lb"] in paths, paths
 
 
 def test_generic_helper_call_with_a_constant_width():

@@ -479,6 +479,12 @@ class ExprElaborator:
         return ir.Slice(base, hi, lo, span)
 
     def mem_parts(self, m: s.MemAccess, scope: Scope):
+        if m.nbits_name is not None:  # not replaced: no width parameter of that name here (families.py)
+            self.fail(
+                m.span,
+                f"{m.space}{{{m.nbits_name}}}: '{m.nbits_name}' is not a width parameter here",
+                "mem{W}[...] is for width-generic helpers and families with a parameter W: width",
+            )
         nbits = m.nbits or self.decls.unit
         if nbits % self.decls.unit:
             self.fail(m.span, f"{m.space}{nbits} is not a whole number of {self.decls.unit}-bit storage units")

@@ -373,7 +373,12 @@ class _Subst:
         c = static(self.any(st.cond))
         if c is None:
             return [dataclasses.replace(st, cond=self.any(st.cond), then=self.any(st.then), orelse=self.any(st.orelse))]
-        return list(self.any(st.then if c else st.orelse))
+        branch = self.any(st.then if c else st.orelse)
+        if any(isinstance(x, s.LetStmt) for x in branch):
+            # its lets must stay local to it (spliced, one could replace an outer name):
+            # keep it a block of its own, under a condition that is true
+            return [s.IfStmt(s.BoolLit(True, st.span), branch, (), st.span)]
+        return list(branch)
 
 
 _ARITH = {
