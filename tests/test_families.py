@@ -64,18 +64,18 @@ formats:
 instructions:
   add: {format: R, with: {op: 1}, semantics: "r[rd] = r[rs] + r[rt]", labels: [innocuous]}
   load:
-    params: {W: width, U: bits1}
+    params: {W: width, Z: bits1}
     format: M
     with: {op: 1}
     ref: "Fam manual, Loads"
     semantics: |
       let a = r[rs] + sext(off, 32)
-      if U == 1 { r[rd] = zext(ldx(a, W), 32) } else { r[rd] = sext(ldx(a, W), 32) }
+      if Z == 1 { r[rd] = zext(ldx(a, W), 32) } else { r[rd] = sext(ldx(a, W), 32) }
     members:
-      lb: {with: {W: 8, U: 0, sz: 0}}
-      lh: {with: {W: 16, U: 0, sz: 1}}
-      lw: {with: {W: 32, U: 0, sz: 2}, ref: "Fam manual, LW"}
-      lbu: {with: {W: 8, U: 1, sz: 4}, description: zero-extending}
+      lb: {with: {W: 8, Z: 0, sz: 0}}
+      lh: {with: {W: 16, Z: 0, sz: 1}}
+      lw: {with: {W: 32, Z: 0, sz: 2}, ref: "Fam manual, LW"}
+      lbu: {with: {W: 8, Z: 1, sz: 4}, description: zero-extending}
   store:
     params: {W: width}
     format: M
@@ -176,8 +176,8 @@ def test_members_remember_their_family():
     isa = _yaml(FAMILY)
     lbu = isa.instruction("lbu")
     assert lbu.family is not None and lbu.family.family == "load"
-    assert lbu.family.describe() == "member of load (op = 1, sz = 4, W = 8, U = 1)"
-    assert isa.instruction("sw").family.describe() == "member of store (op = 2, sz = 2, W = 32)"
+    assert lbu.family.describe() == "member of load (W = 8, Z = 1, op = 1, sz = 4)"
+    assert isa.instruction("sw").family.describe() == "member of store (W = 32, op = 2, sz = 2)"
     assert isa.instruction("add").family is None  # a format use is not a family
 
 
@@ -196,15 +196,15 @@ def test_both_syntaxes_and_fmt_round_trip():
     node = read_yaml(FAMILY, "fam.yaml")
     ir = build_isa(node, "fam.yaml")
     isa_text = to_isa(node)
-    assert "family load params(W: width, U: bits1) format M" in isa_text
+    assert "family load params(W: width, Z: bits1) format M" in isa_text
     assert re.search(r"^format R\(rd: reg, rs: reg, rt: reg\) params\(op: bits8\)", isa_text, re.M)
-    assert "  lb with(W = 8, U = 0, sz = 0)" in isa_text
+    assert "  lb with(W = 8, Z = 0, sz = 0)" in isa_text
     isa_node = read_isa(isa_text, "fam.isa")
     assert build_isa(isa_node, "fam.isa") == ir
     yaml_text = to_yaml(isa_node)
     assert build_isa(read_yaml(yaml_text, "fam2.yaml"), "fam2.yaml") == ir
     # families and formats stay as written: nothing is expanded by printing
-    assert "members:" in yaml_text and "formats:" in yaml_text and "lb: {with: {W: 8, U: 0, sz: 0}}" in yaml_text
+    assert "members:" in yaml_text and "formats:" in yaml_text and "lb: {with: {W: 8, Z: 0, sz: 0}}" in yaml_text
     # fixpoints
     assert to_isa(isa_node) == isa_text
     assert to_yaml(read_yaml(yaml_text, "again.yaml")) == yaml_text
@@ -229,11 +229,11 @@ def test_fmt_cli_both_ways_is_byte_stable(tmp_path):
 
 def test_compile_time_conditions_keep_only_the_branch_taken():
     isa = _yaml(FAMILY)
-    for name in ("lb", "lbu"):  # `if U == 1 {...} else {...}` is decided at expansion
+    for name in ("lb", "lbu"):  # `if Z == 1 {...} else {...}` is decided at expansion
         assert not any(isinstance(st, ir.If) for st in isa.instruction(name).semantics)
     # a condition that reads state stays, even where the parameter part decides it
     # (an access in it could fault: only conditions of numbers alone are decided)
-    text = FAMILY.replace("if U == 1 {", "if U == 1 && r[rs] == 0 {")
+    text = FAMILY.replace("if Z == 1 {", "if Z == 1 && r[rs] == 0 {")
     assert any(isinstance(st, ir.If) for st in _yaml(text).instruction("lbu").semantics)
     assert any(isinstance(st, ir.If) for st in _yaml(text).instruction("lb").semantics)
 
@@ -250,13 +250,13 @@ def test_riscv_is_written_with_families_and_formats():
     assert (lw.fixed, lw.fixed_mask) == (0b010_00000_0000011, 0b111_00000_1111111)
     assert (sd.fixed, sd.fixed_mask) == (0b011_00000_0100011, 0b111_00000_1111111)
     assert isa.instruction("lbu").syntax == "lbu {rd}, {offset}({rs1})"
-    assert members["csrrs"].describe() == "member of csr (funct3 = 2, OP = 1)"
+    assert members["csrrs"].describe() == "member of csr (OP = 1, funct3 = 2)"
 
 
 def test_a_decided_branch_keeps_its_lets_local():
     text = FAMILY.replace(
-        "      let a = r[rs] + sext(off, 32)\n      if U == 1 {",
-        "      let a = r[rs] + sext(off, 32)\n      if U == 1 { let a = 0 }\n      if U == 1 {",
+        "      let a = r[rs] + sext(off, 32)\n      if Z == 1 {",
+        "      let a = r[rs] + sext(off, 32)\n      if Z == 1 { let a = 0 }\n      if Z == 1 {",
     )
     isa = _yaml(text)
     # lbu: the branch `let a = 0` is kept as a block of its own; the load still uses the outer a
@@ -264,33 +264,33 @@ def test_a_decided_branch_keeps_its_lets_local():
     got = isa.instruction("lbu").semantics
     assert len(got) == len(lbu_flat) + 1 and isinstance(got[1], ir.If)
     assert got[0] == lbu_flat[0] and got[-1] == lbu_flat[-1]  # same let a, same load through the outer a
-    assert isa.instruction("lb") == _yaml(FAMILY).instruction("lb")  # U = 0: the branch is gone
+    assert isa.instruction("lb") == _yaml(FAMILY).instruction("lb")  # Z = 0: the branch is gone
 
 
 # ---- errors at their place ----------------------------------------------------------
 
 
 def _member(values: str) -> str:
-    return FAMILY.replace("lh: {with: {W: 16, U: 0, sz: 1}}", "lh: {with: " + values + "}")
+    return FAMILY.replace("lh: {with: {W: 16, Z: 0, sz: 1}}", "lh: {with: " + values + "}")
 
 
 def test_member_missing_a_parameter():
     (msg,) = _errors(_member("{W: 16, sz: 1}"))
-    assert msg.startswith("44:7: member 'lh' of family 'load' does not give parameter 'U' (bits1)")
+    assert msg.startswith("44:7: member 'lh' of family 'load' does not give parameter 'Z' (bits1)")
 
 
 def test_member_adding_a_parameter():
-    (msg,) = _errors(_member("{W: 16, U: 0, sz: 1, X: 1}"))
+    (msg,) = _errors(_member("{W: 16, Z: 0, sz: 1, X: 1}"))
     assert msg.startswith("44:39: member 'lh' of family 'load' has no parameter 'X' to give")
 
 
 @pytest.mark.parametrize(
     "values,want",
     [
-        ("{W: 16, U: 2, sz: 1}", "44:29: U = 2 does not fit parameter 'U' (bits1): a bits1 value is 0 to 1"),
-        ("{W: 0, U: 0, sz: 1}", "44:22: W = 0 does not fit parameter 'W' (width): a width is 1 to 4096"),
-        ("{W: 16, U: 0, sz: 16}", "44:36: sz = 16 does not fit parameter 'sz' (bits4)"),
-        ("{W: 16, U: 0, sz: 1, op: 3}", "44:39: member 'lh' of family 'load' has no parameter 'op' to give"),
+        ("{W: 16, Z: 2, sz: 1}", "44:29: Z = 2 does not fit parameter 'Z' (bits1): a bits1 value is 0 to 1"),
+        ("{W: 0, Z: 0, sz: 1}", "44:22: W = 0 does not fit parameter 'W' (width): a width is 1 to 4096"),
+        ("{W: 16, Z: 0, sz: 16}", "44:36: sz = 16 does not fit parameter 'sz' (bits4)"),
+        ("{W: 16, Z: 0, sz: 1, op: 3}", "44:39: member 'lh' of family 'load' has no parameter 'op' to give"),
     ],
 )
 def test_a_value_that_does_not_fit(values, want):
@@ -301,7 +301,7 @@ def test_a_value_that_does_not_fit(values, want):
 def test_an_error_in_the_shared_text_names_the_member():
     # W = 64 is wider than the 32-bit register: sext would shrink it
     msgs = _errors(FAMILY.replace("lw: {with: {W: 32,", "lw: {with: {W: 64,"))
-    assert any("(in 'lw', member of load (op = 1, sz = 2, W = 64, U = 0))" in m for m in msgs), msgs
+    assert any("(in 'lw', member of load (W = 64, Z = 0, op = 1, sz = 2))" in m for m in msgs), msgs
 
 
 def test_a_width_parameter_in_an_encoding():
@@ -320,16 +320,23 @@ def test_unknown_format_and_format_keys():
 
 
 def test_parameter_kind_and_clash():
-    msgs = _errors(FAMILY.replace("params: {W: width, U: bits1}", "params: {W: width, U: bool}"))
+    msgs = _errors(FAMILY.replace("params: {W: width, Z: bits1}", "params: {W: width, Z: bool}"))
     assert any(m.startswith("35:27: unknown parameter kind 'bool'") for m in msgs), msgs
-    msgs = _errors(FAMILY.replace("params: {W: width, U: bits1}", "params: {W: width, U: bits1, rd: bits1}"))
+    msgs = _errors(FAMILY.replace("params: {W: width, Z: bits1}", "params: {W: width, Z: bits1, rd: bits1}"))
     assert any("parameter 'rd' of family 'load' is also an operand" in m for m in msgs), msgs
+    msgs = _errors(FAMILY.replace("params: {W: width, Z: bits1}", "params: {W: width, Z: bits1, pc: bits1}"))
+    assert any("parameter 'pc' of family 'load' would hide the spec's 'pc' in semantics" in m for m in msgs), msgs
 
 
 def test_unknown_keys_in_family_member_and_format():
     msgs = _errors(FAMILY.replace("lb: {with:", "lb: {encoding: '0', with:"))
     assert any("unknown key 'encoding' in member 'lb' of family 'load'" in m for m in msgs), msgs
-    msgs = _errors(FAMILY.replace("    params: {op: bits8}\n    operands: [rd: reg, rs: reg, rt: reg]", "    params: {op: bits8}\n    semantics: x\n    operands: [rd: reg, rs: reg, rt: reg]"))
+    msgs = _errors(
+        FAMILY.replace(
+            "    params: {op: bits8}\n    operands: [rd: reg, rs: reg, rt: reg]",
+            "    params: {op: bits8}\n    semantics: x\n    operands: [rd: reg, rs: reg, rt: reg]",
+        )
+    )
     assert any("unknown key 'semantics' in format 'R'" in m for m in msgs), msgs
 
 
@@ -398,7 +405,7 @@ def test_lint_error_is_file_line_col_exit_2(tmp_path):
     p.write_text(_member("{W: 16, sz: 1}"))
     res = CliRunner().invoke(main, ["lint", str(p)])
     assert res.exit_code == 2
-    assert f"{p}:44:7: error: member 'lh' of family 'load' does not give parameter 'U' (bits1)" in res.output
+    assert f"{p}:44:7: error: member 'lh' of family 'load' does not give parameter 'Z' (bits1)" in res.output
     assert "Traceback" not in res.output
 
 
@@ -407,7 +414,7 @@ def test_explain_names_the_family(tmp_path):
     p.write_text(FAMILY)
     res = CliRunner().invoke(main, ["explain", str(p), "lbu", "--no-cache"])
     assert res.exit_code in (0, 1), res.output
-    assert "member of load (op = 1, sz = 4, W = 8, U = 1)" in res.output
+    assert "member of load (W = 8, Z = 1, op = 1, sz = 4)" in res.output
     res = CliRunner().invoke(main, ["explain", str(p), "add", "--no-cache"])
     assert "member of" not in res.output
 
@@ -419,5 +426,5 @@ def test_report_names_the_family(tmp_path):
     res = CliRunner().invoke(main, ["report", str(p), "-o", str(out), "--no-cache"])
     assert res.exit_code in (0, 1), res.output
     text = out.read_text()
-    assert "Member of load (op = 1, sz = 4, W = 8, U = 1)." in text
-    assert "Member of store (op = 2, sz = 2, W = 32)." in text
+    assert "Member of load (W = 8, Z = 1, op = 1, sz = 4)." in text
+    assert "Member of store (W = 32, op = 2, sz = 2)." in text

@@ -40,7 +40,8 @@ class InstructionBuilder(FamilyBuilder):
             if x.name in seen:
                 first = seen[x.name]
                 self.errors.error(
-                    x.kspan, f"instruction '{x.name}' is declared twice" + (f" (first at line {first.line})" if first else "")
+                    x.kspan,
+                    f"instruction '{x.name}' is declared twice" + (f" (first at line {first.line})" if first else ""),
                 )
                 continue
             seen[x.name] = x.kspan

@@ -11,10 +11,10 @@ import re
 
 from . import ir
 from . import surface as s
+from .families import check_generic
 from .limits import MAX_STORAGE_UNITS, MAX_WIDTH
 from .node_checks import NodeChecks, Skip
 from .nodes import Node
-from .families import check_generic
 from .semantics_parser import parse_helpers
 
 

@@ -120,6 +120,10 @@ class Expanded:
 class FamilyBuilder(NodeChecks):
     """`formats:` and the families and format uses in `instructions:`."""
 
+    # Names a parameter may not take (state elements, constants, levels, helpers):
+    # in semantics it would hide them. Set by the spec builder before expansion.
+    reserved_names: frozenset[str] = frozenset()
+
     def param_defs(self, node: Node, owner: str, taken: set[str]) -> dict[str, ParamDef]:
         if node.kind != "mapping":
             self.fail(node.span, f"params of {owner} must map each parameter to its kind (width or bitsN)")
@@ -133,6 +137,12 @@ class FamilyBuilder(NodeChecks):
                 self.fail(knode.span, f"unknown parameter kind '{kind}'", "kinds: width, bitsN (an N-bit value)")
             if pname in taken:
                 self.fail(pspan, f"parameter '{pname}' of {owner} is also an operand or a parameter of its format")
+            if pname in self.reserved_names:
+                self.fail(
+                    pspan,
+                    f"parameter '{pname}' of {owner} would hide the spec's '{pname}' in semantics",
+                    "choose another name",
+                )
             bits = None if m.group("width") else int(m.group("n"))
             out[pname] = ParamDef(pname, bits, pspan)
         return out
@@ -196,7 +206,11 @@ class FamilyBuilder(NodeChecks):
         fname = self.str_(d["format"], "format")
         f = formats.get(fname)
         if f is None:
-            self.fail(d["format"].span, f"{owner} names format '{fname}', which is not declared", f"formats: {', '.join(formats) or 'none'}")
+            self.fail(
+                d["format"].span,
+                f"{owner} names format '{fname}', which is not declared",
+                f"formats: {', '.join(formats) or 'none'}",
+            )
         for k in FORMAT_GIVES:
             if k in d and k != "syntax":
                 self.fail(d[k].span, f"{owner} uses format '{fname}', which gives its {k}")
@@ -256,7 +270,7 @@ class FamilyBuilder(NodeChecks):
                 values = {**fixed, **own_vals}
                 own = {k: v for k, v in md.items() if k != "with"}
                 merged = self.merged(mname, mnode, own, t, values)
-                order = list(t.all_params())
+                order = list(params) + [p for p in t.all_params() if p not in params]  # its own first
                 membership = ir.Membership(fam, tuple((p, values[p]) for p in order if p in values))
                 out.append(Expanded(mname, merged, mspan, values, membership))
             except Skip:

@@ -531,7 +531,9 @@ class _TreeToNodes(Transformer):
         body = next(x for x in rest if isinstance(x, Node))
         entries = ([ops] if ops is not None else []) + attrs + [_Entry("semantics", body, body.span)]
         mspan = members[0].kspan if members else body.span
-        entries.append(_Entry("members", self._mapping(members, mspan, f"member '{{key}}' of family '{n.text}'"), mspan))
+        entries.append(
+            _Entry("members", self._mapping(members, mspan, f"member '{{key}}' of family '{n.text}'"), mspan)
+        )
         node = self._mapping(entries, n.span, f"'{{key}}' of family '{n.text}'")
         return ("instruction", _Entry(n.text, node, n.span))
 

@@ -7,7 +7,6 @@ column 1 is somewhere else in the file: an `Origin` maps one to the other.
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
