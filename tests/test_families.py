@@ -351,6 +351,26 @@ def test_member_overlap_is_reported():
     assert any("the encoding of 'sw' overlaps that of 'sb'" in m for m in msgs), msgs
 
 
+def test_two_members_with_the_same_values():
+    msgs = _errors(FAMILY.replace("lh: {with: {W: 16, Z: 0, sz: 1}}", "lh: {with: {W: 8, Z: 0, sz: 0}}"))
+    assert any(m.startswith("44:7: member 'lh' of family 'load' gives the same values as member 'lb'") for m in msgs)
+
+
+def test_a_remedy_guard_on_a_member_guards_that_member_only(tmp_path):
+    from vmcheck.remedy.specedit import guard_semantics, write_spec
+
+    node = read_yaml(FAMILY, "fam.yaml")
+    line = "require m == S else ILL"
+    out = write_spec(guard_semantics(node, {"lbu": line, "add": line}), tmp_path / "g.yaml", tmp_path / "x.yaml")
+    before = _yaml(FAMILY)
+    for i in before.instructions:
+        after = out.instruction(i.name)
+        if i.name in ("lbu", "add"):
+            assert len(after.semantics) == len(i.semantics) + 1 and after.semantics[1:] == i.semantics
+        else:
+            assert after == i, i.name
+
+
 # ---- width-generic helpers -------------------------------------------------------------
 
 

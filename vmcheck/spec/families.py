@@ -261,12 +261,19 @@ class FamilyBuilder(NodeChecks):
         if members.kind != "mapping" or not members.value:
             self.fail(members.span, f"members of family '{fam}' must map each member's name to {{with: {{...}}}}")
         out: list[Expanded] = []
+        seen: dict[tuple, str] = {}  # the values each member gives -> the member
         for mname, mnode in members.value.items():
             try:
                 self.name_key(members, mname)
                 mspan = members.key_spans.get(mname, mnode.span)
                 md = self.mapping(mnode, "member", f"member '{mname}' of family '{fam}'")
                 own_vals = self.values(md.get("with"), f"member '{mname}' of family '{fam}'", t.open_params(), mspan)
+                key = tuple(sorted(own_vals.items()))
+                if key in seen:  # the same instruction twice (and a member's guard could not tell them apart)
+                    self.fail(
+                        mspan, f"member '{mname}' of family '{fam}' gives the same values as member '{seen[key]}'"
+                    )
+                seen[key] = mname
                 values = {**fixed, **own_vals}
                 own = {k: v for k, v in md.items() if k != "with"}
                 merged = self.merged(mname, mnode, own, t, values)
@@ -314,6 +321,28 @@ class FamilyBuilder(NodeChecks):
             return text
         names = "|".join(re.escape(k) for k in sorted(kinds, key=len, reverse=True))
         return re.sub(rf"(?<![\w\[])(?:{names})(?![\w\[])", bits, text)
+
+
+def guard_member(instructions: Node, name: str, line: str) -> bool:
+    """Put statement `line` in front of family member `name`'s semantics only
+    (a remedy's guard, `remedy/specedit.py`): the family's semantics gain
+    `if P1 == v1 && ... { line }` over the values the member gives, a condition
+    of parameters alone, so it is decided at expansion and every other member
+    (which differs in one of them, or its encoding would overlap) drops it.
+    False when no family has a member `name`."""
+    for fnode in instructions.value.values():
+        members = fnode.value.get("members") if fnode.kind == "mapping" else None
+        if members is None or members.kind != "mapping" or name not in members.value:
+            continue
+        m = members.value[name]
+        w = m.value.get("with") if m.kind == "mapping" else None
+        vals = [(k, v.value) for k, v in (w.value.items() if w is not None and w.kind == "mapping" else [])]
+        cond = " && ".join(f"{k} == {v}" for k, v in vals) or "true"
+        sem = fnode.value["semantics"]
+        body = str(sem.value).rstrip("\n")
+        sem.value = f"if {cond} {{ {line} }}\n{body}\n"
+        return True
+    return False
 
 
 def _operand_names(node: Node | None) -> set[str]:
