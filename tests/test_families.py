@@ -435,6 +435,7 @@ def test_explain_names_the_family(tmp_path):
     res = CliRunner().invoke(main, ["explain", str(p), "lbu", "--no-cache"])
     assert res.exit_code in (0, 1), res.output
     assert "member of load (W = 8, Z = 1, op = 1, sz = 4)" in res.output
+    assert "zext(ldx(a, W), 32)" in res.output and "members:" in res.output  # the family's text
     res = CliRunner().invoke(main, ["explain", str(p), "add", "--no-cache"])
     assert "member of" not in res.output
 
@@ -448,3 +449,17 @@ def test_report_names_the_family(tmp_path):
     text = out.read_text()
     assert "Member of load (W = 8, Z = 1, op = 1, sz = 4)." in text
     assert "Member of store (W = 32, op = 2, sz = 2)." in text
+    assert "stx(r[rs] + sext(off, 32), W == 32 ? r[rd] : r[rd][W - 1:0], W)" in text  # a member's semantics
+
+
+def test_the_report_source_gives_a_member_its_familys_semantics():
+    from vmcheck.report.source import SpecSource
+
+    src = SpecSource(read_yaml(FAMILY, "fam.yaml"))
+    assert (
+        src.semantics("sw")
+        == src.semantics("store")
+        == "stx(r[rs] + sext(off, 32), W == 32 ? r[rd] : r[rd][W - 1:0], W)"
+    )
+    assert src.semantics("add") == "r[rd] = r[rs] + r[rt]"
+    assert src.semantics("nothing") is None

@@ -278,7 +278,7 @@ class FamilyBuilder(NodeChecks):
                 own = {k: v for k, v in md.items() if k != "with"}
                 merged = self.merged(mname, mnode, own, t, values)
                 order = list(params) + [p for p in t.all_params() if p not in params]  # its own first
-                membership = ir.Membership(fam, tuple((p, values[p]) for p in order if p in values))
+                membership = ir.Membership(fam, tuple((p, values[p]) for p in order if p in values), kspan)
                 out.append(Expanded(mname, merged, mspan, values, membership))
             except Skip:
                 pass

@@ -503,6 +503,7 @@ class Membership:
 
     family: str
     params: tuple[tuple[str, int], ...] = ()
+    span: Span | None = _span()  # the family's declaration
 
     def describe(self) -> str:
         """`member of load (W = 8, U = 0, funct3 = 0)`."""
