@@ -132,6 +132,10 @@ def _spec_kinds(s: dict) -> dict[str, dict]:
         "contexts": props["contexts"],
         "guest": d["guest"],
         "instruction": d["instruction"],
+        # families.py
+        "format": d["format"],
+        "family": d["family"],
+        "member": d["member"],
         "interrupt": d["interrupt"],
     }
 

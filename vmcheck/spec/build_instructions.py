@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import Collector, Span
+from ..errors import Collector, Diagnostic, Span
 from . import ir
 from .elaborate import Elaborator
+from .families import FamilyBuilder, substitute
 from .format_keys import LABELS
-from .node_checks import NodeChecks, Skip
+from .node_checks import Skip
 from .nodes import Node
 from .scope import Scope
 from .semantics_parser import parse_block
@@ -24,19 +25,28 @@ _OPERAND_RE = re.compile(
 )
 
 
-class InstructionBuilder(NodeChecks):
+class InstructionBuilder(FamilyBuilder):
     """The `instructions` of a spec."""
 
-    def instructions(self, node: Node, el: Elaborator, elements, insn_width: int) -> tuple[ir.Instruction, ...]:
+    def instructions(
+        self, node: Node, el: Elaborator, elements, insn_width: int, formats=None
+    ) -> tuple[ir.Instruction, ...]:
         if node.kind != "mapping" or not node.value:
             self.fail(node.span, "instructions must map each instruction's name to its declaration")
         built: list[DeclaredInstruction] = []
-        for name, inode in node.value.items():
-            try:
-                self.name_key(node, name)
-                built.append(
-                    self.instruction(name, inode, node.key_spans.get(name, inode.span), el, elements, insn_width)
+        seen: dict[str, Span | None] = {}
+        # families and format uses expanded in place (families.py)
+        for x in self.expand(node, formats or {}):
+            if x.name in seen:
+                first = seen[x.name]
+                self.errors.error(
+                    x.kspan,
+                    f"instruction '{x.name}' is declared twice" + (f" (first at line {first.line})" if first else ""),
                 )
+                continue
+            seen[x.name] = x.kspan
+            try:
+                built.append(self.instruction(x.name, x.node, x.kspan, el, elements, insn_width, x.values, x.family))
             except Skip:
                 pass
         return tuple(assign_encodings(built, insn_width, self.errors))
@@ -49,6 +59,8 @@ class InstructionBuilder(NodeChecks):
         el: Elaborator,
         elements: dict[str, ir.Element],
         insn_width: int,
+        values: dict[str, int] | None = None,
+        family: ir.Membership | None = None,
     ) -> DeclaredInstruction:
         d = self.mapping(node, "instruction", f"instruction '{name}'")
         mnemonic = self.str_(d["mnemonic"], "mnemonic") if "mnemonic" in d else name.upper()
@@ -69,9 +81,17 @@ class InstructionBuilder(NodeChecks):
         if "semantics" not in d:
             raise Skip()
         stmts = self.parsed(d["semantics"], "semantics", parse_block)
+        if values:  # a family member or a format use: its parameters are numbers now
+            stmts = substitute(stmts, values)
         n_before = len(self.errors.diagnostics)
         body = el.block(stmts, scope)
         if len(self.errors.diagnostics) > n_before:
+            if family is not None:  # an error in the family's shared text: name the member
+                for i in range(n_before, len(self.errors.diagnostics)):
+                    dg = self.errors.diagnostics[i]
+                    self.errors.diagnostics[i] = Diagnostic(
+                        dg.span, f"{dg.message} (in '{name}', {family.describe()})", dg.hint
+                    )
             raise Skip()
         encoding = self.encoding(d["encoding"], operands, insn_width) if "encoding" in d else None
         syntax = self.syntax(d.get("syntax"), name, operands)
@@ -86,6 +106,7 @@ class InstructionBuilder(NodeChecks):
             self.text_or_empty(d, "description"),
             kspan,
             self.ref(d["ref"]) if "ref" in d else "",
+            family,
         )
 
     def ref(self, node: Node) -> str:
@@ -224,6 +245,7 @@ class DeclaredInstruction:
     description: str
     span: Span | None
     ref: str = ""
+    family: ir.Membership | None = None
 
     def encoded(self, encoding: ir.Encoding) -> ir.Instruction:
         return ir.Instruction(
@@ -237,6 +259,7 @@ class DeclaredInstruction:
             self.description,
             self.span,
             self.ref,
+            self.family,
         )
 
 

@@ -39,6 +39,8 @@ DECLARATIONS = (
     "guest",
     "invariant",
     "instruction",
+    "format",
+    "family",
     "interrupt",
 )
 # Attribute keywords of a state element and of a field: a name equal to one of
