@@ -244,7 +244,7 @@ def _errors(text: str, syntax: str = "yaml") -> str:
         ("enabled: ie == 1", 'enabled: "r[1] == 1"', "r[1]", "reads 'r' bits that are not control state"),
         ("  timer: {", "  9timer: {", "9timer", "'9timer' is not a name"),
         ("    rb = 4096\n", "    rb = 4096\n    wait\n", "wait", "'wait' cannot appear in the trap delivery"),
-        ("period: 20, ", "", "{cause", "interrupt source 'timer' is missing the required key 'period'"),
+        ("{cause: TICK, ", "{", "{period", "interrupt source 'timer' is missing the required key 'cause'"),
     ],
 )
 def test_bad_interrupts_are_errors_at_their_line(old, new, at, message):
@@ -479,6 +479,16 @@ def test_a_wait_nothing_can_end_stops_with_its_own_reason():
     assert m.run(1000).reason == WAIT_FOREVER
 
 
+def test_a_source_without_a_period_runs_only_when_a_run_sets_one(tmp_path):
+    text = _variant("{cause: TICK, period: 20, ", "{cause: TICK, ")
+    assert _isa(text).interrupts[0].period is None
+    assert "interrupt timer cause TICK enabled ie == 1" in to_isa(read_yaml(text, "t.yaml"))
+    idle = _machine(WAITS, text=text)
+    assert idle.run(1000).reason == WAIT_FOREVER and not idle.irq.active
+    ticking = _machine(WAITS, text=text, timer=20)
+    assert ticking.run(1000).reason == HALTED and ticking.irq.delivered == 3
+
+
 def test_timer_option_sets_the_period():
     slow = _machine(TICKS, timer=50)
     slow.run(10_000)
@@ -495,7 +505,9 @@ def test_run_cli_timer_and_output(tmp_path):
     r = invoke("run", spec, prog)
     assert r.exit_code == 0 and "interrupts: 3 delivered" in r.output, r.output
     r = invoke("run", spec, prog, "--timer", "0")
-    assert r.exit_code == 1 and "waiting forever" in r.output
+    assert r.exit_code == 0 and "waiting forever" in r.output  # an idle end, not a failure
+    r = invoke("run", spec, prog, "--max-steps", "10")
+    assert r.exit_code == 1 and "step limit" in r.output
     r = invoke("run", spec, prog, "--trace")
     assert "interrupt timer delivered" in r.output
     r = invoke("run", spec, prog, "--format", "json", "--trace")

@@ -113,11 +113,11 @@ def test_the_sample_kernel_final_state():
     isa = load_bundled(NAME)
     program = spec_path(NAME).parent / "programs" / "kernel_user.s"
     image = assemble(isa, program.read_text(), str(program)).image
-    m = Machine(isa, timer=0)  # no timer: the final WFI waits for ever
+    m = Machine(isa)  # the IRQ timer has no default period: the final WFI waits for ever
     m.load_image(image)
     result = m.run(max_steps=1000)
     assert result.reason == "waiting forever", result
-    ticking = Machine(isa)  # the spec's timer: each tick wakes WFI, masked in SVC mode, never taken
+    ticking = Machine(isa, timer=100)  # each tick wakes WFI, masked in SVC mode, never taken
     ticking.load_image(image)
     assert ticking.run(max_steps=1000).reason == "step limit"
     assert ticking.irq.delivered == 0 and ticking.idle > 0

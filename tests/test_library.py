@@ -54,7 +54,8 @@ def test_lints_clean(name):
 
 @pytest.mark.parametrize("name,program", PROGRAMS, ids=[f"{n}:{p}" for n, p in PROGRAMS])
 def test_sample_program_runs_to_a_halt(name, program):
-    assert run_program(name, program)["stop"] == "halted"
+    # (or to a wait that nothing can end: ARMv7-A has no halt, its kernel idles in WFI)
+    assert run_program(name, program)["stop"] in ("halted", "waiting forever")
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
 """`vmcheck run SPEC PROGRAM`: run a program on the bare simulated machine.
 
-Exit code 0 when the program halts, 1 when it stops otherwise (step limit,
-double fault, undecodable word, a wait that no interrupt can end), 2 for a
-bad spec, program or call. `--timer N` sets the period of the spec's
+Exit code 0 when the program halts or ends waiting for an interrupt that
+nothing can raise (an idle kernel on a machine without a halt, ARMv7-A's
+WFI), 1 when it stops otherwise (step limit, double fault, undecodable
+word), 2 for a bad spec, program or call. `--timer N` sets the period of the spec's
 interrupt sources (0: off).
 """
 
@@ -18,8 +19,8 @@ from .common import INPUT_FILE, format_option, load, spec_argument, verb
 
 @verb(
     exits=[
-        ("0", "the program halted"),
-        ("1", "it stopped otherwise (step limit, double fault, undecodable word, waiting forever)"),
+        ("0", "the program halted, or waits for ever (no interrupt source can end its wait)"),
+        ("1", "it stopped otherwise (step limit, double fault, undecodable word)"),
     ],
     examples=[
         "vmcheck run pg-toy isa_specs/pg-toy/programs/svc.s --trace",
@@ -49,6 +50,7 @@ def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool
     """Assemble PROGRAM for SPEC, load it at its .org addresses, reset the
     machine and run it until it halts or --max-steps; print the final state."""
     from ..machine import HALTED, STEP_LIMIT, Machine, assemble_file
+    from ..machine.simulator import WAIT_FOREVER
 
     isa = load(spec)
     prog = assemble_file(isa, program)
@@ -90,7 +92,7 @@ def run(spec: str, program: str, trace: bool, max_steps: int, dump_storage: bool
             f"{program}: did not halt within --max-steps {max_steps}; raise it if the program needs more steps",
             err=True,
         )
-    sys.exit(0 if result.reason == HALTED else 1)
+    sys.exit(0 if result.reason in (HALTED, WAIT_FOREVER) else 1)
 
 
 def _interrupts_json(machine) -> dict:
@@ -154,7 +156,10 @@ def _print_text(isa, machine, result, program: str, dump_storage: bool) -> None:
     click.echo(f"{program}: {why} after {result.steps} step(s)")
     if isa.interrupts:
         irq = machine.irq
-        running = ", ".join(f"{n} every {p}" for n, p in zip(irq.names, irq.periods)) or "none running (--timer 0)"
+        running = (
+            ", ".join(f"{n} every {p}" for n, p in zip(irq.names, irq.periods))
+            or "none running (--timer 0, or no default period: --timer N)"
+        )
         click.echo(f"  interrupts: {irq.delivered} delivered, {machine.idle} idle cycle(s) waiting; sources: {running}")
     regs = machine.registers()
     width = max(len(n) for n in regs)

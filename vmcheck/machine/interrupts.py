@@ -33,18 +33,19 @@ from ..spec import ir
 class Interrupts:
     """The interrupt sources of one machine (real or virtual) and their clock state.
 
-    `period` None: each source's own period from the spec; 0: every source
-    off (nothing is ever pending); N: every source ticks every N."""
+    `period` None: each source's own period from the spec (a source without
+    one does not run); 0: every source off (nothing is ever pending); N: every
+    source ticks every N."""
 
     __slots__ = ("names", "codes", "causes", "enabled", "periods", "next", "pending", "delivered")
 
     def __init__(self, isa: ir.Isa, period: int | None = None):
-        srcs = isa.interrupts if period != 0 else ()
+        srcs = tuple(s for s in isa.interrupts if period or s.period) if period != 0 else ()
         self.names = tuple(s.name for s in srcs)
         self.causes = tuple(s.cause for s in srcs)
         self.codes = tuple(isa.traps.cause(s.cause).code for s in srcs)
         self.enabled: tuple[Callable[[State], bool], ...] = tuple(compile_condition(isa, s.enabled) for s in srcs)
-        self.periods = tuple(period or s.period for s in srcs)
+        self.periods: tuple[int, ...] = tuple(period or s.period or 0 for s in srcs)
         self.next = list(self.periods)  # the clock value of each source's next tick
         self.pending = [False] * len(srcs)
         self.delivered = 0  # interrupts delivered so far

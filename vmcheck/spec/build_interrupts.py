@@ -62,7 +62,7 @@ class InterruptBuilder(NodeChecks):
         self.name_key(parent, name)
         what = f"interrupt source '{name}'"
         d = self.mapping(node, "interrupt", what)
-        if "cause" not in d or "period" not in d:
+        if "cause" not in d:
             raise Skip()
         cause = self.name_(d["cause"], f"the cause of {what}")
         if causes is not None and cause not in causes:
@@ -77,7 +77,9 @@ class InterruptBuilder(NodeChecks):
                 f"{what} names '{cause}', a memory cause: an interrupt is not an illegal access",
                 "declare a cause of its own for it",
             )
-        period = self.int_(d["period"], f"the period of {what} (instructions between two ticks)", 1, MAX_PERIOD)
+        period = None  # no default period: the source ticks only when a run sets one (--timer N)
+        if "period" in d:
+            period = self.int_(d["period"], f"the period of {what} (instructions between two ticks)", 1, MAX_PERIOD)
         enabled: ir.Expr = ir.Lit(1, ir.BOOL)
         if "enabled" in d:
             tree = self.parsed(d["enabled"], "enabled", parse_expr)

@@ -45,7 +45,7 @@ FORMAT: dict[str, dict[str, bool]] = {
     "translation": {"relocation": True, "bound": True},
     "traps": {"causes": True, "memory_cause": False, "deliver": True, "cause_width": False},
     "cause": {"code": True, "memory": False, "description": False},
-    "interrupt": {"cause": True, "period": True, "enabled": False, "description": False},
+    "interrupt": {"cause": True, "period": False, "enabled": False, "description": False},
     "contexts": {"host": True, "guest": True},
     "guest": {"where": False, "modes": True, "description": False},
     "instruction": {

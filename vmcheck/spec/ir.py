@@ -441,7 +441,8 @@ class Traps:
 @dataclass(frozen=True)
 class Interrupt:
     """An interrupt source (the `interrupts` section): a timer that becomes
-    pending every `period` executed instructions. It is delivered between
+    pending every `period` executed instructions (None: no default period; it
+    ticks only when a run sets one, `--timer N`). It is delivered between
     two instructions when `enabled` (a condition over control state) holds,
     through `traps.deliver` with `cause` = the code of `cause` and the pc of
     the next instruction, so returning from the handler resumes after the
@@ -450,7 +451,7 @@ class Interrupt:
     name: str
     cause: str
     enabled: Expr
-    period: int
+    period: int | None
     description: str = ""
     span: Span | None = _span()
 

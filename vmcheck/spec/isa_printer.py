@@ -526,20 +526,21 @@ class _Isa:
         for k in d:
             if k not in FORMAT["interrupt"]:
                 fail(d[k], f"unknown key '{k}' in interrupt source '{name}'")
-        for k in ("cause", "period"):
-            if k not in d:
-                fail(n, f"interrupt source '{name}' needs '{k}'")
+        if "cause" not in d:
+            fail(n, f"interrupt source '{name}' needs 'cause'")
         parts = [f"interrupt {_isa_name(name, n)}"]
         parts.append(f"cause {self.name_of(d['cause'], 'a cause')}")
-        parts.append(f"period {_isa_number(d['period'])}")
+        if "period" in d:
+            parts.append(f"period {_isa_number(d['period'])}")
         if d.get("description") is not None and d["description"].value is not None:
             parts.append(_isa_string(d["description"], 2 * len(INDENT)))
         enabled = self.code("enabled", d["enabled"], 2 * INDENT) if "enabled" in d else None
         one = " ".join(parts + ([enabled[0]] if enabled and len(enabled) == 1 else []))
         if "\n" not in one and len(one) <= WIDTH and (enabled is None or len(enabled) == 1):
             return [one]
-        lines = [" ".join(parts[:3])]
-        for p in parts[3:]:
+        head = 3 if "period" in d else 2
+        lines = [" ".join(parts[:head])]
+        for p in parts[head:]:
             p_lines = p.split("\n")
             lines.append(2 * INDENT + p_lines[0])
             lines.extend(p_lines[1:])

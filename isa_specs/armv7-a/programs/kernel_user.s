@@ -2,9 +2,9 @@
 # process with an exception return, serves two supervisor calls and idles.
 #   svc 1: r0 = r0 + r1, returned with RFE (after SRS on entry)
 #   svc 2: exit; the kernel stores r4 at 0x100 and idles in SVC mode with
-#          IRQs masked: WFI waits for the timer's IRQ, which wakes it without
-#          being taken, and it waits again. With no timer running (run
-#          --timer 0) the first WFI waits for ever.
+#          IRQs masked. With no timer running (the spec's default) the first
+#          WFI waits for ever; with run --timer N each tick wakes WFI without
+#          being taken, and it waits again.
         .org 0
         b reset                 # 0x00 reset
         b undef                 # 0x04 undefined instruction
