@@ -15,6 +15,9 @@ A line is `[label:]... [statement] [# or ; comment]`, a statement one of
     .org N                   continue at address N (storage units)
     .word v, v, ...          one storage unit per value
 
+In a variable-length ISA an instruction may be preceded by prefixes, by
+their names (`rep inc c`), one per group, of groups the entry accepts.
+
 Register operands are written by the file's names (`Element.names`, else
 `<file><i>`, e.g. `r3`; both are accepted, case-insensitively). Immediates
 and `.word` values are sums of decimal/hex/binary/octal numbers, labels,
@@ -39,7 +42,7 @@ from ..errors import Collector, Diagnostic, Span
 from ..spec import ir
 from ..spec.ir import mask
 from ..spec.limits import number_problem, read_source
-from .decode import encode, representable
+from .decode import encode, encode_units, instance_units, representable
 from .syntax import KEYWORD, Syntax, file_size, operand_file, register_names, syntaxes
 
 __all__ = ["Program", "assemble", "assemble_file"]
@@ -158,6 +161,7 @@ class _Item:
     insn: ir.Instruction | None = None  # an instruction ...
     operands: list = field(default_factory=list)  # ... its (OperandDef, value or register index, span)
     words: list = field(default_factory=list)  # ... or `.word` values
+    prefixes: dict = field(default_factory=dict)  # ... its prefixes: group -> number (variable length)
 
 
 class _Assembler:
@@ -175,6 +179,8 @@ class _Assembler:
         self.addr = 0
         self._reserved: dict[str, set[str]] = {}
         self.all_register_names = {n for e in isa.elements if e.is_file for n in register_names(isa, e.name)}
+        # prefix name (lower case) -> (its group, its number in the group)
+        self.prefix_names = {p.name.lower(): (g.name, k + 1) for g in isa.prefixes for k, p in enumerate(g.prefixes)}
 
     def span(self, line: int, start: int, end: int) -> Span:
         """Columns are 1-based; `start`/`end` are 0-based offsets in the line."""
@@ -213,8 +219,22 @@ class _Assembler:
         word, start, rest_at = m.group(1), m.start(1), m.end()
         if word.startswith("."):
             self.directive(word, line, start, rest_at, lineno)
-        else:
-            self.instruction(word, line, start, rest_at, lineno)
+            return
+        # Variable length: prefixes are written before the mnemonic (`rep inc c`).
+        prefixes: dict[str, tuple[int, Span]] = {}
+        while word.lower() in self.prefix_names and word.lower() not in self.syntaxes:
+            group, k = self.prefix_names[word.lower()]
+            span = self.span(lineno, start, start + len(word))
+            if group in prefixes:
+                self.errors.error(span, f"a second prefix of group '{group}'", "an instruction has one per group")
+                return
+            prefixes[group] = (k, span)
+            m = KEYWORD.match(line, rest_at)
+            if not m:
+                self.errors.error(span, f"prefix '{word}' must be followed by an instruction")
+                return
+            word, start, rest_at = m.group(1), m.start(1), m.end()
+        self.instruction(word, line, start, rest_at, lineno, prefixes)
 
     def directive(self, word: str, line: str, start: int, rest_at: int, lineno: int) -> None:
         rest = line[rest_at:]
@@ -246,9 +266,23 @@ class _Assembler:
                 self.span(lineno, start, start + len(word)), f"unknown directive '{word}'", "directives: .org, .word"
             )
 
-    def instruction(self, word: str, line: str, start: int, rest_at: int, lineno: int) -> None:
+    def instruction(
+        self, word: str, line: str, start: int, rest_at: int, lineno: int, prefixes: dict | None = None
+    ) -> None:
         kw_span = self.span(lineno, start, start + len(word))
         candidates = self.syntaxes.get(word.lower())
+        if candidates and prefixes:
+            accepting = [c for c in candidates if all(g in c.insn.prefixes for g in prefixes)]
+            if not accepting:
+                # Blame a group no reading accepts, else the first (no reading accepts them together).
+                refused = [g for g in prefixes if not any(g in c.insn.prefixes for c in candidates)]
+                group = (refused or list(prefixes))[0]
+                together = "" if refused else " together with the others written"
+                self.errors.error(
+                    prefixes[group][1], f"'{word}' does not accept a prefix of group '{group}'{together}"
+                )
+                return
+            candidates = accepting
         if not candidates:
             self.errors.error(kw_span, f"unknown instruction '{word}'", _suggest(word, self.syntaxes))
             return
@@ -261,6 +295,8 @@ class _Assembler:
                 continue
             operands, problems = [], []
             for od in syn.insn.operands:
+                if od.kind == "prefix":
+                    continue  # written before the mnemonic, not in the template
                 o_start, o_end = m.start("o_" + od.name) + rest_at, m.end("o_" + od.name) + rest_at
                 got = self.operand(od, line[o_start:o_end], self.span(lineno, o_start, o_end))
                 if isinstance(got, Diagnostic):
@@ -273,7 +309,13 @@ class _Assembler:
             fits.append((self._symbols_misread(syn, operands), order, syn, operands))
         if fits:
             _, _, syn, operands = min(fits, key=lambda f: (f[0], f[1]))
-            self.place(_Item(self.addr, lineno, kw_span, syn.insn, operands), self.isa.insn_units, kw_span)
+            item = _Item(self.addr, lineno, kw_span, syn.insn, operands)
+            units = self.isa.insn_units
+            if self.isa.variable_length:
+                item.prefixes = {g: k for g, (k, _) in (prefixes or {}).items()}
+                ops = [item.prefixes.get(o.name, 0) for o in syn.insn.operands]  # the length needs only these
+                units = instance_units(self.isa, syn.insn, ops)
+            self.place(item, units, kw_span)
             return
         if failures:  # the shape fitted; report the first operand that did not
             self.errors.diagnostics.append(failures[0])
@@ -395,6 +437,9 @@ class _Assembler:
             values[od.name] = x
         if not ok:
             return None
+        if self.isa.variable_length:
+            values.update({o.name: item.prefixes.get(o.name, 0) for o in insn.operands if o.kind == "prefix"})
+            return encode_units(self.isa, insn, values)
         word = encode(insn, values)
         return _split(word, self.isa.insn_units, self.unit, self.isa.storage.endian)
 

@@ -2,8 +2,20 @@
 
 An `ir.Encoding` is a fixed pattern (`fixed` under `fixed_mask`) and, per
 operand, pieces `(operand, op_hi, op_lo, word_lo)`: operand bits op_hi..op_lo
-sit in the word from bit word_lo up. Instructions are tried in spec order;
-the first whose pattern matches decodes the word.
+sit in the word from bit word_lo up.
+
+Fixed width: the word is `insn_units` units read in the storage's byte
+order; instructions are tried in spec order and the first whose pattern
+matches decodes it.
+
+Variable length (`Isa.variable_length`): `Decoder.decode` is given the
+longest instruction's worth of units (`insn_units`, read in storage order as
+above) and reads them first unit first: leading units that match a prefix
+(at most one per group, in any order), then the entry whose pattern matches
+the units after them; of several, the one with most fixed bits, which the
+loader guarantees is the most specific (`spec/build_encodings.py`). The
+entry must accept every group whose prefix is present. An instance's
+length is `instance_units`.
 """
 
 from __future__ import annotations
@@ -11,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..spec import ir
+from ..spec.build_encodings import instance_units
 from ..spec.ir import mask
 
-__all__ = ["Decoder", "encode", "decode_operands", "representable"]
+__all__ = ["Decoder", "encode", "encode_units", "decode_operands", "representable", "instance_units"]
 
 
 def _values(insn: ir.Instruction, operands: Mapping[str, int] | Sequence[int]) -> list[int]:
@@ -23,7 +36,10 @@ def _values(insn: ir.Instruction, operands: Mapping[str, int] | Sequence[int]) -
 
 
 def encoded_mask(insn: ir.Instruction, operand: str) -> int:
-    """The bits of `operand` that its instruction's encoding keeps."""
+    """The bits of `operand` that its instruction's encoding keeps (all of a
+    prefix group's operand: the prefix present is its value)."""
+    if any(o.name == operand and o.kind == "prefix" for o in insn.operands):
+        return mask(insn.operand(operand).width)
     m = 0
     for name, hi, lo, _ in insn.encoding.pieces:
         if name == operand:
@@ -33,13 +49,17 @@ def encoded_mask(insn: ir.Instruction, operand: str) -> int:
 
 def representable(insn: ir.Instruction, operand: str, value: int) -> bool:
     """Does encoding `value` (already reduced to the operand's width) keep all its bits?"""
+    od = insn.operand(operand)
+    if od.limit and value >= od.limit:
+        return False
     return value & ~encoded_mask(insn, operand) == 0
 
 
 def encode(insn: ir.Instruction, operands: Mapping[str, int] | Sequence[int]) -> int:
-    """The instruction word; operand values are reduced to their widths first
-    (so a negative immediate may be given as a negative int). Raises
-    ValueError for a value with bits the encoding does not keep."""
+    """The instruction word (a variable-length entry's own units, without its
+    prefixes, first unit most significant); operand values are reduced to
+    their widths first (so a negative immediate may be given as a negative
+    int). Raises ValueError for a value with bits the encoding does not keep."""
     vals = {o.name: int(x) & mask(o.width) for o, x in zip(insn.operands, _values(insn, operands))}
     for name, value in vals.items():
         if not representable(insn, name, value):
@@ -50,8 +70,28 @@ def encode(insn: ir.Instruction, operands: Mapping[str, int] | Sequence[int]) ->
     return word
 
 
+def encode_units(isa: ir.Isa, insn: ir.Instruction, operands: Mapping[str, int] | Sequence[int]) -> list[int]:
+    """A variable-length instance as storage units, first unit first: its
+    prefixes (in the order the entry lists their groups), then its encoding."""
+    unit = isa.storage.unit
+    vals = dict(zip((o.name for o in insn.operands), _values(insn, operands)))
+    word = encode(insn, operands)
+    out: list[int] = []
+    groups = {g.name: g for g in isa.prefixes}
+    for gname in insn.prefixes:
+        k = int(vals[gname]) & mask(insn.operand(gname).width)
+        if k:
+            p = groups[gname].prefixes[k - 1]
+            out += _units(p.fixed, p.units, unit)
+    return out + _units(word, insn.encoding.units, unit)
+
+
+def _units(value: int, n: int, unit: int) -> list[int]:
+    return [(value >> ((n - 1 - k) * unit)) & mask(unit) for k in range(n)]
+
+
 def decode_operands(insn: ir.Instruction, word: int) -> tuple[int, ...]:
-    """Operand values in declaration order."""
+    """Operand values in declaration order (a prefix group's operand 0)."""
     vals = {o.name: 0 for o in insn.operands}
     for name, hi, lo, wlo in insn.encoding.pieces:
         vals[name] |= ((word >> wlo) & mask(hi - lo + 1)) << lo
@@ -59,16 +99,69 @@ def decode_operands(insn: ir.Instruction, word: int) -> tuple[int, ...]:
 
 
 class Decoder:
-    """Word -> (instruction, operand tuple), first match in spec order."""
+    """Word -> (instruction, operand tuple): the first match in spec order
+    (fixed width), or prefixes and the most specific entry (variable length)."""
 
-    __slots__ = ("isa", "_table")
+    __slots__ = ("isa", "_table", "_prefixes", "_n", "_unit", "_little")
 
     def __init__(self, isa: ir.Isa):
         self.isa = isa
-        self._table = [(i.encoding.fixed, i.encoding.fixed_mask, i) for i in isa.instructions]
+        if not isa.variable_length:
+            self._table = [(i.encoding.fixed, i.encoding.fixed_mask, i) for i in isa.instructions]
+            return
+        # Most fixed bits first (stable: spec order among equals, which the
+        # loader allows only for entries no unit string matches both of).
+        ranked = sorted(isa.instructions, key=lambda i: -bin(i.encoding.fixed_mask).count("1"))
+        self._table = [(i.encoding.fixed, i.encoding.fixed_mask, i) for i in ranked]
+        self._prefixes = [(g.name, k + 1, p) for g in isa.prefixes for k, p in enumerate(g.prefixes)]
+        self._n = isa.insn_units
+        self._unit = isa.storage.unit
+        self._little = isa.storage.endian == "little"
 
     def decode(self, word: int) -> tuple[ir.Instruction, tuple[int, ...]] | None:
+        if self.isa.variable_length:
+            return self._decode_variable(word)
         for fixed, fmask, insn in self._table:
             if word & fmask == fixed:
                 return insn, decode_operands(insn, word)
         return None
+
+    def _decode_variable(self, word: int) -> tuple[ir.Instruction, tuple[int, ...]] | None:
+        n, unit = self._n, self._unit
+        um = mask(unit)
+        if self._little:
+            units = [(word >> (k * unit)) & um for k in range(n)]
+        else:
+            units = [(word >> ((n - 1 - k) * unit)) & um for k in range(n)]
+        at = 0
+        present: dict[str, int] = {}
+        while True:  # leading prefixes, at most one per group
+            for gname, k, p in self._prefixes:
+                if at + p.units <= n and _value(units, at, p.units, unit) == p.fixed:
+                    break
+            else:
+                break
+            if gname in present:
+                return None  # two prefixes of one group: no instance has them
+            present[gname] = k
+            at += p.units
+        for fixed, fmask, insn in self._table:
+            e = insn.encoding.units
+            if at + e > n:
+                continue
+            v = _value(units, at, e, unit)
+            if v & fmask == fixed:
+                if any(g not in insn.prefixes for g in present):
+                    return None  # a prefix this entry does not accept
+                ops = decode_operands(insn, v)
+                if present:
+                    ops = tuple(present.get(o.name, x) if o.kind == "prefix" else x for o, x in zip(insn.operands, ops))
+                return insn, ops
+        return None
+
+
+def _value(units: list[int], at: int, n: int, unit: int) -> int:
+    v = 0
+    for k in range(at, at + n):
+        v = (v << unit) | units[k]
+    return v

@@ -145,7 +145,13 @@ def disassemble(isa: ir.Isa, insn: ir.Instruction, ops: Sequence[int], address: 
     """`insn` with operand values `ops` in its own syntax; reassembles to the
     same word (a pcrel operand is shown as its target when `address` is known)."""
     vals = {}
+    lead = []  # a variable-length instance's prefixes, written before the mnemonic
     for od, x in zip(insn.operands, ops):
+        if od.kind == "prefix":
+            group = next(g for g in isa.prefixes if g.name == od.name)
+            if 0 < x <= len(group.prefixes):
+                lead.append(group.prefixes[x - 1].name)
+            continue
         if od.kind == "reg":
             el = operand_file(isa, od)
             vals[od.name] = register_name(el, x) if x < (el.count or 0) else f"?{x}"
@@ -156,4 +162,4 @@ def disassemble(isa: ir.Isa, insn: ir.Instruction, ops: Sequence[int], address: 
             vals[od.name] = str(address + x)
         else:
             vals[od.name] = str(x) if -1024 <= x <= 1024 else (f"{x:#x}" if x >= 0 else f"-{-x:#x}")
-    return re.sub(r"\{(\w+)\}", lambda m: vals[m.group(1)], insn.syntax)
+    return " ".join(lead + [re.sub(r"\{(\w+)\}", lambda m: vals[m.group(1)], insn.syntax)])

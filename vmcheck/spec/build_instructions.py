@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..errors import Collector, Span
 from . import ir
+from .build_encodings import EncodingBuilder, check_variable, length_expr, prefix_operand
 from .elaborate import Elaborator
 from .format_keys import LABELS
 from .node_checks import NodeChecks, Skip
@@ -24,8 +25,13 @@ _OPERAND_RE = re.compile(
 )
 
 
-class InstructionBuilder(NodeChecks):
+class InstructionBuilder(EncodingBuilder):
     """The `instructions` of a spec."""
+
+    # A variable-length ISA (`insn_width: variable`): its storage unit and
+    # prefix groups. Set by the spec builder before `instructions` runs.
+    variable_unit: int = 0
+    prefix_decls: tuple[ir.PrefixGroup, ...] = ()
 
     def instructions(self, node: Node, el: Elaborator, elements, insn_width: int) -> tuple[ir.Instruction, ...]:
         if node.kind != "mapping" or not node.value:
@@ -39,7 +45,32 @@ class InstructionBuilder(NodeChecks):
                 )
             except Skip:
                 pass
+        if self.variable_unit:
+            out = [i.encoded(i.encoding) for i in built if i.encoding is not None]
+            check_variable(out, self.prefix_decls, self.variable_unit, self.errors)
+            return tuple(out)
         return tuple(assign_encodings(built, insn_width, self.errors))
+
+    def accepted_prefixes(self, node: Node | None, operands: list[ir.OperandDef]) -> list[ir.PrefixGroup]:
+        """The prefix groups an entry accepts (`prefixes: [seg, rep]`)."""
+        if node is None:
+            return []
+        if not self.variable_unit:
+            self.fail(node.span, "prefixes need a variable-length ISA", "declare insn_width: variable")
+        if node.kind != "list":
+            self.fail(node.span, "prefixes must be a list of prefix groups, like [seg, rep]")
+        groups = {g.name: g for g in self.prefix_decls}
+        out: list[ir.PrefixGroup] = []
+        for item in node.value:
+            gname = self.str_(item, "a prefix group")
+            if gname not in groups:
+                self.fail(item.span, f"unknown prefix group '{gname}'", f"groups: {', '.join(groups) or 'none'}")
+            if any(g.name == gname for g in out):
+                self.fail(item.span, f"prefix group '{gname}' is listed twice")
+            if any(o.name == gname for o in operands):
+                self.fail(item.span, f"prefix group '{gname}' has the name of an operand of this instruction")
+            out.append(groups[gname])
+        return out
 
     def instruction(
         self,
@@ -55,7 +86,22 @@ class InstructionBuilder(NodeChecks):
         if not (0 < len(mnemonic) <= 80 and mnemonic.isprintable()):
             self.fail(d["mnemonic"].span, f"a mnemonic is 1-80 printable characters on one line, not {mnemonic[:80]!r}")
         operands = self.operands(d.get("operands"), elements)
+        written = list(operands)  # the operands the assembler syntax writes
+        groups = self.accepted_prefixes(d.get("prefixes"), operands)
+        operands += [prefix_operand(g, d["prefixes"].span) for g in groups]
+        if any(o.name == "insn_len" for o in operands):
+            self.fail(next(o.span for o in operands if o.name == "insn_len"), "'insn_len' is reserved")
         scope = Scope({o.name: ir.Operand(o.name, o.width, o.span) for o in operands})
+        # `insn_len`: the instance's length in storage units, one word wide.
+        if self.variable_unit:
+            if "encoding" not in d:
+                self.fail(kspan, f"'{name}' has no encoding; in a variable-length ISA every instruction needs one")
+            enc0 = self.variable_encoding(d["encoding"], written, self.variable_unit)
+            length: ir.Expr | None = length_expr(enc0.units, groups, el.decls.word)
+            scope.bindings["insn_len"] = length
+        else:
+            length = None
+            scope.bindings["insn_len"] = ir.Lit((insn_width // el.decls.unit) & ir.mask(el.decls.word), el.decls.word)
         labels: frozenset[str] = frozenset()
         if "labels" in d:
             ln = d["labels"]
@@ -73,8 +119,11 @@ class InstructionBuilder(NodeChecks):
         body = el.block(stmts, scope)
         if len(self.errors.diagnostics) > n_before:
             raise Skip()
-        encoding = self.encoding(d["encoding"], operands, insn_width) if "encoding" in d else None
-        syntax = self.syntax(d.get("syntax"), name, operands)
+        if self.variable_unit:
+            encoding: ir.Encoding | None = enc0
+        else:
+            encoding = self.encoding(d["encoding"], operands, insn_width) if "encoding" in d else None
+        syntax = self.syntax(d.get("syntax"), name, written)
         return DeclaredInstruction(
             name,
             mnemonic,
@@ -86,6 +135,8 @@ class InstructionBuilder(NodeChecks):
             self.text_or_empty(d, "description"),
             kspan,
             self.ref(d["ref"]) if "ref" in d else "",
+            tuple(g.name for g in groups),
+            length,
         )
 
     def ref(self, node: Node) -> str:
@@ -224,6 +275,8 @@ class DeclaredInstruction:
     description: str
     span: Span | None
     ref: str = ""
+    prefixes: tuple[str, ...] = ()
+    length: ir.Expr | None = None
 
     def encoded(self, encoding: ir.Encoding) -> ir.Instruction:
         return ir.Instruction(
@@ -237,6 +290,8 @@ class DeclaredInstruction:
             self.description,
             self.span,
             self.ref,
+            self.prefixes,
+            self.length,
         )
 
 

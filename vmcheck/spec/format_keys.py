@@ -27,6 +27,7 @@ FORMAT: dict[str, dict[str, bool]] = {
         "instructions": True,
         "insn_width": False,
         "reset": False,
+        "prefixes": False,
     },
     "element": {
         "width": True,
@@ -54,6 +55,7 @@ FORMAT: dict[str, dict[str, bool]] = {
         "labels": False,
         "ref": False,
         "description": False,
+        "prefixes": False,
     },
 }
 

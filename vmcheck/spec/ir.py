@@ -20,7 +20,8 @@ The meaning of one instruction (the contract of both interpreters):
   MIPS's user access to kseg0) is a memory trap, exactly like an illegal
   translated access: the outcome kind is "memtrap";
 * if the instruction did not write the pc, the pc advances by
-  `Isa.insn_units` storage units.
+  `Isa.insn_units` storage units (in a variable-length ISA, by the value of
+  the instruction's `length` for the instance).
 
 The module is longer than most (about 540 lines) on purpose: it is the
 contract between the loader and every reading, and a reader should find every
@@ -464,6 +465,10 @@ class OperandDef:
     signed: bool = False
     pcrel: bool = False
     span: Span | None = _span()
+    # Values must be below `limit` (0: any value of the width). A prefix
+    # group's hidden operand (kind "prefix") numbers its prefixes 1..n and
+    # takes 0 when none is present, so only 0..n are instances.
+    limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -475,6 +480,34 @@ class Encoding:
     fixed_mask: int
     pieces: tuple[tuple[str, int, int, int], ...]
     assigned: bool = False  # vmcheck chose it (the spec gave none)
+    # In a variable-length ISA (`insn_width: variable`): the entry's own length
+    # in storage units; the pattern then spans units*unit bits, the first unit
+    # the most significant (0: the ISA's fixed width, read in storage order).
+    units: int = 0
+    span: Span | None = _span()  # the `encoding` text, for overlap messages
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """One optional leading pattern of a variable-length ISA (x86's 66, F3):
+    `name` is how the assembler writes it, `fixed` its bits over `units`
+    storage units (first unit most significant)."""
+
+    name: str
+    fixed: int
+    units: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class PrefixGroup:
+    """Prefixes of which an instruction carries at most one (x86's segment
+    overrides). An entry that accepts the group has a hidden operand of the
+    group's name: 0 when none is present, k for the k-th prefix listed."""
+
+    name: str
+    prefixes: tuple[Prefix, ...]
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -489,6 +522,12 @@ class Instruction:
     description: str = ""
     span: Span | None = _span()
     ref: str = ""  # the manual's reference for it (prose, like the description)
+    # Variable-length ISAs: the prefix groups the entry accepts (each also a
+    # hidden operand, kind "prefix"), and the instance's length in storage
+    # units as an expression over its operands (word wide). None: the ISA's
+    # fixed `insn_units`.
+    prefixes: tuple[str, ...] = ()
+    length: Expr | None = None
 
     def operand(self, name: str) -> OperandDef:
         return next(o for o in self.operands if o.name == name)
@@ -513,9 +552,14 @@ class Isa:
     reset: tuple[tuple[str, int], ...] = ()  # initial values of scalar elements (others 0)
     source: str | None = field(default=None, compare=False)  # the spec file's path
     span: Span | None = _span()
+    # `insn_width: variable`: each encoding has its own length (`Encoding.units`)
+    # and `insn_width` is then the longest instance, prefixes included.
+    variable_length: bool = False
+    prefixes: tuple[PrefixGroup, ...] = ()
 
     @property
     def insn_units(self) -> int:
+        """Units of one instruction; in a variable-length ISA, of the longest."""
         return self.insn_width // self.storage.unit
 
     def element(self, name: str) -> Element:
