@@ -39,6 +39,7 @@ DECLARATIONS = (
     "guest",
     "invariant",
     "instruction",
+    "prefixes",
 )
 # Attribute keywords of a state element and of a field: a name equal to one of
 # these must be written `like_this` where it could start an element or a field.

@@ -30,6 +30,7 @@ ISA_ORDER = (
     "storage",
     "traps",
     "constants",
+    "prefixes",
     "helpers",
     "contexts",
     "invariants",
@@ -217,7 +218,21 @@ class _Isa:
         return [f"word {_isa_number(n)}"]
 
     def s_insn_width(self, n: Node) -> list[str]:
+        if n.kind == "text" and n.value == "variable":
+            return ["insn_width variable"]
         return [f"insn_width {_isa_number(n)}"]
+
+    def s_prefixes(self, n: Node) -> list[str]:
+        """`prefixes { GROUP: NAME = "BITS", ... }` (variable-length encodings)."""
+        if n.kind != "mapping":
+            fail(n, "prefixes must map each group to its prefixes")
+        lines = ["prefixes {"]
+        for gname, g in n.value.items():
+            if g.kind != "mapping" or not g.value:
+                fail(g, f"prefix group '{gname}' must map each prefix's name to its bits")
+            defs = [f"{_isa_name(k, v)} = {_isa_string(v, 4)}" for k, v in g.value.items()]
+            lines.extend(_wrap_items(f"{INDENT}{_isa_name(gname, g)}: ", defs, "", 2 * INDENT))
+        return lines + ["}"]
 
     def s_modes(self, n: Node) -> list[str]:
         if n.kind == "list":
@@ -545,6 +560,11 @@ class _Isa:
                 attrs.append(f"mnemonic {_isa_name(m.value, m)}")
             else:
                 attrs.append(f"mnemonic {_isa_string(m, 4)}")
+        if "prefixes" in d:
+            groups = self._list(d["prefixes"], "prefixes")
+            if not groups:
+                fail(d["prefixes"], "prefixes must name at least one group in .isa")
+            attrs.append("prefixes " + ", ".join(self.name_of(x, "a prefix group") for x in groups))
         if "syntax" in d:
             attrs.append(f"syntax {_isa_string(d['syntax'], 4)}")
         if "encoding" in d:

@@ -280,6 +280,27 @@ class _TreeToNodes(Transformer):
     def insn_width_decl(self, meta, items):
         return self._decl(meta, "insn_width", items[0])
 
+    def insn_width_variable(self, meta, items):
+        span = self._span(meta)
+        return ("top", _Entry("insn_width", Node("variable", span), self._kw(meta, "insn_width")))
+
+    # ---- variable-length encodings: prefix groups ----
+
+    def prefixes_decl(self, meta, items):
+        span = self._kw(meta, "prefixes")
+        return self._decl(meta, "prefixes", self._mapping(items, items[0].kspan if items else span, "prefix group '{key}'"))
+
+    def prefix_group(self, meta, items):
+        n, *defs = items
+        return _Entry(n.text, self._mapping(defs, defs[0].kspan, f"prefix '{{key}}' of group '{n.text}'"), n.span)
+
+    def prefix_def(self, meta, items):
+        n, v = items
+        return _Entry(n.text, v, n.span)
+
+    def insn_prefixes(self, meta, items):
+        return self._attr(meta, "prefixes", Node([self._text(n) for n in items], items[0].span))
+
     def modes_list(self, meta, items):
         return self._decl(meta, "modes", Node([self._text(n) for n in items], items[0].span))
 
