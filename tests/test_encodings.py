@@ -17,12 +17,12 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_blocks import _compare
 from test_symbolic import _check, _example, _LoggingStorage, _Reading
 
-from helpers import invoke
 from vmcheck.errors import SpecError
 from vmcheck.hypervisor.fuzz import image_of, random_program
 from vmcheck.machine import Machine, assemble
@@ -249,7 +249,8 @@ def test_fmt_round_trips_both_ways(isa, tmp_path):
 def test_ambiguous_encodings_are_reported_with_both_places(tmp_path):
     # `nop2` (90 xx) and `xchg` (1001_00 rd): some units match both, neither is more specific
     text = VL8.read_text().replace(
-        "  ldi:\n", '  nop2:\n    operands: [v: imm8]\n    encoding: "1001 v[3:0] v[7:0]"\n    semantics: r[0] = r[0]\n  ldi:\n'
+        "  ldi:\n",
+        '  nop2:\n    operands: [v: imm8]\n    encoding: "1001 v[3:0] v[7:0]"\n    semantics: r[0] = r[0]\n  ldi:\n',
     )
     p = tmp_path / "amb.yaml"
     p.write_text(text)
@@ -289,8 +290,16 @@ def test_a_prefix_that_reads_like_an_entry_is_an_error(tmp_path):
         ('ds4: "0010_1110"', 'ds4: "0010_111"', "prefix 'ds4' has 7 bits"),
         ('ds4: "0010_1110"', 'rep: "0010_1110"', "prefix 'rep' is declared twice"),
         ("  seg: {", "  pc: {", "prefix group 'pc' has the name of a state element"),
-        ('    encoding: "1100_0011"\n', "", "'ret' has no encoding; in a variable-length ISA every instruction needs one"),
-        ("  rb: {width: 16, role: control}", "  rb: {width: 16, role: control}\n  insn_len: {width: 8}", "'insn_len' is reserved"),
+        (
+            '    encoding: "1100_0011"\n',
+            "",
+            "'ret' has no encoding; in a variable-length ISA every instruction needs one",
+        ),
+        (
+            "  rb: {width: 16, role: control}",
+            "  rb: {width: 16, role: control}\n  insn_len: {width: 8}",
+            "'insn_len' is reserved",
+        ),
     ],
 )
 def test_bad_declarations_are_errors_at_their_place(tmp_path, old, new, message):

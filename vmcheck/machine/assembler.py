@@ -278,9 +278,7 @@ class _Assembler:
                 refused = [g for g in prefixes if not any(g in c.insn.prefixes for c in candidates)]
                 group = (refused or list(prefixes))[0]
                 together = "" if refused else " together with the others written"
-                self.errors.error(
-                    prefixes[group][1], f"'{word}' does not accept a prefix of group '{group}'{together}"
-                )
+                self.errors.error(prefixes[group][1], f"'{word}' does not accept a prefix of group '{group}'{together}")
                 return
             candidates = accepting
         if not candidates:

@@ -136,11 +136,17 @@ class Decoder:
         at = 0
         present: dict[str, int] = {}
         while True:  # leading prefixes, at most one per group
-            for gname, k, p in self._prefixes:
-                if at + p.units <= n and _value(units, at, p.units, unit) == p.fixed:
-                    break
-            else:
+            hit = next(
+                (
+                    h
+                    for h in self._prefixes
+                    if at + h[2].units <= n and _value(units, at, h[2].units, unit) == h[2].fixed
+                ),
+                None,
+            )
+            if hit is None:
                 break
+            gname, k, p = hit
             if gname in present:
                 return None  # two prefixes of one group: no instance has them
             present[gname] = k

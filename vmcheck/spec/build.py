@@ -196,7 +196,10 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
         """`insn_width: variable` and the `prefixes` block: set up the
         instruction builder for a variable-length ISA."""
         if d["insn_width"].value != "variable":
-            self.fail(d["insn_width"].span, f"insn_width must be a number of bits or 'variable', not {d['insn_width'].value!r}")
+            self.fail(
+                d["insn_width"].span,
+                f"insn_width must be a number of bits or 'variable', not {d['insn_width'].value!r}",
+            )
         if storage is None:
             raise Skip()
         self.variable_unit = storage.unit

@@ -147,7 +147,9 @@ def check_variable(insns: list[ir.Instruction], groups: tuple[ir.PrefixGroup, ..
                     "some unit string matches both; make one pattern's fixed bits a strict superset "
                     "of the other's, or make them differ in a fixed bit",
                 )
-    pats = [(f"prefix '{p.name}'", p.fixed, ir.mask(p.units * unit), p.units, p.span) for g in groups for p in g.prefixes]
+    pats = [
+        (f"prefix '{p.name}'", p.fixed, ir.mask(p.units * unit), p.units, p.span) for g in groups for p in g.prefixes
+    ]
     for k, (what, f, m, n, span) in enumerate(pats):
         for what2, f2, m2, n2, span2 in pats[k + 1 :]:
             if relation(f, m, n, f2, m2, n2, unit) != "disjoint":

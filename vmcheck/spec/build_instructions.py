@@ -15,7 +15,7 @@ from . import ir
 from .build_encodings import EncodingBuilder, check_variable, length_expr, prefix_operand
 from .elaborate import Elaborator
 from .format_keys import LABELS
-from .node_checks import NodeChecks, Skip
+from .node_checks import Skip
 from .nodes import Node
 from .scope import Scope
 from .semantics_parser import parse_block
@@ -97,8 +97,9 @@ class InstructionBuilder(EncodingBuilder):
             if "encoding" not in d:
                 self.fail(kspan, f"'{name}' has no encoding; in a variable-length ISA every instruction needs one")
             enc0 = self.variable_encoding(d["encoding"], written, self.variable_unit)
-            length: ir.Expr | None = length_expr(enc0.units, groups, el.decls.word)
-            scope.bindings["insn_len"] = length
+            var_length = length_expr(enc0.units, groups, el.decls.word)
+            scope.bindings["insn_len"] = var_length
+            length: ir.Expr | None = var_length
         else:
             length = None
             scope.bindings["insn_len"] = ir.Lit((insn_width // el.decls.unit) & ir.mask(el.decls.word), el.decls.word)

@@ -288,7 +288,9 @@ class _TreeToNodes(Transformer):
 
     def prefixes_decl(self, meta, items):
         span = self._kw(meta, "prefixes")
-        return self._decl(meta, "prefixes", self._mapping(items, items[0].kspan if items else span, "prefix group '{key}'"))
+        return self._decl(
+            meta, "prefixes", self._mapping(items, items[0].kspan if items else span, "prefix group '{key}'")
+        )
 
     def prefix_group(self, meta, items):
         n, *defs = items
