@@ -15,6 +15,10 @@ A line is `[label:]... [statement] [# or ; comment]`, a statement one of
     .org N                   continue at address N (storage units)
     .word v, v, ...          one storage unit per value
 
+An operand with addressing modes is written in one of its modes' syntax
+(`(a0)+`, `#5`); where templates write `#{v}`, a `#` followed by a
+non-blank is text, not a comment.
+
 In a variable-length ISA an instruction may be preceded by prefixes, by
 their names (`rep inc c`), one per group, of groups the entry accepts.
 
@@ -43,7 +47,16 @@ from ..spec import ir
 from ..spec.ir import mask
 from ..spec.limits import number_problem, read_source
 from .decode import encode, encode_units, instance_units, representable
-from .syntax import KEYWORD, Syntax, file_size, operand_file, register_names, syntaxes
+from .syntax import (
+    KEYWORD,
+    Syntax,
+    file_size,
+    mode_syntaxes,
+    operand_file,
+    register_names,
+    syntaxes,
+    uses_immediate_marks,
+)
 
 __all__ = ["Program", "assemble", "assemble_file"]
 
@@ -179,6 +192,8 @@ class _Assembler:
         self.addr = 0
         self._reserved: dict[str, set[str]] = {}
         self.all_register_names = {n for e in isa.elements if e.is_file for n in register_names(isa, e.name)}
+        # `#5` is an immediate, not a comment, where templates write `#{v}`
+        self.comment = re.compile(r";|#(?!\S)") if uses_immediate_marks(isa) else re.compile(r"[#;]")
         # prefix name (lower case) -> (its group, its number in the group)
         self.prefix_names = {p.name.lower(): (g.name, k + 1) for g in isa.prefixes for k, p in enumerate(g.prefixes)}
 
@@ -190,7 +205,7 @@ class _Assembler:
 
     def pass1(self) -> None:
         for lineno, raw in enumerate(self.text.splitlines(), 1):
-            line = re.split(r"[#;]", raw, maxsplit=1)[0]
+            line = self.comment.split(raw, maxsplit=1)[0]
             pos = 0
             while m := _LABEL.match(line, pos):
                 self.define(m.group(1), lineno, m.start(1), m.end(1))
@@ -293,9 +308,16 @@ class _Assembler:
                 continue
             operands, problems = [], []
             for od in syn.insn.operands:
-                if od.kind == "prefix":
-                    continue  # written before the mnemonic, not in the template
+                if od.kind == "prefix" or od.of:
+                    continue  # written before the mnemonic, or inside its mode operand's text
                 o_start, o_end = m.start("o_" + od.name) + rest_at, m.end("o_" + od.name) + rest_at
+                if od.modes is not None:
+                    read = self.mode_operand(syn, od, line, o_start, o_end, lineno)
+                    if isinstance(read, Diagnostic):
+                        problems.append(read)
+                    else:
+                        operands += read
+                    continue
                 got = self.operand(od, line[o_start:o_end], self.span(lineno, o_start, o_end))
                 if isinstance(got, Diagnostic):
                     problems.append(got)
@@ -311,7 +333,9 @@ class _Assembler:
             units = self.isa.insn_units
             if self.isa.variable_length:
                 item.prefixes = {g: k for g, (k, _) in (prefixes or {}).items()}
-                ops = [item.prefixes.get(o.name, 0) for o in syn.insn.operands]  # the length needs only these
+                modes = {od.name: got for od, got, _ in operands if od.kind == "mode"}
+                # the length needs only the prefixes and the modes
+                ops = [item.prefixes.get(o.name, modes.get(o.name, 0)) for o in syn.insn.operands]
                 units = instance_units(self.isa, syn.insn, ops)
             self.place(item, units, kw_span)
             return
@@ -331,7 +355,7 @@ class _Assembler:
         reserved = self._reserved_words(syn.keyword)
         n = 0
         for od, got, _ in operands:
-            if od.kind != "reg" and len(got.terms) == 1:
+            if od.kind not in ("reg", "mode") and len(got.terms) == 1:
                 term = got.terms[0][1].lower()
                 if term in reserved and term not in self.symbols:
                     n += 1
@@ -368,6 +392,39 @@ class _Assembler:
         if isinstance(value, str):
             return Diagnostic(span, f"operand '{od.name}': {value}")
         return value
+
+    def mode_operand(self, syn: Syntax, od: ir.OperandDef, line: str, start: int, end: int, lineno: int):
+        """An operand with addressing modes: [(the mode operand, its number,
+        span), (each field's operand, its value, span)...] for the first mode
+        whose syntax the text fits and whose fields read (one that reads a
+        register name as a symbol only if no other does), or a Diagnostic."""
+        assert od.modes is not None
+        text, span = line[start:end], self.span(lineno, start, end)
+        fits = []
+        first_problem: Diagnostic | None = None
+        for k, ms in enumerate(mode_syntaxes(od.modes)):
+            m = ms.regex.match(text)
+            if not m:
+                continue
+            read: list = [(od, k, span)]
+            for f in ms.mode.fields:
+                f_start, f_end = start + m.start("o_" + f.name), start + m.end("o_" + f.name)
+                flat = syn.insn.operand(f"{od.name}_{f.name}")
+                # the mode's own field (its register file), under the instruction operand's name
+                fod = ir.OperandDef(flat.name, f.kind, f.width, f.file, f.signed, False, flat.span, 0, None, od.name)
+                got = self.operand(fod, line[f_start:f_end], self.span(lineno, f_start, f_end))
+                if isinstance(got, Diagnostic):
+                    first_problem = first_problem or got
+                    break
+                read.append((fod, got, self.span(lineno, f_start, f_end)))
+            else:
+                fits.append((self._symbols_misread(syn, read[1:]), k, read))
+        if fits:
+            return min(fits, key=lambda f: (f[0], f[1]))[2]
+        if first_problem is not None:
+            return first_problem
+        shapes = ", ".join(f"'{m.syntax}'" for m in od.modes.modes)
+        return Diagnostic(span, f"'{text}' is in no addressing mode of '{od.name}' (modes: {shapes})")
 
     def place(self, item: _Item, units: int, span: Span) -> None:
         if self.addr + units > self.size:
@@ -410,7 +467,7 @@ class _Assembler:
         assert insn is not None  # called for instruction items only
         values, ok = {}, True
         for od, got, span in item.operands:
-            if od.kind == "reg":
+            if od.kind in ("reg", "mode"):
                 values[od.name] = got
                 continue
             x = got.resolve(symbols, item.addr, self.errors)
@@ -435,6 +492,8 @@ class _Assembler:
             values[od.name] = x
         if not ok:
             return None
+        for o in insn.operands:  # the fields of modes not taken
+            values.setdefault(o.name, 0)
         if self.isa.variable_length:
             values.update({o.name: item.prefixes.get(o.name, 0) for o in insn.operands if o.kind == "prefix"})
             return encode_units(self.isa, insn, values)

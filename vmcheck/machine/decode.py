@@ -16,6 +16,12 @@ the units after them; of several, the one with most fixed bits, which the
 loader guarantees is the most specific (`spec/build_encodings.py`). The
 entry must accept every group whose prefix is present. An instance's
 length is `instance_units`.
+
+An operand with addressing modes (`OperandDef.modes`) has its mode's bits
+where the encoding names it; the mode is the one whose pattern they match
+(the loader keeps a kind's modes apart), its fields come from those bits
+and from the mode's extension units, which follow the instruction's own
+units, operand by operand.
 """
 
 from __future__ import annotations
@@ -37,9 +43,21 @@ def _values(insn: ir.Instruction, operands: Mapping[str, int] | Sequence[int]) -
 
 def encoded_mask(insn: ir.Instruction, operand: str) -> int:
     """The bits of `operand` that its instruction's encoding keeps (all of a
-    prefix group's operand: the prefix present is its value)."""
-    if any(o.name == operand and o.kind == "prefix" for o in insn.operands):
-        return mask(insn.operand(operand).width)
+    prefix group's or a mode's number; a mode's field: what any mode keeps)."""
+    od = insn.operand(operand)
+    if od.kind in ("prefix", "mode"):
+        return mask(od.width)
+    if od.of:
+        kind = insn.operand(od.of).modes
+        assert kind is not None
+        m = 0
+        fname = od.name[len(od.of) + 1 :]
+        for mode in kind.modes:
+            for enc in (mode.encoding, mode.extension):
+                for name, hi, lo, _ in enc.pieces if enc else ():
+                    if name == fname:
+                        m |= mask(hi - lo + 1) << lo
+        return m
     m = 0
     for name, hi, lo, _ in insn.encoding.pieces:
         if name == operand:
@@ -64,10 +82,30 @@ def encode(insn: ir.Instruction, operands: Mapping[str, int] | Sequence[int]) ->
     for name, value in vals.items():
         if not representable(insn, name, value):
             raise ValueError(f"{insn.name}: {name} = {value:#x} has bits the encoding does not keep")
+    for o in insn.operands:  # a mode operand's bits in the word: its mode's pattern and fields
+        if o.modes is not None:
+            vals[o.name] = _inline(o, vals)
     word = insn.encoding.fixed
     for name, hi, lo, wlo in insn.encoding.pieces:
         word |= ((vals[name] >> lo) & mask(hi - lo + 1)) << wlo
     return word
+
+
+def _mode(o: ir.OperandDef, number: int) -> ir.AddressingMode:
+    assert o.modes is not None
+    return o.modes.modes[min(number, len(o.modes.modes) - 1)]  # (out of range reads as the last, as the semantics do)
+
+
+def _fill(enc: ir.Encoding, o: ir.OperandDef, vals: Mapping[str, int]) -> int:
+    """`enc` (a mode's encoding or extension) with the fields of operand `o` in it."""
+    v = enc.fixed
+    for name, hi, lo, wlo in enc.pieces:
+        v |= ((vals[f"{o.name}_{name}"] >> lo) & mask(hi - lo + 1)) << wlo
+    return v
+
+
+def _inline(o: ir.OperandDef, vals: Mapping[str, int]) -> int:
+    return _fill(_mode(o, vals[o.name]).encoding, o, vals)
 
 
 def encode_units(isa: ir.Isa, insn: ir.Instruction, operands: Mapping[str, int] | Sequence[int]) -> list[int]:
@@ -83,7 +121,14 @@ def encode_units(isa: ir.Isa, insn: ir.Instruction, operands: Mapping[str, int] 
         if k:
             p = groups[gname].prefixes[k - 1]
             out += _units(p.fixed, p.units, unit)
-    return out + _units(word, insn.encoding.units, unit)
+    out += _units(word, insn.encoding.units, unit)
+    full = {o.name: int(x) & mask(o.width) for o, x in zip(insn.operands, _values(insn, operands))}
+    for o in insn.operands:  # each mode operand's extension, in operand order
+        if o.modes is not None:
+            ext = _mode(o, full[o.name]).extension
+            if ext is not None:
+                out += _units(_fill(ext, o, full), ext.units, unit)
+    return out
 
 
 def _units(value: int, n: int, unit: int) -> list[int]:
@@ -91,11 +136,45 @@ def _units(value: int, n: int, unit: int) -> list[int]:
 
 
 def decode_operands(insn: ir.Instruction, word: int) -> tuple[int, ...]:
-    """Operand values in declaration order (a prefix group's operand 0)."""
+    """Operand values in declaration order (a prefix group's operand 0);
+    ValueError when a mode operand's bits match none of its modes."""
+    got = _decode_entry(insn, word, None)
+    if got is None:
+        raise ValueError(f"{insn.name}: {word:#x} has an operand in no addressing mode")
+    return got[0]
+
+
+def _decode_entry(
+    insn: ir.Instruction, word: int, rest: tuple[list[int], int] | None
+) -> tuple[tuple[int, ...], int] | None:
+    """(operand values, extension units read) of `insn` from its `word` and,
+    for a mode's extension, the units after it (`rest`: those units, first
+    first, and the unit's bits); None when a mode operand matches no mode or
+    its extension lies beyond `rest`."""
     vals = {o.name: 0 for o in insn.operands}
     for name, hi, lo, wlo in insn.encoding.pieces:
         vals[name] |= ((word >> wlo) & mask(hi - lo + 1)) << lo
-    return tuple(vals[o.name] for o in insn.operands)
+    used = 0
+    for o in insn.operands:
+        if o.modes is None:
+            continue
+        inline = vals[o.name]
+        k = next((i for i, m in enumerate(o.modes.modes) if inline & m.encoding.fixed_mask == m.encoding.fixed), None)
+        if k is None:
+            return None
+        mode = o.modes.modes[k]
+        vals[o.name] = k
+        parts = [(mode.encoding, inline)]
+        if mode.extension is not None:
+            n = mode.extension.units
+            if rest is None or used + n > len(rest[0]):
+                return None
+            parts.append((mode.extension, _value(rest[0], used, n, rest[1])))
+            used += n
+        for enc, v in parts:
+            for name, hi, lo, wlo in enc.pieces:
+                vals[f"{o.name}_{name}"] |= ((v >> wlo) & mask(hi - lo + 1)) << lo
+    return tuple(vals[o.name] for o in insn.operands), used
 
 
 class Decoder:
@@ -123,7 +202,9 @@ class Decoder:
             return self._decode_variable(word)
         for fixed, fmask, insn in self._table:
             if word & fmask == fixed:
-                return insn, decode_operands(insn, word)
+                got = _decode_entry(insn, word, None)
+                if got is not None:
+                    return insn, got[0]
         return None
 
     def _decode_variable(self, word: int) -> tuple[ir.Instruction, tuple[int, ...]] | None:
@@ -159,7 +240,10 @@ class Decoder:
             if v & fmask == fixed:
                 if any(g not in insn.prefixes for g in present):
                     return None  # a prefix this entry does not accept
-                ops = decode_operands(insn, v)
+                got = _decode_entry(insn, v, (units[at + e :], unit))
+                if got is None:
+                    return None  # an operand in no mode, or cut short
+                ops = got[0]
                 if present:
                     ops = tuple(present.get(o.name, x) if o.kind == "prefix" else x for o, x in zip(insn.operands, ops))
                 return insn, ops

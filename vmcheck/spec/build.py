@@ -149,6 +149,9 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
             insn_width = self.int_(d["insn_width"], "insn_width", 1, MAX_WIDTH) if "insn_width" in d else word
             if "prefixes" in d:
                 self.errors.error(d["prefixes"].span, "prefixes need a variable-length ISA", "add insn_width: variable")
+        if "operand_kinds" in d and storage is not None:
+            reserved = set(elements) | {"mem", "phys", "mode", "cause", "trap_arg", "fault_addr", "insn_len"}
+            self.guard(self.operand_kinds, d["operand_kinds"], elements, self.variable_unit, storage.unit, reserved)
         if storage and insn_width % storage.unit:
             self.errors.error(
                 d.get("insn_width", d["word"]).span,
@@ -190,6 +193,7 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
             span=root.span,
             variable_length=variable,
             prefixes=self.prefix_decls if variable else (),
+            operand_kinds=tuple(self.kind_decls.values()) if "operand_kinds" in d else (),
         )
 
     def variable_decl(self, d: dict[str, Node], storage, elements) -> None:
@@ -328,4 +332,7 @@ def _longest(insn: ir.Instruction, groups: tuple[ir.PrefixGroup, ...]) -> int:
     """Units of the longest instance of a variable-length entry: its encoding
     and the longest prefix of every group it accepts."""
     by_name = {g.name: g for g in groups}
-    return insn.encoding.units + sum(max(p.units for p in by_name[g].prefixes) for g in insn.prefixes)
+    ext = sum(
+        max((m.extension.units if m.extension else 0) for m in o.modes.modes) for o in insn.operands if o.modes
+    )
+    return insn.encoding.units + ext + sum(max(p.units for p in by_name[g].prefixes) for g in insn.prefixes)

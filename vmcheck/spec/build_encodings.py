@@ -43,16 +43,29 @@ def encoding_bits(text: str, operands: dict[str, ir.OperandDef]) -> int:
         m = re.fullmatch(r"(\w+)(?:\[(\d{1,5})(?::(\d{1,5}))?\])?", tok)
         if m and m.group(1) in operands:
             o = operands[m.group(1)]
-            hi = int(m.group(2)) if m.group(2) else o.width - 1
+            ow = o.modes.bits if o.modes else o.width
+            hi = int(m.group(2)) if m.group(2) else ow - 1
             lo = int(m.group(3)) if m.group(3) else (hi if m.group(2) else 0)
             total += max(0, hi - lo + 1)
     return total
 
 
-def length_expr(units: int, groups: list[ir.PrefixGroup], word: int) -> ir.Expr:
+def length_expr(
+    units: int, groups: list[ir.PrefixGroup], word: int, mode_ops: list[ir.OperandDef] | None = None
+) -> ir.Expr:
     """The instance's length in units (word wide): the entry's units plus the
-    units of each prefix present. The semantics' pc advance and `insn_len`."""
+    units of each prefix present and each mode operand's extension. The
+    semantics' pc advance and `insn_len`."""
     expr: ir.Expr = ir.Lit(units & ir.mask(word), word)
+    for o in mode_ops or []:
+        assert o.modes is not None
+        lens = [m.extension.units if m.extension else 0 for m in o.modes.modes]
+        if not any(lens):
+            continue
+        part: ir.Expr = ir.Lit(lens[-1], word)
+        for i in range(len(lens) - 2, -1, -1):
+            part = ir.Ite(ir.Bin("eq", ir.Operand(o.name, o.width), ir.Lit(i, o.width), ir.BOOL), ir.Lit(lens[i], word), part, word)
+        expr = ir.Bin("add", expr, part, word)
     for g in groups:
         w = prefix_operand_width(g)
         part: ir.Expr = ir.Lit(0, word)
@@ -192,6 +205,10 @@ def instance_units(isa: ir.Isa, insn: ir.Instruction, ops: tuple[int, ...] | lis
     if not isa.variable_length:
         return isa.insn_units
     n = insn.encoding.units
+    for o, x in zip(insn.operands, ops):
+        if o.modes is not None:
+            m = o.modes.modes[min(x, len(o.modes.modes) - 1)]  # (an out-of-range number reads as the last mode)
+            n += m.extension.units if m.extension else 0
     if insn.prefixes:
         groups = {g.name: g for g in isa.prefixes}
         values = dict(zip((o.name for o in insn.operands), ops))

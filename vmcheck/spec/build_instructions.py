@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from ..errors import Collector, Span
 from . import ir
 from .build_encodings import EncodingBuilder, check_variable, length_expr, prefix_operand
+from .build_modes import ModeBuilder
 from .elaborate import Elaborator
+from .elaborate_expr import Abort
 from .format_keys import LABELS
 from .node_checks import Skip
 from .nodes import Node
@@ -25,7 +27,7 @@ _OPERAND_RE = re.compile(
 )
 
 
-class InstructionBuilder(EncodingBuilder):
+class InstructionBuilder(ModeBuilder, EncodingBuilder):
     """The `instructions` of a spec."""
 
     # A variable-length ISA (`insn_width: variable`): its storage unit and
@@ -86,7 +88,7 @@ class InstructionBuilder(EncodingBuilder):
         if not (0 < len(mnemonic) <= 80 and mnemonic.isprintable()):
             self.fail(d["mnemonic"].span, f"a mnemonic is 1-80 printable characters on one line, not {mnemonic[:80]!r}")
         operands = self.operands(d.get("operands"), elements)
-        written = list(operands)  # the operands the assembler syntax writes
+        written = [o for o in operands if not o.of]  # what the syntax and the encoding name
         groups = self.accepted_prefixes(d.get("prefixes"), operands)
         operands += [prefix_operand(g, d["prefixes"].span) for g in groups]
         if any(o.name == "insn_len" for o in operands):
@@ -97,7 +99,7 @@ class InstructionBuilder(EncodingBuilder):
             if "encoding" not in d:
                 self.fail(kspan, f"'{name}' has no encoding; in a variable-length ISA every instruction needs one")
             enc0 = self.variable_encoding(d["encoding"], written, self.variable_unit)
-            var_length = length_expr(enc0.units, groups, el.decls.word)
+            var_length = length_expr(enc0.units, groups, el.decls.word, [o for o in operands if o.modes])
             scope.bindings["insn_len"] = var_length
             length: ir.Expr | None = var_length
         else:
@@ -117,7 +119,19 @@ class InstructionBuilder(EncodingBuilder):
             raise Skip()
         stmts = self.parsed(d["semantics"], "semantics", parse_block)
         n_before = len(self.errors.diagnostics)
-        body = el.block(stmts, scope)
+        prelude: list[ir.Stmt] = []
+        el.operand_writers = {}
+        for o in operands:
+            if o.modes is not None:
+                try:
+                    before, read, write = self.mode_meaning(el, o.name, o.modes, scope, el.decls.word, o.span)
+                except Abort:
+                    raise Skip() from None
+                prelude += before
+                scope.bindings[o.name] = read
+                el.operand_writers[o.name] = (read, write)
+        body = tuple(prelude) + el.block(stmts, scope)
+        el.operand_writers = {}
         if len(self.errors.diagnostics) > n_before:
             raise Skip()
         if self.variable_unit:
@@ -168,6 +182,12 @@ class InstructionBuilder(EncodingBuilder):
             if any(o.name == oname for o in out):
                 self.fail(ospan, f"operand '{oname}' is listed twice")
             kind = self.str_(knode, "operand kind").strip()
+            if kind in self.kind_decls:  # a declared kind with addressing modes
+                for od in self.mode_operands(oname, self.kind_decls[kind], ospan):
+                    if any(o.name == od.name for o in out):
+                        self.fail(ospan, f"operand '{od.name}' (a field of '{oname}') clashes with another operand")
+                    out.append(od)
+                continue
             m = _OPERAND_RE.match(kind)
             if m is None:
                 self.fail(
@@ -213,7 +233,9 @@ class InstructionBuilder(EncodingBuilder):
         # The assembler reads '#' and ';' as the start of a comment, so a template
         # holding one could never be written in a program.
         for ch in "#;":
-            if ch in text:
+            # '#' just before an operand is an immediate's mark (`trap #{v}`):
+            # the assembler reads a '#' followed by a non-blank as text (machine/assembler.py).
+            if ch in (text.replace("#{", "") if ch == "#" else text):
                 self.fail(
                     node.span,
                     f"syntax contains '{ch}', which starts a comment in a program: "
@@ -247,10 +269,11 @@ class InstructionBuilder(EncodingBuilder):
                     f"operands: {', '.join(ops) or 'none'}",
                 )
             o = ops[m.group(1)]
-            hi = int(m.group(2)) if m.group(2) else o.width - 1
+            ow = o.modes.bits if o.modes else o.width  # a mode operand: its bits in the encoding
+            hi = int(m.group(2)) if m.group(2) else ow - 1
             lo = int(m.group(3)) if m.group(3) else (hi if m.group(2) else 0)
-            if not (0 <= lo <= hi < o.width):
-                self.fail(node.span, f"encoding: '{tok}' selects bits outside the {o.width}-bit operand")
+            if not (0 <= lo <= hi < ow):
+                self.fail(node.span, f"encoding: '{tok}' selects bits outside the {ow}-bit operand")
             pos -= hi - lo + 1
             if pos < 0:
                 break
@@ -311,7 +334,8 @@ def assign_encodings(insns: list[DeclaredInstruction], insn_width: int, errors: 
         enc = insn.encoding
         if enc is None:
             room = insn_width - opbits
-            used = sum(o.width for o in insn.operands)
+            packed = [(o.name, o.modes.bits if o.modes else o.width) for o in insn.operands if not o.of]
+            used = sum(w for _, w in packed)
             if used > room:
                 errors.error(
                     insn.span,
@@ -334,9 +358,9 @@ def assign_encodings(insns: list[DeclaredInstruction], insn_width: int, errors: 
                     return out
             pieces: list[tuple[str, int, int, int]] = []
             pos = room
-            for o in insn.operands:
-                pos -= o.width
-                pieces.append((o.name, o.width - 1, 0, pos))
+            for oname, ow in packed:
+                pos -= ow
+                pieces.append((oname, ow - 1, 0, pos))
             enc = ir.Encoding(fixed, fmask, tuple(pieces), assigned=True)
         out.append(insn.encoded(enc))
     for i, a in enumerate(out):

@@ -28,6 +28,7 @@ FORMAT: dict[str, dict[str, bool]] = {
         "insn_width": False,
         "reset": False,
         "prefixes": False,
+        "operand_kinds": False,
     },
     "element": {
         "width": True,
@@ -57,6 +58,19 @@ FORMAT: dict[str, dict[str, bool]] = {
         "description": False,
         "prefixes": False,
     },
+}
+
+# Operand kinds with addressing modes (`operand_kinds`, build_modes.py).
+FORMAT["operand_kind"] = {"width": True, "bits": True, "modes": True, "description": False}
+FORMAT["addressing_mode"] = {
+    "fields": False,
+    "encoding": True,
+    "extension": False,
+    "syntax": True,
+    "value": False,
+    "address": False,
+    "effect": False,
+    "description": False,
 }
 
 LABELS = (

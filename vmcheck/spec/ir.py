@@ -469,6 +469,12 @@ class OperandDef:
     # group's hidden operand (kind "prefix") numbers its prefixes 1..n and
     # takes 0 when none is present, so only 0..n are instances.
     limit: int = 0
+    # Operand kinds with addressing modes: an operand of such a kind is kind
+    # "mode" (its value: the mode's number, below `limit`), with `modes` the
+    # kind; each field of its modes is an operand of its own, named
+    # OPERAND_FIELD, with `of` the mode operand's name.
+    modes: OperandKind | None = None
+    of: str = ""
 
 
 @dataclass(frozen=True)
@@ -485,6 +491,40 @@ class Encoding:
     # the most significant (0: the ISA's fixed width, read in storage order).
     units: int = 0
     span: Span | None = _span()  # the `encoding` text, for overlap messages
+
+
+@dataclass(frozen=True)
+class AddressingMode:
+    """One alternative of an operand kind (68k `(An)+`, x86 `[reg+disp8]`):
+    its fields (operands of their own), its bits in the instruction's
+    encoding (`encoding`, over the kind's `bits`; pieces name fields), the
+    units it appends after the instruction (`extension`, variable-length
+    ISAs; None: none), its assembler syntax, and whether the semantics give
+    it a `value` or an `address` (their text is elaborated per instruction
+    operand into the instruction's semantics, so no reading needs them)."""
+
+    name: str
+    fields: tuple[OperandDef, ...]
+    encoding: Encoding
+    extension: Encoding | None
+    syntax: str
+    reads: str  # "value" or "address"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class OperandKind:
+    """A declared operand kind with addressing modes: `width` bits read or
+    written through it, `bits` of it in an instruction's encoding."""
+
+    name: str
+    width: int
+    bits: int
+    modes: tuple[AddressingMode, ...]
+    span: Span | None = _span()
+
+    def mode(self, name: str) -> AddressingMode:
+        return next(m for m in self.modes if m.name == name)
 
 
 @dataclass(frozen=True)
@@ -556,6 +596,7 @@ class Isa:
     # and `insn_width` is then the longest instance, prefixes included.
     variable_length: bool = False
     prefixes: tuple[PrefixGroup, ...] = ()
+    operand_kinds: tuple[OperandKind, ...] = ()
 
     @property
     def insn_units(self) -> int:
