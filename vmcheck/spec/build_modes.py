@@ -55,8 +55,12 @@ class ModeBuilder(NodeChecks):
             kspan = node.key_spans.get(kname, knode.span)
             try:
                 self.name_key(node, kname)
-                if kname in reserved or kname in ("reg",) or kname.startswith(("imm", "simm", "uimm")):
-                    self.fail(kspan, f"operand kind '{kname}' has the name of a built-in kind or a reserved name")
+                if kname in reserved or kname.startswith(("reg", "imm", "simm", "uimm")):
+                    self.fail(
+                        kspan,
+                        f"operand kind '{kname}' has a reserved name or starts like a built-in kind",
+                        "a kind's name does not start with reg, imm, simm or uimm",
+                    )
                 self.kind_decls[kname] = self.operand_kind(kname, knode, kspan, elements, variable_unit)
             except Skip:
                 pass
