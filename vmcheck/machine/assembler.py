@@ -421,9 +421,9 @@ class _Assembler:
                 fits.append((self._symbols_misread(syn, read[1:]), k, read))
         if fits:
             return min(fits, key=lambda f: (f[0], f[1]))[2]
-        if first_problem is not None:
-            return first_problem
         shapes = ", ".join(f"'{m.syntax}'" for m in od.modes.modes)
+        if first_problem is not None:  # the shape of a mode fitted, a field did not
+            return Diagnostic(first_problem.span, first_problem.message, f"the modes of '{od.name}': {shapes}")
         return Diagnostic(span, f"'{text}' is in no addressing mode of '{od.name}' (modes: {shapes})")
 
     def place(self, item: _Item, units: int, span: Span) -> None:
