@@ -83,7 +83,7 @@ def random_program(isa: ir.Isa, rng: random.Random, length: int, named: OperandV
                     x = rng.choice(pool[op.name])
                 elif op.kind == "reg":
                     x = rng.randrange(file_size(operand_file(isa, op)))
-                elif op.kind == "prefix":  # none, or one of its group's prefixes
+                elif op.kind in ("prefix", "mode"):  # none or one of its group's prefixes; a mode's number
                     x = rng.randrange(op.limit or (1 << op.width))
                 else:
                     x = _immediate(rng, op, length, isa.insn_units)
