@@ -262,3 +262,13 @@ def test_move_from_sr_is_the_violation_and_the_witness_names_its_mode(tmp_path):
     r = invoke("confirm", M68, PROGRAM, "--fuzz", "80", env=env)
     assert r.exit_code == 0, r.output
     assert "movefromsr" in r.output and "confirmed" in r.output
+
+
+def test_paravirt_patches_the_site_with_a_hypercall_of_the_same_length(tmp_path):
+    env = {"VMCHECK_CACHE_DIR": str(tmp_path / "cache")}
+    r = invoke("paravirt", M68, PROGRAM, "--confirm", env=env)
+    assert r.exit_code == 0, r.output
+    assert "move.w sr, d0  ->  trap #8" in r.output and "equivalent" in r.output
+    # vl8's svc (2 units) cannot replace getrl (3 units) without moving addresses
+    r = invoke("paravirt", DATA / "vl8.yaml", DATA / "vl8.s", env=env)
+    assert "not patched: svc is not as long as this instance" in r.output, r.output

@@ -37,6 +37,7 @@ def memo_modes(fn):
 
     return cached
 
+
 __all__ = [
     "COMMENT_CHARS",
     "KEYWORD",
@@ -209,7 +210,7 @@ def disassemble(isa: ir.Isa, insn: ir.Instruction, ops: Sequence[int], address: 
         if od.modes is not None:
             mode = od.modes.modes[min(x, len(od.modes.modes) - 1)]
             fields = {f.name: _shown(isa, f, by_name[f"{od.name}_{f.name}"], None) for f in mode.fields}
-            vals[od.name] = re.sub(r"\{(\w+)\}", lambda m: fields[m.group(1)], mode.syntax)
+            vals[od.name] = _filled(mode.syntax, fields)
             continue
         if od.kind == "prefix":
             group = next(g for g in isa.prefixes if g.name == od.name)
@@ -230,3 +231,8 @@ def _shown(isa: ir.Isa, od: ir.OperandDef, x: int, address: int | None) -> str:
     if od.pcrel and address is not None:
         return str(address + x)
     return str(x) if -1024 <= x <= 1024 else (f"{x:#x}" if x >= 0 else f"-{-x:#x}")
+
+
+def _filled(template: str, values: dict[str, str]) -> str:
+    """`template` with each `{name}` replaced by its value's text."""
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)

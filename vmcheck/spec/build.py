@@ -332,7 +332,5 @@ def _longest(insn: ir.Instruction, groups: tuple[ir.PrefixGroup, ...]) -> int:
     """Units of the longest instance of a variable-length entry: its encoding
     and the longest prefix of every group it accepts."""
     by_name = {g.name: g for g in groups}
-    ext = sum(
-        max((m.extension.units if m.extension else 0) for m in o.modes.modes) for o in insn.operands if o.modes
-    )
+    ext = sum(max((m.extension.units if m.extension else 0) for m in o.modes.modes) for o in insn.operands if o.modes)
     return insn.encoding.units + ext + sum(max(p.units for p in by_name[g].prefixes) for g in insn.prefixes)

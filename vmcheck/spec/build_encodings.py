@@ -62,10 +62,15 @@ def length_expr(
         lens = [m.extension.units if m.extension else 0 for m in o.modes.modes]
         if not any(lens):
             continue
-        part: ir.Expr = ir.Lit(lens[-1], word)
+        ext: ir.Expr = ir.Lit(lens[-1], word)
         for i in range(len(lens) - 2, -1, -1):
-            part = ir.Ite(ir.Bin("eq", ir.Operand(o.name, o.width), ir.Lit(i, o.width), ir.BOOL), ir.Lit(lens[i], word), part, word)
-        expr = ir.Bin("add", expr, part, word)
+            ext = ir.Ite(
+                ir.Bin("eq", ir.Operand(o.name, o.width), ir.Lit(i, o.width), ir.BOOL),
+                ir.Lit(lens[i], word),
+                ext,
+                word,
+            )
+        expr = ir.Bin("add", expr, ext, word)
     for g in groups:
         w = prefix_operand_width(g)
         part: ir.Expr = ir.Lit(0, word)

@@ -96,7 +96,10 @@ class ModeBuilder(NodeChecks):
             for f in m.fields:
                 g = seen.setdefault(f.name, f)
                 if (g.kind, g.width, g.signed, self._count(g)) != (f.kind, f.width, f.signed, self._count(f)):
-                    self.fail(f.span, f"field '{f.name}' of mode '{m.name}' differs from the field of that name in another mode")
+                    self.fail(
+                        f.span,
+                        f"field '{f.name}' of mode '{m.name}' differs from the field of that name in another mode",
+                    )
         for i, a in enumerate(modes):
             for b in modes[i + 1 :]:
                 ea, eb = a.encoding, b.encoding
@@ -155,7 +158,9 @@ class ModeBuilder(NodeChecks):
         # An operand of a mode is delimited by commas in a program line, and
         # ';' starts a comment there; '#' does too, except as an immediate's mark.
         if not text or "," in text or ";" in text or "#" in text[1:]:
-            self.fail(node.span, "a mode's syntax is not empty and has no ',' or ';', and '#' only as its first character")
+            self.fail(
+                node.span, "a mode's syntax is not empty and has no ',' or ';', and '#' only as its first character"
+            )
         stray = re.sub(r"\{\w+\}", "", text)
         if "{" in stray or "}" in stray:
             self.fail(node.span, "syntax has a '{' or '}' that is not part of a field {name}")
@@ -174,7 +179,11 @@ class ModeBuilder(NodeChecks):
             for f in m.fields:
                 if f.name not in seen:
                     seen.add(f.name)
-                    out.append(ir.OperandDef(f"{oname}_{f.name}", f.kind, f.width, f.file, f.signed, False, span, 0, None, oname))
+                    out.append(
+                        ir.OperandDef(
+                            f"{oname}_{f.name}", f.kind, f.width, f.file, f.signed, False, span, 0, None, oname
+                        )
+                    )
         return out
 
     def mode_meaning(
@@ -230,7 +239,9 @@ class ModeBuilder(NodeChecks):
         def write(st: s.AssignStmt, sc: Scope) -> list[ir.Stmt]:
             v = el.value(st.value, sc, want=kind.width, bool_to_bit=kind.width == 1)
             if v.width != kind.width:
-                el.fail(st.value.span or st.span, f"width mismatch: '{oname}' is {kind.width} bits, the value {v.width}")
+                el.fail(
+                    st.value.span or st.span, f"width mismatch: '{oname}' is {kind.width} bits, the value {v.width}"
+                )
             tmp = el._local(f"{oname}_new", kind.width, st.span)
             branches: list[tuple[ir.Stmt, ...]] = []
             for m in kind.modes:

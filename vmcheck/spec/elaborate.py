@@ -74,8 +74,9 @@ class Elaborator(ExprElaborator):
             scope.bindings[st.name] = local
             return [ir.Let(local.name, value, st.span)]
         if isinstance(st, s.AssignStmt):
-            w = self.operand_writers.get(st.target.name) if isinstance(st.target, s.Name) else None
-            if w is not None and scope.lookup(st.target.name) is w[0]:  # not a helper's parameter of that name
+            t = st.target
+            w = self.operand_writers.get(t.name) if isinstance(t, s.Name) else None
+            if w is not None and isinstance(t, s.Name) and scope.lookup(t.name) is w[0]:  # not a helper's parameter
                 return w[1](st, scope)  # an operand with addressing modes
             return [self.assign(st, scope)]
         if isinstance(st, s.IfStmt):

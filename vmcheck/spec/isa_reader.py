@@ -314,7 +314,9 @@ class _TreeToNodes(Transformer):
         modes = [i.value for i in rest if i.key == "mode"]
         entries = list(attrs)
         if modes:
-            entries.append(_Entry("modes", self._mapping(modes, modes[0].kspan, f"mode '{{key}}' of '{n.text}'"), modes[0].kspan))
+            entries.append(
+                _Entry("modes", self._mapping(modes, modes[0].kspan, f"mode '{{key}}' of '{n.text}'"), modes[0].kspan)
+            )
         node = self._mapping(entries, n.span, f"'{{key}}' of operand kind '{n.text}'")
         return ("operand_kind", _Entry(n.text, node, n.span))
 
