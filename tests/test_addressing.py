@@ -154,6 +154,12 @@ def test_each_mode_is_read_in_the_manuals_syntax(isa, line, mode, fields):
     assert disassemble(isa, insn, ops) == re.sub(r"\s+", " ", line).replace("#0x2A", "#42")
 
 
+def test_an_immediate_mark_in_an_instruction_template(isa):
+    # `trap #{v}`: with such templates a '#' before a non-blank is text, before a blank a comment
+    prog = assemble(isa, ".org 16\ntrap #3 # the third vector\n")
+    assert [v for _, v in sorted(prog.image)] == [0x4E, 0x43]
+
+
 @pytest.mark.parametrize(
     "line,message",
     [
