@@ -193,7 +193,8 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder):
                 self.fail(
                     knode.span,
                     f"unknown operand kind '{kind}'",
-                    "kinds: reg, reg(FILE), immN / uimmN (unsigned), simmN (signed), e.g. 'simm16 pcrel'",
+                    "kinds: reg, reg(FILE), immN / uimmN (unsigned), simmN (signed), e.g. 'simm16 pcrel'"
+                    + (f"; declared: {', '.join(self.kind_decls)}" if self.kind_decls else ""),
                 )
             pcrel = bool(m.group("pcrel"))
             if m.group("reg"):

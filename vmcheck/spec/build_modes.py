@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from . import ir
 from . import surface as s
+from .build_encodings import encoding_bits
 from .elaborate import Elaborator
 from .node_checks import NodeChecks, Skip
 from .nodes import Node
@@ -120,12 +121,19 @@ class ModeBuilder(NodeChecks):
 
     def addressing_mode(self, kind: str, name: str, node: Node, span, elements, bits: int, variable_unit: int):
         d = self.mapping(node, "addressing_mode", f"mode '{name}' of '{kind}'")
+        if "fields" in d and d["fields"].kind != "list":
+            self.fail(d["fields"].span, "fields must be a list like [n: reg(a), d: simm16]")
         fields = self.operands(d.get("fields"), elements)  # type: ignore[attr-defined]  # InstructionBuilder's
         for f in fields:
             if f.pcrel:
                 self.fail(f.span, "a field of an addressing mode cannot be pcrel")
         if "encoding" not in d or "syntax" not in d:
             self.fail(span, f"mode '{name}' of '{kind}' needs 'encoding' and 'syntax'")
+        got = encoding_bits(self.str_(d["encoding"], "encoding"), {f.name: f for f in fields})
+        if got != bits:
+            self.fail(
+                d["encoding"].span, f"the encoding of mode '{name}' has {got} bits; kind '{kind}' has bits: {bits}"
+            )
         encoding = self.encoding(d["encoding"], fields, bits)  # type: ignore[attr-defined]
         extension = None
         if "extension" in d:
