@@ -15,8 +15,9 @@ _VAL = {YES: "[bold]yes[/]", NO: "no", UNKNOWN: "[yellow]unknown[/]"}
 
 
 def _semantics_text(insn) -> str:
-    """The instruction's text in its spec file (by its span), else its IR."""
-    sp = insn.span
+    """The instruction's text in its spec file (by its span), else its IR; for a
+    family member, its family's text (spec/families.py)."""
+    sp = insn.family.span if insn.family is not None and insn.family.span is not None else insn.span
     if sp is not None and sp.file:
         try:
             with open(sp.file, encoding="utf-8") as f:
@@ -168,6 +169,8 @@ def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> Non
     console.print(f"[bold]{escape(insn.name)}[/] — {escape(insn.syntax)}{escape(where)}")
     if insn.ref:
         console.print(f"  ref: {escape(insn.ref)}")
+    if insn.family is not None:
+        console.print(f"  {escape(insn.family.describe())}")
     if insn.description:
         console.print(f"  {escape(insn.description)}")
     if insn.labels:

@@ -157,7 +157,12 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
                 d.get("insn_width", d["word"]).span,
                 f"an instruction ({insn_width} bits) must be a whole number of storage units ({storage.unit} bits)",
             )
-        instructions = self.guard(self.instructions, d["instructions"], el, elements, insn_width, default=())
+        # families.py: a parameter may not hide what semantics can name
+        self.reserved_names = frozenset(
+            set(elements) | set(constants) | set(helpers) | set(modes.names if modes else ()) | {"mode"}
+        )
+        formats = self.guard(self.formats, d.get("formats"), default={})
+        instructions = self.guard(self.instructions, d["instructions"], el, elements, insn_width, formats, default=())
         reset = self.guard(self.reset, d.get("reset"), elements, default=()) if "reset" in d else ()
         if variable and instructions:
             insn_width = unit * max(_longest(i, self.prefix_decls) for i in instructions)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import Collector, Span
+from ..errors import Collector, Diagnostic, Span
 from . import ir
 from .build_encodings import EncodingBuilder, check_variable, length_expr, prefix_operand
 from .build_modes import ModeBuilder
 from .elaborate import Elaborator
 from .elaborate_expr import Abort
+from .families import FamilyBuilder, substitute
 from .format_keys import LABELS
 from .node_checks import Skip
 from .nodes import Node
@@ -27,7 +28,7 @@ _OPERAND_RE = re.compile(
 )
 
 
-class InstructionBuilder(ModeBuilder, EncodingBuilder):
+class InstructionBuilder(ModeBuilder, EncodingBuilder, FamilyBuilder):
     """The `instructions` of a spec."""
 
     # A variable-length ISA (`insn_width: variable`): its storage unit and
@@ -35,16 +36,25 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder):
     variable_unit: int = 0
     prefix_decls: tuple[ir.PrefixGroup, ...] = ()
 
-    def instructions(self, node: Node, el: Elaborator, elements, insn_width: int) -> tuple[ir.Instruction, ...]:
+    def instructions(
+        self, node: Node, el: Elaborator, elements, insn_width: int, formats=None
+    ) -> tuple[ir.Instruction, ...]:
         if node.kind != "mapping" or not node.value:
             self.fail(node.span, "instructions must map each instruction's name to its declaration")
         built: list[DeclaredInstruction] = []
-        for name, inode in node.value.items():
-            try:
-                self.name_key(node, name)
-                built.append(
-                    self.instruction(name, inode, node.key_spans.get(name, inode.span), el, elements, insn_width)
+        seen: dict[str, Span | None] = {}
+        # families and format uses expanded in place (families.py)
+        for x in self.expand(node, formats or {}):
+            if x.name in seen:
+                first = seen[x.name]
+                self.errors.error(
+                    x.kspan,
+                    f"instruction '{x.name}' is declared twice" + (f" (first at line {first.line})" if first else ""),
                 )
+                continue
+            seen[x.name] = x.kspan
+            try:
+                built.append(self.instruction(x.name, x.node, x.kspan, el, elements, insn_width, x.values, x.family))
             except Skip:
                 pass
         if self.variable_unit:
@@ -82,6 +92,8 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder):
         el: Elaborator,
         elements: dict[str, ir.Element],
         insn_width: int,
+        values: dict[str, int] | None = None,
+        family: ir.Membership | None = None,
     ) -> DeclaredInstruction:
         d = self.mapping(node, "instruction", f"instruction '{name}'")
         mnemonic = self.str_(d["mnemonic"], "mnemonic") if "mnemonic" in d else name.upper()
@@ -118,6 +130,8 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder):
         if "semantics" not in d:
             raise Skip()
         stmts = self.parsed(d["semantics"], "semantics", parse_block)
+        if values:  # a family member or a format use: its parameters are numbers now
+            stmts = substitute(stmts, values)
         n_before = len(self.errors.diagnostics)
         prelude: list[ir.Stmt] = []
         el.operand_writers = {}
@@ -133,11 +147,17 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder):
         body = tuple(prelude) + el.block(stmts, scope)
         el.operand_writers = {}
         if len(self.errors.diagnostics) > n_before:
+            if family is not None:  # an error in the family's shared text: name the member
+                for i in range(n_before, len(self.errors.diagnostics)):
+                    dg = self.errors.diagnostics[i]
+                    self.errors.diagnostics[i] = Diagnostic(
+                        dg.span, f"{dg.message} (in '{name}', {family.describe()})", dg.hint
+                    )
             raise Skip()
         if self.variable_unit:
             encoding: ir.Encoding | None = enc0
         else:
-            encoding = self.encoding(d["encoding"], operands, insn_width) if "encoding" in d else None
+            encoding = self.encoding(d["encoding"], written, insn_width) if "encoding" in d else None
         syntax = self.syntax(d.get("syntax"), name, written)
         return DeclaredInstruction(
             name,
@@ -152,6 +172,7 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder):
             self.ref(d["ref"]) if "ref" in d else "",
             tuple(g.name for g in groups),
             length,
+            family,
         )
 
     def ref(self, node: Node) -> str:
@@ -302,6 +323,7 @@ class DeclaredInstruction:
     ref: str = ""
     prefixes: tuple[str, ...] = ()
     length: ir.Expr | None = None
+    family: ir.Membership | None = None
 
     def encoded(self, encoding: ir.Encoding) -> ir.Instruction:
         return ir.Instruction(
@@ -317,6 +339,7 @@ class DeclaredInstruction:
             self.ref,
             self.prefixes,
             self.length,
+            self.family,
         )
 
 

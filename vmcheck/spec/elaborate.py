@@ -199,7 +199,8 @@ class Elaborator(ExprElaborator):
             self.unknown(st.func, st.span, scope, "procedure")
         if isinstance(h, s.FnDef):
             self.fail(st.span, f"'{st.func}' is a fn (it returns a value); only a proc can be a statement")
-        inner = self.bind_params(h, st.args, st.span, scope)
+        h, args = self.instantiated(h, st.args, st.span, scope)
+        inner = self.bind_params(h, args, st.span, scope)
         with self.calling(h.name, st.span):
             return list(self.block(h.body, inner))
 

@@ -24,6 +24,7 @@ FORMAT: dict[str, dict[str, bool]] = {
         "invariants": False,
         "constants": False,
         "helpers": False,
+        "formats": False,
         "instructions": True,
         "insn_width": False,
         "reset": False,
@@ -49,6 +50,8 @@ FORMAT: dict[str, dict[str, bool]] = {
     "guest": {"where": False, "modes": True, "description": False},
     "instruction": {
         "mnemonic": False,
+        "format": False,  # families.py: a format's name and its parameters' values
+        "with": False,
         "operands": False,
         "encoding": False,
         "syntax": False,
@@ -58,6 +61,22 @@ FORMAT: dict[str, dict[str, bool]] = {
         "description": False,
         "prefixes": False,
     },
+    # ---- families and formats (families.py) ----
+    "format": {"params": False, "operands": False, "syntax": False, "encoding": False, "description": False},
+    "family": {
+        "params": False,
+        "format": False,
+        "with": False,
+        "operands": False,
+        "syntax": False,
+        "encoding": False,
+        "semantics": True,
+        "labels": False,
+        "ref": False,
+        "description": False,
+        "members": True,
+    },
+    "member": {"with": False, "mnemonic": False, "syntax": False, "labels": False, "ref": False, "description": False},
 }
 
 # Operand kinds with addressing modes (`operand_kinds`, build_modes.py).

@@ -568,9 +568,26 @@ class Instruction:
     # fixed `insn_units`.
     prefixes: tuple[str, ...] = ()
     length: Expr | None = None
+    # The family it is a member of (families.py); provenance like the span, so
+    # not part of its meaning: a member equals the same instruction written out.
+    family: Membership | None = field(default=None, compare=False)
 
     def operand(self, name: str) -> OperandDef:
         return next(o for o in self.operands if o.name == name)
+
+
+@dataclass(frozen=True)
+class Membership:
+    """An instruction's family and the parameter values it was expanded with."""
+
+    family: str
+    params: tuple[tuple[str, int], ...] = ()
+    span: Span | None = _span()  # the family's declaration
+
+    def describe(self) -> str:
+        """`member of load (W = 8, U = 0, funct3 = 0)`."""
+        vals = ", ".join(f"{k} = {v}" for k, v in self.params)
+        return f"member of {self.family}" + (f" ({vals})" if vals else "")
 
 
 @dataclass(frozen=True)

@@ -228,6 +228,7 @@ class _TreeToNodes(Transformer):
         invariants: list[tuple[Node, Span]] = []
         insns: list[_Entry] = []
         okinds: list[_Entry] = []
+        formats: list[_Entry] = []
         for kind, payload in items:
             if kind == "host":
                 if host is not None:
@@ -241,6 +242,8 @@ class _TreeToNodes(Transformer):
                 insns.append(payload)
             elif kind == "operand_kind":
                 okinds.append(payload)
+            elif kind == "format":  # families.py
+                formats.append(payload)
             else:
                 top.append(payload)
         if host is not None or guests:
@@ -257,6 +260,9 @@ class _TreeToNodes(Transformer):
         if okinds:
             knode = self._mapping(okinds, okinds[0].kspan, "operand kind '{key}'")
             top.append(_Entry("operand_kinds", knode, okinds[0].kspan))
+        if formats:
+            fnode = self._mapping(formats, formats[0].kspan, "format '{key}'")
+            top.append(_Entry("formats", fnode, formats[0].kspan))
         if insns:
             inode = self._mapping(insns, insns[0].kspan, "instruction '{key}'")
             top.append(_Entry("instructions", inode, insns[0].kspan))
@@ -564,8 +570,56 @@ class _TreeToNodes(Transformer):
     def ref(self, meta, items):
         return self._attr(meta, "ref", items[0])
 
+    # ---- formats and families (families.py) ----
+
+    def format_decl(self, meta, items):
+        n, ops, *attrs = items
+        entries = ([ops] if ops is not None else []) + attrs
+        node = self._mapping(entries, n.span, f"'{{key}}' of format '{n.text}'")
+        return ("format", _Entry(n.text, node, n.span))
+
+    def params(self, meta, items):
+        node = self._mapping(items, items[0].kspan, "parameter '{key}'")
+        return self._attr(meta, "params", node)
+
+    def param_def(self, meta, items):
+        n, kind = items
+        return _Entry(n.text, Node(str(kind), self._tspan(kind)), n.span)
+
+    def format_use(self, meta, items):
+        return self._attr(meta, "format", self._text(items[0]))
+
+    def with_values(self, meta, items):
+        vals = [v for v in items if v is not None]
+        span = self._span(meta)
+        return self._attr(meta, "with", self._mapping(vals, vals[0].kspan if vals else span, "parameter '{key}'"))
+
+    def family_decl(self, meta, items):
+        n, ops, *rest = items
+        members = [m for m in rest if isinstance(m, _Member)]
+        attrs = [a for a in rest if isinstance(a, _Entry) and not isinstance(a, _Member)]
+        body = next(x for x in rest if isinstance(x, Node))
+        entries = ([ops] if ops is not None else []) + attrs + [_Entry("semantics", body, body.span)]
+        mspan = members[0].kspan if members else body.span
+        entries.append(
+            _Entry("members", self._mapping(members, mspan, f"member '{{key}}' of family '{n.text}'"), mspan)
+        )
+        node = self._mapping(entries, n.span, f"'{{key}}' of family '{n.text}'")
+        return ("instruction", _Entry(n.text, node, n.span))
+
+    def member(self, meta, items):
+        n, *attrs = items
+        node = self._mapping(attrs, n.span, f"'{{key}}' of member '{n.text}'")
+        return _Member(n.text, node, n.span)
+
     def __default__(self, data, children, meta):  # pragma: no cover - grammar and builder out of step
         raise AssertionError(f"no builder for grammar rule {data!r}")
+
+
+class _Member(_Entry):
+    """A member of a family: an entry whose key is the member's name."""
+
+    __slots__ = ()
 
 
 def _in_file_order(entries: list[_Entry]) -> list[_Entry]:
