@@ -55,7 +55,9 @@ class StateBuilder(NodeChecks):
     def element(self, parent: Node, name: str, node: Node) -> ir.Element:
         kspan = parent.key_spans.get(name, node.span)
         self.name_key(parent, name)
-        if name in ("mem", "phys", "mode", "cause", "trap_arg", "fault_addr") or re.fullmatch(r"(mem|phys)\d+", name):
+        if name in ("mem", "phys", "mode", "cause", "trap_arg", "fault_addr", "insn_len") or re.fullmatch(
+            r"(mem|phys)\d+", name
+        ):
             self.fail(kspan, f"'{name}' is reserved and cannot name a state element")
         d = self.mapping(node, "element", f"state element '{name}'")
         if "width" not in d:

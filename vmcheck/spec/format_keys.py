@@ -29,6 +29,8 @@ FORMAT: dict[str, dict[str, bool]] = {
         "instructions": True,
         "insn_width": False,
         "reset": False,
+        "prefixes": False,
+        "operand_kinds": False,
     },
     "element": {
         "width": True,
@@ -59,6 +61,7 @@ FORMAT: dict[str, dict[str, bool]] = {
         "labels": False,
         "ref": False,
         "description": False,
+        "prefixes": False,
     },
     # ---- families and formats (families.py) ----
     "format": {"params": False, "operands": False, "syntax": False, "encoding": False, "description": False},
@@ -76,6 +79,19 @@ FORMAT: dict[str, dict[str, bool]] = {
         "members": True,
     },
     "member": {"with": False, "mnemonic": False, "syntax": False, "labels": False, "ref": False, "description": False},
+}
+
+# Operand kinds with addressing modes (`operand_kinds`, build_modes.py).
+FORMAT["operand_kind"] = {"width": True, "bits": True, "modes": True, "description": False}
+FORMAT["addressing_mode"] = {
+    "fields": False,
+    "encoding": True,
+    "extension": False,
+    "syntax": True,
+    "value": False,
+    "address": False,
+    "effect": False,
+    "description": False,
 }
 
 LABELS = (

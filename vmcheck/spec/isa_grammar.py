@@ -39,6 +39,8 @@ DECLARATIONS = (
     "guest",
     "invariant",
     "instruction",
+    "prefixes",
+    "operand_kind",
     "format",
     "family",
     "interrupt",

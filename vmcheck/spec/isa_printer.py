@@ -31,6 +31,8 @@ ISA_ORDER = (
     "traps",
     "interrupts",
     "constants",
+    "prefixes",
+    "operand_kinds",
     "helpers",
     "contexts",
     "invariants",
@@ -223,7 +225,83 @@ class _Isa:
         return [f"word {_isa_number(n)}"]
 
     def s_insn_width(self, n: Node) -> list[str]:
+        if n.kind == "text" and n.value == "variable":
+            return ["insn_width variable"]
         return [f"insn_width {_isa_number(n)}"]
+
+    def s_operand_kinds(self, n: Node) -> list[str]:
+        """One `operand_kind NAME width W bits B { mode ... }` per kind."""
+        if n.kind != "mapping":
+            fail(n, "operand_kinds must map each kind's name to its declaration")
+        out: list[str] = []
+        for kname, k in n.value.items():
+            if k.kind != "mapping":
+                fail(k, f"operand kind '{kname}' must be a mapping")
+            d = k.value
+            for key in d:
+                if key not in FORMAT["operand_kind"]:
+                    fail(d[key], f"unknown key '{key}' in operand kind '{kname}'")
+            head = f"operand_kind {_isa_name(kname, k)}"
+            for key in ("width", "bits"):
+                if key in d:
+                    head += f" {key} {_isa_number(d[key])}"
+            if d.get("description") is not None and d["description"].value is not None:
+                head += " " + _isa_short_string(str(d["description"].value))
+            if out:
+                out.append("")
+            out.append(head + " {")
+            modes = d.get("modes")
+            if modes is None or modes.kind != "mapping":
+                fail(modes or k, f"the modes of '{kname}' must be a mapping")
+            for mname, m in modes.value.items():
+                out.extend(self.addressing_mode(mname, m))
+            out.append("}")
+        return out
+
+    def addressing_mode(self, name: str, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            fail(n, f"mode '{name}' must be a mapping")
+        d = n.value
+        for key in d:
+            if key not in FORMAT["addressing_mode"]:
+                fail(d[key], f"unknown key '{key}' in mode '{name}'")
+        line = f"{INDENT}mode {_isa_name(name, n)}"
+        if "fields" in d:
+            line += "(" + ", ".join(self.operand(o) for o in self._list(d["fields"], "fields")) + ")"
+        attrs = []
+        for key in ("encoding", "extension", "syntax"):
+            if key in d:
+                attrs.append(f"{key} {_isa_string(d[key], 4)}")
+        if d.get("description") is not None and d["description"].value is not None:
+            attrs.append(_isa_string(d["description"], 4))
+        for key in ("value", "address", "effect"):
+            if key in d:
+                code = d[key]
+                if code.kind != "text":
+                    fail(code, f"the {key} of mode '{name}' must be text")
+                # one line in braces: statements of an effect joined by ';'
+                text = "; ".join(x.strip() for x in str(code.value).strip().splitlines() if x.strip())
+                attrs.append(f"{key} {{ {text} }}")
+        lines, cur = [], line
+        for a in attrs:
+            if len(cur) + 1 + len(a) <= WIDTH or cur == line:
+                cur += " " + a
+            else:
+                lines.append(cur)
+                cur = 3 * INDENT + a
+        return lines + [cur]
+
+    def s_prefixes(self, n: Node) -> list[str]:
+        """`prefixes { GROUP: NAME = "BITS", ... }` (variable-length encodings)."""
+        if n.kind != "mapping":
+            fail(n, "prefixes must map each group to its prefixes")
+        lines = ["prefixes {"]
+        for gname, g in n.value.items():
+            if g.kind != "mapping" or not g.value:
+                fail(g, f"prefix group '{gname}' must map each prefix's name to its bits")
+            defs = [f"{_isa_name(k, v)} = {_isa_string(v, 4)}" for k, v in g.value.items()]
+            lines.extend(_wrap_items(f"{INDENT}{_isa_name(gname, g)}: ", defs, "", 2 * INDENT))
+        return lines + ["}"]
 
     def s_modes(self, n: Node) -> list[str]:
         if n.kind == "list":
@@ -645,6 +723,11 @@ class _Isa:
                 attrs.append(f"mnemonic {_isa_name(m.value, m)}")
             else:
                 attrs.append(f"mnemonic {_isa_string(m, indent)}")
+        if "prefixes" in d:  # variable-length encodings: the prefix groups it accepts
+            groups = self._list(d["prefixes"], "prefixes")
+            if not groups:
+                fail(d["prefixes"], "prefixes must name at least one group in .isa")
+            attrs.append("prefixes " + ", ".join(self.name_of(x, "a prefix group") for x in groups))
         if "syntax" in d:
             attrs.append(f"syntax {_isa_string(d['syntax'], indent)}")
         if "encoding" in d:

@@ -227,6 +227,7 @@ class _TreeToNodes(Transformer):
         guests: list[_Entry] = []
         invariants: list[tuple[Node, Span]] = []
         insns: list[_Entry] = []
+        okinds: list[_Entry] = []
         formats: list[_Entry] = []
         irqs: list[_Entry] = []
         for kind, payload in items:
@@ -240,6 +241,8 @@ class _TreeToNodes(Transformer):
                 invariants.append(payload)
             elif kind == "instruction":
                 insns.append(payload)
+            elif kind == "operand_kind":
+                okinds.append(payload)
             elif kind == "format":  # families.py
                 formats.append(payload)
             elif kind == "interrupt":
@@ -257,6 +260,9 @@ class _TreeToNodes(Transformer):
             top.append(_Entry("contexts", self._mapping(ctx, first, "'{key}'"), first))
         if invariants:
             top.append(_Entry("invariants", Node([n for n, _ in invariants], invariants[0][1]), invariants[0][1]))
+        if okinds:
+            knode = self._mapping(okinds, okinds[0].kspan, "operand kind '{key}'")
+            top.append(_Entry("operand_kinds", knode, okinds[0].kspan))
         if formats:
             fnode = self._mapping(formats, formats[0].kspan, "format '{key}'")
             top.append(_Entry("formats", fnode, formats[0].kspan))
@@ -291,6 +297,70 @@ class _TreeToNodes(Transformer):
 
     def insn_width_decl(self, meta, items):
         return self._decl(meta, "insn_width", items[0])
+
+    def insn_width_variable(self, meta, items):
+        span = self._span(meta)
+        return ("top", _Entry("insn_width", Node("variable", span), self._kw(meta, "insn_width")))
+
+    # ---- variable-length encodings: prefix groups ----
+
+    def prefixes_decl(self, meta, items):
+        span = self._kw(meta, "prefixes")
+        return self._decl(
+            meta, "prefixes", self._mapping(items, items[0].kspan if items else span, "prefix group '{key}'")
+        )
+
+    def prefix_group(self, meta, items):
+        n, *defs = items
+        return _Entry(n.text, self._mapping(defs, defs[0].kspan, f"prefix '{{key}}' of group '{n.text}'"), n.span)
+
+    def prefix_def(self, meta, items):
+        n, v = items
+        return _Entry(n.text, v, n.span)
+
+    # ---- operand kinds with addressing modes ----
+
+    def operand_kind_decl(self, meta, items):
+        n, *rest = items
+        attrs = [i for i in rest if i.key != "mode"]
+        modes = [i.value for i in rest if i.key == "mode"]
+        entries = list(attrs)
+        if modes:
+            entries.append(
+                _Entry("modes", self._mapping(modes, modes[0].kspan, f"mode '{{key}}' of '{n.text}'"), modes[0].kspan)
+            )
+        node = self._mapping(entries, n.span, f"'{{key}}' of operand kind '{n.text}'")
+        return ("operand_kind", _Entry(n.text, node, n.span))
+
+    def okind_width(self, meta, items):
+        return self._attr(meta, "width", items[0])
+
+    def okind_bits(self, meta, items):
+        return self._attr(meta, "bits", items[0])
+
+    def addr_mode(self, meta, items):
+        n, fields, *attrs = items
+        entries = []
+        if fields is not None:
+            entries.append(_Entry("fields", fields.value, fields.kspan))
+        entries += attrs
+        node = self._mapping(entries, n.span, f"'{{key}}' of mode '{n.text}'")
+        return _Entry("mode", _Entry(n.text, node, n.span), n.span)
+
+    def mode_extension(self, meta, items):
+        return self._attr(meta, "extension", items[0])
+
+    def mode_value(self, meta, items):
+        return self._attr(meta, "value", items[0])
+
+    def mode_address(self, meta, items):
+        return self._attr(meta, "address", items[0])
+
+    def mode_effect(self, meta, items):
+        return self._attr(meta, "effect", items[0])
+
+    def insn_prefixes(self, meta, items):
+        return self._attr(meta, "prefixes", Node([self._text(n) for n in items], items[0].span))
 
     def modes_list(self, meta, items):
         return self._decl(meta, "modes", Node([self._text(n) for n in items], items[0].span))
