@@ -140,6 +140,13 @@ class ModelPort:
     def check_store(self, space: str, addr: int, nbits: int, priv: str | None) -> None:
         self._check(WRITE, space, addr, nbits, priv)
 
+    def probe(self, kind: str, addr: int, nbits: int, priv: str | None) -> bool:
+        """`probe`: F for some unit of the access, as `SymIsa._probe` reads it."""
+        if not self.memory_cause or self.unprotected:
+            return False
+        code = READ if kind == "read" else WRITE
+        return any(self._fault(code, priv, a) for a in self._units("mem", addr, nbits))
+
     def store(self, space: str, addr: int, nbits: int, priv: str | None, value: int) -> None:
         space = self._space(space)
         units = self._units(space, addr, nbits)

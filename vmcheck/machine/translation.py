@@ -74,6 +74,17 @@ class _Port:
         n = nbits // self.unit
         self.storage.write(addr if space == "phys" else self.translate(addr, n), n, value)
 
+    def probe(self, kind: str, addr: int, nbits: int, priv: str | None) -> bool:
+        """`probe(kind, mem[addr] as priv)`: would the access fault? No effect. The
+        spec's translation ignores the access's kind and privilege."""
+        if not self.cause:
+            return False
+        try:
+            self.translate(addr, nbits // self.unit)
+        except MemoryTrap:
+            return True
+        return False
+
     def fetch(self, addr: int) -> int:
         """Physical address (reduced modulo the size) of the instruction at `addr`."""
         return self.translate(addr, self.fetch_units) & self.storage.amask
@@ -304,6 +315,13 @@ class ViewPort(_Port):
 
     def fetch(self, addr: int) -> int:
         return self._check(EXECUTE, addr, self.fetch_units, None)[0]
+
+    def probe(self, kind: str, addr: int, nbits: int, priv: str | None) -> bool:
+        try:
+            self._check(kind, addr, nbits // self.unit, priv)
+        except MemoryTrap:
+            return True
+        return False
 
     def translate(self, addr: int, n: int) -> int:
         """Physical address of the first unit of a read at the current mode."""

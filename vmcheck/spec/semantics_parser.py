@@ -286,6 +286,17 @@ class _TreeToSurface(Transformer):
             priv = str(priv)
         return s.MemAccess(space, int(digits) if digits else None, addr, priv, self._sp(meta))
 
+    def probe(self, meta, items):
+        kind_tok, space_tok, addr, *rest = items
+        access = self.mem(meta, [space_tok, addr, *rest])
+        # The access's own span starts at its `mem[`, not at `probe(`.
+        start = self._tok_span(space_tok)
+        whole = self._sp(meta)
+        if whole is not None:
+            start = Span(start.file, start.line, start.col, whole.end_line, whole.end_col)
+        access = s.MemAccess(access.space, access.nbits, access.addr, access.priv, start)
+        return s.Probe(str(kind_tok), access, self._tok_span(kind_tok), whole)
+
     def call(self, meta, items):
         return s.Call(str(items[0]), tuple(a for a in items[1:] if a is not None), self._sp(meta))
 
