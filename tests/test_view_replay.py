@@ -331,9 +331,34 @@ def _confirm(spec: str) -> dict:
     return json.loads(r.output)
 
 
-def _replays(report: dict) -> dict[str, dict]:
+def _replays(report: dict, context: str | None = None) -> dict[str, dict]:
     out = {}
-    for ctx in report["contexts"] if "contexts" in report else report["specs"][0]["contexts"]:
-        for rep in ctx.get("witness_replays", ctx.get("replays", [])):
-            out[(ctx.get("context", ctx.get("name")), rep["insn"])] = rep
+    for ctx in report["contexts"]:
+        if context is None or ctx["context"] == context:
+            for rep in ctx["replays"]:
+                if rep["purpose"] == "violation":
+                    out[rep["instruction"]] = rep
     return out
+
+
+LDRT_FAMILY = ("ldrt", "ldrbt", "ldrht", "strt", "strbt", "strht")
+
+
+@pytest.mark.slow  # deciding armv7-a cold takes minutes
+def test_confirm_armv7a_shows_the_ldrt_family_as_confirmed_divergences():
+    report = _confirm("armv7-a")
+    reps = _replays(report)
+    for name in LDRT_FAMILY:
+        assert reps[name]["diverged"] and reps[name]["agrees"], (name, reps[name]["note"])
+        assert "not reproduced" not in reps[name]["note"]
+    assert report["confirmed"]
+    assert not any(set(LDRT_FAMILY) & set(c["unconfirmed"]) for c in report["contexts"])
+
+
+@pytest.mark.slow  # deciding riscv cold takes minutes
+def test_confirm_riscv_shows_the_m_guest_loads_and_stores_confirmed():
+    report = _confirm("riscv")
+    reps = _replays(report, "m_guest")
+    for name in ("lb", "lh", "lw", "ld", "lbu", "lhu", "lwu", "sb", "sh", "sw", "sd"):
+        assert reps[name]["diverged"] and reps[name]["agrees"], (name, reps[name]["note"])
+    assert report["confirmed"]
