@@ -245,7 +245,11 @@ def test_confirm_replays_the_probe_witness_as_a_divergence(tmp_path):
         ("r[rd] = probe(read, mem[r[rs]] as k) ? 1 : 0", "'as k': no privilege level of that name", "mem[r[rs]] as k"),
         ("r[rd] = probe(read, mem[r[rs]])", "width mismatch", None),
         ("r[rd] = zext(mem[r[rs]] as (probe(read, mem[0]) ? u : s), 16)", "cannot probe storage", None),
-        ("r[rd] = probe(read mem[r[rs]]) ? 1 : 0", "syntax error in semantics: unexpected 'mem'; expected ','", "mem[r[rs]])"),
+        (
+            "r[rd] = probe(read mem[r[rs]]) ? 1 : 0",
+            "syntax error in semantics: unexpected 'mem'; expected ','",
+            "mem[r[rs]])",
+        ),
     ],
 )
 def test_probe_errors_name_their_place(tmp_path, sem, message, anchor):
@@ -284,7 +288,9 @@ def _strip(node):
     if isinstance(node, tuple):
         return tuple(_strip(x) for x in node)
     if dataclasses.is_dataclass(node):
-        return type(node)(**{f.name: (None if f.name == "span" else _strip(getattr(node, f.name))) for f in dataclasses.fields(node)})
+        return type(node)(
+            **{f.name: (None if f.name == "span" else _strip(getattr(node, f.name))) for f in dataclasses.fields(node)}
+        )
     return node
 
 

@@ -139,11 +139,11 @@ def witness_view(isa: ir.Isa, w: Witness, mode: str | None) -> tuple[PageView | 
         key = (e["kind"], level, e["addr"] & view.vmask)
         seen = facts.get(key)
         if seen is not None and seen[0] != e["fault"]:
-            a, b = (seen[1], e) if seen[0] else (e, seen[1])
+            yes, no = (seen[1], e) if seen[0] else (e, seen[1])
             return None, (
                 f"not reproduced: the witness's view cannot be one concrete page map: seen from mode {mode}, "
-                f"F({a['kind']}, {a['priv']}, {a['addr']:#x}) faults and F({b['kind']}, {b['priv']}, "
-                f"{b['addr']:#x}) does not, and both are a {e['kind']} at level {level} of address "
+                f"F({yes['kind']}, {yes['priv']}, {yes['addr']:#x}) faults and F({no['kind']}, {no['priv']}, "
+                f"{no['addr']:#x}) does not, and both are a {e['kind']} at level {level} of address "
                 f"{e['addr'] & view.vmask:#x}"
             )
         facts[key] = (e["fault"], e)

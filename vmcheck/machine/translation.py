@@ -333,7 +333,9 @@ def has_view(isa: ir.Isa) -> bool:
     return isinstance(isa.storage.translation, ir.NoTranslation) and bool(isa.traps.memory_cause)
 
 
-def view_port(isa: ir.Isa, storage: Storage, state: State, view: PageView | None, layout: Layout | None = None) -> _Port:
+def view_port(
+    isa: ir.Isa, storage: Storage, state: State, view: PageView | None, layout: Layout | None = None
+) -> _Port:
     """The port for `isa` with the concrete view `view`: `make_port`'s own when the
     view is None or the identity with everything allowed (the fast ports), a
     `ViewPort` otherwise. Only a spec that `has_view` has one."""

@@ -117,7 +117,19 @@ class Probe:
 
 
 SExpr = (
-    Num | BoolLit | Name | FieldAccess | Index | SliceOf | MemAccess | Unary | Binary | Ternary | Call | MatchExpr | Probe
+    Num
+    | BoolLit
+    | Name
+    | FieldAccess
+    | Index
+    | SliceOf
+    | MemAccess
+    | Unary
+    | Binary
+    | Ternary
+    | Call
+    | MatchExpr
+    | Probe
 )
 
 
