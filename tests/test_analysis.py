@@ -289,3 +289,25 @@ def test_the_theory_vocabulary_is_consistent():
     assert {"yes": 1}[theory.YES] == 1 and f"{theory.NO}" == "no" and json.dumps(theory.UNKNOWN) == '"unknown"'
     # the query table: every query once, asked once, its statement cited by name
     assert [q.name for q in TABLE] == list(QUERIES) and sorted(q.name for q in ASK_ORDER) == sorted(QUERIES)
+
+
+def test_the_engine_never_sees_labels_or_prose(monkeypatch):
+    """The queries get the instruction without its labels, description and ref,
+    so no claim a spec makes can steer a verdict (tests/helpers.py relies on it
+    to read the big specs' stripped copies from the labelled ones' cache)."""
+    seen = []
+
+    class Spy(engine_mod.InstructionQueries):
+        def __init__(self, isa, insn, *rest):
+            seen.append(insn)
+            super().__init__(isa, insn, *rest)
+
+    monkeypatch.setattr(engine_mod, "InstructionQueries", Spy)
+    isa = load_spec(PG_TOY)
+    labelled = [i for i in isa.instructions if i.labels]
+    assert labelled  # pg-toy carries labels, so the test can fail
+    for insn in labelled:
+        engine_mod.analyze_instruction(isa, insn, isa.contexts[0])
+    assert [i.name for i in seen] == [i.name for i in labelled]
+    assert all(not i.labels and not i.description and not i.ref for i in seen)
+    assert all(i.semantics == j.semantics for i, j in zip(seen, labelled, strict=True))

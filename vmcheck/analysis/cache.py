@@ -95,12 +95,16 @@ def _isa_digest(isa: ir.Isa, vaw: int) -> str:
     return key
 
 
+def bare(insn: ir.Instruction) -> ir.Instruction:
+    """`insn` without its claims and prose (labels, description, ref): what the
+    engine decides. They change no answer, so the engine never sees them and a
+    spec stripped of its labels reuses the results of the labelled one."""
+    return replace(insn, labels=frozenset(), description="", ref="")
+
+
 def unit_key(isa: ir.Isa, insn: ir.Instruction, ctx: ir.Context, vaw: int) -> str:
     h = hashlib.sha256()
-    # Labels, descriptions and refs are claims and prose: they change no answer, so a
-    # spec stripped of its labels reuses the results of the labelled one.
-    bare = replace(insn, labels=frozenset(), description="", ref="")
-    for part in (str(SCHEMA), __version__, _engine_digest(), _isa_digest(isa, vaw), repr(bare), repr(ctx)):
+    for part in (str(SCHEMA), __version__, _engine_digest(), _isa_digest(isa, vaw), repr(bare(insn)), repr(ctx)):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()

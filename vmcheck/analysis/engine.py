@@ -86,7 +86,8 @@ def analyze_instruction(
     """Every class of `insn` in `ctx`: (result, number of solver calls)."""
     t0 = time.perf_counter()
     fresh_context()  # the same witnesses whatever ran before in this process
-    q = InstructionQueries(isa, insn, ctx, timeout, budget)
+    # The queries see the semantics only: a label cannot steer a verdict.
+    q = InstructionQueries(isa, cache_mod.bare(insn), ctx, timeout, budget)
     R = q.run_all()
     classes, violates = classify(R, ctx)
     line = insn.span.line if insn.span else None
