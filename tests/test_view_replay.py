@@ -161,6 +161,26 @@ def test_mapped_units_read_and_write_their_own_physical_unit(isa):
     assert m.storage.read(0xF0, 1) == 0x99 and m.storage.read(0x21, 1) == 0x22
 
 
+def test_a_read_after_a_store_to_a_write_only_unit_sees_the_store(tmp_path):
+    data = dict(SPEC)
+    data["instructions"] = {
+        "stld": {
+            "operands": [{"rd": "reg(r)"}, {"rs": "reg(r)"}],
+            "semantics": "mem8[r[rs]] = 0x5A\nr[rd] = zext(mem8[r[rs] + 1], 16)",
+        }
+    }
+    p = tmp_path / "stld.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    isa = load_spec(p)
+    view = PageView.of(isa)
+    view.deny("read", "usr", 0x30)  # the store's unit may be written, not read
+    view.map_unit(0x31, 0x30)  # the read's unit is the store's physical unit
+    m = _machine(isa, "usr", view)
+    m.state.set("r", 0x30, 1)
+    assert m.execute("stld", (0, 1)).kind == "ok"
+    assert m.state.get("r", 0) == 0x5A and m.storage.read(0x30, 1) == 0x5A
+
+
 def test_view_rejects_unknown_levels_and_kinds(isa):
     view = PageView.of(isa)
     with pytest.raises(ValueError):

@@ -280,10 +280,14 @@ class ViewPort(_Port):
 
     def cells_of(self, space: str, addr: int, nbits: int, priv: str | None) -> list[int]:
         n = nbits // self.unit
+        amask = self.storage.amask
         if space == "phys":
-            amask = self.storage.amask
             return [(addr + k) & amask for k in range(n)]
-        return self._check(READ, addr, n, priv)
+        # Where the units are, not whether this access may touch them: `_mload` asks
+        # this of the instruction's pending stores too, whose checks were made.
+        view = self.view
+        vm, mapping = view.vmask, view.mapping
+        return [mapping.get(a, a) & amask for a in ((addr + k) & vm for k in range(n))]
 
     def check_store(self, space: str, addr: int, nbits: int, priv: str | None) -> None:
         if space != "phys":
