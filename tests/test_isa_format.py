@@ -717,7 +717,7 @@ def test_unknown_attribute_in_an_instruction_header():
     assert where == "bad.isa:2:24"
     assert (
         msg
-        == "syntax error: unexpected 'opcode'; expected 'encoding', 'labels', 'mnemonic', 'ref', 'syntax', '{', a string"
+        == "syntax error: unexpected 'opcode'; expected 'encoding', 'format', 'labels', 'mnemonic', 'prefixes', 'ref', 'syntax', 'with', '{', a string"
     )
 
 

@@ -132,6 +132,12 @@ def _spec_kinds(s: dict) -> dict[str, dict]:
         "contexts": props["contexts"],
         "guest": d["guest"],
         "instruction": d["instruction"],
+        "operand_kind": d["operand_kind"],
+        "addressing_mode": d["addressing_mode"],
+        # families.py
+        "format": d["format"],
+        "family": d["family"],
+        "member": d["member"],
     }
 
 

@@ -15,8 +15,9 @@ _VAL = {YES: "[bold]yes[/]", NO: "no", UNKNOWN: "[yellow]unknown[/]"}
 
 
 def _semantics_text(insn) -> str:
-    """The instruction's text in its spec file (by its span), else its IR."""
-    sp = insn.span
+    """The instruction's text in its spec file (by its span), else its IR; for a
+    family member, its family's text (spec/families.py)."""
+    sp = insn.family.span if insn.family is not None and insn.family.span is not None else insn.span
     if sp is not None and sp.file:
         try:
             with open(sp.file, encoding="utf-8") as f:
@@ -44,12 +45,24 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def render_witness(console, w) -> None:
+def _written(isa, insn):
+    """For an instruction with addressing modes or prefixes: operand values
+    -> the instance in assembler syntax (the mode a witness took); else None."""
+    if not any(o.kind in ("mode", "prefix") for o in insn.operands):
+        return None
+    from ..machine.syntax import disassemble
+
+    return lambda ops: disassemble(isa, insn, [ops.get(o.name, 0) for o in insn.operands])
+
+
+def render_witness(console, w, written=None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     ops = ", ".join(f"{k}={v:#x}" for k, v in w.operands.items()) or "(no operands)"
     console.print(f"      operands: {escape(ops)}")
+    if written is not None:  # an instance with addressing modes or prefixes, as a program writes it
+        console.print(f"      as written: {escape(written(w.operands))}")
     differing = set()
     for d in w.differs:
         differing.add(d.split(":")[0].split("[")[0].strip())
@@ -88,7 +101,7 @@ def render_witness(console, w) -> None:
         console.print(f"      [red]differs[/]: {escape(d)}")
 
 
-def render_answer(console, title: str, a) -> None:
+def render_answer(console, title: str, a, written=None) -> None:
     from rich.markup import escape
 
     from ..analysis import QUERIES
@@ -101,7 +114,7 @@ def render_answer(console, title: str, a) -> None:
             if q in QUERIES:
                 console.print(f"    [dim]unsat: {escape(QUERIES[q])}[/]")
     if a.witness is not None:
-        render_witness(console, a.witness)
+        render_witness(console, a.witness, written)
 
 
 @verb(
@@ -156,6 +169,8 @@ def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> Non
     console.print(f"[bold]{escape(insn.name)}[/] — {escape(insn.syntax)}{escape(where)}")
     if insn.ref:
         console.print(f"  ref: {escape(insn.ref)}")
+    if insn.family is not None:
+        console.print(f"  {escape(insn.family.describe())}")
     if insn.description:
         console.print(f"  {escape(insn.description)}")
     if insn.labels:
@@ -185,7 +200,7 @@ def explain(spec, instr, context, budget, timeout, jobs, no_cache, quiet) -> Non
             for q in res.violates["exact"].queries:
                 console.print(f"    [dim]unsat: {escape(QUERIES.get(q, q))}[/]")
         for cl in CLASSES:
-            render_answer(console, CLASS_BY_KEY[cl].title, res.classes[cl])
+            render_answer(console, CLASS_BY_KEY[cl].title, res.classes[cl], _written(isa, insn))
         for f in report.labels:
             if f.instruction == instr and f.context == c.name:
                 console.print(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..machine.decode import encode, representable
+from ..machine.decode import encode, encode_units, instance_units, representable
 from ..machine.syntax import disassemble, file_size, operand_file
 from ..semantics.concrete import compile_condition
 from ..semantics.state import State
@@ -83,6 +83,8 @@ def random_program(isa: ir.Isa, rng: random.Random, length: int, named: OperandV
                     x = rng.choice(pool[op.name])
                 elif op.kind == "reg":
                     x = rng.randrange(file_size(operand_file(isa, op)))
+                elif op.kind in ("prefix", "mode"):  # none or one of its group's prefixes; a mode's number
+                    x = rng.randrange(op.limit or (1 << op.width))
                 else:
                     x = _immediate(rng, op, length, isa.insn_units)
                 if representable(insn, op.name, x):
@@ -98,6 +100,13 @@ def image_of(isa: ir.Isa, program: Program, origin: int) -> list[tuple[int, int]
     """Storage units for `program` placed at `origin` (in the storage's byte order)."""
     n, unit = isa.insn_units, isa.storage.unit
     image = []
+    if isa.variable_length:  # each instance its own length, first unit first
+        addr = origin
+        for name, ops in program:
+            for part in encode_units(isa, isa.instruction(name), ops):
+                image.append((addr, part))
+                addr += 1
+        return image
     for k, (name, ops) in enumerate(program):
         word = encode(isa.instruction(name), ops)
         for u in range(n):
@@ -110,9 +119,11 @@ def image_of(isa: ir.Isa, program: Program, origin: int) -> list[tuple[int, int]
 def listing(isa: ir.Isa, program: Program, origin: int, start_mode: str = "") -> str:
     lines = [f"        # starts in virtual mode {start_mode}"] if start_mode else []
     lines.append(f"        .org {origin}")
-    for k, (name, ops) in enumerate(program):
-        addr = origin + k * isa.insn_units
-        lines.append(f"        {disassemble(isa, isa.instruction(name), ops, addr)}")
+    addr = origin
+    for name, ops in program:
+        insn = isa.instruction(name)
+        lines.append(f"        {disassemble(isa, insn, ops, addr)}")
+        addr += instance_units(isa, insn, ops)
     return "\n".join(lines)
 
 

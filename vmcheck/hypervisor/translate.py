@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 
 from ..analysis import NO, check_isas
-from ..machine.decode import Decoder
+from ..machine.decode import Decoder, instance_units
 from ..semantics.state import MemoryTrap
 from ..spec import ir
 from ..spec.ir_walk import walk
@@ -138,7 +138,7 @@ class TranslatingVMM(VMM):
             self.stats.replaced += marked
             if self._enders[insn.name]:
                 return
-            phys += self.isa.insn_units
+            phys += instance_units(self.isa, insn, ops)
 
     def _translated(self, pc: int) -> _Entry | None:
         """The translation of the instruction at guest address `pc` (None: the

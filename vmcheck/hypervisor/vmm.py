@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import UserError
-from ..machine.decode import Decoder
+from ..machine.decode import Decoder, instance_units
 from ..machine.simulator import DOUBLE_FAULT, HALTED, TRAPPED, UNDECODABLE, Machine
 from ..machine.syntax import file_size
 from ..machine.translation import PageView, make_port, view_port
@@ -429,6 +429,13 @@ class VMM:
         if found is None:
             self.stopped, self.detail = UNDECODABLE, f"word {word:#x} at pc {pc:#x}"
             return GuestStep(pc, None, (), "undecodable")
+        if self.isa.variable_length:  # every unit of the instance, as `Machine.fetch` checks it
+            n = instance_units(self.isa, found[0], found[1])
+            try:
+                if n > 1:
+                    self.vport.translate(pc, n)
+            except MemoryTrap as e:
+                return self._reflect(pc, None, (), Outcome("memtrap", e.cause, 0, e.addr))
         return found
 
     def _interpret(self, given: Fetched | None = None) -> GuestStep:

@@ -15,6 +15,13 @@ A line is `[label:]... [statement] [# or ; comment]`, a statement one of
     .org N                   continue at address N (storage units)
     .word v, v, ...          one storage unit per value
 
+An operand with addressing modes is written in one of its modes' syntax
+(`(a0)+`, `#5`); where templates write `#{v}`, a `#` followed by a
+non-blank is text, not a comment.
+
+In a variable-length ISA an instruction may be preceded by prefixes, by
+their names (`rep inc c`), one per group, of groups the entry accepts.
+
 Register operands are written by the file's names (`Element.names`, else
 `<file><i>`, e.g. `r3`; both are accepted, case-insensitively). Immediates
 and `.word` values are sums of decimal/hex/binary/octal numbers, labels,
@@ -39,8 +46,17 @@ from ..errors import Collector, Diagnostic, Span
 from ..spec import ir
 from ..spec.ir import mask
 from ..spec.limits import number_problem, read_source
-from .decode import encode, representable
-from .syntax import KEYWORD, Syntax, file_size, operand_file, register_names, syntaxes
+from .decode import encode, encode_units, instance_units, representable
+from .syntax import (
+    KEYWORD,
+    Syntax,
+    file_size,
+    mode_syntaxes,
+    operand_file,
+    register_names,
+    syntaxes,
+    uses_immediate_marks,
+)
 
 __all__ = ["Program", "assemble", "assemble_file"]
 
@@ -158,6 +174,7 @@ class _Item:
     insn: ir.Instruction | None = None  # an instruction ...
     operands: list = field(default_factory=list)  # ... its (OperandDef, value or register index, span)
     words: list = field(default_factory=list)  # ... or `.word` values
+    prefixes: dict = field(default_factory=dict)  # ... its prefixes: group -> number (variable length)
 
 
 class _Assembler:
@@ -175,6 +192,10 @@ class _Assembler:
         self.addr = 0
         self._reserved: dict[str, set[str]] = {}
         self.all_register_names = {n for e in isa.elements if e.is_file for n in register_names(isa, e.name)}
+        # `#5` is an immediate, not a comment, where templates write `#{v}`
+        self.comment = re.compile(r";|#(?!\S)") if uses_immediate_marks(isa) else re.compile(r"[#;]")
+        # prefix name (lower case) -> (its group, its number in the group)
+        self.prefix_names = {p.name.lower(): (g.name, k + 1) for g in isa.prefixes for k, p in enumerate(g.prefixes)}
 
     def span(self, line: int, start: int, end: int) -> Span:
         """Columns are 1-based; `start`/`end` are 0-based offsets in the line."""
@@ -184,7 +205,7 @@ class _Assembler:
 
     def pass1(self) -> None:
         for lineno, raw in enumerate(self.text.splitlines(), 1):
-            line = re.split(r"[#;]", raw, maxsplit=1)[0]
+            line = self.comment.split(raw, maxsplit=1)[0]
             pos = 0
             while m := _LABEL.match(line, pos):
                 self.define(m.group(1), lineno, m.start(1), m.end(1))
@@ -213,8 +234,22 @@ class _Assembler:
         word, start, rest_at = m.group(1), m.start(1), m.end()
         if word.startswith("."):
             self.directive(word, line, start, rest_at, lineno)
-        else:
-            self.instruction(word, line, start, rest_at, lineno)
+            return
+        # Variable length: prefixes are written before the mnemonic (`rep inc c`).
+        prefixes: dict[str, tuple[int, Span]] = {}
+        while word.lower() in self.prefix_names and word.lower() not in self.syntaxes:
+            group, k = self.prefix_names[word.lower()]
+            span = self.span(lineno, start, start + len(word))
+            if group in prefixes:
+                self.errors.error(span, f"a second prefix of group '{group}'", "an instruction has one per group")
+                return
+            prefixes[group] = (k, span)
+            m = KEYWORD.match(line, rest_at)
+            if not m:
+                self.errors.error(span, f"prefix '{word}' must be followed by an instruction")
+                return
+            word, start, rest_at = m.group(1), m.start(1), m.end()
+        self.instruction(word, line, start, rest_at, lineno, prefixes)
 
     def directive(self, word: str, line: str, start: int, rest_at: int, lineno: int) -> None:
         rest = line[rest_at:]
@@ -246,9 +281,21 @@ class _Assembler:
                 self.span(lineno, start, start + len(word)), f"unknown directive '{word}'", "directives: .org, .word"
             )
 
-    def instruction(self, word: str, line: str, start: int, rest_at: int, lineno: int) -> None:
+    def instruction(
+        self, word: str, line: str, start: int, rest_at: int, lineno: int, prefixes: dict | None = None
+    ) -> None:
         kw_span = self.span(lineno, start, start + len(word))
         candidates = self.syntaxes.get(word.lower())
+        if candidates and prefixes:
+            accepting = [c for c in candidates if all(g in c.insn.prefixes for g in prefixes)]
+            if not accepting:
+                # Blame a group no reading accepts, else the first (no reading accepts them together).
+                refused = [g for g in prefixes if not any(g in c.insn.prefixes for c in candidates)]
+                group = (refused or list(prefixes))[0]
+                together = "" if refused else " together with the others written"
+                self.errors.error(prefixes[group][1], f"'{word}' does not accept a prefix of group '{group}'{together}")
+                return
+            candidates = accepting
         if not candidates:
             self.errors.error(kw_span, f"unknown instruction '{word}'", _suggest(word, self.syntaxes))
             return
@@ -261,7 +308,16 @@ class _Assembler:
                 continue
             operands, problems = [], []
             for od in syn.insn.operands:
+                if od.kind == "prefix" or od.of:
+                    continue  # written before the mnemonic, or inside its mode operand's text
                 o_start, o_end = m.start("o_" + od.name) + rest_at, m.end("o_" + od.name) + rest_at
+                if od.modes is not None:
+                    read = self.mode_operand(syn, od, line, o_start, o_end, lineno)
+                    if isinstance(read, Diagnostic):
+                        problems.append(read)
+                    else:
+                        operands += read
+                    continue
                 got = self.operand(od, line[o_start:o_end], self.span(lineno, o_start, o_end))
                 if isinstance(got, Diagnostic):
                     problems.append(got)
@@ -273,7 +329,15 @@ class _Assembler:
             fits.append((self._symbols_misread(syn, operands), order, syn, operands))
         if fits:
             _, _, syn, operands = min(fits, key=lambda f: (f[0], f[1]))
-            self.place(_Item(self.addr, lineno, kw_span, syn.insn, operands), self.isa.insn_units, kw_span)
+            item = _Item(self.addr, lineno, kw_span, syn.insn, operands)
+            units = self.isa.insn_units
+            if self.isa.variable_length:
+                item.prefixes = {g: k for g, (k, _) in (prefixes or {}).items()}
+                modes = {od.name: got for od, got, _ in operands if od.kind == "mode"}
+                # the length needs only the prefixes and the modes
+                ops = [item.prefixes.get(o.name, modes.get(o.name, 0)) for o in syn.insn.operands]
+                units = instance_units(self.isa, syn.insn, ops)
+            self.place(item, units, kw_span)
             return
         if failures:  # the shape fitted; report the first operand that did not
             self.errors.diagnostics.append(failures[0])
@@ -291,7 +355,7 @@ class _Assembler:
         reserved = self._reserved_words(syn.keyword)
         n = 0
         for od, got, _ in operands:
-            if od.kind != "reg" and len(got.terms) == 1:
+            if od.kind not in ("reg", "mode") and len(got.terms) == 1:
                 term = got.terms[0][1].lower()
                 if term in reserved and term not in self.symbols:
                     n += 1
@@ -328,6 +392,39 @@ class _Assembler:
         if isinstance(value, str):
             return Diagnostic(span, f"operand '{od.name}': {value}")
         return value
+
+    def mode_operand(self, syn: Syntax, od: ir.OperandDef, line: str, start: int, end: int, lineno: int):
+        """An operand with addressing modes: [(the mode operand, its number,
+        span), (each field's operand, its value, span)...] for the first mode
+        whose syntax the text fits and whose fields read (one that reads a
+        register name as a symbol only if no other does), or a Diagnostic."""
+        assert od.modes is not None
+        text, span = line[start:end], self.span(lineno, start, end)
+        fits = []
+        first_problem: Diagnostic | None = None
+        for k, ms in enumerate(mode_syntaxes(od.modes)):
+            m = ms.regex.match(text)
+            if not m:
+                continue
+            read: list = [(od, k, span)]
+            for f in ms.mode.fields:
+                f_start, f_end = start + m.start("o_" + f.name), start + m.end("o_" + f.name)
+                flat = syn.insn.operand(f"{od.name}_{f.name}")
+                # the mode's own field (its register file), under the instruction operand's name
+                fod = ir.OperandDef(flat.name, f.kind, f.width, f.file, f.signed, False, flat.span, 0, None, od.name)
+                got = self.operand(fod, line[f_start:f_end], self.span(lineno, f_start, f_end))
+                if isinstance(got, Diagnostic):
+                    first_problem = first_problem or got
+                    break
+                read.append((fod, got, self.span(lineno, f_start, f_end)))
+            else:
+                fits.append((self._symbols_misread(syn, read[1:]), k, read))
+        if fits:
+            return min(fits, key=lambda f: (f[0], f[1]))[2]
+        shapes = ", ".join(f"'{m.syntax}'" for m in od.modes.modes)
+        if first_problem is not None:  # the shape of a mode fitted, a field did not
+            return Diagnostic(first_problem.span, first_problem.message, f"the modes of '{od.name}': {shapes}")
+        return Diagnostic(span, f"'{text}' is in no addressing mode of '{od.name}' (modes: {shapes})")
 
     def place(self, item: _Item, units: int, span: Span) -> None:
         if self.addr + units > self.size:
@@ -370,7 +467,7 @@ class _Assembler:
         assert insn is not None  # called for instruction items only
         values, ok = {}, True
         for od, got, span in item.operands:
-            if od.kind == "reg":
+            if od.kind in ("reg", "mode"):
                 values[od.name] = got
                 continue
             x = got.resolve(symbols, item.addr, self.errors)
@@ -395,6 +492,11 @@ class _Assembler:
             values[od.name] = x
         if not ok:
             return None
+        for o in insn.operands:  # the fields of modes not taken
+            values.setdefault(o.name, 0)
+        if self.isa.variable_length:
+            values.update({o.name: item.prefixes.get(o.name, 0) for o in insn.operands if o.kind == "prefix"})
+            return encode_units(self.isa, insn, values)
         word = encode(insn, values)
         return _split(word, self.isa.insn_units, self.unit, self.isa.storage.endian)
 

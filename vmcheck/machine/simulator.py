@@ -5,7 +5,8 @@ on a `State` and a `Storage`, through the port of the spec's translation.
 One step:
 
 1. fetch `insn_units` units at the pc through the translation (kind
-   "execute"); an illegal fetch is a memory trap;
+   "execute"); an illegal fetch is a memory trap (a variable-length ISA:
+   the instance's own length, known once the units at the pc are decoded);
 2. decode, once per physical address: the decode cache lives in the storage,
    which drops an entry whenever anything writes over it;
 3. run the instruction's generated function;
@@ -53,7 +54,7 @@ from typing import NamedTuple
 from ..semantics.concrete import OK, CompiledInsn, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
-from .decode import Decoder
+from .decode import Decoder, instance_units
 from .storage import Block, Storage
 from .syntax import file_size, register_name
 from .translation import IdentityPort, PageView, RelocationPort, make_port, view_port
@@ -145,6 +146,7 @@ class Machine:
         "hot",
         "_heat",
         "_block_fetch",
+        "_variable",
     )
 
     def __init__(self, isa: ir.Isa, *, blocks: bool = True, hot: int = 8):
@@ -155,6 +157,7 @@ class Machine:
         self.storage = Storage(isa.storage, code_units=isa.insn_units)
         self.port = make_port(isa, self.storage, self.state, self.layout)
         self.decoder = Decoder(isa)
+        self._variable = isa.variable_length
         self._pc = self.layout.slots[isa.pc]
         self._codes = {c.name: c.code for c in isa.traps.causes}
         self._deliver = self.compiled.deliver_fn
@@ -203,7 +206,16 @@ class Machine:
         checked through the spec's translation as an "execute" access of
         `insn_units` units. Raises `MemoryTrap` (the spec's memory cause)
         when that fetch is illegal. Changes nothing."""
-        return self.port.fetch(pc)
+        phys = self.port.fetch(pc)
+        if self._variable:
+            # The instance's own length, once decoded: each of its units must
+            # be fetchable (RelocationBounds: pc + length <= bound).
+            entry = self.decode_at(phys)
+            if entry.compiled is not None:
+                n = instance_units(self.isa, entry.compiled.insn, entry.ops)
+                if n > 1:
+                    self.port.translate(pc, n)
+        return phys
 
     def decode_at(self, phys: int) -> Decoded:
         """The instruction whose first unit is at physical address `phys`.
@@ -355,7 +367,7 @@ class Machine:
         # (one call for many instructions) or, where there is none, one step.
         state, port = self.state, self.port
         v = state.v
-        fetch = port.fetch
+        fetch = self.fetch if self._variable else port.fetch  # (the whole instance's check)
         decoded = self.storage.decoded
         blocks = decoded.blocks
         decode_at = self._decode
@@ -431,7 +443,7 @@ class Machine:
         """Compile the basic block at physical address `phys` and cache it;
         None when the word there does not decode."""
         decoded, amask = self.storage.decoded, self.storage.amask
-        units = self.isa.insn_units
+        isa = self.isa
         ends = self.compiled.block_ends
         seq: list[tuple[str, tuple[int, ...]]] = []
         addrs: list[int] = []
@@ -443,13 +455,14 @@ class Machine:
                 break
             seq.append((ci.name, entry.ops))
             addrs.append(a)
-            a = (a + units) & amask
+            a = (a + instance_units(isa, ci.insn, entry.ops)) & amask
             if ends[ci.name] or a == phys:
                 break
         if not seq:
             self._heat[phys] = -(1 << 62)  # never again: it does not decode
             return None
-        blk = Block(self.compiled.block(seq), len(seq), len(seq) * units, tuple(addrs))
+        span = sum(instance_units(isa, self.compiled.insns[name].insn, ops) for name, ops in seq)
+        blk = Block(self.compiled.block(seq), len(seq), span, tuple(addrs))
         decoded.add_block(phys, blk)
         return blk
 

@@ -23,6 +23,21 @@ from collections.abc import Sequence
 from ..spec import ir
 from ..spec.memo import memo, per_isa
 
+_MODE_CACHE: dict[ir.OperandKind, list] = {}
+
+
+def memo_modes(fn):
+    """Cache per operand kind (a frozen, hashable dataclass)."""
+
+    def cached(kind: ir.OperandKind):
+        got = _MODE_CACHE.get(kind)
+        if got is None:
+            got = _MODE_CACHE[kind] = fn(kind)
+        return got
+
+    return cached
+
+
 __all__ = [
     "COMMENT_CHARS",
     "KEYWORD",
@@ -59,9 +74,13 @@ class Syntax:
         excluded = set(_SEPARATORS) | {c for c in literal if not c.isalnum() and not c.isspace() and c != "_"}
         excluded -= {"+", "-"}  # signs join the terms of a sum
         parts, pos = [], 0
+        modal = {o.name for o in insn.operands if o.modes is not None}
         for ph in re.finditer(r"\{(\w+)\}", rest):
             parts.append(_literal(rest[pos : ph.start()]))
-            parts.append(_operand_pattern(ph.group(1), excluded))
+            if ph.group(1) in modal:
+                parts.append(_MODAL.format(name=ph.group(1)))
+            else:
+                parts.append(_operand_pattern(ph.group(1), excluded))
             pos = ph.end()
         parts.append(_literal(rest[pos:]))
         # Runs of `\s*` collapse into one: two optional-blank runs side by side
@@ -75,6 +94,44 @@ class Syntax:
         """The template as a user would read it: `ld RD, OFF(RS)`."""
         text = re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), self.rest)
         return f"{self.keyword} {text}".strip()
+
+
+# An operand with addressing modes (`(a0)+`, `[eax+8]`, `#5`): its text runs
+# to the next comma or the end of the line, and `ModeSyntax` reads it.
+_MODAL = r"(?P<o_{name}>[^,\s](?:[^,]*[^,\s])?)"
+
+
+class ModeSyntax:
+    """One addressing mode's template (`({n})+`), compiled to a regex over
+    an operand's text, one named group per field."""
+
+    def __init__(self, mode: ir.AddressingMode):
+        self.mode = mode
+        literal = re.sub(r"\{\w+\}", " ", mode.syntax)
+        excluded = set(_SEPARATORS) | {c for c in literal if not c.isalnum() and not c.isspace() and c != "_"}
+        excluded -= {"+", "-"}
+        parts, pos = [], 0
+        for ph in re.finditer(r"\{(\w+)\}", mode.syntax):
+            parts.append(_literal(mode.syntax[pos : ph.start()]))
+            parts.append(_operand_pattern(ph.group(1), excluded))
+            pos = ph.end()
+        parts.append(_literal(mode.syntax[pos:]))
+        pattern = re.sub(r"(?:\\s\*){2,}", lambda m: r"\s*", r"\s*" + "".join(parts) + r"\s*")
+        self.regex = re.compile(pattern + r"\Z")
+
+
+@memo_modes
+def mode_syntaxes(kind: ir.OperandKind) -> list[ModeSyntax]:
+    """Each mode of `kind`, compiled (once per kind)."""
+    return [ModeSyntax(m) for m in kind.modes]
+
+
+def uses_immediate_marks(isa: ir.Isa) -> bool:
+    """Does some template write an operand after `#` (`#{v}`)? Then a `#`
+    followed by a non-blank is text in a program line, not a comment."""
+    return any("#{" in i.syntax for i in isa.instructions) or any(
+        m.syntax.startswith("#") for k in isa.operand_kinds for m in k.modes
+    )
 
 
 def _literal(text: str) -> str:
@@ -145,15 +202,37 @@ def disassemble(isa: ir.Isa, insn: ir.Instruction, ops: Sequence[int], address: 
     """`insn` with operand values `ops` in its own syntax; reassembles to the
     same word (a pcrel operand is shown as its target when `address` is known)."""
     vals = {}
+    lead = []  # a variable-length instance's prefixes, written before the mnemonic
+    by_name = dict(zip((o.name for o in insn.operands), ops))
     for od, x in zip(insn.operands, ops):
-        if od.kind == "reg":
-            el = operand_file(isa, od)
-            vals[od.name] = register_name(el, x) if x < (el.count or 0) else f"?{x}"
+        if od.of:
+            continue  # a mode's field: written in its mode's syntax
+        if od.modes is not None:
+            mode = od.modes.modes[min(x, len(od.modes.modes) - 1)]
+            fields = {f.name: _shown(isa, f, by_name[f"{od.name}_{f.name}"], None) for f in mode.fields}
+            vals[od.name] = _filled(mode.syntax, fields)
             continue
-        if od.signed and x >> (od.width - 1):
-            x -= 1 << od.width
-        if od.pcrel and address is not None:
-            vals[od.name] = str(address + x)
-        else:
-            vals[od.name] = str(x) if -1024 <= x <= 1024 else (f"{x:#x}" if x >= 0 else f"-{-x:#x}")
-    return re.sub(r"\{(\w+)\}", lambda m: vals[m.group(1)], insn.syntax)
+        if od.kind == "prefix":
+            group = next(g for g in isa.prefixes if g.name == od.name)
+            if 0 < x <= len(group.prefixes):
+                lead.append(group.prefixes[x - 1].name)
+            continue
+        vals[od.name] = _shown(isa, od, x, address)
+    return " ".join(lead + [re.sub(r"\{(\w+)\}", lambda m: vals[m.group(1)], insn.syntax)])
+
+
+def _shown(isa: ir.Isa, od: ir.OperandDef, x: int, address: int | None) -> str:
+    """One operand value as the assembler reads it back."""
+    if od.kind == "reg":
+        el = operand_file(isa, od)
+        return register_name(el, x) if x < (el.count or 0) else f"?{x}"
+    if od.signed and x >> (od.width - 1):
+        x -= 1 << od.width
+    if od.pcrel and address is not None:
+        return str(address + x)
+    return str(x) if -1024 <= x <= 1024 else (f"{x:#x}" if x >= 0 else f"-{-x:#x}")
+
+
+def _filled(template: str, values: dict[str, str]) -> str:
+    """`template` with each `{name}` replaced by its value's text."""
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)

@@ -49,7 +49,9 @@ class _Port:
         self.cause = isa.traps.memory_cause
         self.unit = isa.storage.unit
         self.little = isa.storage.endian == "little"
-        self.fetch_units = isa.insn_units
+        # A variable-length ISA's port checks the first unit; `Machine.fetch`
+        # then checks the whole instance once it knows its length.
+        self.fetch_units = 1 if isa.variable_length else isa.insn_units
 
     def cells_of(self, space: str, addr: int, nbits: int, priv: str | None) -> list[int]:
         """The physical units an access touches, its unit k first: how the

@@ -28,7 +28,7 @@ from ..hypervisor.hypercalls import Hypercall, HypercallTable
 from ..hypervisor.lockstep import Comparison, compare_run
 from ..hypervisor.vmm import CLASSIC
 from ..machine.assembler import Program, assemble, assemble_file
-from ..machine.decode import Decoder
+from ..machine.decode import Decoder, instance_units
 from ..machine.syntax import disassemble
 from ..spec import ir
 from ..theory import theorem_phrase
@@ -102,6 +102,8 @@ def hypercall_entry(isa: ir.Isa) -> ir.Instruction | None:
 def _word(isa: ir.Isa, units: dict[int, int], addr: int) -> int | None:
     n, u = isa.insn_units, isa.storage.unit
     got = [units.get(addr + k) for k in range(n)]
+    if isa.variable_length:  # the longest instance's window: storage past the program reads 0, as it loads
+        got = [units.get(addr, None)] + [0 if g is None else g for g in got[1:]]
     parts = [p for p in got if p is not None]
     if len(parts) != n:
         return None
@@ -154,7 +156,13 @@ def sites(isa: ir.Isa, rep: Report, program: Program, source: str, context: str,
         if verdict == "depends":
             shown = ", ".join(f"{o} = {wit.operands.get(o, 0):#x}" for o in sel) if wit else "other values"
             reason = f"{insn.name} violates for some operand values (the engine's witness: {shown}); {reason}"
-        if hc is not None:
+        fits = hc is not None and (
+            not isa.variable_length
+            or instance_units(isa, hc, [0] * len(hc.operands)) == instance_units(isa, insn, vals)
+        )
+        if hc is not None and not fits:  # a variable-length site the hypercall would not fill exactly
+            reason += f"; not patched: {hc.name} is not as long as this instance, so addresses would move"
+        if hc is not None and fits:
             code = next_code
             next_code += 1
             hv = [code if o is code_op else 0 for o in hc.operands]

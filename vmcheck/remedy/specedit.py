@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import Diagnostic, InternalError, SpecError, UserError
 from ..spec import ir
+from ..spec.families import guard_member
 from ..spec.load import load_spec, read_nodes, resolve
 from ..spec.nodes import Node
 from ..spec.printer import to_isa, to_yaml
@@ -48,6 +49,10 @@ def guard_semantics(node: Node, guards: dict[str, str]) -> Node:
     out = copy.deepcopy(node)
     insns = out.value["instructions"].value
     for name, line in guards.items():
+        if name not in insns:  # a member of a family (spec/families.py): guard that member only
+            if not guard_member(out.value["instructions"], name, line):
+                raise InternalError(f"no instruction or family member named '{name}' in the spec")
+            continue
         sem = insns[name].value["semantics"]
         body = sem.value.rstrip("\n")
         sem.value = f"{line}\n{body}\n"

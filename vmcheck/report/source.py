@@ -41,6 +41,13 @@ class SpecSource:
     def semantics(self, insn: str) -> str | None:
         """An instruction's semantics block, without leading or trailing newlines."""
         t = self.text("instructions", insn, "semantics")
+        if t is None:  # a family member (spec/families.py): its family's semantics, parameters as written
+            insns = self.node("instructions")
+            for name, f in insns.value.items() if insns is not None and insns.kind == "mapping" else ():
+                members = f.value.get("members") if f.kind == "mapping" else None
+                if members is not None and members.kind == "mapping" and insn in members.value:
+                    t = self.text("instructions", name, "semantics")
+                    break
         return t.strip("\n") if t is not None else None
 
     def references(self) -> list[str]:

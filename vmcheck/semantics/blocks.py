@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InternalError
 from ..spec import ir
+from ..spec.build_encodings import instance_units
 from ..spec.ir import mask
 from ..spec.ir_walk import Node, children
 from .compiler import Emitter, FunctionCompiler, load_function
@@ -109,6 +110,11 @@ class BlockCompiler:
         self.seq = seq
         self.pc_slot = compiled.layout.slots[self.isa.pc]
         self.units = self.isa.insn_units
+        # Where each instruction starts, in units from the block's start (a
+        # variable-length ISA's instances have lengths of their own).
+        self.offsets = [0]
+        for name, ops in seq:
+            self.offsets.append(self.offsets[-1] + instance_units(self.isa, compiled.insns[name].insn, ops))
         self.timer_elems = {e.name for e, _ in self.isa.role_elements("timer") if not e.is_file}
         # Scalars some instruction of the block writes (but the pc and the
         # timers): kept in locals `c_<elem>` for the whole block, read from
@@ -138,7 +144,7 @@ class BlockCompiler:
         ]
 
     def pc_at(self, k: int) -> str:
-        return "pc0" if k == 0 else f"(pc0 + {k * self.units!r})"
+        return "pc0" if k == 0 else f"(pc0 + {self.offsets[k]!r})"
 
     def compile(self, filename: str) -> Callable:
         compiled, isa, seq = self.compiled, self.isa, self.seq
@@ -161,6 +167,7 @@ class BlockCompiler:
                 ret=f"done + {k}, ",
             )
             comp.pc_now = self.pc_at(k)
+            comp.length = ci.insn.length
             comp.store_pc = k == n - 1
             comp.cached = frozenset(self.cached)
 

@@ -284,6 +284,9 @@ class FunctionCompiler(ExprVisitor, StmtVisitor):
         self.cached: frozenset[str] = frozenset()  # block: scalars whose current value is in a local c_<elem>
         self.layout = layout
         self.advance_pc = advance_pc
+        # A variable-length ISA: the instance's length in units (`Instruction.length`),
+        # which the pc advances by; None: the ISA's fixed `insn_units`.
+        self.length: ir.Expr | None = None
         self.params = params  # the locals that exist on entry (trap delivery's cause, trap_arg)
         self.body = Emitter()
         self.path: Path_ = ()
@@ -882,11 +885,22 @@ class FunctionCompiler(ExprVisitor, StmtVisitor):
         if not self.advance_pc or not (self.store_pc or written):
             return
         cur = f"s_{pc}" if written else (self.pc_now or f"v[{slot}]")
-        nxt = f"({cur} + {self.isa.insn_units!r}) & {mask(self.element(pc).width)!r}"
+        step = repr(self.isa.insn_units) if self.length is None else f"({self._length_code()})"
+        nxt = f"({cur} + {step}) & {mask(self.element(pc).width)!r}"
         if "maybe" in rels:
             out.line(f"v[{slot}] = s_{pc} if pcw else {nxt}")
         else:
             out.line(f"v[{slot}] = {nxt}")
+
+    def _length_code(self) -> str:
+        """The instance's length: an expression over operands only, outside
+        the body's facts (its parts may equal the body's: no sharing)."""
+        assert self.length is not None
+        saved, self.repeats = self.repeats, {}
+        try:
+            return self.expr(self.length)
+        finally:
+            self.repeats = saved
 
     # ---- the whole function ----------------------------------------------
 

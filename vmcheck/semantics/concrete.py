@@ -113,6 +113,7 @@ class CompiledIsa:
             fname = "execute_" + insn.name if IDENT.match(insn.name) else "execute"
             filename = f"<vmcheck:{isa.name}:{insn.name}>"
             comp = FunctionCompiler(isa, self.layout, advance_pc=True, params=())
+            comp.length = insn.length
             src = comp.function(fname, insn.semantics, [o.name for o in insn.operands], f"{insn.name}: {insn.syntax}")
             fn = load_function(src, fname, filename, comp.traps, isa)
             self.insns[insn.name] = CompiledInsn(insn, fn, src, filename)

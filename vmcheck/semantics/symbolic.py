@@ -328,6 +328,8 @@ class SymIsa(ExprVisitor, StmtVisitor):
     def operand_domain(self, insn: ir.Instruction, ops: dict[str, z3.BitVecRef]) -> list[z3.BoolRef]:
         out = []
         for o in insn.operands:
+            if o.limit:  # a prefix group's operand: 0 (none) or one of its prefixes
+                out.append(z3.ULT(ops[o.name], _bv(o.limit, o.width)))
             if o.kind == "reg" and o.file is not None:
                 count = self.isa.element(o.file).count or 0
                 if count < (1 << o.width):
@@ -370,7 +372,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
         key = (insn.name, model)
         res = self._memo.get(key)
         if res is None:
-            res = self._run(insn.semantics, self.operand_vars(insn), model)
+            res = self._run(insn.semantics, self.operand_vars(insn), model, insn.length)
             self._memo[key] = res
         return res
 
@@ -442,9 +444,12 @@ class SymIsa(ExprVisitor, StmtVisitor):
         env.locals.update({"$pre." + k: v for k, v in regs.items()})
         return env
 
-    def _run(self, body, ops, model) -> SymResult:
+    def _run(self, body, ops, model, length: ir.Expr | None = None) -> SymResult:
         pre = self.canon
         env = self._env(pre, ops, self.canon_storage, model)
+        # The advance of a variable-length instance: its length, an expression
+        # over its operands only (it reads no state, so where it is read does not matter).
+        step = None if length is None else self._ev(length, env, [], model)
         self._block(body, env, model)
         trapped = z3.Or(env.kind == TRAP, env.kind == MEMTRAP) if not _is_false(env.done) else _false()
         post = {}
@@ -452,7 +457,7 @@ class SymIsa(ExprVisitor, StmtVisitor):
         for name, v in env.regs.items():
             if name == pcname:
                 pw = pre[name].size()
-                adv = pre[name] + _bv(self.isa.insn_units, pw)
+                adv = pre[name] + (_bv(self.isa.insn_units, pw) if step is None else _fit(step, pw))
                 v = _ite(env.pc_written, v, adv)
             post[name] = _ite(trapped, pre[name], v)
         if model == ARRAYS:
@@ -950,3 +955,10 @@ __all__ = [
     "execute",
     "fresh_context",
 ]
+
+
+def _fit(x: z3.BitVecRef, width: int) -> z3.BitVecRef:
+    """`x` zero-extended or cut to `width` bits (a word-wide length added to the pc)."""
+    if x.size() == width:
+        return x
+    return z3.ZeroExt(width - x.size(), x) if x.size() < width else z3.Extract(width - 1, 0, x)

@@ -141,14 +141,31 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
                 c = ir.Bin("eq", mode_expr, ir.Lit(code, modes.width), ir.BOOL)
                 valid = c if valid is None else ir.Bin("lor", valid, c, ir.BOOL)
             invariants = (valid,) + tuple(invariants)
-        insn_width = self.int_(d["insn_width"], "insn_width", 1, MAX_WIDTH) if "insn_width" in d else word
+        variable = "insn_width" in d and d["insn_width"].kind == "text"
+        if variable:
+            self.guard(self.variable_decl, d, storage, elements)
+            insn_width = unit
+        else:
+            insn_width = self.int_(d["insn_width"], "insn_width", 1, MAX_WIDTH) if "insn_width" in d else word
+            if "prefixes" in d:
+                self.errors.error(d["prefixes"].span, "prefixes need a variable-length ISA", "add insn_width: variable")
+        if "operand_kinds" in d and storage is not None:
+            reserved = set(elements) | {"mem", "phys", "mode", "cause", "trap_arg", "fault_addr", "insn_len"}
+            self.guard(self.operand_kinds, d["operand_kinds"], elements, self.variable_unit, storage.unit, reserved)
         if storage and insn_width % storage.unit:
             self.errors.error(
                 d.get("insn_width", d["word"]).span,
                 f"an instruction ({insn_width} bits) must be a whole number of storage units ({storage.unit} bits)",
             )
-        instructions = self.guard(self.instructions, d["instructions"], el, elements, insn_width, default=())
+        # families.py: a parameter may not hide what semantics can name
+        self.reserved_names = frozenset(
+            set(elements) | set(constants) | set(helpers) | set(modes.names if modes else ()) | {"mode"}
+        )
+        formats = self.guard(self.formats, d.get("formats"), default={})
+        instructions = self.guard(self.instructions, d["instructions"], el, elements, insn_width, formats, default=())
         reset = self.guard(self.reset, d.get("reset"), elements, default=()) if "reset" in d else ()
+        if variable and instructions:
+            insn_width = unit * max(_longest(i, self.prefix_decls) for i in instructions)
 
         self.errors.raise_if_any()
         self.check_nesting(deliver, d["traps"].span, "deliver")
@@ -179,7 +196,25 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
             source=source,
             reset=reset,
             span=root.span,
+            variable_length=variable,
+            prefixes=self.prefix_decls if variable else (),
+            operand_kinds=tuple(self.kind_decls.values()) if "operand_kinds" in d else (),
         )
+
+    def variable_decl(self, d: dict[str, Node], storage, elements) -> None:
+        """`insn_width: variable` and the `prefixes` block: set up the
+        instruction builder for a variable-length ISA."""
+        if d["insn_width"].value != "variable":
+            self.fail(
+                d["insn_width"].span,
+                f"insn_width must be a number of bits or 'variable', not {d['insn_width'].value!r}",
+            )
+        if storage is None:
+            raise Skip()
+        self.variable_unit = storage.unit
+        if "prefixes" in d:
+            reserved = set(elements) | {"mem", "phys", "mode", "cause", "trap_arg", "fault_addr", "insn_len"}
+            self.prefix_decls = self.prefix_groups(d["prefixes"], storage.unit, reserved)
 
     def check_nesting(self, code, span: Span | None, what: str) -> None:
         """What `lint` accepts must compile: bound the nesting the compiled form
@@ -296,3 +331,11 @@ class _SpecBuilder(StateBuilder, InstructionBuilder):
             if val is not None:
                 out.append((k, val))
         return tuple(out)
+
+
+def _longest(insn: ir.Instruction, groups: tuple[ir.PrefixGroup, ...]) -> int:
+    """Units of the longest instance of a variable-length entry: its encoding
+    and the longest prefix of every group it accepts."""
+    by_name = {g.name: g for g in groups}
+    ext = sum(max((m.extension.units if m.extension else 0) for m in o.modes.modes) for o in insn.operands if o.modes)
+    return insn.encoding.units + ext + sum(max(p.units for p in by_name[g].prefixes) for g in insn.prefixes)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import Collector, Span
+from ..errors import Collector, Diagnostic, Span
 from . import ir
+from .build_encodings import EncodingBuilder, check_variable, length_expr, prefix_operand
+from .build_modes import ModeBuilder
 from .elaborate import Elaborator
+from .elaborate_expr import Abort
+from .families import FamilyBuilder, substitute
 from .format_keys import LABELS
-from .node_checks import NodeChecks, Skip
+from .node_checks import Skip
 from .nodes import Node
 from .scope import Scope
 from .semantics_parser import parse_block
@@ -24,22 +28,61 @@ _OPERAND_RE = re.compile(
 )
 
 
-class InstructionBuilder(NodeChecks):
+class InstructionBuilder(ModeBuilder, EncodingBuilder, FamilyBuilder):
     """The `instructions` of a spec."""
 
-    def instructions(self, node: Node, el: Elaborator, elements, insn_width: int) -> tuple[ir.Instruction, ...]:
+    # A variable-length ISA (`insn_width: variable`): its storage unit and
+    # prefix groups. Set by the spec builder before `instructions` runs.
+    variable_unit: int = 0
+    prefix_decls: tuple[ir.PrefixGroup, ...] = ()
+
+    def instructions(
+        self, node: Node, el: Elaborator, elements, insn_width: int, formats=None
+    ) -> tuple[ir.Instruction, ...]:
         if node.kind != "mapping" or not node.value:
             self.fail(node.span, "instructions must map each instruction's name to its declaration")
         built: list[DeclaredInstruction] = []
-        for name, inode in node.value.items():
-            try:
-                self.name_key(node, name)
-                built.append(
-                    self.instruction(name, inode, node.key_spans.get(name, inode.span), el, elements, insn_width)
+        seen: dict[str, Span | None] = {}
+        # families and format uses expanded in place (families.py)
+        for x in self.expand(node, formats or {}):
+            if x.name in seen:
+                first = seen[x.name]
+                self.errors.error(
+                    x.kspan,
+                    f"instruction '{x.name}' is declared twice" + (f" (first at line {first.line})" if first else ""),
                 )
+                continue
+            seen[x.name] = x.kspan
+            try:
+                built.append(self.instruction(x.name, x.node, x.kspan, el, elements, insn_width, x.values, x.family))
             except Skip:
                 pass
+        if self.variable_unit:
+            out = [i.encoded(i.encoding) for i in built if i.encoding is not None]
+            check_variable(out, self.prefix_decls, self.variable_unit, self.errors)
+            return tuple(out)
         return tuple(assign_encodings(built, insn_width, self.errors))
+
+    def accepted_prefixes(self, node: Node | None, operands: list[ir.OperandDef]) -> list[ir.PrefixGroup]:
+        """The prefix groups an entry accepts (`prefixes: [seg, rep]`)."""
+        if node is None:
+            return []
+        if not self.variable_unit:
+            self.fail(node.span, "prefixes need a variable-length ISA", "declare insn_width: variable")
+        if node.kind != "list":
+            self.fail(node.span, "prefixes must be a list of prefix groups, like [seg, rep]")
+        groups = {g.name: g for g in self.prefix_decls}
+        out: list[ir.PrefixGroup] = []
+        for item in node.value:
+            gname = self.str_(item, "a prefix group")
+            if gname not in groups:
+                self.fail(item.span, f"unknown prefix group '{gname}'", f"groups: {', '.join(groups) or 'none'}")
+            if any(g.name == gname for g in out):
+                self.fail(item.span, f"prefix group '{gname}' is listed twice")
+            if any(o.name == gname for o in operands):
+                self.fail(item.span, f"prefix group '{gname}' has the name of an operand of this instruction")
+            out.append(groups[gname])
+        return out
 
     def instruction(
         self,
@@ -49,13 +92,31 @@ class InstructionBuilder(NodeChecks):
         el: Elaborator,
         elements: dict[str, ir.Element],
         insn_width: int,
+        values: dict[str, int] | None = None,
+        family: ir.Membership | None = None,
     ) -> DeclaredInstruction:
         d = self.mapping(node, "instruction", f"instruction '{name}'")
         mnemonic = self.str_(d["mnemonic"], "mnemonic") if "mnemonic" in d else name.upper()
         if not (0 < len(mnemonic) <= 80 and mnemonic.isprintable()):
             self.fail(d["mnemonic"].span, f"a mnemonic is 1-80 printable characters on one line, not {mnemonic[:80]!r}")
         operands = self.operands(d.get("operands"), elements)
+        written = [o for o in operands if not o.of]  # what the syntax and the encoding name
+        groups = self.accepted_prefixes(d.get("prefixes"), operands)
+        operands += [prefix_operand(g, d["prefixes"].span) for g in groups]
+        if any(o.name == "insn_len" for o in operands):
+            self.fail(next(o.span for o in operands if o.name == "insn_len"), "'insn_len' is reserved")
         scope = Scope({o.name: ir.Operand(o.name, o.width, o.span) for o in operands})
+        # `insn_len`: the instance's length in storage units, one word wide.
+        if self.variable_unit:
+            if "encoding" not in d:
+                self.fail(kspan, f"'{name}' has no encoding; in a variable-length ISA every instruction needs one")
+            enc0 = self.variable_encoding(d["encoding"], written, self.variable_unit)
+            var_length = length_expr(enc0.units, groups, el.decls.word, [o for o in operands if o.modes])
+            scope.bindings["insn_len"] = var_length
+            length: ir.Expr | None = var_length
+        else:
+            length = None
+            scope.bindings["insn_len"] = ir.Lit((insn_width // el.decls.unit) & ir.mask(el.decls.word), el.decls.word)
         labels: frozenset[str] = frozenset()
         if "labels" in d:
             ln = d["labels"]
@@ -69,12 +130,35 @@ class InstructionBuilder(NodeChecks):
         if "semantics" not in d:
             raise Skip()
         stmts = self.parsed(d["semantics"], "semantics", parse_block)
+        if values:  # a family member or a format use: its parameters are numbers now
+            stmts = substitute(stmts, values)
         n_before = len(self.errors.diagnostics)
-        body = el.block(stmts, scope)
+        prelude: list[ir.Stmt] = []
+        el.operand_writers = {}
+        for o in operands:
+            if o.modes is not None:
+                try:
+                    before, read, write = self.mode_meaning(el, o.name, o.modes, scope, el.decls.word, o.span)
+                except Abort:
+                    raise Skip() from None
+                prelude += before
+                scope.bindings[o.name] = read
+                el.operand_writers[o.name] = (read, write)
+        body = tuple(prelude) + el.block(stmts, scope)
+        el.operand_writers = {}
         if len(self.errors.diagnostics) > n_before:
+            if family is not None:  # an error in the family's shared text: name the member
+                for i in range(n_before, len(self.errors.diagnostics)):
+                    dg = self.errors.diagnostics[i]
+                    self.errors.diagnostics[i] = Diagnostic(
+                        dg.span, f"{dg.message} (in '{name}', {family.describe()})", dg.hint
+                    )
             raise Skip()
-        encoding = self.encoding(d["encoding"], operands, insn_width) if "encoding" in d else None
-        syntax = self.syntax(d.get("syntax"), name, operands)
+        if self.variable_unit:
+            encoding: ir.Encoding | None = enc0
+        else:
+            encoding = self.encoding(d["encoding"], written, insn_width) if "encoding" in d else None
+        syntax = self.syntax(d.get("syntax"), name, written)
         return DeclaredInstruction(
             name,
             mnemonic,
@@ -86,6 +170,9 @@ class InstructionBuilder(NodeChecks):
             self.text_or_empty(d, "description"),
             kspan,
             self.ref(d["ref"]) if "ref" in d else "",
+            tuple(g.name for g in groups),
+            length,
+            family,
         )
 
     def ref(self, node: Node) -> str:
@@ -116,12 +203,19 @@ class InstructionBuilder(NodeChecks):
             if any(o.name == oname for o in out):
                 self.fail(ospan, f"operand '{oname}' is listed twice")
             kind = self.str_(knode, "operand kind").strip()
+            if kind in self.kind_decls:  # a declared kind with addressing modes
+                for od in self.mode_operands(oname, self.kind_decls[kind], ospan):
+                    if any(o.name == od.name for o in out):
+                        self.fail(ospan, f"operand '{od.name}' (a field of '{oname}') clashes with another operand")
+                    out.append(od)
+                continue
             m = _OPERAND_RE.match(kind)
             if m is None:
                 self.fail(
                     knode.span,
                     f"unknown operand kind '{kind}'",
-                    "kinds: reg, reg(FILE), immN / uimmN (unsigned), simmN (signed), e.g. 'simm16 pcrel'",
+                    "kinds: reg, reg(FILE), immN / uimmN (unsigned), simmN (signed), e.g. 'simm16 pcrel'"
+                    + (f"; declared: {', '.join(self.kind_decls)}" if self.kind_decls else ""),
                 )
             pcrel = bool(m.group("pcrel"))
             if m.group("reg"):
@@ -161,7 +255,9 @@ class InstructionBuilder(NodeChecks):
         # The assembler reads '#' and ';' as the start of a comment, so a template
         # holding one could never be written in a program.
         for ch in "#;":
-            if ch in text:
+            # '#' just before an operand is an immediate's mark (`trap #{v}`):
+            # the assembler reads a '#' followed by a non-blank as text (machine/assembler.py).
+            if ch in (text.replace("#{", "") if ch == "#" else text):
                 self.fail(
                     node.span,
                     f"syntax contains '{ch}', which starts a comment in a program: "
@@ -195,10 +291,11 @@ class InstructionBuilder(NodeChecks):
                     f"operands: {', '.join(ops) or 'none'}",
                 )
             o = ops[m.group(1)]
-            hi = int(m.group(2)) if m.group(2) else o.width - 1
+            ow = o.modes.bits if o.modes else o.width  # a mode operand: its bits in the encoding
+            hi = int(m.group(2)) if m.group(2) else ow - 1
             lo = int(m.group(3)) if m.group(3) else (hi if m.group(2) else 0)
-            if not (0 <= lo <= hi < o.width):
-                self.fail(node.span, f"encoding: '{tok}' selects bits outside the {o.width}-bit operand")
+            if not (0 <= lo <= hi < ow):
+                self.fail(node.span, f"encoding: '{tok}' selects bits outside the {ow}-bit operand")
             pos -= hi - lo + 1
             if pos < 0:
                 break
@@ -224,6 +321,9 @@ class DeclaredInstruction:
     description: str
     span: Span | None
     ref: str = ""
+    prefixes: tuple[str, ...] = ()
+    length: ir.Expr | None = None
+    family: ir.Membership | None = None
 
     def encoded(self, encoding: ir.Encoding) -> ir.Instruction:
         return ir.Instruction(
@@ -237,6 +337,9 @@ class DeclaredInstruction:
             self.description,
             self.span,
             self.ref,
+            self.prefixes,
+            self.length,
+            self.family,
         )
 
 
@@ -255,7 +358,8 @@ def assign_encodings(insns: list[DeclaredInstruction], insn_width: int, errors: 
         enc = insn.encoding
         if enc is None:
             room = insn_width - opbits
-            used = sum(o.width for o in insn.operands)
+            packed = [(o.name, o.modes.bits if o.modes else o.width) for o in insn.operands if not o.of]
+            used = sum(w for _, w in packed)
             if used > room:
                 errors.error(
                     insn.span,
@@ -278,9 +382,9 @@ def assign_encodings(insns: list[DeclaredInstruction], insn_width: int, errors: 
                     return out
             pieces: list[tuple[str, int, int, int]] = []
             pos = room
-            for o in insn.operands:
-                pos -= o.width
-                pieces.append((o.name, o.width - 1, 0, pos))
+            for oname, ow in packed:
+                pos -= ow
+                pieces.append((oname, ow - 1, 0, pos))
             enc = ir.Encoding(fixed, fmask, tuple(pieces), assigned=True)
         out.append(insn.encoded(enc))
     for i, a in enumerate(out):

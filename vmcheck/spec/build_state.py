@@ -11,6 +11,7 @@ import re
 
 from . import ir
 from . import surface as s
+from .families import check_generic
 from .limits import MAX_STORAGE_UNITS, MAX_WIDTH
 from .node_checks import NodeChecks, Skip
 from .nodes import Node
@@ -54,7 +55,9 @@ class StateBuilder(NodeChecks):
     def element(self, parent: Node, name: str, node: Node) -> ir.Element:
         kspan = parent.key_spans.get(name, node.span)
         self.name_key(parent, name)
-        if name in ("mem", "phys", "mode", "cause", "trap_arg", "fault_addr") or re.fullmatch(r"(mem|phys)\d+", name):
+        if name in ("mem", "phys", "mode", "cause", "trap_arg", "fault_addr", "insn_len") or re.fullmatch(
+            r"(mem|phys)\d+", name
+        ):
             self.fail(kspan, f"'{name}' is reserved and cannot name a state element")
         d = self.mapping(node, "element", f"state element '{name}'")
         if "width" not in d:
@@ -260,10 +263,15 @@ class StateBuilder(NodeChecks):
         defs = self.parsed(node, "helpers", parse_helpers)
         out: dict[str, s.Helper] = {}
         for h in defs:
-            widths = [(p.width, p.span, f"parameter '{p.name}'") for p in h.params]
-            if isinstance(h, s.FnDef):
+            # width-generic helpers (families.py): widths written as names are checked there
+            generic = check_generic(h)
+            self.errors.diagnostics.extend(generic)
+            widths = [(p.width, p.span, f"parameter '{p.name}'") for p in h.params if isinstance(p.width, int)]
+            if isinstance(h, s.FnDef) and isinstance(h.width, int):
                 widths.append((h.width, h.span, "the result"))
             bad = [(w, sp, what) for w, sp, what in widths if not 1 <= w <= MAX_WIDTH]
+            if generic:
+                continue
             for w, sp, what in bad:
                 self.errors.error(sp or h.span, f"{what} of '{h.name}' is {w:,} bits: widths are 1 to {MAX_WIDTH:,}")
             if bad:

@@ -10,6 +10,7 @@ Every error is collected, not raised, so one run reports them all.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 
 from ..errors import Collector
 from . import ir
@@ -29,6 +30,8 @@ class Elaborator(ExprElaborator):
         super().__init__(decls, errors)
         self._fresh = 0  # locals made, so each `let` gets a name of its own
         self._stmt_depth = 0  # statements nested as elaboration goes, helpers included
+        # The instruction's operands with addressing modes: `op = e` -> statements (build_modes.py).
+        self.operand_writers: dict[str, tuple[ir.Expr, Callable[[s.AssignStmt, Scope], list[ir.Stmt]]]] = {}
 
     # ---- entry points ---------------------------------------------------
 
@@ -71,6 +74,10 @@ class Elaborator(ExprElaborator):
             scope.bindings[st.name] = local
             return [ir.Let(local.name, value, st.span)]
         if isinstance(st, s.AssignStmt):
+            t = st.target
+            w = self.operand_writers.get(t.name) if isinstance(t, s.Name) else None
+            if w is not None and isinstance(t, s.Name) and scope.lookup(t.name) is w[0]:  # not a helper's parameter
+                return w[1](st, scope)  # an operand with addressing modes
             return [self.assign(st, scope)]
         if isinstance(st, s.IfStmt):
             cond = self.boolean(st.cond, scope)
@@ -192,7 +199,8 @@ class Elaborator(ExprElaborator):
             self.unknown(st.func, st.span, scope, "procedure")
         if isinstance(h, s.FnDef):
             self.fail(st.span, f"'{st.func}' is a fn (it returns a value); only a proc can be a statement")
-        inner = self.bind_params(h, st.args, st.span, scope)
+        h, args = self.instantiated(h, st.args, st.span, scope)
+        inner = self.bind_params(h, args, st.span, scope)
         with self.calling(h.name, st.span):
             return list(self.block(h.body, inner))
 

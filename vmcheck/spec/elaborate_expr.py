@@ -19,6 +19,7 @@ from typing import NoReturn
 from ..errors import Collector, Span
 from . import ir
 from . import surface as s
+from .families import instantiate, width_params
 from .ir_walk import walk
 from .limits import MAX_ELABORATION_STEPS, MAX_EXPR_NESTING, MAX_WIDTH
 from .scope import Declarations, Scope
@@ -90,6 +91,26 @@ class ExprElaborator:
                 )
             inner.bindings[p.name] = v
         return inner
+
+    def instantiated(self, h, args, span, scope: Scope):
+        """A width-generic helper (families.py) made concrete for this call: each
+        width argument must be a constant; the rest of the arguments are returned."""
+        wparams = width_params(h)
+        if not wparams:
+            return h, args
+        if len(args) != len(h.params):
+            self.fail(span, f"'{h.name}' takes {len(h.params)} argument(s), {len(args)} given")
+        widths: dict[str, int] = {}
+        rest = []
+        for p, a in zip(h.params, args):
+            if p.width != "width":
+                rest.append(a)
+                continue
+            w = self.const(a, scope)
+            if not 1 <= w <= MAX_WIDTH:
+                self.fail(a.span, f"width argument '{p.name}' of '{h.name}' is {w}: widths are 1 to {MAX_WIDTH:,}")
+            widths[p.name] = w
+        return instantiate(h, widths), tuple(rest)
 
     @contextmanager
     def calling(self, name: str, span: Span | None) -> Iterator[None]:
@@ -392,6 +413,7 @@ class ExprElaborator:
             self.unknown(e.func, sp, scope, "function")
         if isinstance(h, s.ProcDef):
             self.fail(sp, f"'{e.func}' is a proc (a statement); only a fn returns a value")
+        h, args = self.instantiated(h, args, sp, scope)
         inner = self.bind_params(h, args, sp, scope)
         with self.calling(h.name, sp):
             for let in h.lets:
@@ -463,6 +485,12 @@ class ExprElaborator:
         return ir.Slice(base, hi, lo, span)
 
     def mem_parts(self, m: s.MemAccess, scope: Scope):
+        if m.nbits_name is not None:  # not replaced: no width parameter of that name here (families.py)
+            self.fail(
+                m.span,
+                f"{m.space}{{{m.nbits_name}}}: '{m.nbits_name}' is not a width parameter here",
+                "mem{W}[...] is for width-generic helpers and families with a parameter W: width",
+            )
         nbits = m.nbits or self.decls.unit
         if nbits % self.decls.unit:
             self.fail(m.span, f"{m.space}{nbits} is not a whole number of {self.decls.unit}-bit storage units")

@@ -24,9 +24,12 @@ FORMAT: dict[str, dict[str, bool]] = {
         "invariants": False,
         "constants": False,
         "helpers": False,
+        "formats": False,
         "instructions": True,
         "insn_width": False,
         "reset": False,
+        "prefixes": False,
+        "operand_kinds": False,
     },
     "element": {
         "width": True,
@@ -47,6 +50,8 @@ FORMAT: dict[str, dict[str, bool]] = {
     "guest": {"where": False, "modes": True, "description": False},
     "instruction": {
         "mnemonic": False,
+        "format": False,  # families.py: a format's name and its parameters' values
+        "with": False,
         "operands": False,
         "encoding": False,
         "syntax": False,
@@ -54,7 +59,37 @@ FORMAT: dict[str, dict[str, bool]] = {
         "labels": False,
         "ref": False,
         "description": False,
+        "prefixes": False,
     },
+    # ---- families and formats (families.py) ----
+    "format": {"params": False, "operands": False, "syntax": False, "encoding": False, "description": False},
+    "family": {
+        "params": False,
+        "format": False,
+        "with": False,
+        "operands": False,
+        "syntax": False,
+        "encoding": False,
+        "semantics": True,
+        "labels": False,
+        "ref": False,
+        "description": False,
+        "members": True,
+    },
+    "member": {"with": False, "mnemonic": False, "syntax": False, "labels": False, "ref": False, "description": False},
+}
+
+# Operand kinds with addressing modes (`operand_kinds`, build_modes.py).
+FORMAT["operand_kind"] = {"width": True, "bits": True, "modes": True, "description": False}
+FORMAT["addressing_mode"] = {
+    "fields": False,
+    "encoding": True,
+    "extension": False,
+    "syntax": True,
+    "value": False,
+    "address": False,
+    "effect": False,
+    "description": False,
 }
 
 LABELS = (

@@ -20,7 +20,8 @@ The meaning of one instruction (the contract of both interpreters):
   MIPS's user access to kseg0) is a memory trap, exactly like an illegal
   translated access: the outcome kind is "memtrap";
 * if the instruction did not write the pc, the pc advances by
-  `Isa.insn_units` storage units.
+  `Isa.insn_units` storage units (in a variable-length ISA, by the value of
+  the instruction's `length` for the instance).
 
 The module is longer than most (about 540 lines) on purpose: it is the
 contract between the loader and every reading, and a reader should find every
@@ -487,6 +488,16 @@ class OperandDef:
     signed: bool = False
     pcrel: bool = False
     span: Span | None = _span()
+    # Values must be below `limit` (0: any value of the width). A prefix
+    # group's hidden operand (kind "prefix") numbers its prefixes 1..n and
+    # takes 0 when none is present, so only 0..n are instances.
+    limit: int = 0
+    # Operand kinds with addressing modes: an operand of such a kind is kind
+    # "mode" (its value: the mode's number, below `limit`), with `modes` the
+    # kind; each field of its modes is an operand of its own, named
+    # OPERAND_FIELD, with `of` the mode operand's name.
+    modes: OperandKind | None = None
+    of: str = ""
 
 
 @dataclass(frozen=True)
@@ -498,6 +509,68 @@ class Encoding:
     fixed_mask: int
     pieces: tuple[tuple[str, int, int, int], ...]
     assigned: bool = False  # vmcheck chose it (the spec gave none)
+    # In a variable-length ISA (`insn_width: variable`): the entry's own length
+    # in storage units; the pattern then spans units*unit bits, the first unit
+    # the most significant (0: the ISA's fixed width, read in storage order).
+    units: int = 0
+    span: Span | None = _span()  # the `encoding` text, for overlap messages
+
+
+@dataclass(frozen=True)
+class AddressingMode:
+    """One alternative of an operand kind (68k `(An)+`, x86 `[reg+disp8]`):
+    its fields (operands of their own), its bits in the instruction's
+    encoding (`encoding`, over the kind's `bits`; pieces name fields), the
+    units it appends after the instruction (`extension`, variable-length
+    ISAs; None: none), its assembler syntax, and whether the semantics give
+    it a `value` or an `address` (their text is elaborated per instruction
+    operand into the instruction's semantics, so no reading needs them)."""
+
+    name: str
+    fields: tuple[OperandDef, ...]
+    encoding: Encoding
+    extension: Encoding | None
+    syntax: str
+    reads: str  # "value" or "address"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class OperandKind:
+    """A declared operand kind with addressing modes: `width` bits read or
+    written through it, `bits` of it in an instruction's encoding."""
+
+    name: str
+    width: int
+    bits: int
+    modes: tuple[AddressingMode, ...]
+    span: Span | None = _span()
+
+    def mode(self, name: str) -> AddressingMode:
+        return next(m for m in self.modes if m.name == name)
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """One optional leading pattern of a variable-length ISA (x86's 66, F3):
+    `name` is how the assembler writes it, `fixed` its bits over `units`
+    storage units (first unit most significant)."""
+
+    name: str
+    fixed: int
+    units: int
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class PrefixGroup:
+    """Prefixes of which an instruction carries at most one (x86's segment
+    overrides). An entry that accepts the group has a hidden operand of the
+    group's name: 0 when none is present, k for the k-th prefix listed."""
+
+    name: str
+    prefixes: tuple[Prefix, ...]
+    span: Span | None = _span()
 
 
 @dataclass(frozen=True)
@@ -512,9 +585,32 @@ class Instruction:
     description: str = ""
     span: Span | None = _span()
     ref: str = ""  # the manual's reference for it (prose, like the description)
+    # Variable-length ISAs: the prefix groups the entry accepts (each also a
+    # hidden operand, kind "prefix"), and the instance's length in storage
+    # units as an expression over its operands (word wide). None: the ISA's
+    # fixed `insn_units`.
+    prefixes: tuple[str, ...] = ()
+    length: Expr | None = None
+    # The family it is a member of (families.py); provenance like the span, so
+    # not part of its meaning: a member equals the same instruction written out.
+    family: Membership | None = field(default=None, compare=False)
 
     def operand(self, name: str) -> OperandDef:
         return next(o for o in self.operands if o.name == name)
+
+
+@dataclass(frozen=True)
+class Membership:
+    """An instruction's family and the parameter values it was expanded with."""
+
+    family: str
+    params: tuple[tuple[str, int], ...] = ()
+    span: Span | None = _span()  # the family's declaration
+
+    def describe(self) -> str:
+        """`member of load (W = 8, U = 0, funct3 = 0)`."""
+        vals = ", ".join(f"{k} = {v}" for k, v in self.params)
+        return f"member of {self.family}" + (f" ({vals})" if vals else "")
 
 
 @dataclass(frozen=True)
@@ -536,9 +632,15 @@ class Isa:
     reset: tuple[tuple[str, int], ...] = ()  # initial values of scalar elements (others 0)
     source: str | None = field(default=None, compare=False)  # the spec file's path
     span: Span | None = _span()
+    # `insn_width: variable`: each encoding has its own length (`Encoding.units`)
+    # and `insn_width` is then the longest instance, prefixes included.
+    variable_length: bool = False
+    prefixes: tuple[PrefixGroup, ...] = ()
+    operand_kinds: tuple[OperandKind, ...] = ()
 
     @property
     def insn_units(self) -> int:
+        """Units of one instruction; in a variable-length ISA, of the longest."""
         return self.insn_width // self.storage.unit
 
     def element(self, name: str) -> Element:

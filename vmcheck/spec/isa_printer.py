@@ -30,11 +30,18 @@ ISA_ORDER = (
     "storage",
     "traps",
     "constants",
+    "prefixes",
+    "operand_kinds",
     "helpers",
     "contexts",
     "invariants",
+    "formats",
     "instructions",
 )
+
+
+# Words that start a member's attribute: a member named like one is written `like_this`.
+_MEMBER_WORDS = ("with", "mnemonic", "syntax", "labels", "ref", "members")
 
 
 def to_isa(node: Node) -> str:
@@ -217,7 +224,83 @@ class _Isa:
         return [f"word {_isa_number(n)}"]
 
     def s_insn_width(self, n: Node) -> list[str]:
+        if n.kind == "text" and n.value == "variable":
+            return ["insn_width variable"]
         return [f"insn_width {_isa_number(n)}"]
+
+    def s_operand_kinds(self, n: Node) -> list[str]:
+        """One `operand_kind NAME width W bits B { mode ... }` per kind."""
+        if n.kind != "mapping":
+            fail(n, "operand_kinds must map each kind's name to its declaration")
+        out: list[str] = []
+        for kname, k in n.value.items():
+            if k.kind != "mapping":
+                fail(k, f"operand kind '{kname}' must be a mapping")
+            d = k.value
+            for key in d:
+                if key not in FORMAT["operand_kind"]:
+                    fail(d[key], f"unknown key '{key}' in operand kind '{kname}'")
+            head = f"operand_kind {_isa_name(kname, k)}"
+            for key in ("width", "bits"):
+                if key in d:
+                    head += f" {key} {_isa_number(d[key])}"
+            if d.get("description") is not None and d["description"].value is not None:
+                head += " " + _isa_short_string(str(d["description"].value))
+            if out:
+                out.append("")
+            out.append(head + " {")
+            modes = d.get("modes")
+            if modes is None or modes.kind != "mapping":
+                fail(modes or k, f"the modes of '{kname}' must be a mapping")
+            for mname, m in modes.value.items():
+                out.extend(self.addressing_mode(mname, m))
+            out.append("}")
+        return out
+
+    def addressing_mode(self, name: str, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            fail(n, f"mode '{name}' must be a mapping")
+        d = n.value
+        for key in d:
+            if key not in FORMAT["addressing_mode"]:
+                fail(d[key], f"unknown key '{key}' in mode '{name}'")
+        line = f"{INDENT}mode {_isa_name(name, n)}"
+        if "fields" in d:
+            line += "(" + ", ".join(self.operand(o) for o in self._list(d["fields"], "fields")) + ")"
+        attrs = []
+        for key in ("encoding", "extension", "syntax"):
+            if key in d:
+                attrs.append(f"{key} {_isa_string(d[key], 4)}")
+        if d.get("description") is not None and d["description"].value is not None:
+            attrs.append(_isa_string(d["description"], 4))
+        for key in ("value", "address", "effect"):
+            if key in d:
+                code = d[key]
+                if code.kind != "text":
+                    fail(code, f"the {key} of mode '{name}' must be text")
+                # one line in braces: statements of an effect joined by ';'
+                text = "; ".join(x.strip() for x in str(code.value).strip().splitlines() if x.strip())
+                attrs.append(f"{key} {{ {text} }}")
+        lines, cur = [], line
+        for a in attrs:
+            if len(cur) + 1 + len(a) <= WIDTH or cur == line:
+                cur += " " + a
+            else:
+                lines.append(cur)
+                cur = 3 * INDENT + a
+        return lines + [cur]
+
+    def s_prefixes(self, n: Node) -> list[str]:
+        """`prefixes { GROUP: NAME = "BITS", ... }` (variable-length encodings)."""
+        if n.kind != "mapping":
+            fail(n, "prefixes must map each group to its prefixes")
+        lines = ["prefixes {"]
+        for gname, g in n.value.items():
+            if g.kind != "mapping" or not g.value:
+                fail(g, f"prefix group '{gname}' must map each prefix's name to its bits")
+            defs = [f"{_isa_name(k, v)} = {_isa_string(v, 4)}" for k, v in g.value.items()]
+            lines.extend(_wrap_items(f"{INDENT}{_isa_name(gname, g)}: ", defs, "", 2 * INDENT))
+        return lines + ["}"]
 
     def s_modes(self, n: Node) -> list[str]:
         if n.kind == "list":
@@ -520,7 +603,10 @@ class _Isa:
         out: list[str] = []
         prev_multi = False
         for name, insn in n.value.items():
-            lines = self.instruction(name, insn)
+            if insn.kind == "mapping" and "members" in insn.value:
+                lines = self.family(name, insn)  # families.py
+            else:
+                lines = self.instruction(name, insn)
             multi = len(lines) > 1
             if out and (multi or prev_multi):
                 out.append("")
@@ -538,44 +624,131 @@ class _Isa:
         head = f"instruction {_isa_name(name, n)}"
         if "operands" in d:
             head += "(" + ", ".join(self.operand(o) for o in self._list(d["operands"], "operands")) + ")"
-        attrs = []
-        if "mnemonic" in d:
-            m = d["mnemonic"]
-            if m.kind == "text" and re.fullmatch(r"[A-Za-z_]\w*", m.value):
-                attrs.append(f"mnemonic {_isa_name(m.value, m)}")
-            else:
-                attrs.append(f"mnemonic {_isa_string(m, 4)}")
-        if "syntax" in d:
-            attrs.append(f"syntax {_isa_string(d['syntax'], 4)}")
-        if "encoding" in d:
-            attrs.append(f"encoding {_isa_string(d['encoding'], 4)}")
-        if "labels" in d:
-            labels = self._list(d["labels"], "labels")
-            if labels:
-                attrs.append("labels " + ", ".join(self.name_of(x, "a label") for x in labels))
-        if "ref" in d:
-            attrs.append(f"ref {_isa_string(d['ref'], 4)}")
-        if d.get("description") is not None and d["description"].value is not None:
-            attrs.append(_isa_string(d["description"], 4))
+        attrs = self.template_attrs(d) + self.text_attrs(d)
         if "semantics" not in d:
             fail(n, f"instruction '{name}' has no semantics")
-        # The header: as many attributes a line as fit, then `{`.
+        lines, last = self.header(head, attrs)
+        lines.extend(self.code_block(last, d["semantics"], ""))
+        return lines
+
+    @staticmethod
+    def header(head: str, attrs: list[str], indent: str = "") -> tuple[list[str], str]:
+        """The header: as many attributes a line as fit; the lines before the last, and the last."""
         lines: list[str] = []
         cur = head
         for a in attrs:
             if "\n" in a:
                 a_lines = a.split("\n")
                 lines.append(cur)
-                lines.append(2 * INDENT + a_lines[0])
+                lines.append(indent + 2 * INDENT + a_lines[0])
                 lines.extend(a_lines[1:-1])
                 cur = a_lines[-1]
             elif len(cur) + 1 + len(a) <= WIDTH - 2:
                 cur += " " + a
             else:
                 lines.append(cur)
-                cur = 2 * INDENT + a
-        last = cur
+                cur = indent + 2 * INDENT + a
+        return lines, cur
+
+    # ---- formats and families (families.py) ----
+
+    def template_attrs(self, d: dict[str, Node]) -> list[str]:
+        """`params(...)`, `format NAME` and `with(...)`, as a declaration has them."""
+        attrs = []
+        if "params" in d:
+            p = d["params"]
+            if p.kind != "mapping" or not p.value:
+                fail(p, "params must map parameters to their kinds")
+            items = [f"{_isa_name(k, v)}: {self.name_of(v, 'a parameter kind')}" for k, v in p.value.items()]
+            attrs.append("params(" + ", ".join(items) + ")")
+        if "format" in d:
+            attrs.append(f"format {self.name_of(d['format'], 'a format')}")
+        if "with" in d:
+            w = d["with"]
+            if w.kind != "mapping":
+                fail(w, "with must map parameters to numbers")
+            items = []
+            for k, v in w.value.items():
+                if v.kind != "integer":
+                    fail(v, f"parameter '{k}' must be a number")
+                items.append(f"{_isa_name(k, v)} = {_isa_number(v)}")
+            attrs.append("with(" + ", ".join(items) + ")")
+        return attrs
+
+    def text_attrs(self, d: dict[str, Node], indent: int = 4) -> list[str]:
+        attrs = []
+        if "mnemonic" in d:
+            m = d["mnemonic"]
+            if m.kind == "text" and re.fullmatch(r"[A-Za-z_]\w*", m.value):
+                attrs.append(f"mnemonic {_isa_name(m.value, m)}")
+            else:
+                attrs.append(f"mnemonic {_isa_string(m, indent)}")
+        if "prefixes" in d:  # variable-length encodings: the prefix groups it accepts
+            groups = self._list(d["prefixes"], "prefixes")
+            if not groups:
+                fail(d["prefixes"], "prefixes must name at least one group in .isa")
+            attrs.append("prefixes " + ", ".join(self.name_of(x, "a prefix group") for x in groups))
+        if "syntax" in d:
+            attrs.append(f"syntax {_isa_string(d['syntax'], indent)}")
+        if "encoding" in d:
+            attrs.append(f"encoding {_isa_string(d['encoding'], indent)}")
+        if "labels" in d:
+            labels = self._list(d["labels"], "labels")
+            if labels:
+                attrs.append("labels " + ", ".join(self.name_of(x, "a label") for x in labels))
+        if "ref" in d:
+            attrs.append(f"ref {_isa_string(d['ref'], indent)}")
+        if d.get("description") is not None and d["description"].value is not None:
+            attrs.append(_isa_string(d["description"], indent))
+        return attrs
+
+    def s_formats(self, n: Node) -> list[str]:
+        if n.kind != "mapping":
+            fail(n, "formats must be a mapping")
+        out: list[str] = []
+        for name, f in n.value.items():
+            if f.kind != "mapping":
+                fail(f, f"format '{name}' must be a mapping")
+            d = f.value
+            for k in d:
+                if k not in FORMAT["format"]:
+                    fail(d[k], f"unknown key '{k}' in format '{name}'")
+            head = f"format {_isa_name(name, f)}"
+            if "operands" in d:
+                head += "(" + ", ".join(self.operand(o) for o in self._list(d["operands"], "operands")) + ")"
+            lines, last = self.header(head, self.template_attrs(d) + self.text_attrs(d))
+            out.extend(lines + [last])
+        return out
+
+    def family(self, name: str, n: Node) -> list[str]:
+        d = n.value
+        for k in d:
+            if k not in FORMAT["family"]:
+                fail(d[k], f"unknown key '{k}' in family '{name}'")
+        if "semantics" not in d:
+            fail(n, f"family '{name}' has no semantics")
+        head = f"family {_isa_name(name, n)}"
+        if "operands" in d:
+            head += "(" + ", ".join(self.operand(o) for o in self._list(d["operands"], "operands")) + ")"
+        lines, last = self.header(head, self.template_attrs(d) + self.text_attrs(d))
         lines.extend(self.code_block(last, d["semantics"], ""))
+        members = d["members"]
+        if members.kind != "mapping":
+            fail(members, f"members of family '{name}' must be a mapping")
+        lines[-1] += " members {"
+        for mname, m in members.value.items():
+            if m.kind != "mapping":
+                fail(m, f"member '{mname}' must be a mapping")
+            for k in m.value:
+                if k not in FORMAT["member"]:
+                    fail(m.value[k], f"unknown key '{k}' in member '{mname}'")
+            mlines, mlast = self.header(
+                INDENT + _isa_name(mname, m, escape=_MEMBER_WORDS),
+                self.template_attrs(m.value) + self.text_attrs(m.value, 6),
+                INDENT,
+            )
+            lines.extend(mlines + [mlast])
+        lines.append("}")
         return lines
 
     @staticmethod

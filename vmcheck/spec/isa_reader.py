@@ -227,6 +227,8 @@ class _TreeToNodes(Transformer):
         guests: list[_Entry] = []
         invariants: list[tuple[Node, Span]] = []
         insns: list[_Entry] = []
+        okinds: list[_Entry] = []
+        formats: list[_Entry] = []
         for kind, payload in items:
             if kind == "host":
                 if host is not None:
@@ -238,6 +240,10 @@ class _TreeToNodes(Transformer):
                 invariants.append(payload)
             elif kind == "instruction":
                 insns.append(payload)
+            elif kind == "operand_kind":
+                okinds.append(payload)
+            elif kind == "format":  # families.py
+                formats.append(payload)
             else:
                 top.append(payload)
         if host is not None or guests:
@@ -251,6 +257,12 @@ class _TreeToNodes(Transformer):
             top.append(_Entry("contexts", self._mapping(ctx, first, "'{key}'"), first))
         if invariants:
             top.append(_Entry("invariants", Node([n for n, _ in invariants], invariants[0][1]), invariants[0][1]))
+        if okinds:
+            knode = self._mapping(okinds, okinds[0].kspan, "operand kind '{key}'")
+            top.append(_Entry("operand_kinds", knode, okinds[0].kspan))
+        if formats:
+            fnode = self._mapping(formats, formats[0].kspan, "format '{key}'")
+            top.append(_Entry("formats", fnode, formats[0].kspan))
         if insns:
             inode = self._mapping(insns, insns[0].kspan, "instruction '{key}'")
             top.append(_Entry("instructions", inode, insns[0].kspan))
@@ -279,6 +291,70 @@ class _TreeToNodes(Transformer):
 
     def insn_width_decl(self, meta, items):
         return self._decl(meta, "insn_width", items[0])
+
+    def insn_width_variable(self, meta, items):
+        span = self._span(meta)
+        return ("top", _Entry("insn_width", Node("variable", span), self._kw(meta, "insn_width")))
+
+    # ---- variable-length encodings: prefix groups ----
+
+    def prefixes_decl(self, meta, items):
+        span = self._kw(meta, "prefixes")
+        return self._decl(
+            meta, "prefixes", self._mapping(items, items[0].kspan if items else span, "prefix group '{key}'")
+        )
+
+    def prefix_group(self, meta, items):
+        n, *defs = items
+        return _Entry(n.text, self._mapping(defs, defs[0].kspan, f"prefix '{{key}}' of group '{n.text}'"), n.span)
+
+    def prefix_def(self, meta, items):
+        n, v = items
+        return _Entry(n.text, v, n.span)
+
+    # ---- operand kinds with addressing modes ----
+
+    def operand_kind_decl(self, meta, items):
+        n, *rest = items
+        attrs = [i for i in rest if i.key != "mode"]
+        modes = [i.value for i in rest if i.key == "mode"]
+        entries = list(attrs)
+        if modes:
+            entries.append(
+                _Entry("modes", self._mapping(modes, modes[0].kspan, f"mode '{{key}}' of '{n.text}'"), modes[0].kspan)
+            )
+        node = self._mapping(entries, n.span, f"'{{key}}' of operand kind '{n.text}'")
+        return ("operand_kind", _Entry(n.text, node, n.span))
+
+    def okind_width(self, meta, items):
+        return self._attr(meta, "width", items[0])
+
+    def okind_bits(self, meta, items):
+        return self._attr(meta, "bits", items[0])
+
+    def addr_mode(self, meta, items):
+        n, fields, *attrs = items
+        entries = []
+        if fields is not None:
+            entries.append(_Entry("fields", fields.value, fields.kspan))
+        entries += attrs
+        node = self._mapping(entries, n.span, f"'{{key}}' of mode '{n.text}'")
+        return _Entry("mode", _Entry(n.text, node, n.span), n.span)
+
+    def mode_extension(self, meta, items):
+        return self._attr(meta, "extension", items[0])
+
+    def mode_value(self, meta, items):
+        return self._attr(meta, "value", items[0])
+
+    def mode_address(self, meta, items):
+        return self._attr(meta, "address", items[0])
+
+    def mode_effect(self, meta, items):
+        return self._attr(meta, "effect", items[0])
+
+    def insn_prefixes(self, meta, items):
+        return self._attr(meta, "prefixes", Node([self._text(n) for n in items], items[0].span))
 
     def modes_list(self, meta, items):
         return self._decl(meta, "modes", Node([self._text(n) for n in items], items[0].span))
@@ -494,8 +570,56 @@ class _TreeToNodes(Transformer):
     def ref(self, meta, items):
         return self._attr(meta, "ref", items[0])
 
+    # ---- formats and families (families.py) ----
+
+    def format_decl(self, meta, items):
+        n, ops, *attrs = items
+        entries = ([ops] if ops is not None else []) + attrs
+        node = self._mapping(entries, n.span, f"'{{key}}' of format '{n.text}'")
+        return ("format", _Entry(n.text, node, n.span))
+
+    def params(self, meta, items):
+        node = self._mapping(items, items[0].kspan, "parameter '{key}'")
+        return self._attr(meta, "params", node)
+
+    def param_def(self, meta, items):
+        n, kind = items
+        return _Entry(n.text, Node(str(kind), self._tspan(kind)), n.span)
+
+    def format_use(self, meta, items):
+        return self._attr(meta, "format", self._text(items[0]))
+
+    def with_values(self, meta, items):
+        vals = [v for v in items if v is not None]
+        span = self._span(meta)
+        return self._attr(meta, "with", self._mapping(vals, vals[0].kspan if vals else span, "parameter '{key}'"))
+
+    def family_decl(self, meta, items):
+        n, ops, *rest = items
+        members = [m for m in rest if isinstance(m, _Member)]
+        attrs = [a for a in rest if isinstance(a, _Entry) and not isinstance(a, _Member)]
+        body = next(x for x in rest if isinstance(x, Node))
+        entries = ([ops] if ops is not None else []) + attrs + [_Entry("semantics", body, body.span)]
+        mspan = members[0].kspan if members else body.span
+        entries.append(
+            _Entry("members", self._mapping(members, mspan, f"member '{{key}}' of family '{n.text}'"), mspan)
+        )
+        node = self._mapping(entries, n.span, f"'{{key}}' of family '{n.text}'")
+        return ("instruction", _Entry(n.text, node, n.span))
+
+    def member(self, meta, items):
+        n, *attrs = items
+        node = self._mapping(attrs, n.span, f"'{{key}}' of member '{n.text}'")
+        return _Member(n.text, node, n.span)
+
     def __default__(self, data, children, meta):  # pragma: no cover - grammar and builder out of step
         raise AssertionError(f"no builder for grammar rule {data!r}")
+
+
+class _Member(_Entry):
+    """A member of a family: an entry whose key is the member's name."""
+
+    __slots__ = ()
 
 
 def _in_file_order(entries: list[_Entry]) -> list[_Entry]:

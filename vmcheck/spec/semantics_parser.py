@@ -6,6 +6,7 @@ column 1 is somewhere else in the file: an `Origin` maps one to the other.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -286,15 +287,35 @@ class _TreeToSurface(Transformer):
             priv = str(priv)
         return s.MemAccess(space, int(digits) if digits else None, addr, priv, self._sp(meta))
 
+    def mem_generic(self, meta, items):
+        """`mem{W}[a]`: an access whose width is helper parameter W (families.py)."""
+        space_tok, wname, addr, *rest = items
+        if str(space_tok) not in ("mem", "phys"):
+            raise SpecError(
+                Diagnostic(
+                    self._sp(meta),
+                    f"'{space_tok}{{{wname}}}' gives the width twice",
+                    f"write {str(space_tok).rstrip('0123456789')}{{{wname}}}[...]",
+                )
+            )
+        m = self.mem(meta, [space_tok, addr, *rest])
+        return dataclasses.replace(m, nbits_name=str(wname))
+
     def probe(self, meta, items):
         kind_tok, space_tok, addr, *rest = items
-        access = self.mem(meta, [space_tok, addr, *rest])
+        return self._probe(meta, kind_tok, space_tok, self.mem(meta, [space_tok, addr, *rest]))
+
+    def probe_generic(self, meta, items):
+        kind_tok, space_tok, wname, addr, *rest = items
+        return self._probe(meta, kind_tok, space_tok, self.mem_generic(meta, [space_tok, wname, addr, *rest]))
+
+    def _probe(self, meta, kind_tok, space_tok, access):
         # The access's own span starts at its `mem[`, not at `probe(`.
         start = self._tok_span(space_tok)
         whole = self._sp(meta)
         if whole is not None:
             start = Span(start.file, start.line, start.col, whole.end_line, whole.end_col)
-        access = s.MemAccess(access.space, access.nbits, access.addr, access.priv, start)
+        access = dataclasses.replace(access, span=start)
         return s.Probe(str(kind_tok), access, self._tok_span(kind_tok), whole)
 
     def call(self, meta, items):
@@ -365,7 +386,11 @@ class _TreeToSurface(Transformer):
         return tuple(p for p in items if p is not None)
 
     def param(self, meta, items):
-        return s.Param(str(items[0]), self._num(items[1]), self._sp(meta))
+        return s.Param(str(items[0]), self._width(items[1]), self._sp(meta))
+
+    def _width(self, tok):
+        """A width as written: a number, or the name of a width parameter."""
+        return str(tok) if tok.type == "NAME" else self._num(tok)
 
     def fn_def(self, meta, items):
         name, params, width, *rest = items
@@ -380,7 +405,7 @@ class _TreeToSurface(Transformer):
                     )
                 )
         lets = tuple(x for x in rest[:-1] if isinstance(x, s.LetStmt))
-        return s.FnDef(str(name), params, self._num(width), lets, rest[-1], self._sp(meta))
+        return s.FnDef(str(name), params, self._width(width), lets, rest[-1], self._sp(meta))
 
     def proc_def(self, meta, items):
         return s.ProcDef(str(items[0]), items[1], items[2], self._sp(meta))

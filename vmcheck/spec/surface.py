@@ -67,6 +67,7 @@ class MemAccess:
     addr: SExpr
     priv: str | SExpr | None = None  # `as NAME` (a level or a value) or `as (EXPR)`
     span: Span | None = _span()
+    nbits_name: str | None = None  # `mem{W}[...]`: the width parameter W of a width-generic helper
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ SStmt = LetStmt | AssignStmt | IfStmt | TrapStmt | RequireStmt | HaltStmt | Call
 @dataclass(frozen=True)
 class Param:
     name: str
-    width: int
+    width: int | str  # str: "width" (a width parameter) or the name of one (families.py)
     span: Span | None = _span()
 
 
@@ -211,7 +212,7 @@ class FnDef:
 
     name: str
     params: tuple[Param, ...]
-    width: int
+    width: int | str  # str: the name of a width parameter (families.py)
     lets: tuple[LetStmt, ...]
     result: SExpr
     span: Span | None = _span()

@@ -116,8 +116,10 @@ class _Yaml:
         pad = " " * indent
         head = f"{pad}{_key(key)}:"
         kind = self.kind_of(parent, key)
+        if kind == "instruction" and node.kind == "mapping" and "members" in node.value:
+            kind = "family"  # an entry of instructions with members (families.py)
         if node.kind == "text":
-            code = (parent, key) in CODE_KEYS or (parent == "instruction" and key == "semantics")
+            code = (parent, key) in CODE_KEYS or (parent in ("instruction", "family") and key == "semantics")
             s = node.value
             one = _scalar(node, False)
             if "\n" not in s and len(head) + 1 + len(one) <= WIDTH:
@@ -223,6 +225,9 @@ _KIND_BY_KEY = {
     ("storage", "translation"): "translation",
     ("traps", "causes"): "causes",
     ("contexts", "guest"): "guests",
+    # families and formats (families.py)
+    ("spec", "formats"): "formats",
+    ("family", "members"): "members",
 }
 _KIND_BY_PARENT = {
     "state": "element",
@@ -230,6 +235,8 @@ _KIND_BY_PARENT = {
     "causes": "cause",
     "guests": "guest",
     "instructions": "instruction",
+    "formats": "format",
+    "members": "member",
 }
 
 
@@ -247,4 +254,9 @@ _BLOCK_KINDS = {
     "instructions",
     "instruction",
     "references",
+    # families and formats (families.py): a member stays on one line where it fits
+    "formats",
+    "format",
+    "family",
+    "members",
 }

@@ -71,7 +71,8 @@ def appendix_section(inp: ProofInput) -> Section:
                 [Strong(title)]
                 + ([" — ", desc] if desc else [])
                 + ([" Operands: ", Code(ops), "."] if ops else [])
-                + ([" Reference: ", insn.ref.rstrip("."), "."] if insn.ref else []),
+                + ([" Reference: ", insn.ref.rstrip("."), "."] if insn.ref else [])
+                + ([" ", insn.family.describe()[0].upper() + insn.family.describe()[1:], "."] if insn.family else []),
                 "small",
             )
         ]
