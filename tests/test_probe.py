@@ -310,3 +310,21 @@ def test_no_memory_cause_no_fault(tmp_path):
     assert m.execute("pr", (0, 1)).kind == "ok" and m.state.get("r", 0) == 0
     with pytest.raises(SpecError):
         _load(tmp_path, spec(False, {"x": "r[rd] = probe(read, mem[r[rs]]) + 1"}), "w.yaml")
+
+
+def test_probe_of_a_width_generic_access_in_a_family(tmp_path):
+    data = spec(True, {})
+    data["instructions"] = {
+        "probe_w": {
+            "params": {"W": "width"},
+            "operands": [{"rd": "reg(r)"}, {"rs": "reg(r)"}],
+            "semantics": "r[rd] = probe(read, mem{W}[r[rs]]) ? 1 : 0",
+            "members": {"prb": {"with": {"W": 8}}, "prh": {"with": {"W": 16}}},
+        }
+    }
+    isa = _load(tmp_path, data, "family.yaml")
+    m = Machine(isa)
+    m.state.set("rb", 0x10)
+    m.state.set("r", 0x0F, 1)  # one unit fits below the bound, two do not
+    assert m.execute("prb", (0, 1)).kind == "ok" and m.state.get("r", 0) == 0
+    assert m.execute("prh", (0, 1)).kind == "ok" and m.state.get("r", 0) == 1
