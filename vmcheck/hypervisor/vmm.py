@@ -614,7 +614,8 @@ class VMM:
         t = virq.next_tick()
         if t is None:
             self.stopped = WAIT_FOREVER
-            self.detail = f"wait at pc {self.vstate.v[self._pc]:#x} with no interrupt source running"
+            pc = (self.machine.state if self._running else self.vstate).v[self._pc]  # (where the guest is now)
+            self.detail = f"wait at pc {pc:#x} with no interrupt source running"
             return
         self.vidle += t - clock
         virq.advance(t)
