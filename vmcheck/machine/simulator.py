@@ -464,19 +464,22 @@ class Machine:
         n = 0
         stop = None
         trap = None
-        # Interrupts: `due` is the n at which the next tick falls, `pend` whether a
-        # source is pending, `recheck` whether control state may have changed since
-        # its enable condition was last found false (a block ran, a trap was
-        # delivered, or a stepped instruction may write control state).
+        # Interrupts: the loop polls them (`interrupt()`) when n reaches `wake`:
+        # at the next tick (`due`), or at once when a source is pending and
+        # control state may have changed since its enable condition was last
+        # found false (a block ran, a trap was delivered, a stepped instruction
+        # that may write control state ran). Without sources `wake` is never
+        # reached.
         irq = self.irq.active
+        never = 1 << 62
         base = self.steps + self.idle
-        due = (self.irq.next_tick() or 0) - base if irq else 0
+        due = (self.irq.next_tick() or 0) - base if irq else never
         pend = irq and self.irq.any_pending()
-        recheck = True
+        wake = 0 if irq else never
         ctl_fns = self._ctl_fns
         limit = max_steps if not irq or self.irq.all_pending() or due >= max_steps else due
         while n < max_steps:
-            if irq and (n >= due or (pend and recheck)):
+            if n >= wake:
                 taken, stop = self.interrupt(base + n)
                 if stop:
                     break
@@ -486,11 +489,11 @@ class Machine:
                 # bit): blocks need not stop at them; only the enable check runs, after
                 # whatever may have changed control state.
                 limit = max_steps if due >= max_steps or self.irq.all_pending() else due
+                wake = due
                 # After a delivery another pending source may be enabled already: it is
                 # checked again after one instruction, as step() does.
-                recheck = taken is not None
-                if recheck and pend:
-                    limit = n + 1
+                if taken is not None and pend:
+                    limit = wake = n + 1
             out = None
             if check is not None:
                 pc = v[pcs]
@@ -509,7 +512,8 @@ class Machine:
                 if blk is not None and pc + blk.units <= limit_pc and n + blk.count <= limit:
                     k, out = blk.fn(state, port, blk.alive, limit - n)
                     n += k
-                    recheck = True
+                    if pend:
+                        wake = n
                     if out is ok:
                         continue
             if out is None:  # one step
@@ -530,9 +534,10 @@ class Machine:
                     if tick is not None:
                         tick()
                     if pend and fn in ctl_fns:
-                        recheck = True
+                        wake = n
                     continue
-            recheck = True  # a trap's delivery, a wait: control state may have changed
+            if irq:  # a trap's delivery, a wait: control state may have changed
+                wake = n
             if out.kind == "wait":  # completed: count, tick, then wait for an interrupt
                 n += 1
                 if tick is not None:
