@@ -420,9 +420,11 @@ class _Assembler:
                     break
                 read.append((fod, got, self.span(lineno, f_start, f_end)))
             else:
-                fits.append((self._symbols_misread(syn, read[1:]), k, read))
+                fits.append((_numbers_out_of_range(read[1:]), self._symbols_misread(syn, read[1:]), k, read))
         if fits:
-            return min(fits, key=lambda f: (f[0], f[1]))[2]
+            # a mode whose numbers fit its fields beats one whose do not: `[ebx+esi<<2+8]`
+            # is the SIB-and-disp32 form, not the SIB form with a scale of 10
+            return min(fits, key=lambda f: (f[0], f[1], f[2]))[3]
         shapes = ", ".join(f"'{m.syntax}'" for m in od.modes.modes)
         if first_problem is not None:  # the shape of a mode fitted, a field did not
             return Diagnostic(first_problem.span, first_problem.message, f"the modes of '{od.name}': {shapes}")
@@ -536,6 +538,19 @@ class _Assembler:
                 return None
             out.append(x & mask(self.unit))
         return out
+
+
+def _numbers_out_of_range(read) -> int:
+    """How many immediates of a reading are sums of numerals alone (no
+    label: known before pass 2) whose value does not fit their field."""
+    n = 0
+    for od, got, _ in read:
+        if od.kind in ("reg", "mode") or not all(_NUMBER.match(t) for _, t in got.terms):
+            continue
+        x = sum(sign * _number(t) for sign, t in got.terms)
+        lo, hi = (-(1 << (od.width - 1)), (1 << (od.width - 1)) - 1) if od.signed else (0, mask(od.width))
+        n += not lo <= x <= hi
+    return n
 
 
 def _comma_fields(line: str, at: int) -> list[tuple[int, int]]:
