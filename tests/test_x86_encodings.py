@@ -349,3 +349,37 @@ def test_x86_32_round_trips(x86, tmp_path):
     p = tmp_path / "x86-32.isa"
     p.write_text(isa_text)
     assert load_spec(p) == x86
+
+
+def test_the_engine_quantifies_over_encodable_instances_only(isa):
+    """[esp] and [ebp] as the [reg] mode are no instance: their bits are the
+    SIB and disp32 forms. The operand domain leaves them out."""
+    import z3
+
+    sym = sym_isa(isa)
+    insn = isa.instruction("mov_rm")
+    ops = sym.operand_vars(insn)
+    dom = sym.operand_domain(insn, ops)
+
+    def possible(n: int) -> bool:
+        s = z3.Solver()
+        s.add(*dom, ops["src"] == 1, ops["src_n"] == n)
+        return s.check() == z3.sat
+
+    assert [n for n in range(8) if not possible(n)] == [4, 5]
+
+
+def test_random_programs_have_only_encodable_instances(x86):
+    from vmcheck.hypervisor.fuzz import random_program
+    from vmcheck.machine.decode import shadowed_mode
+
+    program = random_program(x86, random.Random(5), 400)
+    seen = 0
+    for name, ops in program:
+        insn = x86.instruction(name)
+        vals = dict(zip((o.name for o in insn.operands), ops))
+        for o in insn.operands:
+            if o.modes is not None:
+                seen += 1
+                assert shadowed_mode(o, vals) is None
+    assert seen > 20
