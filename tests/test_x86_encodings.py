@@ -260,7 +260,9 @@ def test_the_assembler_refuses_a_shadowed_instance(isa, line, mode, other):
 
 def test_modes_that_overlap_with_neither_more_specific_are_an_error(tmp_path):
     twin = '      ind: {fields: [n: reg], encoding: "00 n", syntax: "[{n}]", address: "r[n]"}\n'
-    msgs = _errors(tmp_path, lambda t: t.replace(twin, twin + twin.replace("ind:", "ind2:").replace("[{n}]", "({n})"), 1))
+    msgs = _errors(
+        tmp_path, lambda t: t.replace(twin, twin + twin.replace("ind:", "ind2:").replace("[{n}]", "({n})"), 1)
+    )
     assert "the encoding of mode 'ind2' overlaps that of mode 'ind' and neither is more specific" in msgs
     # 0kkk0 and 00nnn share 00xx0, and each fixes a bit the other leaves open
     part = '      odd: {fields: [k: uimm3], encoding: "0 k 0", syntax: "({k})", address: "zext(k, 32)"}\n'

@@ -219,7 +219,7 @@ def disassemble(isa: ir.Isa, insn: ir.Instruction, ops: Sequence[int], address: 
                 lead.append(group.prefixes[x - 1].name)
             continue
         if od.pcrel_next and address is not None:  # counts from the next instruction
-            vals[od.name] = _shown(isa, od, x, address + instance_units(isa, insn, ops))
+            vals[od.name] = _shown(isa, od, x, address + instance_units(isa, insn, list(ops)))
             continue
         vals[od.name] = _shown(isa, od, x, address)
     return " ".join(lead + [re.sub(r"\{(\w+)\}", lambda m: vals[m.group(1)], insn.syntax)])

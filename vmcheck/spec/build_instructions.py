@@ -198,7 +198,10 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder, FamilyBuilder):
         out: list[ir.OperandDef] = []
         for item in node.value:
             if item.kind != "mapping" or len(item.value) != 1:
-                self.fail(item.span, "each operand is NAME: KIND (reg, reg(FILE), immN, simmN, optionally 'pcrel' or 'pcrel next')")
+                self.fail(
+                    item.span,
+                    "each operand is NAME: KIND (reg, reg(FILE), immN, simmN, optionally 'pcrel' or 'pcrel next')",
+                )
             ((oname, knode),) = item.value.items()
             ospan = item.key_spans.get(oname, item.span)
             self.name_key(item, oname)
