@@ -385,3 +385,15 @@ def test_random_programs_have_only_encodable_instances(x86):
                 seen += 1
                 assert shadowed_mode(o, vals) is None
     assert seen > 20
+
+
+def test_check_and_confirm(tmp_path):
+    from helpers import invoke
+
+    env = {"VMCHECK_CACHE_DIR": str(tmp_path / "cache")}
+    r = invoke("check", X86M, "--format", "json", env=env)
+    assert r.exit_code == 0, r.output  # lgdt is privileged, the rest innocuous
+    r = invoke("confirm", X86M, PROGRAM, "--fuzz", "60", env=env)
+    assert r.exit_code == 0, r.output
+    assert "observation agrees with the engine: confirmed" in r.output
+    assert re.search(r"x86m\.s\s+10\s.*\bsame\b", r.output)  # the sample program: 10 steps, as native
