@@ -331,6 +331,17 @@ def test_symbolic_equals_concrete(isa, name):
         _check(reading, storage, _example(rnd, isa, insn), against_z3=i < 2)
 
 
+@pytest.mark.parametrize("name", ["lea", "lds", "lss", "mov_store8", "movzx_load8", "jz", "call_rel", "sgdt"])
+def test_symbolic_equals_concrete_on_x86_32(x86, name):
+    insn = x86.instruction(name)
+    sym = sym_isa(x86)
+    reading = _Reading(x86, insn, sym, sym.execute(insn, ARRAYS))
+    storage = _LoggingStorage(x86.storage, x86.insn_units)
+    rnd = random.Random(29)
+    for i in range(60):
+        _check(reading, storage, _example(rnd, x86, insn), against_z3=i < 2)
+
+
 def test_fmt_round_trips_both_ways(isa, tmp_path):
     isa_text = to_isa(read_yaml(X86M.read_text(), str(X86M)))
     assert "instruction jmp8(rel: simm8 pcrel next)" in isa_text
