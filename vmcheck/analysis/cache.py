@@ -278,7 +278,19 @@ def _valid_state(s: Any) -> bool:
     )
 
 
-_WITNESS_FIELDS = {"query", "operands", "states", "differs", "memory", "summary"}
+_WITNESS_FIELDS = {"query", "operands", "states", "differs", "memory", "summary", "view"}
+
+
+def _view_entries(v: Any) -> bool:
+    return isinstance(v, list) and all(
+        isinstance(e, dict)
+        and set(e) == {"kind", "priv", "addr", "fault"}
+        and e["kind"] in ("read", "write")
+        and isinstance(e["priv"], str)
+        and _is_int(e["addr"])
+        and isinstance(e["fault"], bool)
+        for e in v
+    )
 
 
 def _valid_witness(w: Any) -> bool:
@@ -293,6 +305,7 @@ def _valid_witness(w: Any) -> bool:
         and all(_valid_state(s) for s in w["states"])
         and _str_list(w.get("differs", []))
         and _cells(w.get("memory", []))
+        and _view_entries(w.get("view", []))
     )
 
 

@@ -188,6 +188,12 @@ class _Walker(ExprVisitor, StmtVisitor, TargetVisitor):
         self.access(e.space, e.priv)
         self.expr(e.addr)
 
+    def visit_Probe(self, e: ir.Probe, used: int | None) -> None:
+        # Through the shared view a probe at the current privilege answers alike in
+        # both states of a pair, as the access it asks about faults alike.
+        self.access(e.space, e.priv)
+        self.expr(e.addr)
+
     def visit_Un(self, e: ir.Un, used: int | None) -> None:
         self.expr(e.value)
 

@@ -55,9 +55,16 @@ class Witness:
     differs: list[str] = field(default_factory=list)  # what differs between the results (pairs)
     memory: list[dict[str, Any]] = field(default_factory=list)  # view cells read: {"space","addr","value"|"fault"}
     summary: str = ""  # one line, with operand values
+    # The entries of the view's fault function F that its runs looked at:
+    # {"kind": "read"|"write", "priv": "current"|LEVEL, "addr", "fault": bool}
+    # (`witness_check.view_entries`); what a replay builds a concrete view from.
+    view: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if not self.view:  # a witness that looked at no fault of the view: as before this field
+            del d["view"]
+        return d
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Witness:

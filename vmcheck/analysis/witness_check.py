@@ -72,6 +72,8 @@ class ModelPort:
         self.mode_code = mode_code
         self.writes: dict[tuple[str, int], int] = {}
         self.reads: dict[tuple[str, int], int | str] = {}
+        # Every entry of F the run looked at: (kind, token, view address) -> faults?
+        self.faults: dict[tuple[int, int, int], bool] = {}
         self._cache: dict[Any, int] = {}
         isa = sym.isa
         self.unit = isa.storage.unit
@@ -103,8 +105,11 @@ class ModelPort:
 
     def _fault(self, kind: int, priv: str | None, a: int) -> bool:
         s = self.sym
-        term = s.fault(z3.BitVecVal(kind, 1), z3.BitVecVal(self._token(priv), s.tok_width), z3.BitVecVal(a, s.vaw))
-        return bool(self._eval(("F", kind, self._token(priv), a), term))
+        tok = self._token(priv)
+        term = s.fault(z3.BitVecVal(kind, 1), z3.BitVecVal(tok, s.tok_width), z3.BitVecVal(a, s.vaw))
+        out = bool(self._eval(("F", kind, tok, a), term))
+        self.faults[(kind, tok, a)] = out
+        return out
 
     def _check(self, kind: int, space: str, addr: int, nbits: int, priv: str | None) -> list[int]:
         units = self._units(space, addr, nbits)
@@ -135,6 +140,13 @@ class ModelPort:
     def check_store(self, space: str, addr: int, nbits: int, priv: str | None) -> None:
         self._check(WRITE, space, addr, nbits, priv)
 
+    def probe(self, kind: str, addr: int, nbits: int, priv: str | None) -> bool:
+        """`probe`: F for some unit of the access, as `SymIsa._probe` reads it."""
+        if not self.memory_cause or self.unprotected:
+            return False
+        code = READ if kind == "read" else WRITE
+        return any(self._fault(code, priv, a) for a in self._units("mem", addr, nbits))
+
     def store(self, space: str, addr: int, nbits: int, priv: str | None, value: int) -> None:
         space = self._space(space)
         units = self._units(space, addr, nbits)
@@ -159,6 +171,7 @@ class Replayed:
     reads: dict[tuple[str, int], int | str]
     mode: str | None
     role: str = ""
+    faults: dict[tuple[int, int, int], bool] | None = None  # the entries of F it looked at
 
     @property
     def runs(self) -> bool:
@@ -232,7 +245,9 @@ def replay(
                 or model_int(model, z3.Select(res.storage[f"{space}.d"], idx)) != v
             ):
                 raise InternalError(f"witness does not reproduce: {where}: the write of {v:#x} to {space}[{a:#x}]")
-    return Replayed(label, pre, post, out, kind, dict(port.writes), dict(port.reads), md.name_of(mode_code), role)
+    return Replayed(
+        label, pre, post, out, kind, dict(port.writes), dict(port.reads), md.name_of(mode_code), role, dict(port.faults)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -394,6 +409,27 @@ def checked_witness(
         {"space": sp, "addr": a, ("fault" if v == "fault" else "value"): (True if v == "fault" else v)}
         for (sp, a), v in sorted(memory.items(), key=lambda kv: (kv[0][0], kv[0][1]))
     ]
-    w = Witness(name, opvals, wstates, differs, mem)
+    w = Witness(name, opvals, wstates, differs, mem, view=view_entries(sym.isa, reps.values()))
     w.summary = summary(reps, differs)
     return w
+
+
+def view_entries(isa: ir.Isa, reps) -> list[dict[str, Any]]:
+    """The entries of the shared view's fault function F that the witness's runs
+    looked at, for replaying it on a concrete view (`hypervisor/witness_replay.py`):
+    {"kind": "read"|"write", "priv": "current" or a level's name, "addr", "fault"}.
+    F is one function shared by the states of a pair, so an entry is one fact
+    whichever state looked at it; "current" is each state's own mode."""
+    names = isa.modes.names
+    seen: dict[tuple[int, int, int], bool] = {}
+    for r in reps:
+        seen.update(r.faults or {})
+    return [
+        {
+            "kind": "read" if kind == READ else "write",
+            "priv": "current" if tok == CURRENT else names[tok - 1],
+            "addr": a,
+            "fault": f,
+        }
+        for (kind, tok, a), f in sorted(seen.items())
+    ]

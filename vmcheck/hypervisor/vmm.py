@@ -47,7 +47,7 @@ from ..errors import UserError
 from ..machine.decode import Decoder, instance_units
 from ..machine.simulator import DOUBLE_FAULT, HALTED, TRAPPED, UNDECODABLE, Machine
 from ..machine.syntax import file_size
-from ..machine.translation import make_port
+from ..machine.translation import PageView, make_port, view_port
 from ..semantics.concrete import OK, compile_isa
 from ..semantics.state import MemoryTrap, Outcome, State
 from ..spec import ir
@@ -176,6 +176,8 @@ class VMM:
         # True while the guest's registers live in the real machine, changed by direct
         # execution since the VMM last saw them (they are saved at the next trap).
         self._running = False
+        # The guest's virtual view (`set_view`); None: the identity with everything allowed.
+        self.view: PageView | None = None
 
     # ---- set-up ------------------------------------------------------------
 
@@ -222,6 +224,7 @@ class VMM:
             self._running = False
             return
         self._running = False  # the real registers equal the virtual ones right now
+        self._sync_view()
 
     def save_guest(self) -> None:
         """At a trap: take the guest's registers back from the real machine. Its mode too,
@@ -257,6 +260,53 @@ class VMM:
     @property
     def virtual_mode(self) -> int:
         return self.cmap.virtual_mode(self.vstate)
+
+    # ---- the view: shadow tables (docs/model.md §2.4) -------------------------
+
+    def set_view(self, view: PageView | None) -> None:
+        """Give the guest the virtual view `view` (a spec whose paging is abstracted
+        into `mem[...]`, `translation.PageView`): the interpreter routines and trap
+        reflection use it on the virtual state, and the real machine gets the view
+        composed from it (`real_view`), rebuilt whenever the real state is."""
+        self.view = view
+        self.vport = view_port(self.isa, self.window, self.vstate, view, self.layout)
+        if view is None:
+            self.machine.set_view(None)
+        self._sync_view()
+
+    def real_view(self) -> PageView | None:
+        """The view the real machine runs the guest under, as shadow page tables give it:
+        the same map (shifted into the guest's window), and for the permissions, each
+        real level has those of a virtual mode: the level the guest runs at now those of
+        its *current* virtual mode (a deprivileged guest kernel keeps its kernel's
+        access); another real level those of the most privileged virtual mode the
+        context maps to it, or, when none is, of the most privileged virtual mode (the
+        most a guest access `as` that level could be given)."""
+        view = self.view
+        if view is None:
+            return None
+        md = self.isa.modes
+        vmode = md.name_of(self.virtual_mode)
+        real_of = dict(self.context.modes)
+        top = min(self.context.virtual_modes, key=md.rank)
+        source: dict[str, str] = {}
+        for v in sorted(self.context.virtual_modes, key=md.rank, reverse=True):
+            source[real_of[v]] = v  # the most privileged preimage is written last
+        if vmode in real_of:
+            source[real_of[vmode]] = vmode
+        real = PageView(view.levels, 0)
+        real.vmask = view.vmask
+        base = self.alloc.base
+        real.mapping = {a: base + p for a, p in view.mapping.items()} if base else dict(view.mapping)
+        denied_of = {lv: view.permissions(lv) for lv in view.levels}
+        for level in view.levels:
+            for kind, a in denied_of[source.get(level, top)]:
+                real.denied.add((kind, level, a))
+        return real
+
+    def _sync_view(self) -> None:
+        if self.view is not None:
+            self.machine.set_view(self.real_view())
 
     # ---- one guest instruction -----------------------------------------------
 

@@ -57,7 +57,7 @@ from ..spec import ir
 from .decode import Decoder, instance_units
 from .storage import Block, Storage
 from .syntax import file_size, register_name
-from .translation import IdentityPort, RelocationPort, make_port
+from .translation import IdentityPort, PageView, RelocationPort, make_port, view_port
 
 __all__ = [
     "Machine",
@@ -186,6 +186,14 @@ class Machine:
 
     def load_image(self, image: Iterable[tuple[int, int]]) -> None:
         self.storage.load_image(image)
+
+    def set_view(self, view: PageView | None) -> None:
+        """Give the machine the concrete view `view` (`translation.PageView`: a spec
+        whose paging is abstracted into `mem[...]`); None or an unrestricted view is
+        the identity with everything allowed, as after construction. A restricted
+        view is served step by step (blocks check no fetch against it)."""
+        self.port = view_port(self.isa, self.storage, self.state, view, self.layout)
+        self._block_fetch = self._fetch_check()
 
     @property
     def pc(self) -> int:

@@ -124,8 +124,8 @@ def node_facts(roots: Sequence) -> dict[int, tuple[int, bool, bool]]:
             sub = [facts[id(k)] for k in kids]
             facts[id(node)] = (
                 1 + max((h for h, _, _ in sub), default=0),
-                isinstance(node, ir.Mem) or any(m for _, m, _ in sub),
-                isinstance(node, (ir.Mem, ir.Reg, ir.FileRead)) or any(x for _, _, x in sub),
+                isinstance(node, (ir.Mem, ir.Probe)) or any(m for _, m, _ in sub),
+                isinstance(node, (ir.Mem, ir.Probe, ir.Reg, ir.FileRead)) or any(x for _, _, x in sub),
             )
         else:
             stack.append((node, True))
@@ -575,6 +575,10 @@ class FunctionCompiler(ExprVisitor, StmtVisitor):
             return f"_mload(port, pend, {args})"
         self.uses.add("load")
         return f"load({args})"
+
+    def visit_Probe(self, e: ir.Probe) -> str:
+        # The port answers (`MemoryPort.probe`): its translation, or its view.
+        return f"port.probe({e.kind!r}, {self.expr(e.addr)}, {e.nbits!r}, {self._priv(e.priv)})"
 
     def _apart(self, w: _MemWrite | ir.MemTarget, e: ir.Mem) -> bool:
         """Are a store and a read surely of different cells? Decidable here

@@ -223,7 +223,7 @@ def compile_isa(isa: ir.Isa) -> CompiledIsa:
 
 # What a condition over state (a context's `where`, an invariant) may not
 # read: it has no instruction (operands, locals) and no storage.
-_NOT_IN_CONDITIONS = (ir.Local, ir.Operand, ir.Mem)
+_NOT_IN_CONDITIONS = (ir.Local, ir.Operand, ir.Mem, ir.Probe)
 
 
 def compile_condition(isa: ir.Isa, expr: ir.Expr) -> Callable[[State], bool]:

@@ -731,6 +731,26 @@ class SymIsa(ExprVisitor, StmtVisitor):
         addr = _as_bv(self._ev(e.addr, env, faults, model))
         return self._mem_read(env, model, e.space, addr, e.nbits, e.priv, faults)
 
+    def visit_Probe(self, e: ir.Probe, env, faults, model):
+        addr = _as_bv(self._ev(e.addr, env, faults, model))
+        return self._probe(env, model, e.kind, addr, e.nbits, e.priv)
+
+    def _probe(self, env: _Env, model: str, kind: str, addr, nbits: int, priv) -> z3.BoolRef:
+        """Would a `mem` access fault? Under ARRAYS the translation's legality
+        (as `_mem_read` checks it), under VIEW F(kind, token, unit) for some
+        unit: exactly the condition under which that access would memory-trap,
+        with nothing read, written or trapped. A spec without memory
+        protection (no memory cause, or its view is physical storage) never faults."""
+        if self.memcode is None or self.unprotected:
+            return z3.BoolVal(False)
+        n = self._units(nbits)
+        if model == ARRAYS:
+            legal, _ = self._translate(env, addr, n)
+            return z3.Not(legal)
+        tok = self._access_token(env, priv, model)
+        code = _bv(READ if kind == "read" else WRITE, 1)
+        return z3.Or([self.fault(code, tok, i) for i in self._view_index(addr, n)])
+
     def visit_Un(self, e: ir.Un, env, faults, model):
         v = self._ev(e.value, env, faults, model)
         build = _Z3_UNARY.get(e.op)

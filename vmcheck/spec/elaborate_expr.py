@@ -24,6 +24,8 @@ from .ir_walk import walk
 from .limits import MAX_ELABORATION_STEPS, MAX_EXPR_NESTING, MAX_WIDTH
 from .scope import Declarations, Scope
 
+PROBE_KINDS = ("read", "write")  # what `probe(KIND, ...)` may ask about
+
 BUILTINS = ("sext", "zext", "slt", "sle", "sgt", "sge", "concat")
 
 _CMP = {"==": "eq", "!=": "ne", "<": "ult", "<=": "ule", ">": "ugt", ">=": "uge"}
@@ -185,6 +187,8 @@ class ExprElaborator:
                 return ir.BOOL
             if isinstance(e, s.Unary) and e.op == "!":
                 return ir.BOOL
+            if isinstance(e, s.Probe):
+                return ir.BOOL
             if isinstance(e, s.SliceOf):
                 w = self.const(e.hi, scope) - self.const(e.lo, scope) + 1
                 return w if 1 <= w <= MAX_WIDTH else None  # a bad slice is reported where it is elaborated
@@ -274,6 +278,8 @@ class ExprElaborator:
         if isinstance(e, s.MemAccess):
             addr, nbits, priv = self.mem_parts(e, scope)
             return ir.Mem(e.space, addr, nbits, priv, sp)
+        if isinstance(e, s.Probe):
+            return self.probe(e, scope)
         if isinstance(e, s.Unary):
             if e.op == "!":
                 return ir.Un("lnot", self.boolean(e.value, scope), ir.BOOL, sp)
@@ -550,7 +556,26 @@ class ExprElaborator:
             )
         if any(isinstance(n, ir.Mem) for n in walk(v)):
             self.fail(sx.span or m.span, "a privilege expression cannot read storage", "read it into a let first")
+        if any(isinstance(n, ir.Probe) for n in walk(v)):
+            self.fail(sx.span or m.span, "a privilege expression cannot probe storage", "probe into a let first")
         return v
+
+    def probe(self, e: s.Probe, scope: Scope) -> ir.Expr:
+        """`probe(KIND, mem[a] as P)`: a condition; the access is checked as a
+        `mem[...]` access is (width, address, privilege), and must be translated."""
+        if e.kind not in PROBE_KINDS:
+            self.fail(
+                e.kind_span or e.span,
+                f"'probe({e.kind}, ...)': the access kind is read or write, not '{e.kind}'",
+                "probe(read, mem32[a]) or probe(write, mem32[a] as user)",
+            )
+        if e.access.space != "mem":
+            self.fail(
+                e.access.span or e.span,
+                "probe of phys[...]: an untranslated access never faults; probe a mem[...] access",
+            )
+        addr, nbits, priv = self.mem_parts(e.access, scope)
+        return ir.Probe(e.kind, "mem", addr, nbits, priv, e.span)
 
 
 def _element_of(e: ir.Expr) -> str | None:

@@ -193,7 +193,30 @@ class Concat:
     span: Span | None = _span()
 
 
-Expr = Lit | Local | Operand | Reg | FileRead | Slice | Mem | Un | Bin | Ite | Ext | Concat
+@dataclass(frozen=True)
+class Probe:
+    """`probe(read|write, mem[a] as P)`: true when that access would raise a
+    memory trap, with no effect (it reads nothing from storage, writes
+    nothing, never traps itself). `kind` "read" or "write"; `space` is always
+    "mem" (an untranslated access never faults); `addr`, `nbits` and `priv` as
+    in `Mem`. With the spec's own translation it is the translation's legality
+    check; through the shared view (docs/model.md §2.4) it is F(kind, token,
+    unit) for some unit of the access.
+    """
+
+    kind: str
+    space: str
+    addr: Expr
+    nbits: int
+    priv: str | Expr | None = None
+    span: Span | None = _span()
+
+    @property
+    def width(self) -> int:
+        return BOOL
+
+
+Expr = Lit | Local | Operand | Reg | FileRead | Slice | Mem | Un | Bin | Ite | Ext | Concat | Probe
 
 
 # --------------------------------------------------------------------------

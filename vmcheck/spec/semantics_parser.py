@@ -301,6 +301,23 @@ class _TreeToSurface(Transformer):
         m = self.mem(meta, [space_tok, addr, *rest])
         return dataclasses.replace(m, nbits_name=str(wname))
 
+    def probe(self, meta, items):
+        kind_tok, space_tok, addr, *rest = items
+        return self._probe(meta, kind_tok, space_tok, self.mem(meta, [space_tok, addr, *rest]))
+
+    def probe_generic(self, meta, items):
+        kind_tok, space_tok, wname, addr, *rest = items
+        return self._probe(meta, kind_tok, space_tok, self.mem_generic(meta, [space_tok, wname, addr, *rest]))
+
+    def _probe(self, meta, kind_tok, space_tok, access):
+        # The access's own span starts at its `mem[`, not at `probe(`.
+        start = self._tok_span(space_tok)
+        whole = self._sp(meta)
+        if whole is not None:
+            start = Span(start.file, start.line, start.col, whole.end_line, whole.end_col)
+        access = dataclasses.replace(access, span=start)
+        return s.Probe(str(kind_tok), access, self._tok_span(kind_tok), whole)
+
     def call(self, meta, items):
         return s.Call(str(items[0]), tuple(a for a in items[1:] if a is not None), self._sp(meta))
 

@@ -107,7 +107,31 @@ class MatchExpr:
     span: Span | None = _span()
 
 
-SExpr = Num | BoolLit | Name | FieldAccess | Index | SliceOf | MemAccess | Unary | Binary | Ternary | Call | MatchExpr
+@dataclass(frozen=True)
+class Probe:
+    """`probe(KIND, mem[a] as P)`: would that access raise a memory trap? (KIND: read, write)"""
+
+    kind: str
+    access: MemAccess
+    kind_span: Span | None = None
+    span: Span | None = _span()
+
+
+SExpr = (
+    Num
+    | BoolLit
+    | Name
+    | FieldAccess
+    | Index
+    | SliceOf
+    | MemAccess
+    | Unary
+    | Binary
+    | Ternary
+    | Call
+    | MatchExpr
+    | Probe
+)
 
 
 # ---- statements -----------------------------------------------------------
