@@ -100,6 +100,9 @@ def _errors(tmp_path: Path, edit) -> list[str]:
         ([0xE8, 0xFB, 0xFF, 0xFF, 0xFF], "call_rel", {"rel": 0xFFFFFFFB}, 5),  # CALL rel32 = -5
         ([0x0F, 0x84, 0x10, 0x00, 0x00, 0x00], "jz", {"rel": 0x10}, 6),
         ([0xFF, 0x1D, 0x00, 0x30, 0x00, 0x00], "call_far", {"m": 1, "m_d": 0x3000}, 6),  # FF /3 m16:32
+        ([0xFF, 0xD0], "call_r", {"rs": 0, "rs_n": 0}, 2),  # FF /2: CALL eax (r/m32, mod 11)
+        ([0xFF, 0x13], "call_r", {"rs": 1, "rs_n": 3}, 2),  # CALL [ebx]
+        ([0xFF, 0x25, 0x00, 0x30, 0x00, 0x00], "jmp_r", {"rs": 2, "rs_d": 0x3000}, 6),  # FF /4: JMP [0x3000]
         ([0x90], "nop", {}, 1),
         ([0x0F, 0x31], "rdtsc", {}, 2),
     ],
