@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..machine.decode import encode, encode_units, instance_units, representable
+from ..machine.decode import encode, encode_units, instance_units, representable, shadowed_mode
 from ..machine.syntax import disassemble, file_size, operand_file
 from ..semantics.concrete import compile_condition
 from ..semantics.state import State
@@ -92,8 +92,20 @@ def random_program(isa: ir.Isa, rng: random.Random, length: int, named: OperandV
             else:
                 x = 0
             ops.append(x)
-        out.append((insn.name, tuple(ops)))
+        out.append((insn.name, _encodable(insn, ops)))
     return tuple(out)
+
+
+def _encodable(insn: ir.Instruction, ops: list[int]) -> tuple[int, ...]:
+    """`ops` with each mode operand whose bits a more specific mode takes
+    (x86 `[reg]` with r/m 100) moved to that mode: the instance its bytes are."""
+    vals = dict(zip((o.name for o in insn.operands), ops))
+    for i, o in enumerate(insn.operands):
+        if o.modes is not None:
+            other = shadowed_mode(o, vals)
+            if other is not None:
+                ops[i] = vals[o.name] = o.modes.modes.index(other)
+    return tuple(ops)
 
 
 def image_of(isa: ir.Isa, program: Program, origin: int) -> list[tuple[int, int]]:

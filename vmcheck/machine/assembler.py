@@ -28,7 +28,8 @@ and `.word` values are sums of decimal/hex/binary/octal numbers, labels,
 the spec's constants and `.` (this statement's address): `loop`, `buf+4`,
 `-1`, `.-2`. A label's value is its absolute address in storage units; a
 `pcrel` operand is written as its target and stored as target minus the
-instruction's address. Values are range-checked against the operand's
+instruction's address (`pcrel next`: minus the next instruction's address,
+this one's plus its instance length). Values are range-checked against the operand's
 width and signedness.
 
 Every error is a `SpecError` whose diagnostics point at the offending text,
@@ -46,7 +47,7 @@ from ..errors import Collector, Diagnostic, Span
 from ..spec import ir
 from ..spec.ir import mask
 from ..spec.limits import number_problem, read_source
-from .decode import encode, encode_units, instance_units, representable
+from .decode import encode, encode_units, instance_units, representable, shadowed_mode
 from .syntax import (
     KEYWORD,
     Syntax,
@@ -355,10 +356,11 @@ class _Assembler:
         reserved = self._reserved_words(syn.keyword)
         n = 0
         for od, got, _ in operands:
-            if od.kind not in ("reg", "mode") and len(got.terms) == 1:
-                term = got.terms[0][1].lower()
-                if term in reserved and term not in self.symbols:
-                    n += 1
+            if od.kind not in ("reg", "mode"):  # any term of a sum: `[ebx+8]` is no symbol sum
+                for _, term in got.terms:
+                    term = term.lower()
+                    if term in reserved and term not in self.symbols:
+                        n += 1
         return n
 
     def _reserved_words(self, keyword: str) -> set[str]:
@@ -418,9 +420,11 @@ class _Assembler:
                     break
                 read.append((fod, got, self.span(lineno, f_start, f_end)))
             else:
-                fits.append((self._symbols_misread(syn, read[1:]), k, read))
+                fits.append((_numbers_out_of_range(read[1:]), self._symbols_misread(syn, read[1:]), k, read))
         if fits:
-            return min(fits, key=lambda f: (f[0], f[1]))[2]
+            # a mode whose numbers fit its fields beats one whose do not: `[ebx+esi<<2+8]`
+            # is the SIB-and-disp32 form, not the SIB form with a scale of 10
+            return min(fits, key=lambda f: (f[0], f[1], f[2]))[3]
         shapes = ", ".join(f"'{m.syntax}'" for m in od.modes.modes)
         if first_problem is not None:  # the shape of a mode fitted, a field did not
             return Diagnostic(first_problem.span, first_problem.message, f"the modes of '{od.name}': {shapes}")
@@ -475,7 +479,7 @@ class _Assembler:
                 ok = False
                 continue
             if od.pcrel:
-                x -= item.addr
+                x -= item.addr + (self.next_offset(item) if od.pcrel_next else 0)
             lo, hi = (-(1 << (od.width - 1)), (1 << (od.width - 1)) - 1) if od.signed else (0, mask(od.width))
             if not lo <= x <= hi:
                 what = f"offset {_show(x)} to the target" if od.pcrel else _show(x)
@@ -494,11 +498,34 @@ class _Assembler:
             return None
         for o in insn.operands:  # the fields of modes not taken
             values.setdefault(o.name, 0)
+        for od, got, span in item.operands:  # a mode whose bits a more specific mode takes
+            if od.kind == "mode":
+                other = shadowed_mode(od, values)
+                if other is not None:
+                    assert od.modes is not None
+                    self.errors.error(
+                        span,
+                        f"this operand cannot be encoded in mode '{od.modes.modes[got].name}' of '{od.name}': "
+                        f"its bits read as mode '{other.name}'",
+                        f"write it in another mode (the form of '{other.name}': '{other.syntax}')",
+                    )
+                    ok = False
+        if not ok:
+            return None
         if self.isa.variable_length:
             values.update({o.name: item.prefixes.get(o.name, 0) for o in insn.operands if o.kind == "prefix"})
             return encode_units(self.isa, insn, values)
         word = encode(insn, values)
         return _split(word, self.isa.insn_units, self.unit, self.isa.storage.endian)
+
+    def next_offset(self, item: _Item) -> int:
+        """The instance's length in units: where a `pcrel next` operand
+        counts from. Only modes and prefixes set it, never an immediate."""
+        insn = item.insn
+        assert insn is not None
+        got = {od.name: x for od, x, _ in item.operands if od.kind == "mode"}
+        got.update(item.prefixes)
+        return instance_units(self.isa, insn, [got.get(o.name, 0) for o in insn.operands])
 
     def word_units(self, item: _Item, symbols: dict[str, int]) -> list[int] | None:
         out = []
@@ -511,6 +538,19 @@ class _Assembler:
                 return None
             out.append(x & mask(self.unit))
         return out
+
+
+def _numbers_out_of_range(read) -> int:
+    """How many immediates of a reading are sums of numerals alone (no
+    label: known before pass 2) whose value does not fit their field."""
+    n = 0
+    for od, got, _ in read:
+        if od.kind in ("reg", "mode") or not all(_NUMBER.match(t) for _, t in got.terms):
+            continue
+        x = sum(sign * _number(t) for sign, t in got.terms)
+        lo, hi = (-(1 << (od.width - 1)), (1 << (od.width - 1)) - 1) if od.signed else (0, mask(od.width))
+        n += not lo <= x <= hi
+    return n
 
 
 def _comma_fields(line: str, at: int) -> list[tuple[int, int]]:

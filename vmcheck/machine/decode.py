@@ -20,7 +20,8 @@ length is `instance_units`.
 An operand with addressing modes (`OperandDef.modes`) has its mode's bits
 where the encoding names it; the mode is the one whose pattern they match
 (the loader keeps a kind's modes apart), its fields come from those bits
-and from the mode's extension units, which follow the instruction's own
+(of two modes that match, the more specific: `mode_of_bits`) and from the
+mode's extension units, which follow the instruction's own
 units, operand by operand.
 """
 
@@ -32,7 +33,16 @@ from ..spec import ir
 from ..spec.build_encodings import instance_units
 from ..spec.ir import mask
 
-__all__ = ["Decoder", "encode", "encode_units", "decode_operands", "representable", "instance_units"]
+__all__ = [
+    "Decoder",
+    "decode_operands",
+    "encode",
+    "encode_units",
+    "instance_units",
+    "mode_of_bits",
+    "representable",
+    "shadowed_mode",
+]
 
 
 def _values(insn: ir.Instruction, operands: Mapping[str, int] | Sequence[int]) -> list[int]:
@@ -159,7 +169,7 @@ def _decode_entry(
         if o.modes is None:
             continue
         inline = vals[o.name]
-        k = next((i for i, m in enumerate(o.modes.modes) if inline & m.encoding.fixed_mask == m.encoding.fixed), None)
+        k = mode_of_bits(o.modes, inline)
         if k is None:
             return None
         mode = o.modes.modes[k]
@@ -175,6 +185,31 @@ def _decode_entry(
             for name, hi, lo, wlo in enc.pieces:
                 vals[f"{o.name}_{name}"] |= ((v >> wlo) & mask(hi - lo + 1)) << lo
     return tuple(vals[o.name] for o in insn.operands), used
+
+
+def mode_of_bits(kind: ir.OperandKind, bits: int) -> int | None:
+    """The number of the mode whose pattern `bits` (the kind's bits in an
+    instruction) match; of several, the most specific (most fixed bits: the
+    loader allows two modes to overlap only when one fixes every bit the
+    other does, and more, as x86's SIB form rm = 100 within [reg])."""
+    best: tuple[int, int] | None = None
+    for i, m in enumerate(kind.modes):
+        if bits & m.encoding.fixed_mask == m.encoding.fixed:
+            n = bin(m.encoding.fixed_mask).count("1")
+            if best is None or n > best[0]:
+                best = (n, i)
+    return None if best is None else best[1]
+
+
+def shadowed_mode(o: ir.OperandDef, vals: Mapping[str, int]) -> ir.AddressingMode | None:
+    """The mode a decoder would read instead of the one operand `o` is in,
+    with field values `vals` (flat operand names), when a more specific mode
+    takes its bits (x86 [esp] in the [reg] mode reads as the SIB form); None
+    when it reads back as itself."""
+    assert o.modes is not None
+    k = min(vals[o.name], len(o.modes.modes) - 1)
+    got = mode_of_bits(o.modes, _inline(o, vals))
+    return None if got == k or got is None else o.modes.modes[got]
 
 
 class Decoder:

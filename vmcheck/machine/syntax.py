@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 
 from ..spec import ir
+from ..spec.build_encodings import instance_units
 from ..spec.memo import memo, per_isa
 
 _MODE_CACHE: dict[ir.OperandKind, list] = {}
@@ -216,6 +217,9 @@ def disassemble(isa: ir.Isa, insn: ir.Instruction, ops: Sequence[int], address: 
             group = next(g for g in isa.prefixes if g.name == od.name)
             if 0 < x <= len(group.prefixes):
                 lead.append(group.prefixes[x - 1].name)
+            continue
+        if od.pcrel_next and address is not None:  # counts from the next instruction
+            vals[od.name] = _shown(isa, od, x, address + instance_units(isa, insn, list(ops)))
             continue
         vals[od.name] = _shown(isa, od, x, address)
     return " ".join(lead + [re.sub(r"\{(\w+)\}", lambda m: vals[m.group(1)], insn.syntax)])

@@ -342,6 +342,8 @@ class SymIsa(ExprVisitor, StmtVisitor):
                 count = self.isa.element(o.file).count or 0
                 if count < (1 << o.width):
                     out.append(z3.ULT(ops[o.name], _bv(count, o.width)))
+            if o.modes is not None:
+                out += _unshadowed(o, ops)
         return out
 
     # ---- the mode -----------------------------------------------------------
@@ -976,3 +978,29 @@ def _fit(x: z3.BitVecRef, width: int) -> z3.BitVecRef:
     if x.size() == width:
         return x
     return z3.ZeroExt(width - x.size(), x) if x.size() < width else z3.Extract(width - 1, 0, x)
+
+
+def _unshadowed(o: ir.OperandDef, ops: dict[str, z3.BitVecRef]) -> list[z3.BoolRef]:
+    """A mode operand's instances that some program can encode: not mode k
+    with field values whose bits a more specific mode j takes (x86 `[reg]`
+    with r/m 100 is the SIB form). Nothing when no two modes overlap."""
+    from ..spec.build_modes import mode_overlap  # (the spec layer's rule, one place)
+
+    assert o.modes is not None
+    modes = o.modes.modes
+    sel_w = ops[o.name].size()
+    out = []
+    for k, mk in enumerate(modes):
+        for mj in modes:
+            if mj is mk or mode_overlap(mj.encoding, mk.encoding) != "inside":
+                continue
+            parts = [_bv(mk.encoding.fixed, o.modes.bits)]
+            for name, hi, lo, wlo in mk.encoding.pieces:
+                f = z3.Extract(hi, lo, ops[f"{o.name}_{name}"])
+                parts.append(z3.ZeroExt(o.modes.bits - (hi - lo + 1), f) << wlo if o.modes.bits > hi - lo + 1 else f)
+            bits = parts[0]
+            for p in parts[1:]:
+                bits = bits | p
+            taken = bits & _bv(mj.encoding.fixed_mask, o.modes.bits) == _bv(mj.encoding.fixed, o.modes.bits)
+            out.append(z3.Not(z3.And(ops[o.name] == _bv(k, sel_w), taken)))
+    return out

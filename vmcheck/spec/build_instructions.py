@@ -8,7 +8,7 @@ instruction that has none and checks that no two encodings overlap.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import Collector, Diagnostic, Span
 from . import ir
@@ -24,7 +24,7 @@ from .scope import Scope
 from .semantics_parser import parse_block
 
 _OPERAND_RE = re.compile(
-    r"^(?:(?P<reg>reg)(?:\((?P<file>\w+)\))?|(?P<kind>s?imm|uimm)(?P<w>\d{1,5}))(?P<pcrel>\s+pcrel)?$"
+    r"^(?:(?P<reg>reg)(?:\((?P<file>\w+)\))?|(?P<kind>s?imm|uimm)(?P<w>\d{1,5}))(?P<pcrel>\s+pcrel(?P<next>\s+next)?)?$"
 )
 
 
@@ -135,6 +135,7 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder, FamilyBuilder):
         n_before = len(self.errors.diagnostics)
         prelude: list[ir.Stmt] = []
         el.operand_writers = {}
+        el.operand_addresses = {}
         for o in operands:
             if o.modes is not None:
                 try:
@@ -146,6 +147,7 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder, FamilyBuilder):
                 el.operand_writers[o.name] = (read, write)
         body = tuple(prelude) + el.block(stmts, scope)
         el.operand_writers = {}
+        el.operand_addresses = {}
         if len(self.errors.diagnostics) > n_before:
             if family is not None:  # an error in the family's shared text: name the member
                 for i in range(n_before, len(self.errors.diagnostics)):
@@ -196,7 +198,10 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder, FamilyBuilder):
         out: list[ir.OperandDef] = []
         for item in node.value:
             if item.kind != "mapping" or len(item.value) != 1:
-                self.fail(item.span, "each operand is NAME: KIND (reg, reg(FILE), immN, simmN, optionally 'pcrel')")
+                self.fail(
+                    item.span,
+                    "each operand is NAME: KIND (reg, reg(FILE), immN, simmN, optionally 'pcrel' or 'pcrel next')",
+                )
             ((oname, knode),) = item.value.items()
             ospan = item.key_spans.get(oname, item.span)
             self.name_key(item, oname)
@@ -214,7 +219,7 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder, FamilyBuilder):
                 self.fail(
                     knode.span,
                     f"unknown operand kind '{kind}'",
-                    "kinds: reg, reg(FILE), immN / uimmN (unsigned), simmN (signed), e.g. 'simm16 pcrel'"
+                    "kinds: reg, reg(FILE), immN / uimmN (unsigned), simmN (signed), e.g. 'simm16 pcrel', 'simm32 pcrel next'"
                     + (f"; declared: {', '.join(self.kind_decls)}" if self.kind_decls else ""),
                 )
             pcrel = bool(m.group("pcrel"))
@@ -235,7 +240,10 @@ class InstructionBuilder(ModeBuilder, EncodingBuilder, FamilyBuilder):
                 w = int(m.group("w"))
                 if not 1 <= w <= 4096:
                     self.fail(knode.span, f"an immediate of {w} bits is out of range")
-                out.append(ir.OperandDef(oname, "imm", w, None, m.group("kind") == "simm", pcrel, ospan))
+                od = ir.OperandDef(oname, "imm", w, None, m.group("kind") == "simm", pcrel, ospan)
+                if m.group("next"):  # relative to the next instruction (x86 rel8/rel32)
+                    od = replace(od, pcrel_next=True)
+                out.append(od)
         return out
 
     def syntax(self, node: Node | None, name: str, operands) -> str:

@@ -104,10 +104,11 @@ class ModeBuilder(NodeChecks):
         for i, a in enumerate(modes):
             for b in modes[i + 1 :]:
                 ea, eb = a.encoding, b.encoding
-                if (ea.fixed ^ eb.fixed) & ea.fixed_mask & eb.fixed_mask == 0:
+                if mode_overlap(ea, eb) == "ambiguous":
                     self.errors.error(
-                        b.span, f"the encoding of mode '{b.name}' overlaps that of mode '{a.name}'",
-                        "the modes of a kind must differ in a fixed bit",
+                        b.span, f"the encoding of mode '{b.name}' overlaps that of mode '{a.name}' and neither is more specific",
+                        "the modes of a kind differ in a fixed bit, or one fixes every bit the other fixes "
+                        "and more (x86: rm = 100 is the SIB form, not [esp])",
                     )  # fmt: skip
         if variable_unit == 0 and any(m.extension for m in modes):
             self.fail(span, f"operand kind '{name}' has extension units, which need insn_width: variable")
@@ -243,6 +244,8 @@ class ModeBuilder(NodeChecks):
             for m in kind.modes
         ]
         read = chain(values, kind.width)
+        # `addr(oname)` in the body: where the operand is (LEA, x86's m16:32).
+        el.operand_addresses[oname] = (read, addr, [m.name for m in kind.modes if m.reads != "address"])
 
         def write(st: s.AssignStmt, sc: Scope) -> list[ir.Stmt]:
             v = el.value(st.value, sc, want=kind.width, bool_to_bit=kind.width == 1)
@@ -272,3 +275,17 @@ class ModeBuilder(NodeChecks):
             return [ir.Let(tmp.name, v, st.span), *out]
 
         return prelude, read, write
+
+
+def mode_overlap(a: ir.Encoding, b: ir.Encoding) -> str:
+    """How two modes' bit patterns (within a kind's bits) relate: "disjoint"
+    (they differ in a fixed bit), "inside" (every pattern `a` matches, `b`
+    matches too, and `a` fixes more bits: `a` is the more specific and is
+    taken where both match), "contains" (the reverse) or "ambiguous"."""
+    if (a.fixed ^ b.fixed) & a.fixed_mask & b.fixed_mask:
+        return "disjoint"
+    if a.fixed_mask != b.fixed_mask and b.fixed_mask & ~a.fixed_mask == 0:
+        return "inside"
+    if a.fixed_mask != b.fixed_mask and a.fixed_mask & ~b.fixed_mask == 0:
+        return "contains"
+    return "ambiguous"

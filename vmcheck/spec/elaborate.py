@@ -32,6 +32,8 @@ class Elaborator(ExprElaborator):
         self._stmt_depth = 0  # statements nested as elaboration goes, helpers included
         # The instruction's operands with addressing modes: `op = e` -> statements (build_modes.py).
         self.operand_writers: dict[str, tuple[ir.Expr, Callable[[s.AssignStmt, Scope], list[ir.Stmt]]]] = {}
+        # ... and `addr(op)`: op's read expression, its address, its modes that have none.
+        self.operand_addresses: dict[str, tuple[ir.Expr, ir.Expr, list[str]]] = {}
 
     # ---- entry points ---------------------------------------------------
 

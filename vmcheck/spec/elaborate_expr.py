@@ -380,6 +380,8 @@ class ExprElaborator:
 
     def call(self, e: s.Call, scope: Scope, want: int | None) -> ir.Expr:
         sp, args = e.span, e.args
+        if e.func == "addr" and "addr" not in self.decls.helpers:
+            return self.operand_address(e, scope)
         if e.func in ("sext", "zext"):
             if len(args) not in (1, 2):
                 self.fail(sp, f"{e.func}(x, N) takes a value and a width")
@@ -422,6 +424,29 @@ class ExprElaborator:
         if v.width != h.width:
             self.fail(h.result.span, f"'{h.name}' is declared -> {h.width} but its value is {v.width} bits")
         return v
+
+    def operand_address(self, e: s.Call, scope: Scope) -> ir.Expr:
+        """`addr(op)`: the address of an instruction operand with addressing
+        modes (x86 LEA, the m16:32 of LDS): the one its mode computed before
+        the body, word wide. Every mode of its kind must have an address."""
+        table = getattr(self, "operand_addresses", {})
+        arg = e.args[0] if len(e.args) == 1 else None
+        name = arg.name if isinstance(arg, s.Name) else None
+        got = table.get(name) if name is not None else None
+        if got is None or scope.lookup(name or "") is not got[0]:
+            self.fail(
+                e.span,
+                "addr(OPERAND) takes one operand of this instruction that has addressing modes",
+                f"operands with modes here: {', '.join(table) or 'none'}",
+            )
+        _, address, valued = got
+        if valued:
+            self.fail(
+                e.span,
+                f"addr({name}): mode '{valued[0]}' of '{name}' gives a value, not an address",
+                "give the operand a kind whose modes all have an address (x86: m rather than r/m32)",
+            )
+        return address
 
     def match_expr(self, e: s.MatchExpr, scope: Scope, want: int | None) -> ir.Expr:
         subject = self.value(e.subject, scope)

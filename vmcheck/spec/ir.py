@@ -529,6 +529,10 @@ class OperandDef:
     # OPERAND_FIELD, with `of` the mode operand's name.
     modes: OperandKind | None = None
     of: str = ""
+    # `pcrel next` (x86 rel8/rel32): the assembler stores the target minus
+    # the address of the *next* instruction (this one's address plus its
+    # instance length) instead of this one's.
+    pcrel_next: bool = False
 
 
 @dataclass(frozen=True)

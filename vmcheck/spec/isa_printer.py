@@ -809,12 +809,12 @@ class _Isa:
         ((name, kind),) = n.value.items()
         if kind.kind != "text":
             fail(kind, "an operand kind must be text")
-        m = re.fullmatch(r"\s*(\w+)\s*(?:\(\s*(\w+)\s*\))?(?:\s+(\w+))?\s*", kind.value)
+        m = re.fullmatch(r"\s*(\w+)\s*(?:\(\s*(\w+)\s*\))?(?:\s+(\w+(?:\s+\w+)?))?\s*", kind.value)
         if m is None:
             fail(kind, f"unknown operand kind '{kind.value}'")
         k = m.group(1)
         if m.group(2):
             k += f"({_isa_name(m.group(2), kind)})"
         if m.group(3):
-            k += f" {m.group(3)}"
+            k += " " + " ".join(m.group(3).split())  # `pcrel` or `pcrel next`
         return f"{_isa_name(name, n)}: {k}"

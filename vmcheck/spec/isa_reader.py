@@ -566,9 +566,10 @@ class _TreeToNodes(Transformer):
         return _Entry("operands", Node(ops, span), span)
 
     def operand(self, meta, items):
-        n, kind, file, pcrel = items
+        n, kind, file, pcrel, rel_to = items  # `pcrel next`: rel_to is the second word
         text = str(kind) + (f"({file.text})" if file is not None else "") + (f" {pcrel}" if pcrel is not None else "")
-        end = pcrel if pcrel is not None else None
+        text += f" {rel_to}" if rel_to is not None else ""
+        end = rel_to if rel_to is not None else pcrel
         kspan = Span(
             self.file,
             kind.line,

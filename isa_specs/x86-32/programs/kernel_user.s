@@ -7,6 +7,9 @@
 # kernel with INT 0x80 (eax = 1: double ebx) and exits (eax = 0): the kernel
 # halts. Expected at the end: ebx = 42, ecx = 0x1B, nfault = 1, CPL 0.
 #
+# The operands are written as the spec's ModRM modes read them: [esp] is
+# the SIB form [esp+esp<<0] (index 100: none), [ebx+0x868] a disp32.
+#
 # Storage map (bytes): GDT 0x0000, TSS 0x0100, IDT 0x0800, kernel 0x1000,
 # user 0x4000, user stack top 0x7000, kernel stack top 0x8000.
 
@@ -39,13 +42,13 @@ start:  mov  ebx, gdt_ptr
         ltr  eax
         mov  ebx, 0                  # IDT gates: selector 0x08, offset < 64 KiB
         mov  eax, 0x80000+gp_handler
-        mov  0x868[ebx], eax         # vector 13: interrupt gate, DPL 0
+        mov  [ebx+0x868], eax       # vector 13: interrupt gate, DPL 0
         mov  eax, 0x8E00
-        mov  0x86C[ebx], eax
+        mov  [ebx+0x86C], eax
         mov  eax, 0x80000+sys_handler
-        mov  0xC00[ebx], eax         # vector 0x80: interrupt gate, DPL 3
+        mov  [ebx+0xC00], eax       # vector 0x80: interrupt gate, DPL 3
         mov  eax, 0xEE00
-        mov  0xC04[ebx], eax
+        mov  [ebx+0xC04], eax
         push 0x23                    # enter the user process: SS, ESP, EFLAGS, CS, EIP
         push 0x7000
         push 0x2
@@ -62,13 +65,13 @@ exit:   hlt
 
 gp_handler:                          # count the fault, skip the instruction
         add  esp, 4                  # drop the error code
-        mov  edx, 0[esp]             # the faulting EIP
-        add  edx, 8
-        mov  0[esp], edx
+        mov  edx, [esp+esp<<0]      # the faulting EIP
+        add  edx, 1                  # CLI (FA) is one byte long
+        mov  [esp+esp<<0], edx
         mov  esi, 0
-        mov  edx, nfault[esi]
+        mov  edx, [esi+nfault]
         inc  edx
-        mov  nfault[esi], edx
+        mov  [esi+nfault], edx
         iret
 
         .org 0x4000

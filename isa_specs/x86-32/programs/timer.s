@@ -25,7 +25,8 @@ gdt:    .word 0, 0, 0, 0, 0, 0, 0, 0
 gdt_ptr: .word 0x1F, 0, 0, 0, 0, 0                   # limit 31, base 0
 idt_ptr: .word 0xFF, 0x07, 0x00, 0x08, 0, 0          # limit 0x7FF, base 0x800
 nticks: .word 0, 0, 0, 0
-farptr: .word 0, 0, 0, 0, 0, 0               # kernel's CS:EIP, filled in at boot
+farptr: .word 0, 0, 0, 0                     # the kernel's EIP and CS, filled in at boot
+farsel: .word 0, 0
 
         .org 0x0104                  # TSS: ESP0 = 0x8000, SS0 = 0x10
         .word 0x00, 0x80, 0, 0
@@ -45,29 +46,29 @@ start:  mov  ebx, gdt_ptr
         ltr  eax
         mov  ebx, 0                  # load CS = 0x08 (reset leaves the null selector there,
         mov  eax, kernel             # and the handler's IRET must return to a valid one)
-        mov  farptr[ebx], eax
+        mov  [ebx+farptr], eax
         mov  eax, 0x08
-        mov  farptr+4[ebx], eax
+        mov  [ebx+farsel], eax
         mov  eax, farptr
         jmp  far [eax]
 kernel: mov  eax, 0x80000+tick       # IDT gate 32 at 0x800 + 32 * 8: selector 0x08, offset < 64 KiB
-        mov  0x900[ebx], eax
+        mov  [ebx+0x900], eax
         mov  eax, 0x8F00             # present, DPL 0, 32-bit trap gate
-        mov  0x904[ebx], eax
+        mov  [ebx+0x904], eax
         mov  esi, 0
         mov  ecx, 0
         sti
 spin:   inc  ecx
-        mov  edx, nticks[esi]
+        mov  edx, [esi+nticks]
         cmp  edx, 3
         jnz  spin
         hlt                          # IF = 1: waits for the 4th tick
         hlt                          # ... and the 5th
         cli
-        mov  eax, nticks[esi]
+        mov  eax, [esi+nticks]
         hlt                          # IF = 0: stops for good
 
-tick:   mov  eax, nticks[esi]        # count the tick and return
+tick:   mov  eax, [esi+nticks]        # count the tick and return
         inc  eax
-        mov  nticks[esi], eax
+        mov  [esi+nticks], eax
         iret

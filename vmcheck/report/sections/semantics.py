@@ -56,6 +56,7 @@ def appendix_section(inp: ProofInput) -> Section:
         ops = ", ".join(
             f"{o.name}: {'reg' if o.kind == 'reg' else ('simm' if o.signed else 'imm')}{o.width}"
             + (" pcrel" if o.pcrel else "")
+            + (" next" if o.pcrel_next else "")
             for o in insn.operands
         )
         title: list = [Code(insn.name), f" ({insn.mnemonic})"]
