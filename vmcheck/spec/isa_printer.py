@@ -1,6 +1,6 @@
 """The `.isa` printer (`vmcheck fmt --to isa`); see `printer.py` for what printing keeps.
 
-It is one class with a method per kind of the format (about 600 lines): the
+It is one class with a method per kind of the format (about 800 lines): the
 `.isa` syntax of every key is then in one place, beside the others, as in
 the grammar (`isa.lark`) it must read back through."""
 
