@@ -127,3 +127,28 @@ def test_ctrl_c_during_confirm_stops_its_workers(tmp_path):
     assert p.returncode == 130, err
     assert took < 3.0 and "Traceback" not in err
     assert_gone(kids)
+
+
+@pytest.mark.parametrize(
+    "exc, ends",
+    [
+        (KeyboardInterrupt(), True),
+        # what ctypes raises when the Ctrl-C lands while it converts Z3_dec_ref's arguments
+        (__import__("ctypes").ArgumentError("argument 2: KeyboardInterrupt: "), True),
+        (__import__("ctypes").ArgumentError("argument 2: TypeError: wrong type"), False),
+        (ValueError("KeyboardInterrupt"), False),
+    ],
+)
+def test_a_ctrl_c_in_a_finalizer_ends_the_run_quietly(monkeypatch, exc, ends):
+    """CI saw "Exception ignored in: AstRef.__del__ ... ctypes.ArgumentError: argument 2:
+    KeyboardInterrupt" printed with a traceback: that form is an interrupt too."""
+    from types import SimpleNamespace
+
+    from vmcheck.cli import interrupt
+
+    finished, printed = [], []
+    monkeypatch.setattr(interrupt, "installed", lambda: True)
+    monkeypatch.setattr(interrupt, "finish", lambda: finished.append(True))
+    monkeypatch.setattr(interrupt, "_default_unraisable", printed.append)
+    interrupt._unraisable(SimpleNamespace(exc_value=exc))
+    assert bool(finished) == ends

@@ -65,9 +65,20 @@ def _unraisable(info) -> None:
     """A Ctrl-C that lands in a finalizer (z3's `__del__` runs at any moment) cannot
     propagate: Python would print it as "Exception ignored" with a traceback. End
     the run as the top level would have instead."""
-    if isinstance(info.exc_value, KeyboardInterrupt) and installed():
+    if _is_interrupt(info.exc_value) and installed():
         finish()
     _default_unraisable(info)
+
+
+def _is_interrupt(exc: BaseException | None) -> bool:
+    """A KeyboardInterrupt, or one that ctypes caught while converting a call's
+    arguments (z3's `Z3_dec_ref` in a finalizer) and re-raised as an
+    `ArgumentError` naming it, without chaining it."""
+    import ctypes
+
+    return isinstance(exc, KeyboardInterrupt) or (
+        isinstance(exc, ctypes.ArgumentError) and "KeyboardInterrupt" in str(exc)
+    )
 
 
 def solver_ready() -> None:
